@@ -1,0 +1,162 @@
+// Package snapshot is what pyhang knows of a Python process at one instant: its
+// threads, their kernel state, their Python frames, and the objects of interest
+// (locks, conditions, queues, threads …) reachable from those frames. A Snapshot
+// serialises to JSON and back, so the later stages (locks, waitgraph, heuristics)
+// can be tested on stored snapshots without a live process.
+package snapshot
+
+// Schema names the JSON contract.
+const Schema = "pyhang/1"
+
+// Snapshot is the state of one Python process.
+type Snapshot struct {
+	Schema  string             `json:"schema"`
+	Target  TargetInfo         `json:"target"`
+	Threads []Thread           `json:"threads"`
+	Objects map[string]*Object `json:"objects,omitempty"`
+}
+
+// TargetInfo describes what was read.
+type TargetInfo struct {
+	Kind       string   `json:"kind"` // "pid" or "core"
+	PID        int      `json:"pid"`
+	Core       *string  `json:"core"`
+	Executable string   `json:"executable"`
+	Python     string   `json:"python"`              // "3.12.1"
+	Binary     string   `json:"binary,omitempty"`    // the ELF that holds the interpreter
+	PausedMS   *float64 `json:"paused_ms,omitempty"` // live only
+	Signal     *Signal  `json:"signal,omitempty"`    // cores of crashed processes
+	Warnings   []string `json:"warnings"`
+}
+
+// Signal is the fatal signal recorded in a core.
+type Signal struct {
+	Number int    `json:"number"`
+	Name   string `json:"name"`
+	Code   int    `json:"code"`
+	Addr   string `json:"addr,omitempty"`
+	TID    int    `json:"tid,omitempty"`
+}
+
+// Thread states of the JSON contract.
+const (
+	StateRunning  = "running"
+	StateBlocked  = "blocked"
+	StateSleeping = "sleeping"
+	StateIO       = "io"
+	StateNative   = "native"
+	StateCrashed  = "crashed"
+	StateUnknown  = "unknown"
+)
+
+// GIL states of the JSON contract.
+const (
+	GILHeld    = "held"
+	GILWaiting = "waiting"
+	GILNone    = "none"
+	GILUnknown = "unknown"
+)
+
+// Thread is one Python thread (a thread state joined with its kernel thread).
+type Thread struct {
+	TID    int           `json:"tid"`
+	Ident  uint64        `json:"ident"`
+	Name   string        `json:"name,omitempty"`
+	Main   bool          `json:"main"`
+	GIL    string        `json:"gil"`
+	State  string        `json:"state"`
+	Kernel *Kernel       `json:"kernel,omitempty"`
+	Frames []Frame       `json:"frames"`
+	Native []NativeFrame `json:"native,omitempty"`
+	// Tstate is the address of the PyThreadState, for cross-references.
+	Tstate string `json:"tstate,omitempty"`
+}
+
+// Kernel is what the kernel says the thread is doing.
+type Kernel struct {
+	Proc    string `json:"proc,omitempty"`    // /proc state letter of a live thread
+	Syscall string `json:"syscall,omitempty"` // name of the system call it sits in
+	Nr      int    `json:"nr,omitempty"`
+	// Futex is the futex word a blocked thread waits on (hex).
+	Futex string `json:"futex,omitempty"`
+	// Parked is the address a 3.13+ thread parked on (the lock's PyMutex, an
+	// event …), read from the parking lot's wait_entry around Futex.
+	Parked string `json:"parked,omitempty"`
+	// FD is the file descriptor of a read/recv/poll of one descriptor.
+	FD *int `json:"fd,omitempty"`
+}
+
+// Frame is one Python frame, innermost first in Thread.Frames.
+type Frame struct {
+	Function  string            `json:"function"`
+	Qualname  string            `json:"qualname"`
+	File      string            `json:"file"`
+	Line      int               `json:"line"`
+	FirstLine int               `json:"first_line,omitempty"`
+	Source    string            `json:"source,omitempty"`
+	Locals    map[string]string `json:"locals,omitempty"` // reprs, with --locals
+	// Refs names the objects of interest held in this frame's locals, by
+	// local name → Object id. Always captured (cheap, bounded).
+	Refs map[string]string `json:"refs,omitempty"`
+	// With lists the ids of context managers whose with-block is live in this
+	// frame (the bound __exit__ is on the value stack).
+	With []string `json:"with,omitempty"`
+	// Globals is the id of the frame's module globals, for naming.
+	Module string `json:"module,omitempty"`
+	Addr   string `json:"addr,omitempty"`
+}
+
+// NativeFrame is one machine frame (with --native).
+type NativeFrame struct {
+	PC     string `json:"pc"`
+	Symbol string `json:"symbol,omitempty"`
+	Module string `json:"module,omitempty"`
+}
+
+// Object kinds.
+const (
+	KindLock        = "lock"
+	KindRLock       = "rlock"
+	KindCondition   = "condition"
+	KindQueue       = "queue"
+	KindSimpleQueue = "simplequeue"
+	KindThread      = "thread"
+	KindHandle      = "thread-handle"
+	KindEvent       = "event"
+	KindSemaphore   = "semaphore"
+	KindFuture      = "future"
+	KindSocket      = "socket"
+	KindDeque       = "deque"
+	KindOther       = "object"
+)
+
+// Object is a decoded object of interest.
+type Object struct {
+	ID   string `json:"id"` // kind@0xADDR
+	Kind string `json:"kind"`
+	Type string `json:"type"` // tp_name
+	Addr string `json:"addr"`
+	// Locked is the lock's own state (Lock, RLock, the lock under a Condition).
+	Locked *bool `json:"locked,omitempty"`
+	// Owner and Count of an RLock (pthread ident of the owner).
+	Owner uint64 `json:"owner,omitempty"`
+	Count int    `json:"count,omitempty"`
+	// WaitKey is the address a thread blocked on this object waits on: the
+	// futex word (sem_t) before 3.13.1, the parked PyMutex/PyEvent address after.
+	WaitKey string `json:"wait_key,omitempty"`
+	// Attrs maps attribute names of a Python-level object (Condition._lock,
+	// Queue.not_empty …) to the ids of the objects they hold.
+	Attrs map[string]string `json:"attrs,omitempty"`
+	// Len is the length of a deque, a queue's deque, a SimpleQueue.
+	Len *int `json:"len,omitempty"`
+	// Ident is a Thread's / thread handle's ident; Value an int-like field
+	// (a Semaphore's _value, an Event's flag, a Future's state name).
+	Ident uint64 `json:"ident,omitempty"`
+	Value string `json:"value,omitempty"`
+	// Timeout of a socket in seconds; negative means none (blocks forever).
+	Timeout *float64 `json:"timeout,omitempty"`
+	FD      *int     `json:"fd,omitempty"`
+	// Names are the handles a person would grep for: "ledger" (a module
+	// global), "ReadersWriters.file_lock" (an attribute), "lock" (a local).
+	Names []string `json:"names,omitempty"`
+}

@@ -1,0 +1,93 @@
+// Package target is the narrow view of a stopped or dead process that the rest of
+// the snapshotter reads: its memory, its mappings and its kernel threads. A live
+// process (package live) and an ELF core file (package corefile) both provide it;
+// nothing here knows about Python.
+package target
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Memory reads the target's address space. ReadAt behaves like io.ReaderAt with
+// a 64-bit target address: a short read returns the bytes read and an error.
+type Memory interface {
+	ReadAt(p []byte, addr uint64) (int, error)
+}
+
+// Mapping is one region of the target's address space.
+type Mapping struct {
+	Start, End uint64 // [Start, End)
+	Offset     uint64 // offset in Path of Start
+	Perms      string // "r-xp" as in /proc/PID/maps
+	Path       string // path as the target saw it; "" for anonymous memory
+}
+
+// Regs are the x86-64 general registers the analysis needs.
+type Regs struct {
+	RIP, RSP, RBP, RAX, OrigRAX uint64
+	RDI, RSI, RDX, R10, R8, R9  uint64
+	FSBase                      uint64 // = pthread_t of the thread (glibc)
+}
+
+// Thread is the kernel's view of one thread (an LWP).
+type Thread struct {
+	TID int
+	// State is the /proc state letter (R, S, D, T, t, Z) for a live thread, "" in a core.
+	State string
+	// InSyscall is true when the thread sits in (or was interrupted inside) a
+	// system call; Syscall and Args then hold its number and arguments.
+	InSyscall bool
+	Syscall   int
+	Args      [6]uint64
+	Regs      *Regs // nil when the registers could not be read
+}
+
+// SigInfo describes the signal that killed a process (from a core's NT_SIGINFO).
+type SigInfo struct {
+	Signo, Code, Errno int
+	Addr               uint64 // fault address for SIGSEGV/SIGBUS/SIGILL/SIGFPE
+	TID                int    // thread that took the signal (0 when unknown)
+}
+
+// Target is a process to read: a live pid or a core file.
+type Target interface {
+	Memory
+	Kind() string // "pid" or "core"
+	PID() int
+	Executable() string // path as the target saw it
+	Mappings() []Mapping
+	Threads() []Thread
+	// OpenFile opens the local copy of a file the target mapped (applying
+	// --sysroot/--exe for cores). The caller closes it.
+	OpenFile(path string) (File, error)
+	// Signal is the fatal signal of a core, nil for a live process.
+	Signal() *SigInfo
+	// Warnings are non-fatal problems met so far (truncated core, build-id mismatch …).
+	Warnings() []string
+	// Close releases the target: a live process is resumed. Safe to call twice.
+	Close() error
+}
+
+// File is a local, readable copy of a mapped file.
+type File interface {
+	io.ReaderAt
+	io.Closer
+	Name() string // the local path
+}
+
+// ErrUnreadable is wrapped by every failed read of target memory.
+var ErrUnreadable = errors.New("unreadable target memory")
+
+// ReadFull reads len(p) bytes at addr or fails with an error naming the address.
+func ReadFull(m Memory, p []byte, addr uint64) error {
+	n, err := m.ReadAt(p, addr)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("reading %d bytes at %#x: %w (%w)", len(p), addr, ErrUnreadable, err)
+}
