@@ -1,0 +1,38 @@
+# pyhang developer entry points. `make test` is what CI runs (.ci/run).
+GO       ?= go
+TIMEOUT  ?= 40m
+FUZZTIME ?= 20s
+BENCHPKGS ?= ./scenarios/...
+
+.PHONY: all build vet deps test bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+vet:
+	$(GO) vet ./...
+
+# Installs gdb and Debian unstable's python3.13/3.14 into .cache/ (fast when already there).
+deps:
+	bash scripts/install-test-deps.sh
+
+# The first run prints the table of interpreters the end-to-end tests use (and the ones
+# skipped, with why); the second runs every test. PYHANG_REQUIRE_ALL=1 turns a missing
+# expected interpreter into a failure instead of a skip.
+test: deps
+	PYHANG_REQUIRE_ALL=1 $(GO) test -count=1 -v -run '^TestInterpreters$$' ./internal/testinterp/
+	PYHANG_REQUIRE_ALL=1 $(GO) test -count=1 -timeout $(TIMEOUT) ./...
+
+bench: deps
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem $(BENCHPKGS)
+
+# Runs every Fuzz target of every package for FUZZTIME each.
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+# Removes the fetched interpreters and build leftovers (not the Go caches).
+clean:
+	rm -rf .cache
+	rm -f pyhang cmd/pyhang/pyhang

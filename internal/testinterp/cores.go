@@ -1,0 +1,113 @@
+package testinterp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Gcore writes a core of the live process pid with gdb's gcore and returns its path.
+// The process keeps running. Without gcore the test is skipped (fatal under PYHANG_REQUIRE_ALL=1).
+func Gcore(t testing.TB, pid int) string {
+	t.Helper()
+	gcore, err := exec.LookPath("gcore")
+	if err != nil {
+		msg := "gcore not found: run scripts/install-test-deps.sh (installs gdb)"
+		if os.Getenv("PYHANG_REQUIRE_ALL") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	prefix := filepath.Join(t.TempDir(), "core")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, gcore, "-o", prefix, strconv.Itoa(pid)).CombinedOutput()
+	path := fmt.Sprintf("%s.%d", prefix, pid)
+	if err != nil || !fileExists(path) {
+		t.Fatalf("gcore -o %s %d: %v\n%s", prefix, pid, err, bytesTail(out, 2000))
+	}
+	return path
+}
+
+// KernelCore kills the program with SIGABRT so the kernel writes its core, and returns the
+// core's path. It returns false, after logging why, when the kernel hands cores to a
+// program (core_pattern "|…", e.g. systemd-coredump or apport) or wrote none.
+func KernelCore(t testing.TB, s *Started) (string, bool) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/kernel/core_pattern")
+	if err != nil {
+		t.Logf("kernel core: reading core_pattern: %v", err)
+		return "", false
+	}
+	pattern := strings.TrimSpace(string(b))
+	if strings.HasPrefix(pattern, "|") {
+		t.Logf("kernel core: core_pattern %q pipes cores to a program, not to a file", pattern)
+		return "", false
+	}
+	if s.Exited() {
+		t.Fatalf("kernel core: pid %d already exited: %v\n%s", s.PID, s.waitErr, s.Output())
+	}
+	if err := syscall.Kill(s.PID, syscall.SIGABRT); err != nil {
+		t.Fatalf("kernel core: kill -ABRT %d: %v", s.PID, err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("kernel core: pid %d still running a minute after SIGABRT", s.PID)
+	}
+	if ws, ok := s.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.CoreDump() {
+		t.Logf("kernel core: pid %d ended (%v) without dumping core (core_pattern %q)\n%s",
+			s.PID, s.Cmd.ProcessState, pattern, s.Output())
+		return "", false
+	}
+	glob := coreGlob(pattern, s.PID, usesPID())
+	if !filepath.IsAbs(glob) {
+		glob = filepath.Join(s.Dir, glob)
+	}
+	matches, _ := filepath.Glob(glob)
+	if len(matches) == 0 {
+		t.Logf("kernel core: pid %d dumped core but nothing matches %s", s.PID, glob)
+		return "", false
+	}
+	return matches[len(matches)-1], true
+}
+
+// coreGlob turns a core_pattern into a glob for the core of pid: %p is the pid, %% a
+// percent sign, any other specifier a wildcard. core_uses_pid appends ".PID" when the
+// pattern has no %p.
+func coreGlob(pattern string, pid int, usesPID bool) string {
+	var b strings.Builder
+	hasPID := false
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] != '%' || i+1 == len(pattern) {
+			b.WriteByte(pattern[i])
+			continue
+		}
+		i++
+		switch pattern[i] {
+		case 'p':
+			hasPID = true
+			b.WriteString(strconv.Itoa(pid))
+		case '%':
+			b.WriteByte('%')
+		default:
+			b.WriteByte('*')
+		}
+	}
+	if usesPID && !hasPID {
+		fmt.Fprintf(&b, ".%d", pid)
+	}
+	return b.String()
+}
+
+func usesPID() bool {
+	b, err := os.ReadFile("/proc/sys/kernel/core_uses_pid")
+	return err == nil && strings.TrimSpace(string(b)) == "1"
+}
