@@ -1,0 +1,154 @@
+package cpython
+
+import (
+	"fmt"
+)
+
+// code is what pyhang keeps of a code object; cached per address, since the
+// same functions appear in many threads' stacks.
+type code struct {
+	Addr       uint64
+	Name       string
+	Qualname   string
+	File       string
+	FirstLine  int
+	lineTable  []byte
+	excTable   []byte
+	localNames []string
+	localKinds []byte // 3.11+; nil before
+	nLocals    int    // co_nlocals (≤3.10) / co_nlocalsplus (3.11+)
+	firstTrace int    // _co_firsttraceable (3.11+)
+}
+
+const (
+	maxTableLen = 1 << 20 // line and exception tables
+	maxLocals   = 1 << 12
+	kindHidden  = 0x10
+	kindCell    = 0x40
+	kindFree    = 0x80
+)
+
+// codeAt decodes the code object at addr.
+func (p *Process) codeAt(addr uint64) (*code, error) {
+	if c, ok := p.codes[addr]; ok {
+		if c == nil {
+			return nil, fmt.Errorf("code object at %#x unreadable", addr)
+		}
+		return c, nil
+	}
+	c, err := p.readCode(addr)
+	if err != nil {
+		p.codes[addr] = nil
+		return nil, fmt.Errorf("code object at %#x: %w", addr, err)
+	}
+	p.codes[addr] = c
+	return c, nil
+}
+
+func (p *Process) readCode(addr uint64) (*code, error) {
+	tn, err := p.typeName(addr)
+	if err != nil {
+		return nil, err
+	}
+	if tn != "code" {
+		return nil, fmt.Errorf("is a %q, not code", tn)
+	}
+	l := p.L
+	c := &code{Addr: addr}
+	ptr := func(off int64) uint64 {
+		v, e := p.r.u64(addr + uint64(off))
+		if e != nil && err == nil {
+			err = e
+		}
+		return v
+	}
+	name, file := ptr(l.CoName), ptr(l.CoFilename)
+	first, e := p.r.i32(addr + uint64(l.CoFirstlineno))
+	if err != nil || e != nil {
+		return nil, fmt.Errorf("header: %w", firstErr(err, e))
+	}
+	c.FirstLine = int(first)
+	if c.Name, err = p.str(name, maxNameLen); err != nil {
+		return nil, fmt.Errorf("co_name: %w", err)
+	}
+	if c.File, err = p.str(file, maxNameLen); err != nil {
+		return nil, fmt.Errorf("co_filename: %w", err)
+	}
+	c.Qualname = c.Name
+	if l.CoQualname >= 0 {
+		if q, e := p.r.u64(addr + uint64(l.CoQualname)); e == nil {
+			if s, e := p.str(q, maxNameLen); e == nil {
+				c.Qualname = s
+			}
+		}
+	}
+	if lt, e := p.r.u64(addr + uint64(l.CoLinetable)); e == nil {
+		c.lineTable, _, _ = p.bytesObj(lt, maxTableLen)
+	}
+	if l.CoExceptiontable >= 0 {
+		if et, e := p.r.u64(addr + uint64(l.CoExceptiontable)); e == nil {
+			c.excTable, _, _ = p.bytesObj(et, maxTableLen)
+		}
+	}
+	if l.CodeFirstTrace >= 0 {
+		if ft, e := p.r.i32(addr + uint64(l.CodeFirstTrace)); e == nil && ft >= 0 && ft < 1<<20 {
+			c.firstTrace = int(ft)
+		}
+	}
+	if l.CoNlocalsplus >= 0 {
+		n, e := p.r.i32(addr + uint64(l.CoNlocalsplus))
+		if e == nil && n >= 0 && n <= maxLocals {
+			c.nLocals = int(n)
+		}
+		if kp, e := p.r.u64(addr + uint64(l.CoLocalsKinds)); e == nil {
+			c.localKinds, _, _ = p.bytesObj(kp, maxLocals)
+		}
+		if np, e := p.r.u64(addr + uint64(l.CoLocalsNames)); e == nil {
+			c.localNames = p.names(np)
+		}
+	} else {
+		n, e := p.r.i32(addr + uint64(l.CoNlocals))
+		if e == nil && n >= 0 && n <= maxLocals {
+			c.nLocals = int(n)
+		}
+		if vp, e := p.r.u64(addr + uint64(l.CoVarnames)); e == nil {
+			c.localNames = p.names(vp)
+		}
+	}
+	return c, nil
+}
+
+// names decodes a tuple of str.
+func (p *Process) names(tuple uint64) []string {
+	items, err := p.tupleItems(tuple, maxLocals)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i], _ = p.str(it, maxNameLen)
+	}
+	return out
+}
+
+// line returns the source line of the instruction at unit (code units, 3.10+)
+// or byte offset (3.8/3.9).
+func (c *code) line(minor, at int) int {
+	switch {
+	case minor <= 9:
+		return lineFromLnotab(c.lineTable, c.FirstLine, at)
+	case minor == 10:
+		return lineFromLinetable310(c.lineTable, c.FirstLine, at)
+	default:
+		return lineFromLocations(c.lineTable, c.FirstLine, at)
+	}
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

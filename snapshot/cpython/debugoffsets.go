@@ -1,0 +1,106 @@
+package cpython
+
+import (
+	"fmt"
+)
+
+// The _Py_DebugOffsets structure that starts _PyRuntime in 3.13+ (see
+// Include/internal/pycore_debug_offsets.h). Each group is a list of u64, the
+// first being sizeof the struct it describes. The field lists name each slot
+// in order; "" marks slots pyhang does not use.
+var debugGroups = map[int][]debugGroup{
+	13: {
+		{"runtime_state", 24, []string{"size", "finalizing", "interpreters_head"}},
+		{"interpreter_state", 48, []string{"size", "id", "next", "threads_head", "gc", "imports_modules", "sysdict", "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled", "gil_runtime_state_locked", "gil_runtime_state_holder"}},
+		{"thread_state", 152, []string{"size", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id", "datastack_chunk", "status"}},
+		{"interpreter_frame", 224, []string{"size", "previous", "executable", "instr_ptr", "localsplus", "owner"}},
+		{"code_object", 272, []string{"size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive"}},
+	},
+	14: {
+		{"runtime_state", 24, []string{"size", "finalizing", "interpreters_head"}},
+		{"interpreter_state", 48, []string{"size", "id", "next", "threads_head", "threads_main", "gc", "imports_modules", "sysdict", "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled", "gil_runtime_state_locked", "gil_runtime_state_holder", "code_object_generation", "tlbc_generation"}},
+		{"thread_state", 176, []string{"size", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id", "datastack_chunk", "status"}},
+		{"interpreter_frame", 248, []string{"size", "previous", "executable", "instr_ptr", "localsplus", "owner", "stackpointer", "tlbc_index"}},
+		{"code_object", 312, []string{"size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive", "co_tlbc"}},
+	},
+}
+
+type debugGroup struct {
+	name   string
+	offset uint64
+	fields []string
+}
+
+// debugOffsets reads the groups of this minor version into "group.field" → value.
+func (p *Process) debugOffsets() (map[string]int64, error) {
+	groups, ok := debugGroups[p.V.Minor]
+	if !ok {
+		return nil, fmt.Errorf("no _Py_DebugOffsets description for 3.%d", p.V.Minor)
+	}
+	out := map[string]int64{}
+	for _, g := range groups {
+		raw, err := p.r.bytes(p.Runtime+g.offset, 8*len(g.fields))
+		if err != nil {
+			return nil, fmt.Errorf("_Py_DebugOffsets.%s at %#x: %w", g.name, p.Runtime+g.offset, err)
+		}
+		size := le64(raw)
+		if size == 0 || size > 1<<20 {
+			return nil, fmt.Errorf("_Py_DebugOffsets.%s: implausible size %d", g.name, size)
+		}
+		for i, f := range g.fields {
+			v := le64(raw[8*i:])
+			if i > 0 && v >= size && f != "gil_runtime_state_enabled" {
+				return nil, fmt.Errorf("_Py_DebugOffsets.%s.%s = %d is outside the struct (size %d)", g.name, f, v, size)
+			}
+			out[g.name+"."+f] = int64(v)
+		}
+	}
+	return out, nil
+}
+
+// applyDebugOffsets replaces the built-in table's values by those the
+// interpreter publishes about itself. A difference is reported as a warning:
+// it means a patch release moved a field, which the table should learn.
+func (p *Process) applyDebugOffsets() error {
+	d, err := p.debugOffsets()
+	if err != nil {
+		return err
+	}
+	l := p.L
+	set := func(dst *int64, key string) {
+		v, ok := d[key]
+		if !ok {
+			return
+		}
+		if *dst != v {
+			p.warnf("Python %s: %s is %d, built-in table says %d; using %d", p.V, key, v, *dst, v)
+			*dst = v
+		}
+	}
+	set(&l.RuntimeInterpHead, "runtime_state.interpreters_head")
+	set(&l.InterpNext, "interpreter_state.next")
+	set(&l.InterpThreadsHead, "interpreter_state.threads_head")
+	set(&l.InterpModules, "interpreter_state.imports_modules")
+	set(&l.InterpSysdict, "interpreter_state.sysdict")
+	set(&l.InterpGILPtr, "interpreter_state.ceval_gil")
+	set(&l.TstateNext, "thread_state.next")
+	set(&l.TstateInterp, "thread_state.interp")
+	set(&l.TstateFrame, "thread_state.current_frame")
+	set(&l.TstateThreadID, "thread_state.thread_id")
+	set(&l.TstateNativeThreadID, "thread_state.native_thread_id")
+	set(&l.IFPrevious, "interpreter_frame.previous")
+	set(&l.IFCode, "interpreter_frame.executable")
+	set(&l.IFInstr, "interpreter_frame.instr_ptr")
+	set(&l.IFLocalsplus, "interpreter_frame.localsplus")
+	set(&l.IFOwner, "interpreter_frame.owner")
+	set(&l.IFStackpointer, "interpreter_frame.stackpointer")
+	set(&l.CoFilename, "code_object.filename")
+	set(&l.CoName, "code_object.name")
+	set(&l.CoQualname, "code_object.qualname")
+	set(&l.CoLinetable, "code_object.linetable")
+	set(&l.CoFirstlineno, "code_object.firstlineno")
+	set(&l.CoLocalsNames, "code_object.localsplusnames")
+	set(&l.CoLocalsKinds, "code_object.localspluskinds")
+	set(&l.CoCodeAdaptive, "code_object.co_code_adaptive")
+	return nil
+}

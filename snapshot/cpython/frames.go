@@ -1,0 +1,219 @@
+package cpython
+
+import (
+	"fmt"
+)
+
+// Frame is one Python frame as read from the target.
+type Frame struct {
+	Addr      uint64
+	Function  string
+	Qualname  string
+	File      string
+	Line      int // -1 when the instruction has no line
+	FirstLine int
+	Globals   uint64
+	// Locals are the frame's named local variables (cells dereferenced);
+	// Value 0 means unbound.
+	Locals []Var
+	// With are the context managers whose with-block is live in this frame.
+	With []uint64
+	// Err is set when the frame could be located but not fully decoded.
+	Err error
+}
+
+// Var is one local variable.
+type Var struct {
+	Name  string
+	Value uint64
+}
+
+// maxFrames bounds one thread's stack (deep recursion is reported cut).
+const maxFrames = 4096
+
+// frames walks a thread's frames, innermost first.
+func (p *Process) frames(tstate uint64) ([]Frame, error) {
+	if p.L.Minor <= 10 {
+		f, err := p.r.u64(tstate + uint64(p.L.TstateFrame))
+		if err != nil {
+			return nil, fmt.Errorf("thread state %#x: frame pointer: %w", tstate, err)
+		}
+		return p.walk(f, p.oldFrame, p.L.FBack)
+	}
+	var f uint64
+	var err error
+	if p.L.CFrameCurrentFrame >= 0 {
+		var cf uint64
+		if cf, err = p.r.u64(tstate + uint64(p.L.TstateFrame)); err == nil && cf != 0 {
+			f, err = p.r.u64(cf + uint64(p.L.CFrameCurrentFrame))
+		}
+	} else {
+		f, err = p.r.u64(tstate + uint64(p.L.TstateFrame))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("thread state %#x: current frame: %w", tstate, err)
+	}
+	return p.walk(f, p.newFrame, p.L.IFPrevious)
+}
+
+// walk follows the frame chain; decode returns ok=false for frames that are
+// not Python frames (shims, C-stack entries, frames not yet started).
+func (p *Process) walk(f uint64, decode func(uint64) (Frame, bool), prevOff int64) ([]Frame, error) {
+	var out []Frame
+	seen := map[uint64]bool{}
+	for f != 0 {
+		if seen[f] {
+			return out, fmt.Errorf("frame chain loops at %#x", f)
+		}
+		if len(out) >= maxFrames {
+			return out, fmt.Errorf("stack cut after %d frames", maxFrames)
+		}
+		seen[f] = true
+		fr, ok := decode(f)
+		if ok {
+			out = append(out, fr)
+		}
+		next, err := p.r.u64(f + uint64(prevOff))
+		if err != nil {
+			return out, fmt.Errorf("frame at %#x: previous: %w", f, err)
+		}
+		f = next
+	}
+	return out, nil
+}
+
+// oldFrame decodes a PyFrameObject (3.8–3.10).
+func (p *Process) oldFrame(f uint64) (Frame, bool) {
+	l := p.L
+	fr := Frame{Addr: f, Line: -1}
+	hdr, err := p.r.bytes(f, int(l.FLocalsplus))
+	if err != nil {
+		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
+		return fr, true
+	}
+	c, err := p.codeAt(le64(hdr[l.FCode:]))
+	if err != nil {
+		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
+		return fr, true
+	}
+	fr.setCode(c)
+	fr.Globals = le64(hdr[l.FrameGlobals:])
+	lasti := int(int32(le32(hdr[l.FLasti:])))
+	if lasti < 0 {
+		fr.Line = c.FirstLine
+	} else {
+		fr.Line = c.line(l.Minor, lasti)
+	}
+	if n := c.nLocals; n > 0 {
+		if raw, err := p.r.bytes(f+uint64(l.FLocalsplus), 8*n); err == nil {
+			for i := 0; i < n && i < len(c.localNames); i++ {
+				fr.Locals = append(fr.Locals, Var{c.localNames[i], le64(raw[8*i:])})
+			}
+		}
+	}
+	fr.With = p.withOld(f, hdr, c)
+	return fr, true
+}
+
+// newFrame decodes a _PyInterpreterFrame (3.11+).
+func (p *Process) newFrame(f uint64) (Frame, bool) {
+	l := p.L
+	fr := Frame{Addr: f, Line: -1}
+	hdr, err := p.r.bytes(f, int(l.IFLocalsplus))
+	if err != nil {
+		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
+		return fr, true
+	}
+	owner := int(hdr[l.IFOwner])
+	if owner >= l.OwnerCStack {
+		return fr, false
+	}
+	codePtr := le64(hdr[l.IFCode:])
+	if l.StackRefTagged {
+		codePtr &^= 3
+	}
+	if p.L.Minor >= 13 {
+		// Shim frames of 3.13 carry Py_None instead of a code object.
+		if tn, err := p.typeName(codePtr); err != nil || tn != "code" {
+			return fr, false
+		}
+	}
+	c, err := p.codeAt(codePtr)
+	if err != nil {
+		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
+		return fr, true
+	}
+	instr := le64(hdr[l.IFInstr:])
+	start := codePtr + uint64(l.CoCodeAdaptive)
+	if owner != l.OwnerGenerator && instr < start+2*uint64(c.firstTrace) {
+		return fr, false // pushed but not yet started
+	}
+	fr.setCode(c)
+	fr.Globals = le64(hdr[l.FrameGlobals:])
+	unit := -1
+	if instr >= start && instr-start < maxTableLen*8 {
+		unit = int(instr-start) / 2
+		fr.Line = c.line(l.Minor, unit)
+	}
+	slots := p.frameSlots(f, hdr, c)
+	for i := 0; i < c.nLocals && i < len(c.localNames) && i < len(slots); i++ {
+		if i < len(c.localKinds) && c.localKinds[i]&kindHidden != 0 {
+			continue
+		}
+		v := slots[i]
+		if v != 0 && i < len(c.localKinds) && c.localKinds[i]&(kindCell|kindFree) != 0 {
+			if tn, err := p.typeName(v); err == nil && tn == "cell" {
+				v, _ = p.r.u64(v + 16)
+			}
+		}
+		fr.Locals = append(fr.Locals, Var{c.localNames[i], v})
+	}
+	if unit >= 0 && len(c.excTable) > 0 {
+		fr.With = p.withNew(c, slots, unit)
+	}
+	return fr, true
+}
+
+// frameSlots reads localsplus and as much of the value stack as the frame
+// says is live, as object pointers (0 for NULL or a tagged int).
+func (p *Process) frameSlots(f uint64, hdr []byte, c *code) []uint64 {
+	l := p.L
+	base := f + uint64(l.IFLocalsplus)
+	n := c.nLocals
+	// The depth the exception table allows is at most co_stacksize; 64 extra
+	// slots cover any with-nesting seen in practice without trusting stacktop,
+	// which is stale for the executing frame.
+	extra := 64
+	if l.IFStackpointer >= 0 {
+		if sp := le64(hdr[l.IFStackpointer:]); sp >= base+uint64(8*n) && sp <= base+uint64(8*(n+1024)) {
+			extra = int(sp-base)/8 - n
+		}
+	}
+	raw, err := p.r.bytes(base, 8*(n+extra))
+	if err != nil {
+		if raw, err = p.r.bytes(base, 8*n); err != nil {
+			return nil
+		}
+	}
+	out := make([]uint64, len(raw)/8)
+	for i := range out {
+		v := le64(raw[8*i:])
+		if l.StackRefTagged {
+			if v == 1 || v&3 == 3 {
+				v = 0
+			} else {
+				v &^= 3
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+func (fr *Frame) setCode(c *code) {
+	fr.Function, fr.Qualname, fr.File, fr.FirstLine = c.Name, c.Qualname, c.File, c.FirstLine
+}
+
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}

@@ -1,0 +1,296 @@
+package cpython
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// The objects a hang analysis needs: synchronisation primitives, queues,
+// threads, futures and sockets. They are recognised by type name; Python-level
+// classes by (module, class) anywhere in their base chain, so user subclasses
+// of threading.Thread or queue.Queue count too.
+
+var cTypes = map[string]string{
+	"_thread.lock":          snapshot.KindLock,
+	"_thread.RLock":         snapshot.KindRLock,
+	"_thread._ThreadHandle": snapshot.KindHandle,
+	"_queue.SimpleQueue":    snapshot.KindSimpleQueue,
+	"collections.deque":     snapshot.KindDeque,
+}
+
+var pyClasses = map[[2]string]string{
+	{"threading", "Condition"}:                          snapshot.KindCondition,
+	{"threading", "Event"}:                              snapshot.KindEvent,
+	{"threading", "Semaphore"}:                          snapshot.KindSemaphore,
+	{"threading", "BoundedSemaphore"}:                   snapshot.KindSemaphore,
+	{"threading", "Thread"}:                             snapshot.KindThread,
+	{"queue", "Queue"}:                                  snapshot.KindQueue,
+	{"concurrent.futures._base", "Future"}:              snapshot.KindFuture,
+	{"socket", "socket"}:                                snapshot.KindSocket,
+	{"concurrent.futures.thread", "_WorkItem"}:          "",
+	{"concurrent.futures.thread", "ThreadPoolExecutor"}: "",
+}
+
+const (
+	tpBase        = 256
+	maxBaseChain  = 16
+	maxObjects    = 20000
+	maxObjDepth   = 4
+	maxAttrs      = 256
+	handleIdent   = 32 // _ThreadHandle.ident (3.13+)
+	handleEvent   = 57 // _ThreadHandle.thread_is_exiting, the PyEvent a joiner parks on
+	sockFD        = 16
+	sockTimeoutNS = 40
+)
+
+// kindOf classifies the object at v; "" means not of interest.
+func (p *Process) kindOf(v uint64) (kind, typeName string) {
+	t, err := p.typeOf(v)
+	if err != nil {
+		return "", ""
+	}
+	if k, ok := p.kinds[t]; ok {
+		n, _ := p.typeNameOfType(t)
+		return k, n
+	}
+	name, _ := p.typeNameOfType(t)
+	kind = cTypes[name]
+	for b, i := t, 0; kind == "" && b != 0 && i < maxBaseChain; i++ {
+		bn, err := p.typeNameOfType(b)
+		if err != nil {
+			break
+		}
+		if k, ok := pyClasses[[2]string{p.typeModule(b), bn}]; ok {
+			kind = k
+			break
+		}
+		if b, err = p.r.u64(b + tpBase); err != nil {
+			break
+		}
+	}
+	p.kinds[t] = kind
+	return kind, name
+}
+
+// Objects collects decoded objects of interest, each once.
+type Objects struct {
+	p      *Process
+	byAddr map[uint64]*snapshot.Object
+}
+
+// NewObjects starts a collection.
+func (p *Process) NewObjects() *Objects {
+	return &Objects{p: p, byAddr: map[uint64]*snapshot.Object{}}
+}
+
+// All returns the collected objects by id.
+func (o *Objects) All() map[string]*snapshot.Object {
+	out := make(map[string]*snapshot.Object, len(o.byAddr))
+	for _, ob := range o.byAddr {
+		out[ob.ID] = ob
+	}
+	return out
+}
+
+// Add decodes v if it is of interest and returns it (nil otherwise).
+func (o *Objects) Add(v uint64) *snapshot.Object { return o.add(v, 0) }
+
+// Name records a human handle for an object.
+func (o *Objects) Name(ob *snapshot.Object, name string) {
+	for _, n := range ob.Names {
+		if n == name {
+			return
+		}
+	}
+	if len(ob.Names) < 16 {
+		ob.Names = append(ob.Names, name)
+		sort.Strings(ob.Names)
+	}
+}
+
+func (o *Objects) add(v uint64, depth int) *snapshot.Object {
+	if v == 0 {
+		return nil
+	}
+	if ob, ok := o.byAddr[v]; ok {
+		return ob
+	}
+	if len(o.byAddr) >= maxObjects || depth > maxObjDepth {
+		return nil
+	}
+	kind, tn := o.p.kindOf(v)
+	if kind == "" {
+		return nil
+	}
+	ob := &snapshot.Object{ID: fmt.Sprintf("%s@%#x", kind, v), Kind: kind, Type: tn, Addr: fmt.Sprintf("%#x", v)}
+	o.byAddr[v] = ob
+	p := o.p
+	switch kind {
+	case snapshot.KindLock, snapshot.KindRLock:
+		if st := p.lockState(v, tn); st != nil {
+			ob.Locked = &st.locked
+			ob.Owner, ob.Count = st.owner, st.count
+			ob.WaitKey = fmt.Sprintf("%#x", st.waitKey)
+		}
+	case snapshot.KindHandle:
+		ob.Ident, _ = p.r.u64(v + handleIdent)
+		ob.WaitKey = fmt.Sprintf("%#x", v+handleEvent)
+	case snapshot.KindSimpleQueue:
+		p.simpleQueue(v, ob)
+	case snapshot.KindDeque:
+		if n, err := p.r.i64(v + obSize); err == nil && n >= 0 {
+			ln := int(n)
+			ob.Len = &ln
+		}
+	case snapshot.KindSocket:
+		if fd, err := p.r.i32(v + sockFD); err == nil {
+			f := int(fd)
+			ob.FD = &f
+		}
+		if ns, err := p.r.i64(v + sockTimeoutNS); err == nil {
+			t := -1.0
+			if ns >= 0 {
+				t = float64(ns) / 1e9
+			}
+			ob.Timeout = &t
+		}
+	default:
+		o.pyAttrs(v, ob, depth)
+	}
+	return ob
+}
+
+// pyAttrs decodes the attributes of a Python-level primitive that matter.
+func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
+	p := o.p
+	attrs, err := p.instanceAttrs(v, maxAttrs)
+	if err != nil {
+		return
+	}
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		a := attrs[n]
+		switch n {
+		case "_name":
+			if s, err := p.str(a, 256); err == nil {
+				ob.Value = s
+			}
+			continue
+		case "_ident":
+			if id, err := p.intObj(a); err == nil && id.IsUint64() {
+				ob.Ident = id.Uint64()
+			}
+			continue
+		case "_value", "_flag", "_state", "unfinished_tasks":
+			if ob.Kind != snapshot.KindThread {
+				ob.Value = p.repr(a, reprMaxDepth)
+			}
+			continue
+		case "queue", "_waiters":
+			if sub := o.add(a, depth+1); sub != nil && sub.Len != nil {
+				ob.Len = sub.Len
+			}
+		}
+		if sub := o.add(a, depth+1); sub != nil {
+			if ob.Attrs == nil {
+				ob.Attrs = map[string]string{}
+			}
+			ob.Attrs[n] = sub.ID
+		}
+	}
+}
+
+type lockInfo struct {
+	locked  bool
+	waitKey uint64
+	owner   uint64
+	count   int
+}
+
+// lockState decodes a _thread.lock or _thread.RLock.
+func (p *Process) lockState(v uint64, tn string) *lockInfo {
+	raw, err := p.r.bytes(v, 40)
+	if err != nil {
+		return nil
+	}
+	li := &lockInfo{}
+	switch {
+	case tn == "_thread.lock" && p.L.LockLockAddr: // sem_t* @16, char locked @32
+		li.waitKey, li.locked = le64(raw[16:]), raw[32] != 0
+	case tn == "_thread.lock": // PyMutex @16
+		li.waitKey, li.locked = v+16, raw[16]&1 != 0
+	case p.L.RLockMutex: // _PyRecursiveMutex {PyMutex, thread, level}
+		li.waitKey, li.owner = v+16, le64(raw[24:])
+		if li.owner != 0 {
+			li.count = int(le64(raw[32:])) + 1
+		}
+		li.locked = raw[16]&1 != 0
+	default: // sem_t* @16, owner @24, count @32
+		li.waitKey, li.owner, li.count = le64(raw[16:]), le64(raw[24:]), int(le64(raw[32:]))
+		li.locked = li.count > 0
+	}
+	if li.count < 0 || li.count > 1<<30 {
+		li.count = 0
+	}
+	return li
+}
+
+// simpleQueue decodes a _queue.SimpleQueue (the idle pool workers' queue).
+func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
+	if p.L.Minor >= 13 {
+		ob.WaitKey = fmt.Sprintf("%#x", v+16)
+		if n, err := p.r.i64(v + 56); err == nil && n >= 0 {
+			ln := int(n)
+			ob.Len = &ln
+		}
+		return
+	}
+	if k, err := p.r.u64(v + 16); err == nil {
+		ob.WaitKey = fmt.Sprintf("%#x", k)
+	}
+	lst, err1 := p.r.u64(v + 32)
+	pos, err2 := p.r.i64(v + 40)
+	if err1 == nil && err2 == nil {
+		if n, err := p.r.i64(lst + obSize); err == nil && n-pos >= 0 {
+			ln := int(n - pos)
+			ob.Len = &ln
+		}
+	}
+}
+
+// InstanceAttrs exposes the attribute pointers of a plain instance (for naming
+// the primitives reachable from `self`).
+func (p *Process) InstanceAttrs(v uint64) map[string]uint64 {
+	m, err := p.instanceAttrs(v, maxAttrs)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// TypeName exposes the type name of an object.
+func (p *Process) TypeName(v uint64) string {
+	n, _ := p.typeName(v)
+	return n
+}
+
+// DictStrItems returns up to max str-keyed items of a dict.
+func (p *Process) DictStrItems(dict uint64, max int) map[string]uint64 {
+	items, err := p.dictItems(dict, max)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]uint64, len(items))
+	for _, it := range items {
+		if s, err := p.str(it.Key, maxNameLen); err == nil {
+			out[s] = it.Value
+		}
+	}
+	return out
+}

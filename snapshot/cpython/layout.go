@@ -1,0 +1,251 @@
+package cpython
+
+import "fmt"
+
+// Layout holds the byte offsets pyhang reads, for one minor version of CPython
+// on x86-64 (default GIL build, not debug). Sources: the per-version tables of
+// ../shared/reference/cpython-internals.md, established with offsetof against the
+// real headers and checked against the DWARF of the pyenv builds by
+// layout_dwarf_test.go. An offset of -1 means the field does not exist in that
+// version. For 3.13+ the values present in _Py_DebugOffsets are taken from the
+// running interpreter instead (see debugoffsets.go).
+type Layout struct {
+	Minor int
+
+	// _PyRuntimeState
+	RuntimeInterpHead    int64 // interpreters.head
+	RuntimeMainThread    int64 // main_thread (pthread_t)
+	RuntimeGILCurrent    int64 // gilstate.tstate_current (≤3.11)
+	RuntimeGIL           int64 // ceval.gil, embedded (≤3.11)
+	InterpNext           int64 // PyInterpreterState.next
+	InterpThreadsHead    int64 // tstate_head / threads.head
+	InterpModules        int64 // modules / imports.modules (sys.modules)
+	InterpSysdict        int64
+	InterpGILPtr         int64 // ceval.gil (pointer, 3.12+)
+	TstateNext           int64
+	TstateInterp         int64
+	TstateFrame          int64 // frame (≤3.10), cframe (3.11/3.12), current_frame (3.13+)
+	CFrameCurrentFrame   int64 // _PyCFrame.current_frame (3.11/3.12)
+	TstateThreadID       int64 // pthread_t
+	TstateNativeThreadID int64 // 3.11+
+	TstateSize           int64
+
+	// PyFrameObject (≤3.10)
+	FBack, FCode, FValuestack, FLasti, FIblock, FBlockstack, FLocalsplus int64
+	FStacktop                                                            int64 // 3.8/3.9 (NULL while executing)
+	FStackdepth                                                          int64 // 3.10 (int, -1 while executing)
+	FrameGlobals                                                         int64 // f_globals of PyFrameObject (≤3.10) or _PyInterpreterFrame
+
+	// _PyInterpreterFrame (3.11+)
+	IFCode, IFPrevious, IFFrameObj, IFInstr, IFOwner, IFLocalsplus int64
+	IFStacktop                                                     int64 // int, 3.11–3.13
+	IFStackpointer                                                 int64 // pointer, 3.14
+	IFIsEntry                                                      int64 // 3.11
+	OwnerCStack                                                    int   // owner values >= this are not Python frames
+	OwnerGenerator                                                 int
+	StackRefTagged                                                 bool  // 3.14: f_executable and stack slots are _PyStackRef
+	CodeFirstTrace                                                 int64 // _co_firsttraceable
+
+	// PyCodeObject
+	CoArgcount, CoNlocals, CoFirstlineno, CoVarnames, CoFilename, CoName int64
+	CoQualname                                                           int64 // 3.11+
+	CoLinetable                                                          int64 // co_lnotab (3.8/3.9) or co_linetable
+	CoExceptiontable                                                     int64 // 3.11+
+	CoNlocalsplus                                                        int64 // 3.11+
+	CoLocalsNames                                                        int64 // co_localsplusnames 3.11+
+	CoLocalsKinds                                                        int64 // co_localspluskinds 3.11+
+	CoCode                                                               int64 // co_code bytes object (≤3.10)
+	CoCodeAdaptive                                                       int64 // 3.11+
+
+	// Objects
+	StrASCIIData       int64 // compact ASCII data
+	StrCompactData     int64 // compact non-ASCII data
+	TupleItems         int64
+	IntNewLayout       bool  // 3.12+ lv_tag
+	HeapTypeCachedKeys int64 // ht_cached_keys (3.11+)
+	DictNew            bool  // 3.11+ dict keys layout
+	ValuesHeader       int64 // offset of values[0] in PyDictValues (3.13+: 8)
+	ManagedDict        int   // 0 none (≤3.10), 11, 12, 13 (3.13+)
+
+	// GIL (struct _gil_runtime_state)
+	GILLastHolder, GILLocked int64
+
+	// Thread-module objects
+	LockLockAddr bool // _thread.lock holds a sem_t* at +16 (3.8–3.13.0), else PyMutex at +16
+	RLockMutex   bool // _thread.RLock is a _PyRecursiveMutex (3.14)
+}
+
+var layouts = map[int]*Layout{8: layout38(), 9: layout39(), 10: layout310(), 11: layout311(), 12: layout312(), 13: layout313(), 14: layout314()}
+
+// LayoutFor returns the table for 3.minor, or an *UnsupportedError.
+func LayoutFor(minor int) (*Layout, error) {
+	l, ok := layouts[minor]
+	if !ok {
+		return nil, &UnsupportedError{Version: fmt.Sprintf("3.%d", minor)}
+	}
+	c := *l
+	return &c, nil
+}
+
+// UnsupportedError says the interpreter's version has no layout table.
+type UnsupportedError struct{ Version string }
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("unsupported Python %s: pyhang reads CPython 3.8 to 3.14", e.Version)
+}
+
+func oldCommon() Layout {
+	return Layout{
+		RuntimeInterpHead: 32, RuntimeMainThread: 72,
+		InterpNext: 0, InterpThreadsHead: 8, InterpGILPtr: -1,
+		TstateNext: 8, TstateInterp: 16, TstateFrame: 24, CFrameCurrentFrame: -1,
+		TstateThreadID: 176, TstateNativeThreadID: -1,
+		FBack: 24, FCode: 32, FValuestack: 64, FrameGlobals: 48, FStacktop: -1, FStackdepth: -1,
+		IFCode: -1, IFPrevious: -1, IFFrameObj: -1, IFInstr: -1, IFOwner: -1, IFLocalsplus: -1,
+		IFStacktop: -1, IFStackpointer: -1, IFIsEntry: -1, CodeFirstTrace: -1,
+		CoArgcount: 16, CoNlocals: 28, CoFirstlineno: 40, CoCode: 48, CoVarnames: 72,
+		CoFilename: 104, CoName: 112, CoLinetable: 120, CoQualname: -1,
+		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
+		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1,
+		GILLastHolder: 8, GILLocked: 16, LockLockAddr: true,
+	}
+}
+
+func layout38() *Layout {
+	l := oldCommon()
+	l.Minor = 8
+	l.RuntimeGILCurrent, l.RuntimeGIL = 1368, 1152
+	l.InterpModules, l.InterpSysdict = 56, 72
+	l.TstateSize = 264
+	l.FStacktop, l.FLasti, l.FIblock, l.FBlockstack, l.FLocalsplus = 72, 104, 112, 120, 360
+	return &l
+}
+
+func layout39() *Layout {
+	l := oldCommon()
+	l.Minor = 9
+	l.RuntimeGILCurrent, l.RuntimeGIL = 568, 352
+	l.InterpModules, l.InterpSysdict = 856, 872
+	l.TstateSize = 264
+	l.FStacktop, l.FLasti, l.FIblock, l.FBlockstack, l.FLocalsplus = 72, 104, 112, 120, 360
+	return &l
+}
+
+func layout310() *Layout {
+	l := oldCommon()
+	l.Minor = 10
+	l.RuntimeGILCurrent, l.RuntimeGIL = 568, 352
+	l.InterpModules, l.InterpSysdict = 856, 872
+	l.TstateSize = 280
+	l.FStackdepth, l.FLasti, l.FIblock, l.FBlockstack, l.FLocalsplus = 80, 96, 104, 112, 352
+	return &l
+}
+
+func newCommon() Layout {
+	return Layout{
+		RuntimeInterpHead: 40, RuntimeMainThread: 80, RuntimeGILCurrent: -1, RuntimeGIL: -1,
+		InterpNext: 0, InterpGILPtr: -1,
+		TstateNext: 8, TstateInterp: 16, TstateFrame: 56, CFrameCurrentFrame: -1,
+		TstateThreadID: 152, TstateNativeThreadID: 160,
+		FBack: -1, FCode: -1, FValuestack: -1, FLasti: -1, FIblock: -1, FBlockstack: -1, FLocalsplus: -1,
+		FStacktop: -1, FStackdepth: -1, FrameGlobals: 24,
+		IFCode: 0, IFPrevious: 8, IFFrameObj: 48, IFInstr: 56, IFOwner: 70, IFLocalsplus: 72,
+		IFStacktop: 64, IFStackpointer: -1, IFIsEntry: -1,
+		OwnerCStack: 3, OwnerGenerator: 1,
+		CoArgcount: -1, CoNlocals: -1, CoCode: -1, CoVarnames: -1,
+		CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
+		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136,
+		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true,
+		HeapTypeCachedKeys: 880,
+		GILLastHolder:      8, GILLocked: 16, LockLockAddr: false,
+	}
+}
+
+func layout311() *Layout {
+	l := newCommon()
+	l.Minor = 11
+	l.RuntimeMainThread, l.RuntimeGILCurrent, l.RuntimeGIL = 80, 576, 360
+	l.InterpThreadsHead, l.InterpModules, l.InterpSysdict = 16, 888, 904
+	l.CFrameCurrentFrame = 8
+	l.TstateSize = 360
+	// 3.11 frames: f_func 0, f_globals 8, f_builtins 16, f_locals 24, f_code 32,
+	// frame_obj 40, previous 48, prev_instr 56, stacktop 64, is_entry 68, owner 69.
+	l.IFCode, l.IFPrevious, l.IFFrameObj, l.IFIsEntry, l.IFOwner = 32, 48, 40, 68, 69
+	l.FrameGlobals = 8
+	l.OwnerCStack = 99 // 3.11 has no shim frames
+	l.CodeFirstTrace = 168
+	l.CoFirstlineno, l.CoNlocalsplus, l.CoCodeAdaptive = 72, 76, 184
+	l.StrASCIIData, l.StrCompactData = 48, 72
+	l.IntNewLayout = false
+	l.HeapTypeCachedKeys = 872
+	l.ManagedDict = 11
+	l.LockLockAddr = true
+	return &l
+}
+
+func layout312() *Layout {
+	l := newCommon()
+	l.Minor = 12
+	l.RuntimeMainThread = 64
+	l.InterpThreadsHead, l.InterpModules, l.InterpSysdict, l.InterpGILPtr = 72, 944, 352, 384
+	l.CFrameCurrentFrame = 0
+	l.TstateThreadID, l.TstateNativeThreadID = 136, 144
+	l.TstateSize = 288
+	l.CodeFirstTrace = 176
+	l.CoCodeAdaptive = 192
+	l.ManagedDict = 12
+	l.LockLockAddr = true
+	return &l
+}
+
+func layout313() *Layout {
+	l := newCommon()
+	l.Minor = 13
+	l.RuntimeInterpHead, l.RuntimeMainThread = 632, 656
+	l.InterpNext, l.InterpThreadsHead, l.InterpModules, l.InterpSysdict, l.InterpGILPtr = 7264, 7344, 7656, 7640, 16
+	l.TstateFrame = 72
+	l.TstateSize = 304
+	l.CodeFirstTrace = 184
+	l.CoCodeAdaptive = 200
+	l.ManagedDict = 13
+	l.ValuesHeader = 8
+	// 3.13.0 still has the sem_t-based lock; 3.13.1+ a PyMutex. Fixed up from
+	// the micro version by ForVersion.
+	l.LockLockAddr = false
+	return &l
+}
+
+func layout314() *Layout {
+	l := newCommon()
+	l.Minor = 14
+	l.RuntimeInterpHead, l.RuntimeMainThread = 808, 832
+	l.InterpNext, l.InterpThreadsHead, l.InterpModules, l.InterpSysdict, l.InterpGILPtr = 7272, 7344, 7688, 7672, 16
+	l.TstateFrame = 72
+	l.TstateSize = 832
+	l.IFStacktop, l.IFStackpointer, l.IFOwner, l.IFLocalsplus = -1, 64, 74, 80
+	l.OwnerCStack = 3 // INTERPRETER 3, CSTACK 4
+	l.StackRefTagged = true
+	l.CodeFirstTrace = 192
+	l.CoCodeAdaptive = 208
+	l.TupleItems = 32
+	l.ManagedDict = 13
+	l.ValuesHeader = 8
+	l.RLockMutex = true
+	return &l
+}
+
+// ForVersion returns the layout for an exact version, with patch-level fixes.
+func ForVersion(v Version) (*Layout, error) {
+	if v.Major != 3 {
+		return nil, &UnsupportedError{Version: v.String()}
+	}
+	l, err := LayoutFor(v.Minor)
+	if err != nil {
+		return nil, &UnsupportedError{Version: v.String()}
+	}
+	if v.Minor == 13 && v.Micro == 0 {
+		// gh-125110: _thread.lock became a PyMutex in 3.13.1.
+		l.LockLockAddr = true
+	}
+	return l, nil
+}

@@ -1,0 +1,236 @@
+// Package cpython reads the state of a CPython 3.8–3.14 interpreter from the
+// memory of a target (a live process or a core): its thread states, their
+// frames with exact line numbers, and the objects the later stages care about.
+// It knows CPython's layouts and nothing about why a thread is stuck.
+package cpython
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pyhang/pyhang/snapshot/elfsym"
+	"github.com/pyhang/pyhang/snapshot/target"
+)
+
+// NotPythonError says no CPython interpreter was found in the target.
+type NotPythonError struct {
+	Target string
+	Reason string
+}
+
+func (e *NotPythonError) Error() string {
+	return fmt.Sprintf("%s is not a Python process: %s", e.Target, e.Reason)
+}
+
+// Process is one interpreter inside a target.
+type Process struct {
+	T       target.Target
+	L       *Layout
+	V       Version
+	Runtime uint64 // address of _PyRuntime
+	Binary  string // the mapped ELF file that defines _PyRuntime (target path)
+	Bin     *elfsym.File
+	Bias    uint64
+
+	r         *reader
+	typeNames map[uint64]string
+	codes     map[uint64]*code
+	kinds     map[uint64]string // type address → object kind ("" = not of interest)
+	warnings  []string
+}
+
+// maxCandidateFiles bounds how many mapped files are opened looking for the interpreter.
+const maxCandidateFiles = 400
+
+// Open finds the interpreter in t and reads its version.
+func Open(t target.Target) (*Process, error) {
+	bases := fileBases(t.Mappings())
+	if len(bases) == 0 {
+		return nil, &NotPythonError{Target: describe(t), Reason: "it maps no files"}
+	}
+	paths := make([]string, 0, len(bases))
+	for path := range bases {
+		paths = append(paths, path)
+	}
+	// Look at files whose names say python first; a static interpreter under
+	// another name is still found by the full scan.
+	sort.Slice(paths, func(i, j int) bool {
+		pi, pj := strings.Contains(filepath.Base(paths[i]), "python"), strings.Contains(filepath.Base(paths[j]), "python")
+		if pi != pj {
+			return pi
+		}
+		return paths[i] < paths[j]
+	})
+	var firstErr error
+	for i, path := range paths {
+		if i >= maxCandidateFiles {
+			break
+		}
+		p, err := tryBinary(t, path, bases[path])
+		if err == nil && p != nil {
+			return p, nil
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return nil, &NotPythonError{Target: describe(t), Reason: "no mapped file defines _PyRuntime (is it a CPython 3.8+ interpreter?)"}
+}
+
+func describe(t target.Target) string {
+	if t.Kind() == "pid" {
+		return fmt.Sprintf("process %d", t.PID())
+	}
+	return fmt.Sprintf("the process in the core (pid %d)", t.PID())
+}
+
+// fileBases maps each mapped file to the address of its offset-0 mapping.
+func fileBases(maps []target.Mapping) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, m := range maps {
+		if m.Path == "" || strings.HasPrefix(m.Path, "[") || m.Offset != 0 {
+			continue
+		}
+		if b, ok := out[m.Path]; !ok || m.Start < b {
+			out[m.Path] = m.Start
+		}
+	}
+	return out
+}
+
+// tryBinary returns (nil, nil) when path has no _PyRuntime.
+func tryBinary(t target.Target, path string, base uint64) (*Process, error) {
+	f, err := t.OpenFile(path)
+	if err != nil {
+		if strings.Contains(filepath.Base(path), "python") {
+			return nil, err
+		}
+		return nil, nil
+	}
+	bin, err := elfsym.Open(f, f.Name())
+	if err != nil {
+		f.Close()
+		return nil, nil
+	}
+	sym, ok := bin.Lookup("_PyRuntime")
+	if !ok {
+		f.Close()
+		return nil, nil
+	}
+	p := &Process{T: t, Binary: path, Bin: bin, r: newReader(t), typeNames: map[uint64]string{}, codes: map[uint64]*code{}, kinds: map[uint64]string{}}
+	if bin.Type == elf.ET_DYN {
+		p.Bias = base - bin.FirstVA
+	}
+	p.Runtime = sym.Value + p.Bias
+	if err := p.detectVersion(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var minorInName = regexp.MustCompile(`python3\.(\d+)`)
+
+// detectVersion finds the exact version: _Py_DebugOffsets (3.13+), Py_Version
+// (3.11+), else the minor version from the file name or by trying the 3.8–3.10
+// layouts, confirmed by sys.hexversion read through that layout.
+func (p *Process) detectVersion() error {
+	var cookie [16]byte
+	if err := p.r.read(cookie[:], p.Runtime); err == nil && string(cookie[:8]) == "xdebugpy" {
+		h := le64(cookie[8:])
+		if !plausibleHex(h) {
+			return fmt.Errorf("_PyRuntime at %#x: implausible debug-offsets version %#x", p.Runtime, h)
+		}
+		return p.setVersion(VersionFromHex(h), true)
+	}
+	if s, ok := p.Bin.Lookup("Py_Version"); ok {
+		if b, err := p.Bin.ReadVA(s.Value, 8); err == nil && plausibleHex(le64(b)) {
+			return p.setVersion(VersionFromHex(le64(b)), false)
+		}
+	}
+	var minors []int
+	if m := minorInName.FindStringSubmatch(filepath.Base(p.Binary)); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		minors = append(minors, n)
+	}
+	minors = append(minors, 10, 9, 8)
+	var errs []error
+	for _, minor := range minors {
+		l, err := LayoutFor(minor)
+		if err != nil {
+			return err
+		}
+		p.L = l
+		h, err := p.hexversion()
+		if err == nil && VersionFromHex(h).Minor == minor && plausibleHex(h) {
+			return p.setVersion(VersionFromHex(h), false)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("as 3.%d: %w", minor, err))
+		}
+	}
+	return fmt.Errorf("%s defines _PyRuntime but its version could not be read (tried 3.8–3.10 layouts): %w", p.Binary, errors.Join(errs...))
+}
+
+func (p *Process) setVersion(v Version, debugOffsets bool) error {
+	l, err := ForVersion(v)
+	if err != nil {
+		return err
+	}
+	p.V, p.L = v, l
+	if debugOffsets {
+		if err := p.applyDebugOffsets(); err != nil {
+			p.warnf("_Py_DebugOffsets unusable, using built-in 3.%d table: %v", v.Minor, err)
+		}
+	}
+	return nil
+}
+
+// hexversion reads sys.hexversion from the main interpreter's sys dict.
+func (p *Process) hexversion() (uint64, error) {
+	interp, err := p.r.u64(p.Runtime + uint64(p.L.RuntimeInterpHead))
+	if err != nil {
+		return 0, fmt.Errorf("interpreters.head: %w", err)
+	}
+	sysdict, err := p.r.u64(interp + uint64(p.L.InterpSysdict))
+	if err != nil {
+		return 0, fmt.Errorf("interp %#x sysdict: %w", interp, err)
+	}
+	v, ok := p.dictGet(sysdict, "hexversion")
+	if !ok {
+		return 0, fmt.Errorf("sys.hexversion not found in dict at %#x", sysdict)
+	}
+	h, err := p.smallInt(v)
+	return uint64(h), err
+}
+
+func (p *Process) warnf(format string, args ...any) {
+	if len(p.warnings) < 100 {
+		p.warnings = append(p.warnings, fmt.Sprintf(format, args...))
+	}
+}
+
+// Warnings are the non-fatal problems met reading the interpreter.
+func (p *Process) Warnings() []string { return p.warnings }
+
+// Reads is the number of target memory reads made so far.
+func (p *Process) Reads() int { return p.r.reads }
+
+// Rebind points the interpreter found in one view of a process at another view
+// of the same process (the stopped one), dropping everything read so far: the
+// ELF work is done once, before the target is stopped.
+func (p *Process) Rebind(t target.Target) {
+	p.T = t
+	p.r = newReader(t)
+	p.typeNames = map[uint64]string{}
+	p.codes = map[uint64]*code{}
+	p.kinds = map[uint64]string{}
+}

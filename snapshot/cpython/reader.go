@@ -1,0 +1,146 @@
+package cpython
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/pyhang/pyhang/snapshot/target"
+)
+
+const pageSize = 4096
+
+// maxCachedPages bounds the page cache (64 MiB).
+const maxCachedPages = 16384
+
+// reader reads target memory through a page cache: frames, code objects and
+// their tables sit close together, so whole pages cut the number of reads (and
+// so the time a live target stays paused) by an order of magnitude. Unreadable
+// pages are remembered too, so a bad pointer costs one failed read.
+type reader struct {
+	mem   target.Memory
+	pages map[uint64][]byte // nil slice = unreadable
+	reads int
+}
+
+func newReader(mem target.Memory) *reader {
+	return &reader{mem: mem, pages: make(map[uint64][]byte)}
+}
+
+func (r *reader) page(base uint64) ([]byte, bool) {
+	if p, ok := r.pages[base]; ok {
+		return p, p != nil
+	}
+	if len(r.pages) >= maxCachedPages {
+		clear(r.pages)
+	}
+	buf := make([]byte, pageSize)
+	r.reads++
+	n, _ := r.mem.ReadAt(buf, base)
+	if n != pageSize {
+		r.pages[base] = nil
+		return nil, false
+	}
+	r.pages[base] = buf
+	return buf, true
+}
+
+// read fills p from addr, page by page.
+func (r *reader) read(p []byte, addr uint64) error {
+	if addr == 0 {
+		return fmt.Errorf("reading %d bytes at NULL: %w", len(p), target.ErrUnreadable)
+	}
+	if addr+uint64(len(p)) < addr {
+		return fmt.Errorf("reading %d bytes at %#x: address overflow: %w", len(p), addr, target.ErrUnreadable)
+	}
+	done := 0
+	for done < len(p) {
+		a := addr + uint64(done)
+		base := a &^ (pageSize - 1)
+		pg, ok := r.page(base)
+		if !ok {
+			// Fall back to a direct read: the page may be partly mapped
+			// (a core segment that ends mid-page).
+			return r.direct(p[done:], a)
+		}
+		done += copy(p[done:], pg[a-base:])
+	}
+	return nil
+}
+
+func (r *reader) direct(p []byte, addr uint64) error {
+	r.reads++
+	return target.ReadFull(r.mem, p, addr)
+}
+
+func (r *reader) bytes(addr uint64, n int) ([]byte, error) {
+	if n < 0 || n > maxBlob {
+		return nil, fmt.Errorf("refusing to read %d bytes at %#x", n, addr)
+	}
+	b := make([]byte, n)
+	return b, r.read(b, addr)
+}
+
+func (r *reader) u64(addr uint64) (uint64, error) {
+	var b [8]byte
+	if err := r.read(b[:], addr); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+func (r *reader) i64(addr uint64) (int64, error) {
+	v, err := r.u64(addr)
+	return int64(v), err
+}
+
+func (r *reader) u32(addr uint64) (uint32, error) {
+	var b [4]byte
+	if err := r.read(b[:], addr); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b[:]), nil
+}
+
+func (r *reader) i32(addr uint64) (int32, error) {
+	v, err := r.u32(addr)
+	return int32(v), err
+}
+
+func (r *reader) u8(addr uint64) (uint8, error) {
+	var b [1]byte
+	err := r.read(b[:], addr)
+	return b[0], err
+}
+
+func (r *reader) f64(addr uint64) (float64, error) {
+	v, err := r.u64(addr)
+	return math.Float64frombits(v), err
+}
+
+// cstring reads a NUL-terminated string of at most max bytes.
+func (r *reader) cstring(addr uint64, max int) (string, error) {
+	out := make([]byte, 0, 32)
+	for len(out) < max {
+		chunk := pageSize - int(addr%pageSize)
+		if chunk > max-len(out) {
+			chunk = max - len(out)
+		}
+		b := make([]byte, chunk)
+		if err := r.read(b, addr); err != nil {
+			return "", err
+		}
+		for i, c := range b {
+			if c == 0 {
+				return string(append(out, b[:i]...)), nil
+			}
+		}
+		out = append(out, b...)
+		addr += uint64(chunk)
+	}
+	return string(out), nil
+}
+
+// maxBlob bounds any single object payload read from the target (line tables,
+// bytes, strings): 16 MiB is far above any real code object.
+const maxBlob = 16 << 20
