@@ -39,8 +39,9 @@ const (
 	maxObjects    = 20000
 	maxObjDepth   = 4
 	maxAttrs      = 256
-	handleIdent   = 32 // _ThreadHandle.ident (3.13+)
-	handleEvent   = 57 // _ThreadHandle.thread_is_exiting, the PyEvent a joiner parks on
+	handlePtr     = 16 // PyThreadHandleObject.handle → ThreadHandle (3.13+)
+	handleIdent   = 32 // ThreadHandle.ident
+	handleEvent   = 57 // ThreadHandle.thread_is_exiting, the PyEvent a joiner parks on
 	sockFD        = 16
 	sockTimeoutNS = 40
 )
@@ -135,8 +136,12 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 			ob.WaitKey = fmt.Sprintf("%#x", st.waitKey)
 		}
 	case snapshot.KindHandle:
-		ob.Ident, _ = p.r.u64(v + handleIdent)
-		ob.WaitKey = fmt.Sprintf("%#x", v+handleEvent)
+		// The Python object points at the C ThreadHandle that holds the
+		// ident and the event a joiner parks on.
+		if h, err := p.r.u64(v + handlePtr); err == nil && h != 0 {
+			ob.Ident, _ = p.r.u64(h + handleIdent)
+			ob.WaitKey = fmt.Sprintf("%#x", h+handleEvent)
+		}
 	case snapshot.KindSimpleQueue:
 		p.simpleQueue(v, ob)
 	case snapshot.KindDeque:

@@ -119,9 +119,9 @@ func (p *Process) isUnboundExit(v uint64) bool {
 
 // functionName returns co_name of a function's code.
 func (p *Process) functionName(fn uint64) string {
-	off := uint64(16) // func_code, 3.8–3.10
-	if p.L.Minor >= 11 {
-		off = 48
+	off := uint64(16) // func_code, 3.8/3.9
+	if p.L.Minor >= 10 {
+		off = 48 // 3.10 moved the common func_ fields first
 	}
 	cp, err := p.r.u64(fn + off)
 	if err != nil {
