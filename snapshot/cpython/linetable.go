@@ -120,7 +120,7 @@ func lineFromLocations(tbl []byte, firstLine int, unit int) int {
 		case code <= locOneLine2:
 			line += code - locOneLine0
 		case code == locNoColumns || code == locLong:
-			delta, ok := readSvarint(body)
+			delta, ok := readLocSvarint(body)
 			if !ok {
 				// Truncated entry: the running line is lost from here on.
 				return -1
@@ -145,10 +145,10 @@ func lineFromLocations(tbl []byte, firstLine int, unit int) int {
 // bound keeps sums of deltas far from overflow.
 const maxVarintChunks = 5
 
-// readVarint decodes a location-table varint at the start of b: 6-bit groups,
+// readLocVarint decodes a location-table varint at the start of b: 6-bit groups,
 // least significant first, bit 6 (0x40) set on every group but the last.
 // ok is false when b ends before the last group or the value is too long.
-func readVarint(b []byte) (v int, n int, ok bool) {
+func readLocVarint(b []byte) (v int, n int, ok bool) {
 	shift := 0
 	for n < len(b) && n < maxVarintChunks {
 		c := b[n]
@@ -162,10 +162,10 @@ func readVarint(b []byte) (v int, n int, ok bool) {
 	return 0, n, false
 }
 
-// readSvarint decodes a signed varint: the low bit of the unsigned value is
+// readLocSvarint decodes a signed varint: the low bit of the unsigned value is
 // the sign, the rest the magnitude.
-func readSvarint(b []byte) (int, bool) {
-	u, _, ok := readVarint(b)
+func readLocSvarint(b []byte) (int, bool) {
+	u, _, ok := readLocVarint(b)
 	if !ok {
 		return 0, false
 	}
