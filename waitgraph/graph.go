@@ -1,0 +1,169 @@
+// Package waitgraph turns what locks found (who waits on what, who holds what)
+// into a directed wait-for graph: thread → resource ("waits for") and
+// resource → thread ("held by", "can only be ended by"). A cycle in that graph
+// is a set of threads none of which can ever proceed. The package finds those
+// cycles and draws the graph (DOT, and SVG/PNG through go-graphviz) so that a
+// person can see the deadlock without reading the text report.
+package waitgraph
+
+import (
+	"sort"
+
+	"gonum.org/v1/gonum/graph"
+	"gonum.org/v1/gonum/graph/simple"
+
+	"github.com/pyhang/pyhang/locks"
+)
+
+// NodeKind tells threads from resources.
+type NodeKind int
+
+// Node kinds.
+const (
+	ThreadNode NodeKind = iota
+	ResourceNode
+)
+
+func (k NodeKind) String() string {
+	if k == ThreadNode {
+		return "thread"
+	}
+	return "resource"
+}
+
+// Node is one vertex of the wait-for graph.
+type Node struct {
+	// ID is the gonum node id: dense, 0..n-1, threads first (by tid), then
+	// resources (by id), so that every ordering by ID is stable.
+	ID       int64
+	Kind     NodeKind
+	TID      int       // ThreadNode only
+	Resource locks.Ref // ResourceNode only
+	// Label is what the picture shows, lines separated by "\n".
+	Label string
+}
+
+// EdgeKind says what an edge means.
+type EdgeKind int
+
+// Edge kinds. Only EdgeProbable does not count for cycles: a hold inferred
+// from code position is a hint, not a proof of deadlock.
+const (
+	EdgeWaits    EdgeKind = iota // thread → resource
+	EdgeHeld                     // resource → thread, proven hold
+	EdgeEndedBy                  // resource → thread that alone can end the wait (a joined thread, a future's worker)
+	EdgeProbable                 // resource → thread, probable hold (bare acquire())
+)
+
+func (k EdgeKind) String() string {
+	switch k {
+	case EdgeWaits:
+		return "waits for"
+	case EdgeHeld:
+		return "held by"
+	case EdgeEndedBy:
+		return "can only be ended by"
+	case EdgeProbable:
+		return "probably held by"
+	}
+	return "?"
+}
+
+// Blocking reports whether the edge counts for cycles.
+func (k EdgeKind) Blocking() bool { return k != EdgeProbable }
+
+// Edge is one arc of the wait-for graph.
+type Edge struct {
+	From, To int64
+	Kind     EdgeKind
+	// Label is what the picture shows on the arc ("held by\nwith block at h.py:14").
+	Label string
+}
+
+// Graph is the wait-for graph of one snapshot. It is immutable once built.
+type Graph struct {
+	nodes []Node // indexed by Node.ID
+	edges []Edge // sorted by (From, To)
+	// all holds every edge; blocking only those that count for cycles.
+	all      *simple.DirectedGraph
+	blocking *simple.DirectedGraph
+	byTID    map[int]int64
+	byRes    map[string]int64
+	target   string // "pid 4321, Python 3.12.1", for the picture's title
+}
+
+// gedge is the graph.Edge stored in the gonum graphs; it points back at the
+// Edge by index so that callers walking the gonum graph can get the kind.
+type gedge struct {
+	from, to simple.Node
+	index    int
+}
+
+func (e gedge) From() graph.Node         { return e.from }
+func (e gedge) To() graph.Node           { return e.to }
+func (e gedge) ReversedEdge() graph.Edge { e.from, e.to = e.to, e.from; return e }
+
+// Nodes returns all nodes ordered by ID (threads by tid, then resources by id).
+func (g *Graph) Nodes() []Node {
+	return append([]Node(nil), g.nodes...)
+}
+
+// Edges returns all edges ordered by (From, To).
+func (g *Graph) Edges() []Edge {
+	return append([]Edge(nil), g.edges...)
+}
+
+// Node returns the node with the given ID.
+func (g *Graph) Node(id int64) (Node, bool) {
+	if id < 0 || id >= int64(len(g.nodes)) {
+		return Node{}, false
+	}
+	return g.nodes[id], true
+}
+
+// Thread returns the node of a thread.
+func (g *Graph) Thread(tid int) (Node, bool) {
+	id, ok := g.byTID[tid]
+	if !ok {
+		return Node{}, false
+	}
+	return g.nodes[id], true
+}
+
+// Resource returns the node of a resource by its id ("lock@0x7f…").
+func (g *Graph) Resource(id string) (Node, bool) {
+	n, ok := g.byRes[id]
+	if !ok {
+		return Node{}, false
+	}
+	return g.nodes[n], true
+}
+
+// EdgeBetween returns the edge from → to.
+func (g *Graph) EdgeBetween(from, to int64) (Edge, bool) {
+	e := g.all.Edge(from, to)
+	if e == nil {
+		return Edge{}, false
+	}
+	return g.edges[e.(gedge).index], true
+}
+
+// Directed exposes the whole graph (probable edges included) to gonum
+// algorithms. Node IDs are Node.ID; edges are graph.Edge values whose ends are
+// simple.Node.
+func (g *Graph) Directed() graph.Directed { return g.all }
+
+// Blocking exposes the graph of the edges that count for cycles.
+func (g *Graph) Blocking() graph.Directed { return g.blocking }
+
+// Len is the number of nodes.
+func (g *Graph) Len() int { return len(g.nodes) }
+
+func sortEdges(es []Edge) {
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].From != es[j].From {
+			return es[i].From < es[j].From
+		}
+		return es[i].To < es[j].To
+	})
+}
