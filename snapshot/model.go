@@ -82,6 +82,8 @@ type Kernel struct {
 	// Parked is the address a 3.13+ thread parked on (the lock's PyMutex, an
 	// event …), read from the parking lot's wait_entry around Futex.
 	Parked string `json:"parked,omitempty"`
+	// Timed is true when the futex wait has a timeout: it will end by itself.
+	Timed bool `json:"timed,omitempty"`
 	// FD is the file descriptor of a read/recv/poll of one descriptor.
 	FD *int `json:"fd,omitempty"`
 }

@@ -1,0 +1,359 @@
+// Package capture takes a Snapshot of a Python process: it opens the target (a
+// live pid or a core file), reads the interpreter through package cpython while
+// the target's threads are stopped, lets them go, and assembles the model.
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/corefile"
+	"github.com/pyhang/pyhang/snapshot/cpython"
+	"github.com/pyhang/pyhang/snapshot/live"
+	"github.com/pyhang/pyhang/snapshot/target"
+)
+
+// Options say what to read and how.
+type Options struct {
+	Locals      bool   // reprs of every frame's locals
+	NonBlocking bool   // never stop a live target (the snapshot may be inconsistent)
+	Exe         string // core: local copy of the executable
+	Sysroot     string // core: folder holding copies of the mapped files
+}
+
+// Open opens a target named the way a user names it: a pid, or a core path.
+func Open(arg string, opts Options) (target.Target, error) {
+	if pid, err := strconv.Atoi(arg); err == nil {
+		if pid <= 0 {
+			return nil, fmt.Errorf("%d is not a valid pid", pid)
+		}
+		return live.Attach(pid, live.Options{NonBlocking: opts.NonBlocking})
+	}
+	if _, err := os.Stat(arg); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such file (TARGET is a pid or a core file)", arg)
+		}
+		return nil, err
+	}
+	return corefile.Open(arg, corefile.Options{Exe: opts.Exe, Sysroot: opts.Sysroot})
+}
+
+// Take reads a snapshot of the target named by arg.
+//
+// A live target is first looked at without stopping it, to find and parse the
+// interpreter's ELF file (the slow part); only then are its threads stopped,
+// for the memory reads alone.
+func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
+	if pid, err := strconv.Atoi(arg); err == nil && pid > 0 && !opts.NonBlocking {
+		peek, err := live.Attach(pid, live.Options{NonBlocking: true})
+		if err != nil {
+			return nil, err
+		}
+		p, err := cpython.Open(peek)
+		peek.Close()
+		if err != nil {
+			return nil, err
+		}
+		t, err := live.Attach(pid, live.Options{})
+		if err != nil {
+			return nil, err
+		}
+		defer t.Close()
+		p.Rebind(t)
+		return read(t, p, opts)
+	}
+	t, err := Open(arg, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	s, err := Read(t, opts)
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind() == "core" {
+		s.Target.Core = &arg
+	}
+	return s, nil
+}
+
+// Read reads the snapshot from an open target. A live target is released
+// (Close) as soon as its memory has been read; what follows works on copies.
+func Read(t target.Target, opts Options) (*snapshot.Snapshot, error) {
+	p, err := cpython.Open(t)
+	if err != nil {
+		return nil, err
+	}
+	return read(t, p, opts)
+}
+
+func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
+	b := &builder{t: t, p: p, opts: opts, objs: p.NewObjects()}
+	if err := b.read(); err != nil {
+		return nil, err
+	}
+	if pr, ok := t.(interface{ Paused() time.Duration }); ok {
+		t.Close()
+		ms := float64(pr.Paused().Microseconds()) / 1000
+		b.s.Target.PausedMS = &ms
+	}
+	b.s.Target.Warnings = append(b.s.Target.Warnings, t.Warnings()...)
+	b.s.Target.Warnings = append(b.s.Target.Warnings, p.Warnings()...)
+	if b.s.Target.Warnings == nil {
+		b.s.Target.Warnings = []string{}
+	}
+	addSource(b.s)
+	return b.s, nil
+}
+
+type builder struct {
+	t    target.Target
+	p    *cpython.Process
+	opts Options
+	objs *cpython.Objects
+	s    *snapshot.Snapshot
+}
+
+func (b *builder) read() error {
+	t, p := b.t, b.p
+	b.s = &snapshot.Snapshot{
+		Schema: snapshot.Schema,
+		Target: snapshot.TargetInfo{
+			Kind: t.Kind(), PID: t.PID(), Executable: t.Executable(),
+			Python: p.V.String(), Binary: p.Binary,
+		},
+	}
+	if si := t.Signal(); si != nil {
+		b.s.Target.Signal = signalInfo(si)
+	}
+	tstates, err := p.Threads()
+	if err != nil && len(tstates) == 0 {
+		return err
+	}
+	if err != nil {
+		b.warnf("thread list incomplete: %v", err)
+	}
+	gil, gilErr := p.GIL()
+	if gilErr != nil {
+		b.warnf("GIL state unreadable: %v", gilErr)
+	}
+	mainIdent, _ := p.MainThreadIdent()
+	threadObjs, err := p.ThreadObjects()
+	if err != nil {
+		b.warnf("thread names unavailable: %v", err)
+	}
+	kthreads := t.Threads()
+	byTID := map[int]*target.Thread{}
+	for i := range kthreads {
+		byTID[kthreads[i].TID] = &kthreads[i]
+	}
+	globalsSeen := map[uint64]bool{}
+	for _, ts := range tstates {
+		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: fmt.Sprintf("%#x", ts.Addr),
+			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: []snapshot.Frame{}}
+		if ts.Err != nil {
+			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
+		}
+		if obj, ok := threadObjs[ts.Ident]; ok {
+			th.Name = p.ThreadName(obj)
+			if th.Ident != 0 {
+				b.objs.Add(obj)
+			}
+		}
+		kt := b.kernelThread(ts, byTID, threadObjs)
+		if kt != nil {
+			th.TID = kt.TID
+			b.kernelState(&th, kt, gil)
+		}
+		if gilErr == nil {
+			switch {
+			case gil.Locked && gil.Holder == ts.Addr:
+				th.GIL = snapshot.GILHeld
+			case th.GIL != snapshot.GILWaiting:
+				th.GIL = snapshot.GILNone
+			}
+		}
+		for _, f := range ts.Frames {
+			th.Frames = append(th.Frames, b.frame(f, globalsSeen))
+		}
+		b.s.Threads = append(b.s.Threads, th)
+	}
+	if si := b.s.Target.Signal; si != nil && isCrash(si) {
+		for i := range b.s.Threads {
+			if b.s.Threads[i].TID == si.TID {
+				b.s.Threads[i].State = snapshot.StateCrashed
+			}
+		}
+	}
+	sort.SliceStable(b.s.Threads, func(i, j int) bool {
+		a, c := b.s.Threads[i], b.s.Threads[j]
+		if a.Main != c.Main {
+			return a.Main
+		}
+		return a.TID < c.TID
+	})
+	b.s.Objects = b.objs.All()
+	return nil
+}
+
+// kernelThread finds the LWP of a thread state: native_thread_id (3.11+), the
+// fs_base register (= pthread_t on glibc), or threading's _native_id.
+func (b *builder) kernelThread(ts cpython.ThreadState, byTID map[int]*target.Thread, objs map[uint64]uint64) *target.Thread {
+	if kt, ok := byTID[ts.NativeID]; ok && ts.NativeID != 0 {
+		return kt
+	}
+	for _, kt := range byTID {
+		if kt.Regs != nil && kt.Regs.FSBase == ts.Ident {
+			return kt
+		}
+	}
+	if obj, ok := objs[ts.Ident]; ok {
+		if id, ok := b.p.InstanceAttrs(obj)["_native_id"]; ok {
+			if n, err := strconv.Atoi(b.p.Repr(id)); err == nil {
+				if kt, ok := byTID[n]; ok {
+					return kt
+				}
+			}
+		}
+	}
+	// glibc keeps the tid in struct pthread (at +0x2d0 in glibc 2.26–2.43).
+	var buf [4]byte
+	if err := target.ReadFull(b.t, buf[:], ts.Ident+0x2d0); err == nil {
+		tid := int(int32(uint32(buf[0]) | uint32(buf[1])<<8 | uint32(buf[2])<<16 | uint32(buf[3])<<24))
+		if kt, ok := byTID[tid]; ok {
+			return kt
+		}
+	}
+	return nil
+}
+
+func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpython.GIL) {
+	k := &snapshot.Kernel{Proc: kt.State}
+	th.Kernel = k
+	if !kt.InSyscall {
+		th.State = snapshot.StateRunning
+		if kt.State == "" && kt.Regs == nil {
+			th.State = snapshot.StateUnknown
+		}
+		return
+	}
+	k.Nr, k.Syscall = kt.Syscall, syscallName(kt.Syscall)
+	if k.Syscall == "" {
+		k.Syscall = fmt.Sprintf("syscall %d", kt.Syscall)
+	}
+	th.State = stateOf(kt.Syscall, kt.Args)
+	if fd, ok := fdOf(kt.Syscall, kt.Args); ok {
+		k.FD = &fd
+	}
+	if kt.Syscall != sysFutex {
+		return
+	}
+	uaddr := kt.Args[0]
+	k.Futex = fmt.Sprintf("%#x", uaddr)
+	k.Timed = kt.Args[3] != 0 // futex(uaddr, op, val, timeout, …)
+	if gil.WaitsForGIL(uaddr) {
+		th.GIL = snapshot.GILWaiting
+		return
+	}
+	if b.p.V.Minor >= 13 {
+		// 3.13+ parks on a semaphore inside a wait_entry on the waiter's own
+		// stack: {park_arg, addr, sema, …}, so the parked address sits 8 bytes
+		// below the futex word.
+		var buf [8]byte
+		if err := target.ReadFull(b.t, buf[:], uaddr-8); err == nil {
+			v := uint64(buf[0]) | uint64(buf[1])<<8 | uint64(buf[2])<<16 | uint64(buf[3])<<24 |
+				uint64(buf[4])<<32 | uint64(buf[5])<<40 | uint64(buf[6])<<48 | uint64(buf[7])<<56
+			if v > 0xffff {
+				k.Parked = fmt.Sprintf("%#x", v)
+			}
+		}
+	}
+}
+
+func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.Frame {
+	out := snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
+		FirstLine: f.FirstLine, Addr: fmt.Sprintf("%#x", f.Addr)}
+	if f.Err != nil {
+		b.warnf("%v", f.Err)
+		if out.Function == "" {
+			out.Function, out.Qualname = "<unreadable frame>", "<unreadable frame>"
+		}
+	}
+	for _, v := range f.Locals {
+		if v.Value == 0 {
+			continue
+		}
+		if b.opts.Locals {
+			if out.Locals == nil {
+				out.Locals = map[string]string{}
+			}
+			out.Locals[v.Name] = b.p.Repr(v.Value)
+		}
+		if ob := b.objs.Add(v.Value); ob != nil {
+			b.ref(&out, v.Name, ob)
+			continue
+		}
+		if v.Name == "self" || v.Name == "cls" {
+			b.attrsOf(&out, v)
+		}
+	}
+	for _, m := range f.With {
+		if ob := b.objs.Add(m); ob != nil {
+			out.With = append(out.With, ob.ID)
+		} else {
+			out.With = append(out.With, fmt.Sprintf("%s@%#x", snapshot.KindOther, m))
+		}
+	}
+	if f.Globals != 0 && !globalsSeen[f.Globals] {
+		globalsSeen[f.Globals] = true
+		b.nameGlobals(f.Globals)
+	}
+	return out
+}
+
+// attrsOf names the primitives held in the attributes of `self`.
+func (b *builder) attrsOf(out *snapshot.Frame, v cpython.Var) {
+	cls := b.p.TypeName(v.Value)
+	for name, a := range b.p.InstanceAttrs(v.Value) {
+		if ob := b.objs.Add(a); ob != nil {
+			b.ref(out, v.Name+"."+name, ob)
+			if cls != "" {
+				b.objs.Name(ob, cls+"."+name)
+			}
+		}
+	}
+}
+
+func (b *builder) ref(out *snapshot.Frame, name string, ob *snapshot.Object) {
+	if out.Refs == nil {
+		out.Refs = map[string]string{}
+	}
+	out.Refs[name] = ob.ID
+	b.objs.Name(ob, name)
+}
+
+// maxGlobals bounds the module globals examined per module.
+const maxGlobals = 4096
+
+// nameGlobals gives module-level primitives their global names ("ledger").
+func (b *builder) nameGlobals(dict uint64) {
+	for name, v := range b.p.DictStrItems(dict, maxGlobals) {
+		if len(name) > 2 && name[:2] == "__" {
+			continue
+		}
+		if ob := b.objs.Add(v); ob != nil {
+			b.objs.Name(ob, name)
+		}
+	}
+}
+
+func (b *builder) warnf(format string, args ...any) {
+	if len(b.s.Target.Warnings) < 200 {
+		b.s.Target.Warnings = append(b.s.Target.Warnings, fmt.Sprintf(format, args...))
+	}
+}

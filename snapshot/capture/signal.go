@@ -1,0 +1,38 @@
+package capture
+
+import (
+	"fmt"
+
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/target"
+)
+
+var signalNames = map[int]string{
+	1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
+	8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE",
+	14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ", 31: "SIGSYS",
+}
+
+func signalInfo(si *target.SigInfo) *snapshot.Signal {
+	s := &snapshot.Signal{Number: si.Signo, Name: signalNames[si.Signo], Code: si.Code, TID: si.TID}
+	if s.Name == "" {
+		s.Name = fmt.Sprintf("signal %d", si.Signo)
+	}
+	switch si.Signo {
+	case 4, 7, 8, 11:
+		s.Addr = fmt.Sprintf("%#x", si.Addr)
+	}
+	return s
+}
+
+// isCrash tells a fault (or abort()) inside the process from a signal sent
+// from outside (si_code SI_USER = 0), such as the SIGABRT used to make a core.
+func isCrash(s *snapshot.Signal) bool {
+	switch s.Number {
+	case 4, 5, 7, 8, 11, 31:
+		return s.Code > 0
+	case 6:
+		return s.Code == -6 // SI_TKILL: abort() raising in its own thread
+	}
+	return false
+}
