@@ -331,9 +331,6 @@ func (a *Analysis) futureRunners(x *index, w *Wait, future string) {
 	if future == "" && len(runners) > 0 {
 		w.Evidence += fmt.Sprintf("; %d executor thread(s) are running work items", len(runners))
 	}
-	if len(runners) > 0 {
-		a.Holders[w.ID] = runners
-	}
 }
 
 // joinTarget makes a join wait point at the joined thread.
