@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pyhang/pyhang/snapshot/capture"
+	"github.com/spf13/cobra"
+)
+
+type diagnoseFlags struct {
+	targetFlags
+	graph string
+}
+
+func newDiagnoseCmd() *cobra.Command {
+	var f diagnoseFlags
+	c := &cobra.Command{
+		Use:   "diagnose TARGET",
+		Short: "Find deadlocks, orphaned locks and threads that can never run again",
+		Long: `diagnose reads every thread, works out the lock or primitive each blocked thread
+waits on and the thread holding it, and reports what can never get better.
+Exit status 3 means problems were found, 0 none.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			if err := checkGraphPath(f.graph); err != nil {
+				return err
+			}
+			s, err := capture.Take(args[0], f.options())
+			if err != nil {
+				return err
+			}
+			an := analyse(s)
+			if f.graph != "" {
+				if err := writeGraph(an, f.graph); err != nil {
+					return err
+				}
+			}
+			if f.format == "json" {
+				if err := writeJSON(cmd.OutOrStdout(), an.report(true)); err != nil {
+					return err
+				}
+			} else {
+				writeDiagnosis(cmd.OutOrStdout(), an)
+				if f.graph != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "\nWait-for graph written to %s\n", f.graph)
+				}
+			}
+			if an.problems() {
+				return problemsError{}
+			}
+			return nil
+		},
+	}
+	f.register(c)
+	c.Flags().StringVar(&f.graph, "graph", "", "also write the wait-for graph to FILE (.svg, .png or .dot)")
+	return c
+}
+
+type graphFlags struct {
+	targetFlags
+	out string
+}
+
+func newGraphCmd() *cobra.Command {
+	var f graphFlags
+	c := &cobra.Command{
+		Use:   "graph TARGET -o FILE.svg|.png|.dot",
+		Short: "Render the wait-for graph: threads, the locks they wait on, who holds them, cycles in red",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.out == "" {
+				return usageError{fmt.Errorf("graph needs -o FILE (.svg, .png or .dot)")}
+			}
+			if err := checkGraphPath(f.out); err != nil {
+				return err
+			}
+			s, err := capture.Take(args[0], f.options())
+			if err != nil {
+				return err
+			}
+			an := analyse(s)
+			if err := writeGraph(an, f.out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads, %d cycles)\n", f.out, len(s.Threads), len(an.graph.Cycles()))
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&f.nonBlocking, "nonblocking", false, "never stop a live target (the snapshot may be inconsistent)")
+	c.Flags().StringVar(&f.exe, "exe", "", "core: local copy of the executable that wrote the core")
+	c.Flags().StringVar(&f.sysroot, "sysroot", "", "core: folder holding copies of the files the process mapped")
+	c.Flags().StringVarP(&f.out, "output", "o", "", "file to write: .svg, .png or .dot")
+	return c
+}
+
+func graphFormat(path string) string {
+	return strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+}
+
+func checkGraphPath(path string) error {
+	if path == "" {
+		return nil
+	}
+	switch graphFormat(path) {
+	case "svg", "png", "dot":
+		return nil
+	}
+	return usageError{fmt.Errorf("cannot tell the graph format of %q: name it .svg, .png or .dot", path)}
+}
+
+func writeGraph(an *analysis, path string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing the graph: %w", err)
+	}
+	if err := an.graph.Render(fh, graphFormat(path), an.graph.Cycles()); err != nil {
+		fh.Close()
+		return fmt.Errorf("rendering %s: %w", path, err)
+	}
+	return fh.Close()
+}

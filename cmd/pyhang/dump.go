@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/capture"
+	"github.com/spf13/cobra"
+)
+
+// targetFlags are shared by every command that reads a target.
+type targetFlags struct {
+	nonBlocking bool
+	exe         string
+	sysroot     string
+	format      string
+}
+
+func (f *targetFlags) register(c *cobra.Command) {
+	c.Flags().BoolVar(&f.nonBlocking, "nonblocking", false, "never stop a live target (the snapshot may be inconsistent)")
+	c.Flags().StringVar(&f.exe, "exe", "", "core: local copy of the executable that wrote the core")
+	c.Flags().StringVar(&f.sysroot, "sysroot", "", "core: folder holding copies of the files the process mapped")
+	c.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
+}
+
+func (f *targetFlags) options() capture.Options {
+	return capture.Options{NonBlocking: f.nonBlocking, Exe: f.exe, Sysroot: f.sysroot}
+}
+
+func (f *targetFlags) check() error {
+	if f.format != "text" && f.format != "json" {
+		return usageError{fmt.Errorf("--format must be text or json, not %q", f.format)}
+	}
+	return nil
+}
+
+type dumpFlags struct {
+	targetFlags
+	locals bool
+}
+
+func newDumpCmd() *cobra.Command {
+	var f dumpFlags
+	c := &cobra.Command{
+		Use:   "dump TARGET",
+		Short: "Every thread's Python stack (py-bt for every thread)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			opts := f.options()
+			opts.Locals = f.locals
+			s, err := capture.Take(args[0], opts)
+			if err != nil {
+				return err
+			}
+			if f.format == "json" {
+				return writeJSON(cmd.OutOrStdout(), s)
+			}
+			writeDump(cmd.OutOrStdout(), s)
+			return nil
+		},
+	}
+	f.register(c)
+	c.Flags().BoolVar(&f.locals, "locals", false, "show each frame's local variables (short reprs)")
+	return c
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// Guard against the model drifting from the contract's schema name.
+var _ = snapshot.Schema

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the contract.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // could not analyse
+	exitUsage    = 2
+	exitProblems = 3 // analysed, problems found
+)
+
+// problemsError makes the command exit with exitProblems without a message.
+type problemsError struct{}
+
+func (problemsError) Error() string { return "problems found" }
+
+// usageError marks bad flags or arguments.
+type usageError struct{ error }
+
+// New builds the command tree.
+func New() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pyhang",
+		Short: "Tell why a Python process is hung, deadlocked or crashed",
+		Long: `pyhang reads a Python process from the outside — a live pid or a core file —
+without debug symbols, gdb or code in the target, and tells which threads are
+stuck, on what, held by whom, and why it will never get better.
+
+TARGET is a pid or a path to an ELF core file (kernel core, gcore, systemd-coredump).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newDumpCmd(), newDiagnoseCmd(), newGraphCmd(), newDemoCmd())
+	return root
+}
+
+// Execute runs pyhang with args and returns the exit code.
+func Execute(args []string, stdout, stderr io.Writer) int {
+	root := New()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &problemsError{}):
+		return exitProblems
+	case errors.As(err, &ue) || isCobraUsage(err):
+		fmt.Fprintf(stderr, "pyhang: %v (see pyhang --help)\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "pyhang: %s\n", oneLine(err))
+		return exitFailure
+	}
+}
+
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "accepts ") ||
+		strings.HasPrefix(s, "requires ") || strings.HasPrefix(s, "unknown flag") || strings.HasPrefix(s, "invalid argument")
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}
+
+// exactArgs wraps cobra.ExactArgs so a wrong count is a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

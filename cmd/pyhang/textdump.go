@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// writeDump prints every thread the way gdb's py-bt prints one.
+func writeDump(w io.Writer, s *snapshot.Snapshot) {
+	writeHeader(w, s)
+	for _, t := range s.Threads {
+		fmt.Fprintln(w)
+		writeThread(w, &t)
+	}
+}
+
+func writeHeader(w io.Writer, s *snapshot.Snapshot) {
+	t := s.Target
+	if t.Kind == "core" && t.Core != nil {
+		fmt.Fprintf(w, "Core %s of process %d (Python %s, %s)\n", *t.Core, t.PID, t.Python, t.Executable)
+	} else {
+		fmt.Fprintf(w, "Process %d (Python %s, %s)", t.PID, t.Python, t.Executable)
+		if t.PausedMS != nil {
+			fmt.Fprintf(w, ", paused %.1f ms", *t.PausedMS)
+		}
+		fmt.Fprintln(w)
+	}
+	if sig := t.Signal; sig != nil {
+		fmt.Fprintf(w, "Killed by %s (code %d", sig.Name, sig.Code)
+		if sig.Addr != "" {
+			fmt.Fprintf(w, ", address %s", sig.Addr)
+		}
+		fmt.Fprintf(w, ") in thread %d\n", sig.TID)
+	}
+	for _, warn := range t.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+}
+
+func threadTitle(t *snapshot.Thread) string {
+	name := t.Name
+	if name == "" {
+		name = "?"
+	}
+	return fmt.Sprintf("Thread %d %q (ident %#x)", t.TID, name, t.Ident)
+}
+
+func writeThread(w io.Writer, t *snapshot.Thread) {
+	fmt.Fprintf(w, "%s — %s, GIL %s\n", threadTitle(t), describeState(t), t.GIL)
+	if len(t.Frames) == 0 {
+		fmt.Fprintln(w, "  (no Python frames)")
+		return
+	}
+	fmt.Fprintln(w, "Traceback (most recent call first):")
+	for _, f := range t.Frames {
+		fn := f.Qualname
+		if fn == "" {
+			fn = f.Function
+		}
+		fmt.Fprintf(w, "  File \"%s\", line %d, in %s\n", f.File, f.Line, fn)
+		if f.Source != "" {
+			fmt.Fprintf(w, "    %s\n", f.Source)
+		}
+		if len(f.Locals) > 0 {
+			names := make([]string, 0, len(f.Locals))
+			for n := range f.Locals {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(w, "      %s = %s\n", n, f.Locals[n])
+			}
+		}
+	}
+}
+
+// describeState says what the kernel says the thread does.
+func describeState(t *snapshot.Thread) string {
+	k := t.Kernel
+	parts := []string{t.State}
+	if k != nil && k.Syscall != "" {
+		s := "in " + k.Syscall
+		if k.Futex != "" {
+			s += " " + k.Futex
+		}
+		if k.FD != nil {
+			s += fmt.Sprintf(" on fd %d", *k.FD)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,290 @@
+"""The ready-file protocol shared by every test program (stdlib only, CPython 3.8+).
+
+A program runs as `python PROG.py --ready FILE [options]`. Once it has reached its hang, a
+watcher thread writes FILE (via FILE.tmp and a rename) with JSON:
+
+    {"pid", "python", "executable", "program", "argv", "markers": {name: line},
+     "watcher_ident", "watcher_native_id",
+     "threads": [{"ident", "native_id", "name", "main", "daemon",
+                  "frames": [{"function", "qualname", "file", "line"}, ...innermost first]}],
+     "expect": {...program-specific...}}
+
+`threads` covers every thread except the watcher, which then returns, so it is absent from
+any later dump; a test that wants a quiet process waits until watcher_native_id is gone
+from /proc/PID/task. If the hang is not reached within --ready-timeout seconds, FILE gets
+{"error": ..., "threads": [...]} and the process exits with status 1.
+
+Blocking call sites carry a marker comment `# BLOCK:name` (other interesting lines
+`# SITE:name`); the harness finds them by scanning the program's source, so no line number
+is ever written down twice. A thread "is blocked at" a marker when its innermost frame in
+the program's file is on that line and its innermost frame of all is either that frame or a
+library line that makes a blocking call (Condition.wait's `waiter.acquire()`, socket
+`recv_into`, ...). The stacks of the watched threads must also stay the same for 0.2 s.
+
+A program that crashes instead calls Harness.about_to_crash() just before the fatal call:
+the file is written at once, with the stack as it will be at the crash, and no watcher.
+"""
+
+import argparse
+import json
+import linecache
+import os
+import platform
+import re
+import sys
+import threading
+import time
+
+MARKER = re.compile(r"#\s*(?:BLOCK|SITE):([A-Za-z0-9_.-]+)")
+
+# A library line that blocks: what threading, queue, socket, selectors and
+# concurrent.futures call at the bottom of a wait, on every version 3.8+.
+BLOCKING_LINE = re.compile(
+    r"\b(acquire|wait|join|get|sleep|select|poll|recv\w*|read\w*|accept)\s*\(")
+
+POLL = 0.05  # seconds between looks at the stacks
+SETTLE = 0.2  # seconds the stacks must stay unchanged
+
+
+class NotReady(Exception):
+    """Raised by a readiness check: the hang is not reached yet (message says why)."""
+
+
+def parser(doc):
+    """An ArgumentParser with the protocol's options; the program adds its own."""
+    p = argparse.ArgumentParser(description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ready", metavar="FILE",
+                   help="write the ready JSON here once the program has reached its hang")
+    p.add_argument("--ready-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="give up (error JSON, exit 1) if the hang is not reached by then")
+    return p
+
+
+def _abs(path):
+    if path.startswith("<"):  # "<frozen importlib._bootstrap>", "<string>"
+        return path
+    return os.path.abspath(path)
+
+
+class Harness:
+    """Knows the program's markers and writes its ready file."""
+
+    def __init__(self, args):
+        self.args = args
+        main = sys.modules["__main__"]
+        self.program = _abs(main.__file__)
+        self.markers = {}
+        with open(self.program, encoding="utf-8") as f:
+            for lineno, text in enumerate(f, 1):
+                for name in MARKER.findall(text):
+                    if name in self.markers:
+                        raise ValueError("marker %r twice in %s (lines %d, %d)"
+                                         % (name, self.program, self.markers[name], lineno))
+                    self.markers[name] = lineno
+
+    def line(self, marker):
+        """The line number of a `# BLOCK:marker` or `# SITE:marker` comment."""
+        return self.markers[marker]
+
+    # -- looking at the threads ------------------------------------------------------
+
+    def snapshot(self, exclude=None):
+        """Every thread's Python stack, innermost frame first, except thread `exclude`."""
+        by_ident = {t.ident: t for t in threading.enumerate()}
+        main = threading.main_thread()
+        frames = sys._current_frames()
+        frame = None
+        threads = []
+        try:
+            for ident, frame in sorted(frames.items()):
+                if ident == exclude:
+                    continue
+                stack = []
+                while frame is not None and len(stack) < 100000:
+                    code = frame.f_code
+                    stack.append({
+                        "function": code.co_name,
+                        "qualname": getattr(code, "co_qualname", code.co_name),
+                        "file": _abs(code.co_filename),
+                        "line": frame.f_lineno,
+                    })
+                    frame = frame.f_back
+                t = by_ident.get(ident)
+                threads.append({
+                    "ident": ident,
+                    "native_id": getattr(t, "native_id", None),
+                    "name": t.name if t is not None else None,
+                    "main": t is main,
+                    "daemon": t.daemon if t is not None else None,
+                    "frames": stack,
+                })
+        finally:
+            del frames, frame  # frames keep their locals alive; drop them at once
+        return threads
+
+    def own_frame(self, thread):
+        """The thread's innermost frame in the program's own file, or None."""
+        for f in thread["frames"]:
+            if f["file"] == self.program:
+                return f
+        return None
+
+    def is_blocked_at(self, thread, *markers):
+        """True when the thread waits in the call on one of the marker lines."""
+        own = self.own_frame(thread)
+        if own is None or own["line"] not in [self.markers[m] for m in markers]:
+            return False
+        inner = thread["frames"][0]
+        return inner is own or library_line_blocks(inner)
+
+    # -- the watcher -----------------------------------------------------------------
+
+    def watch(self, wait_for, expect=None):
+        """Start the watcher thread and return at once.
+
+        wait_for: {thread name: marker or tuple of markers} — those threads must be blocked
+        there; or a function(snapshot) -> list of the threads (dicts from the snapshot) whose
+        stacks must be stable, raising NotReady while the hang is not reached.
+        expect: a dict, or a function(snapshot) -> dict, evaluated once ready.
+        """
+        if isinstance(wait_for, dict):
+            wait_for = self.blocked(wait_for)
+        w = threading.Thread(target=self._watch, args=(wait_for, expect),
+                             name="ready-watcher", daemon=True)
+        w.start()
+        return w
+
+    def blocked(self, spec):
+        """A readiness check: {thread name: marker or tuple of markers}, all blocked there."""
+        spec = dict(spec)
+        for name, markers in spec.items():
+            if isinstance(markers, str):
+                markers = (markers,)
+            for m in markers:
+                if m not in self.markers:
+                    raise ValueError("no marker %r in %s" % (m, self.program))
+            spec[name] = markers
+
+        def check(snapshot):
+            named = {t["name"]: t for t in snapshot}
+            out = []
+            for name, markers in spec.items():
+                t = named.get(name)
+                if t is None:
+                    raise NotReady("no thread named %r" % name)
+                if not self.is_blocked_at(t, *markers):
+                    raise NotReady("%s not blocked at %s (at %s)"
+                                   % (name, "/".join(markers), where(t)))
+                out.append(t)
+            return out
+        return check
+
+    def _watch(self, wait_for, expect):
+        me = threading.get_ident()
+        deadline = time.monotonic() + self.args.ready_timeout
+        reason = "not looked yet"
+        snapshot = []
+        try:
+            while time.monotonic() < deadline:
+                snapshot = self.snapshot(exclude=me)
+                try:
+                    watched = wait_for(snapshot)
+                    before = stacks(watched)
+                    time.sleep(SETTLE)
+                    snapshot = self.snapshot(exclude=me)
+                    watched = wait_for(snapshot)
+                    if stacks(watched) != before:
+                        raise NotReady("stacks still moving")
+                except NotReady as e:
+                    reason = str(e)
+                    time.sleep(POLL)
+                    continue
+                if callable(expect):
+                    expect = expect(snapshot)
+                self._write(self._report(me, snapshot, expect or {}))
+                return
+            reason = "timed out after %gs: %s" % (self.args.ready_timeout, reason)
+        except Exception as e:  # a bug here must not look like a hang
+            reason = "watcher failed: %r" % (e,)
+        self._fail(reason, snapshot)
+
+    def _report(self, watcher, snapshot, expect):
+        w = threading.current_thread()
+        return {
+            "pid": os.getpid(),
+            "python": platform.python_version(),
+            "executable": sys.executable,
+            "program": self.program,
+            "argv": sys.argv,
+            "markers": self.markers,
+            "watcher_ident": watcher,
+            "watcher_native_id": getattr(w, "native_id", None),
+            "threads": snapshot,
+            "expect": expect,
+        }
+
+    def _write(self, report):
+        if not self.args.ready:
+            sys.stderr.write("ready: pid %d (%s)\n" % (os.getpid(), os.path.basename(self.program)))
+            sys.stderr.flush()
+            return
+        tmp = self.args.ready + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1, sort_keys=True)
+        os.rename(tmp, self.args.ready)
+
+    def _fail(self, reason, snapshot):
+        sys.stderr.write("%s: not ready: %s\n" % (os.path.basename(self.program), reason))
+        sys.stderr.flush()
+        try:
+            if self.args.ready:
+                self._write({"error": reason, "pid": os.getpid(),
+                             "python": platform.python_version(), "threads": snapshot})
+        finally:
+            os._exit(1)
+
+    # -- crashes ---------------------------------------------------------------------
+
+    def about_to_crash(self, call_marker, callee, crash_marker, expect):
+        """Write the ready file now: the calling thread will crash in its next call.
+
+        The recorded stack is the one at the crash: the caller stands on the `call_marker`
+        line, and `callee` (a function or method) is one frame further in, on the
+        `crash_marker` line. The harness's own frames are left out.
+        """
+        me = threading.get_ident()
+        here = _abs(__file__)
+        code = getattr(callee, "__func__", callee).__code__
+        snapshot = self.snapshot()
+        for t in snapshot:
+            if t["ident"] == me:
+                frames = [f for f in t["frames"] if f["file"] != here]
+                frames[0]["line"] = self.line(call_marker)
+                frames.insert(0, {
+                    "function": code.co_name,
+                    "qualname": getattr(code, "co_qualname", code.co_name),
+                    "file": _abs(code.co_filename),
+                    "line": self.line(crash_marker),
+                })
+                t["frames"] = frames
+        report = self._report(None, snapshot, expect)
+        report["watcher_native_id"] = None
+        self._write(report)
+
+
+def library_line_blocks(frame):
+    """Whether a (library) frame's current line is a blocking call."""
+    text = linecache.getline(frame["file"], frame["line"])
+    return bool(BLOCKING_LINE.search(text))
+
+
+def stacks(threads):
+    return [(t["ident"], [(f["file"], f["line"]) for f in t["frames"]]) for t in threads]
+
+
+def where(thread):
+    if not thread["frames"]:
+        return "no Python frames"
+    f = thread["frames"][0]
+    return "%s:%d %s" % (os.path.basename(f["file"]), f["line"], f["qualname"])
