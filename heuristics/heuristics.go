@@ -197,7 +197,11 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		case len(acq) > 0:
 			f.Details = append(f.Details, fmt.Sprintf("it was taken by a bare acquire() at %s whose release() never ran (no thread holds it in a with block, and none stands between that acquire() and its release())", strings.Join(acq, ", ")))
 		default:
-			f.Details = append(f.Details, "no thread holds it in a with block, and no acquire() of it was found in the source of any frame")
+			// Without an acquire() site there is no code position to judge
+			// a live holder by: say what is known, as a warning.
+			f.Severity = "warning"
+			f.Summary = fmt.Sprintf("possibly orphaned lock: %s is locked and %d thread(s) wait for it; no thread holds it in a with block, and pyhang found no acquire() of it to tell whether a live thread took it", name, len(waiters))
+			f.Details = append(f.Details, "no acquire() of it was found in the source files of the stacks; the thread that took it may still be running")
 		}
 		for _, tid := range waiters {
 			t := threadByTID(s, tid)

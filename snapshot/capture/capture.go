@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -183,6 +184,7 @@ func (b *builder) read() error {
 		}
 		b.s.Threads = append(b.s.Threads, th)
 	}
+	b.unmatchedWaits()
 	if si := b.s.Target.Signal; si != nil && isCrash(si) {
 		for i := range b.s.Threads {
 			if b.s.Threads[i].TID == si.TID {
@@ -355,5 +357,33 @@ func (b *builder) nameGlobals(dict uint64) {
 func (b *builder) warnf(format string, args ...any) {
 	if len(b.s.Target.Warnings) < 200 {
 		b.s.Target.Warnings = append(b.s.Target.Warnings, fmt.Sprintf(format, args...))
+	}
+}
+
+// scanBudget bounds the memory scanned for the locks of unmatched waits.
+const scanBudget = 256 << 20
+
+// unmatchedWaits finds the lock behind a futex wait that matches no object
+// reached from the frames.
+func (b *builder) unmatchedWaits() {
+	keys := map[string]bool{}
+	for _, ob := range b.objs.All() {
+		if ob.WaitKey != "" {
+			keys[ob.WaitKey] = true
+		}
+	}
+	budget := int64(scanBudget)
+	for _, th := range b.s.Threads {
+		k := th.Kernel
+		if k == nil || k.Futex == "" || th.GIL == snapshot.GILWaiting || keys[k.Futex] || keys[k.Parked] {
+			continue
+		}
+		futex, _ := strconv.ParseUint(strings.TrimPrefix(k.Futex, "0x"), 16, 64)
+		parked, _ := strconv.ParseUint(strings.TrimPrefix(k.Parked, "0x"), 16, 64)
+		if obj, ok := b.p.LockForWait(futex, parked, &budget); ok {
+			if ob := b.objs.Add(obj); ob != nil {
+				keys[ob.WaitKey] = true
+			}
+		}
 	}
 }

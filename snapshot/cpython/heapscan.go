@@ -1,0 +1,60 @@
+package cpython
+
+import (
+	"encoding/binary"
+)
+
+// A thread can block on a lock that no frame refers to any more (taken through
+// an expression, or by C code). Its futex still names the lock: before 3.13.1
+// the futex word is the sem_t the lock object points at, so a bounded scan of
+// the writable anonymous memory for that pointer finds the object; from
+// 3.13.1 the parked address is inside the object itself.
+
+const (
+	scanChunk      = 1 << 20
+	lockSemOffset  = 16 // lock_lock / rlock_lock, and the PyMutex of 3.13.1+
+	maxScanMapping = 1 << 30
+)
+
+// LockForWait returns the lock or RLock object a thread blocked on futex
+// (parked: the 3.13+ parked address, or 0) waits for. budget bounds the bytes
+// scanned and is decremented.
+func (p *Process) LockForWait(futex, parked uint64, budget *int64) (uint64, bool) {
+	if parked > lockSemOffset && p.isLock(parked-lockSemOffset) {
+		return parked - lockSemOffset, true
+	}
+	if futex == 0 || futex%8 != 0 {
+		return 0, false
+	}
+	var want [8]byte
+	binary.LittleEndian.PutUint64(want[:], futex)
+	buf := make([]byte, scanChunk)
+	for _, m := range p.T.Mappings() {
+		if len(m.Perms) < 2 || m.Perms[0] != 'r' || m.Perms[1] != 'w' || (m.Path != "" && m.Path != "[heap]") {
+			continue
+		}
+		if m.End-m.Start > maxScanMapping {
+			continue
+		}
+		for at := m.Start; at < m.End && *budget > 0; at += scanChunk {
+			n := min(uint64(scanChunk), m.End-at)
+			got, _ := p.T.ReadAt(buf[:n], at)
+			*budget -= int64(n)
+			for off := 0; off+8 <= got; off += 8 {
+				if buf[off] != want[0] || string(buf[off:off+8]) != string(want[:]) {
+					continue
+				}
+				obj := at + uint64(off) - lockSemOffset
+				if p.isLock(obj) {
+					return obj, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+func (p *Process) isLock(obj uint64) bool {
+	tn, err := p.typeName(obj)
+	return err == nil && (tn == "_thread.lock" || tn == "_thread.RLock")
+}
