@@ -1,0 +1,92 @@
+package scenarios
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/pyhang/pyhang/internal/testinterp"
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/capture"
+)
+
+// benchInterps are the interpreters the benchmarks run on: the newest pyenv release
+// without the 3.13 debug offsets, and the oldest supported one.
+var benchInterps = []string{"pyenv-3.12.1", "pyenv-3.8.18"}
+
+// benchArgs make parked.py the benchmark target: 201 threads, each ~100 frames deep.
+var benchArgs = []string{"--threads", "200", "--depth", "100", "--ready-timeout", "120"}
+
+// BenchmarkDumpLive takes in-process snapshots of a live parked.py, threads paused.
+// It reports how long the target's threads were stopped (paused-ms, the mean) and the
+// frames read per snapshot.
+func BenchmarkDumpLive(b *testing.B) {
+	for _, in := range benchTargets(b) {
+		p := startProgram(b, in, "parked.py", benchArgs...)
+		pid := strconv.Itoa(p.PID)
+		b.Run(in.Name, func(b *testing.B) {
+			benchTake(b, pid, len(p.ready.Threads))
+		})
+	}
+}
+
+// BenchmarkDumpCore takes in-process snapshots of a gcore of the same program.
+func BenchmarkDumpCore(b *testing.B) {
+	for _, in := range benchTargets(b) {
+		p := startProgram(b, in, "parked.py", benchArgs...)
+		core := testinterp.Gcore(b, p.PID)
+		b.Run(in.Name, func(b *testing.B) {
+			benchTake(b, core, len(p.ready.Threads))
+		})
+	}
+}
+
+func benchTake(b *testing.B, arg string, threads int) {
+	var paused float64
+	var frames int
+	for b.Loop() {
+		s, err := capture.Take(arg, capture.Options{})
+		if err != nil {
+			b.Fatalf("capture.Take(%s): %v", arg, err)
+		}
+		if len(s.Threads) != threads {
+			b.Fatalf("capture.Take(%s): %d threads, want %d", arg, len(s.Threads), threads)
+		}
+		if s.Target.PausedMS != nil {
+			paused += *s.Target.PausedMS
+		}
+		frames = countFrames(s)
+	}
+	b.ReportMetric(paused/float64(b.N), "paused-ms")
+	b.ReportMetric(float64(frames), "frames/op")
+}
+
+func countFrames(s *snapshot.Snapshot) int {
+	n := 0
+	for _, th := range s.Threads {
+		n += len(th.Frames)
+	}
+	return n
+}
+
+// benchTargets are the interpreters of benchInterps that are on this machine; a missing
+// one is logged, not skipped silently.
+func benchTargets(b *testing.B) []testinterp.Interp {
+	all := testinterp.All(b)
+	var out []testinterp.Interp
+	for _, name := range benchInterps {
+		found := false
+		for _, in := range all {
+			if in.Name == name {
+				out = append(out, in)
+				found = true
+			}
+		}
+		if !found {
+			b.Logf("benchmark target %s: not found (or filtered out by PYHANG_PYTHONS)", name)
+		}
+	}
+	if len(out) == 0 {
+		b.Skipf("none of %v available", benchInterps)
+	}
+	return out
+}

@@ -1,0 +1,264 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyhang/pyhang/internal/testinterp"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// pyhangTimeout bounds one run of the binary; a dump that takes longer is a hang of its own.
+const pyhangTimeout = 3 * time.Minute
+
+// result is one run of the pyhang binary.
+type result struct {
+	args           []string
+	stdout, stderr []byte
+	code           int
+	elapsed        time.Duration
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("pyhang %s: exit %d after %v\nstderr: %s", strings.Join(r.args, " "), r.code,
+		r.elapsed.Round(time.Millisecond), tail(r.stderr, 2000))
+}
+
+// runPyhang runs the binary TestMain built and returns what it did; only a failure to run
+// it at all (or a timeout) fails the test here.
+func runPyhang(t testing.TB, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), pyhangTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pyhangBin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := result{args: args, stdout: stdout.Bytes(), stderr: stderr.Bytes(), elapsed: time.Since(start)}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && exit.Exited():
+		r.code = exit.ExitCode()
+	case ctx.Err() != nil:
+		t.Fatalf("pyhang %s: still running after %v", strings.Join(args, " "), pyhangTimeout)
+	default:
+		t.Fatalf("pyhang %s: %v\nstderr: %s", strings.Join(args, " "), err, tail(stderr.Bytes(), 2000))
+	}
+	return r
+}
+
+// dumpJSON runs `pyhang dump ARGS --format json`, requires exit 0 and a pyhang/1 snapshot.
+func dumpJSON(t testing.TB, args ...string) (*snapshot.Snapshot, result) {
+	t.Helper()
+	r := runPyhang(t, append(append([]string{"dump"}, args...), "--format", "json")...)
+	if r.code != 0 {
+		t.Fatalf("%v", r)
+	}
+	var s snapshot.Snapshot
+	dec := json.NewDecoder(bytes.NewReader(r.stdout))
+	if err := dec.Decode(&s); err != nil {
+		t.Fatalf("pyhang %s: stdout is not a snapshot: %v\n%s", strings.Join(r.args, " "), err, tail(r.stdout, 2000))
+	}
+	if s.Schema != snapshot.Schema {
+		t.Errorf("schema = %q, want %q", s.Schema, snapshot.Schema)
+	}
+	return &s, r
+}
+
+// stderrLine requires stderr to be exactly one line and returns it.
+func stderrLine(t testing.TB, r result) string {
+	t.Helper()
+	s := strings.TrimRight(string(r.stderr), "\n")
+	if s == "" || strings.Contains(s, "\n") || !strings.HasPrefix(s, "pyhang: ") {
+		t.Errorf("pyhang %s: stderr should be one line starting %q, got:\n%s", strings.Join(r.args, " "), "pyhang: ", r.stderr)
+	}
+	if strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") {
+		t.Errorf("pyhang %s panicked:\n%s", strings.Join(r.args, " "), r.stderr)
+	}
+	return s
+}
+
+// ready is the ready file of a testprogs program (see testprogs/_harness.py).
+type ready struct {
+	PID             int           `json:"pid"`
+	Python          string        `json:"python"`
+	Error           string        `json:"error"`
+	WatcherIdent    uint64        `json:"watcher_ident"`
+	WatcherNativeID *int          `json:"watcher_native_id"`
+	Threads         []readyThread `json:"threads"`
+	Expect          struct {
+		Blocking map[string]string            `json:"blocking"`
+		Locals   map[string]map[string]string `json:"locals"`
+	} `json:"expect"`
+}
+
+type readyThread struct {
+	Ident    uint64       `json:"ident"`
+	NativeID *int         `json:"native_id"`
+	Name     *string      `json:"name"`
+	Main     bool         `json:"main"`
+	Frames   []readyFrame `json:"frames"`
+}
+
+type readyFrame struct {
+	Function string `json:"function"`
+	Qualname string `json:"qualname"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+}
+
+// program is a started test program whose threads have all settled.
+type program struct {
+	*testinterp.Started
+	ready ready
+}
+
+// quietSyscalls are where parked.py's threads sit once parked: futex (locks, events,
+// queues, conditions, joins), recvfrom, select/pselect6 (select, and time.sleep before
+// 3.11), clock_nanosleep/nanosleep (time.sleep), poll/ppoll.
+var quietSyscalls = []int{testinterp.SysFutex, 45, 23, 270, 230, 35, 7, 271}
+
+// startProgram runs testprogs/NAME under in and waits until the program is ready, its
+// watcher thread is gone and every thread it recorded sleeps in a system call, so that
+// nothing in it moves any more.
+func startProgram(t testing.TB, in testinterp.Interp, name string, args ...string) *program {
+	t.Helper()
+	s, b := testinterp.Start(t, in, filepath.Join("..", "testprogs", name), args...)
+	p := &program{Started: s}
+	if err := json.Unmarshal(b, &p.ready); err != nil {
+		t.Fatalf("%s ready file: %v\n%s", name, err, tail(b, 2000))
+	}
+	if p.ready.Error != "" {
+		t.Fatalf("%s under %s not ready: %s", name, in.Name, p.ready.Error)
+	}
+	if p.ready.PID != s.PID {
+		t.Fatalf("%s: ready file says pid %d, started pid %d", name, p.ready.PID, s.PID)
+	}
+	if w := p.ready.WatcherNativeID; w != nil {
+		waitGone(t, s.PID, *w, 30*time.Second)
+	}
+	testinterp.WaitThreads(t, s.PID, len(p.ready.Threads), 60*time.Second, quietSyscalls...)
+	return p
+}
+
+// waitGone waits until thread tid of pid has exited.
+func waitGone(t testing.TB, pid, tid int, timeout time.Duration) {
+	t.Helper()
+	path := fmt.Sprintf("/proc/%d/task/%d", pid, tid)
+	for deadline := time.Now().Add(timeout); ; {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watcher thread %d of pid %d still there after %v", tid, pid, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// assertNotStopped fails the test when any thread of pid is stopped ('t' traced or 'T'
+// job-control stop): a dump of a live process must always let it go.
+func assertNotStopped(t testing.TB, pid int) {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Errorf("pid %d after dump: %v", pid, err)
+		return
+	}
+	var stopped []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+		if err != nil {
+			continue // the thread has just exited
+		}
+		// "tid (comm) S …": comm may hold ')' so the state follows the last one.
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 {
+			if f := strings.Fields(s[i+1:]); len(f) > 0 && (f[0] == "t" || f[0] == "T") {
+				stopped = append(stopped, e.Name()+":"+f[0])
+			}
+		}
+	}
+	if len(stopped) > 0 {
+		t.Errorf("pid %d left stopped after dump: threads %v", pid, stopped)
+	}
+}
+
+// missingPID is a pid no process has: counting down from pid_max, the first without /proc.
+func missingPID(t testing.TB) int {
+	t.Helper()
+	max := 4194304
+	if b, err := os.ReadFile("/proc/sys/kernel/pid_max"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			max = n
+		}
+	}
+	for pid := max - 1; pid > max-1000 && pid > 1; pid-- {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+			return pid
+		}
+	}
+	t.Fatalf("no free pid below pid_max %d", max)
+	return 0
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = append([]byte("…"), b[len(b)-n:]...)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// unreadableChunks lists the 1 MiB chunks (as gdb's gcore reads them, from each mapping's
+// start) of pid's readable mappings that /proc/PID/mem cannot read: gcore writes zeros for
+// those. [vsyscall] and [vvar*] are left out, they are never in a core's memory anyway.
+func unreadableChunks(t testing.TB, pid int) []string {
+	t.Helper()
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatalf("reading maps of pid %d: %v", pid, err)
+	}
+	mem, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
+	if err != nil {
+		t.Fatalf("opening memory of pid %d: %v", pid, err)
+	}
+	defer mem.Close()
+	const chunk = 1 << 20
+	buf := make([]byte, chunk)
+	var holes []string
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.HasPrefix(f[1], "r") {
+			continue
+		}
+		if len(f) > 5 && (f[5] == "[vsyscall]" || strings.HasPrefix(f[5], "[vvar")) {
+			continue
+		}
+		lo, hi, ok := strings.Cut(f[0], "-")
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if !ok || err1 != nil || err2 != nil {
+			continue
+		}
+		for a := start; a < end; a += chunk {
+			n := min(end-a, chunk)
+			if _, err := mem.ReadAt(buf[:n], int64(a)); err != nil {
+				holes = append(holes, fmt.Sprintf("%#x", a))
+			}
+		}
+	}
+	return holes
+}
