@@ -1,0 +1,17 @@
+//go:build linux && amd64
+
+package live
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/pyhang/pyhang/snapshot/target"
+)
+
+func regsFromPtrace(r *unix.PtraceRegs) *target.Regs {
+	return &target.Regs{
+		RIP: r.Rip, RSP: r.Rsp, RBP: r.Rbp, RAX: r.Rax, OrigRAX: r.Orig_rax,
+		RDI: r.Rdi, RSI: r.Rsi, RDX: r.Rdx, R10: r.R10, R8: r.R8, R9: r.R9,
+		FSBase: r.Fs_base,
+	}
+}
