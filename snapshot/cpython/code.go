@@ -18,6 +18,41 @@ type code struct {
 	localKinds []byte // 3.11+; nil before
 	nLocals    int    // co_nlocals (≤3.10) / co_nlocalsplus (3.11+)
 	firstTrace int    // _co_firsttraceable (3.11+)
+
+	// Decoding a table is linear in its length; the same few positions of a
+	// function recur across threads and recursion, so results are memoised.
+	lines  map[int]int
+	depths map[int]int
+}
+
+// lineAt is line, memoised per position.
+func (c *code) lineAt(minor, at int) int {
+	if l, ok := c.lines[at]; ok {
+		return l
+	}
+	if c.lines == nil {
+		c.lines = map[int]int{}
+	}
+	l := c.line(minor, at)
+	c.lines[at] = l
+	return l
+}
+
+// depthAt is the value-stack depth of the exception-table entry covering
+// unit (0 when none), memoised.
+func (c *code) depthAt(unit int) int {
+	if d, ok := c.depths[unit]; ok {
+		return d
+	}
+	if c.depths == nil {
+		c.depths = map[int]int{}
+	}
+	d := 0
+	if _, depth, _, ok := exceptionTableEntry(c.excTable, unit); ok && depth > 0 {
+		d = depth
+	}
+	c.depths[unit] = d
+	return d
 }
 
 const (

@@ -86,11 +86,12 @@ func (p *Process) walk(f uint64, decode func(uint64) (Frame, bool), prevOff int6
 func (p *Process) oldFrame(f uint64) (Frame, bool) {
 	l := p.L
 	fr := Frame{Addr: f, Line: -1}
-	hdr, err := p.r.bytes(f, int(l.FLocalsplus))
+	hdr, err := p.r.view(f, int(l.FLocalsplus))
 	if err != nil {
 		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
 		return fr, true
 	}
+	hdr = append([]byte(nil), hdr...) // kept across further reads
 	c, err := p.codeAt(le64(hdr[l.FCode:]))
 	if err != nil {
 		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
@@ -102,7 +103,7 @@ func (p *Process) oldFrame(f uint64) (Frame, bool) {
 	if lasti < 0 {
 		fr.Line = c.FirstLine
 	} else {
-		fr.Line = c.line(l.Minor, lasti)
+		fr.Line = c.lineAt(l.Minor, lasti)
 	}
 	if n := c.nLocals; n > 0 {
 		if raw, err := p.r.bytes(f+uint64(l.FLocalsplus), 8*n); err == nil {
@@ -119,8 +120,12 @@ func (p *Process) oldFrame(f uint64) (Frame, bool) {
 func (p *Process) newFrame(f uint64) (Frame, bool) {
 	l := p.L
 	fr := Frame{Addr: f, Line: -1}
-	hdr, err := p.r.bytes(f, int(l.IFLocalsplus))
-	if err != nil {
+	var hdr [128]byte
+	if int(l.IFLocalsplus) > len(hdr) {
+		fr.Err = fmt.Errorf("frame header of %d bytes is too big", l.IFLocalsplus)
+		return fr, true
+	}
+	if err := p.r.read(hdr[:l.IFLocalsplus], f); err != nil {
 		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
 		return fr, true
 	}
@@ -153,9 +158,13 @@ func (p *Process) newFrame(f uint64) (Frame, bool) {
 	unit := -1
 	if instr >= start && instr-start < maxTableLen*8 {
 		unit = int(instr-start) / 2
-		fr.Line = c.line(l.Minor, unit)
+		fr.Line = c.lineAt(l.Minor, unit)
 	}
-	slots := p.frameSlots(f, hdr, c)
+	depth := 0
+	if unit >= 0 && len(c.excTable) > 0 {
+		depth = c.depthAt(unit)
+	}
+	slots := p.frameSlots(f, hdr[:], c, depth)
 	for i := 0; i < c.nLocals && i < len(c.localNames) && i < len(slots); i++ {
 		if i < len(c.localKinds) && c.localKinds[i]&kindHidden != 0 {
 			continue
@@ -168,33 +177,25 @@ func (p *Process) newFrame(f uint64) (Frame, bool) {
 		}
 		fr.Locals = append(fr.Locals, Var{c.localNames[i], v})
 	}
-	if unit >= 0 && len(c.excTable) > 0 {
-		fr.With = p.withNew(c, slots, unit)
+	if depth > 0 {
+		fr.With = p.withNew(c, slots, depth)
 	}
 	return fr, true
 }
 
-// frameSlots reads localsplus and as much of the value stack as the frame
-// says is live, as object pointers (0 for NULL or a tagged int).
-func (p *Process) frameSlots(f uint64, hdr []byte, c *code) []uint64 {
-	l := p.L
-	base := f + uint64(l.IFLocalsplus)
+// frameSlots reads localsplus and the first depth value-stack slots (the
+// ones the covering exception-table entry says are live; stacktop is stale
+// for the executing frame), as object pointers (0 for NULL or a tagged int).
+func (p *Process) frameSlots(f uint64, hdr []byte, c *code, depth int) []uint64 {
+	base := f + uint64(p.L.IFLocalsplus)
 	n := c.nLocals
-	// The depth the exception table allows is at most co_stacksize; 64 extra
-	// slots cover any with-nesting seen in practice without trusting stacktop,
-	// which is stale for the executing frame.
-	extra := 64
-	if l.IFStackpointer >= 0 {
-		if sp := le64(hdr[l.IFStackpointer:]); sp >= base+uint64(8*n) && sp <= base+uint64(8*(n+1024)) {
-			extra = int(sp-base)/8 - n
-		}
-	}
-	raw, err := p.r.bytes(base, 8*(n+extra))
+	raw, err := p.r.view(base, 8*(n+depth))
 	if err != nil {
-		if raw, err = p.r.bytes(base, 8*n); err != nil {
+		if raw, err = p.r.view(base, 8*n); err != nil {
 			return nil
 		}
 	}
+	l := p.L
 	out := make([]uint64, len(raw)/8)
 	for i := range out {
 		v := le64(raw[8*i:])

@@ -43,11 +43,7 @@ func (p *Process) withOld(f uint64, hdr []byte, c *code) []uint64 {
 // its depth says how many value-stack slots are live, and every enclosing
 // with-block's __exit__ is among them (3.11–3.13 the bound method; 3.14 the
 // unbound __exit__ followed by the manager itself).
-func (p *Process) withNew(c *code, slots []uint64, unit int) []uint64 {
-	_, depth, _, ok := exceptionTableEntry(c.excTable, unit)
-	if !ok || depth <= 0 {
-		return nil
-	}
+func (p *Process) withNew(c *code, slots []uint64, depth int) []uint64 {
 	var out []uint64
 	for k := 0; k < depth; k++ {
 		i := c.nLocals + k
