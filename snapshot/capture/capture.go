@@ -88,6 +88,10 @@ func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 func Read(t target.Target, opts Options) (*snapshot.Snapshot, error) {
 	p, err := cpython.Open(t)
 	if err != nil {
+		// A truncated core or a missing file often is the reason: say so.
+		if w := t.Warnings(); len(w) > 0 {
+			return nil, fmt.Errorf("%w (%s)", err, strings.Join(w, "; "))
+		}
 		return nil, err
 	}
 	return read(t, p, opts)

@@ -137,6 +137,12 @@ func (p *Process) newFrame(f uint64) (Frame, bool) {
 	if l.StackRefTagged {
 		codePtr &^= 3
 	}
+	if codePtr == 0 {
+		// Never valid in a live interpreter: the memory is zeroed, as in a
+		// core whose writer could not read the thread's stack.
+		fr.Err = fmt.Errorf("frame at %#x has no code object (memory zeroed or not in the core)", f)
+		return fr, true
+	}
 	if p.L.Minor >= 13 {
 		// Shim frames of 3.13 carry Py_None instead of a code object.
 		if tn, err := p.typeName(codePtr); err != nil || tn != "code" {

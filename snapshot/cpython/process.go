@@ -161,7 +161,11 @@ func (p *Process) detectVersion() error {
 		n, _ := strconv.Atoi(m[1])
 		minors = append(minors, n)
 	}
-	minors = append(minors, 10, 9, 8)
+	for _, m := range []int{10, 9, 8} {
+		if len(minors) == 0 || minors[0] != m {
+			minors = append(minors, m)
+		}
+	}
 	var errs []error
 	for _, minor := range minors {
 		l, err := LayoutFor(minor)

@@ -1,9 +1,11 @@
 package cpython
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Repr bounds: a local's repr is a hint for a person, not a serialisation.
@@ -62,7 +64,7 @@ func (p *Process) repr(v uint64, depth int) string {
 		if err != nil {
 			return other()
 		}
-		return strconv.Quote(s)
+		return strRepr(s)
 	case "bytes":
 		b, cut, err := p.bytesObj(v, reprMaxStr)
 		if err != nil {
@@ -70,7 +72,7 @@ func (p *Process) repr(v uint64, depth int) string {
 		}
 		s := bytesRepr(b)
 		if cut {
-			s = s[:len(s)-1] + "…'"
+			s = s[:len(s)-1] + "…" + s[len(s)-1:]
 		}
 		return s
 	case "tuple", "list":
@@ -151,11 +153,16 @@ func formatFloat(f float64) string {
 
 // bytesRepr renders b as Python does: b'…' with \xNN escapes.
 func bytesRepr(b []byte) string {
+	q := byte('\'')
+	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
+		q = '"'
+	}
 	var sb strings.Builder
-	sb.WriteString("b'")
+	sb.WriteByte('b')
+	sb.WriteByte(q)
 	for _, c := range b {
 		switch {
-		case c == '\\' || c == '\'':
+		case c == '\\' || c == q:
 			sb.WriteByte('\\')
 			sb.WriteByte(c)
 		case c == '\n':
@@ -170,6 +177,42 @@ func bytesRepr(b []byte) string {
 			sb.WriteByte(c)
 		}
 	}
-	sb.WriteString("'")
+	sb.WriteByte(q)
+	return sb.String()
+}
+
+// strRepr renders s as Python's repr does: single quotes unless the text has
+// a single quote and no double one, and Python's escapes.
+func strRepr(s string) string {
+	q := byte('\'')
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		q = '"'
+	}
+	var sb strings.Builder
+	sb.WriteByte(q)
+	for _, r := range s {
+		switch {
+		case r == '\\' || r == rune(q):
+			sb.WriteByte('\\')
+			sb.WriteRune(r)
+		case r == '\n':
+			sb.WriteString(`\n`)
+		case r == '\r':
+			sb.WriteString(`\r`)
+		case r == '\t':
+			sb.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&sb, `\x%02x`, r)
+		case r < 0x7f || unicode.IsPrint(r):
+			sb.WriteRune(r)
+		case r <= 0xff:
+			fmt.Fprintf(&sb, `\x%02x`, r)
+		case r <= 0xffff:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&sb, `\U%08x`, r)
+		}
+	}
+	sb.WriteByte(q)
 	return sb.String()
 }
