@@ -140,8 +140,8 @@ func (p *Process) newFrame(f uint64) (Frame, bool) {
 	if codePtr == 0 {
 		// Never valid in a live interpreter: the memory is zeroed, as in a
 		// core whose writer could not read the thread's stack.
-		fr.Err = fmt.Errorf("frame at %#x has no code object (memory zeroed or not in the core)", f)
-		return fr, true
+		p.warnf("frame at %#x has no code object (memory zeroed or not in the core): the stack above it is lost", f)
+		return fr, false
 	}
 	if p.L.Minor >= 13 {
 		// Shim frames of 3.13 carry Py_None instead of a code object.
