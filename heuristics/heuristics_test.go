@@ -124,7 +124,7 @@ func TestOrphanedLock(t *testing.T) {
 			site = &st
 		}
 	}
-	if site == nil || filepath.Base(site.File) != "talk_readers_writers.py" || site.Function != "read" {
+	if site == nil || filepath.Base(site.File) != "talk_readers_writers.py" || site.Function != "ReadersWriters.read" {
 		t.Fatalf("bare acquire site = %+v, want ReadersWriters.read in talk_readers_writers.py", site)
 	}
 	if !strings.Contains(f.Details[0], "talk_readers_writers.py:") {

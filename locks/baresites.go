@@ -50,9 +50,13 @@ func (c sourceCache) lines(path string) []string {
 	return out
 }
 
-var defLine = regexp.MustCompile(`^(\s*)(?:async\s+)?def\s+(\w+)`)
+var (
+	defLine   = regexp.MustCompile(`^(\s*)(?:async\s+)?def\s+(\w+)`)
+	classLine = regexp.MustCompile(`^(\s*)class\s+(\w+)`)
+)
 
-// enclosingDef returns the line and name of the def that contains line n (1-based).
+// enclosingDef returns the line and qualified name (Class.method for a
+// method) of the def that contains line n (1-based).
 func enclosingDef(lines []string, n int) (int, string) {
 	if n < 1 || n > len(lines) {
 		return 0, ""
@@ -60,9 +64,20 @@ func enclosingDef(lines []string, n int) (int, string) {
 	ind := indentOf(lines[n-1])
 	for i := n - 1; i >= 1 && n-i < 5000; i-- {
 		m := defLine.FindStringSubmatch(lines[i-1])
-		if m != nil && len(m[1]) < ind {
-			return i, m[2]
+		if m == nil || len(m[1]) >= ind {
+			continue
 		}
+		name := m[2]
+		for j := i - 1; j >= 1 && i-j < 5000 && len(m[1]) > 0; j-- {
+			if c := classLine.FindStringSubmatch(lines[j-1]); c != nil && len(c[1]) < len(m[1]) {
+				name = c[2] + "." + name
+				break
+			}
+			if d := defLine.FindStringSubmatch(lines[j-1]); d != nil && len(d[1]) < len(m[1]) {
+				break // a nested function: keep the bare name
+			}
+		}
+		return i, name
 	}
 	return 0, "<module>"
 }
