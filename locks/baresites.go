@@ -209,7 +209,7 @@ func insideRegion(f *snapshot.Frame, sites []Site, src sourceCache) (Hold, bool)
 	ev := fmt.Sprintf("inside acquire() at %s:%d", filepath.Base(acq.File), acq.Line)
 	rel := "no release() after it in " + acq.Function
 	for _, st := range sites {
-		if st.File == f.File && st.def == def && st.Call == "release" && st.Line > f.Line {
+		if st.File == f.File && st.def == def && st.Call == "release" && st.Line >= f.Line {
 			rel = fmt.Sprintf("release() at :%d", st.Line)
 			break
 		}
