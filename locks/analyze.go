@@ -26,6 +26,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 		}
 	}
 	a.probableHolds(x)
+	a.probableEvidence(x)
 	for id := range a.Holders {
 		sort.Ints(a.Holders[id])
 	}
@@ -392,4 +393,26 @@ func containsWord(s, w string) bool {
 
 func isIdent(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// probableEvidence tells, on each wait for a lock nobody provably holds, who
+// probably does: "held, probably by compactor (inside acquire() at …)".
+func (a *Analysis) probableEvidence(x *index) {
+	for _, w := range a.Waits {
+		if w.Object == "" || len(a.Holders[w.Object]) > 0 {
+			continue
+		}
+		for i := range x.s.Threads {
+			th := &x.s.Threads[i]
+			for _, h := range a.Holds[th.TID] {
+				if h.Probable && h.ID == w.Object {
+					name := th.Name
+					if name == "" {
+						name = strconv.Itoa(th.TID)
+					}
+					w.Evidence += fmt.Sprintf("; held, probably by %s (tid %d) (%s)", name, th.TID, h.Evidence)
+				}
+			}
+		}
+	}
 }

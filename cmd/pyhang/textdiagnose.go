@@ -64,10 +64,10 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			}
 			fmt.Fprintln(w)
 			if wt := an.locks.Waits[t.TID]; wt != nil {
-				fmt.Fprintf(w, "      waits for %s (%s)\n", heuristics.RefLabel(wt.Ref), wt.Evidence)
+				fmt.Fprintf(w, "      waits for %s\n        evidence: %s\n", heuristics.RefLabel(wt.Ref), wt.Evidence)
 			}
 			for _, h := range an.locks.Holds[t.TID] {
-				fmt.Fprintf(w, "      %s %s (%s)\n", holdVerb(h.Probable), heuristics.RefLabel(h.Ref), h.Evidence)
+				fmt.Fprintf(w, "      %s %s\n        evidence: %s\n", holdVerb(h.Probable), heuristics.RefLabel(h.Ref), h.Evidence)
 			}
 		}
 	}
