@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/pyhang/pyhang/snapshot/cpython"
+)
+
+func run(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := Execute(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestUsage: bad flags and arguments are usage errors (exit 2) with one line
+// that says what is wrong.
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"dump"}, "accepts 1 arg"},
+		{[]string{"dump", "1", "2"}, "accepts 1 arg"},
+		{[]string{"dump", "1", "--format", "yaml"}, "--format must be text or json"},
+		{[]string{"diagnose", "1", "--graph", "out.gif"}, "name it .svg, .png or .dot"},
+		{[]string{"graph", "1"}, "graph needs -o FILE"},
+		{[]string{"graph", "1", "-o", "g.jpg"}, "name it .svg, .png or .dot"},
+		{[]string{"demo", "nosuch"}, `no example "nosuch"`},
+		{[]string{"dump", "1", "--bogus"}, "unknown flag"},
+		{[]string{"frobnicate"}, "unknown command"},
+	} {
+		code, _, stderr := run(tc.args...)
+		if code != exitUsage {
+			t.Errorf("pyhang %s: exit %d, want %d", strings.Join(tc.args, " "), code, exitUsage)
+		}
+		if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.say) {
+			t.Errorf("pyhang %s: stderr %q, want one line saying %q", strings.Join(tc.args, " "), stderr, tc.say)
+		}
+	}
+}
+
+// TestFailure: a target that cannot be read is exit 1 with one line.
+func TestFailure(t *testing.T) {
+	for _, args := range [][]string{
+		{"dump", "/nonexistent/core"},
+		{"diagnose", "/nonexistent/core"},
+		{"dump", "0"},
+	} {
+		code, stdout, stderr := run(args...)
+		if code != exitFailure || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "pyhang: ") {
+			t.Errorf("pyhang %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
+}
+
+func TestHelpListsCommands(t *testing.T) {
+	code, out, _ := run("--help")
+	if code != 0 {
+		t.Fatalf("--help: exit %d", code)
+	}
+	for _, c := range []string{"dump", "diagnose", "graph", "demo"} {
+		if !strings.Contains(out, c) {
+			t.Errorf("--help does not list %s", c)
+		}
+	}
+}
+
+func TestUnsupportedVersion(t *testing.T) {
+	_, err := cpython.ForVersion(cpython.Version{Major: 3, Minor: 7, Micro: 16})
+	if err == nil || err.Error() != "unsupported Python 3.7.16: pyhang reads CPython 3.8 to 3.14" {
+		t.Errorf("3.7: %v", err)
+	}
+	if _, err := cpython.ForVersion(cpython.Version{Major: 3, Minor: 15}); err == nil {
+		t.Error("3.15 accepted")
+	}
+}
