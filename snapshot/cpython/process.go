@@ -83,6 +83,13 @@ func Open(t target.Target) (*Process, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
+	// An interpreter older than 3.7 has no _PyRuntime: say it is Python,
+	// just one pyhang does not read, when its file name tells the version.
+	for _, path := range paths {
+		if m := anyVersionInName.FindStringSubmatch(filepath.Base(path)); m != nil {
+			return nil, &UnsupportedError{Version: m[1] + " (from the name of " + path + ")"}
+		}
+	}
 	return nil, &NotPythonError{Target: describe(t), Reason: "no mapped file defines _PyRuntime (is it a CPython 3.8+ interpreter?)"}
 }
 
@@ -137,7 +144,10 @@ func tryBinary(t target.Target, path string, base uint64) (*Process, error) {
 	return p, nil
 }
 
-var minorInName = regexp.MustCompile(`python3\.(\d+)`)
+var (
+	minorInName      = regexp.MustCompile(`python3\.(\d+)`)
+	anyVersionInName = regexp.MustCompile(`python(\d\.\d+)`)
+)
 
 // detectVersion finds the exact version: _Py_DebugOffsets (3.13+), Py_Version
 // (3.11+), else the minor version from the file name or by trying the 3.8–3.10
