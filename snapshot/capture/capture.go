@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,9 @@ func Open(arg string, opts Options) (target.Target, error) {
 // interpreter's ELF file (the slow part); only then are its threads stopped,
 // for the memory reads alone.
 func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
+	// A snapshot allocates a lot of short-lived memory while the target is
+	// stopped; collecting less often shortens the pause.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	if pid, err := strconv.Atoi(arg); err == nil && pid > 0 && !opts.NonBlocking {
 		peek, err := live.Attach(pid, live.Options{NonBlocking: true})
 		if err != nil {

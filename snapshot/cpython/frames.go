@@ -171,6 +171,7 @@ func (p *Process) newFrame(f uint64) (Frame, bool) {
 		depth = c.depthAt(unit)
 	}
 	slots := p.frameSlots(f, hdr[:], c, depth)
+	fr.Locals = make([]Var, 0, min(c.nLocals, len(slots)))
 	for i := 0; i < c.nLocals && i < len(c.localNames) && i < len(slots); i++ {
 		if i < len(c.localKinds) && c.localKinds[i]&kindHidden != 0 {
 			continue
@@ -202,7 +203,12 @@ func (p *Process) frameSlots(f uint64, hdr []byte, c *code, depth int) []uint64 
 		}
 	}
 	l := p.L
-	out := make([]uint64, len(raw)/8)
+	// The slots are only looked at while this frame is decoded: reuse one
+	// buffer for every frame.
+	if cap(p.slotBuf) < len(raw)/8 {
+		p.slotBuf = make([]uint64, len(raw)/8)
+	}
+	out := p.slotBuf[:len(raw)/8]
 	for i := range out {
 		v := le64(raw[8*i:])
 		if l.StackRefTagged {

@@ -43,6 +43,7 @@ type Process struct {
 	codes     map[uint64]*code
 	kinds     map[uint64]string // type address → object kind ("" = not of interest)
 	warnings  []string
+	slotBuf   []uint64 // scratch for one frame's value-stack slots
 }
 
 // maxCandidateFiles bounds how many mapped files are opened looking for the interpreter.
