@@ -145,18 +145,8 @@ func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
 	if err != nil {
 		return err
 	}
-	an := analyse(s)
-	if f.graph != "" {
-		if err := writeGraph(an, f.graph); err != nil {
-			return err
-		}
-	}
-	if f.format == "json" {
-		return writeJSON(w, an.report(true))
-	}
-	writeDiagnosis(w, an)
-	if f.graph != "" {
-		fmt.Fprintf(w, "\nWait-for graph written to %s\n", f.graph)
+	if err := present(w, analyse(s), f.format, f.graph); err != nil || f.format == "json" {
+		return err
 	}
 	fmt.Fprintf(w, "\n(The example was stopped. Run `pyhang diagnose PID` on a process of your own the same way.)\n")
 	return nil

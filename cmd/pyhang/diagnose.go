@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,20 +37,8 @@ Exit status 3 means problems were found, 0 none.`,
 				return err
 			}
 			an := analyse(s)
-			if f.graph != "" {
-				if err := writeGraph(an, f.graph); err != nil {
-					return err
-				}
-			}
-			if f.format == "json" {
-				if err := writeJSON(cmd.OutOrStdout(), an.report(true)); err != nil {
-					return err
-				}
-			} else {
-				writeDiagnosis(cmd.OutOrStdout(), an)
-				if f.graph != "" {
-					fmt.Fprintf(cmd.OutOrStdout(), "\nWait-for graph written to %s\n", f.graph)
-				}
+			if err := present(cmd.OutOrStdout(), an, f.format, f.graph); err != nil {
+				return err
 			}
 			if an.problems() {
 				return problemsError{}
@@ -92,9 +81,7 @@ func newGraphCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&f.nonBlocking, "nonblocking", false, "never stop a live target (the snapshot may be inconsistent)")
-	c.Flags().StringVar(&f.exe, "exe", "", "core: local copy of the executable that wrote the core")
-	c.Flags().StringVar(&f.sysroot, "sysroot", "", "core: folder holding copies of the files the process mapped")
+	f.registerTarget(c)
 	c.Flags().StringVarP(&f.out, "output", "o", "", "file to write: .svg, .png or .dot")
 	return c
 }
@@ -112,6 +99,23 @@ func checkGraphPath(path string) error {
 		return nil
 	}
 	return usageError{fmt.Errorf("cannot tell the graph format of %q: name it .svg, .png or .dot", path)}
+}
+
+// present writes a diagnosis as text or JSON, and the graph when asked to.
+func present(w io.Writer, an *analysis, format, graph string) error {
+	if graph != "" {
+		if err := writeGraph(an, graph); err != nil {
+			return err
+		}
+	}
+	if format == "json" {
+		return writeJSON(w, an.report(true))
+	}
+	writeDiagnosis(w, an)
+	if graph != "" {
+		fmt.Fprintf(w, "\nWait-for graph written to %s\n", graph)
+	}
+	return nil
 }
 
 func writeGraph(an *analysis, path string) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/capture"
 	"github.com/spf13/cobra"
 )
@@ -18,11 +17,17 @@ type targetFlags struct {
 	format      string
 }
 
+// register adds the target flags and --format.
 func (f *targetFlags) register(c *cobra.Command) {
+	f.registerTarget(c)
+	c.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
+}
+
+// registerTarget adds the flags that say how to read the target.
+func (f *targetFlags) registerTarget(c *cobra.Command) {
 	c.Flags().BoolVar(&f.nonBlocking, "nonblocking", false, "never stop a live target (the snapshot may be inconsistent)")
 	c.Flags().StringVar(&f.exe, "exe", "", "core: local copy of the executable that wrote the core")
 	c.Flags().StringVar(&f.sysroot, "sysroot", "", "core: folder holding copies of the files the process mapped")
-	c.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
 }
 
 func (f *targetFlags) options() capture.Options {
@@ -58,7 +63,8 @@ func newDumpCmd() *cobra.Command {
 				return err
 			}
 			if f.format == "json" {
-				return writeJSON(cmd.OutOrStdout(), s)
+				// The contract's threads carry what each waits on and holds.
+				return writeJSON(cmd.OutOrStdout(), analyse(s).report(false))
 			}
 			writeDump(cmd.OutOrStdout(), s)
 			return nil
@@ -74,6 +80,3 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-// Guard against the model drifting from the contract's schema name.
-var _ = snapshot.Schema

@@ -10,11 +10,13 @@ import (
 // report is the pyhang/1 JSON document: the snapshot, each thread's wait and
 // holds, and the findings.
 type report struct {
-	Schema   string                      `json:"schema"`
-	Target   snapshot.TargetInfo         `json:"target"`
-	Threads  []reportThread              `json:"threads"`
-	Objects  map[string]*snapshot.Object `json:"objects,omitempty"`
-	Findings []heuristics.Finding        `json:"findings"`
+	Schema  string                      `json:"schema"`
+	Target  snapshot.TargetInfo         `json:"target"`
+	Threads []reportThread              `json:"threads"`
+	Objects map[string]*snapshot.Object `json:"objects,omitempty"`
+	// Findings is absent from a dump, which does not diagnose, and a list
+	// (maybe empty) in a diagnosis.
+	Findings *[]heuristics.Finding `json:"findings,omitempty"`
 }
 
 type reportThread struct {
@@ -38,9 +40,10 @@ func analyse(s *snapshot.Snapshot) *analysis {
 }
 
 func (an *analysis) report(withFindings bool) *report {
-	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: an.snap.Objects, Findings: []heuristics.Finding{}}
-	if withFindings && an.findings != nil {
-		r.Findings = an.findings
+	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: an.snap.Objects}
+	if withFindings {
+		fs := append([]heuristics.Finding{}, an.findings...)
+		r.Findings = &fs
 	}
 	for _, t := range an.snap.Threads {
 		rt := reportThread{Thread: t, WaitingOn: an.locks.Waits[t.TID], Holds: an.locks.Holds[t.TID]}
