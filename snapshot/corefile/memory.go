@@ -44,7 +44,7 @@ func (c *Core) read(p []byte, addr uint64, coreOnly bool) (int, error) {
 			m, err := c.core.ReadAt(buf, int64(off))
 			n += m
 			if m < len(buf) {
-				return n, fmt.Errorf("reading %#x: %w: core file ends at offset %#x: %v", addr, target.ErrUnreadable, off+uint64(m), err)
+				return n, fmt.Errorf("reading %#x: %w: the core is truncated: it ends before offset %#x: %v", addr, target.ErrUnreadable, off+uint64(m), err)
 			}
 			continue
 		}
@@ -81,8 +81,11 @@ func (c *Core) buildRegions(progs []prog, size int64) {
 		}
 		want += fsz
 		have += present
-		if present > 0 {
-			over = append(over, region{start: p.vaddr, end: p.vaddr + present, off: p.off})
+		if fsz > 0 {
+			// Also the part a truncated core lost: it stays a core region, so a
+			// read fails saying the core is cut short, instead of falling back
+			// to the mapped file's stale initial contents (a data segment).
+			over = append(over, region{start: p.vaddr, end: p.vaddr + fsz, off: p.off})
 		}
 	}
 	slices.SortStableFunc(c.loads, func(a, b prog) int {

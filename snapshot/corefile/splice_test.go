@@ -233,8 +233,10 @@ func TestReadAtTruncatedCore(t *testing.T) {
 	if ws := c.Warnings(); len(ws) != 1 || ws[0] != "core truncated: 4096 of 16384 bytes of memory present" {
 		t.Errorf("warnings = %q", ws)
 	}
+	// The lost part of a dumped segment must not be read from the mapped
+	// file: the file holds the initial contents, the process had changed them.
 	p := make([]byte, 4)
-	if n, err := c.ReadAt(p, 0x40ffe); n != 4 || err != nil || !bytes.Equal(p, []byte{0xee, 0xee, lib[0x1000], lib[0x1001]}) {
+	if n, err := c.ReadAt(p, 0x40ffe); n != 2 || !errors.Is(err, target.ErrUnreadable) || !strings.Contains(err.Error(), "truncated") || !bytes.Equal(p[:2], []byte{0xee, 0xee}) {
 		t.Errorf("read across the cut: %d %x %v", n, p, err)
 	}
 	if n, err := c.ReadAt(p, 0x50000); n != 0 || !errors.Is(err, target.ErrUnreadable) {
