@@ -23,7 +23,7 @@ deps:
 # expected interpreter into a failure instead of a skip.
 test: deps
 	PYHANG_REQUIRE_ALL=1 $(GO) test -count=1 -v -run '^TestInterpreters$$' ./internal/testinterp/
-	PYHANG_REQUIRE_ALL=1 $(GO) test -count=1 -timeout $(TIMEOUT) ./...
+	PYHANG_REQUIRE_ALL=1 GO=$(GO) TIMEOUT=$(TIMEOUT) bash scripts/test.sh
 
 bench: deps
 	$(GO) test -count=1 -run '^$$' -bench . -benchmem $(BENCHPKGS)
