@@ -163,7 +163,7 @@ func (b *builder) read() error {
 	}
 	globalsSeen := map[uint64]bool{}
 	for _, ts := range tstates {
-		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: fmt.Sprintf("%#x", ts.Addr),
+		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: snapshot.Hex(ts.Addr),
 			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: []snapshot.Frame{}}
 		if ts.Err != nil {
 			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
@@ -264,7 +264,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		return
 	}
 	uaddr := kt.Args[0]
-	k.Futex = fmt.Sprintf("%#x", uaddr)
+	k.Futex = snapshot.Hex(uaddr)
 	k.Timed = kt.Args[3] != 0 // futex(uaddr, op, val, timeout, …)
 	if gil.WaitsForGIL(uaddr) {
 		th.GIL = snapshot.GILWaiting
@@ -279,7 +279,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 			v := uint64(buf[0]) | uint64(buf[1])<<8 | uint64(buf[2])<<16 | uint64(buf[3])<<24 |
 				uint64(buf[4])<<32 | uint64(buf[5])<<40 | uint64(buf[6])<<48 | uint64(buf[7])<<56
 			if v > 0xffff {
-				k.Parked = fmt.Sprintf("%#x", v)
+				k.Parked = snapshot.Hex(v)
 			}
 		}
 	}
@@ -287,7 +287,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 
 func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.Frame {
 	out := snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
-		FirstLine: f.FirstLine, Addr: fmt.Sprintf("%#x", f.Addr)}
+		FirstLine: f.FirstLine, Addr: snapshot.Hex(f.Addr)}
 	if f.Err != nil {
 		b.warnf("%v", f.Err)
 		if out.Function == "" {

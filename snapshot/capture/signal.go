@@ -20,7 +20,7 @@ func signalInfo(si *target.SigInfo) *snapshot.Signal {
 	}
 	switch si.Signo {
 	case 4, 7, 8, 11:
-		s.Addr = fmt.Sprintf("%#x", si.Addr)
+		s.Addr = snapshot.Hex(si.Addr)
 	}
 	return s
 }

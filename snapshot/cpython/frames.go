@@ -60,15 +60,12 @@ func (p *Process) frames(tstate uint64) ([]Frame, error) {
 // not Python frames (shims, C-stack entries, frames not yet started).
 func (p *Process) walk(f uint64, decode func(uint64) (Frame, bool), prevOff int64) ([]Frame, error) {
 	var out []Frame
-	seen := map[uint64]bool{}
-	for f != 0 {
-		if seen[f] {
-			return out, fmt.Errorf("frame chain loops at %#x", f)
+	// A chain that loops is caught by the bound; no per-frame set is kept,
+	// since this loop runs while a live target is stopped.
+	for steps := 0; f != 0; steps++ {
+		if steps >= maxFrames {
+			return out, fmt.Errorf("stack cut after %d frames (a loop in the frame chain at %#x?)", maxFrames, f)
 		}
-		if len(out) >= maxFrames {
-			return out, fmt.Errorf("stack cut after %d frames", maxFrames)
-		}
-		seen[f] = true
 		fr, ok := decode(f)
 		if ok {
 			out = append(out, fr)

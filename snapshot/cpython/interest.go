@@ -1,7 +1,6 @@
 package cpython
 
 import (
-	"fmt"
 	"sort"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -125,7 +124,7 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 	if kind == "" {
 		return nil
 	}
-	ob := &snapshot.Object{ID: fmt.Sprintf("%s@%#x", kind, v), Kind: kind, Type: tn, Addr: fmt.Sprintf("%#x", v)}
+	ob := &snapshot.Object{ID: kind + "@" + snapshot.Hex(v), Kind: kind, Type: tn, Addr: snapshot.Hex(v)}
 	o.byAddr[v] = ob
 	p := o.p
 	switch kind {
@@ -133,14 +132,14 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 		if st := p.lockState(v, tn); st != nil {
 			ob.Locked = &st.locked
 			ob.Owner, ob.Count = st.owner, st.count
-			ob.WaitKey = fmt.Sprintf("%#x", st.waitKey)
+			ob.WaitKey = snapshot.Hex(st.waitKey)
 		}
 	case snapshot.KindHandle:
 		// The Python object points at the C ThreadHandle that holds the
 		// ident and the event a joiner parks on.
 		if h, err := p.r.u64(v + handlePtr); err == nil && h != 0 {
 			ob.Ident, _ = p.r.u64(h + handleIdent)
-			ob.WaitKey = fmt.Sprintf("%#x", h+handleEvent)
+			ob.WaitKey = snapshot.Hex(h + handleEvent)
 		}
 	case snapshot.KindSimpleQueue:
 		p.simpleQueue(v, ob)
@@ -249,7 +248,7 @@ func (p *Process) lockState(v uint64, tn string) *lockInfo {
 // simpleQueue decodes a _queue.SimpleQueue (the idle pool workers' queue).
 func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
 	if p.L.Minor >= 13 {
-		ob.WaitKey = fmt.Sprintf("%#x", v+16)
+		ob.WaitKey = snapshot.Hex(v + 16)
 		if n, err := p.r.i64(v + 56); err == nil && n >= 0 {
 			ln := int(n)
 			ob.Len = &ln
@@ -257,7 +256,7 @@ func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
 		return
 	}
 	if k, err := p.r.u64(v + 16); err == nil {
-		ob.WaitKey = fmt.Sprintf("%#x", k)
+		ob.WaitKey = snapshot.Hex(k)
 	}
 	lst, err1 := p.r.u64(v + 32)
 	pos, err2 := p.r.i64(v + 40)
@@ -271,11 +270,18 @@ func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
 
 // InstanceAttrs exposes the attribute pointers of a plain instance (for naming
 // the primitives reachable from `self`).
+//
+// The result is memoised per object (the same self recurs in every frame of
+// a recursion) and must not be modified.
 func (p *Process) InstanceAttrs(v uint64) map[string]uint64 {
+	if m, ok := p.attrs[v]; ok {
+		return m
+	}
 	m, err := p.instanceAttrs(v, maxAttrs)
 	if err != nil {
-		return nil
+		m = nil
 	}
+	p.attrs[v] = m
 	return m
 }
 

@@ -42,6 +42,7 @@ type Process struct {
 	typeNames map[uint64]string
 	codes     map[uint64]*code
 	kinds     map[uint64]string // type address → object kind ("" = not of interest)
+	attrs     map[uint64]map[string]uint64
 	warnings  []string
 	slotBuf   []uint64 // scratch for one frame's value-stack slots
 }
@@ -134,7 +135,7 @@ func tryBinary(t target.Target, path string, base uint64) (*Process, error) {
 		f.Close()
 		return nil, nil
 	}
-	p := &Process{T: t, Binary: path, Bin: bin, r: newReader(t), typeNames: map[uint64]string{}, codes: map[uint64]*code{}, kinds: map[uint64]string{}}
+	p := &Process{T: t, Binary: path, Bin: bin, r: newReader(t), typeNames: map[uint64]string{}, codes: map[uint64]*code{}, kinds: map[uint64]string{}, attrs: map[uint64]map[string]uint64{}}
 	if bin.Type == elf.ET_DYN {
 		p.Bias = base - bin.FirstVA
 	}
@@ -248,4 +249,5 @@ func (p *Process) Rebind(t target.Target) {
 	p.typeNames = map[uint64]string{}
 	p.codes = map[uint64]*code{}
 	p.kinds = map[uint64]string{}
+	p.attrs = map[uint64]map[string]uint64{}
 }

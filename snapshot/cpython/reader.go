@@ -18,9 +18,11 @@ const maxCachedPages = 16384
 // so the time a live target stays paused) by an order of magnitude. Unreadable
 // pages are remembered too, so a bad pointer costs one failed read.
 type reader struct {
-	mem   target.Memory
-	pages map[uint64][]byte // nil slice = unreadable
-	reads int
+	mem      target.Memory
+	pages    map[uint64][]byte // nil slice = unreadable
+	lastBase uint64
+	last     []byte
+	reads    int
 }
 
 func newReader(mem target.Memory) *reader {
@@ -28,11 +30,18 @@ func newReader(mem target.Memory) *reader {
 }
 
 func (r *reader) page(base uint64) ([]byte, bool) {
+	if base == r.lastBase && r.last != nil {
+		return r.last, true // most reads follow one in the same page
+	}
 	if p, ok := r.pages[base]; ok {
+		if p != nil {
+			r.lastBase, r.last = base, p
+		}
 		return p, p != nil
 	}
 	if len(r.pages) >= maxCachedPages {
 		clear(r.pages)
+		r.last = nil
 	}
 	// One page at a time: measured against 16 and 64 KiB chunks, single
 	// pages keep small processes' pauses shortest (2-3 ms against 4-9 ms for
