@@ -118,19 +118,7 @@ func readProgs(r io.ReaderAt, size int64, name string) ([]prog, error) {
 	if _, err := r.ReadAt(table, int64(phoff)); err != nil {
 		return nil, fmt.Errorf("reading the program headers of %s at offset %#x: %w", name, phoff, err)
 	}
-	progs := make([]prog, phnum)
-	for i := range progs {
-		b := table[i*phdrSize:]
-		progs[i] = prog{
-			typ:    elf.ProgType(le.Uint32(b[0:])),
-			flags:  elf.ProgFlag(le.Uint32(b[4:])),
-			off:    le.Uint64(b[8:]),
-			vaddr:  le.Uint64(b[16:]),
-			filesz: le.Uint64(b[32:]),
-			memsz:  le.Uint64(b[40:]),
-		}
-	}
-	return progs, nil
+	return decodeProgs(table), nil
 }
 
 // readNoteSegments returns the contents of every PT_NOTE segment. Notes cut
@@ -163,4 +151,21 @@ func readNoteSegments(r io.ReaderAt, size int64, name string, progs []prog) ([][
 		return nil, fmt.Errorf("%s has no notes (no PT_NOTE segment), so no threads: %w", name, ErrCorrupt)
 	}
 	return segs, nil
+}
+
+// decodeProgs decodes a table of 64-bit little-endian program headers.
+func decodeProgs(table []byte) []prog {
+	progs := make([]prog, len(table)/phdrSize)
+	for i := range progs {
+		b := table[i*phdrSize:]
+		progs[i] = prog{
+			typ:    elf.ProgType(le.Uint32(b[0:])),
+			flags:  elf.ProgFlag(le.Uint32(b[4:])),
+			off:    le.Uint64(b[8:]),
+			vaddr:  le.Uint64(b[16:]),
+			filesz: le.Uint64(b[32:]),
+			memsz:  le.Uint64(b[40:]),
+		}
+	}
+	return progs
 }

@@ -55,19 +55,7 @@ func imageProgs(r io.ReaderAt, limit uint64) ([]prog, error) {
 	if _, err := r.ReadAt(table, int64(phoff)); err != nil {
 		return nil, fmt.Errorf("reading program headers at offset %#x: %w", phoff, err)
 	}
-	progs := make([]prog, phnum)
-	for i := range progs {
-		b := table[i*phdrSize:]
-		progs[i] = prog{
-			typ:    elf.ProgType(le.Uint32(b[0:])),
-			flags:  elf.ProgFlag(le.Uint32(b[4:])),
-			off:    le.Uint64(b[8:]),
-			vaddr:  le.Uint64(b[16:]),
-			filesz: le.Uint64(b[32:]),
-			memsz:  le.Uint64(b[40:]),
-		}
-	}
-	return progs, nil
+	return decodeProgs(table), nil
 }
 
 // imageBuildID returns the hex GNU build-id of the ELF object r (limit
