@@ -51,9 +51,6 @@ func primitiveFrames(s *snapshot.Snapshot, th *snapshot.Thread) []primitive {
 		f := &th.Frames[i]
 		p, ok := recognise(s, f)
 		if !ok {
-			if isLibraryWaitHelper(f) {
-				continue
-			}
 			break
 		}
 		p.index = i
@@ -78,11 +75,4 @@ func recognise(s *snapshot.Snapshot, f *snapshot.Frame) (primitive, bool) {
 		}
 	}
 	return primitive{}, false
-}
-
-// isLibraryWaitHelper lets the walk pass over small private helpers between
-// primitives (threading's _wait_for_tstate_lock is covered above; 3.13's
-// _ThreadHandle.join is C).
-func isLibraryWaitHelper(f *snapshot.Frame) bool {
-	return false
 }
