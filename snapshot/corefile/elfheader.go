@@ -155,6 +155,7 @@ func readNoteSegments(r io.ReaderAt, size int64, name string, progs []prog) ([][
 
 // decodeProgs decodes a table of 64-bit little-endian program headers.
 func decodeProgs(table []byte) []prog {
+	le := binary.LittleEndian
 	progs := make([]prog, len(table)/phdrSize)
 	for i := range progs {
 		b := table[i*phdrSize:]
