@@ -14,6 +14,7 @@ grep -E -- '--- SKIP' "$log" | sed -E 's/^ *--- SKIP: ([^/ ]+)\/([^/ ]+).*/  \1 
 grep -E '^ +[a-z_]+_test\.go:[0-9]+: .*(SKIP|[Ss]kip)' "$log" | sed -E 's/^ +//; s/[0-9]+/N/g' | sort | uniq -c | head -20
 if [ $rc -ne 0 ]; then
 	echo "== failures"
+	grep -E -A15 '^# ' "$log" | head -100 # build errors
 	grep -E -B2 -A30 -- '--- FAIL|^panic:' "$log" | head -400
 fi
 echo "== packages"
