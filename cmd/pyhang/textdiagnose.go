@@ -16,10 +16,21 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 	s := an.snap
 	writeHeader(w, s)
 	fmt.Fprintln(w)
-	if len(an.findings) == 0 {
+	problems := 0
+	for _, f := range an.findings {
+		if f.Severity != "info" {
+			problems++
+		}
+	}
+	switch {
+	case len(an.findings) == 0:
 		fmt.Fprintf(w, "No deadlock, orphaned lock or permanently blocked process found among %d threads.\n", len(s.Threads))
-	} else {
-		fmt.Fprintf(w, "%d problem(s) found:\n", len(an.findings))
+	case problems == 1:
+		fmt.Fprintln(w, "1 problem found:")
+	case problems > 1:
+		fmt.Fprintf(w, "%d problems found:\n", problems)
+	default:
+		fmt.Fprintln(w, "No problem found; notes:")
 	}
 	involved := map[int]bool{}
 	for i, f := range an.findings {
