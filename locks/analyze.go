@@ -39,11 +39,11 @@ type index struct {
 	byKey   map[string]*snapshot.Object // wait key → lock-like object
 	byIdent map[uint64]*snapshot.Thread
 	byFD    map[int]*snapshot.Object // socket fd → socket
-	src     sourceCache
+	src     *sourceCache
 }
 
 func newIndex(s *snapshot.Snapshot) *index {
-	x := &index{s: s, src: sourceCache{}, byKey: map[string]*snapshot.Object{}, byIdent: map[uint64]*snapshot.Thread{}, byFD: map[int]*snapshot.Object{}}
+	x := &index{s: s, src: newSourceCache(), byKey: map[string]*snapshot.Object{}, byIdent: map[uint64]*snapshot.Thread{}, byFD: map[int]*snapshot.Object{}}
 	for _, ob := range s.Objects {
 		if ob.WaitKey != "" && ob.WaitKey != "0x0" {
 			x.byKey[ob.WaitKey] = ob

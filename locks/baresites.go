@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,10 +30,39 @@ type Site struct {
 
 const maxSourceBytes = 8 << 20
 
-type sourceCache map[string][]string
+// sourceCache holds the source files read, and the enclosing def of each
+// line looked up (a deep recursion asks for the same lines many times).
+type sourceCache struct {
+	files map[string][]string
+	defs  map[fileLine]defInfo
+}
 
-func (c sourceCache) lines(path string) []string {
-	if l, ok := c[path]; ok {
+type fileLine struct {
+	file string
+	line int
+}
+
+type defInfo struct {
+	line int
+	name string
+}
+
+func newSourceCache() *sourceCache {
+	return &sourceCache{files: map[string][]string{}, defs: map[fileLine]defInfo{}}
+}
+
+// def is enclosingDef of a file's line, memoised.
+func (c *sourceCache) def(path string, n int) (int, string) {
+	if d, ok := c.defs[fileLine{path, n}]; ok {
+		return d.line, d.name
+	}
+	line, name := enclosingDef(c.lines(path), n)
+	c.defs[fileLine{path, n}] = defInfo{line, name}
+	return line, name
+}
+
+func (c *sourceCache) lines(path string) []string {
+	if l, ok := c.files[path]; ok {
 		return l
 	}
 	var out []string
@@ -46,7 +76,7 @@ func (c sourceCache) lines(path string) []string {
 		}
 		fh.Close()
 	}
-	c[path] = out
+	c.files[path] = out
 	return out
 }
 
@@ -104,7 +134,7 @@ func lockNames(ob *snapshot.Object) []string {
 
 // sitesOf finds acquire()/release() calls on any of the lock's names in the
 // files of the snapshot's frames.
-func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src sourceCache) []Site {
+func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site {
 	names := lockNames(ob)
 	if len(names) == 0 {
 		return nil
@@ -140,7 +170,7 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src sourceCache) []Site 
 			if m == nil || strings.HasPrefix(strings.TrimSpace(code), "with ") {
 				continue
 			}
-			def, fn := enclosingDef(lines, i+1)
+			def, fn := src.def(p, i+1)
 			out = append(out, Site{File: p, Line: i + 1, Function: fn, Call: m[1], def: def})
 		}
 	}
@@ -188,9 +218,11 @@ func (a *Analysis) probableHolds(x *index) {
 
 // insideRegion reports whether the frame stands after an acquire() and before
 // the next release() of the same function.
-func insideRegion(f *snapshot.Frame, sites []Site, src sourceCache) (Hold, bool) {
-	lines := src.lines(f.File)
-	def, _ := enclosingDef(lines, f.Line)
+func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool) {
+	if !slices.ContainsFunc(sites, func(st Site) bool { return st.File == f.File }) {
+		return Hold{}, false
+	}
+	def, _ := src.def(f.File, f.Line)
 	var acq *Site
 	for i := range sites {
 		st := &sites[i]

@@ -37,7 +37,8 @@ func TestEnclosingDef(t *testing.T) {
 }
 
 func TestInsideRegion(t *testing.T) {
-	src := sourceCache{"/j.py": lines()}
+	src := newSourceCache()
+	src.files["/j.py"] = lines()
 	ob := &snapshot.Object{Names: []string{"Journal.lock", "self.lock"}}
 	s := &snapshot.Snapshot{Threads: []snapshot.Thread{{Frames: []snapshot.Frame{{File: "/j.py"}}}}}
 	sites := sitesOf(s, ob, src)
