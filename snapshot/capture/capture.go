@@ -50,34 +50,12 @@ func Open(arg string, opts Options) (target.Target, error) {
 // A live target is first looked at without stopping it, to find and parse the
 // interpreter's ELF file (the slow part); only then are its threads stopped,
 // for the memory reads alone.
-//
-// Those reads decode as they go, so the pause grows with the frames: about
-// 1.5 µs a frame, half in page reads (process_vm_readv, one 4 KiB page at a
-// time through the cache) and half in decoding. Getting a 48k-frame process
-// under 10 ms would mean copying raw memory while stopped and decoding after:
-// bulk copies of each thread's data stack (3.11+, where frames are
-// contiguous) and of the pages its locals point to, then the walk on the copy.
+// (see frozen.go).
 func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
-	// A snapshot allocates a lot of short-lived memory while the target is
-	// stopped; collecting less often shortens the pause.
+	// A snapshot allocates much short-lived memory; collect less often.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	if pid, err := strconv.Atoi(arg); err == nil && pid > 0 && !opts.NonBlocking {
-		peek, err := live.Attach(pid, live.Options{NonBlocking: true})
-		if err != nil {
-			return nil, err
-		}
-		p, err := cpython.Open(peek)
-		peek.Close()
-		if err != nil {
-			return nil, err
-		}
-		t, err := live.Attach(pid, live.Options{})
-		if err != nil {
-			return nil, err
-		}
-		defer t.Close()
-		p.Rebind(t)
-		return read(t, p, opts)
+		return takeLive(pid, opts)
 	}
 	t, err := Open(arg, opts)
 	if err != nil {
@@ -108,13 +86,34 @@ func Read(t target.Target, opts Options) (*snapshot.Snapshot, error) {
 	return read(t, p, opts)
 }
 
+// takeLive snapshots a running process, stopping it only to copy memory.
+func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
+	peek, err := live.Attach(pid, live.Options{NonBlocking: true})
+	if err != nil {
+		return nil, err
+	}
+	defer peek.Close()
+	p, err := cpython.Open(peek)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := read(peek, p, opts); err != nil {
+		return nil, err
+	}
+	fz, err := freeze(peek, pid, p.Pages())
+	if err != nil {
+		return nil, err
+	}
+	p.Rebind(fz)
+	return read(fz, p, opts)
+}
+
 func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
 	b := &builder{t: t, p: p, opts: opts, objs: p.NewObjects()}
 	if err := b.read(); err != nil {
 		return nil, err
 	}
 	if pr, ok := t.(interface{ Paused() time.Duration }); ok {
-		t.Close()
 		ms := float64(pr.Paused().Microseconds()) / 1000
 		b.s.Target.PausedMS = &ms
 	}
@@ -239,10 +238,8 @@ func (b *builder) kernelThread(ts cpython.ThreadState, byTID map[int]*target.Thr
 		}
 	}
 	// glibc keeps the tid in struct pthread (at +0x2d0 in glibc 2.26–2.43).
-	var buf [4]byte
-	if err := target.ReadFull(b.t, buf[:], ts.Ident+0x2d0); err == nil {
-		tid := int(int32(uint32(buf[0]) | uint32(buf[1])<<8 | uint32(buf[2])<<16 | uint32(buf[3])<<24))
-		if kt, ok := byTID[tid]; ok {
+	if w, err := b.p.Word(ts.Ident + 0x2d0); err == nil {
+		if kt, ok := byTID[int(int32(uint32(w)))]; ok {
 			return kt
 		}
 	}
@@ -281,13 +278,8 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		// 3.13+ parks on a semaphore inside a wait_entry on the waiter's own
 		// stack: {park_arg, addr, sema, …}, so the parked address sits 8 bytes
 		// below the futex word.
-		var buf [8]byte
-		if err := target.ReadFull(b.t, buf[:], uaddr-8); err == nil {
-			v := uint64(buf[0]) | uint64(buf[1])<<8 | uint64(buf[2])<<16 | uint64(buf[3])<<24 |
-				uint64(buf[4])<<32 | uint64(buf[5])<<40 | uint64(buf[6])<<48 | uint64(buf[7])<<56
-			if v > 0xffff {
-				k.Parked = snapshot.Hex(v)
-			}
+		if v, err := b.p.Word(uaddr - 8); err == nil && v > 0xffff {
+			k.Parked = snapshot.Hex(v)
 		}
 	}
 }

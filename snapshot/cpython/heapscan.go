@@ -19,6 +19,9 @@ const (
 // LockForWait returns the lock or RLock object a thread blocked on futex
 // (parked: the 3.13+ parked address, or 0) waits for. budget bounds the bytes
 // scanned and is decremented.
+//
+// Results of the scan are kept across Rebind: a lock object does not move,
+// and a snapshot of a live process reads its memory twice.
 func (p *Process) LockForWait(futex, parked uint64, budget *int64) (uint64, bool) {
 	if parked > lockSemOffset && p.isLock(parked-lockSemOffset) {
 		return parked - lockSemOffset, true
@@ -26,6 +29,15 @@ func (p *Process) LockForWait(futex, parked uint64, budget *int64) (uint64, bool
 	if futex == 0 || futex%8 != 0 {
 		return 0, false
 	}
+	if obj, ok := p.scanned[futex]; ok {
+		return obj, obj != 0 && p.isLock(obj)
+	}
+	obj, ok := p.scanFor(futex, budget)
+	p.scanned[futex] = obj
+	return obj, ok
+}
+
+func (p *Process) scanFor(futex uint64, budget *int64) (uint64, bool) {
 	var want [8]byte
 	binary.LittleEndian.PutUint64(want[:], futex)
 	buf := make([]byte, scanChunk)

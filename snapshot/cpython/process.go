@@ -43,6 +43,7 @@ type Process struct {
 	codes     map[uint64]*code
 	kinds     map[uint64]string // type address → object kind ("" = not of interest)
 	attrs     map[uint64]map[string]uint64
+	scanned   map[uint64]uint64 // futex → lock object found by the heap scan (0: none)
 	warnings  []string
 	slotBuf   []uint64 // scratch for one frame's value-stack slots
 }
@@ -135,7 +136,8 @@ func tryBinary(t target.Target, path string, base uint64) (*Process, error) {
 		f.Close()
 		return nil, nil
 	}
-	p := &Process{T: t, Binary: path, Bin: bin, r: newReader(t), typeNames: map[uint64]string{}, codes: map[uint64]*code{}, kinds: map[uint64]string{}, attrs: map[uint64]map[string]uint64{}}
+	p := &Process{T: t, Binary: path, Bin: bin, r: newReader(t), typeNames: map[uint64]string{}, codes: map[uint64]*code{}, kinds: map[uint64]string{}, attrs: map[uint64]map[string]uint64{},
+		scanned: map[uint64]uint64{}}
 	if bin.Type == elf.ET_DYN {
 		p.Bias = base - bin.FirstVA
 	}
@@ -251,3 +253,11 @@ func (p *Process) Rebind(t target.Target) {
 	p.kinds = map[uint64]string{}
 	p.attrs = map[uint64]map[string]uint64{}
 }
+
+// Pages lists the pages of target memory read since Open or Rebind: the
+// working set of a snapshot, to copy while the target is stopped.
+func (p *Process) Pages() []uint64 { return p.r.pageSet() }
+
+// Word reads 8 bytes of target memory through the snapshot's page cache, for
+// callers that read a field of their own (a wait entry, a glibc thread).
+func (p *Process) Word(addr uint64) (uint64, error) { return p.r.u64(addr) }

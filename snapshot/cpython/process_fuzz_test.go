@@ -77,7 +77,7 @@ func FuzzProcess(f *testing.F) {
 		mem := newFuzzMemory(in)
 		tg := fuzzTarget{mem}
 		p := &Process{T: tg, L: l, Runtime: fuzzBase, r: newReader(tg),
-			typeNames: map[uint64]string{}, codes: map[uint64]*code{}, kinds: map[uint64]string{}, attrs: map[uint64]map[string]uint64{}}
+			typeNames: map[uint64]string{}, codes: map[uint64]*code{}, kinds: map[uint64]string{}, attrs: map[uint64]map[string]uint64{}, scanned: map[uint64]uint64{}}
 		ts, _ := p.Threads()
 		p.GIL()
 		p.ThreadObjects()

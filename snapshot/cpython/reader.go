@@ -4,11 +4,15 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
-const pageSize = 4096
+// PageSize is the unit in which target memory is read and cached.
+const PageSize = 4096
+
+const pageSize = PageSize
 
 // maxCachedPages bounds the page cache (64 MiB).
 const maxCachedPages = 16384
@@ -172,3 +176,15 @@ func (r *reader) cstring(addr uint64, max int) (string, error) {
 // maxBlob bounds any single object payload read from the target (line tables,
 // bytes, strings): 16 MiB is far above any real code object.
 const maxBlob = 16 << 20
+
+// pages returns the readable pages read so far, sorted.
+func (r *reader) pageSet() []uint64 {
+	out := make([]uint64, 0, len(r.pages))
+	for base, pg := range r.pages {
+		if pg != nil {
+			out = append(out, base)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
