@@ -47,10 +47,9 @@ func Open(arg string, opts Options) (target.Target, error) {
 
 // Take reads a snapshot of the target named by arg.
 //
-// A live target is first looked at without stopping it, to find and parse the
-// interpreter's ELF file (the slow part); only then are its threads stopped,
-// for the memory reads alone.
-// (see frozen.go).
+// A live target is read without stopping it first, to parse the interpreter's
+// ELF file and learn which memory a snapshot needs; its threads are then
+// stopped only while that memory is copied (see frozen.go).
 func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 	// A snapshot allocates much short-lived memory; collect less often.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
