@@ -33,8 +33,9 @@ const maxSourceBytes = 8 << 20
 // sourceCache holds the source files read, and the enclosing def of each
 // line looked up (a deep recursion asks for the same lines many times).
 type sourceCache struct {
-	files map[string][]string
-	defs  map[fileLine]defInfo
+	files  map[string][]string
+	defs   map[fileLine]defInfo
+	frames []string // the snapshot's frame files, once computed
 }
 
 type fileLine struct {
@@ -45,6 +46,25 @@ type fileLine struct {
 type defInfo struct {
 	line int
 	name string
+}
+
+// frameFiles lists, once, the files of every frame of the snapshot, sorted.
+func (c *sourceCache) frameFiles(s *snapshot.Snapshot) []string {
+	if c.frames != nil {
+		return c.frames
+	}
+	seen := map[string]bool{}
+	c.frames = []string{}
+	for _, th := range s.Threads {
+		for i := range th.Frames {
+			if f := th.Frames[i].File; !seen[f] {
+				seen[f] = true
+				c.frames = append(c.frames, f)
+			}
+		}
+	}
+	sort.Strings(c.frames)
+	return c.frames
 }
 
 func newSourceCache() *sourceCache {
@@ -144,19 +164,8 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 		quoted[i] = regexp.QuoteMeta(n)
 	}
 	re := regexp.MustCompile(`\b(?:` + strings.Join(quoted, "|") + `)\.(acquire|release)\s*\(`)
-	files := map[string]bool{}
-	for _, th := range s.Threads {
-		for _, f := range th.Frames {
-			files[f.File] = true
-		}
-	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
 	var out []Site
-	for _, p := range paths {
+	for _, p := range src.frameFiles(s) {
 		if isStdlib(p) {
 			continue
 		}
