@@ -6,7 +6,6 @@ import (
 
 	"github.com/pyhang/pyhang/internal/testinterp"
 	"github.com/pyhang/pyhang/snapshot"
-	"github.com/pyhang/pyhang/snapshot/capture"
 )
 
 // benchInterps are the interpreters the benchmarks run on: the newest pyenv release
@@ -16,7 +15,7 @@ var benchInterps = []string{"pyenv-3.12.1", "pyenv-3.8.18"}
 // benchArgs make parked.py the benchmark target: 201 threads, each ~100 frames deep.
 var benchArgs = []string{"--threads", "200", "--depth", "100", "--ready-timeout", "120"}
 
-// BenchmarkDumpLive takes in-process snapshots of a live parked.py, threads paused.
+// BenchmarkDumpLive dumps a live parked.py with the pyhang binary, threads paused.
 // It reports how long the target's threads were stopped (paused-ms, the mean) and the
 // frames read per snapshot.
 func BenchmarkDumpLive(b *testing.B) {
@@ -29,7 +28,7 @@ func BenchmarkDumpLive(b *testing.B) {
 	}
 }
 
-// BenchmarkDumpCore takes in-process snapshots of a gcore of the same program.
+// BenchmarkDumpCore dumps a gcore of the same program.
 func BenchmarkDumpCore(b *testing.B) {
 	for _, in := range benchTargets(b) {
 		p := startProgram(b, in, "parked.py", benchArgs...)
@@ -40,16 +39,19 @@ func BenchmarkDumpCore(b *testing.B) {
 	}
 }
 
+// benchTake runs the pyhang binary, as a user would. (In-process snapshots of
+// a live program would be wrong here: the program is this test's own child,
+// and the test's wait for it races pyhang's ptrace waits for its stops.)
 func benchTake(b *testing.B, arg string, threads int) {
 	var paused float64
 	var frames int
 	for b.Loop() {
-		s, err := capture.Take(arg, capture.Options{})
-		if err != nil {
-			b.Fatalf("capture.Take(%s): %v", arg, err)
+		s, r := dumpJSON(b, arg)
+		if r.code != 0 {
+			b.Fatalf("%v", r)
 		}
 		if len(s.Threads) != threads {
-			b.Fatalf("capture.Take(%s): %d threads, want %d", arg, len(s.Threads), threads)
+			b.Fatalf("pyhang dump %s: %d threads, want %d", arg, len(s.Threads), threads)
 		}
 		if s.Target.PausedMS != nil {
 			paused += *s.Target.PausedMS
