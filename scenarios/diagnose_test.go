@@ -22,6 +22,7 @@ type expectation struct {
 	CycleThreads   []string `json:"cycle_threads"`
 	Locks          []string `json:"locks"`
 	Orphaned       string   `json:"orphaned"`
+	OrphanedRLock  string   `json:"orphaned_rlock"`
 	AcquireSite    int      `json:"acquire_site"`
 	Blocked        []string `json:"blocked"`
 	AllBlocked     bool     `json:"all_blocked"`
@@ -97,7 +98,7 @@ func (d *diagnosis) problems() (out []int) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "all_blocked.py",
+	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "all_blocked.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
 	"healthy_idle_pool.py", "healthy_busy.py",
 }
@@ -211,6 +212,19 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program) {
 		site := "talk_readers_writers.py:" + strconv.Itoa(want.AcquireSite)
 		if !strings.Contains(strings.Join(f.Details, " "), site) {
 			t.Errorf("details do not name the bare acquire() at %s: %q", site, f.Details)
+		}
+		t.Logf("%s", f.Summary)
+	case want.OrphanedRLock != "":
+		if len(problems) != 1 || d.Findings[problems[0]].Kind != "orphaned-lock" {
+			t.Fatalf("want exactly one orphaned-lock, got %+v", d.Findings)
+		}
+		f := d.Findings[problems[0]]
+		if len(f.Objects) != 1 || !strings.HasPrefix(f.Objects[0], "rlock@") || !slices.Contains(d.Objects[f.Objects[0]].Names, want.OrphanedRLock) {
+			t.Errorf("orphaned object %v, want the RLock %s", f.Objects, want.OrphanedRLock)
+		}
+		wantBlocked := slices.Sorted(slices.Values(want.Blocked))
+		if got := d.names(f.Threads); !slices.Equal(got, wantBlocked) {
+			t.Errorf("waiters %v, want %v", got, wantBlocked)
 		}
 		t.Logf("%s", f.Summary)
 	case want.AllBlocked:
