@@ -8,10 +8,10 @@ joins it.
 A diagnosis should find an orphaned lock: registry's owner field names a thread that
 no longer runs.
 
-glibc hands a new thread the stack, and so the ident, of the thread that last died: a
-refresher started right away would look like the owner and re-enter the RLock. So a
-short-lived "keeper" thread takes the dead loader's ident while refresher starts, then
-ends too: no live thread has the owner's ident any more.
+glibc may hand a new thread the stack, and so the ident, of a thread that died: such a
+thread would look like the owner and simply re-enter the RLock. So a candidate
+refresher that got the dead loader's ident is kept waiting (it becomes a "keeper")
+until one with a fresh ident has started, then let through to re-enter and end.
 """
 
 import os
@@ -30,9 +30,29 @@ def load():
     registry.release()
 
 
-def refresh():
+def refresh(go):
+    go.wait()
     with registry:  # BLOCK:refresh
         pass
+
+
+def start_refresher(loader_ident):
+    """Start a refresher whose ident is not the dead loader's."""
+    keepers = []
+    for _ in range(50):
+        go = threading.Event()
+        t = threading.Thread(target=refresh, args=(go,), name="refresher")
+        t.start()
+        if t.ident != loader_ident:
+            break
+        t.name = "keeper"
+        keepers.append((t, go))
+    else:
+        sys.exit("every new thread got the dead loader's ident")
+    for k, kgo in keepers:  # they own the RLock in name: they re-enter it and end
+        kgo.set()
+        k.join()
+    return t, go
 
 
 def main():
@@ -41,15 +61,8 @@ def main():
     loader = threading.Thread(target=load, name="loader")
     loader.start()
     loader.join()
-    started = threading.Event()
-    keeper = threading.Thread(target=started.wait, name="keeper")
-    keeper.start()
-    refresher = threading.Thread(target=refresh, name="refresher")
-    refresher.start()
-    started.set()
-    keeper.join()
-    if refresher.ident == loader.ident:
-        sys.exit("refresher got the dead loader's thread ident; cannot show an orphaned RLock")
+    refresher, go = start_refresher(loader.ident)
+    go.set()
     h.watch({"refresher": "refresh", "MainThread": "main"},
             expect={"orphaned_rlock": "registry", "blocked": ["refresher"]})
     refresher.join()  # BLOCK:main
