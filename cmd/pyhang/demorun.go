@@ -24,6 +24,7 @@ var demos = map[string]string{
 	"deadlock":             "two threads take two locks in opposite order",
 	"self_deadlock":        "a thread re-enters a plain Lock it already holds",
 	"orphaned_lock":        "a readers/writers lock left locked by a swallowed exception",
+	"orphaned_rlock":       "an RLock still owned by a thread that died",
 	"deadlock_rlock_join":  "a three-thread cycle through an RLock, a Lock and a join",
 	"all_blocked":          "every thread waits on something only another blocked thread could release",
 	"talk_job_queue":       "workers race between empty() and get() and block forever",
