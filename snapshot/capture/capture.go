@@ -96,7 +96,8 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := read(peek, p, opts); err != nil {
+	// The first pass only learns the working set: no source lines.
+	if _, err := decode(peek, p, opts); err != nil {
 		return nil, err
 	}
 	fz, err := freeze(peek, pid, p.Pages())
@@ -107,7 +108,18 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	return read(fz, p, opts)
 }
 
+// read decodes the snapshot and quotes each frame's source line.
 func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
+	s, err := decode(t, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	addSource(s)
+	return s, nil
+}
+
+// decode reads the snapshot from target memory.
+func decode(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
 	b := &builder{t: t, p: p, opts: opts, objs: p.NewObjects()}
 	if err := b.read(); err != nil {
 		return nil, err
@@ -121,7 +133,6 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 	if b.s.Target.Warnings == nil {
 		b.s.Target.Warnings = []string{}
 	}
-	addSource(b.s)
 	return b.s, nil
 }
 
