@@ -1,0 +1,98 @@
+package pysource
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const journal = `import threading
+
+class Journal:
+    def compact(self):
+        self.lock.acquire()  # taken; self.lock.release() is only a comment
+        try:
+            work("# not a comment", self.lock)
+        finally:
+            self.lock.release()
+
+    async def append(self, e):
+        with self.lock, \
+                other:
+            self.entries.append(e)
+
+def helper():
+    s = """
+    self.lock.acquire()   <- inside a string
+    """
+    def inner():
+        pass
+    x = f"{d["k"]} {'#'} self.lock.release()"
+    return (lock.
+            acquire(
+            ))
+`
+
+func TestFunction(t *testing.T) {
+	f := Parse(journal)
+	for n, want := range map[int]string{
+		1: "<module>", 3: "Journal", 5: "Journal.compact", 7: "Journal.compact", 9: "Journal.compact",
+		13: "Journal.append", 14: "Journal.append", 17: "helper", 21: "helper.<locals>.inner", 22: "helper", 24: "helper",
+	} {
+		if _, got := f.Function(n); got != want {
+			t.Errorf("Function(line %d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestCalls(t *testing.T) {
+	f := Parse(journal)
+	var got []string
+	for _, c := range f.Calls("acquire", "release") {
+		got = append(got, strings.Join([]string{c.Receiver, c.Method}, "."))
+		if c.Receiver == "lock" && c.Line != 24 {
+			t.Errorf("lock.acquire at line %d, want 24 (the method name's line)", c.Line)
+		}
+	}
+	want := []string{"self.lock.acquire", "self.lock.release", "lock.acquire"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("calls = %v, want %v (nothing from comments or strings)", got, want)
+	}
+}
+
+func TestEnclosingWith(t *testing.T) {
+	f := Parse(journal)
+	ws := f.EnclosingWith(14)
+	if len(ws) != 1 || ws[0].Line != 12 || !ws[0].Mentions("lock") || !ws[0].Mentions("other") {
+		t.Errorf("EnclosingWith(14) = %+v, want the with at 12 naming lock and other", ws)
+	}
+	if ws := f.EnclosingWith(7); len(ws) != 0 {
+		t.Errorf("EnclosingWith(7) = %+v, want none", ws)
+	}
+}
+
+func TestLogicalLines(t *testing.T) {
+	f := Parse("a = (1,\n  2)\n\n   # c\nb = '''x\ny'''\nc = 'it''s' # x\n")
+	var spans [][2]int
+	for _, l := range f.Lines {
+		spans = append(spans, [2]int{l.Start, l.End})
+	}
+	if want := [][2]int{{1, 2}, {5, 6}, {7, 7}}; !reflect.DeepEqual(spans, want) {
+		t.Errorf("logical lines %v, want %v", spans, want)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(journal)
+	f.Add("f'{'")
+	f.Add("'''")
+	f.Add("def f(:\n\tclass\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		p := Parse(src)
+		for n := -1; n < 50; n++ {
+			p.Function(n)
+			p.EnclosingWith(n)
+		}
+		p.Calls("acquire")
+	})
+}
