@@ -1,35 +1,50 @@
 // Package heuristics turns waits, holds and the wait-for graph into findings:
-// what is wrong, with the threads and objects involved and the evidence.
+// what is wrong, with the threads and objects involved and the typed facts
+// behind it. It puts nothing into words; the command line does.
 package heuristics
 
 import (
-	"fmt"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/waitgraph"
 )
 
+// Kind names a kind of finding (the JSON contract's findings[].kind).
+type Kind string
+
 // Finding kinds.
 const (
-	Deadlock     = "deadlock"
-	OrphanedLock = "orphaned-lock"
-	AllBlocked   = "all-blocked"
+	Deadlock     Kind = "deadlock"
+	OrphanedLock Kind = "orphaned-lock"
+	AllBlocked   Kind = "all-blocked"
 )
 
-// Finding is one problem, as in the JSON contract.
+// Severity grades a finding.
+type Severity string
+
+// Severities: an error is proven to never get better; a warning is likely
+// to; info adds context to the others.
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Finding is one problem.
 type Finding struct {
-	Kind     string   `json:"kind"`
-	Severity string   `json:"severity"` // error|warning|info
-	Summary  string   `json:"summary"`
+	Kind     Kind     `json:"kind"`
+	Severity Severity `json:"severity"`
 	Threads  []int    `json:"threads"`
 	Objects  []string `json:"objects"`
-	// Details are the evidence, one sentence each.
-	Details []string `json:"details,omitempty"`
+	// Details are the structured facts of this kind of finding: one of the
+	// *Details types of this package.
+	Details any `json:"details"`
 }
+
+// Problem reports whether the finding is an error or a warning.
+func (f *Finding) Problem() bool { return f.Severity == Error || f.Severity == Warning }
 
 // Find runs every heuristic.
 func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding {
@@ -40,107 +55,100 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		if len(out) > 0 {
 			// The deadlock or orphaned lock above is the cause; this only
 			// adds that nothing else can run either.
-			f.Severity = "info"
-			f.Summary = fmt.Sprintf("every one of the %d threads is blocked as a result: the process can never make progress", len(f.Threads))
+			f.Severity = Info
+			f.Details.(*AllBlockedDetails).Consequence = true
 		}
 		out = append(out, f)
 	}
 	return out
 }
 
-func threadByTID(s *snapshot.Snapshot, tid int) *snapshot.Thread {
-	for i := range s.Threads {
-		if s.Threads[i].TID == tid {
-			return &s.Threads[i]
-		}
-	}
-	return nil
+// ThreadWait is one thread's wait, as findings list them.
+type ThreadWait struct {
+	Thread int       `json:"thread"`
+	Waits  locks.Ref `json:"waits_for"`
+	// Frame is the index of the waiting frame in the thread's frames.
+	Frame int `json:"frame"`
 }
 
-// ThreadLabel names a thread the way reports do: "posting" (tid 4355).
-func ThreadLabel(t *snapshot.Thread) string {
-	if t == nil {
-		return "?"
-	}
-	if t.Name != "" {
-		return fmt.Sprintf("%q (tid %d)", t.Name, t.TID)
-	}
-	return fmt.Sprintf("tid %d", t.TID)
+func threadWait(a *locks.Analysis, tid int) ThreadWait {
+	w := a.Waits[tid]
+	return ThreadWait{Thread: tid, Waits: w.Ref, Frame: w.Frame}
 }
 
-// RefLabel names a resource: "lock ledger (lock@0x7f…)".
-func RefLabel(r locks.Ref) string {
-	if r.Name != nil {
-		return fmt.Sprintf("%s %s (%s)", r.Kind, *r.Name, r.ID)
-	}
-	return fmt.Sprintf("%s %s", r.Kind, r.ID)
+// DeadlockDetails is a cycle of waits: each thread waits for a resource
+// that the next one holds (or, for a join, is).
+type DeadlockDetails struct {
+	Cycle []CycleStep `json:"cycle"`
 }
 
-func frameAt(t *snapshot.Thread, i int) string {
-	if t == nil || i < 0 || i >= len(t.Frames) {
-		return ""
-	}
-	f := &t.Frames[i]
-	return fmt.Sprintf("%s:%d in %s", filepath.Base(f.File), f.Line, f.Qualname)
+// CycleStep is one thread of a deadlock and what stops it.
+type CycleStep struct {
+	ThreadWait
+	HeldBy []Holder `json:"held_by"`
+}
+
+// Holder is a thread that holds a resource, with the evidence; for a joined
+// thread, Joined says the wait ends only when that thread does.
+type Holder struct {
+	Thread   int              `json:"thread"`
+	Joined   bool             `json:"joined,omitempty"`
+	Evidence []locks.Evidence `json:"basis,omitempty"`
 }
 
 func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding {
 	var out []Finding
 	for _, c := range g.Cycles() {
-		f := Finding{Kind: Deadlock, Severity: "error", Threads: append([]int(nil), c.Threads...),
-			Objects: append([]string(nil), c.Resources...)}
-		var parts []string
+		d := &DeadlockDetails{}
+		f := Finding{Kind: Deadlock, Severity: Error, Threads: append([]int(nil), c.Threads...),
+			Objects: append([]string(nil), c.Resources...), Details: d}
 		for _, tid := range c.Threads {
-			t := threadByTID(s, tid)
 			w := a.Waits[tid]
 			if w == nil {
 				continue
 			}
-			holders := a.Holders[w.ID]
-			var hs []string
-			for _, h := range holders {
-				ht := threadByTID(s, h)
-				ev := ""
-				for _, hold := range a.Holds[h] {
-					if hold.ID == w.ID {
-						ev = hold.Evidence
+			step := CycleStep{ThreadWait: threadWait(a, tid)}
+			for _, h := range a.Holders[w.ID] {
+				hd := Holder{Thread: h, Joined: w.Kind == snapshot.KindThread}
+				if !hd.Joined {
+					for _, hold := range a.Holds[h] {
+						if hold.ID == w.ID {
+							hd.Evidence = hold.Evidence
+						}
 					}
 				}
-				if w.Kind == snapshot.KindThread {
-					hs = append(hs, fmt.Sprintf("which can only end when %s finishes", ThreadLabel(ht)))
-				} else {
-					hs = append(hs, fmt.Sprintf("held by %s (%s)", ThreadLabel(ht), ev))
-				}
+				step.HeldBy = append(step.HeldBy, hd)
 			}
-			f.Details = append(f.Details, fmt.Sprintf("%s waits for %s at %s, %s",
-				ThreadLabel(t), RefLabel(w.Ref), frameAt(t, w.Frame), strings.Join(hs, ", ")))
-			parts = append(parts, fmt.Sprintf("%s waits for %s", shortThread(t), shortRef(w.Ref)))
-		}
-		if len(c.Threads) == 1 {
-			f.Summary = fmt.Sprintf("deadlock: %s, which it already holds", parts[0])
-		} else {
-			f.Summary = fmt.Sprintf("deadlock between %d threads: %s", len(c.Threads), strings.Join(parts, "; "))
+			d.Cycle = append(d.Cycle, step)
 		}
 		out = append(out, f)
 	}
 	return out
 }
 
-func shortThread(t *snapshot.Thread) string {
-	if t == nil {
-		return "?"
-	}
-	if t.Name != "" {
-		return t.Name
-	}
-	return fmt.Sprintf("tid %d", t.TID)
-}
+// Causes of an orphaned lock.
+const (
+	// CauseBareAcquire: taken by a bare acquire() whose release() never
+	// ran, and no live thread stands between the two.
+	CauseBareAcquire = "bare-acquire"
+	// CauseOwnerGone: an RLock whose owner field names a thread that no
+	// longer exists.
+	CauseOwnerGone = "owner-gone"
+	// CauseUnknown: locked, held by no with block, and no acquire() was
+	// found to judge a live holder by (a warning, "possibly orphaned").
+	CauseUnknown = "unknown"
+)
 
-func shortRef(r locks.Ref) string {
-	if r.Name != nil {
-		return *r.Name
-	}
-	return r.ID
+// OrphanedLockDetails is a lock that is locked, waited for, and held by no
+// live thread.
+type OrphanedLockDetails struct {
+	Lock  locks.Ref `json:"lock"`
+	Cause string    `json:"cause"`
+	// Acquires are the bare acquire() calls of the lock in the source.
+	Acquires []locks.Site `json:"acquire_sites,omitempty"`
+	// Owner is the RLock owner field's thread ident (owner-gone).
+	Owner   uint64       `json:"owner_ident,omitempty"`
+	Waiters []ThreadWait `json:"waiters"`
 }
 
 // waitersOn returns the tids waiting on an object, sorted.
@@ -156,7 +164,7 @@ func waitersOn(a *locks.Analysis, id string) []int {
 }
 
 func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
-	ids := make([]string, 0)
+	ids := make([]string, 0, len(s.Objects))
 	for id := range s.Objects {
 		ids = append(ids, id)
 	}
@@ -168,77 +176,60 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		if len(waiters) == 0 || ob.Locked == nil || !*ob.Locked || len(a.Holders[id]) > 0 {
 			continue
 		}
+		d := &OrphanedLockDetails{Lock: locks.RefOf(ob)}
+		f := Finding{Kind: OrphanedLock, Severity: Error, Threads: waiters, Objects: []string{id}, Details: d}
 		switch ob.Kind {
 		case snapshot.KindLock:
-			if probable := probableHolders(a, id); len(probable) > 0 {
+			if probableHolders(a, id) {
 				continue // a live thread may still release it: slow, not orphaned
 			}
+			for _, st := range a.BareSites[id] {
+				if st.Call == "acquire" {
+					d.Acquires = append(d.Acquires, st)
+				}
+			}
+			d.Cause = CauseBareAcquire
+			if len(d.Acquires) == 0 {
+				// Without an acquire() site there is no code position to
+				// judge a live holder by: say what is known, as a warning.
+				d.Cause, f.Severity = CauseUnknown, Warning
+			}
 		case snapshot.KindRLock:
-			// The owner field names a thread that no longer exists.
+			d.Cause, d.Owner = CauseOwnerGone, ob.Owner
 		default:
 			continue
 		}
-		r := locks.Ref{Kind: ob.Kind, ID: id}
-		name := id
-		if n := nameOf(ob); n != "" {
-			r.Name, name = &n, n
-		}
-		f := Finding{Kind: OrphanedLock, Severity: "error", Threads: waiters, Objects: []string{id}}
-		f.Summary = fmt.Sprintf("orphaned lock: %s is locked, %d thread(s) wait for it, and no live thread holds it", name, len(waiters))
-		var acq []string
-		for _, st := range a.BareSites[id] {
-			if st.Call == "acquire" {
-				acq = append(acq, fmt.Sprintf("%s:%d in %s", filepath.Base(st.File), st.Line, st.Function))
-			}
-		}
-		switch {
-		case ob.Kind == snapshot.KindRLock:
-			f.Details = append(f.Details, fmt.Sprintf("its RLock owner field names thread ident %#x, which is no longer running", ob.Owner))
-		case len(acq) > 0:
-			f.Details = append(f.Details, fmt.Sprintf("it was taken by a bare acquire() at %s whose release() never ran (no thread holds it in a with block, and none stands between that acquire() and its release())", strings.Join(acq, ", ")))
-		default:
-			// Without an acquire() site there is no code position to judge
-			// a live holder by: say what is known, as a warning.
-			f.Severity = "warning"
-			f.Summary = fmt.Sprintf("possibly orphaned lock: %s is locked and %d thread(s) wait for it; no thread holds it in a with block, and pyhang found no acquire() of it to tell whether a live thread took it", name, len(waiters))
-			f.Details = append(f.Details, "no acquire() of it was found in the source files of the stacks; the thread that took it may still be running")
-		}
 		for _, tid := range waiters {
-			t := threadByTID(s, tid)
-			f.Details = append(f.Details, fmt.Sprintf("%s waits for it at %s", ThreadLabel(t), frameAt(t, a.Waits[tid].Frame)))
+			d.Waiters = append(d.Waiters, threadWait(a, tid))
 		}
 		out = append(out, f)
 	}
 	return out
 }
 
-func nameOf(ob *snapshot.Object) string {
-	r := locksRef(ob)
-	if r.Name != nil {
-		return *r.Name
-	}
-	return ""
-}
-
-func locksRef(ob *snapshot.Object) locks.Ref { return locks.RefOf(ob) }
-
-func probableHolders(a *locks.Analysis, id string) []int {
-	var out []int
-	for tid, hs := range a.Holds {
+func probableHolders(a *locks.Analysis, id string) bool {
+	for _, hs := range a.Holds {
 		for _, h := range hs {
 			if h.ID == id && h.Probable {
-				out = append(out, tid)
+				return true
 			}
 		}
 	}
-	sort.Ints(out)
-	return out
+	return false
 }
 
 // inProcess are the wait kinds only another thread of the process can end.
 var inProcess = map[string]bool{
 	snapshot.KindLock: true, snapshot.KindRLock: true, snapshot.KindCondition: true, snapshot.KindQueue: true,
 	snapshot.KindEvent: true, snapshot.KindSemaphore: true, snapshot.KindThread: true, snapshot.KindFuture: true,
+}
+
+// AllBlockedDetails lists every thread's wait.
+type AllBlockedDetails struct {
+	// Consequence is true when other findings explain the state (the
+	// finding is then info).
+	Consequence bool         `json:"consequence"`
+	Waits       []ThreadWait `json:"waits"`
 }
 
 // allBlocked: every thread waits, without a timeout, on something only
@@ -252,14 +243,14 @@ func allBlocked(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 	for i := range s.Threads {
 		t := &s.Threads[i]
 		w := a.Waits[t.TID]
-		if w == nil || !inProcess[w.Kind] || t.State != snapshot.StateBlocked || (t.Kernel != nil && t.Kernel.Timed) {
+		if w == nil || !inProcess[w.Kind] || t.State != snapshot.StateBlocked || (t.Kernel != nil && t.Kernel.Timed) || w.Timed() {
 			return Finding{}, false
 		}
 		tids = append(tids, t.TID)
 	}
 	sort.Ints(tids)
-	f := Finding{Kind: AllBlocked, Severity: "error", Threads: tids, Objects: []string{},
-		Summary: fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues or joins that only another of these threads could release: the process can never make progress", len(tids))}
+	d := &AllBlockedDetails{}
+	f := Finding{Kind: AllBlocked, Severity: Error, Threads: tids, Objects: []string{}, Details: d}
 	seen := map[string]bool{}
 	for i := range s.Threads {
 		t := &s.Threads[i]
@@ -268,7 +259,7 @@ func allBlocked(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 			seen[w.ID] = true
 			f.Objects = append(f.Objects, w.ID)
 		}
-		f.Details = append(f.Details, fmt.Sprintf("%s waits for %s at %s", ThreadLabel(t), RefLabel(w.Ref), frameAt(t, w.Frame)))
+		d.Waits = append(d.Waits, threadWait(a, t.TID))
 	}
 	sort.Strings(f.Objects)
 	return f, true

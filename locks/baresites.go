@@ -1,12 +1,7 @@
 package locks
 
 import (
-	"bufio"
-	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -16,123 +11,19 @@ import (
 // A lock taken with a bare acquire() leaves no trace on the value stack. Who
 // may hold it is judged from code position instead: a thread whose frame
 // stands after an acquire() of the lock and before its release() in the same
-// function probably holds it. This is evidence from the source files, and the
+// function probably holds it. This is evidence from the source files, read
+// through the target's own view and tokenized as Python reads them, and the
 // report says so.
 
-// Site is a call of acquire() or release() on a named lock in the source.
+// Site is a place in the source: a call of acquire() or release() on a named
+// lock, a with statement, a library frame.
 type Site struct {
 	File     string `json:"file"`
 	Line     int    `json:"line"`
-	Function string `json:"function"`
-	Call     string `json:"call"` // "acquire" or "release"
+	Function string `json:"function,omitempty"`
+	Call     string `json:"call,omitempty"` // "acquire" or "release" for bare sites
 	def      int    // line of the enclosing def
 }
-
-const maxSourceBytes = 8 << 20
-
-// sourceCache holds the source files read, and the enclosing def of each
-// line looked up (a deep recursion asks for the same lines many times).
-type sourceCache struct {
-	files  map[string][]string
-	defs   map[fileLine]defInfo
-	frames []string // the snapshot's frame files, once computed
-}
-
-type fileLine struct {
-	file string
-	line int
-}
-
-type defInfo struct {
-	line int
-	name string
-}
-
-// frameFiles lists, once, the files of every frame of the snapshot, sorted.
-func (c *sourceCache) frameFiles(s *snapshot.Snapshot) []string {
-	if c.frames != nil {
-		return c.frames
-	}
-	seen := map[string]bool{}
-	c.frames = []string{}
-	for _, th := range s.Threads {
-		for i := range th.Frames {
-			if f := th.Frames[i].File; !seen[f] {
-				seen[f] = true
-				c.frames = append(c.frames, f)
-			}
-		}
-	}
-	sort.Strings(c.frames)
-	return c.frames
-}
-
-func newSourceCache() *sourceCache {
-	return &sourceCache{files: map[string][]string{}, defs: map[fileLine]defInfo{}}
-}
-
-// def is enclosingDef of a file's line, memoised.
-func (c *sourceCache) def(path string, n int) (int, string) {
-	if d, ok := c.defs[fileLine{path, n}]; ok {
-		return d.line, d.name
-	}
-	line, name := enclosingDef(c.lines(path), n)
-	c.defs[fileLine{path, n}] = defInfo{line, name}
-	return line, name
-}
-
-func (c *sourceCache) lines(path string) []string {
-	if l, ok := c.files[path]; ok {
-		return l
-	}
-	var out []string
-	if fh, err := os.Open(path); err == nil {
-		if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() && st.Size() <= maxSourceBytes {
-			sc := bufio.NewScanner(fh)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			for sc.Scan() {
-				out = append(out, sc.Text())
-			}
-		}
-		fh.Close()
-	}
-	c.files[path] = out
-	return out
-}
-
-var (
-	defLine   = regexp.MustCompile(`^(\s*)(?:async\s+)?def\s+(\w+)`)
-	classLine = regexp.MustCompile(`^(\s*)class\s+(\w+)`)
-)
-
-// enclosingDef returns the line and qualified name (Class.method for a
-// method) of the def that contains line n (1-based).
-func enclosingDef(lines []string, n int) (int, string) {
-	if n < 1 || n > len(lines) {
-		return 0, ""
-	}
-	ind := indentOf(lines[n-1])
-	for i := n - 1; i >= 1 && n-i < 5000; i-- {
-		m := defLine.FindStringSubmatch(lines[i-1])
-		if m == nil || len(m[1]) >= ind {
-			continue
-		}
-		name := m[2]
-		for j := i - 1; j >= 1 && i-j < 5000 && len(m[1]) > 0; j-- {
-			if c := classLine.FindStringSubmatch(lines[j-1]); c != nil && len(c[1]) < len(m[1]) {
-				name = c[2] + "." + name
-				break
-			}
-			if d := defLine.FindStringSubmatch(lines[j-1]); d != nil && len(d[1]) < len(m[1]) {
-				break // a nested function: keep the bare name
-			}
-		}
-		return i, name
-	}
-	return 0, "<module>"
-}
-
-func indentOf(s string) int { return len(s) - len(strings.TrimLeft(s, " \t")) }
 
 // lockNames gives the identifiers code would use for a lock: the last
 // component of each of its names ("file_lock" for ReadersWriters.file_lock).
@@ -153,42 +44,51 @@ func lockNames(ob *snapshot.Object) []string {
 }
 
 // sitesOf finds acquire()/release() calls on any of the lock's names in the
-// files of the snapshot's frames.
+// files of the snapshot's frames, outside the standard library. A call that
+// is part of a with statement's header is not a bare site.
 func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site {
 	names := lockNames(ob)
 	if len(names) == 0 {
 		return nil
 	}
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = regexp.QuoteMeta(n)
-	}
-	re := regexp.MustCompile(`\b(?:` + strings.Join(quoted, "|") + `)\.(acquire|release)\s*\(`)
 	var out []Site
 	for _, p := range src.frameFiles(s) {
 		if isStdlib(p) {
 			continue
 		}
-		lines := src.lines(p)
-		for i, l := range lines {
-			code := l
-			if j := strings.IndexByte(code, '#'); j >= 0 {
-				code = code[:j]
-			}
-			m := re.FindStringSubmatch(code)
-			if m == nil || strings.HasPrefix(strings.TrimSpace(code), "with ") {
+		f := src.file(p)
+		if f == nil {
+			continue
+		}
+		for _, c := range f.Calls("acquire", "release") {
+			if c.With || !containsString(names, c.Last) {
 				continue
 			}
-			def, fn := src.def(p, i+1)
-			out = append(out, Site{File: p, Line: i + 1, Function: fn, Call: m[1], def: def})
+			def, fn := src.def(p, c.Line)
+			out = append(out, Site{File: p, Line: c.Line, Function: fn, Call: c.Method, def: def})
 		}
 	}
 	return out
 }
 
-// isStdlib skips the interpreter's own library: its locks are not the user's.
+func containsString(sorted []string, s string) bool {
+	i := sort.SearchStrings(sorted, s)
+	return i < len(sorted) && sorted[i] == s
+}
+
+// stdlibDir matches the interpreter's own library folder, lib/python3.N/.
+var stdlibDir = regexp.MustCompile(`/lib/python3\.\d+/`)
+
+// isStdlib tells the interpreter's own library, whose locks are not the
+// user's, from everything else: third-party packages live under the same
+// folder, in site-packages (dist-packages on Debian), and are the user's.
 func isStdlib(path string) bool {
-	return strings.Contains(path, "/lib/python3") && !strings.Contains(path, "site-packages")
+	loc := stdlibDir.FindStringIndex(path)
+	if loc == nil {
+		return false
+	}
+	rest := path[loc[1]:]
+	return !strings.HasPrefix(rest, "site-packages/") && !strings.HasPrefix(rest, "dist-packages/")
 }
 
 // probableHolds looks for holders of locked Locks that nobody provably holds.
@@ -228,7 +128,14 @@ func (a *Analysis) probableHolds(x *index) {
 // insideRegion reports whether the frame stands after an acquire() and before
 // the next release() of the same function.
 func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool) {
-	if !slices.ContainsFunc(sites, func(st Site) bool { return st.File == f.File }) {
+	inFile := false
+	for _, st := range sites {
+		if st.File == f.File {
+			inFile = true
+			break
+		}
+	}
+	if !inFile {
 		return Hold{}, false
 	}
 	def, _ := src.def(f.File, f.Line)
@@ -247,13 +154,13 @@ func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool
 	if acq == nil {
 		return Hold{}, false
 	}
-	ev := fmt.Sprintf("inside acquire() at %s:%d", filepath.Base(acq.File), acq.Line)
-	rel := "no release() after it in " + acq.Function
-	for _, st := range sites {
+	ev := Evidence{Basis: BasisBareAcquire, At: acq, Line: f.Line}
+	for i := range sites {
+		st := &sites[i]
 		if st.File == f.File && st.def == def && st.Call == "release" && st.Line >= f.Line {
-			rel = fmt.Sprintf("release() at :%d", st.Line)
+			ev.Release = st
 			break
 		}
 	}
-	return Hold{Evidence: ev + " … " + rel + ", now at line " + fmt.Sprint(f.Line), Probable: true}, true
+	return Hold{Evidence: []Evidence{ev}, Probable: true}, true
 }

@@ -1,7 +1,7 @@
 package locks
 
 import (
-	"strings"
+	"errors"
 	"testing"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -11,39 +11,37 @@ const journal = `import threading
 
 class Journal:
     def compact(self):
-        self.lock.acquire()  # taken
+        self.lock.acquire()  # taken; self.lock.release() here is a comment
         try:
-            work()
+            work("self.lock.release()")
         finally:
             self.lock.release()
 
     def append(self, e):
         with self.lock:
             self.entries.append(e)
-
-def helper():
-    def inner():
-        pass
 `
 
-func lines() []string { return strings.Split(journal, "\n") }
+// files is a fake view of the target's files.
+type files map[string]string
 
-func TestEnclosingDef(t *testing.T) {
-	for n, want := range map[int]string{5: "Journal.compact", 7: "Journal.compact", 13: "Journal.append", 17: "inner", 1: "<module>"} {
-		if _, got := enclosingDef(lines(), n); got != want {
-			t.Errorf("enclosingDef(line %d) = %q, want %q", n, got, want)
-		}
+func (f files) Text(path string) (string, error) {
+	if t, ok := f[path]; ok {
+		return t, nil
 	}
+	return "", errors.New("no such file")
 }
 
 func TestInsideRegion(t *testing.T) {
-	src := newSourceCache()
-	src.files["/j.py"] = lines()
+	src := newSourceCache(files{"/j.py": journal})
 	ob := &snapshot.Object{Names: []string{"Journal.lock", "self.lock"}}
 	s := &snapshot.Snapshot{Threads: []snapshot.Thread{{Frames: []snapshot.Frame{{File: "/j.py"}}}}}
 	sites := sitesOf(s, ob, src)
 	if len(sites) != 2 || sites[0].Call != "acquire" || sites[0].Line != 5 || sites[1].Call != "release" || sites[1].Line != 9 {
-		t.Fatalf("sites = %+v, want acquire at 5 and release at 9 (the with statement is not a bare site)", sites)
+		t.Fatalf("sites = %+v, want acquire at 5 and release at 9 (not the with statement, the comment or the string)", sites)
+	}
+	if sites[0].Function != "Journal.compact" {
+		t.Errorf("acquire() site in %q, want Journal.compact", sites[0].Function)
 	}
 	// At the release() line itself the lock is still held until the call returns.
 	for line, inside := range map[int]bool{5: false, 7: true, 9: true, 13: false} {
@@ -52,26 +50,49 @@ func TestInsideRegion(t *testing.T) {
 		if ok != inside {
 			t.Errorf("line %d: inside = %v, want %v (%+v)", line, ok, inside, h)
 		}
-		if ok && !strings.Contains(h.Evidence, "acquire() at j.py:5") || ok && !strings.Contains(h.Evidence, "release() at :9") {
-			t.Errorf("line %d: evidence %q", line, h.Evidence)
+		if !ok {
+			continue
+		}
+		ev := h.Evidence[0]
+		if ev.Basis != BasisBareAcquire || ev.At.Line != 5 || ev.Release == nil || ev.Release.Line != 9 || ev.Line != line {
+			t.Errorf("line %d: evidence %+v", line, ev)
 		}
 	}
 }
 
-func TestContainsWord(t *testing.T) {
-	for s, want := range map[string]bool{"with ledger:": true, "with ledger_lock:": false, "with self.ledger, other:": true, "with aledger:": false} {
-		if got := containsWord(s, "ledger"); got != want {
-			t.Errorf("containsWord(%q) = %v", s, got)
+func TestSourceOutsideTheView(t *testing.T) {
+	src := newSourceCache(files{})
+	ob := &snapshot.Object{Names: []string{"lock"}}
+	s := &snapshot.Snapshot{Threads: []snapshot.Thread{{Frames: []snapshot.Frame{{File: "/j.py"}}}}}
+	if sites := sitesOf(s, ob, src); len(sites) != 0 {
+		t.Errorf("sites from a file the target's view lacks: %+v", sites)
+	}
+}
+
+func TestIsStdlib(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/usr/lib/python3.11/threading.py":                     true,
+		"/root/.pyenv/versions/3.12.1/lib/python3.12/queue.py": true,
+		"/usr/lib/python3/dist-packages/requests/api.py":       false,
+		"/usr/lib/python3.11/dist-packages/x.py":               false,
+		"/opt/venv/lib/python3.12/site-packages/urllib3/a.py":  false,
+		"/app/lib/python3.12_tools/x.py":                       false,
+	} {
+		if got := isStdlib(p); got != want {
+			t.Errorf("isStdlib(%q) = %v, want %v", p, got, want)
 		}
 	}
 }
 
 func TestBestName(t *testing.T) {
 	ob := &snapshot.Object{Names: []string{"self.file_lock", "file_lock", "ReadersWriters.file_lock"}}
-	if got := bestName(ob); got != "ReadersWriters.file_lock" {
-		t.Errorf("bestName = %q", got)
+	if got := BestName(ob); got != "ReadersWriters.file_lock" {
+		t.Errorf("BestName = %q", got)
 	}
-	if got := bestName(&snapshot.Object{Names: []string{"self.x", "lock"}}); got != "lock" {
-		t.Errorf("bestName = %q, want the local/global name over self.x", got)
+	if got := BestName(&snapshot.Object{Names: []string{"self.x", "lock"}}); got != "lock" {
+		t.Errorf("BestName = %q, want the local/global name over self.x", got)
+	}
+	if got := BestName(&snapshot.Object{Names: []string{"first", "ledger"}, Global: "ledger"}); got != "ledger" {
+		t.Errorf("BestName = %q, want the module global over a parameter", got)
 	}
 }

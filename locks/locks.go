@@ -1,24 +1,89 @@
 // Package locks works out, from a Snapshot alone, what each thread waits on and
 // what it holds, with the evidence for each claim: a futex address matched to a
 // lock, a with-block slot, an RLock's owner field, a join target. It knows
-// nothing of memory or of CPython layouts.
+// nothing of memory or of CPython layouts, and it puts no claim into words:
+// evidence is typed, and the command line renders it.
 package locks
 
 import "github.com/pyhang/pyhang/snapshot"
 
 // Ref names a resource the way the JSON contract does (waiting_on, holds).
 type Ref struct {
-	Kind string  `json:"kind"` // lock|rlock|condition|queue|thread|gil|socket|event|future|semaphore
-	ID   string  `json:"id"`   // "lock@0x7f…", "thread@4356" for a joined thread, "gil"
+	Kind string  `json:"kind"` // lock|rlock|condition|queue|thread|gil|socket|event|future|semaphore|futex|futures
+	ID   string  `json:"id"`   // an id of the report's objects: "lock@0x7f…", "gil"
 	Name *string `json:"name"` // best human handle, or null
+}
+
+// Basis says how a claim is known.
+type Basis string
+
+// Bases of waits.
+const (
+	// BasisFutex: the thread's futex word is the object's semaphore (3.8-3.13.0).
+	BasisFutex Basis = "futex"
+	// BasisParked: the thread parked on the object's mutex or event, as the
+	// wait entry on its stack says (3.13.1+).
+	BasisParked Basis = "parked"
+	// BasisGIL: the futex is the GIL's condition variable.
+	BasisGIL Basis = "gil"
+	// BasisLibraryFrame: a standard-library frame (Condition.wait,
+	// Queue.get, Thread.join …) runs on the object; At is that frame.
+	BasisLibraryFrame Basis = "library-frame"
+	// BasisSocket: the system call's descriptor is the socket's.
+	BasisSocket Basis = "socket-fd"
+	// BasisUnmatched: a futex wait that matches no object pyhang found.
+	BasisUnmatched Basis = "unmatched-futex"
+	// BasisTimeout: the wait has a timeout and will end by itself.
+	BasisTimeout Basis = "timeout"
+	// BasisIdleWorker: an executor's idle worker waiting for work.
+	BasisIdleWorker Basis = "idle-worker"
+	// BasisRunners: the executor threads running work items end the wait
+	// (as_completed()/wait() over several futures: an approximation).
+	BasisRunners Basis = "executor-runners"
+)
+
+// Bases of holds.
+const (
+	// BasisWith: the bound __exit__ of a with block is live on the frame's
+	// value stack; At is the with statement (or the frame's line when the
+	// statement could not be read: Enclosing).
+	BasisWith Basis = "with-block"
+	// BasisOwner: the RLock's owner field names the thread.
+	BasisOwner Basis = "owner-field"
+	// BasisBareAcquire: the frame stands after a bare acquire() of the lock
+	// and before its release() (probable, from the source).
+	BasisBareAcquire Basis = "bare-acquire"
+)
+
+// Evidence is one fact behind a claim.
+type Evidence struct {
+	Basis Basis `json:"basis"`
+	// Addr is the futex word or the parked address.
+	Addr snapshot.Addr `json:"addr,omitempty"`
+	// Type is the matched object's type ("_thread.lock").
+	Type string `json:"type,omitempty"`
+	// At is where: the with statement, the library frame, the acquire().
+	At *Site `json:"at,omitempty"`
+	// Enclosing marks At as the frame's current line inside a with block
+	// whose statement could not be read.
+	Enclosing bool `json:"enclosing,omitempty"`
+	// Release is the release() after a bare acquire(), when there is one.
+	Release *Site `json:"release,omitempty"`
+	// Line is the frame's current line (bare-acquire).
+	Line int `json:"line,omitempty"`
+	// Count is an RLock's recursion count (owner-field).
+	Count int `json:"count,omitempty"`
+	// Syscall and FD of a wait on a socket.
+	Syscall string `json:"syscall,omitempty"`
+	FD      *int   `json:"fd,omitempty"`
+	// Threads counts the executor threads running work items (executor-runners).
+	Threads int `json:"threads,omitempty"`
 }
 
 // Wait is what one thread waits on.
 type Wait struct {
 	Ref
-	// Evidence says how pyhang knows: "futex 0x… is the lock's sem_t",
-	// "Condition.wait on self.not_empty (queue.py:171)".
-	Evidence string `json:"evidence"`
+	Evidence []Evidence `json:"basis"`
 	// Frame is the index in the thread's Frames of the frame that waits (the
 	// innermost Python frame that called the blocking primitive).
 	Frame int `json:"frame"`
@@ -26,15 +91,31 @@ type Wait struct {
 	// knows them: a joined thread, the holder of the lock, the executor
 	// threads running a future.
 	On []int `json:"on,omitempty"`
-	// Object is the waited-on object's id in Snapshot.Objects ("" for gil).
+	// Probable lists threads that probably hold the lock waited on (see
+	// Hold.Probable), when no thread provably does.
+	Probable []int `json:"probably_held_by,omitempty"`
+	// Object is the waited-on object's id in Snapshot.Objects ("" when the
+	// resource is not a snapshot object: the GIL, an unmatched futex).
 	Object string `json:"-"`
+}
+
+// Timed reports whether the wait has a timeout.
+func (w *Wait) Timed() bool { return w.has(BasisTimeout) }
+
+func (w *Wait) has(b Basis) bool {
+	for _, e := range w.Evidence {
+		if e.Basis == b {
+			return true
+		}
+	}
+	return false
 }
 
 // Hold is one resource a thread holds.
 type Hold struct {
 	Ref
-	Evidence string `json:"evidence"` // "with block at deadlock.py:14", "RLock owner field (count 2)"
-	Frame    int    `json:"frame"`    // index of the frame holding it, -1 when not frame-bound
+	Evidence []Evidence `json:"basis"`
+	Frame    int        `json:"frame"` // index of the frame holding it, -1 when not frame-bound
 	// Probable marks a hold inferred from code position (inside a bare
 	// acquire() … release() region), not proven.
 	Probable bool `json:"probable,omitempty"`
@@ -50,4 +131,16 @@ type Analysis struct {
 	// BareSites lists, for each locked Lock that no thread provably holds, the
 	// acquire()/release() calls on its names found in the frames' source files.
 	BareSites map[string][]Site
+	// Extra are the resources waits name that are not objects of the
+	// snapshot (the GIL, an unmatched futex, a set of futures), so that every
+	// reference of the report resolves.
+	Extra map[string]*snapshot.Object
+}
+
+// Resource returns the object a resource id names, from the snapshot or Extra.
+func (a *Analysis) Resource(id string) *snapshot.Object {
+	if ob := a.Snap.Objects[id]; ob != nil {
+		return ob
+	}
+	return a.Extra[id]
 }

@@ -131,7 +131,7 @@ func checkStates(t testing.TB, got *snapshot.Snapshot, want ready) map[string]in
 		if g.State != state {
 			t.Errorf("thread %d %q blocks by %s: state %q, want %q (kernel %+v)", g.TID, g.Name, way, g.State, state, g.Kernel)
 		}
-		if state == snapshot.StateBlocked && (g.Kernel == nil || g.Kernel.Futex == "") {
+		if state == snapshot.StateBlocked && (g.Kernel == nil || g.Kernel.Futex == 0) {
 			t.Errorf("thread %d %q blocks by %s: no kernel.futex (kernel %+v)", g.TID, g.Name, way, g.Kernel)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,6 +51,7 @@ type diagnosis struct {
 			Kind string  `json:"kind"`
 			ID   string  `json:"id"`
 			Name *string `json:"name"`
+			On   []int   `json:"on"`
 		} `json:"waiting_on"`
 		Holds []struct {
 			Kind     string  `json:"kind"`
@@ -70,8 +72,31 @@ type diagnosis struct {
 		Summary  string   `json:"summary"`
 		Threads  []int    `json:"threads"`
 		Objects  []string `json:"objects"`
-		Details  []string `json:"details"`
+		Evidence []string `json:"evidence"`
 	} `json:"findings"`
+}
+
+// checkRefs: every id the report refers to names an entry of its objects.
+func (d *diagnosis) checkRefs(t *testing.T) {
+	t.Helper()
+	check := func(where, id string) {
+		if _, ok := d.Objects[id]; !ok {
+			t.Errorf("%s refers to %q, which is not among the report's objects", where, id)
+		}
+	}
+	for _, th := range d.Threads {
+		if w := th.WaitingOn; w != nil {
+			check(fmt.Sprintf("thread %d's waiting_on", th.TID), w.ID)
+		}
+		for _, h := range th.Holds {
+			check(fmt.Sprintf("thread %d's holds", th.TID), h.ID)
+		}
+	}
+	for _, f := range d.Findings {
+		for _, id := range f.Objects {
+			check(f.Kind+" finding", id)
+		}
+	}
 }
 
 func (d *diagnosis) names(tids []int) []string {
@@ -156,6 +181,7 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program) {
 	if err := json.Unmarshal(r.stdout, &d); err != nil {
 		t.Fatalf("%v\nstdout is not a report: %v", r, err)
 	}
+	d.checkRefs(t)
 	problems := d.problems()
 	wantCode := 3
 	if want.Healthy {
@@ -210,8 +236,8 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program) {
 			t.Errorf("waiters %v, want %v", got, wantBlocked)
 		}
 		site := "talk_readers_writers.py:" + strconv.Itoa(want.AcquireSite)
-		if !strings.Contains(strings.Join(f.Details, " "), site) {
-			t.Errorf("details do not name the bare acquire() at %s: %q", site, f.Details)
+		if !strings.Contains(strings.Join(f.Evidence, " "), site) {
+			t.Errorf("evidence does not name the bare acquire() at %s: %q", site, f.Evidence)
 		}
 		t.Logf("%s", f.Summary)
 	case want.OrphanedRLock != "":
@@ -282,7 +308,7 @@ func checkJoin(t *testing.T, d *diagnosis, want expectation) {
 		t.Fatalf("threads %s/%s missing", want.Join.Waiter, want.Join.Target)
 	}
 	w := d.Threads[i].WaitingOn
-	if w == nil || w.Kind != "thread" || w.ID != "thread@"+strconv.Itoa(d.Threads[j].TID) {
+	if w == nil || w.Kind != "thread" || !slices.Equal(w.On, []int{d.Threads[j].TID}) || w.Name == nil || *w.Name != want.Join.Target {
 		t.Errorf("%s should wait for thread %s, waits for %+v", want.Join.Waiter, want.Join.Target, w)
 	}
 }

@@ -79,14 +79,17 @@ func TestGolden(t *testing.T) {
 
 var (
 	hexAddr   = regexp.MustCompile(`0x[0-9a-f]+`)
-	tidRef    = regexp.MustCompile(`(tid |Thread |thread@)(\d+)`)
+	tidRef    = regexp.MustCompile(`(tid |Thread )(\d+)`)
+	identRef  = regexp.MustCompile(`(ident )(\d+)`)
 	pausedMS  = regexp.MustCompile(`paused [0-9.]+ ms`)
 	tmpSuffix = regexp.MustCompile(`pyhang-[A-Za-z0-9_-]+`)
 )
 
-// normalise replaces what differs between runs: thread ids (numbered in order
-// of appearance), addresses, the pid, the checkout's and interpreter's paths,
-// and the pause.
+// normalise replaces what differs between runs: thread ids, idents and
+// addresses (each numbered in order of appearance, so that a wait and a hold
+// of the same lock still show the same label, and of different locks
+// different ones), the pid, the checkout's and interpreter's paths, and the
+// pause.
 func normalise(s string, pid int) string {
 	repo, _ := filepath.Abs("..")
 	s = strings.ReplaceAll(s, repo, "@REPO@")
@@ -95,21 +98,32 @@ func normalise(s string, pid int) string {
 	}
 	s = strings.ReplaceAll(s, "Process "+strconv.Itoa(pid), "Process PID")
 	s = pausedMS.ReplaceAllString(s, "paused N ms")
-	s = hexAddr.ReplaceAllString(s, "0xADDR")
 	s = tmpSuffix.ReplaceAllString(s, "pyhang-TMP")
+	addrs := map[string]string{}
+	s = hexAddr.ReplaceAllStringFunc(s, func(m string) string { return label(addrs, m, "0xA") })
+	idents := map[string]string{}
+	s = identRef.ReplaceAllStringFunc(s, func(m string) string {
+		sub := identRef.FindStringSubmatch(m)
+		return sub[1] + label(idents, sub[2], "I")
+	})
 	tids := map[string]string{}
 	return tidRef.ReplaceAllStringFunc(s, func(m string) string {
 		sub := tidRef.FindStringSubmatch(m)
 		if sub[2] == strconv.Itoa(pid) {
 			return sub[1] + "PID"
 		}
-		n, ok := tids[sub[2]]
-		if !ok {
-			n = fmt.Sprintf("T%d", len(tids)+1)
-			tids[sub[2]] = n
-		}
-		return sub[1] + n
+		return sub[1] + label(tids, sub[2], "T")
 	})
+}
+
+// label numbers the values of one kind in order of first appearance.
+func label(seen map[string]string, v, prefix string) string {
+	n, ok := seen[v]
+	if !ok {
+		n = fmt.Sprintf("%s%d", prefix, len(seen)+1)
+		seen[v] = n
+	}
+	return n
 }
 
 // lineDiff shows the first differing lines.

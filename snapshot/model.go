@@ -5,8 +5,6 @@
 // can be tested on stored snapshots without a live process.
 package snapshot
 
-import "strconv"
-
 // Schema names the JSON contract.
 const Schema = "pyhang/1"
 
@@ -16,6 +14,9 @@ type Snapshot struct {
 	Target  TargetInfo         `json:"target"`
 	Threads []Thread           `json:"threads"`
 	Objects map[string]*Object `json:"objects,omitempty"`
+	// Files reads the target's source files through its own view; nil when
+	// the snapshot was loaded from JSON (tests set one on stored snapshots).
+	Files Sources `json:"-"`
 }
 
 // TargetInfo describes what was read.
@@ -36,8 +37,10 @@ type Signal struct {
 	Number int    `json:"number"`
 	Name   string `json:"name"`
 	Code   int    `json:"code"`
-	Addr   string `json:"addr,omitempty"`
-	TID    int    `json:"tid,omitempty"`
+	// Addr is the fault address of SIGSEGV, SIGBUS, SIGILL and SIGFPE (0 is
+	// a fault address like any other); absent for other signals.
+	Addr *Addr `json:"addr,omitempty"`
+	TID  int   `json:"tid,omitempty"`
 }
 
 // Thread states of the JSON contract.
@@ -71,7 +74,7 @@ type Thread struct {
 	Frames []Frame       `json:"frames"`
 	Native []NativeFrame `json:"native,omitempty"`
 	// Tstate is the address of the PyThreadState, for cross-references.
-	Tstate string `json:"tstate,omitempty"`
+	Tstate Addr `json:"tstate,omitempty"`
 }
 
 // Kernel is what the kernel says the thread is doing.
@@ -80,10 +83,10 @@ type Kernel struct {
 	Syscall string `json:"syscall,omitempty"` // name of the system call it sits in
 	Nr      int    `json:"nr,omitempty"`
 	// Futex is the futex word a blocked thread waits on (hex).
-	Futex string `json:"futex,omitempty"`
+	Futex Addr `json:"futex,omitempty"`
 	// Parked is the address a 3.13+ thread parked on (the lock's PyMutex, an
 	// event …), read from the parking lot's wait_entry around Futex.
-	Parked string `json:"parked,omitempty"`
+	Parked Addr `json:"parked,omitempty"`
 	// Timed is true when the futex wait has a timeout: it will end by itself.
 	Timed bool `json:"timed,omitempty"`
 	// FD is the file descriptor of a read/recv/poll of one descriptor.
@@ -107,12 +110,12 @@ type Frame struct {
 	With []string `json:"with,omitempty"`
 	// Globals is the id of the frame's module globals, for naming.
 	Module string `json:"module,omitempty"`
-	Addr   string `json:"addr,omitempty"`
+	Addr   Addr   `json:"addr,omitempty"`
 }
 
 // NativeFrame is one machine frame (with --native).
 type NativeFrame struct {
-	PC     string `json:"pc"`
+	PC     Addr   `json:"pc"`
 	Symbol string `json:"symbol,omitempty"`
 	Module string `json:"module,omitempty"`
 }
@@ -139,7 +142,7 @@ type Object struct {
 	ID   string `json:"id"` // kind@0xADDR
 	Kind string `json:"kind"`
 	Type string `json:"type"` // tp_name
-	Addr string `json:"addr"`
+	Addr Addr   `json:"addr"`
 	// Locked is the lock's own state (Lock, RLock, the lock under a Condition).
 	Locked *bool `json:"locked,omitempty"`
 	// Owner and Count of an RLock (pthread ident of the owner).
@@ -147,7 +150,7 @@ type Object struct {
 	Count int    `json:"count,omitempty"`
 	// WaitKey is the address a thread blocked on this object waits on: the
 	// futex word (sem_t) before 3.13.1, the parked PyMutex/PyEvent address after.
-	WaitKey string `json:"wait_key,omitempty"`
+	WaitKey Addr `json:"wait_key,omitempty"`
 	// Attrs maps attribute names of a Python-level object (Condition._lock,
 	// Queue.not_empty …) to the ids of the objects they hold.
 	Attrs map[string]string `json:"attrs,omitempty"`
@@ -163,8 +166,7 @@ type Object struct {
 	// Names are the handles a person would grep for: "ledger" (a module
 	// global), "ReadersWriters.file_lock" (an attribute), "lock" (a local).
 	Names []string `json:"names,omitempty"`
+	// Global is the name of a module global that holds the object, when one
+	// does: the handle a person reading the code knows it by.
+	Global string `json:"global,omitempty"`
 }
-
-// Hex formats an address the way the model stores them ("0x7f…"); cheaper
-// than fmt on the paths that run while a target is stopped.
-func Hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }

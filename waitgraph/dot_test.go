@@ -24,8 +24,8 @@ func TestDOTContainsTheGraph(t *testing.T) {
 		`"tid:4355" [`,
 		`"tid:4356" [`,
 		`"res:lock@0x7f0010" [`,
-		`label="posting (tid 4355)\nsettle at h.py:17"`,
-		`label="auditing (tid 4356)\ncheck at h.py:29"`,
+		`label="posting (tid 4355)\nh.py:17 in settle"`,
+		`label="auditing (tid 4356)\nh.py:29 in check"`,
 		`label="Lock ledger"`,
 		`label="Lock audit"`,
 		`"tid:4355" -> "res:lock@0x7f0020" [`,
@@ -107,8 +107,8 @@ func TestLabels(t *testing.T) {
 	f.s.Objects[orphan.ID] = &snapshot.Object{ID: orphan.ID, Kind: snapshot.KindLock, Locked: &yes, Names: []string{"file_lock"}}
 	g := f.build()
 	want := map[string]string{
-		"tid 3":     "MainThread (tid 3)\nget at queue.py:171\nfrom worker at job.py:12",
-		"tid 4":     "thread (tid 4)\npost at p.py:5",
+		"tid 3":     "MainThread (tid 3)\nqueue.py:171 in get\nfrom job.py:12 in worker",
+		"tid 4":     "thread (tid 4)\np.py:5 in post",
 		"tid 5":     "tid 5\n(not in snapshot)",
 		q.ID:        "Queue jobs\nlength 0",
 		orphan.ID:   "Lock file_lock\nlocked, no live holder found",
@@ -140,16 +140,16 @@ func TestLabels(t *testing.T) {
 
 func TestHostileText(t *testing.T) {
 	long := strings.Repeat("x", 500)
-	if got := clean("a\x00b\nc\xffd", 100); got != "a?b?c?d" {
+	if got := clean("a\x00b\nc\xffd", 100); got != `a\x00b\x0ac\xffd` {
 		t.Errorf("clean: %q", got)
 	}
 	if got := clean(long, 10); got != "xxxxxxxxxx…" {
 		t.Errorf("clean long: %q", got)
 	}
-	if got := holdLabel(EdgeHeld, "RLock owner field (count 2); with block at a.py:3"); got != "held by\nwith block at a.py:3" {
+	if got := holdLabel(EdgeHeld, ev("RLock owner field (count 2); with block at a.py:3")); got != "held by\nwith block at a.py:3" {
 		t.Errorf("hold label: %q", got)
 	}
-	if got := holdLabel(EdgeHeld, "RLock owner field (count 2)"); got != "held by" {
+	if got := holdLabel(EdgeHeld, ev("RLock owner field (count 2)")); got != "held by" {
 		t.Errorf("hold label: %q", got)
 	}
 }
@@ -186,7 +186,7 @@ func TestBuildSkipsBadRefs(t *testing.T) {
 	}
 	delete(f.a.Holders, "thread@7")
 	f.a.Waits[1] = &locks.Wait{Ref: lockRef(0x5, ""), Frame: 99}
-	if n, _ := f.build().Thread(1); n.Label != "a (tid 1)\nf at x.py:1" {
+	if n, _ := f.build().Thread(1); n.Label != "a (tid 1)\nx.py:1 in f" {
 		t.Fatalf("label %q", n.Label)
 	}
 }

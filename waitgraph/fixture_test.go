@@ -2,6 +2,8 @@ package waitgraph
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
@@ -49,18 +51,18 @@ func (f *fixture) thread(tid int, name, fn, file string, line int) *fixture {
 }
 
 func (f *fixture) wait(tid int, r locks.Ref, on ...int) *fixture {
-	f.a.Waits[tid] = &locks.Wait{Ref: r, Evidence: "futex matches " + r.ID, On: on, Object: r.ID}
+	f.a.Waits[tid] = &locks.Wait{Ref: r, Evidence: []locks.Evidence{{Basis: locks.BasisFutex}}, On: on, Object: r.ID}
 	return f
 }
 
 func (f *fixture) hold(tid int, r locks.Ref, evidence string) *fixture {
-	f.a.Holds[tid] = append(f.a.Holds[tid], locks.Hold{Ref: r, Evidence: evidence})
+	f.a.Holds[tid] = append(f.a.Holds[tid], locks.Hold{Ref: r, Evidence: ev(evidence)})
 	f.a.Holders[r.ID] = append(f.a.Holders[r.ID], tid)
 	return f
 }
 
 func (f *fixture) probable(tid int, r locks.Ref, evidence string) *fixture {
-	f.a.Holds[tid] = append(f.a.Holds[tid], locks.Hold{Ref: r, Evidence: evidence, Frame: 0, Probable: true})
+	f.a.Holds[tid] = append(f.a.Holds[tid], locks.Hold{Ref: r, Evidence: ev(evidence), Frame: 0, Probable: true})
 	return f
 }
 
@@ -84,4 +86,31 @@ func twoCycle() *fixture {
 		thread(4356, "auditing", "check", "/srv/app/h.py", 29).
 		hold(4355, ledger, "with block at h.py:15").wait(4355, audit).
 		hold(4356, audit, "with block at h.py:27").wait(4356, ledger)
+}
+
+// ev turns the short forms the tests write ("with block at h.py:15",
+// "inside acquire() at rw.py:12", "RLock owner field (count 2)", joined by
+// "; ") into typed evidence.
+func ev(s string) []locks.Evidence {
+	var out []locks.Evidence
+	for _, part := range strings.Split(s, "; ") {
+		site := func(prefix string) *locks.Site {
+			rest := strings.TrimPrefix(part, prefix)
+			if i := strings.Index(rest, " "); i >= 0 {
+				rest = rest[:i]
+			}
+			file, line, _ := strings.Cut(rest, ":")
+			n, _ := strconv.Atoi(line)
+			return &locks.Site{File: "/src/" + file, Line: n}
+		}
+		switch {
+		case strings.HasPrefix(part, "with block at "):
+			out = append(out, locks.Evidence{Basis: locks.BasisWith, At: site("with block at ")})
+		case strings.HasPrefix(part, "inside acquire() at "):
+			out = append(out, locks.Evidence{Basis: locks.BasisBareAcquire, At: site("inside acquire() at ")})
+		case strings.HasPrefix(part, "RLock owner field"):
+			out = append(out, locks.Evidence{Basis: locks.BasisOwner, Count: 2})
+		}
+	}
+	return out
 }

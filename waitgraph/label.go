@@ -3,10 +3,10 @@ package waitgraph
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/pyhang/pyhang/internal/safetext"
 	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -20,34 +20,12 @@ const (
 	maxEvidence = 64
 )
 
-// clean makes target text safe and short for a label line.
-func clean(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if n == max {
-			b.WriteString("…")
-			break
-		}
-		if (r == utf8.RuneError && size <= 1) || unicode.IsControl(r) {
-			r = '?'
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
-}
+// clean makes target text safe and short for a label line: control
+// characters and invalid UTF-8 are shown escaped, as in the text reports.
+func clean(s string, max int) string { return safetext.Clip(s, max) }
 
-// frameLine is "settle at h.py:17".
-func frameLine(f *snapshot.Frame) string {
-	fn := f.Function
-	if fn == "" {
-		fn = "?"
-	}
-	return fmt.Sprintf("%s at %s:%d", clean(fn, maxName), clean(filepath.Base(f.File), maxName), f.Line)
-}
+// frameLine is "h.py:17 in settle".
+func frameLine(f *snapshot.Frame) string { return clean(f.Where(), 2*maxName) }
 
 // threadLabel is "posting (tid 4355)\nsettle at h.py:17", plus the frame that
 // waits when it is not the innermost one (a Condition.wait called from
@@ -56,12 +34,9 @@ func threadLabel(tid int, t *snapshot.Thread, waitFrame map[int]int) string {
 	if t == nil {
 		return fmt.Sprintf("tid %d\n(not in snapshot)", tid)
 	}
-	name := t.Name
-	if name == "" {
+	name := t.Handle()
+	if t.Name == "" && !t.Main {
 		name = "thread"
-		if t.Main {
-			name = "MainThread"
-		}
 	}
 	lines := []string{fmt.Sprintf("%s (tid %d)", clean(name, maxName), tid)}
 	if len(t.Frames) > 0 {
@@ -135,25 +110,28 @@ func resourceLabel(r locks.Ref, ob *snapshot.Object, noHolder bool) string {
 }
 
 // holdLabel is the label of a resource → thread edge: "held by" with the
-// with-block line when the evidence names one, "probably held by" with where
-// the bare acquire() was.
-func holdLabel(k EdgeKind, evidence string) string {
+// with statement's line, "probably held by" with where the bare acquire() was.
+func holdLabel(k EdgeKind, evidence []locks.Evidence) string {
 	clause := ""
-	switch k {
-	case EdgeHeld:
-		for _, part := range strings.Split(evidence, ";") {
-			if part = strings.TrimSpace(part); strings.HasPrefix(part, "with ") {
-				clause = part
-				break
-			}
+	for _, ev := range evidence {
+		if ev.At == nil {
+			continue
 		}
-	case EdgeProbable:
-		clause, _, _ = strings.Cut(evidence, "…")
-		clause, _, _ = strings.Cut(clause, ";")
-		clause = strings.TrimSpace(clause)
+		at := clean(filepath.Base(ev.At.File), maxName) + ":" + strconv.Itoa(ev.At.Line)
+		switch {
+		case k == EdgeHeld && ev.Basis == locks.BasisWith && !ev.Enclosing:
+			clause = "with block at " + at
+		case k == EdgeHeld && ev.Basis == locks.BasisWith:
+			clause = "with block enclosing " + at
+		case k == EdgeProbable && ev.Basis == locks.BasisBareAcquire:
+			clause = "inside acquire() at " + at
+		}
+		if clause != "" {
+			break
+		}
 	}
 	if clause == "" {
 		return k.String()
 	}
-	return k.String() + "\n" + clean(clause, maxEvidence)
+	return k.String() + "\n" + clause
 }

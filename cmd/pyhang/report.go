@@ -13,16 +13,35 @@ type report struct {
 	Schema  string                      `json:"schema"`
 	Target  snapshot.TargetInfo         `json:"target"`
 	Threads []reportThread              `json:"threads"`
-	Objects map[string]*snapshot.Object `json:"objects,omitempty"`
+	Objects map[string]*snapshot.Object `json:"objects"`
 	// Findings is absent from a dump, which does not diagnose, and a list
 	// (maybe empty) in a diagnosis.
-	Findings *[]heuristics.Finding `json:"findings,omitempty"`
+	Findings *[]reportFinding `json:"findings,omitempty"`
 }
 
 type reportThread struct {
 	snapshot.Thread
-	WaitingOn *locks.Wait  `json:"waiting_on"`
-	Holds     []locks.Hold `json:"holds"`
+	WaitingOn *reportWait  `json:"waiting_on"`
+	Holds     []reportHold `json:"holds"`
+}
+
+// reportWait and reportHold carry the typed evidence ("basis") and the same
+// in words ("evidence").
+type reportWait struct {
+	*locks.Wait
+	Words string `json:"evidence"`
+}
+
+type reportHold struct {
+	locks.Hold
+	Words string `json:"evidence"`
+}
+
+// reportFinding is a finding with its summary and evidence in words.
+type reportFinding struct {
+	heuristics.Finding
+	Summary  string   `json:"summary"`
+	Evidence []string `json:"evidence"`
 }
 
 // analysis is everything derived from one snapshot.
@@ -40,15 +59,29 @@ func analyse(s *snapshot.Snapshot) *analysis {
 }
 
 func (an *analysis) report(withFindings bool) *report {
-	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: an.snap.Objects}
+	w := jsonWords(an)
+	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: map[string]*snapshot.Object{}}
+	for id, ob := range an.snap.Objects {
+		r.Objects[id] = ob
+	}
+	for id, ob := range an.locks.Extra {
+		r.Objects[id] = ob
+	}
 	if withFindings {
-		fs := append([]heuristics.Finding{}, an.findings...)
+		fs := []reportFinding{}
+		for i := range an.findings {
+			f := &an.findings[i]
+			fs = append(fs, reportFinding{Finding: *f, Summary: w.summary(f), Evidence: w.findingEvidence(f)})
+		}
 		r.Findings = &fs
 	}
 	for _, t := range an.snap.Threads {
-		rt := reportThread{Thread: t, WaitingOn: an.locks.Waits[t.TID], Holds: an.locks.Holds[t.TID]}
-		if rt.Holds == nil {
-			rt.Holds = []locks.Hold{}
+		rt := reportThread{Thread: t, Holds: []reportHold{}}
+		if wt := an.locks.Waits[t.TID]; wt != nil {
+			rt.WaitingOn = &reportWait{Wait: wt, Words: w.waitEvidence(wt)}
+		}
+		for _, h := range an.locks.Holds[t.TID] {
+			rt.Holds = append(rt.Holds, reportHold{Hold: h, Words: w.evidence(h.Evidence)})
 		}
 		r.Threads = append(r.Threads, rt)
 	}
@@ -57,8 +90,8 @@ func (an *analysis) report(withFindings bool) *report {
 
 // problems reports whether any finding is an error or a warning.
 func (an *analysis) problems() bool {
-	for _, f := range an.findings {
-		if f.Severity == "error" || f.Severity == "warning" {
+	for i := range an.findings {
+		if an.findings[i].Problem() {
 			return true
 		}
 	}

@@ -3,45 +3,51 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
-	"github.com/pyhang/pyhang/heuristics"
 	"github.com/pyhang/pyhang/snapshot"
 )
 
-// writeDiagnosis prints findings first, then the evidence: the stacks of the
-// threads involved, then one line for every other thread.
+// writeDiagnosis prints the problems first, numbered, then notes, then the
+// evidence: the stacks of the threads involved, then one line for every
+// other thread.
 func writeDiagnosis(w io.Writer, an *analysis) {
 	s := an.snap
+	ws := textWords(an)
 	writeHeader(w, s)
 	fmt.Fprintln(w)
-	problems := 0
-	for _, f := range an.findings {
-		if f.Severity != "info" {
-			problems++
+	var problems, notes []int
+	for i := range an.findings {
+		if an.findings[i].Problem() {
+			problems = append(problems, i)
+		} else {
+			notes = append(notes, i)
 		}
 	}
-	switch {
-	case len(an.findings) == 0:
+	switch len(problems) {
+	case 0:
 		fmt.Fprintf(w, "No deadlock, orphaned lock or permanently blocked process found among %d threads.\n", len(s.Threads))
-	case problems == 1:
+	case 1:
 		fmt.Fprintln(w, "1 problem found:")
-	case problems > 1:
-		fmt.Fprintf(w, "%d problems found:\n", problems)
 	default:
-		fmt.Fprintln(w, "No problem found; notes:")
+		fmt.Fprintf(w, "%d problems found:\n", len(problems))
 	}
 	involved := map[int]bool{}
-	for i, f := range an.findings {
-		fmt.Fprintf(w, "\n%d. %s [%s]: %s\n", i+1, strings.ToUpper(f.Kind), f.Severity, f.Summary)
-		for _, d := range f.Details {
+	for n, i := range problems {
+		f := &an.findings[i]
+		fmt.Fprintf(w, "\n%d. %s [%s]: %s\n", n+1, strings.ToUpper(string(f.Kind)), f.Severity, ws.summary(f))
+		for _, d := range ws.findingEvidence(f) {
 			fmt.Fprintf(w, "   - %s\n", d)
 		}
-		if f.Severity != "info" {
-			for _, tid := range f.Threads {
-				involved[tid] = true
-			}
+		for _, tid := range f.Threads {
+			involved[tid] = true
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\nNote:\n")
+		for _, i := range notes {
+			f := &an.findings[i]
+			fmt.Fprintf(w, "  %s: %s\n", strings.ToUpper(string(f.Kind)), ws.summary(f))
 		}
 	}
 	if len(involved) > 0 {
@@ -51,7 +57,7 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			if involved[t.TID] {
 				fmt.Fprintln(w)
 				writeThread(w, t)
-				writeWaitHold(w, an, t)
+				writeWaitHold(w, ws, t, "  ")
 			}
 		}
 	}
@@ -61,26 +67,26 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			others = append(others, &s.Threads[i])
 		}
 	}
-	if len(others) > 0 {
-		if len(involved) > 0 {
-			fmt.Fprintf(w, "\nOther threads:\n")
-		} else {
-			fmt.Fprintf(w, "\nThreads:\n")
+	if len(others) == 0 {
+		return
+	}
+	if len(involved) > 0 {
+		fmt.Fprintf(w, "\nOther threads:\n")
+	} else {
+		fmt.Fprintf(w, "\nThreads:\n")
+	}
+	for _, t := range others {
+		fmt.Fprintf(w, "  %s — %s", threadTitle(t), describeState(t))
+		// The user's own frame that waits, not the library frame inside it.
+		at := 0
+		if wt := an.locks.Waits[t.TID]; wt != nil {
+			at = wt.Frame
 		}
-		for _, t := range others {
-			fmt.Fprintf(w, "  %s — %s", threadTitle(t), describeState(t))
-			if len(t.Frames) > 0 {
-				f := &t.Frames[0]
-				fmt.Fprintf(w, ", at %s:%d in %s", filepath.Base(f.File), f.Line, f.Qualname)
-			}
-			fmt.Fprintln(w)
-			if wt := an.locks.Waits[t.TID]; wt != nil {
-				fmt.Fprintf(w, "      waits for %s\n        evidence: %s\n", heuristics.RefLabel(wt.Ref), wt.Evidence)
-			}
-			for _, h := range an.locks.Holds[t.TID] {
-				fmt.Fprintf(w, "      %s %s\n        evidence: %s\n", holdVerb(h.Probable), heuristics.RefLabel(h.Ref), h.Evidence)
-			}
+		if at < len(t.Frames) {
+			fmt.Fprintf(w, ", at %s", ws.frameAt(t.TID, at))
 		}
+		fmt.Fprintln(w)
+		writeWaitHold(w, ws, t, "      ")
 	}
 }
 
@@ -91,11 +97,11 @@ func holdVerb(probable bool) string {
 	return "holds"
 }
 
-func writeWaitHold(w io.Writer, an *analysis, t *snapshot.Thread) {
-	if wt := an.locks.Waits[t.TID]; wt != nil {
-		fmt.Fprintf(w, "  waits for %s\n    evidence: %s\n", heuristics.RefLabel(wt.Ref), wt.Evidence)
+func writeWaitHold(w io.Writer, ws *words, t *snapshot.Thread, indent string) {
+	if wt := ws.locks.Waits[t.TID]; wt != nil {
+		fmt.Fprintf(w, "%swaits for %s\n%s  evidence: %s\n", indent, ws.ref(wt.Ref), indent, ws.waitEvidence(wt))
 	}
-	for _, h := range an.locks.Holds[t.TID] {
-		fmt.Fprintf(w, "  %s %s\n    evidence: %s\n", holdVerb(h.Probable), heuristics.RefLabel(h.Ref), h.Evidence)
+	for _, h := range ws.locks.Holds[t.TID] {
+		fmt.Fprintf(w, "%s%s %s\n%s  evidence: %s\n", indent, holdVerb(h.Probable), ws.ref(h.Ref), indent, ws.evidence(h.Evidence))
 	}
 }

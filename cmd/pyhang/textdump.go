@@ -6,8 +6,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pyhang/pyhang/internal/safetext"
 	"github.com/pyhang/pyhang/snapshot"
 )
+
+// esc escapes a string from the target for the terminal.
+var esc = safetext.Escape
 
 // writeDump prints every thread the way gdb's py-bt prints one.
 func writeDump(w io.Writer, s *snapshot.Snapshot) {
@@ -21,9 +25,9 @@ func writeDump(w io.Writer, s *snapshot.Snapshot) {
 func writeHeader(w io.Writer, s *snapshot.Snapshot) {
 	t := s.Target
 	if t.Kind == "core" && t.Core != nil {
-		fmt.Fprintf(w, "Core %s of process %d (Python %s, %s)\n", *t.Core, t.PID, t.Python, t.Executable)
+		fmt.Fprintf(w, "Core %s of process %d (Python %s, %s)\n", esc(*t.Core), t.PID, esc(t.Python), esc(t.Executable))
 	} else {
-		fmt.Fprintf(w, "Process %d (Python %s, %s)", t.PID, t.Python, t.Executable)
+		fmt.Fprintf(w, "Process %d (Python %s, %s)", t.PID, esc(t.Python), esc(t.Executable))
 		if t.PausedMS != nil {
 			fmt.Fprintf(w, ", paused %.1f ms", *t.PausedMS)
 		}
@@ -31,22 +35,24 @@ func writeHeader(w io.Writer, s *snapshot.Snapshot) {
 	}
 	if sig := t.Signal; sig != nil {
 		fmt.Fprintf(w, "Killed by %s (code %d", sig.Name, sig.Code)
-		if sig.Addr != "" {
-			fmt.Fprintf(w, ", address %s", sig.Addr)
+		if sig.Addr != nil {
+			fmt.Fprintf(w, ", address %s", *sig.Addr)
 		}
 		fmt.Fprintf(w, ") in thread %d\n", sig.TID)
 	}
 	for _, warn := range t.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
+		fmt.Fprintf(w, "warning: %s\n", esc(warn))
 	}
 }
 
+// threadTitle is `Thread 4355 "posting" (ident 140123…)`. The ident is in
+// decimal, as threading.get_ident() and logging's %(thread)d print it.
 func threadTitle(t *snapshot.Thread) string {
 	name := t.Name
 	if name == "" {
 		name = "?"
 	}
-	return fmt.Sprintf("Thread %d %q (ident %#x)", t.TID, name, t.Ident)
+	return fmt.Sprintf("Thread %d %q (ident %d)", t.TID, esc(name), t.Ident)
 }
 
 func writeThread(w io.Writer, t *snapshot.Thread) {
@@ -61,9 +67,9 @@ func writeThread(w io.Writer, t *snapshot.Thread) {
 		if fn == "" {
 			fn = f.Function
 		}
-		fmt.Fprintf(w, "  File \"%s\", line %d, in %s\n", f.File, f.Line, fn)
+		fmt.Fprintf(w, "  File \"%s\", line %d, in %s\n", esc(f.File), f.Line, esc(fn))
 		if f.Source != "" {
-			fmt.Fprintf(w, "    %s\n", f.Source)
+			fmt.Fprintf(w, "    %s\n", esc(f.Source))
 		}
 		if len(f.Locals) > 0 {
 			names := make([]string, 0, len(f.Locals))
@@ -72,7 +78,7 @@ func writeThread(w io.Writer, t *snapshot.Thread) {
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				fmt.Fprintf(w, "      %s = %s\n", n, f.Locals[n])
+				fmt.Fprintf(w, "      %s = %s\n", esc(n), esc(f.Locals[n]))
 			}
 		}
 	}
@@ -84,8 +90,8 @@ func describeState(t *snapshot.Thread) string {
 	parts := []string{t.State}
 	if k != nil && k.Syscall != "" {
 		s := "in " + k.Syscall
-		if k.Futex != "" {
-			s += " " + k.Futex
+		if k.Futex != 0 {
+			s += " " + k.Futex.String()
 		}
 		if k.FD != nil {
 			s += fmt.Sprintf(" on fd %d", *k.FD)

@@ -114,8 +114,16 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 	if err != nil {
 		return nil, err
 	}
-	addSource(s)
+	addSource(s, viewOf(t, opts))
 	return s, nil
+}
+
+// viewOf is the target's own view of its files.
+func viewOf(t target.Target, opts Options) *fileView {
+	if t.Kind() == "pid" {
+		return liveView(t.PID())
+	}
+	return coreView(opts.Sysroot)
 }
 
 // decode reads the snapshot from target memory.
@@ -179,7 +187,7 @@ func (b *builder) read() error {
 	}
 	globalsSeen := map[uint64]bool{}
 	for _, ts := range tstates {
-		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: snapshot.Hex(ts.Addr),
+		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: snapshot.Addr(ts.Addr),
 			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: []snapshot.Frame{}}
 		if ts.Err != nil {
 			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
@@ -278,7 +286,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		return
 	}
 	uaddr := kt.Args[0]
-	k.Futex = snapshot.Hex(uaddr)
+	k.Futex = snapshot.Addr(uaddr)
 	k.Timed = kt.Args[3] != 0 // futex(uaddr, op, val, timeout, …)
 	if gil.WaitsForGIL(uaddr) {
 		th.GIL = snapshot.GILWaiting
@@ -289,14 +297,14 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		// stack: {park_arg, addr, sema, …}, so the parked address sits 8 bytes
 		// below the futex word.
 		if v, err := b.p.Word(uaddr - 8); err == nil && v > 0xffff {
-			k.Parked = snapshot.Hex(v)
+			k.Parked = snapshot.Addr(v)
 		}
 	}
 }
 
 func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.Frame {
 	out := snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
-		FirstLine: f.FirstLine, Addr: snapshot.Hex(f.Addr)}
+		FirstLine: f.FirstLine, Addr: snapshot.Addr(f.Addr)}
 	if f.Err != nil {
 		b.warnf("%v", f.Err)
 		if out.Function == "" {
@@ -322,10 +330,12 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 		}
 	}
 	for _, m := range f.With {
-		if ob := b.objs.Add(m); ob != nil {
+		ob := b.objs.Add(m)
+		if ob == nil {
+			ob = b.objs.AddOther(m)
+		}
+		if ob != nil {
 			out.With = append(out.With, ob.ID)
-		} else {
-			out.With = append(out.With, fmt.Sprintf("%s@%#x", snapshot.KindOther, m))
 		}
 	}
 	if f.Globals != 0 && !globalsSeen[f.Globals] {
@@ -367,6 +377,9 @@ func (b *builder) nameGlobals(dict uint64) {
 		}
 		if ob := b.objs.Add(v); ob != nil {
 			b.objs.Name(ob, name)
+			if ob.Global == "" || name < ob.Global {
+				ob.Global = name
+			}
 		}
 	}
 }
@@ -383,21 +396,19 @@ const scanBudget = 256 << 20
 // unmatchedWaits finds the lock behind a futex wait that matches no object
 // reached from the frames.
 func (b *builder) unmatchedWaits() {
-	keys := map[string]bool{}
+	keys := map[snapshot.Addr]bool{}
 	for _, ob := range b.objs.All() {
-		if ob.WaitKey != "" {
+		if ob.WaitKey != 0 {
 			keys[ob.WaitKey] = true
 		}
 	}
 	budget := int64(scanBudget)
 	for _, th := range b.s.Threads {
 		k := th.Kernel
-		if k == nil || k.Futex == "" || th.GIL == snapshot.GILWaiting || keys[k.Futex] || keys[k.Parked] {
+		if k == nil || k.Futex == 0 || th.GIL == snapshot.GILWaiting || keys[k.Futex] || keys[k.Parked] {
 			continue
 		}
-		futex, _ := strconv.ParseUint(strings.TrimPrefix(k.Futex, "0x"), 16, 64)
-		parked, _ := strconv.ParseUint(strings.TrimPrefix(k.Parked, "0x"), 16, 64)
-		if obj, ok := b.p.LockForWait(futex, parked, &budget); ok {
+		if obj, ok := b.p.LockForWait(uint64(k.Futex), uint64(k.Parked), &budget); ok {
 			if ob := b.objs.Add(obj); ob != nil {
 				keys[ob.WaitKey] = true
 			}

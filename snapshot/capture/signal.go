@@ -20,7 +20,8 @@ func signalInfo(si *target.SigInfo) *snapshot.Signal {
 	}
 	switch si.Signo {
 	case 4, 7, 8, 11:
-		s.Addr = snapshot.Hex(si.Addr)
+		a := snapshot.Addr(si.Addr)
+		s.Addr = &a
 	}
 	return s
 }

@@ -1,26 +1,33 @@
 package capture
 
 import (
-	"bufio"
-	"os"
+	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
 
-// maxSourceBytes bounds the source files read to quote lines.
-const maxSourceBytes = 8 << 20
+// maxMissingWarnings bounds the warnings about source files not found.
+const maxMissingWarnings = 8
 
-// addSource fills each frame's Source with its line's text when the file is
-// readable here.
-func addSource(s *snapshot.Snapshot) {
+// addSource fills each frame's Source with its line's text, read through the
+// target's view, and warns once per file that cannot be read there (its
+// lines go unquoted, and bare acquire() sites in it cannot be judged).
+func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
+	s.Files = view
 	files := map[string][]string{}
+	var missing []string
 	for i := range s.Threads {
 		for j := range s.Threads[i].Frames {
 			f := &s.Threads[i].Frames[j]
 			lines, ok := files[f.File]
 			if !ok {
-				lines = readLines(f.File)
+				text, err := view.Text(f.File)
+				if err != nil && !strings.HasPrefix(f.File, "<") && f.File != "" {
+					missing = append(missing, err.Error())
+				}
+				lines = strings.Split(text, "\n")
 				files[f.File] = lines
 			}
 			if f.Line >= 1 && f.Line <= len(lines) {
@@ -28,25 +35,12 @@ func addSource(s *snapshot.Snapshot) {
 			}
 		}
 	}
-}
-
-func readLines(path string) []string {
-	if path == "" || path[0] == '<' {
-		return nil
+	sort.Strings(missing)
+	for i, m := range missing {
+		if i == maxMissingWarnings {
+			s.Target.Warnings = append(s.Target.Warnings, fmt.Sprintf("%d more source files are not readable", len(missing)-i))
+			break
+		}
+		s.Target.Warnings = append(s.Target.Warnings, "source "+m)
 	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer fh.Close()
-	if st, err := fh.Stat(); err != nil || !st.Mode().IsRegular() || st.Size() > maxSourceBytes {
-		return nil
-	}
-	var out []string
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
 }

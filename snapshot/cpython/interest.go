@@ -97,6 +97,22 @@ func (o *Objects) All() map[string]*snapshot.Object {
 // Add decodes v if it is of interest and returns it (nil otherwise).
 func (o *Objects) Add(v uint64) *snapshot.Object { return o.add(v, 0) }
 
+// AddOther records v as an object that is not of interest in itself but is
+// referred to (a context manager of unknown kind whose with block is live),
+// so that every id of the snapshot names an entry of its objects.
+func (o *Objects) AddOther(v uint64) *snapshot.Object {
+	if ob, ok := o.byAddr[v]; ok {
+		return ob
+	}
+	if v == 0 || len(o.byAddr) >= maxObjects {
+		return nil
+	}
+	tn, _ := o.p.typeName(v)
+	ob := &snapshot.Object{ID: snapshot.KindOther + "@" + snapshot.Addr(v).String(), Kind: snapshot.KindOther, Type: tn, Addr: snapshot.Addr(v)}
+	o.byAddr[v] = ob
+	return ob
+}
+
 // Name records a human handle for an object.
 func (o *Objects) Name(ob *snapshot.Object, name string) {
 	for _, n := range ob.Names {
@@ -115,6 +131,9 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 		return nil
 	}
 	if ob, ok := o.byAddr[v]; ok {
+		if ob.Kind == snapshot.KindOther {
+			return nil // only referred to, not of interest
+		}
 		return ob
 	}
 	if len(o.byAddr) >= maxObjects || depth > maxObjDepth {
@@ -124,7 +143,7 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 	if kind == "" {
 		return nil
 	}
-	ob := &snapshot.Object{ID: kind + "@" + snapshot.Hex(v), Kind: kind, Type: tn, Addr: snapshot.Hex(v)}
+	ob := &snapshot.Object{ID: kind + "@" + snapshot.Addr(v).String(), Kind: kind, Type: tn, Addr: snapshot.Addr(v)}
 	o.byAddr[v] = ob
 	p := o.p
 	switch kind {
@@ -132,14 +151,14 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 		if st := p.lockState(v, tn); st != nil {
 			ob.Locked = &st.locked
 			ob.Owner, ob.Count = st.owner, st.count
-			ob.WaitKey = snapshot.Hex(st.waitKey)
+			ob.WaitKey = snapshot.Addr(st.waitKey)
 		}
 	case snapshot.KindHandle:
 		// The Python object points at the C ThreadHandle that holds the
 		// ident and the event a joiner parks on.
 		if h, err := p.r.u64(v + handlePtr); err == nil && h != 0 {
 			ob.Ident, _ = p.r.u64(h + handleIdent)
-			ob.WaitKey = snapshot.Hex(h + handleEvent)
+			ob.WaitKey = snapshot.Addr(h + handleEvent)
 		}
 	case snapshot.KindSimpleQueue:
 		p.simpleQueue(v, ob)
@@ -248,7 +267,7 @@ func (p *Process) lockState(v uint64, tn string) *lockInfo {
 // simpleQueue decodes a _queue.SimpleQueue (the idle pool workers' queue).
 func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
 	if p.L.Minor >= 13 {
-		ob.WaitKey = snapshot.Hex(v + 16)
+		ob.WaitKey = snapshot.Addr(v + 16)
 		if n, err := p.r.i64(v + 56); err == nil && n >= 0 {
 			ln := int(n)
 			ob.Len = &ln
@@ -256,7 +275,7 @@ func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
 		return
 	}
 	if k, err := p.r.u64(v + 16); err == nil {
-		ob.WaitKey = snapshot.Hex(k)
+		ob.WaitKey = snapshot.Addr(k)
 	}
 	lst, err1 := p.r.u64(v + 32)
 	pos, err2 := p.r.i64(v + 40)

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pyhang/pyhang/heuristics"
+)
+
+// summary says in one sentence what is wrong and what would fix it.
+func (w *words) summary(f *heuristics.Finding) string {
+	switch d := f.Details.(type) {
+	case *heuristics.DeadlockDetails:
+		var parts []string
+		for _, st := range d.Cycle {
+			parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.shortRef(st.Waits)))
+		}
+		if len(d.Cycle) == 1 {
+			return fmt.Sprintf("deadlock: %s, which it already holds — use an RLock, or do not take it again while holding it", parts[0])
+		}
+		return fmt.Sprintf("deadlock between %d threads: %s — take these locks in one order everywhere, or give acquire() a timeout",
+			len(d.Cycle), strings.Join(parts, "; "))
+	case *heuristics.OrphanedLockDetails:
+		name := w.shortRef(d.Lock)
+		switch d.Cause {
+		case heuristics.CauseUnknown:
+			return fmt.Sprintf("possibly orphaned lock: %s is locked and %d thread(s) wait for it; no thread holds it in a with block, and pyhang found no acquire() of it to tell whether a live thread took it",
+				name, len(d.Waiters))
+		case heuristics.CauseOwnerGone:
+			return fmt.Sprintf("orphaned lock: %s is owned by a thread that no longer exists, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
+				name, len(d.Waiters))
+		}
+		return fmt.Sprintf("orphaned lock: %s is locked, %d thread(s) wait for it, and no live thread holds it — release it in a finally: block, or take it with a with statement",
+			name, len(d.Waiters))
+	case *heuristics.AllBlockedDetails:
+		if d.Consequence {
+			return fmt.Sprintf("every one of the %d threads is blocked as a result: the process can never make progress", len(f.Threads))
+		}
+		return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues or joins that only another of these threads could release: the process can never make progress", len(f.Threads))
+	}
+	return string(f.Kind)
+}
+
+// findingEvidence lists the facts behind a finding, one sentence each.
+func (w *words) findingEvidence(f *heuristics.Finding) []string {
+	var out []string
+	switch d := f.Details.(type) {
+	case *heuristics.DeadlockDetails:
+		for _, st := range d.Cycle {
+			var hs []string
+			for _, h := range st.HeldBy {
+				if h.Joined {
+					hs = append(hs, fmt.Sprintf("which can only end when %s finishes", w.threadLabel(h.Thread)))
+				} else {
+					hs = append(hs, fmt.Sprintf("held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence)))
+				}
+			}
+			out = append(out, fmt.Sprintf("%s waits for %s at %s, %s", w.threadLabel(st.Thread), w.ref(st.Waits),
+				w.frameAt(st.Thread, st.Frame), strings.Join(hs, ", ")))
+		}
+	case *heuristics.OrphanedLockDetails:
+		switch d.Cause {
+		case heuristics.CauseOwnerGone:
+			out = append(out, fmt.Sprintf("its RLock owner field names thread ident %d, which is no longer running", d.Owner))
+		case heuristics.CauseBareAcquire:
+			var acq []string
+			for _, st := range d.Acquires {
+				acq = append(acq, fmt.Sprintf("%s in %s", w.site(&st), w.esc(st.Function)))
+			}
+			out = append(out, fmt.Sprintf("it was taken by a bare acquire() at %s whose release() never ran (no thread holds it in a with block, and none stands between that acquire() and its release())", strings.Join(acq, ", ")))
+		default:
+			out = append(out, "no acquire() of it was found in the source files of the stacks; the thread that took it may still be running")
+		}
+		for _, wt := range d.Waiters {
+			out = append(out, fmt.Sprintf("%s waits for it at %s", w.threadLabel(wt.Thread), w.frameAt(wt.Thread, wt.Frame)))
+		}
+	case *heuristics.AllBlockedDetails:
+		for _, wt := range d.Waits {
+			out = append(out, fmt.Sprintf("%s waits for %s at %s", w.threadLabel(wt.Thread), w.ref(wt.Waits), w.frameAt(wt.Thread, wt.Frame)))
+		}
+	}
+	return out
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/pyhang/pyhang/internal/safetext"
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// words puts the typed results of the analysis into English. Every string
+// that came from the target (names, files, types) goes through esc: the text
+// report escapes it for the terminal, the JSON report keeps it exact (the
+// encoder escapes it for JSON).
+type words struct {
+	snap  *snapshot.Snapshot
+	locks *locks.Analysis
+	esc   func(string) string
+}
+
+func textWords(an *analysis) *words {
+	return &words{snap: an.snap, locks: an.locks, esc: safetext.Escape}
+}
+
+func jsonWords(an *analysis) *words {
+	return &words{snap: an.snap, locks: an.locks, esc: func(s string) string { return s }}
+}
+
+func (w *words) thread(tid int) *snapshot.Thread {
+	for i := range w.snap.Threads {
+		if w.snap.Threads[i].TID == tid {
+			return &w.snap.Threads[i]
+		}
+	}
+	return nil
+}
+
+// threadLabel is `"posting" (tid 4355)`, or "tid 4355" for a thread with no name.
+func (w *words) threadLabel(tid int) string {
+	t := w.thread(tid)
+	if t == nil || t.Name == "" && !t.Main {
+		return fmt.Sprintf("tid %d", tid)
+	}
+	return fmt.Sprintf("%q (tid %d)", w.esc(t.Handle()), tid)
+}
+
+// threadName is "posting", or "tid 4355".
+func (w *words) threadName(tid int) string {
+	if t := w.thread(tid); t != nil {
+		return w.esc(t.Handle())
+	}
+	return fmt.Sprintf("tid %d", tid)
+}
+
+// frameAt is "deadlock.py:28 in post_entry" for a thread's frame.
+func (w *words) frameAt(tid, i int) string {
+	t := w.thread(tid)
+	if t == nil || i < 0 || i >= len(t.Frames) {
+		return "?"
+	}
+	return w.esc(t.Frames[i].Where())
+}
+
+// kindWords spells resource kinds the way Python code does.
+var kindWords = map[string]string{
+	snapshot.KindLock:        "lock",
+	snapshot.KindRLock:       "RLock",
+	snapshot.KindCondition:   "condition",
+	snapshot.KindQueue:       "queue",
+	snapshot.KindSimpleQueue: "queue",
+	snapshot.KindThread:      "thread",
+	snapshot.KindEvent:       "event",
+	snapshot.KindSemaphore:   "semaphore",
+	snapshot.KindFuture:      "future",
+	snapshot.KindSocket:      "socket",
+	locks.KindFutex:          "futex",
+	locks.KindFutures:        "futures",
+}
+
+// ref names a resource: "lock ledger (lock@0x7f…)", "the GIL".
+func (w *words) ref(r locks.Ref) string {
+	if r.Kind == locks.KindGIL {
+		return "the GIL"
+	}
+	kind := kindWords[r.Kind]
+	if kind == "" {
+		kind = w.esc(r.Kind)
+	}
+	if r.Name != nil {
+		return fmt.Sprintf("%s %s (%s)", kind, w.esc(*r.Name), r.ID)
+	}
+	return fmt.Sprintf("%s %s", kind, r.ID)
+}
+
+// shortRef is the resource's name alone, for summaries.
+func (w *words) shortRef(r locks.Ref) string {
+	switch {
+	case r.Kind == locks.KindGIL:
+		return "the GIL"
+	case r.Name != nil:
+		return w.esc(*r.Name)
+	}
+	return r.ID
+}
+
+func (w *words) site(s *locks.Site) string {
+	return w.esc(filepath.Base(s.File)) + ":" + strconv.Itoa(s.Line)
+}
+
+// evidence says how a claim is known, one clause per fact.
+func (w *words) evidence(evs []locks.Evidence) string {
+	var parts []string
+	for _, e := range evs {
+		if s := w.fact(e); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (w *words) fact(e locks.Evidence) string {
+	switch e.Basis {
+	case locks.BasisFutex:
+		return fmt.Sprintf("futex %s is the %s's semaphore", e.Addr, w.esc(e.Type))
+	case locks.BasisParked:
+		return fmt.Sprintf("parked on %s, the %s's mutex", e.Addr, w.esc(e.Type))
+	case locks.BasisGIL:
+		return fmt.Sprintf("futex %s is the GIL's condition variable", e.Addr)
+	case locks.BasisLibraryFrame:
+		return fmt.Sprintf("in %s (%s)", w.esc(e.At.Function), w.site(e.At))
+	case locks.BasisSocket:
+		return fmt.Sprintf("%s on fd %d, the socket's descriptor", w.esc(e.Syscall), *e.FD)
+	case locks.BasisUnmatched:
+		return fmt.Sprintf("futex %s matches no lock reachable from the frames (a lock held in C code, or an object pyhang did not find)", e.Addr)
+	case locks.BasisTimeout:
+		return "with a timeout"
+	case locks.BasisIdleWorker:
+		return "an idle worker waiting for work"
+	case locks.BasisRunners:
+		return fmt.Sprintf("%d executor thread(s) are running work items", e.Threads)
+	case locks.BasisWith:
+		if e.Enclosing {
+			return "with block enclosing " + w.site(e.At)
+		}
+		return "with block at " + w.site(e.At)
+	case locks.BasisOwner:
+		return fmt.Sprintf("RLock owner field (count %d)", e.Count)
+	case locks.BasisBareAcquire:
+		s := "inside acquire() at " + w.site(e.At)
+		if e.Release != nil {
+			s += fmt.Sprintf(" … release() at :%d", e.Release.Line)
+		} else {
+			s += " … no release() after it in " + w.esc(e.At.Function)
+		}
+		return s + fmt.Sprintf(", now at line %d", e.Line)
+	}
+	return string(e.Basis)
+}
+
+// waitEvidence is a wait's evidence, with who probably holds the lock when
+// nobody provably does.
+func (w *words) waitEvidence(wt *locks.Wait) string {
+	s := w.evidence(wt.Evidence)
+	for _, tid := range wt.Probable {
+		for _, h := range w.locks.Holds[tid] {
+			if h.Probable && h.ID == wt.ID {
+				s += fmt.Sprintf("; held, probably by %s (%s)", w.threadLabel(tid), w.evidence(h.Evidence))
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,151 @@
+package locks
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// Resource kinds that are not snapshot objects.
+const (
+	KindGIL     = "gil"
+	KindFutex   = "futex"   // a futex wait matched to no object
+	KindFutures = "futures" // as_completed()/wait() over several futures
+)
+
+// gilID is the id of the GIL among the report's objects.
+const gilID = "gil"
+
+// waitOf works out what a blocked thread waits on.
+func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
+	k := th.Kernel
+	if k == nil || th.State == snapshot.StateRunning || th.State == snapshot.StateCrashed {
+		return nil
+	}
+	if th.GIL == snapshot.GILWaiting {
+		a.extra(&snapshot.Object{ID: gilID, Kind: KindGIL, Type: "GIL"})
+		return &Wait{Ref: Ref{Kind: KindGIL, ID: gilID}, Evidence: []Evidence{{Basis: BasisGIL, Addr: k.Futex}}}
+	}
+	prims := primitiveFrames(x.s, th)
+	var direct *snapshot.Object
+	var how Evidence
+	if k.Futex != 0 {
+		if ob := x.byKey[k.Futex]; ob != nil {
+			direct, how = ob, Evidence{Basis: BasisFutex, Addr: k.Futex, Type: ob.Type}
+		} else if ob := x.byKey[k.Parked]; ob != nil && k.Parked != 0 {
+			direct, how = ob, Evidence{Basis: BasisParked, Addr: k.Parked, Type: ob.Type}
+		}
+	}
+	var w *Wait
+	switch {
+	case len(prims) > 0:
+		w = a.primitiveWait(x, th, prims, direct, how)
+	case direct != nil:
+		w = &Wait{Ref: ref(direct), Evidence: []Evidence{how}, Object: direct.ID}
+		switch direct.Kind {
+		case snapshot.KindHandle:
+			a.joinTarget(x, w, direct.Ident)
+		case snapshot.KindSimpleQueue:
+			w.Evidence = append(w.Evidence, Evidence{Basis: BasisIdleWorker})
+		}
+		w.On = a.Holders[direct.ID]
+	case k.FD != nil && x.byFD[*k.FD] != nil:
+		so := x.byFD[*k.FD]
+		fd := *k.FD
+		w = &Wait{Ref: ref(so), Evidence: []Evidence{{Basis: BasisSocket, Syscall: k.Syscall, FD: &fd}}, Object: so.ID}
+	case k.Futex != 0 && !k.Timed:
+		id := KindFutex + "@" + k.Futex.String()
+		a.extra(&snapshot.Object{ID: id, Kind: KindFutex, Type: "futex", Addr: k.Futex})
+		w = &Wait{Ref: Ref{Kind: KindFutex, ID: id}, Evidence: []Evidence{{Basis: BasisUnmatched, Addr: k.Futex}}}
+	default:
+		return nil
+	}
+	if k.Timed && !w.Timed() {
+		w.Evidence = append(w.Evidence, Evidence{Basis: BasisTimeout})
+	}
+	return w
+}
+
+func (a *Analysis) extra(ob *snapshot.Object) {
+	if _, ok := a.Extra[ob.ID]; !ok {
+		a.Extra[ob.ID] = ob
+	}
+}
+
+// primitiveWait names the wait by the outermost recognised library frame.
+func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitive, direct *snapshot.Object, how Evidence) *Wait {
+	outer := prims[len(prims)-1]
+	caller := outer.index + 1
+	if caller >= len(th.Frames) {
+		caller = outer.index
+	}
+	w := &Wait{Frame: caller, Object: outer.obj}
+	f := &th.Frames[outer.index]
+	if ob := x.s.Objects[outer.obj]; ob != nil {
+		w.Ref = ref(ob)
+	} else {
+		// as_completed()/wait() over several futures: name the call.
+		name := f.Function + "()"
+		id := KindFutures + "@" + f.Addr.String()
+		a.extra(&snapshot.Object{ID: id, Kind: KindFutures, Type: name, Addr: f.Addr})
+		w.Ref = Ref{Kind: outer.kind, ID: id, Name: &name}
+	}
+	w.Evidence = []Evidence{{Basis: BasisLibraryFrame, At: siteOf(f)}}
+	if direct != nil {
+		w.Evidence = append(w.Evidence, how)
+	}
+	switch outer.kind {
+	case snapshot.KindThread:
+		if ob := x.s.Objects[outer.obj]; ob != nil {
+			a.joinTarget(x, w, ob.Ident)
+		}
+	case snapshot.KindRLock, snapshot.KindLock:
+		w.On = a.Holders[outer.obj]
+	case snapshot.KindFuture:
+		a.futureRunners(x, w, outer.obj)
+	}
+	return w
+}
+
+// futureRunners points a wait on a future (or, for as_completed/wait, on an
+// executor's futures) at the worker threads running them: an executor worker
+// runs a work item whose self.future is the future.
+func (a *Analysis) futureRunners(x *index, w *Wait, future string) {
+	var runners []int
+	for i := range x.s.Threads {
+		th := &x.s.Threads[i]
+		for _, f := range th.Frames {
+			fut, ok := f.Refs["self.future"]
+			if !ok || f.Function != "run" || !strings.Contains(f.File, "concurrent") {
+				continue
+			}
+			if future == "" || fut == future {
+				runners = append(runners, th.TID)
+			}
+			break
+		}
+	}
+	sort.Ints(runners)
+	w.On = runners
+	if future == "" && len(runners) > 0 {
+		w.Evidence = append(w.Evidence, Evidence{Basis: BasisRunners, Threads: len(runners)})
+	}
+}
+
+// joinTarget makes a join wait point at the joined thread: only its end can
+// end the wait. The resource stays the thread object joined; its name is the
+// joined thread's.
+func (a *Analysis) joinTarget(x *index, w *Wait, ident uint64) {
+	t := x.byIdent[ident]
+	if t == nil {
+		return
+	}
+	w.Ref.Kind = snapshot.KindThread
+	if t.Name != "" {
+		name := t.Name
+		w.Ref.Name = &name
+	}
+	w.On = []int{t.TID}
+	a.Holders[w.ID] = []int{t.TID}
+}

@@ -1,0 +1,115 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Source files are read for two things: quoting each frame's line, and
+// judging where a lock was taken with a bare acquire(). Both must see the
+// file the target runs, so every path is resolved inside the target's own
+// root: /proc/PID/root for a live process (its mount namespace: a container
+// sees its own /app/main.py), the --sysroot folder for a core. Resolution is
+// confined to that root (openat2 RESOLVE_IN_ROOT), so an absolute symbolic
+// link inside a container cannot lead to the host's file of that name.
+
+const (
+	// maxSourceBytes bounds one source file.
+	maxSourceBytes = 8 << 20
+	// maxSourceTotal bounds all source files read for one snapshot.
+	maxSourceTotal = 64 << 20
+)
+
+// fileView implements snapshot.Sources for one target.
+type fileView struct {
+	root string // directory that is "/" for the target
+	cwd  string // directory relative paths start from ("" when unknown)
+	desc string // how the view is named in messages: "pid 123's root"
+
+	mu    sync.Mutex
+	cache map[string]sourceText
+	total int64
+}
+
+type sourceText struct {
+	text string
+	err  error
+}
+
+// errNoRoot is returned for relative paths when the target's working
+// directory is unknown (a core).
+var errNoRoot = errors.New("relative path, and the target's working directory is unknown")
+
+func liveView(pid int) *fileView {
+	p := fmt.Sprintf("/proc/%d", pid)
+	return &fileView{root: p + "/root", cwd: p + "/cwd", desc: fmt.Sprintf("pid %d's own file system (%s/root)", pid, p)}
+}
+
+func coreView(sysroot string) *fileView {
+	if sysroot == "" {
+		return &fileView{root: "/", desc: "this machine's file system (the core's; use --sysroot for a core from elsewhere)"}
+	}
+	return &fileView{root: sysroot, desc: "--sysroot " + sysroot}
+}
+
+// Text returns a source file's text as the target sees it.
+func (v *fileView) Text(path string) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.cache == nil {
+		v.cache = map[string]sourceText{}
+	}
+	if st, ok := v.cache[path]; ok {
+		return st.text, st.err
+	}
+	text, err := v.read(path)
+	if err != nil {
+		err = fmt.Errorf("%s: not readable in %s: %w", path, v.desc, err)
+	}
+	v.cache[path] = sourceText{text, err}
+	return text, err
+}
+
+func (v *fileView) read(path string) (string, error) {
+	if path == "" || strings.HasPrefix(path, "<") {
+		return "", errors.New("not a file")
+	}
+	var f *os.File
+	var err error
+	if filepath.IsAbs(path) {
+		f, err = openInRoot(v.root, path)
+	} else {
+		if v.cwd == "" {
+			return "", errNoRoot
+		}
+		f, err = openBeneath(v.cwd, path)
+	}
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if !st.Mode().IsRegular() {
+		return "", errors.New("not a regular file")
+	}
+	if st.Size() > maxSourceBytes {
+		return "", fmt.Errorf("%d bytes, more than the %d read for a source file", st.Size(), maxSourceBytes)
+	}
+	if v.total+st.Size() > maxSourceTotal {
+		return "", fmt.Errorf("the %d MiB read for this snapshot's source files are used up", maxSourceTotal>>20)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSourceBytes))
+	if err != nil {
+		return "", err
+	}
+	v.total += int64(len(b))
+	return string(b), nil
+}
