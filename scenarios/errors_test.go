@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,7 +109,36 @@ func testCoreErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantTruncated(t, kcore)
+		wantNotHealthy(t, kcore)
 	})
+}
+
+// wantNotHealthy requires diagnose of a core that lost memory never to call the
+// process healthy: it proves a problem (3), says the snapshot is incomplete
+// (4, with what is missing), or cannot analyse it (1).
+func wantNotHealthy(t *testing.T, core string) {
+	t.Helper()
+	r := runPyhang(t, "diagnose", core, "--format", "json")
+	switch r.code {
+	case 1, 3:
+		t.Logf("diagnose exit %d", r.code)
+	case 4:
+		var rep struct {
+			Target struct {
+				Missing []string `json:"missing"`
+			} `json:"target"`
+		}
+		if err := json.Unmarshal(r.stdout, &rep); err != nil || len(rep.Target.Missing) == 0 {
+			t.Errorf("exit 4 without target.missing (%v): %s", err, tail(r.stdout, 300))
+		}
+		text := runPyhang(t, "diagnose", core)
+		if text.code != 4 || !strings.Contains(string(text.stdout), "incomplete") {
+			t.Errorf("text report: exit %d, want 4 and a word on the snapshot being incomplete:\n%s", text.code, tail(text.stdout, 500))
+		}
+		t.Logf("diagnose exit 4, missing: %q", rep.Target.Missing)
+	default:
+		t.Errorf("diagnose of a truncated core: exit %d, want 1, 3 or 4 (never healthy)\n%v", r.code, r)
+	}
 }
 
 // wantTruncated requires pyhang either to read the cut core with a "truncated" warning or

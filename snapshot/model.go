@@ -30,6 +30,11 @@ type TargetInfo struct {
 	PausedMS   *float64 `json:"paused_ms,omitempty"` // live only
 	Signal     *Signal  `json:"signal,omitempty"`    // cores of crashed processes
 	Warnings   []string `json:"warnings"`
+	// Missing says what memory the analysis needed and could not read (a
+	// truncated core, a lost thread stack, an unreadable frame). A snapshot
+	// with anything missing that proves no problem is incomplete, never
+	// healthy: diagnose exits with its own status.
+	Missing []string `json:"missing,omitempty"`
 }
 
 // Signal is the fatal signal recorded in a core.

@@ -23,7 +23,8 @@ func newDiagnoseCmd() *cobra.Command {
 		Short: "Find deadlocks, orphaned locks and threads that can never run again",
 		Long: `diagnose reads every thread, works out the lock or primitive each blocked thread
 waits on and the thread holding it, and reports what can never get better.
-Exit status 3 means problems were found, 0 none.`,
+Exit status 3 means problems were found, 0 none, and 4 that none could be proven
+but the snapshot is incomplete (memory the analysis needed could not be read).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
@@ -40,10 +41,7 @@ Exit status 3 means problems were found, 0 none.`,
 			if err := present(cmd.OutOrStdout(), an, f.format, f.graph); err != nil {
 				return err
 			}
-			if an.problems() {
-				return problemsError{}
-			}
-			return nil
+			return an.status()
 		},
 	}
 	f.register(c)

@@ -88,6 +88,18 @@ func (an *analysis) report(withFindings bool) *report {
 	return r
 }
 
+// status is the exit status of a diagnosis: problems found, incomplete, or
+// nil for healthy.
+func (an *analysis) status() error {
+	switch {
+	case an.problems():
+		return problemsError{}
+	case len(an.snap.Target.Missing) > 0:
+		return incompleteError{}
+	}
+	return nil
+}
+
 // problems reports whether any finding is an error or a warning.
 func (an *analysis) problems() bool {
 	for i := range an.findings {

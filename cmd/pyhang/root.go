@@ -15,12 +15,20 @@ const (
 	exitFailure  = 1 // could not analyse
 	exitUsage    = 2
 	exitProblems = 3 // analysed, problems found
+	// exitIncomplete: analysed, no problem proven, but memory the analysis
+	// needed was missing (a truncated core, a lost stack): not healthy, unknown.
+	exitIncomplete = 4
 )
 
 // problemsError makes the command exit with exitProblems without a message.
 type problemsError struct{}
 
 func (problemsError) Error() string { return "problems found" }
+
+// incompleteError makes the command exit with exitIncomplete without a message.
+type incompleteError struct{}
+
+func (incompleteError) Error() string { return "snapshot incomplete" }
 
 // usageError marks bad flags or arguments.
 type usageError struct{ error }
@@ -56,6 +64,8 @@ func Execute(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.As(err, &problemsError{}):
 		return exitProblems
+	case errors.As(err, &incompleteError{}):
+		return exitIncomplete
 	case errors.As(err, &ue) || isCobraUsage(err):
 		fmt.Fprintf(stderr, "pyhang: %v (see pyhang --help)\n", err)
 		return exitUsage

@@ -26,6 +26,13 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 	}
 	switch len(problems) {
 	case 0:
+		if len(s.Target.Missing) > 0 {
+			fmt.Fprintf(w, "No problem could be proven among %d threads, but the snapshot is incomplete, so this is no proof of health:\n", len(s.Threads))
+			for _, m := range s.Target.Missing {
+				fmt.Fprintf(w, "  - %s\n", esc(m))
+			}
+			break
+		}
 		fmt.Fprintf(w, "No deadlock, orphaned lock or permanently blocked process found among %d threads.\n", len(s.Threads))
 	case 1:
 		fmt.Fprintln(w, "1 problem found:")

@@ -138,6 +138,10 @@ func decode(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapsh
 	}
 	b.s.Target.Warnings = append(b.s.Target.Warnings, t.Warnings()...)
 	b.s.Target.Warnings = append(b.s.Target.Warnings, p.Warnings()...)
+	if m, ok := t.(interface{ Missing() []string }); ok {
+		b.s.Target.Missing = append(b.s.Target.Missing, m.Missing()...)
+	}
+	b.s.Target.Missing = append(b.s.Target.Missing, p.Missing()...)
 	if b.s.Target.Warnings == nil {
 		b.s.Target.Warnings = []string{}
 	}
@@ -170,6 +174,7 @@ func (b *builder) read() error {
 	}
 	if err != nil {
 		b.warnf("thread list incomplete: %v", err)
+		b.s.Target.Missing = append(b.s.Target.Missing, fmt.Sprintf("the thread list is incomplete: %v", err))
 	}
 	gil, gilErr := p.GIL()
 	if gilErr != nil {
@@ -307,6 +312,9 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 		FirstLine: f.FirstLine, Addr: snapshot.Addr(f.Addr)}
 	if f.Err != nil {
 		b.warnf("%v", f.Err)
+		if len(b.s.Target.Missing) < 100 {
+			b.s.Target.Missing = append(b.s.Target.Missing, fmt.Sprintf("a frame is unreadable: %v", f.Err))
+		}
 		if out.Function == "" {
 			out.Function, out.Qualname = "<unreadable frame>", "<unreadable frame>"
 		}

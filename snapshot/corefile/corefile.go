@@ -52,6 +52,7 @@ type Core struct {
 	mu            sync.Mutex
 	mappings      []target.Mapping // built on first use
 	warnings      []string
+	missing       []string // what the core lacks that a read needed
 	warnedMissing bool
 	closed        bool
 }
@@ -139,6 +140,10 @@ func (c *Core) Signal() *target.SigInfo {
 	s := *c.sig
 	return &s
 }
+
+// Missing says what memory a read needed and the core could not give: a
+// snapshot with such holes is incomplete, never proof of health.
+func (c *Core) Missing() []string { return slices.Clone(c.missing) }
 
 // Warnings are the non-fatal problems met so far.
 func (c *Core) Warnings() []string {

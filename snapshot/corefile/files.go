@@ -108,6 +108,7 @@ func (c *Core) fileFor(mf *mappedFile, warn bool) (*os.File, error) {
 		if warn && !c.warnedMissing {
 			c.warnedMissing = true
 			c.warnings = append(c.warnings, mf.err.Error())
+			c.missing = append(c.missing, "memory of a mapped file the core lacks: "+mf.err.Error())
 		}
 		return nil, mf.err
 	}

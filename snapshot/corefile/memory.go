@@ -93,6 +93,7 @@ func (c *Core) buildRegions(progs []prog, size int64) {
 	})
 	if have < want {
 		c.warnf("core truncated: %d of %d bytes of memory present", have, want)
+		c.missing = append(c.missing, fmt.Sprintf("the core is truncated (%d of %d bytes of memory present)", have, want))
 	}
 
 	slices.SortStableFunc(c.fileMaps, func(a, b fileMapping) int { return cmp.Compare(a.start, b.start) })

@@ -138,6 +138,7 @@ func (p *Process) newFrame(f uint64) (Frame, bool) {
 		// Never valid in a live interpreter: the memory is zeroed, as in a
 		// core whose writer could not read the thread's stack.
 		p.warnf("frame at %#x has no code object (memory zeroed or not in the core): the stack above it is lost", f)
+		p.missf("a thread's Python stack is lost above the frame at %#x (zeroed or not in the core)", f)
 		return fr, false
 	}
 	if p.L.Minor >= 13 {

@@ -45,6 +45,7 @@ type Process struct {
 	attrs     map[uint64]map[string]uint64
 	scanned   map[uint64]uint64 // futex → lock object found by the heap scan (0: none)
 	warnings  []string
+	missing   []string
 	slotBuf   []uint64 // scratch for one frame's value-stack slots
 }
 
@@ -236,6 +237,17 @@ func (p *Process) warnf(format string, args ...any) {
 	}
 }
 
+// missf records memory a decode needed and could not read: the snapshot is
+// then incomplete.
+func (p *Process) missf(format string, args ...any) {
+	if len(p.missing) < 100 {
+		p.missing = append(p.missing, fmt.Sprintf(format, args...))
+	}
+}
+
+// Missing says what the snapshot lacks (see missf).
+func (p *Process) Missing() []string { return p.missing }
+
 // Warnings are the non-fatal problems met reading the interpreter.
 func (p *Process) Warnings() []string { return p.warnings }
 
@@ -252,6 +264,7 @@ func (p *Process) Rebind(t target.Target) {
 	p.codes = map[uint64]*code{}
 	p.kinds = map[uint64]string{}
 	p.attrs = map[uint64]map[string]uint64{}
+	p.missing = nil // what the first view lacked says nothing of this one
 }
 
 // Pages lists the pages of target memory read since Open or Rebind: the
