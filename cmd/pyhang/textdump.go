@@ -52,7 +52,7 @@ func threadTitle(t *snapshot.Thread) string {
 	if name == "" {
 		name = "?"
 	}
-	return fmt.Sprintf("Thread %d %q (ident %d)", t.TID, esc(name), t.Ident)
+	return fmt.Sprintf("Thread %d \"%s\" (ident %d)", t.TID, esc(name), t.Ident)
 }
 
 func writeThread(w io.Writer, t *snapshot.Thread) {

@@ -44,7 +44,7 @@ func (w *words) threadLabel(tid int) string {
 	if t == nil || t.Name == "" && !t.Main {
 		return fmt.Sprintf("tid %d", tid)
 	}
-	return fmt.Sprintf("%q (tid %d)", w.esc(t.Handle()), tid)
+	return fmt.Sprintf("\"%s\" (tid %d)", w.esc(t.Handle()), tid)
 }
 
 // threadName is "posting", or "tid 4355".
