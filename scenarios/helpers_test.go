@@ -136,7 +136,15 @@ var quietSyscalls = []int{testinterp.SysFutex, 45, 23, 270, 230, 35, 7, 271}
 // nothing in it moves any more.
 func startProgram(t testing.TB, in testinterp.Interp, name string, args ...string) *program {
 	t.Helper()
-	s, b := testinterp.Start(t, in, filepath.Join("..", "testprogs", name), args...)
+	return startProgramAt(t, in, nil, filepath.Join("..", "testprogs", name), args...)
+}
+
+// startProgramAt is startProgram for a script at any path, run through wrap
+// (see testinterp.StartWrapped).
+func startProgramAt(t testing.TB, in testinterp.Interp, wrap []string, script string, args ...string) *program {
+	t.Helper()
+	name := filepath.Base(script)
+	s, b := testinterp.StartWrapped(t, in, wrap, script, args...)
 	p := &program{Started: s, raw: b}
 	if err := json.Unmarshal(b, &p.ready); err != nil {
 		t.Fatalf("%s ready file: %v\n%s", name, err, tail(b, 2000))

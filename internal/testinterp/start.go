@@ -33,6 +33,14 @@ type Started struct {
 // is taken from the test's working directory.
 func Start(t testing.TB, in Interp, script string, args ...string) (*Started, []byte) {
 	t.Helper()
+	return StartWrapped(t, in, nil, script, args...)
+}
+
+// StartWrapped is Start with the interpreter's command line run through
+// wrap (for example `unshare -m … sh -c '…; exec "$@"' sh`), which must exec
+// it in the same process so that the pid stays the program's.
+func StartWrapped(t testing.TB, in Interp, wrap []string, script string, args ...string) (*Started, []byte) {
+	t.Helper()
 	dir := t.TempDir()
 	abs, err := filepath.Abs(script)
 	if err != nil {
@@ -44,7 +52,8 @@ func Start(t testing.TB, in Interp, script string, args ...string) (*Started, []
 	// sh raises the core limit for itself and execs the interpreter, which inherits it:
 	// the pid stays the same and the limit is in force from the first instruction.
 	inner := in.Command(context.Background(), abs, args...)
-	cmd := exec.Command("/bin/sh", append([]string{"-c", `ulimit -c unlimited && exec "$@"`, "sh"}, inner.Args...)...)
+	argv := append(append([]string{"-c", `ulimit -c unlimited && exec "$@"`, "sh"}, wrap...), inner.Args...)
+	cmd := exec.Command("/bin/sh", argv...)
 	cmd.Path = "/bin/sh"
 	cmd.Env = inner.Env
 	cmd.Dir = dir

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/pyhang/pyhang/snapshot/target"
 )
 
 // Source files are read for two things: quoting each frame's line, and
@@ -82,12 +84,12 @@ func (v *fileView) read(path string) (string, error) {
 	var f *os.File
 	var err error
 	if filepath.IsAbs(path) {
-		f, err = openInRoot(v.root, path)
+		f, err = target.OpenInRoot(v.root, path)
 	} else {
 		if v.cwd == "" {
 			return "", errNoRoot
 		}
-		f, err = openBeneath(v.cwd, path)
+		f, err = target.OpenBeneath(v.cwd, path)
 	}
 	if err != nil {
 		return "", err

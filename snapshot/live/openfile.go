@@ -16,19 +16,20 @@ import (
 //   - /proc/PID/map_files/START-END: the very inode the target mapped, even if
 //     it was deleted or replaced since (needs CAP_SYS_ADMIN or
 //     CAP_CHECKPOINT_RESTORE, so as non-root this usually fails);
-//   - /proc/PID/root/PATH: the path in the target's mount namespace, which is
-//     what makes containers work;
-//   - PATH itself.
+//   - PATH resolved inside /proc/PID/root: the path in the target's mount
+//     namespace, which is what makes containers work; resolution stays in that
+//     root (absolute symbolic links included).
 //
+// Never the path on this machine: it may name another file than the target's.
 // A deleted file is opened only through map_files: the path now names another
 // file (after an upgrade) or none. The returned file's Name is the path opened.
 func (p *Process) OpenFile(path string) (target.File, error) {
 	clean, deleted := TrimDeleted(path)
 	var tried []string
 	var lastErr error
-	try := func(name string) *os.File {
+	try := func(name string, open func() (*os.File, error)) *os.File {
 		tried = append(tried, name)
-		f, err := os.Open(name)
+		f, err := open()
 		if err != nil {
 			lastErr = err
 			return nil
@@ -41,15 +42,14 @@ func (p *Process) OpenFile(path string) (target.File, error) {
 		return f
 	}
 	if m, ok := p.firstMapping(path); ok {
-		if f := try(procPath(p.pid, "map_files", fmt.Sprintf("%x-%x", m.Start, m.End))); f != nil {
+		name := procPath(p.pid, "map_files", fmt.Sprintf("%x-%x", m.Start, m.End))
+		if f := try(name, func() (*os.File, error) { return os.Open(name) }); f != nil {
 			return f, nil
 		}
 	}
 	if !deleted && strings.HasPrefix(clean, "/") {
-		if f := try(procPath(p.pid, "root") + clean); f != nil {
-			return f, nil
-		}
-		if f := try(clean); f != nil {
+		root := procPath(p.pid, "root")
+		if f := try(root+clean, func() (*os.File, error) { return target.OpenInRoot(root, clean) }); f != nil {
 			return f, nil
 		}
 	}

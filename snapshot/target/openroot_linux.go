@@ -1,6 +1,6 @@
 //go:build linux
 
-package capture
+package target
 
 import (
 	"os"
@@ -13,14 +13,14 @@ import (
 // terminal, and without blocking on a FIFO a hostile path may name.
 const openFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK
 
-// openInRoot opens the absolute path as if root were "/": "..", absolute
+// OpenInRoot opens the absolute path as if root were "/": "..", absolute
 // symbolic links and /proc magic links all stay inside root.
-func openInRoot(root, path string) (*os.File, error) {
+func OpenInRoot(root, path string) (*os.File, error) {
 	return openAt(root, strings.TrimLeft(path, "/"), unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)
 }
 
-// openBeneath opens a relative path below dir, refusing to leave it.
-func openBeneath(dir, path string) (*os.File, error) {
+// OpenBeneath opens a relative path below dir, refusing to leave it.
+func OpenBeneath(dir, path string) (*os.File, error) {
 	return openAt(dir, path, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS)
 }
 
