@@ -1,53 +1,50 @@
-package waitgraph
+// Package render draws a wait-for graph written in DOT (waitgraph.Graph.DOT)
+// as SVG or PNG with go-graphviz.
+//
+// Only cmd/pyhang-render imports it. go-graphviz compiles Graphviz (C built
+// to WebAssembly) with wazero in its package init, on every start of any
+// binary that links it, and keeps the compiled code in $TMPDIR/go-graphviz.
+// The process that attaches to a target must neither pay that nor load
+// code from a directory another user may write, so drawing happens in a
+// program of its own, started only after the target has been let go.
+package render
 
 import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/goccy/go-graphviz"
 	"github.com/goccy/go-graphviz/gvc"
+
+	"github.com/pyhang/pyhang/internal/rendercache/guard"
 )
 
-// renderMu serialises rendering. go-graphviz runs Graphviz (C compiled to
-// WebAssembly) in one wazero module instance per process, created by the
-// package's init; its C state is not safe for concurrent use.
+// guard's init sets TMPDIR, where go-graphviz's init keeps compiled code, to
+// the user's own cache or to none, before that init runs; this package's
+// init runs after go-graphviz's, which it imports, and puts TMPDIR back.
+func init() { guard.Restore() }
+
+// renderMu serialises rendering. go-graphviz runs Graphviz in one wazero
+// module instance per process, created by the package's init; its C state
+// is not safe for concurrent use.
 //
-// The costly part, compiling that module, happens in go-graphviz's init, not
-// here (about 2 s on a cold cache, 0.2 s once $TMPDIR/go-graphviz holds the
-// compiled code). Creating a Graphviz context and rendering a small graph
-// take milliseconds, so each call makes and frees its own context and the
+// Creating a Graphviz context and rendering a small graph take
+// milliseconds, so each call makes and frees its own context and the
 // package keeps no renderer between calls.
 var renderMu sync.Mutex
 
-// Render writes the graph to w as "svg", "png" or "dot", the highlight
-// cycles in red. Nothing is written when rendering fails.
-func (g *Graph) Render(w io.Writer, format string, highlight []Cycle) error {
-	src, err := g.DOT(highlight)
-	if err != nil {
-		return err
-	}
-	var out []byte
+// Render lays out DOT source with Graphviz's dot engine and returns the
+// picture as "svg" or "png".
+func Render(src []byte, format string) ([]byte, error) {
 	switch format {
-	case "dot":
-		out = src
 	case "svg", "png":
-		out, err = renderDOT(src, graphviz.Format(format))
-		if err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("unknown graph format %q (want svg, png or dot)", format)
+		return renderDOT(src, graphviz.Format(format))
 	}
-	if _, err := w.Write(out); err != nil {
-		return fmt.Errorf("writing the %s wait-for graph: %w", format, err)
-	}
-	return nil
+	return nil, fmt.Errorf("unknown picture format %q (want svg or png)", format)
 }
 
-// renderDOT lays out DOT source with the dot engine and renders it.
 func renderDOT(src []byte, format graphviz.Format) (out []byte, err error) {
 	renderMu.Lock()
 	defer renderMu.Unlock()
@@ -74,7 +71,7 @@ func renderDOT(src []byte, format graphviz.Format) (out []byte, err error) {
 	defer gv.Close()
 	gr, err := graphviz.ParseBytes(src)
 	if err != nil {
-		return nil, fmt.Errorf("graphviz could not parse the wait-for graph (%d bytes of DOT): %w", len(src), err)
+		return nil, fmt.Errorf("graphviz could not parse the graph (%d bytes of DOT): %w", len(src), err)
 	}
 	defer gr.Close()
 	var buf bytes.Buffer
