@@ -54,30 +54,49 @@ func (e missingRendererError) Error() string {
 
 // checkRenderer checks the renderer file and its directory.
 func checkRenderer(path string) error {
-	euid := uint32(os.Geteuid())
-	for i, p := range []string{path, filepath.Dir(path)} {
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return &os.PathError{Op: "lstat", Path: p, Err: err}
-		}
-		what, kind := "it", uint32(syscall.S_IFREG)
-		if i == 1 {
-			what, kind = "its directory "+p, syscall.S_IFDIR
-		}
-		if st.Mode&syscall.S_IFMT != kind {
-			if i == 0 && st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
-				return errors.New("it is a symbolic link; install the program itself beside pyhang")
-			}
-			return fmt.Errorf("%s is not a regular %s", what, map[bool]string{true: "file", false: "directory"}[i == 0])
-		}
-		if st.Uid != 0 && st.Uid != euid {
-			return fmt.Errorf("%s is owned by uid %d, neither root nor you (uid %d)", what, st.Uid, euid)
-		}
-		if st.Mode&0o022 != 0 {
-			return fmt.Errorf("%s is writable by group or others (mode %o); chmod go-w it", what, st.Mode&0o7777)
-		}
+	file, err := lstat(path)
+	if err != nil {
+		return err
+	}
+	switch file.Mode & syscall.S_IFMT {
+	case syscall.S_IFREG:
+	case syscall.S_IFLNK:
+		return errors.New("it is a symbolic link; install the program itself beside pyhang")
+	default:
+		return errors.New("it is not a regular file")
+	}
+	if err := checkOwner("it", file); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	st, err := lstat(dir)
+	if err != nil {
+		return err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return checkOwner("its directory "+dir, st)
+}
+
+// checkOwner requires root or the effective user to own what st describes,
+// and no one else to be able to write it.
+func checkOwner(what string, st *syscall.Stat_t) error {
+	if euid := uint32(os.Geteuid()); st.Uid != 0 && st.Uid != euid {
+		return fmt.Errorf("%s is owned by uid %d, neither root nor you (uid %d)", what, st.Uid, euid)
+	}
+	if st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (mode %o): chmod go-w it", what, st.Mode&0o7777)
 	}
 	return nil
+}
+
+func lstat(p string) (*syscall.Stat_t, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		return nil, &os.PathError{Op: "lstat", Path: p, Err: err}
+	}
+	return &st, nil
 }
 
 // runRenderer draws dot as format ("svg" or "png") with the renderer at
