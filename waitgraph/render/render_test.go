@@ -44,12 +44,13 @@ func (f *fixture) thread(tid int, name, fn, file string, line int) *fixture {
 }
 
 func (f *fixture) wait(tid int, r locks.Ref) *fixture {
-	f.a.Waits[tid] = &locks.Wait{Ref: r, Evidence: "futex matches " + r.ID, Object: r.ID}
+	f.a.Waits[tid] = &locks.Wait{Ref: r, Evidence: []locks.Evidence{{Basis: locks.BasisFutex}}, Object: r.ID}
 	return f
 }
 
-func (f *fixture) hold(tid int, r locks.Ref, evidence string) *fixture {
-	f.a.Holds[tid] = append(f.a.Holds[tid], locks.Hold{Ref: r, Evidence: evidence})
+// hold makes tid hold r in a with block at file:line.
+func (f *fixture) hold(tid int, r locks.Ref, file string, line int) *fixture {
+	f.a.Holds[tid] = append(f.a.Holds[tid], locks.Hold{Ref: r, Evidence: []locks.Evidence{{Basis: locks.BasisWith, At: &locks.Site{File: file, Line: line}}}})
 	f.a.Holders[r.ID] = append(f.a.Holders[r.ID], tid)
 	return f
 }
@@ -63,8 +64,8 @@ func twoCycle() *waitgraph.Graph {
 	return newFixture().
 		thread(4355, "posting", "settle", "/srv/app/h.py", 17).
 		thread(4356, "auditing", "check", "/srv/app/h.py", 29).
-		hold(4355, ledger, "with block at h.py:15").wait(4355, audit).
-		hold(4356, audit, "with block at h.py:27").wait(4356, ledger).
+		hold(4355, ledger, "/srv/app/h.py", 15).wait(4355, audit).
+		hold(4356, audit, "/srv/app/h.py", 27).wait(4356, ledger).
 		build()
 }
 
@@ -289,7 +290,7 @@ func TestRenderHostileNames(t *testing.T) {
 	name := `<b>"evil"\n` + "\x00\xff" + strings.Repeat("y", 300)
 	f := newFixture().thread(1, name, `f"\`, "/a/<x>.py", 1)
 	l := lockRef(0x10, `<i>"lock"</i>\`)
-	f.hold(1, l, "with block at \"q\".py:1").wait(1, l)
+	f.hold(1, l, `/a/"q".py`, 1).wait(1, l)
 	g := f.build()
 	svg, err := Render(dotOf(t, g), "svg")
 	if err != nil {
