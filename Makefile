@@ -4,12 +4,21 @@ TIMEOUT  ?= 40m
 FUZZTIME ?= 20s
 BENCHPKGS ?= ./scenarios/...
 
-.PHONY: all build vet deps test bench fuzz clean
+.PHONY: all build demo vet deps test bench fuzz clean
 
 all: build
 
+# bin/pyhang and bin/pyhang-render, side by side: pyhang runs the renderer found beside
+# itself (for SVG and PNG) only when neither it nor bin/ can be written by group or others.
 build:
 	$(GO) build ./...
+	install -d -m 0755 bin
+	$(GO) build -o bin/ ./cmd/pyhang ./cmd/pyhang-render
+	chmod 0755 bin/pyhang bin/pyhang-render
+
+# Runs a bundled program that deadlocks, diagnoses it and draws pyhang-demo.svg.
+demo: build
+	bin/pyhang demo
 
 vet:
 	$(GO) vet ./...
@@ -34,5 +43,5 @@ fuzz:
 
 # Removes the fetched interpreters and build leftovers (not the Go caches).
 clean:
-	rm -rf .cache
+	rm -rf .cache bin
 	rm -f pyhang cmd/pyhang/pyhang

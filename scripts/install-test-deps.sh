@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pyhang's end-to-end tests need, and nothing else:
 #   - gdb, for gcore (system package, apt-get install);
+#   - strace, with which the tests prove pyhang opens nothing under $TMPDIR (system package);
 #   - Debian unstable's python3.13 and python3.14 (static, stripped builds), fetched with a
 #     private apt configuration into .cache/debian-unstable/ inside the repository, so the
 #     system's apt state is never touched, and run through their own (newer) dynamic loader by
@@ -48,6 +49,18 @@ ensure_gdb() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gdb >/dev/null
     command -v gcore >/dev/null 2>&1 || die "gdb installed but gcore is not on PATH"
     log "gdb: installed ($(command -v gcore))"
+}
+
+ensure_strace() {
+    if command -v strace >/dev/null 2>&1; then
+        log "strace: present ($(command -v strace))"
+        return
+    fi
+    log "strace: missing, installing with apt-get"
+    system_apt_update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends strace >/dev/null
+    command -v strace >/dev/null 2>&1 || die "strace installed but not on PATH"
+    log "strace: installed ($(command -v strace))"
 }
 
 # wrappers_ok prints each wrapper's version and fails if any wrapper is missing or broken.
@@ -221,5 +234,6 @@ ensure_unstable() {
 
 start=$SECONDS
 ensure_gdb
+ensure_strace
 ensure_unstable
 log "done in $((SECONDS - start))s"

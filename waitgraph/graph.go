@@ -2,8 +2,9 @@
 // into a directed wait-for graph: thread → resource ("waits for") and
 // resource → thread ("held by", "can only be ended by"). A cycle in that graph
 // is a set of threads none of which can ever proceed. The package finds those
-// cycles and draws the graph (DOT, and SVG/PNG through go-graphviz) so that a
-// person can see the deadlock without reading the text report.
+// cycles and writes the graph in DOT (waitgraph/render draws that as SVG or
+// PNG, in a program of its own) so that a person can see the deadlock without
+// reading the text report.
 package waitgraph
 
 import (

@@ -82,7 +82,18 @@ func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
 	if f.format != "text" && f.format != "json" {
 		return usageError{fmt.Errorf("--format must be text or json, not %q", f.format)}
 	}
-	if err := checkGraphPath(f.graph); err != nil {
+	graph, err := prepareGraph(f.graph)
+	if errors.As(err, &missingRendererError{}) && !cmd.Flags().Changed("graph") {
+		// No renderer beside this pyhang (`go run` builds pyhang alone): the
+		// default picture becomes its DOT source rather than no demo.
+		if graph, err = prepareGraph(strings.TrimSuffix(f.graph, ".svg") + ".dot"); err != nil {
+			return err
+		}
+		if f.format == "text" {
+			fmt.Fprintf(cmd.OutOrStdout(), "(%s is not installed beside this pyhang, so the graph is written as DOT; `make demo` draws it as SVG.)\n", rendererName)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	python := f.python
@@ -146,7 +157,7 @@ func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := present(w, analyse(s), f.format, f.graph); err != nil || f.format == "json" {
+	if err := present(w, analyse(s), f.format, graph); err != nil || f.format == "json" {
 		return err
 	}
 	fmt.Fprintf(w, "\n(The example was stopped. Run `pyhang diagnose PID` on a process of your own the same way.)\n")

@@ -30,7 +30,8 @@ but the snapshot is incomplete (memory the analysis needed could not be read).`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			if err := checkGraphPath(f.graph); err != nil {
+			graph, err := prepareGraph(f.graph)
+			if err != nil {
 				return err
 			}
 			s, err := capture.Take(args[0], f.options())
@@ -38,7 +39,7 @@ but the snapshot is incomplete (memory the analysis needed could not be read).`,
 				return err
 			}
 			an := analyse(s)
-			if err := present(cmd.OutOrStdout(), an, f.format, f.graph); err != nil {
+			if err := present(cmd.OutOrStdout(), an, f.format, graph); err != nil {
 				return err
 			}
 			return an.status()
@@ -64,7 +65,8 @@ func newGraphCmd() *cobra.Command {
 			if f.out == "" {
 				return usageError{fmt.Errorf("graph needs -o FILE (.svg, .png or .dot)")}
 			}
-			if err := checkGraphPath(f.out); err != nil {
+			graph, err := prepareGraph(f.out)
+			if err != nil {
 				return err
 			}
 			s, err := capture.Take(args[0], f.options())
@@ -72,7 +74,7 @@ func newGraphCmd() *cobra.Command {
 				return err
 			}
 			an := analyse(s)
-			if err := writeGraph(an, f.out); err != nil {
+			if err := writeGraph(an, graph); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads, %d cycles)\n", f.out, len(s.Threads), len(an.graph.Cycles()))
@@ -84,24 +86,35 @@ func newGraphCmd() *cobra.Command {
 	return c
 }
 
-func graphFormat(path string) string {
-	return strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+// graphOutput is a graph file to write: its path and format (svg, png or
+// dot).
+type graphOutput struct {
+	path, format string
 }
 
-func checkGraphPath(path string) error {
+// prepareGraph checks a graph file name and, for SVG and PNG, that the
+// renderer is there, before the target is read. An empty path is no graph.
+func prepareGraph(path string) (*graphOutput, error) {
 	if path == "" {
-		return nil
+		return nil, nil
 	}
-	switch graphFormat(path) {
-	case "svg", "png", "dot":
-		return nil
+	g := &graphOutput{path: path, format: strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")}
+	switch g.format {
+	case "dot":
+		return g, nil
+	case "svg", "png":
+		// Fail before the target is touched, not after.
+		if _, err := findRenderer(); err != nil {
+			return nil, err
+		}
+		return g, nil
 	}
-	return usageError{fmt.Errorf("cannot tell the graph format of %q: name it .svg, .png or .dot", path)}
+	return nil, usageError{fmt.Errorf("cannot tell the graph format of %q: name it .svg, .png or .dot", path)}
 }
 
 // present writes a diagnosis as text or JSON, and the graph when asked to.
-func present(w io.Writer, an *analysis, format, graph string) error {
-	if graph != "" {
+func present(w io.Writer, an *analysis, format string, graph *graphOutput) error {
+	if graph != nil {
 		if err := writeGraph(an, graph); err != nil {
 			return err
 		}
@@ -110,20 +123,31 @@ func present(w io.Writer, an *analysis, format, graph string) error {
 		return writeJSON(w, an.report(true))
 	}
 	writeDiagnosis(w, an)
-	if graph != "" {
-		fmt.Fprintf(w, "\nWait-for graph written to %s\n", graph)
+	if graph != nil {
+		fmt.Fprintf(w, "\nWait-for graph written to %s\n", graph.path)
 	}
 	return nil
 }
 
-func writeGraph(an *analysis, path string) error {
-	fh, err := os.Create(path)
+// writeGraph writes the graph file; a picture is drawn by the renderer,
+// which runs only now that the target has been let go. Nothing is written
+// when drawing fails.
+func writeGraph(an *analysis, g *graphOutput) error {
+	out, err := an.graph.DOT(an.graph.Cycles())
 	if err != nil {
+		return err
+	}
+	if g.format != "dot" {
+		renderer, err := findRenderer()
+		if err != nil {
+			return err
+		}
+		if out, err = runRenderer(renderer, g.format, out); err != nil {
+			return fmt.Errorf("drawing %s: %w", g.path, err)
+		}
+	}
+	if err := os.WriteFile(g.path, out, 0o666); err != nil {
 		return fmt.Errorf("writing the graph: %w", err)
 	}
-	if err := an.graph.Render(fh, graphFormat(path), an.graph.Cycles()); err != nil {
-		fh.Close()
-		return fmt.Errorf("rendering %s: %w", path, err)
-	}
-	return fh.Close()
+	return nil
 }

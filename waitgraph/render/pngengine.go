@@ -1,4 +1,4 @@
-package waitgraph
+package render
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 // text and arrowheads but loses every node outline and edge: the "filled"
 // flag Graphviz passes through the wasm bridge arrives as true for every
 // shape, so outlines are filled with the (white) fill colour and edge curves
-// are filled shut. It decides fill from what this package draws instead:
+// are filled shut. It decides fill from what waitgraph's DOT draws instead:
 // the first polygon of a page is the background, three-point polygons are
-// arrowheads (DOT here uses the default "normal" arrow), and no node is
+// arrowheads (that DOT uses the default "normal" arrow), and no node is
 // styled "filled", so everything else is an outline.
 type pngEngine struct {
 	*gvc.ImageRenderer

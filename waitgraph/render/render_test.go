@@ -1,10 +1,10 @@
-package waitgraph
+package render
 
 import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -13,7 +13,79 @@ import (
 	"time"
 
 	"github.com/goccy/go-graphviz"
+
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/waitgraph"
 )
+
+// fixture builds a Snapshot and the Analysis locks would make of it, without
+// a process, for waitgraph.Build.
+type fixture struct {
+	s *snapshot.Snapshot
+	a *locks.Analysis
+}
+
+func newFixture() *fixture {
+	s := &snapshot.Snapshot{Schema: snapshot.Schema, Target: snapshot.TargetInfo{Kind: "pid", PID: 4321, Python: "3.12.1"}, Objects: map[string]*snapshot.Object{}}
+	return &fixture{s: s, a: &locks.Analysis{Snap: s, Waits: map[int]*locks.Wait{}, Holds: map[int][]locks.Hold{}, Holders: map[string][]int{}}}
+}
+
+func lockRef(addr uint64, name string) locks.Ref {
+	return locks.Ref{Kind: snapshot.KindLock, ID: fmt.Sprintf("lock@%#x", addr), Name: &name}
+}
+
+func (f *fixture) thread(tid int, name, fn, file string, line int) *fixture {
+	f.s.Threads = append(f.s.Threads, snapshot.Thread{
+		TID: tid, Ident: uint64(tid) * 0x1000, Name: name, State: snapshot.StateBlocked, GIL: snapshot.GILNone,
+		Frames: []snapshot.Frame{{Function: fn, Qualname: fn, File: file, Line: line}},
+	})
+	return f
+}
+
+func (f *fixture) wait(tid int, r locks.Ref) *fixture {
+	f.a.Waits[tid] = &locks.Wait{Ref: r, Evidence: []locks.Evidence{{Basis: locks.BasisFutex}}, Object: r.ID}
+	return f
+}
+
+// hold makes tid hold r in a with block at file:line.
+func (f *fixture) hold(tid int, r locks.Ref, file string, line int) *fixture {
+	f.a.Holds[tid] = append(f.a.Holds[tid], locks.Hold{Ref: r, Evidence: []locks.Evidence{{Basis: locks.BasisWith, At: &locks.Site{File: file, Line: line}}}})
+	f.a.Holders[r.ID] = append(f.a.Holders[r.ID], tid)
+	return f
+}
+
+func (f *fixture) build() *waitgraph.Graph { return waitgraph.Build(f.s, f.a) }
+
+// twoCycle is the classic lock-order deadlock: posting holds ledger and wants
+// audit, auditing holds audit and wants ledger.
+func twoCycle() *waitgraph.Graph {
+	ledger, audit := lockRef(0x7f0010, "ledger"), lockRef(0x7f0020, "audit")
+	return newFixture().
+		thread(4355, "posting", "settle", "/srv/app/h.py", 17).
+		thread(4356, "auditing", "check", "/srv/app/h.py", 29).
+		hold(4355, ledger, "/srv/app/h.py", 15).wait(4355, audit).
+		hold(4356, audit, "/srv/app/h.py", 27).wait(4356, ledger).
+		build()
+}
+
+// dotOf is the DOT of g with its cycles in red, as cmd/pyhang sends it.
+func dotOf(t *testing.T, g *waitgraph.Graph) []byte {
+	t.Helper()
+	b, err := g.DOT(g.Cycles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// nodeID is the DOT id waitgraph gives a node.
+func nodeID(n waitgraph.Node) string {
+	if n.Kind == waitgraph.ThreadNode {
+		return fmt.Sprintf("tid:%d", n.TID)
+	}
+	return "res:" + n.Resource.ID
+}
 
 // svgNodes reads a Graphviz SVG: for each node group (class="node"), its
 // <title> (the DOT id), its text lines and the stroke of its outline.
@@ -85,33 +157,37 @@ func parseSVG(t *testing.T, b []byte) map[string]*svgNode {
 }
 
 func TestRenderSVG(t *testing.T) {
-	g := twoCycle().build()
+	g := twoCycle()
 	cycles := g.Cycles()
-	var svg bytes.Buffer
+	src := dotOf(t, g)
 	start := time.Now()
-	if err := g.Render(&svg, "svg", cycles); err != nil {
+	svg, err := Render(src, "svg")
+	if err != nil {
 		t.Fatal(err)
 	}
 	first := time.Since(start)
 	start = time.Now()
-	var again bytes.Buffer
-	if err := g.Render(&again, "svg", cycles); err != nil {
+	again, err := Render(src, "svg")
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("SVG of a 2-cycle: first render %v, second %v, %d bytes", first, time.Since(start), svg.Len())
-	if !bytes.Equal(svg.Bytes(), again.Bytes()) {
+	t.Logf("SVG of a 2-cycle: first render %v, second %v, %d bytes", first, time.Since(start), len(svg))
+	if !bytes.Equal(svg, again) {
 		t.Error("two renders of the same graph differ")
 	}
 
-	nodes := parseSVG(t, svg.Bytes())
+	nodes := parseSVG(t, svg)
+	if len(cycles) != 1 {
+		t.Fatalf("cycles %+v, want 1", cycles)
+	}
 	for _, c := range cycles {
 		for _, tid := range c.Threads {
 			n, _ := g.Thread(tid)
-			checkSVGNode(t, nodes, dotNodeID(&n), n.Label)
+			checkSVGNode(t, nodes, nodeID(n), n.Label)
 		}
 		for _, id := range c.Resources {
 			n, _ := g.Resource(id)
-			checkSVGNode(t, nodes, dotNodeID(&n), n.Label)
+			checkSVGNode(t, nodes, nodeID(n), n.Label)
 		}
 	}
 	if l := nodes["legend:thread"]; l == nil || l.stroke != "black" {
@@ -150,27 +226,23 @@ func redPixels(img image.Image) int {
 }
 
 func TestRenderPNG(t *testing.T) {
-	g := twoCycle().build()
-	var out bytes.Buffer
+	src := dotOf(t, twoCycle())
 	start := time.Now()
-	if err := g.Render(&out, "png", g.Cycles()); err != nil {
+	out, err := Render(src, "png")
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("PNG of a 2-cycle: %v, %d bytes", time.Since(start), out.Len())
-	if !bytes.HasPrefix(out.Bytes(), []byte("\x89PNG\r\n\x1a\n")) {
-		t.Fatalf("not a PNG: % x", out.Bytes()[:min(8, out.Len())])
+	t.Logf("PNG of a 2-cycle: %v, %d bytes", time.Since(start), len(out))
+	if !bytes.HasPrefix(out, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("not a PNG: % x", out[:min(8, len(out))])
 	}
-	img, err := png.Decode(bytes.NewReader(out.Bytes()))
+	img, err := png.Decode(bytes.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// go-graphviz's own PNG renderer draws the text and arrowheads only;
 	// pngEngine must draw the outlines and edges too, several times the red.
-	src, err := g.DOT(g.Cycles())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	gv, err := graphviz.New(ctx)
 	if err != nil {
@@ -197,28 +269,19 @@ func TestRenderPNG(t *testing.T) {
 	}
 }
 
-func TestRenderDOTAndErrors(t *testing.T) {
-	g := twoCycle().build()
-	var out bytes.Buffer
-	if err := g.Render(&out, "dot", nil); err != nil {
-		t.Fatal(err)
+func TestRenderErrors(t *testing.T) {
+	src := dotOf(t, twoCycle())
+	for _, format := range []string{"dot", "gif", ""} {
+		if out, err := Render(src, format); err == nil || len(out) != 0 || !strings.Contains(err.Error(), "want svg or png") {
+			t.Errorf("format %q: %d bytes, err %v", format, len(out), err)
+		}
 	}
-	want, _ := g.DOT(nil)
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Error(`Render "dot" differs from DOT()`)
-	}
-	out.Reset()
-	if err := g.Render(&out, "gif", nil); err == nil || out.Len() != 0 {
-		t.Errorf("gif: err %v, %d bytes written", err, out.Len())
-	}
-	if err := g.Render(failWriter{}, "svg", nil); err == nil || !strings.Contains(err.Error(), "writing the svg") {
-		t.Errorf("write error: %v", err)
+	for _, bad := range []string{"", "digraph {", "strict digraph x { a -> }", "\x00\xff"} {
+		if out, err := Render([]byte(bad), "svg"); err == nil || len(out) != 0 {
+			t.Errorf("DOT %q: %d bytes, err %v", bad, len(out), err)
+		}
 	}
 }
-
-type failWriter struct{}
-
-func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 // TestRenderHostileNames: names read from the target can hold quotes,
 // backslashes, markup, control bytes and invalid UTF-8; the picture must
@@ -227,13 +290,13 @@ func TestRenderHostileNames(t *testing.T) {
 	name := `<b>"evil"\n` + "\x00\xff" + strings.Repeat("y", 300)
 	f := newFixture().thread(1, name, `f"\`, "/a/<x>.py", 1)
 	l := lockRef(0x10, `<i>"lock"</i>\`)
-	f.hold(1, l, "with block at \"q\".py:1").wait(1, l)
+	f.hold(1, l, `/a/"q".py`, 1).wait(1, l)
 	g := f.build()
-	var svg bytes.Buffer
-	if err := g.Render(&svg, "svg", g.Cycles()); err != nil {
+	svg, err := Render(dotOf(t, g), "svg")
+	if err != nil {
 		t.Fatal(err)
 	}
-	nodes := parseSVG(t, svg.Bytes())
+	nodes := parseSVG(t, svg)
 	n, _ := g.Thread(1)
 	checkSVGNode(t, nodes, "tid:1", n.Label)
 	r, _ := g.Resource(l.ID)
