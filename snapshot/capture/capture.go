@@ -310,15 +310,6 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.Frame {
 	out := snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
 		FirstLine: f.FirstLine, Addr: snapshot.Addr(f.Addr)}
-	if f.Err != nil {
-		b.warnf("%v", f.Err)
-		if len(b.s.Target.Missing) < 100 {
-			b.s.Target.Missing = append(b.s.Target.Missing, fmt.Sprintf("a frame is unreadable: %v", f.Err))
-		}
-		if out.Function == "" {
-			out.Function, out.Qualname = "<unreadable frame>", "<unreadable frame>"
-		}
-	}
 	for _, v := range f.Locals {
 		if v.Value == 0 {
 			continue
@@ -398,9 +389,6 @@ func (b *builder) warnf(format string, args ...any) {
 	}
 }
 
-// scanBudget bounds the memory scanned for the locks of unmatched waits.
-const scanBudget = 256 << 20
-
 // unmatchedWaits finds the lock behind a futex wait that matches no object
 // reached from the frames.
 func (b *builder) unmatchedWaits() {
@@ -410,13 +398,12 @@ func (b *builder) unmatchedWaits() {
 			keys[ob.WaitKey] = true
 		}
 	}
-	budget := int64(scanBudget)
 	for _, th := range b.s.Threads {
 		k := th.Kernel
 		if k == nil || k.Futex == 0 || th.GIL == snapshot.GILWaiting || keys[k.Futex] || keys[k.Parked] {
 			continue
 		}
-		if obj, ok := b.p.LockForWait(uint64(k.Futex), uint64(k.Parked), &budget); ok {
+		if obj, ok := b.p.LockForWait(uint64(k.Futex), uint64(k.Parked)); ok {
 			if ob := b.objs.Add(obj); ob != nil {
 				keys[ob.WaitKey] = true
 			}

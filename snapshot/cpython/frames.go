@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -18,8 +19,6 @@ type Frame struct {
 	Locals []Var
 	// With are the context managers whose with-block is live in this frame.
 	With []uint64
-	// Err is set when the frame could be located but not fully decoded.
-	Err error
 }
 
 // Var is one local variable.
@@ -57,42 +56,68 @@ func (p *Process) frames(tstate uint64) ([]Frame, error) {
 }
 
 // walk follows the frame chain; decode returns ok=false for frames that are
-// not Python frames (shims, C-stack entries, frames not yet started).
-func (p *Process) walk(f uint64, decode func(uint64) (Frame, bool), prevOff int64) ([]Frame, error) {
+// not Python frames (shims, C-stack entries, frames not yet started), and an
+// error for a frame it cannot decode, which ends the stack: a frame without
+// its code is kept as nothing, and what lies beyond it is not trusted.
+func (p *Process) walk(f uint64, decode func(uint64) (Frame, bool, error), prevOff int64) ([]Frame, error) {
 	var out []Frame
-	// A chain that loops is caught by the bound; no per-frame set is kept,
-	// since this loop runs while a live target is stopped.
+	// A chain that loops is caught by the bound (and the budget); no
+	// per-frame set is kept, since this loop runs while a live target is
+	// stopped.
 	for steps := 0; f != 0; steps++ {
 		if steps >= maxFrames {
 			return out, fmt.Errorf("stack cut after %d frames (a loop in the frame chain at %#x?)", maxFrames, f)
 		}
-		fr, ok := decode(f)
+		fr, ok, err := decode(f)
+		if err != nil {
+			p.lost(err)
+			return out, fmt.Errorf("%w; the stack beyond it is lost", err)
+		}
 		if ok {
 			out = append(out, fr)
 		}
 		next, err := p.r.u64(f + uint64(prevOff))
 		if err != nil {
-			return out, fmt.Errorf("frame at %#x: previous: %w", f, err)
+			err = fmt.Errorf("frame at %#x: previous: %w", f, err)
+			p.lost(err)
+			return out, err
 		}
 		f = next
 	}
 	return out, nil
 }
 
+// lost records that a thread's stack is lost, for err (which names the
+// frame); a spent budget is recorded once, by Missing.
+func (p *Process) lost(err error) {
+	if !errors.Is(err, errBudget) {
+		p.missf("a thread's Python stack is lost: %v", err)
+	}
+}
+
+// keep charges the budget for a frame with n locals about to be kept.
+func (p *Process) keep(f uint64, n int) error {
+	if err := p.r.spend(costFrame + costVar*n); err != nil {
+		return fmt.Errorf("frame at %#x: %w", f, err)
+	}
+	return nil
+}
+
 // oldFrame decodes a PyFrameObject (3.8–3.10).
-func (p *Process) oldFrame(f uint64) (Frame, bool) {
+func (p *Process) oldFrame(f uint64) (Frame, bool, error) {
 	l := p.L
 	fr := Frame{Addr: f, Line: -1}
 	hdr, err := p.r.view(f, int(l.FLocalsplus))
 	if err != nil {
-		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
-		return fr, true
+		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
 	hdr = append([]byte(nil), hdr...) // kept across further reads
 	c, err := p.codeAt(le64(hdr[l.FCode:]))
 	if err != nil {
-		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
-		return fr, true
+		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
+	}
+	if err := p.keep(f, c.nLocals); err != nil {
+		return fr, false, err
 	}
 	fr.setCode(c)
 	fr.Globals = le64(hdr[l.FrameGlobals:])
@@ -102,33 +127,32 @@ func (p *Process) oldFrame(f uint64) (Frame, bool) {
 	} else {
 		fr.Line = c.lineAt(l.Minor, lasti)
 	}
-	if n := c.nLocals; n > 0 {
-		if raw, err := p.r.bytes(f+uint64(l.FLocalsplus), 8*n); err == nil {
-			for i := 0; i < n && i < len(c.localNames); i++ {
-				fr.Locals = append(fr.Locals, Var{c.localNames[i], le64(raw[8*i:])})
+	if n := min(c.nLocals, len(c.localNames)); n > 0 {
+		if raw, err := p.r.view(f+uint64(l.FLocalsplus), 8*n); err == nil {
+			fr.Locals = make([]Var, n)
+			for i := range fr.Locals {
+				fr.Locals[i] = Var{c.localNames[i], le64(raw[8*i:])}
 			}
 		}
 	}
 	fr.With = p.withOld(f, hdr, c)
-	return fr, true
+	return fr, true, nil
 }
 
 // newFrame decodes a _PyInterpreterFrame (3.11+).
-func (p *Process) newFrame(f uint64) (Frame, bool) {
+func (p *Process) newFrame(f uint64) (Frame, bool, error) {
 	l := p.L
 	fr := Frame{Addr: f, Line: -1}
 	var hdr [128]byte
 	if int(l.IFLocalsplus) > len(hdr) {
-		fr.Err = fmt.Errorf("frame header of %d bytes is too big", l.IFLocalsplus)
-		return fr, true
+		return fr, false, fmt.Errorf("frame header of %d bytes is too big", l.IFLocalsplus)
 	}
 	if err := p.r.read(hdr[:l.IFLocalsplus], f); err != nil {
-		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
-		return fr, true
+		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
 	owner := int(hdr[l.IFOwner])
 	if owner >= l.OwnerCStack {
-		return fr, false
+		return fr, false, nil
 	}
 	codePtr := le64(hdr[l.IFCode:])
 	if l.StackRefTagged {
@@ -137,25 +161,29 @@ func (p *Process) newFrame(f uint64) (Frame, bool) {
 	if codePtr == 0 {
 		// Never valid in a live interpreter: the memory is zeroed, as in a
 		// core whose writer could not read the thread's stack.
-		p.warnf("frame at %#x has no code object (memory zeroed or not in the core): the stack above it is lost", f)
-		p.missf("a thread's Python stack is lost above the frame at %#x (zeroed or not in the core)", f)
-		return fr, false
+		return fr, false, fmt.Errorf("frame at %#x has no code object (memory zeroed or not in the core)", f)
 	}
 	if p.L.Minor >= 13 {
 		// Shim frames of 3.13 carry Py_None instead of a code object.
-		if tn, err := p.typeName(codePtr); err != nil || tn != "code" {
-			return fr, false
+		tn, err := p.typeName(codePtr)
+		if err != nil {
+			return fr, false, fmt.Errorf("frame at %#x: executable at %#x: %w", f, codePtr, err)
+		}
+		if tn == "NoneType" {
+			return fr, false, nil
 		}
 	}
 	c, err := p.codeAt(codePtr)
 	if err != nil {
-		fr.Err = fmt.Errorf("frame at %#x: %w", f, err)
-		return fr, true
+		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
 	instr := le64(hdr[l.IFInstr:])
 	start := codePtr + uint64(l.CoCodeAdaptive)
 	if owner != l.OwnerGenerator && instr < start+2*uint64(c.firstTrace) {
-		return fr, false // pushed but not yet started
+		return fr, false, nil // pushed but not yet started
+	}
+	if err := p.keep(f, c.nLocals); err != nil {
+		return fr, false, err
 	}
 	fr.setCode(c)
 	fr.Globals = le64(hdr[l.FrameGlobals:])
@@ -185,7 +213,7 @@ func (p *Process) newFrame(f uint64) (Frame, bool) {
 	if depth > 0 {
 		fr.With = p.withNew(c, slots, depth)
 	}
-	return fr, true
+	return fr, true, nil
 }
 
 // frameSlots reads localsplus and the first depth value-stack slots (the

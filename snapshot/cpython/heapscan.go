@@ -17,12 +17,12 @@ const (
 )
 
 // LockForWait returns the lock or RLock object a thread blocked on futex
-// (parked: the 3.13+ parked address, or 0) waits for. budget bounds the bytes
-// scanned and is decremented.
+// (parked: the 3.13+ parked address, or 0) waits for. The bytes scanned are
+// drawn from the snapshot's budget; the scan leaves scanReserve of it.
 //
 // Results of the scan are kept across Rebind: a lock object does not move,
 // and a snapshot of a live process reads its memory twice.
-func (p *Process) LockForWait(futex, parked uint64, budget *int64) (uint64, bool) {
+func (p *Process) LockForWait(futex, parked uint64) (uint64, bool) {
 	if parked > lockSemOffset && p.isLock(parked-lockSemOffset) {
 		return parked - lockSemOffset, true
 	}
@@ -32,15 +32,26 @@ func (p *Process) LockForWait(futex, parked uint64, budget *int64) (uint64, bool
 	if obj, ok := p.scanned[futex]; ok {
 		return obj, obj != 0 && p.isLock(obj)
 	}
-	obj, ok := p.scanFor(futex, budget)
-	p.scanned[futex] = obj
+	obj, ok, done := p.scanFor(futex)
+	if done {
+		p.scanned[futex] = obj
+	}
 	return obj, ok
 }
 
-func (p *Process) scanFor(futex uint64, budget *int64) (uint64, bool) {
+// scanFor reads the writable anonymous memory for a lock object pointing at
+// futex; done is false when the budget stopped it before the end.
+func (p *Process) scanFor(futex uint64) (obj uint64, ok, done bool) {
 	var want [8]byte
 	binary.LittleEndian.PutUint64(want[:], futex)
-	buf := make([]byte, scanChunk)
+	if p.scanBuf == nil {
+		if p.r.spend(scanChunk) != nil {
+			return 0, false, false
+		}
+		p.scanBuf = make([]byte, scanChunk)
+	}
+	buf := p.scanBuf
+	scanned := uint64(0)
 	for _, m := range p.T.Mappings() {
 		if len(m.Perms) < 2 || m.Perms[0] != 'r' || m.Perms[1] != 'w' || (m.Path != "" && m.Path != "[heap]") {
 			continue
@@ -48,22 +59,28 @@ func (p *Process) scanFor(futex uint64, budget *int64) (uint64, bool) {
 		if m.End-m.Start > maxScanMapping {
 			continue
 		}
-		for at := m.Start; at < m.End && *budget > 0; at += scanChunk {
+		for at := m.Start; at < m.End; at += scanChunk {
 			n := min(uint64(scanChunk), m.End-at)
+			if p.r.budget.left-int64(n) < scanReserve {
+				p.warnf("the search of the heap for the lock behind futex %#x stopped after %d MiB: "+
+					"the snapshot's read budget is nearly spent", futex, scanned>>20)
+				return 0, false, false
+			}
+			p.r.spend(int(n))
+			scanned += n
 			got, _ := p.T.ReadAt(buf[:n], at)
-			*budget -= int64(n)
 			for off := 0; off+8 <= got; off += 8 {
 				if buf[off] != want[0] || string(buf[off:off+8]) != string(want[:]) {
 					continue
 				}
 				obj := at + uint64(off) - lockSemOffset
 				if p.isLock(obj) {
-					return obj, true
+					return obj, true, true
 				}
 			}
 		}
 	}
-	return 0, false
+	return 0, false, true
 }
 
 func (p *Process) isLock(obj uint64) bool {

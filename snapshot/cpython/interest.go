@@ -140,7 +140,7 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 		return nil
 	}
 	kind, tn := o.p.kindOf(v)
-	if kind == "" {
+	if kind == "" || o.p.r.spend(costObject) != nil {
 		return nil
 	}
 	ob := &snapshot.Object{ID: kind + "@" + snapshot.Addr(v).String(), Kind: kind, Type: tn, Addr: snapshot.Addr(v)}
@@ -297,6 +297,9 @@ func (p *Process) InstanceAttrs(v uint64) map[string]uint64 {
 		return m
 	}
 	m, err := p.instanceAttrs(v, maxAttrs)
+	if err == errBudget {
+		return nil // not read, and not remembered as unreadable
+	}
 	if err != nil {
 		m = nil
 	}

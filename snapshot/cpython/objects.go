@@ -88,10 +88,16 @@ func (p *Process) str(obj uint64, max int) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if err := p.r.spend(int(n)); err != nil { // the string
+			return "", err
+		}
 		s = string(b)
 	} else {
 		b, err := p.r.bytes(obj+uint64(p.L.StrCompactData), int(n)*kind)
 		if err != nil {
+			return "", err
+		}
+		if err := p.r.spend(8 * int(n)); err != nil { // the runes and their UTF-8
 			return "", err
 		}
 		rs := make([]rune, n)
@@ -220,8 +226,11 @@ func (p *Process) ptrArray(at uint64, n int64, max int, obj uint64) ([]uint64, e
 	if n > int64(max) {
 		n = int64(max)
 	}
-	raw, err := p.r.bytes(at, int(n)*8)
+	raw, err := p.r.view(at, int(n)*8)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.r.spend(int(n) * costItem); err != nil {
 		return nil, err
 	}
 	out := make([]uint64, n)
@@ -309,6 +318,9 @@ func (p *Process) keysItems(keys, values uint64, max int) ([]dictItem, error) {
 	}
 	var out []dictItem
 	for i := int64(0); i < nentries && len(out) < max; i++ {
+		if err := p.r.spend(costItem); err != nil {
+			return out, err
+		}
 		e := raw[uint64(i)*entrySize:]
 		k := le64(e[keyOff:])
 		var v uint64

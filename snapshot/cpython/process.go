@@ -44,9 +44,18 @@ type Process struct {
 	kinds     map[uint64]string // type address → object kind ("" = not of interest)
 	attrs     map[uint64]map[string]uint64
 	scanned   map[uint64]uint64 // futex → lock object found by the heap scan (0: none)
+	scanBuf   []byte            // the heap scan's window
 	warnings  []string
 	missing   []string
+	openWarns int      // how many of warnings Open gave (kept across Rebind)
 	slotBuf   []uint64 // scratch for one frame's value-stack slots
+}
+
+// newProcess is the interpreter at runtime in t, read with layout l.
+func newProcess(t target.Target, l *Layout, runtime uint64) *Process {
+	p := &Process{T: t, L: l, Runtime: runtime, scanned: map[uint64]uint64{}}
+	p.Rebind(t)
+	return p
 }
 
 // maxCandidateFiles bounds how many mapped files are opened looking for the interpreter.
@@ -137,15 +146,16 @@ func tryBinary(t target.Target, path string, base uint64) (*Process, error) {
 		f.Close()
 		return nil, nil
 	}
-	p := &Process{T: t, Binary: path, Bin: bin, r: newReader(t), typeNames: map[uint64]string{}, codes: map[uint64]*code{}, kinds: map[uint64]string{}, attrs: map[uint64]map[string]uint64{},
-		scanned: map[uint64]uint64{}}
+	var bias uint64
 	if bin.Type == elf.ET_DYN {
-		p.Bias = base - bin.FirstVA
+		bias = base - bin.FirstVA
 	}
-	p.Runtime = sym.Value + p.Bias
+	p := newProcess(t, nil, sym.Value+bias)
+	p.Binary, p.Bin, p.Bias = path, bin, bias
 	if err := p.detectVersion(); err != nil {
 		return nil, err
 	}
+	p.openWarns = len(p.warnings)
 	return p, nil
 }
 
@@ -245,21 +255,35 @@ func (p *Process) missf(format string, args ...any) {
 	}
 }
 
-// Missing says what the snapshot lacks (see missf).
-func (p *Process) Missing() []string { return p.missing }
+// Missing says what the snapshot lacks (see missf); the last entry says so
+// when the snapshot was cut short by its budget.
+func (p *Process) Missing() []string {
+	if p.r.budget.spent {
+		return append(p.missing[:len(p.missing):len(p.missing)], budgetWarning())
+	}
+	return p.missing
+}
 
-// Warnings are the non-fatal problems met reading the interpreter.
-func (p *Process) Warnings() []string { return p.warnings }
+// Warnings are the non-fatal problems met reading the interpreter; the last
+// says so when the snapshot was cut short by its budget.
+func (p *Process) Warnings() []string {
+	if p.r.budget.spent {
+		return append(p.warnings[:len(p.warnings):len(p.warnings)], budgetWarning())
+	}
+	return p.warnings
+}
 
 // Reads is the number of target memory reads made so far.
 func (p *Process) Reads() int { return p.r.reads }
 
 // Rebind points the interpreter found in one view of a process at another view
-// of the same process (the stopped one), dropping everything read so far: the
-// ELF work is done once, before the target is stopped.
+// of the same process (the stopped one), dropping everything read so far and
+// the warnings of that reading, with a fresh budget: the ELF work is done
+// once, before the target is stopped.
 func (p *Process) Rebind(t target.Target) {
 	p.T = t
 	p.r = newReader(t)
+	p.warnings = p.warnings[:p.openWarns]
 	p.typeNames = map[uint64]string{}
 	p.codes = map[uint64]*code{}
 	p.kinds = map[uint64]string{}

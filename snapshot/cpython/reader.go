@@ -20,18 +20,25 @@ const maxCachedPages = 16384
 // reader reads target memory through a page cache: frames, code objects and
 // their tables sit close together, so whole pages cut the number of reads (and
 // so the time a live target stays paused) by an order of magnitude. Unreadable
-// pages are remembered too, so a bad pointer costs one failed read.
+// pages are remembered too, so a bad pointer costs one failed read. Every
+// read, cached or not, is charged to the snapshot's budget (budget.go).
 type reader struct {
 	mem      target.Memory
 	pages    map[uint64][]byte // nil slice = unreadable
 	lastBase uint64
 	last     []byte
 	reads    int
+	budget   budget
 }
 
 func newReader(mem target.Memory) *reader {
-	return &reader{mem: mem, pages: make(map[uint64][]byte)}
+	return &reader{mem: mem, pages: make(map[uint64][]byte), budget: newBudget()}
 }
+
+// spend charges n bytes to the budget. Once it is spent, every read fails
+// with errBudget itself, unwrapped: the rest of the snapshot costs nothing
+// but the calls.
+func (r *reader) spend(n int) error { return r.budget.spend(n) }
 
 func (r *reader) page(base uint64) ([]byte, bool) {
 	if base == r.lastBase && r.last != nil {
@@ -50,6 +57,9 @@ func (r *reader) page(base uint64) ([]byte, bool) {
 	// One page at a time: measured against 16 and 64 KiB chunks, single
 	// pages keep small processes' pauses shortest (2-3 ms against 4-9 ms for
 	// 8 threads) and cost big ones nothing measurable.
+	if r.spend(pageSize) != nil {
+		return nil, false
+	}
 	buf := make([]byte, pageSize)
 	r.reads++
 	if n, _ := r.mem.ReadAt(buf, base); n != pageSize {
@@ -68,6 +78,9 @@ func (r *reader) read(p []byte, addr uint64) error {
 	if addr+uint64(len(p)) < addr {
 		return fmt.Errorf("reading %d bytes at %#x: address overflow: %w", len(p), addr, target.ErrUnreadable)
 	}
+	if err := r.spend(len(p)); err != nil {
+		return err
+	}
 	done := 0
 	for done < len(p) {
 		a := addr + uint64(done)
@@ -84,6 +97,9 @@ func (r *reader) read(p []byte, addr uint64) error {
 }
 
 func (r *reader) direct(p []byte, addr uint64) error {
+	if r.budget.spent {
+		return errBudget
+	}
 	r.reads++
 	return target.ReadFull(r.mem, p, addr)
 }
@@ -93,6 +109,9 @@ func (r *reader) direct(p []byte, addr uint64) error {
 func (r *reader) view(addr uint64, n int) ([]byte, error) {
 	base := addr &^ (pageSize - 1)
 	if addr != 0 && n >= 0 && addr-base+uint64(n) <= pageSize {
+		if err := r.spend(n); err != nil {
+			return nil, err
+		}
 		if pg, ok := r.page(base); ok {
 			return pg[addr-base : addr-base+uint64(n)], nil
 		}
@@ -104,12 +123,18 @@ func (r *reader) bytes(addr uint64, n int) ([]byte, error) {
 	if n < 0 || n > maxBlob {
 		return nil, fmt.Errorf("refusing to read %d bytes at %#x", n, addr)
 	}
+	if err := r.spend(n); err != nil { // what is allocated; read charges the reading
+		return nil, err
+	}
 	b := make([]byte, n)
 	return b, r.read(b, addr)
 }
 
 func (r *reader) u64(addr uint64) (uint64, error) {
 	if off := addr & (pageSize - 1); off <= pageSize-8 && addr != 0 {
+		if err := r.spend(8); err != nil {
+			return 0, err
+		}
 		if pg, ok := r.page(addr - off); ok {
 			return binary.LittleEndian.Uint64(pg[off:]), nil
 		}
@@ -157,6 +182,9 @@ func (r *reader) cstring(addr uint64, max int) (string, error) {
 		chunk := pageSize - int(addr%pageSize)
 		if chunk > max-len(out) {
 			chunk = max - len(out)
+		}
+		if err := r.spend(chunk); err != nil {
+			return "", err
 		}
 		b := make([]byte, chunk)
 		if err := r.read(b, addr); err != nil {

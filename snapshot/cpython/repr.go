@@ -16,9 +16,16 @@ const (
 	reprMaxLen   = 200
 )
 
+// reprNotRead stands for the repr of a value left unread when the snapshot's
+// budget was spent.
+const reprNotRead = "<not read: the snapshot's budget is spent>"
+
 // Repr returns a short, bounded repr of the object at v, in the spirit of
 // Python's repr; anything pyhang does not decode is <Type object at 0x…>.
 func (p *Process) Repr(v uint64) string {
+	if p.r.budget.spent {
+		return reprNotRead
+	}
 	s := p.repr(v, 0)
 	if len(s) > reprMaxLen {
 		s = s[:reprMaxLen] + "…"
@@ -27,6 +34,12 @@ func (p *Process) Repr(v uint64) string {
 }
 
 func (p *Process) repr(v uint64, depth int) string {
+	s := p.reprOf(v, depth)
+	p.r.spend(2 * len(s)) // the string and the parts it was built from
+	return s
+}
+
+func (p *Process) reprOf(v uint64, depth int) string {
 	if v == 0 {
 		return "<NULL>"
 	}

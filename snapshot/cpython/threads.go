@@ -30,13 +30,20 @@ func (p *Process) Threads() ([]ThreadState, error) {
 		return nil, fmt.Errorf("the interpreter has not started or has already finalised (no interpreter in _PyRuntime at %#x)", p.Runtime)
 	}
 	var out []ThreadState
-	for n := 0; interp != 0 && n < maxInterpreters; n++ {
+	interps := map[uint64]bool{}
+	// One set for every interpreter's threads: a thread state is read once,
+	// however the lists loop into each other.
+	seen := map[uint64]bool{}
+	for n := 0; interp != 0 && !interps[interp] && n < maxInterpreters; n++ {
+		interps[interp] = true
 		ts, err := p.r.u64(interp + uint64(l.InterpThreadsHead))
 		if err != nil {
 			return out, fmt.Errorf("interpreter %#x: threads head: %w", interp, err)
 		}
-		seen := map[uint64]bool{}
 		for ts != 0 && !seen[ts] && len(out) < maxThreads {
+			if err := p.r.spend(costThread); err != nil {
+				return out, fmt.Errorf("thread state %#x: %w", ts, err)
+			}
 			seen[ts] = true
 			t, err := p.threadState(ts, interp)
 			if err != nil {
