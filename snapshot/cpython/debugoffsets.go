@@ -25,6 +25,45 @@ var debugGroups = map[int][]debugGroup{
 	},
 }
 
+// The header of _Py_DebugOffsets: cookie, version (PY_VERSION_HEX) and
+// free_threaded, 1 in a build with Py_GIL_DISABLED (3.13t, 3.14t).
+const (
+	debugCookie     = "xdebugpy"
+	debugHeaderSize = 24
+)
+
+// debugHeader reads the _Py_DebugOffsets header (3.13+) from the target, or
+// from the interpreter's file when the target's copy is unreadable: it is
+// initialised data, the same in both. ok is false without the cookie.
+func (p *Process) debugHeader() (hdr [debugHeaderSize]byte, ok bool) {
+	if err := p.r.read(hdr[:], p.Runtime); err == nil && string(hdr[:8]) == debugCookie {
+		return hdr, true
+	}
+	if p.Bin == nil {
+		return hdr, false
+	}
+	b, err := p.Bin.ReadVA(p.Runtime-p.Bias, debugHeaderSize)
+	if err != nil || len(b) != debugHeaderSize || string(b[:8]) != debugCookie {
+		return hdr, false
+	}
+	copy(hdr[:], b)
+	return hdr, true
+}
+
+// FreeThreadedError says the interpreter is a free-threaded build (3.13t,
+// 3.14t): its objects, thread states and locks are laid out differently from
+// the default build's, which the layout tables describe, so pyhang refuses it
+// rather than decode it wrong.
+type FreeThreadedError struct {
+	Version Version
+	Binary  string // the file that defines _PyRuntime
+}
+
+func (e *FreeThreadedError) Error() string {
+	return fmt.Sprintf("free-threaded CPython %d.%dt is not supported yet (Python %s built without the GIL, %s); "+
+		"pyhang reads the default builds of CPython 3.8 to 3.14", e.Version.Major, e.Version.Minor, e.Version, e.Binary)
+}
+
 type debugGroup struct {
 	name   string
 	offset uint64

@@ -168,11 +168,13 @@ var (
 // (3.11+), else the minor version from the file name or by trying the 3.8–3.10
 // layouts, confirmed by sys.hexversion read through that layout.
 func (p *Process) detectVersion() error {
-	var cookie [16]byte
-	if err := p.r.read(cookie[:], p.Runtime); err == nil && string(cookie[:8]) == "xdebugpy" {
-		h := le64(cookie[8:])
+	if hdr, ok := p.debugHeader(); ok {
+		h := le64(hdr[8:])
 		if !plausibleHex(h) {
 			return fmt.Errorf("_PyRuntime at %#x: implausible debug-offsets version %#x", p.Runtime, h)
+		}
+		if ft := le64(hdr[16:]); ft != 0 {
+			return &FreeThreadedError{Version: VersionFromHex(h), Binary: p.Binary}
 		}
 		return p.setVersion(VersionFromHex(h), true)
 	}
