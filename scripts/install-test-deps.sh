@@ -5,7 +5,9 @@
 #   - Debian unstable's python3.13 and python3.14 (static, stripped builds), fetched with a
 #     private apt configuration into .cache/debian-unstable/ inside the repository, so the
 #     system's apt state is never touched, and run through their own (newer) dynamic loader by
-#     wrapper scripts in .cache/debian-unstable/bin/.
+#     wrapper scripts in .cache/debian-unstable/bin/. They come from the Debian mirror that the
+#     machine's apt sources name; with none configured the script says so and stops.
+#     Debian ships no free-threaded build (3.13t, 3.14t) to fetch this way.
 # Idempotent: when the wrappers already work it only checks them (well under a second).
 # To refetch from scratch, delete .cache/debian-unstable.
 set -euo pipefail
@@ -74,26 +76,47 @@ wrappers_ok() {
 }
 
 # debian_mirror prints the Debian archive URI the machine's own apt sources use, so the
-# private configuration talks to the same mirror (no other network is reachable).
+# private configuration talks to the same mirror (no other network may be reachable). apt says
+# where its sources are (Dir::Etc::sourcelist and sourceparts, so APT_CONFIG is honoured). With
+# no Debian mirror there it stops: it never falls back to a host of its own choosing.
 debian_mirror() {
-    local f uri
-    for f in /etc/apt/sources.list.d/*.sources; do
+    local list= parts= f uri
+    eval "$(apt-config shell list Dir::Etc::sourcelist/f parts Dir::Etc::sourceparts/d)"
+    parts=${parts%/}
+    for f in "$parts"/*.sources; do
         [[ -f $f ]] || continue
+        # deb822 stanzas: the URIs of those whose Types has "deb" and that are not disabled.
         while read -r uri; do
             case $uri in
             */debian-security* | *debian-ports*) ;;
             */debian | */debian/) echo "${uri%/}"; return ;;
             esac
-        done < <(awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }' "$f")
+        done < <(awk 'BEGIN { RS = "" }
+            {
+                types = ""; uris = ""; enabled = "yes"
+                n = split($0, lines, "\n")
+                for (i = 1; i <= n; i++) {
+                    if (lines[i] ~ /^[ \t]*#/ || index(lines[i], ":") == 0) continue
+                    key = tolower(substr(lines[i], 1, index(lines[i], ":") - 1))
+                    val = substr(lines[i], index(lines[i], ":") + 1)
+                    if (key == "types") types = val
+                    else if (key == "uris") uris = val
+                    else if (key == "enabled") enabled = tolower(val)
+                }
+                if (types ~ /(^|[ \t])deb([ \t]|$)/ && enabled !~ /no/) {
+                    m = split(uris, u, /[ \t]+/)
+                    for (j = 1; j <= m; j++) if (u[j] != "") print u[j]
+                }
+            }' "$f")
     done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    for f in "$list" "$parts"/*.list; do
         [[ -f $f ]] || continue
         # "deb [opts] URI suite components": the URI is the first field that has "://".
         uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }' "$f" |
             grep -E '/debian/?$' | head -n1 || true)
         if [[ -n $uri ]]; then echo "${uri%/}"; return; fi
     done
-    echo "http://deb.debian.org/debian"
+    die "no Debian mirror is configured for apt (none in $list or $parts/*.sources|*.list): add the machine's Debian archive to its apt sources, then run this again"
 }
 
 # Private apt: its own sources, state, cache and log directories under $base/apt; nothing under
