@@ -92,10 +92,14 @@ type Kernel struct {
 	// Parked is the address a 3.13+ thread parked on (the lock's PyMutex, an
 	// event …), read from the parking lot's wait_entry around Futex.
 	Parked Addr `json:"parked,omitempty"`
-	// Timed is true when the futex wait has a timeout: it will end by itself.
+	// Timed is true when the futex wait, poll or select has a timeout: it
+	// will end by itself.
 	Timed bool `json:"timed,omitempty"`
 	// FD is the file descriptor of a read/recv/poll of one descriptor.
 	FD *int `json:"fd,omitempty"`
+	// FDs are the descriptors a poll, ppoll, select or pselect6 waits on
+	// (at most 64, read from the call's arguments in the thread's memory).
+	FDs []int `json:"fds,omitempty"`
 }
 
 // Frame is one Python frame, innermost first in Thread.Frames.
@@ -107,6 +111,10 @@ type Frame struct {
 	FirstLine int               `json:"first_line,omitempty"`
 	Source    string            `json:"source,omitempty"`
 	Locals    map[string]string `json:"locals,omitempty"` // reprs, with --locals
+	// URLs are the locals of a thread blocked in I/O whose value is a str
+	// that reads as a URL ("scheme://…", at most 512 characters, a password
+	// in it replaced by "***"): what the thread was fetching, by local name.
+	URLs map[string]string `json:"urls,omitempty"`
 	// Refs names the objects of interest held in this frame's locals, by
 	// local name → Object id. Always captured (cheap, bounded).
 	Refs map[string]string `json:"refs,omitempty"`
@@ -168,10 +176,30 @@ type Object struct {
 	// Timeout of a socket in seconds; negative means none (blocks forever).
 	Timeout *float64 `json:"timeout,omitempty"`
 	FD      *int     `json:"fd,omitempty"`
+	// Socket is what the kernel says of a socket's descriptor (live targets).
+	Socket *SocketInfo `json:"socket,omitempty"`
+	// Unfinished is a queue.Queue's unfinished_tasks: items put and not yet
+	// marked done with task_done().
+	Unfinished *int `json:"unfinished_tasks,omitempty"`
 	// Names are the handles a person would grep for: "ledger" (a module
 	// global), "ReadersWriters.file_lock" (an attribute), "lock" (a local).
 	Names []string `json:"names,omitempty"`
 	// Global is the name of a module global that holds the object, when one
 	// does: the handle a person reading the code knows it by.
 	Global string `json:"global,omitempty"`
+}
+
+// SocketInfo is the kernel's view of a socket descriptor of a live target,
+// from /proc/PID/fd and /proc/PID/net/{tcp,tcp6} (the target's own network
+// namespace). A core carries none of it.
+type SocketInfo struct {
+	Inode uint64 `json:"inode"`
+	// Proto is "tcp" or "tcp6"; empty when the inode is in neither table
+	// (a UNIX or UDP socket).
+	Proto string `json:"proto,omitempty"`
+	// Local and Peer are "127.0.0.1:8080", "[::1]:443".
+	Local string `json:"local,omitempty"`
+	Peer  string `json:"peer,omitempty"`
+	// State is the TCP state: "ESTABLISHED", "LISTEN", "CLOSE_WAIT" …
+	State string `json:"state,omitempty"`
 }

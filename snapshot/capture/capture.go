@@ -115,6 +115,9 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 		return nil, err
 	}
 	addSource(s, viewOf(t, opts))
+	if t.Kind() == "pid" {
+		addSocketFacts(s, t.PID())
+	}
 	return s, nil
 }
 
@@ -219,6 +222,7 @@ func (b *builder) read() error {
 		for _, f := range ts.Frames {
 			th.Frames = append(th.Frames, b.frame(f, globalsSeen))
 		}
+		b.ioContext(&th, ts)
 		b.s.Threads = append(b.s.Threads, th)
 	}
 	b.unmatchedWaits()
@@ -286,6 +290,9 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 	th.State = stateOf(kt.Syscall, kt.Args)
 	if fd, ok := fdOf(kt.Syscall, kt.Args); ok {
 		k.FD = &fd
+	}
+	if fds, timed, ok := waitArgs(b.p.Word, kt.Syscall, kt.Args); ok {
+		k.FDs, k.Timed = fds, timed
 	}
 	if kt.Syscall != sysFutex {
 		return

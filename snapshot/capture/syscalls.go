@@ -70,3 +70,60 @@ func fdOf(nr int, args [6]uint64) (int, bool) {
 	}
 	return 0, false
 }
+
+// maxPollFDs bounds the descriptors read from a poll's or select's arguments.
+const maxPollFDs = 64
+
+// fdSetSize is FD_SETSIZE: select() takes no descriptor at or above it.
+const fdSetSize = 1024
+
+// waitArgs reads what a poll, select or epoll wait waits on: the descriptors
+// of a poll or select (from the pollfd array or fd_sets in the thread's
+// memory, bounded), and whether the call has a timeout. ok is false for the
+// other system calls.
+func waitArgs(word func(uint64) (uint64, error), nr int, args [6]uint64) (fds []int, timed, ok bool) {
+	switch nr {
+	case sysPoll, sysPpoll:
+		if nr == sysPoll {
+			timed = int32(uint32(args[2])) >= 0
+		} else {
+			timed = args[2] != 0 // a NULL timespec waits forever
+		}
+		n := min(args[1], maxPollFDs)
+		for i := uint64(0); i < n; i++ {
+			w, err := word(args[0] + 8*i) // struct pollfd {int fd; short events, revents;}
+			if err != nil {
+				break
+			}
+			fd, events := int32(uint32(w)), uint16(w>>32)
+			if fd >= 0 && events != 0 {
+				fds = append(fds, int(fd))
+			}
+		}
+		return fds, timed, true
+	case sysSelect, sysPselect6:
+		n := min(args[0], fdSetSize)
+		for _, set := range []uint64{args[1], args[2]} {
+			if set == 0 {
+				continue
+			}
+			for i := uint64(0); i*64 < n && len(fds) < maxPollFDs; i++ {
+				w, err := word(set + 8*i)
+				if err != nil {
+					break
+				}
+				for bit := uint64(0); bit < 64 && i*64+bit < n && len(fds) < maxPollFDs; bit++ {
+					if w&(1<<bit) != 0 {
+						fds = append(fds, int(i*64+bit))
+					}
+				}
+			}
+		}
+		return fds, args[4] != 0, true
+	case sysEpollWait, sysEpollPwait:
+		return nil, int32(uint32(args[3])) >= 0, true
+	case sysEpollPwait2:
+		return nil, args[3] != 0, true
+	}
+	return nil, false, false
+}

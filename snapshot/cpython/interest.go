@@ -214,6 +214,12 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 			if ob.Kind != snapshot.KindThread {
 				ob.Value = p.repr(a, reprMaxDepth)
 			}
+			if n == "unfinished_tasks" {
+				if v, err := p.smallInt(a); err == nil && v >= 0 && v <= 1<<40 {
+					u := int(v)
+					ob.Unfinished = &u
+				}
+			}
 			continue
 		case "queue", "_waiters":
 			if sub := o.add(a, depth+1); sub != nil && sub.Len != nil {

@@ -1,0 +1,75 @@
+package capture
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/cpython"
+)
+
+// What a thread blocked in I/O was doing, in its own terms: the URLs its
+// frames' locals hold (urlopen's url, requests' url, a fetch(url) of the
+// program's own). Read only for threads in an I/O system call, and bounded.
+
+const (
+	maxURLLen       = 512
+	maxURLsPerFrame = 4
+)
+
+// urlLike is an absolute URL with a scheme, and nothing that is not one.
+var urlLike = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,15}://[^\s]+$`)
+
+// ioContext records the URL-valued locals of a thread blocked in I/O.
+func (b *builder) ioContext(th *snapshot.Thread, ts cpython.ThreadState) {
+	if th.State != snapshot.StateIO {
+		return
+	}
+	for i := range ts.Frames {
+		if i >= len(th.Frames) {
+			break
+		}
+		out := &th.Frames[i]
+		for _, v := range ts.Frames[i].Locals {
+			if v.Value == 0 || len(out.URLs) >= maxURLsPerFrame {
+				continue
+			}
+			s, ok := b.p.Str(v.Value, maxURLLen)
+			if !ok || strings.HasSuffix(s, "…") || !urlLike.MatchString(s) {
+				continue
+			}
+			if s, ok = redactURL(s); !ok {
+				continue
+			}
+			if out.URLs == nil {
+				out.URLs = map[string]string{}
+			}
+			out.URLs[v.Name] = s
+		}
+	}
+}
+
+// redactURL replaces a password in a URL by "***": a report is read by more
+// people than the program's credentials are meant for.
+func redactURL(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" && u.Opaque == "" && u.Path == "" {
+		return "", false
+	}
+	if _, has := u.User.Password(); !has {
+		return s, true
+	}
+	// The user info runs from "://" to the last "@" before the path.
+	start := strings.Index(s, "://") + 3
+	auth := s[start:]
+	if end := strings.IndexAny(auth, "/?#"); end >= 0 {
+		auth = auth[:end]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	colon := strings.IndexByte(auth, ':')
+	if at < 0 || colon < 0 || colon > at {
+		return "", false
+	}
+	return s[:start] + auth[:colon] + ":***" + s[start+at:], true
+}
