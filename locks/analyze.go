@@ -11,6 +11,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 	a := &Analysis{Snap: s, Waits: map[int]*Wait{}, Holds: map[int][]Hold{}, Holders: map[string][]int{},
 		Extra: map[string]*snapshot.Object{}}
 	x := newIndex(s)
+	a.src = x.src
 	for i := range s.Threads {
 		a.holdsOf(x, &s.Threads[i])
 	}

@@ -85,8 +85,13 @@ type Wait struct {
 	Ref
 	Evidence []Evidence `json:"basis"`
 	// Frame is the index in the thread's Frames of the frame that waits (the
-	// innermost Python frame that called the blocking primitive).
+	// innermost Python frame that called the blocking primitive; for a
+	// socket, the innermost frame outside the standard library).
 	Frame int `json:"frame"`
+	// Call is the library call the thread waits in, when a library frame or
+	// the object tells it: "get", "put", "join", "wait", "result",
+	// "as_completed", "acquire".
+	Call string `json:"call,omitempty"`
 	// On lists the threads (tids) this wait can only be ended by, when pyhang
 	// knows them: a joined thread, the holder of the lock, the executor
 	// threads running a future.
@@ -135,6 +140,8 @@ type Analysis struct {
 	// snapshot (the GIL, an unmatched futex, a set of futures), so that every
 	// reference of the report resolves.
 	Extra map[string]*snapshot.Object
+	// src reads the target's source files, for evidence from the source.
+	src *sourceCache
 }
 
 // Resource returns the object a resource id names, from the snapshot or Extra.

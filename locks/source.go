@@ -15,6 +15,8 @@ type sourceCache struct {
 	files  map[string]*pysource.File
 	defs   map[fileLine]defInfo
 	frames []string // the snapshot's frame files, once computed
+	// callsOf caches the method calls of a file, by file and methods.
+	callsOf map[string][]pysource.Call
 }
 
 type fileLine struct {

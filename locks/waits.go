@@ -1,6 +1,7 @@
 package locks
 
 import (
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -42,18 +43,21 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 	case len(prims) > 0:
 		w = a.primitiveWait(x, th, prims, direct, how)
 	case direct != nil:
-		w = &Wait{Ref: ref(direct), Evidence: []Evidence{how}, Object: direct.ID}
+		w = &Wait{Ref: ref(direct), Evidence: []Evidence{how}, Object: direct.ID, Call: directCalls[direct.Kind]}
 		switch direct.Kind {
 		case snapshot.KindHandle:
 			a.joinTarget(x, w, direct.Ident)
 		case snapshot.KindSimpleQueue:
-			w.Evidence = append(w.Evidence, Evidence{Basis: BasisIdleWorker})
+			if idleWorker(th) {
+				w.Evidence = append(w.Evidence, Evidence{Basis: BasisIdleWorker})
+			}
 		}
 		w.On = a.Holders[direct.ID]
-	case k.FD != nil && x.byFD[*k.FD] != nil:
-		so := x.byFD[*k.FD]
-		fd := *k.FD
-		w = &Wait{Ref: ref(so), Evidence: []Evidence{{Basis: BasisSocket, Syscall: k.Syscall, FD: &fd}}, Object: so.ID}
+	case socketOf(x, k) != nil:
+		so := socketOf(x, k)
+		fd := *so.FD
+		w = &Wait{Ref: ref(so), Evidence: []Evidence{{Basis: BasisSocket, Syscall: k.Syscall, FD: &fd}}, Object: so.ID,
+			Frame: userFrame(th)}
 	case k.Futex != 0 && !k.Timed:
 		id := KindFutex + "@" + k.Futex.String()
 		a.extra(&snapshot.Object{ID: id, Kind: KindFutex, Type: "futex", Addr: k.Futex})
@@ -65,6 +69,47 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 		w.Evidence = append(w.Evidence, Evidence{Basis: BasisTimeout})
 	}
 	return w
+}
+
+// directCalls name the call a thread is in when it waits straight on an
+// object, with no library frame above it (C methods have no Python frame).
+var directCalls = map[string]string{
+	snapshot.KindLock: "acquire", snapshot.KindRLock: "acquire", snapshot.KindSimpleQueue: "get",
+	snapshot.KindHandle: "join",
+}
+
+// socketOf is the socket a thread's system call waits on: its descriptor,
+// or the first descriptor of a poll or select that is a socket's.
+func socketOf(x *index, k *snapshot.Kernel) *snapshot.Object {
+	if k.FD != nil {
+		return x.byFD[*k.FD]
+	}
+	for _, fd := range k.FDs {
+		if so := x.byFD[fd]; so != nil {
+			return so
+		}
+	}
+	return nil
+}
+
+// userFrame is the innermost frame outside the standard library: the
+// program's own call that led into the library (urlopen, recv …), or 0.
+func userFrame(th *snapshot.Thread) int {
+	for i := range th.Frames {
+		if !isStdlib(th.Frames[i].File) {
+			return i
+		}
+	}
+	return 0
+}
+
+// idleWorker: a concurrent.futures worker waiting in its own loop for work.
+func idleWorker(th *snapshot.Thread) bool {
+	if len(th.Frames) == 0 {
+		return false
+	}
+	f := &th.Frames[0]
+	return f.Function == "_worker" && filepath.Base(f.File) == "thread.py" && strings.Contains(f.File, "concurrent")
 }
 
 func (a *Analysis) extra(ob *snapshot.Object) {
@@ -80,8 +125,8 @@ func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitiv
 	if caller >= len(th.Frames) {
 		caller = outer.index
 	}
-	w := &Wait{Frame: caller, Object: outer.obj}
 	f := &th.Frames[outer.index]
+	w := &Wait{Frame: caller, Object: outer.obj, Call: f.Function}
 	if ob := x.s.Objects[outer.obj]; ob != nil {
 		w.Ref = ref(ob)
 	} else {

@@ -1,0 +1,80 @@
+package locks
+
+import (
+	"strings"
+
+	"github.com/pyhang/pyhang/internal/pysource"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// CallsIn lists the calls of one of the methods on the object, by any of its
+// names, in the functions a thread's frames run (outside the standard
+// library), read from the source through the target's own view: where that
+// thread puts to a queue or notifies a condition, say. Evidence from the
+// source, not from memory: the name may also be another object's.
+func (a *Analysis) CallsIn(tid int, ob *snapshot.Object, methods ...string) []Site {
+	th := a.thread(tid)
+	if th == nil || a.src == nil {
+		return nil
+	}
+	var names []string
+	for _, n := range lockNames(ob) {
+		if n != "self" && n != "cls" {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	var out []Site
+	seen := map[fileLine]bool{}
+	for i := range th.Frames {
+		fr := &th.Frames[i]
+		if isStdlib(fr.File) {
+			continue
+		}
+		calls := a.src.calls(fr.File, methods)
+		if len(calls) == 0 {
+			continue
+		}
+		def, _ := a.src.def(fr.File, fr.Line)
+		fn := fr.Qualname // the frame's own name for the function, as reports show it
+		for _, c := range calls {
+			if !containsString(names, c.Last) || seen[fileLine{fr.File, c.Line}] {
+				continue
+			}
+			if d, _ := a.src.def(fr.File, c.Line); d != def {
+				continue
+			}
+			seen[fileLine{fr.File, c.Line}] = true
+			out = append(out, Site{File: fr.File, Line: c.Line, Function: fn, Call: c.Method})
+		}
+	}
+	return out
+}
+
+func (a *Analysis) thread(tid int) *snapshot.Thread {
+	for i := range a.Snap.Threads {
+		if a.Snap.Threads[i].TID == tid {
+			return &a.Snap.Threads[i]
+		}
+	}
+	return nil
+}
+
+// calls lists, once per file and set of methods, the file's calls of them.
+func (c *sourceCache) calls(path string, methods []string) []pysource.Call {
+	key := path + "\x00" + strings.Join(methods, ",")
+	if cs, ok := c.callsOf[key]; ok {
+		return cs
+	}
+	var cs []pysource.Call
+	if f := c.file(path); f != nil {
+		cs = f.Calls(methods...)
+	}
+	if c.callsOf == nil {
+		c.callsOf = map[string][]pysource.Call{}
+	}
+	c.callsOf[key] = cs
+	return cs
+}
