@@ -16,9 +16,11 @@ type Kind string
 
 // Finding kinds.
 const (
-	Deadlock     Kind = "deadlock"
-	OrphanedLock Kind = "orphaned-lock"
-	AllBlocked   Kind = "all-blocked"
+	Deadlock         Kind = "deadlock"
+	OrphanedLock     Kind = "orphaned-lock"
+	StarvedConsumers Kind = "starved-consumers"
+	StuckIO          Kind = "stuck-io"
+	AllBlocked       Kind = "all-blocked"
 )
 
 // Severity grades a finding.
@@ -51,6 +53,17 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	var out []Finding
 	out = append(out, deadlocks(s, a, g)...)
 	out = append(out, orphanedLocks(s, a)...)
+	causes := len(out)
+	for _, f := range starvedConsumers(s, a, mayRun(s, a, nil), mayRun(s, a, newReferrers(s))) {
+		if explainedBy(out[:causes], f.Details.(*StarvedConsumersDetails)) {
+			f.Severity = Info
+			f.Details.(*StarvedConsumersDetails).Consequence = true
+		}
+		out = append(out, f)
+	}
+	if f, ok := stuckIO(s, a); ok {
+		out = append(out, f)
+	}
 	if f, ok := allBlocked(s, a); ok {
 		if len(out) > 0 {
 			// The deadlock or orphaned lock above is the cause; this only
@@ -94,6 +107,22 @@ type Holder struct {
 	Thread   int              `json:"thread"`
 	Joined   bool             `json:"joined,omitempty"`
 	Evidence []locks.Evidence `json:"basis,omitempty"`
+}
+
+// explainedBy reports whether one of the threads that would put to a
+// starved queue is part of a deadlock or waits on an orphaned lock: that
+// finding is the cause.
+func explainedBy(causes []Finding, d *StarvedConsumersDetails) bool {
+	for _, c := range causes {
+		for _, p := range d.Others {
+			for _, tid := range c.Threads {
+				if tid == p.Thread && p.Waits != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding {

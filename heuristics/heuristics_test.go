@@ -156,20 +156,275 @@ func TestOrphanedLock(t *testing.T) {
 	}
 }
 
+// TestAllBlocked: every thread waits on another; the consumer's queue is
+// starved (its only producer waits for a lock the consumer holds), and
+// all-blocked is noted as the consequence.
 func TestAllBlocked(t *testing.T) {
 	s, _, fs := run(t, "all_blocked")
 	errs := errors(fs)
-	if len(errs) != 1 || errs[0].Kind != AllBlocked {
-		t.Fatalf("findings = %+v, want all-blocked", fs)
+	if len(errs) != 1 || errs[0].Kind != StarvedConsumers {
+		t.Fatalf("findings = %+v, want starved-consumers", fs)
 	}
-	if len(errs[0].Threads) != len(s.Threads) {
-		t.Errorf("all-blocked names %d of %d threads", len(errs[0].Threads), len(s.Threads))
+	d := errs[0].Details.(*StarvedConsumersDetails)
+	if got := nameOf(s.Objects[d.Queue.ID]); got != "jobs" || d.Reason != ReasonOthersBlocked {
+		t.Errorf("queue %s, reason %s; want jobs, %s", got, d.Reason, ReasonOthersBlocked)
+	}
+	var producer *Producer
+	for i := range d.Others {
+		if threadByTID(s, d.Others[i].Thread).Name == "producer" {
+			producer = &d.Others[i]
+		}
+	}
+	if producer == nil || len(producer.Puts) != 1 || producer.PastPuts || producer.Waits == nil ||
+		producer.Waits.Waits.Name == nil || *producer.Waits.Waits.Name != "stock_lock" {
+		t.Errorf("producer %+v: want a put() site ahead of it, waiting for stock_lock", producer)
+	}
+	last := fs[len(fs)-1]
+	if last.Kind != AllBlocked || last.Severity != Info || len(last.Threads) != len(s.Threads) {
+		t.Errorf("last finding %+v, want all-blocked over all %d threads, as info", last, len(s.Threads))
+	}
+}
+
+func TestStarvedConsumers(t *testing.T) {
+	for _, tc := range []struct {
+		prog, queue string
+		consumers   []string
+		length      *int
+		others      []string
+	}{
+		{"talk_job_queue", "jobs", nil, new(int), []string{"MainThread"}},
+		{"starved_handoff", "Mailbox.ready", []string{"reader"}, nil, []string{"MainThread"}},
+	} {
+		t.Run(tc.prog, func(t *testing.T) {
+			s, _, fs := run(t, tc.prog)
+			errs := errors(fs)
+			if len(errs) != 1 || errs[0].Kind != StarvedConsumers || errs[0].Severity != Error {
+				t.Fatalf("findings = %+v, want one starved-consumers error", fs)
+			}
+			d := errs[0].Details.(*StarvedConsumersDetails)
+			if got := nameOf(s.Objects[d.Queue.ID]); got != tc.queue {
+				t.Errorf("queue %s, want %s", got, tc.queue)
+			}
+			if (d.Length == nil) != (tc.length == nil) || d.Length != nil && *d.Length != *tc.length {
+				t.Errorf("length %v, want %v", d.Length, tc.length)
+			}
+			var consumers, others []int
+			for _, c := range d.Consumers {
+				consumers = append(consumers, c.Thread)
+			}
+			for _, o := range d.Others {
+				others = append(others, o.Thread)
+			}
+			want := tc.consumers
+			if want == nil { // every worker still alive: the race decides which one finished
+				for _, th := range s.Threads {
+					if strings.HasPrefix(th.Name, "worker-") {
+						want = append(want, th.Name)
+					}
+				}
+				sort.Strings(want)
+				if len(want) == 0 || len(want) == 10 {
+					t.Fatalf("%d workers alive, want 1 to 9", len(want))
+				}
+			}
+			if got := names(s, consumers); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("consumers %v, want %v", got, want)
+			}
+			if got := names(s, others); strings.Join(got, ",") != strings.Join(tc.others, ",") || d.Reason != ReasonOthersBlocked {
+				t.Errorf("others %v (%s), want %v blocked", got, d.Reason, tc.others)
+			}
+		})
+	}
+}
+
+// TestStarvedEndedWriter: the hand-off's writer thread is gone, and the
+// finding says so.
+func TestStarvedEndedWriter(t *testing.T) {
+	_, _, fs := run(t, "starved_handoff")
+	d := fs[0].Details.(*StarvedConsumersDetails)
+	if len(d.Ended) != 1 || d.Ended[0].Name != "writer" {
+		t.Errorf("ended threads %+v, want the writer", d.Ended)
+	}
+}
+
+// TestStarvedWhenTheProducerStops: the healthy producer, made to wait
+// forever on a lock its consumer holds, no longer feeds the queues; made to
+// wait on a lock a sleeping thread holds, it still may.
+func TestStarvedWhenTheProducerStops(t *testing.T) {
+	s := load(t, "healthy_producer")
+	producer, consumer, main := threadNamed(s, "producer"), threadNamed(s, "consumer"), threadNamed(s, "MainThread")
+	lock := &snapshot.Object{ID: "lock@0x1000", Kind: snapshot.KindLock, Type: "_thread.lock", Addr: 0x1000, Locked: new(bool), WaitKey: 0x2000}
+	*lock.Locked = true
+	s.Objects[lock.ID] = lock
+	producer.State = snapshot.StateBlocked
+	producer.Kernel = &snapshot.Kernel{Syscall: "futex", Nr: 202, Futex: 0x2000}
+	holdWith := func(th *snapshot.Thread) {
+		for i := range s.Threads {
+			for j := range s.Threads[i].Frames {
+				s.Threads[i].Frames[j].With = nil
+			}
+		}
+		th.Frames[len(th.Frames)-1].With = []string{lock.ID}
+	}
+
+	holdWith(main) // main sleeps: it will let go, the producer may put again
+	a := locks.Analyze(s)
+	if fs := Find(s, a, waitgraph.Build(s, a)); len(fs) != 0 {
+		t.Fatalf("producer waits on a lock a sleeping thread holds: findings %+v, want none", fs)
+	}
+
+	holdWith(consumer)
+	a = locks.Analyze(s)
+	fs := Find(s, a, waitgraph.Build(s, a))
+	var starved []string
+	for _, f := range fs {
+		if f.Kind == StarvedConsumers {
+			starved = append(starved, names(s, f.Details.(*StarvedConsumersDetails).consumerTIDs())...)
+		}
+	}
+	sort.Strings(starved)
+	// The consumer holds the lock: the producer waits forever. The main
+	// thread sleeps and could run, but neither queue is global and main's
+	// frames do not refer to them: a warning, not an error.
+	if strings.Join(starved, ",") != "consumer,fast-consumer" {
+		t.Fatalf("starved consumers %v (findings %+v), want consumer and fast-consumer", starved, fs)
+	}
+	for _, f := range fs {
+		if f.Kind != StarvedConsumers {
+			continue
+		}
+		d := f.Details.(*StarvedConsumersDetails)
+		ok := f.Severity == Warning && d.Reason == ReasonNoReference
+		for _, o := range d.Others {
+			switch o.Thread {
+			case main.TID:
+				ok = ok && o.CanRun && !o.Refers && o.Waits == nil
+			case producer.TID:
+				ok = ok && o.Refers && len(o.Puts) == 1 && o.Waits != nil && o.Waits.Waits.ID == lock.ID
+			}
+		}
+		if !ok {
+			t.Errorf("%s: severity %s, reason %s, others %+v; want a warning: MainThread can run and does not refer to it, the producer waits for the lock", nameOf(s.Objects[d.Queue.ID]), f.Severity, d.Reason, d.Others)
+		}
+	}
+	// With the main thread joining the consumer, nothing can run at all.
+	main.State = snapshot.StateBlocked
+	main.Kernel = &snapshot.Kernel{Syscall: "futex", Nr: 202, Futex: 0x3000}
+	handle := &snapshot.Object{ID: "thread-handle@0x3000", Kind: snapshot.KindHandle, Addr: 0x3000, WaitKey: 0x3000, Ident: consumer.Ident}
+	s.Objects[handle.ID] = handle
+	a = locks.Analyze(s)
+	errs := 0
+	for _, f := range Find(s, a, waitgraph.Build(s, a)) {
+		if f.Kind == StarvedConsumers {
+			if f.Severity != Error || f.Details.(*StarvedConsumersDetails).Reason != ReasonOthersBlocked {
+				t.Errorf("%+v: want an error, every other thread blocked", f)
+			}
+			errs++
+		}
+	}
+	if errs != 2 {
+		t.Errorf("%d starved queues, want both", errs)
+	}
+}
+
+func (d *StarvedConsumersDetails) consumerTIDs() []int {
+	var out []int
+	for _, c := range d.Consumers {
+		out = append(out, c.Thread)
+	}
+	return out
+}
+
+func threadNamed(s *snapshot.Snapshot, name string) *snapshot.Thread {
+	for i := range s.Threads {
+		if s.Threads[i].Name == name {
+			return &s.Threads[i]
+		}
+	}
+	return nil
+}
+
+func TestStuckIO(t *testing.T) {
+	s, _, fs := run(t, "talk_http_pool")
+	errs := errors(fs)
+	if len(errs) != 1 || errs[0].Kind != StuckIO || errs[0].Severity != Warning {
+		t.Fatalf("findings = %+v, want one stuck-io warning", fs)
+	}
+	d := errs[0].Details.(*StuckIODetails)
+	var tids []int
+	for _, st := range d.Stuck {
+		tids = append(tids, st.Thread)
+		if st.Op != OpRead || st.Timeout >= 0 || st.Peer == "" || st.State != "ESTABLISHED" || !strings.HasPrefix(st.URL, "http://127.0.0.1:") || st.URLLocal != "url" {
+			t.Errorf("stuck thread %+v: want a read with no timeout, its peer and its url", st)
+		}
+		if f := threadByTID(s, st.Thread).Frames[st.Frame]; f.Function != "fetch" {
+			t.Errorf("thread %d's own frame is %s, want fetch", st.Thread, f.Function)
+		}
+	}
+	if got := names(s, tids); strings.Join(got, ",") != "poller_0,poller_1,poller_2,poller_3,poller_4" {
+		t.Errorf("stuck threads %v", got)
+	}
+	if len(d.Pools) != 1 || d.Pools[0].Stuck != 5 || len(d.Pools[0].Workers) != 5 || d.Pools[0].Waiting == nil || *d.Pools[0].Waiting != 10 {
+		t.Errorf("pools %+v, want 5 of 5 stuck, 10 waiting", d.Pools)
+	}
+	if len(d.Dependents) != 1 || threadByTID(s, d.Dependents[0].Thread).Name != "MainThread" {
+		t.Errorf("dependents %+v, want MainThread", d.Dependents)
+	}
+}
+
+// TestStuckIONeedsNoTimeout: the same workers, their sockets given a
+// timeout, or seen in a core (where a poll's socket state is unknown), or
+// polling a listening socket, are not stuck.
+func TestStuckIONeedsNoTimeout(t *testing.T) {
+	stuck := func(s *snapshot.Snapshot) int {
+		a := locks.Analyze(s)
+		for _, f := range Find(s, a, waitgraph.Build(s, a)) {
+			if f.Kind == StuckIO {
+				return len(f.Details.(*StuckIODetails).Stuck)
+			}
+		}
+		return 0
+	}
+	s := load(t, "talk_http_pool")
+	for _, ob := range s.Objects {
+		if ob.Kind == snapshot.KindSocket && ob.Timeout != nil && *ob.Timeout < 0 {
+			*ob.Timeout = 30
+		}
+	}
+	if n := stuck(s); n != 0 {
+		t.Errorf("sockets with a timeout: %d stuck, want 0", n)
+	}
+
+	// A poll without a timeout on a connected socket is stuck on a live
+	// target, unknown (so not reported) in a core, and never on a listener.
+	s = load(t, "talk_http_pool")
+	for i := range s.Threads {
+		if k := s.Threads[i].Kernel; k != nil && k.Syscall == "recvfrom" {
+			k.Syscall, k.Nr, k.FDs, k.FD = "poll", 7, []int{*k.FD}, nil
+		}
+	}
+	if n := stuck(s); n != 5 {
+		t.Errorf("live poll forever: %d stuck, want 5", n)
+	}
+	for _, ob := range s.Objects {
+		if ob.Socket != nil && ob.Socket.State == "ESTABLISHED" {
+			ob.Socket.State = "LISTEN"
+		}
+	}
+	if n := stuck(s); n != 0 {
+		t.Errorf("poll of listening sockets: %d stuck, want 0", n)
+	}
+	for _, ob := range s.Objects {
+		ob.Socket = nil
+	}
+	if n := stuck(s); n != 0 {
+		t.Errorf("poll forever in a core: %d stuck, want 0 (the socket's state is unknown)", n)
 	}
 }
 
 // TestHealthy: look-alikes of the problems must get no finding at all.
 func TestHealthy(t *testing.T) {
-	for _, prog := range []string{"held_by_bare_acquire", "healthy_condition", "healthy_rlock"} {
+	for _, prog := range []string{"held_by_bare_acquire", "healthy_condition", "healthy_rlock", "healthy_producer", "healthy_sockets", "healthy_idle_pool"} {
 		t.Run(prog, func(t *testing.T) {
 			_, a, fs := run(t, prog)
 			if len(fs) != 0 {
