@@ -32,6 +32,10 @@ func (w *words) summary(f *heuristics.Finding) string {
 		}
 		return fmt.Sprintf("orphaned lock: %s is locked, %d thread(s) wait for it, and no live thread holds it — release it in a finally: block, or take it with a with statement",
 			name, len(d.Waiters))
+	case *heuristics.StarvedConsumersDetails:
+		return w.starvedSummary(d)
+	case *heuristics.StuckIODetails:
+		return w.stuckIOSummary(d)
 	case *heuristics.AllBlockedDetails:
 		if d.Consequence {
 			return fmt.Sprintf("every one of the %d threads is blocked as a result: the process can never make progress", len(f.Threads))
@@ -74,6 +78,10 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		for _, wt := range d.Waiters {
 			out = append(out, fmt.Sprintf("%s waits for it at %s", w.threadLabel(wt.Thread), w.frameAt(wt.Thread, wt.Frame)))
 		}
+	case *heuristics.StarvedConsumersDetails:
+		out = w.starvedEvidence(d)
+	case *heuristics.StuckIODetails:
+		out = w.stuckIOEvidence(d)
 	case *heuristics.AllBlockedDetails:
 		for _, wt := range d.Waits {
 			out = append(out, fmt.Sprintf("%s waits for %s at %s", w.threadLabel(wt.Thread), w.ref(wt.Waits), w.frameAt(wt.Thread, wt.Frame)))

@@ -33,7 +33,7 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			}
 			break
 		}
-		fmt.Fprintf(w, "No deadlock, orphaned lock or permanently blocked process found among %d threads.\n", len(s.Threads))
+		fmt.Fprintf(w, "No deadlock, orphaned lock, starved consumer, stuck I/O or permanently blocked process found among %d threads.\n", len(s.Threads))
 	case 1:
 		fmt.Fprintln(w, "1 problem found:")
 	default:

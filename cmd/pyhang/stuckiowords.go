@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/pyhang/pyhang/heuristics"
+)
+
+// opWords says what a thread stuck on a socket waits to do.
+var opWords = map[string]string{
+	heuristics.OpRead:  "read from",
+	heuristics.OpWrite: "write to",
+	heuristics.OpPoll:  "poll",
+}
+
+func (w *words) stuckIOSummary(d *heuristics.StuckIODetails) string {
+	op := opWords[d.Stuck[0].Op]
+	for _, st := range d.Stuck {
+		if st.Op != d.Stuck[0].Op {
+			op = "wait on"
+			break
+		}
+	}
+	what := "a socket that has"
+	if len(d.Stuck) > 1 {
+		what = "sockets that have"
+	}
+	return fmt.Sprintf("stuck I/O: %s %s %s no timeout; if the peer never answers they wait forever — give the sockets a timeout (socket.settimeout(), the timeout= of urlopen() or requests) and handle it",
+		plural(len(d.Stuck), "thread"), opVerb(op, len(d.Stuck)), what)
+}
+
+// doesWords says what one stuck thread does.
+var doesWords = map[string]string{
+	heuristics.OpRead:  "waits to read from",
+	heuristics.OpWrite: "waits to write to",
+	heuristics.OpPoll:  "polls",
+}
+
+// opVerb agrees "read from" with its subject: "1 thread waits to read from".
+func opVerb(op string, n int) string {
+	if n == 1 {
+		return "waits to " + op
+	}
+	return "wait to " + op
+}
+
+func (w *words) stuckIOEvidence(d *heuristics.StuckIODetails) []string {
+	var out []string
+	for _, st := range d.Stuck {
+		s := fmt.Sprintf("%s %s %s: %s on fd %d, no timeout", w.threadLabel(st.Thread), doesWords[st.Op],
+			w.ref(st.Waits), w.esc(st.Syscall), st.FD)
+		switch {
+		case st.Local != "" && st.Peer != "":
+			s += fmt.Sprintf(", %s → %s", w.esc(st.Local), w.esc(st.Peer))
+		case st.Local != "":
+			s += ", local " + w.esc(st.Local)
+		}
+		if st.State != "" {
+			s += " (" + w.esc(st.State) + ")"
+		}
+		if st.URL != "" && st.URLFrame != nil {
+			s += fmt.Sprintf(", fetching %s (%s in %s)", w.esc(st.URL), w.esc(st.URLLocal), w.frameFunction(st.Thread, *st.URLFrame))
+		}
+		s += ", at " + w.frameAt(st.Thread, st.Frame)
+		out = append(out, s)
+	}
+	for _, p := range d.Pools {
+		who := fmt.Sprintf("%d of the %d threads", p.Stuck, len(p.Workers))
+		if p.Stuck == len(p.Workers) {
+			who = fmt.Sprintf("all %d threads", p.Stuck)
+			if p.Stuck == 1 {
+				who = "the one thread"
+			}
+		}
+		s := fmt.Sprintf("%s of the thread pool whose work queue is %s (%s) are stuck", who, w.shortRef(p.WorkQueue), p.WorkQueue.ID)
+		if p.Waiting != nil {
+			s += fmt.Sprintf("; %s wait behind them", plural(*p.Waiting, "work item"))
+		}
+		out = append(out, s)
+	}
+	for _, g := range w.groupWaits(d.Dependents) {
+		verb := "waits"
+		if len(g.tids) > 1 {
+			verb = "wait"
+		}
+		out = append(out, fmt.Sprintf("%s %s for %s at %s, which only the stuck threads can end: a consequence, not a problem of its own",
+			w.threadList(g.tids), verb, w.ref(g.waits), g.at))
+	}
+	return out
+}
+
+// frameFunction is the qualified name of a thread's frame.
+func (w *words) frameFunction(tid, i int) string {
+	t := w.thread(tid)
+	if t == nil || i < 0 || i >= len(t.Frames) {
+		return "?"
+	}
+	f := &t.Frames[i]
+	if f.Qualname != "" {
+		return w.esc(f.Qualname)
+	}
+	return w.esc(f.Function)
+}
