@@ -40,6 +40,11 @@ type expectation struct {
 		Waiter string `json:"waiter"`
 		Target string `json:"target"`
 	} `json:"join"`
+	// Starved are the consumers of Queue (a queue's or condition's name),
+	// starved; BlockedOthers the other threads, all waiting forever.
+	Starved       []string `json:"starved"`
+	Queue         string   `json:"queue"`
+	BlockedOthers []string `json:"blocked_others"`
 }
 
 // diagnosis is the part of the pyhang/1 report these tests read.
@@ -67,12 +72,13 @@ type diagnosis struct {
 		Count int      `json:"count"`
 	} `json:"objects"`
 	Findings []struct {
-		Kind     string   `json:"kind"`
-		Severity string   `json:"severity"`
-		Summary  string   `json:"summary"`
-		Threads  []int    `json:"threads"`
-		Objects  []string `json:"objects"`
-		Evidence []string `json:"evidence"`
+		Kind     string          `json:"kind"`
+		Severity string          `json:"severity"`
+		Summary  string          `json:"summary"`
+		Threads  []int           `json:"threads"`
+		Objects  []string        `json:"objects"`
+		Evidence []string        `json:"evidence"`
+		Details  json.RawMessage `json:"details"`
 	} `json:"findings"`
 }
 
@@ -125,7 +131,7 @@ func (d *diagnosis) problems() (out []int) {
 var diagnosePrograms = []string{
 	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "all_blocked.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
-	"healthy_idle_pool.py", "healthy_busy.py",
+	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
 }
 
 // TestDiagnose runs every problem program and every healthy look-alike under
@@ -253,6 +259,8 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program) {
 			t.Errorf("waiters %v, want %v", got, wantBlocked)
 		}
 		t.Logf("%s", f.Summary)
+	case len(want.Starved) > 0:
+		checkStarved(t, &d, want)
 	case want.AllBlocked:
 		if len(problems) != 1 || d.Findings[problems[0]].Kind != "all-blocked" {
 			t.Fatalf("want exactly one all-blocked, got %+v", d.Findings)
@@ -264,6 +272,60 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program) {
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
 	}
+}
+
+// checkStarved: one starved-consumers problem, on the queue, naming its
+// consumers and, when the program says so, the other threads as blocked.
+// A process where every thread is blocked also gets all-blocked, as a note.
+func checkStarved(t *testing.T, d *diagnosis, want expectation) {
+	problems := d.problems()
+	if len(problems) != 1 || d.Findings[problems[0]].Kind != "starved-consumers" {
+		t.Fatalf("want exactly one starved-consumers, got %+v", d.Findings)
+	}
+	f := d.Findings[problems[0]]
+	var det struct {
+		Queue struct {
+			ID string `json:"id"`
+		} `json:"queue"`
+		Consumers []struct {
+			Thread int `json:"thread"`
+		} `json:"consumers"`
+		Reason string `json:"reason"`
+		Others []struct {
+			Thread int `json:"thread"`
+		} `json:"others"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatalf("details: %v", err)
+	}
+	if !slices.Contains(d.Objects[det.Queue.ID].Names, want.Queue) {
+		t.Errorf("queue %s (names %v), want %s", det.Queue.ID, d.Objects[det.Queue.ID].Names, want.Queue)
+	}
+	var consumers, others []int
+	for _, c := range det.Consumers {
+		consumers = append(consumers, c.Thread)
+	}
+	for _, o := range det.Others {
+		others = append(others, o.Thread)
+	}
+	if got := d.names(consumers); !slices.Equal(got, slices.Sorted(slices.Values(want.Starved))) {
+		t.Errorf("consumers %v, want %v", got, want.Starved)
+	}
+	if want.BlockedOthers != nil {
+		if got := d.names(others); det.Reason != "others-blocked" || !slices.Equal(got, slices.Sorted(slices.Values(want.BlockedOthers))) {
+			t.Errorf("reason %s, others %v; want others-blocked, %v", det.Reason, got, want.BlockedOthers)
+		}
+	}
+	if want.AllBlocked {
+		found := false
+		for _, f := range d.Findings {
+			found = found || f.Kind == "all-blocked" && f.Severity == "info"
+		}
+		if !found {
+			t.Errorf("no all-blocked note: %+v", d.Findings)
+		}
+	}
+	t.Logf("%s", f.Summary)
 }
 
 func threadNamed(d *diagnosis, name string) int {

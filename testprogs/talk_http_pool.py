@@ -1,14 +1,16 @@
 """talk_http_pool: pool workers stuck reading HTTP responses that never come.
 
-A poller fans ids 0..19 out to a ThreadPoolExecutor of 5 workers ("poller_N"); each GETs
+A poller fans ids 0..29 out to a ThreadPoolExecutor of 5 workers ("poller_N"); each GETs
 http://127.0.0.1:PORT/<id> with urllib and no timeout, and the main thread prints results
 with as_completed(). The backend (an http.server in a thread of this process, on an
 ephemeral port) accepts every request but never answers ids 3, 7, 11, 15, 19: it keeps
 those connections open and silent. Five such ids and five workers: every worker ends up
-reading a socket forever, and the main thread waits for their futures forever.
+reading a socket forever, ids 20..29 wait in the pool's queue behind them, and the main
+thread waits for their futures forever.
 
 A diagnosis should find stuck-io over the five pool workers (socket reads with no timeout,
-the peer 127.0.0.1:PORT), the main thread waiting on their futures, and no deadlock.
+the peer 127.0.0.1:PORT, the silent URLs), the pool with all 5 workers stuck and 10 work
+items waiting, the main thread waiting on their futures as a consequence, and no deadlock.
 """
 
 import concurrent.futures
@@ -23,13 +25,14 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import _harness  # noqa: E402
 
 WORKERS = 5
-IDS = range(20)
+IDS = range(30)
+SILENT = [3, 7, 11, 15, 19]  # one per worker: the last is taken when the others are stuck
 
 
 class Backend(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         item = int(self.path.strip("/"))
-        if item % 4 == 3:
+        if item in SILENT:
             self.server.silent.append(self.request)  # accepted, never answered
             return
         time.sleep(0.05)  # backend latency
@@ -75,14 +78,17 @@ def main():
         # A worker waiting for an answer that is on its way looks the same as a stuck one:
         # wait until every answerable id is answered and the five silent ones are parked.
         answered = sum(f.done() for f in futures)
-        if answered != len(IDS) - WORKERS or len(server.silent) != WORKERS:
+        if answered != max(SILENT) + 1 - len(SILENT) or len(server.silent) != len(SILENT):
             raise _harness.NotReady("%d answered, %d silent" % (answered, len(server.silent)))
         return blocked(snapshot)
 
     h.watch(stuck, expect={
         "stuck_io": workers,
         "peer": "127.0.0.1:%d" % port,
-        "silent_ids": [i for i in IDS if i % 4 == 3],
+        "silent_ids": SILENT,
+        "urls": ["http://127.0.0.1:%d/%d" % (port, i) for i in SILENT],
+        "pool_waiting": len(IDS) - max(SILENT) - 1,
+        "dependents": ["MainThread"],
     })
     for future in concurrent.futures.as_completed(futures):  # BLOCK:main
         print(future.result().decode().strip())

@@ -62,6 +62,41 @@ func KernelCore(t testing.TB, s *Started) (string, bool) {
 	case <-time.After(time.Minute):
 		t.Fatalf("kernel core: pid %d still running a minute after SIGABRT", s.PID)
 	}
+	return s.coreFile(t, pattern)
+}
+
+// CrashCore waits for a program that crashes by itself (after its ready file) to die
+// of a signal, and returns the core the kernel wrote and the signal. It returns false,
+// after logging why, when the kernel wrote no core file (see KernelCore); a program
+// that exits without a fatal signal fails the test.
+func CrashCore(t testing.TB, s *Started) (string, syscall.Signal, bool) {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("pid %d still running a minute after its ready file: it did not crash\n%s", s.PID, s.Output())
+	}
+	ws, ok := s.Cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		t.Fatalf("pid %d did not die of a signal: %v\n%s", s.PID, s.Cmd.ProcessState, s.Output())
+	}
+	b, err := os.ReadFile("/proc/sys/kernel/core_pattern")
+	if err != nil {
+		t.Logf("kernel core: reading core_pattern: %v", err)
+		return "", ws.Signal(), false
+	}
+	pattern := strings.TrimSpace(string(b))
+	if strings.HasPrefix(pattern, "|") {
+		t.Logf("kernel core: core_pattern %q pipes cores to a program, not to a file", pattern)
+		return "", ws.Signal(), false
+	}
+	core, ok := s.coreFile(t, pattern)
+	return core, ws.Signal(), ok
+}
+
+// coreFile finds the core the kernel wrote for the ended program s.
+func (s *Started) coreFile(t testing.TB, pattern string) (string, bool) {
+	t.Helper()
 	if ws, ok := s.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.CoreDump() {
 		t.Logf("kernel core: pid %d ended (%v) without dumping core (core_pattern %q)\n%s",
 			s.PID, s.Cmd.ProcessState, pattern, s.Output())

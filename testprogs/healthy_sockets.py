@@ -1,0 +1,82 @@
+"""healthy_sockets: sockets that wait, none of them stuck.
+
+A server in this process listens on an ephemeral port of 127.0.0.1:
+- "acceptor" waits in accept() on the listening socket (no timeout: a server waiting for
+  clients);
+- "selector" waits in select() on the same listening socket, with no timeout;
+- "http" is an http.server idle in serve_forever(), polling its own listening socket;
+- "reader" has connected to the server and reads with a one-hour socket timeout; the
+  server accepted the connection and never writes to it.
+The main thread sleeps. Every wait either has a timeout or is a server's wait for clients:
+a diagnosis must report no finding (stuck-io looks alike).
+"""
+
+import http.server
+import os
+import select
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import _harness  # noqa: E402
+
+accepted = []
+
+
+def accept(listener):
+    while True:
+        conn, _ = listener.accept()  # BLOCK:accept
+        accepted.append(conn)  # kept open, never answered
+
+
+def wait_readable(listener):
+    while True:
+        select.select([listener], [], [])  # BLOCK:select
+        time.sleep(0.1)  # the acceptor takes the client
+
+
+def read(port):
+    conn = socket.create_connection(("127.0.0.1", port))
+    conn.settimeout(3600)
+    while True:
+        data = conn.recv(1)  # BLOCK:recv
+        if not data:
+            return
+
+
+class Quiet(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def main():
+    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=accept, args=(listener,), name="acceptor", daemon=True).start()
+    threading.Thread(target=wait_readable, args=(listener,), name="selector", daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, name="http", daemon=True).start()
+    threading.Thread(target=read, args=(port,), name="reader", daemon=True).start()
+
+    def ready(snapshot):
+        if not accepted:
+            raise _harness.NotReady("the reader's connection is not accepted yet")
+        named = {t["name"]: t for t in snapshot}
+        http_thread = named.get("http")
+        if http_thread is None or not _harness.library_line_blocks(http_thread["frames"][0]):
+            raise _harness.NotReady("the http server is not idle yet")
+        return h.blocked({"acceptor": "accept", "selector": "select", "reader": "recv",
+                          "MainThread": "main"})(snapshot) + [http_thread]
+
+    h.watch(ready, expect={"healthy": True})
+    while True:
+        time.sleep(3600)  # BLOCK:main
+
+
+if __name__ == "__main__":
+    main()
