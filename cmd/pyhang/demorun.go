@@ -9,26 +9,42 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/pyhang/pyhang/internal/corepattern"
 	"github.com/pyhang/pyhang/snapshot/capture"
 	"github.com/pyhang/pyhang/testprogs"
 	"github.com/spf13/cobra"
 )
 
-// demos are the bundled examples, by name, with what each shows.
-var demos = map[string]string{
-	"deadlock":             "two threads take two locks in opposite order",
-	"self_deadlock":        "a thread re-enters a plain Lock it already holds",
-	"orphaned_lock":        "a readers/writers lock left locked by a swallowed exception",
-	"orphaned_rlock":       "an RLock still owned by a thread that died",
-	"deadlock_rlock_join":  "a three-thread cycle through an RLock, a Lock and a join",
-	"all_blocked":          "every thread waits on something only another blocked thread could release",
-	"talk_job_queue":       "workers race between empty() and get() and block forever",
-	"held_by_bare_acquire": "healthy: a slow thread holds a lock taken with a bare acquire()",
+// demo is a bundled example: the program that runs, and what it shows.
+type demo struct {
+	prog  string
+	what  string
+	crash bool // it crashes: the diagnosis reads its core
+}
+
+// demos are the bundled examples, by name: the four hangs of the gdb
+// debugging talk by the talk's names, and the programs of the tests.
+var demos = map[string]demo{
+	"job-queue":            {"talk_job_queue.py", "workers race between empty() and get() and starve on an empty queue", false},
+	"http-pool":            {"talk_http_pool.py", "pool workers wait for HTTP answers that never come, with no timeout", false},
+	"readers-writers":      {"talk_readers_writers.py", "a readers/writers lock left locked by a swallowed exception", false},
+	"ctypes-crash":         {"talk_ctypes_crash.py", "a freed key passed to libcrypto through ctypes; the crash, read from its core", true},
+	"deadlock":             {"deadlock.py", "two threads take two locks in opposite order", false},
+	"self_deadlock":        {"self_deadlock.py", "a thread re-enters a plain Lock it already holds", false},
+	"orphaned_lock":        {"orphaned_lock.py", "a readers/writers lock left locked by a swallowed exception", false},
+	"orphaned_rlock":       {"orphaned_rlock.py", "an RLock still owned by a thread that died", false},
+	"deadlock_rlock_join":  {"deadlock_rlock_join.py", "a three-thread cycle through an RLock, a Lock and a join", false},
+	"all_blocked":          {"all_blocked.py", "every thread waits on something only another blocked thread could release", false},
+	"talk_job_queue":       {"talk_job_queue.py", "workers race between empty() and get() and block forever", false},
+	"starved_handoff":      {"starved_handoff.py", "a consumer waits on a Condition hand-off whose producer died", false},
+	"held_by_bare_acquire": {"held_by_bare_acquire.py", "healthy: a slow thread holds a lock taken with a bare acquire()", false},
 }
 
 type demoFlags struct {
@@ -42,7 +58,7 @@ func newDemoCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demo [EXAMPLE]",
 		Short: "Run a bundled program that hangs, and diagnose it",
-		Long:  "demo runs one of the bundled hanging programs (default: deadlock) under a Python 3.8+ interpreter,\nwaits until it hangs, diagnoses it and writes the wait-for graph, then stops it.\n\nExamples:\n" + demoList(),
+		Long:  "demo runs one of the bundled programs (default: deadlock) under a Python 3.8+ interpreter,\nwaits until it hangs, diagnoses it and writes the wait-for graph, then stops it. An example\nthat crashes is diagnosed from the core the kernel writes for it.\n\n" + demoList(),
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := "deadlock"
@@ -70,10 +86,20 @@ func demoNames() []string {
 	return out
 }
 
+// talkDemos are the talk's four examples, listed first.
+var talkDemos = []string{"job-queue", "http-pool", "readers-writers", "ctypes-crash"}
+
 func demoList() string {
 	var b strings.Builder
+	b.WriteString("The four examples of the gdb debugging talk:\n")
+	for _, n := range talkDemos {
+		fmt.Fprintf(&b, "  %-22s %s\n", n, demos[n].what)
+	}
+	b.WriteString("More:\n")
 	for _, n := range demoNames() {
-		fmt.Fprintf(&b, "  %-22s %s\n", n, demos[n])
+		if !slices.Contains(talkDemos, n) {
+			fmt.Fprintf(&b, "  %-22s %s\n", n, demos[n].what)
+		}
 	}
 	return b.String()
 }
@@ -126,9 +152,13 @@ func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
 	defer cancel()
 	// The example runs as a grandchild, under a shell: a tracer that is also
 	// its parent would see its ptrace stops raced by the wait for its exit.
+	// A crashing example may leave its core (core_pattern permitting) in
+	// its working directory, the demo's own folder.
 	pidFile := filepath.Join(dir, "pid")
-	prog := exec.CommandContext(ctx, "/bin/sh", "-c", `"$1" "$2" --ready "$3" & echo $! > "$4"; wait`,
-		"sh", python, filepath.Join(dir, name+".py"), ready, pidFile)
+	d := demos[name]
+	prog := exec.CommandContext(ctx, "/bin/sh", "-c", `ulimit -c "$5" 2>/dev/null; "$1" "$2" --ready "$3" & echo $! > "$4"; wait`,
+		"sh", python, filepath.Join(dir, d.prog), ready, pidFile, coreLimit(d.crash))
+	prog.Dir = dir
 	prog.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	prog.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
 	var out strings.Builder
@@ -144,7 +174,11 @@ func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
 	}()
 	w := cmd.OutOrStdout()
 	if f.format == "text" {
-		fmt.Fprintf(w, "Running example %q (%s) under %s, waiting for it to hang…\n\n", name, demos[name], python)
+		verb := "hang"
+		if d.crash {
+			verb = "crash"
+		}
+		fmt.Fprintf(w, "Running example %q (%s) under %s, waiting for it to %s…\n\n", name, d.what, python, verb)
 	}
 	if err := waitReady(ready, exited, &out); err != nil {
 		return err
@@ -153,15 +187,52 @@ func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
 	if err != nil {
 		return fmt.Errorf("the example's pid: %w", err)
 	}
-	s, err := capture.Take(strings.TrimSpace(string(pidText)), capture.Options{})
+	target := strings.TrimSpace(string(pidText))
+	if d.crash {
+		if target, err = crashCore(target, dir, exited); err != nil {
+			return err
+		}
+	}
+	s, err := capture.Take(target, capture.Options{})
 	if err != nil {
 		return err
 	}
 	if err := present(w, analyse(s), f.format, graph); err != nil || f.format == "json" {
 		return err
 	}
+	if d.crash {
+		fmt.Fprintf(w, "\n(The example crashed; this is its core as the kernel wrote it: the signal, the fault address, and the crashing thread's Python stack. Run `pyhang diagnose CORE` on a core of your own the same way.)\n")
+		return nil
+	}
 	fmt.Fprintf(w, "\n(The example was stopped. Run `pyhang diagnose PID` on a process of your own the same way.)\n")
 	return nil
+}
+
+// coreLimit is the core size limit the example runs with: none for one that
+// crashes on purpose, so the kernel writes its core; 0 for the others.
+func coreLimit(crash bool) string {
+	if crash {
+		return "unlimited"
+	}
+	return "0"
+}
+
+// crashCore waits for the crashing example to die and finds its core.
+func crashCore(pid, dir string, exited <-chan struct{}) (string, error) {
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		return "", errors.New("the example did not crash within 60 s of its last call")
+	}
+	n, err := strconv.Atoi(pid)
+	if err != nil {
+		return "", fmt.Errorf("the example's pid %q: %w", pid, err)
+	}
+	core, err := corepattern.Find(n, dir)
+	if err != nil {
+		return "", fmt.Errorf("the example crashed, but its core is not to be had: %w", err)
+	}
+	return core, nil
 }
 
 // waitReady waits until the example has written its ready file.
@@ -183,6 +254,9 @@ func waitReady(path string, exited <-chan struct{}, out *strings.Builder) error 
 		}
 		select {
 		case <-exited:
+			if b, err := os.ReadFile(path); err == nil && json.Valid(b) {
+				continue // written just before a crash: read it above
+			}
 			return fmt.Errorf("the example exited early: %s", strings.TrimSpace(out.String()))
 		case <-time.After(50 * time.Millisecond):
 		}

@@ -7,10 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pyhang/pyhang/internal/corepattern"
 )
 
 // Gcore writes a core of the live process pid with gdb's gcore and returns its path.
@@ -41,13 +42,12 @@ func Gcore(t testing.TB, pid int) string {
 // program (core_pattern "|…", e.g. systemd-coredump or apport) or wrote none.
 func KernelCore(t testing.TB, s *Started) (string, bool) {
 	t.Helper()
-	b, err := os.ReadFile("/proc/sys/kernel/core_pattern")
+	pattern, piped, err := corepattern.Pattern()
 	if err != nil {
-		t.Logf("kernel core: reading core_pattern: %v", err)
+		t.Logf("kernel core: %v", err)
 		return "", false
 	}
-	pattern := strings.TrimSpace(string(b))
-	if strings.HasPrefix(pattern, "|") {
+	if piped {
 		t.Logf("kernel core: core_pattern %q pipes cores to a program, not to a file", pattern)
 		return "", false
 	}
@@ -80,13 +80,12 @@ func CrashCore(t testing.TB, s *Started) (string, syscall.Signal, bool) {
 	if !ok || !ws.Signaled() {
 		t.Fatalf("pid %d did not die of a signal: %v\n%s", s.PID, s.Cmd.ProcessState, s.Output())
 	}
-	b, err := os.ReadFile("/proc/sys/kernel/core_pattern")
+	pattern, piped, err := corepattern.Pattern()
 	if err != nil {
-		t.Logf("kernel core: reading core_pattern: %v", err)
+		t.Logf("kernel core: %v", err)
 		return "", ws.Signal(), false
 	}
-	pattern := strings.TrimSpace(string(b))
-	if strings.HasPrefix(pattern, "|") {
+	if piped {
 		t.Logf("kernel core: core_pattern %q pipes cores to a program, not to a file", pattern)
 		return "", ws.Signal(), false
 	}
@@ -102,47 +101,10 @@ func (s *Started) coreFile(t testing.TB, pattern string) (string, bool) {
 			s.PID, s.Cmd.ProcessState, pattern, s.Output())
 		return "", false
 	}
-	glob := coreGlob(pattern, s.PID, usesPID())
-	if !filepath.IsAbs(glob) {
-		glob = filepath.Join(s.Dir, glob)
-	}
-	matches, _ := filepath.Glob(glob)
-	if len(matches) == 0 {
-		t.Logf("kernel core: pid %d dumped core but nothing matches %s", s.PID, glob)
+	core, err := corepattern.Find(s.PID, s.Dir)
+	if err != nil {
+		t.Logf("kernel core: pid %d dumped core but: %v", s.PID, err)
 		return "", false
 	}
-	return matches[len(matches)-1], true
-}
-
-// coreGlob turns a core_pattern into a glob for the core of pid: %p is the pid, %% a
-// percent sign, any other specifier a wildcard. core_uses_pid appends ".PID" when the
-// pattern has no %p.
-func coreGlob(pattern string, pid int, usesPID bool) string {
-	var b strings.Builder
-	hasPID := false
-	for i := 0; i < len(pattern); i++ {
-		if pattern[i] != '%' || i+1 == len(pattern) {
-			b.WriteByte(pattern[i])
-			continue
-		}
-		i++
-		switch pattern[i] {
-		case 'p':
-			hasPID = true
-			b.WriteString(strconv.Itoa(pid))
-		case '%':
-			b.WriteByte('%')
-		default:
-			b.WriteByte('*')
-		}
-	}
-	if usesPID && !hasPID {
-		fmt.Fprintf(&b, ".%d", pid)
-	}
-	return b.String()
-}
-
-func usesPID() bool {
-	b, err := os.ReadFile("/proc/sys/kernel/core_uses_pid")
-	return err == nil && strings.TrimSpace(string(b)) == "1"
+	return core, true
 }
