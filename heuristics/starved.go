@@ -179,10 +179,11 @@ func starvedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]boo
 		if isConsumer[t.TID] {
 			continue
 		}
-		p := Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID), Puts: a.CallsIn(t.TID, q, putCalls[q.Kind]...), CanRun: live[t.TID]}
+		p := Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID), CanRun: live[t.TID]}
 		if likely[t.TID] && (p.Refers || q.Global != "") {
 			return Finding{}, false // a producer may still come
 		}
+		p.Puts = a.CallsIn(t.TID, q, putCalls[q.Kind]...)
 		if p.CanRun {
 			canRun++
 		}

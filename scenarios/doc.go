@@ -8,5 +8,6 @@
 //	PYHANG_PYTHONS=3.12,pyenv-3.8.18   run against a few interpreters only
 //	PYHANG_BIN=FILE                   test that pyhang binary instead of building cmd/pyhang
 //	go test -run TestDump/pyenv-3.12.1/gcore -v ./scenarios/
+//	go test -run 'TestTalkExamples/job-queue/pyenv-3.12.1' -v ./scenarios/
 //	go test -run '^$' -bench . ./scenarios/
 package scenarios
