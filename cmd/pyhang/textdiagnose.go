@@ -27,13 +27,13 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 	switch len(problems) {
 	case 0:
 		if len(s.Target.Missing) > 0 {
-			fmt.Fprintf(w, "No problem could be proven among %d threads, but the snapshot is incomplete, so this is no proof of health:\n", len(s.Threads))
+			fmt.Fprintf(w, "No problem could be proven among %s, but the snapshot is incomplete, so this is no proof of health:\n", threadCount(len(s.Threads)))
 			for _, m := range s.Target.Missing {
 				fmt.Fprintf(w, "  - %s\n", esc(m))
 			}
 			break
 		}
-		fmt.Fprintf(w, "No deadlock, orphaned lock, starved consumer, stuck I/O or permanently blocked process found among %d threads.\n", len(s.Threads))
+		fmt.Fprintf(w, "No deadlock, orphaned lock, starved consumer, stuck I/O or permanently blocked process found among %s.\n", threadCount(len(s.Threads)))
 	case 1:
 		fmt.Fprintln(w, "1 problem found:")
 	default:
@@ -111,4 +111,12 @@ func writeWaitHold(w io.Writer, ws *words, t *snapshot.Thread, indent string) {
 	for _, h := range ws.locks.Holds[t.TID] {
 		fmt.Fprintf(w, "%s%s %s\n%s  evidence: %s\n", indent, holdVerb(h.Probable), ws.ref(h.Ref), indent, ws.evidence(h.Evidence))
 	}
+}
+
+// threadCount is "1 thread", "3 threads".
+func threadCount(n int) string {
+	if n == 1 {
+		return "1 thread"
+	}
+	return fmt.Sprintf("%d threads", n)
 }
