@@ -18,6 +18,7 @@ type code struct {
 	localKinds []byte // 3.11+; nil before
 	nLocals    int    // co_nlocals (≤3.10) / co_nlocalsplus (3.11+)
 	firstTrace int    // _co_firsttraceable (3.11+)
+	stackSize  int    // co_stacksize (3.11+; -1 when unread)
 
 	// Decoding a table is linear in its length; the same few positions of a
 	// function recur across threads and recursion, so results are memoised.
@@ -58,6 +59,7 @@ func (c *code) depthAt(unit int) int {
 const (
 	maxTableLen = 1 << 20 // line and exception tables
 	maxLocals   = 1 << 12
+	maxStack    = 1 << 16 // co_stacksize: far above what the compiler emits
 	kindHidden  = 0x10
 	kindCell    = 0x40
 	kindFree    = 0x80
@@ -89,7 +91,7 @@ func (p *Process) readCode(addr uint64) (*code, error) {
 		return nil, fmt.Errorf("is a %q, not code", tn)
 	}
 	l := p.L
-	c := &code{Addr: addr}
+	c := &code{Addr: addr, stackSize: -1}
 	ptr := func(off int64) uint64 {
 		v, e := p.r.u64(addr + uint64(off))
 		if e != nil && err == nil {
@@ -128,6 +130,11 @@ func (p *Process) readCode(addr uint64) (*code, error) {
 	if l.CodeFirstTrace >= 0 {
 		if ft, e := p.r.i32(addr + uint64(l.CodeFirstTrace)); e == nil && ft >= 0 && ft < 1<<20 {
 			c.firstTrace = int(ft)
+		}
+	}
+	if l.CoStacksize >= 0 {
+		if n, e := p.r.i32(addr + uint64(l.CoStacksize)); e == nil && n >= 0 && n <= maxStack {
+			c.stackSize = int(n)
 		}
 	}
 	if l.CoNlocalsplus >= 0 {

@@ -241,6 +241,17 @@ func FuzzExceptionTable(f *testing.F) {
 			if got := (excWant{target, depth, lasti, ok}); got != want {
 				t.Fatalf("unit %d: %+v, oracle %+v (entries %v)", u, got, want, ents)
 			}
+			var wantAt excWant // the entry starting at u (the first, if several do)
+			for _, e := range ents {
+				if e[0] == u {
+					wantAt = excWant{0, e[3] >> 1, e[3]&1 != 0, true}
+					break
+				}
+			}
+			depth, lasti, ok = exceptionTableEntryAt(tbl, u)
+			if got := (excWant{0, depth, lasti, ok}); got != wantAt {
+				t.Fatalf("entry at unit %d: %+v, oracle %+v (entries %v)", u, got, wantAt, ents)
+			}
 		}
 	})
 }

@@ -76,3 +76,39 @@ func readExcVarint(b []byte) (v int, n int, ok bool) {
 	}
 	return 0, n, false
 }
+
+// exceptionTableEntryAt returns the entry whose range starts exactly at code
+// unit `unit`: its value-stack depth and lasti flag. A with block's entry
+// starts at the instruction after the one that entered it, so its depth says
+// where that instruction keeps the manager's slot. ok is false when no entry
+// starts there or the table is malformed before one is found.
+func exceptionTableEntryAt(tbl []byte, unit int) (depth int, lasti bool, ok bool) {
+	if unit < 0 {
+		return 0, false, false
+	}
+	for i := 0; i < len(tbl); {
+		start, n, good := readExcVarint(tbl[i:])
+		if !good || start > unit {
+			return 0, false, false
+		}
+		i += n
+		if start == unit {
+			for k := 0; k < 2; k++ { // length, target
+				_, n, good := readExcVarint(tbl[i:])
+				if !good {
+					return 0, false, false
+				}
+				i += n
+			}
+			dl, _, good := readExcVarint(tbl[i:])
+			if !good {
+				return 0, false, false
+			}
+			return dl >> 1, dl&1 != 0, true
+		}
+		for i < len(tbl) && tbl[i]&0x80 == 0 {
+			i++ // the rest of an entry that starts before unit
+		}
+	}
+	return 0, false, false
+}

@@ -89,3 +89,24 @@ func TestExceptionTableMalformed(t *testing.T) {
 		}
 	}
 }
+
+func TestExceptionTableEntryAt(t *testing.T) {
+	for _, tc := range []struct {
+		unit, depth int
+		lasti, ok   bool
+	}{
+		{2, 0, false, true}, {5, 2, true, true}, {15, 0, false, true}, {30, 4, true, true},
+		{40, 1, true, true}, {100, 70, false, true},
+		{0, 0, false, false}, {3, 0, false, false}, {6, 0, false, false}, {99, 0, false, false},
+		{400, 0, false, false}, {-1, 0, false, false},
+	} {
+		d, l, ok := exceptionTableEntryAt(excNested, tc.unit)
+		if d != tc.depth || l != tc.lasti || ok != tc.ok {
+			t.Errorf("entry at %d = (%d, %v, %v), want (%d, %v, %v)", tc.unit, d, l, ok, tc.depth, tc.lasti, tc.ok)
+		}
+	}
+	// A table cut inside the entry that starts at the unit.
+	if _, _, ok := exceptionTableEntryAt(excNested[:6], 5); ok {
+		t.Error("a truncated entry was accepted")
+	}
+}

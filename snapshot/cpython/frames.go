@@ -19,6 +19,9 @@ type Frame struct {
 	Locals []Var
 	// With are the context managers whose with-block is live in this frame.
 	With []uint64
+	// Calling is the method the frame is calling, when its instruction and
+	// value stack say so exactly (calling.go); nil otherwise.
+	Calling *Call
 }
 
 // Var is one local variable.
@@ -59,7 +62,10 @@ func (p *Process) frames(tstate uint64) ([]Frame, error) {
 // not Python frames (shims, C-stack entries, frames not yet started), and an
 // error for a frame it cannot decode, which ends the stack: a frame without
 // its code is kept as nothing, and what lies beyond it is not trusted.
-func (p *Process) walk(f uint64, decode func(uint64) (Frame, bool, error), prevOff int64) ([]Frame, error) {
+//
+// decode's second argument says f is the thread's current frame: the first
+// of the chain, so the thread runs its instruction (or C code it called).
+func (p *Process) walk(f uint64, decode func(uint64, bool) (Frame, bool, error), prevOff int64) ([]Frame, error) {
 	var out []Frame
 	// A chain that loops is caught by the bound (and the budget); no
 	// per-frame set is kept, since this loop runs while a live target is
@@ -68,7 +74,7 @@ func (p *Process) walk(f uint64, decode func(uint64) (Frame, bool, error), prevO
 		if steps >= maxFrames {
 			return out, fmt.Errorf("stack cut after %d frames (a loop in the frame chain at %#x?)", maxFrames, f)
 		}
-		fr, ok, err := decode(f)
+		fr, ok, err := decode(f, steps == 0)
 		if err != nil {
 			p.lost(err)
 			return out, fmt.Errorf("%w; the stack beyond it is lost", err)
@@ -104,7 +110,7 @@ func (p *Process) keep(f uint64, n int) error {
 }
 
 // oldFrame decodes a PyFrameObject (3.8–3.10).
-func (p *Process) oldFrame(f uint64) (Frame, bool, error) {
+func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
 	l := p.L
 	fr := Frame{Addr: f, Line: -1}
 	hdr, err := p.r.view(f, int(l.FLocalsplus))
@@ -140,7 +146,7 @@ func (p *Process) oldFrame(f uint64) (Frame, bool, error) {
 }
 
 // newFrame decodes a _PyInterpreterFrame (3.11+).
-func (p *Process) newFrame(f uint64) (Frame, bool, error) {
+func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 	l := p.L
 	fr := Frame{Addr: f, Line: -1}
 	var hdr [128]byte
@@ -212,6 +218,9 @@ func (p *Process) newFrame(f uint64) (Frame, bool, error) {
 	}
 	if depth > 0 {
 		fr.With = p.withNew(c, slots, depth)
+	}
+	if unit >= 0 {
+		fr.Calling = p.calling(f, hdr[:], c, instr, unit, current)
 	}
 	return fr, true, nil
 }

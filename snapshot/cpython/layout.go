@@ -56,6 +56,7 @@ type Layout struct {
 	CoLocalsKinds                                                        int64 // co_localspluskinds 3.11+
 	CoCode                                                               int64 // co_code bytes object (≤3.10)
 	CoCodeAdaptive                                                       int64 // 3.11+
+	CoStacksize                                                          int64 // co_stacksize (int), 3.11+: bounds a saved stack pointer
 
 	// Objects
 	StrASCIIData       int64 // compact ASCII data
@@ -73,6 +74,24 @@ type Layout struct {
 	// Thread-module objects
 	LockLockAddr bool // _thread.lock holds a sem_t* at +16 (3.8–3.13.0), else PyMutex at +16
 	RLockMutex   bool // _thread.RLock is a _PyRecursiveMutex (3.14)
+
+	// What an executing frame is calling (calling.go). Opcode numbers change
+	// with every minor release; each is the version's opcode.opmap /
+	// opcode._specialized_opmap value, checked against the interpreters by
+	// calling_interp_test.go (opcodes are macros, not in DWARF).
+	//
+	// OpBeforeWith is BEFORE_WITH (3.11–3.13; -1 elsewhere): it calls the
+	// manager's __enter__ while the manager's slot is still on the stack.
+	OpBeforeWith int
+	// WithEnterExit: BEFORE_WITH has already replaced the manager's slot by
+	// its bound __exit__ when it calls __enter__ (3.11 SET_TOP(exit) before
+	// the call; 3.12/3.13 write their outputs after it).
+	WithEnterExit bool
+	// CallOps and CallKWOps are CALL and CALL_KW with their specialised and
+	// instrumented forms (3.14, whose frames save the stack pointer before
+	// every escaping call: the inputs [callable, self_or_null, args…
+	// (, kwnames)] are on the stack while the callee runs).
+	CallOps, CallKWOps []uint8
 }
 
 var layouts = map[int]*Layout{8: layout38(), 9: layout39(), 10: layout310(), 11: layout311(), 12: layout312(), 13: layout313(), 14: layout314()}
@@ -106,6 +125,7 @@ func oldCommon() Layout {
 		CoArgcount: 16, CoNlocals: 28, CoFirstlineno: 40, CoCode: 48, CoVarnames: 72,
 		CoFilename: 104, CoName: 112, CoLinetable: 120, CoQualname: -1,
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
+		CoStacksize: -1, OpBeforeWith: -1,
 		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1,
 		GILLastHolder: 8, GILLocked: 16, LockLockAddr: true,
 	}
@@ -154,8 +174,9 @@ func newCommon() Layout {
 		OwnerCStack: 3, OwnerGenerator: 1,
 		CoArgcount: -1, CoNlocals: -1, CoCode: -1, CoVarnames: -1,
 		CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
-		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136,
+		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136, CoStacksize: 64,
 		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true,
+		OpBeforeWith:       -1,
 		HeapTypeCachedKeys: 880,
 		GILLastHolder:      8, GILLocked: 16, LockLockAddr: false,
 	}
@@ -175,6 +196,10 @@ func layout311() *Layout {
 	l.OwnerCStack = 99 // 3.11 has no shim frames
 	l.CodeFirstTrace = 168
 	l.CoFirstlineno, l.CoNlocalsplus, l.CoCodeAdaptive = 72, 76, 184
+	// co_flags 48, co_warmup 52, _co_linearray_entry_size 54, then the
+	// argument counts: co_stacksize sits 4 bytes later than from 3.12 on.
+	l.CoStacksize = 68
+	l.OpBeforeWith, l.WithEnterExit = 53, true
 	l.StrASCIIData, l.StrCompactData = 48, 72
 	l.IntNewLayout = false
 	l.HeapTypeCachedKeys = 872
@@ -194,6 +219,7 @@ func layout312() *Layout {
 	l.CodeFirstTrace = 176
 	l.CoCodeAdaptive = 192
 	l.ManagedDict = 12
+	l.OpBeforeWith = 53
 	l.LockLockAddr = true
 	return &l
 }
@@ -209,6 +235,7 @@ func layout313() *Layout {
 	l.CoCodeAdaptive = 200
 	l.ManagedDict = 13
 	l.ValuesHeader = 8
+	l.OpBeforeWith = 2 // 3.13 renumbered every opcode
 	// 3.13.0 still has the sem_t-based lock; 3.13.1+ a PyMutex. Fixed up from
 	// the micro version by ForVersion.
 	l.LockLockAddr = false
@@ -231,6 +258,11 @@ func layout314() *Layout {
 	l.ManagedDict = 13
 	l.ValuesHeader = 8
 	l.RLockMutex = true
+	// CALL 52, CALL_KW 55; CALL_ALLOC_AND_ENTER_INIT … CALL_ISINSTANCE
+	// 143–150, CALL_KW_BOUND_METHOD … CALL_KW_PY 151–153, CALL_LEN …
+	// CALL_TYPE_1 154–165; INSTRUMENTED_CALL 250, INSTRUMENTED_CALL_KW 251.
+	l.CallOps = []uint8{52, 143, 144, 145, 146, 147, 148, 149, 150, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 250}
+	l.CallKWOps = []uint8{55, 151, 152, 153, 251}
 	return &l
 }
 

@@ -90,6 +90,7 @@ var layoutPaths = []fieldPath{
 	{"CoLocalsKinds", 11, latest, "PyCodeObject", "co_localspluskinds", 8},
 	{"CoCode", 8, 10, "PyCodeObject", "co_code", 8},
 	{"CoCodeAdaptive", 11, latest, "PyCodeObject", "co_code_adaptive", 0},
+	{"CoStacksize", 11, latest, "PyCodeObject", "co_stacksize", 4},
 
 	// A compact str's characters follow the struct.
 	{"StrASCIIData", 8, latest, "PyASCIIObject", sizeOf, 0},
@@ -170,6 +171,7 @@ var constChecks = []constCheck{
 	{8, latest, offsetCheck{what: "withblocks.go PyMethodObject.im_self", want: 24, typ: "PyMethodObject", path: "im_self", size: 8}},
 	{8, latest, offsetCheck{what: "withblocks.go method_descriptor d_name", want: 24, typ: "PyMethodDescrObject", path: "d_common.d_name", size: 8}},
 	{8, latest, offsetCheck{what: "withblocks.go wrapper_descriptor d_name", want: 24, typ: "PyWrapperDescrObject", path: "d_common.d_name", size: 8}},
+	{8, latest, offsetCheck{what: "calling.go method_descriptor d_type", want: 16, typ: "PyMethodDescrObject", path: "d_common.d_type", size: 8}},
 	{8, 9, offsetCheck{what: "withblocks.go functionName func_code", want: 16, typ: "PyFunctionObject", path: "func_code", size: 8}},
 	{10, latest, offsetCheck{what: "withblocks.go functionName func_code", want: 48, typ: "PyFunctionObject", path: "func_code", size: 8}},
 	{8, 10, offsetCheck{what: "withblocks.go withOld PyTryBlock.b_type", want: 0, typ: "PyTryBlock", path: "b_type", size: 4}},
