@@ -121,9 +121,28 @@ type Frame struct {
 	// With lists the ids of context managers whose with-block is live in this
 	// frame (the bound __exit__ is on the value stack).
 	With []string `json:"with,omitempty"`
+	// Calling is the object whose method this frame is calling, when the
+	// frame's own instruction and value stack say so exactly: the lock of a
+	// lock.acquire() (3.14) or the manager of the `with` statement being
+	// entered (3.11+). Set only when the object is one of Objects.
+	Calling *Call `json:"calling,omitempty"`
 	// Globals is the id of the frame's module globals, for naming.
 	Module string `json:"module,omitempty"`
 	Addr   Addr   `json:"addr,omitempty"`
+}
+
+// Call is a method call a frame is making.
+type Call struct {
+	// Object is the id (in Objects) of the method's self.
+	Object string `json:"object"`
+	// Method is the method's name: "acquire", "__enter__" …
+	Method string `json:"method"`
+	// Via says how the frame's stack was read: "stack-pointer" (the slots
+	// under a CALL's arguments, at the stack pointer the frame saved before
+	// the call; 3.14) or "with-entry" (the manager's slot of the with
+	// statement being entered, at the depth its exception-table entry gives;
+	// 3.11–3.13).
+	Via string `json:"via"`
 }
 
 // NativeFrame is one machine frame (with --native).

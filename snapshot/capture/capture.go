@@ -344,6 +344,11 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 			out.With = append(out.With, ob.ID)
 		}
 	}
+	if c := f.Calling; c != nil {
+		if ob := b.objs.Add(c.Self); ob != nil {
+			out.Calling = &snapshot.Call{Object: ob.ID, Method: c.Method, Via: c.Via}
+		}
+	}
 	if f.Globals != 0 && !globalsSeen[f.Globals] {
 		globalsSeen[f.Globals] = true
 		b.nameGlobals(f.Globals)
