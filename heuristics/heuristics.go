@@ -82,11 +82,14 @@ type ThreadWait struct {
 	Waits  locks.Ref `json:"waits_for"`
 	// Frame is the index of the waiting frame in the thread's frames.
 	Frame int `json:"frame"`
+	// Evidence is how the wait is known (the thread's waiting_on basis): a
+	// finding that rests on an indirect basis (python-frame) says so.
+	Evidence []locks.Evidence `json:"basis,omitempty"`
 }
 
 func threadWait(a *locks.Analysis, tid int) ThreadWait {
 	w := a.Waits[tid]
-	return ThreadWait{Thread: tid, Waits: w.Ref, Frame: w.Frame}
+	return ThreadWait{Thread: tid, Waits: w.Ref, Frame: w.Frame, Evidence: w.Evidence}
 }
 
 // DeadlockDetails is a cycle of waits: each thread waits for a resource

@@ -33,6 +33,12 @@ const (
 	BasisSocket Basis = "socket-fd"
 	// BasisUnmatched: a futex wait that matches no object pyhang found.
 	BasisUnmatched Basis = "unmatched-futex"
+	// BasisPythonFrame: the futex matched no object, and the innermost
+	// Python frame is calling the lock's acquire() or __enter__ (its
+	// instruction and value stack say so: snapshot.Call). Indirect: used only
+	// when the kernel's evidence names nothing, never against it. At is the
+	// frame, Method and Via the call, Addr the futex word.
+	BasisPythonFrame Basis = "python-frame"
 	// BasisTimeout: the wait has a timeout and will end by itself.
 	BasisTimeout Basis = "timeout"
 	// BasisIdleWorker: an executor's idle worker waiting for work.
@@ -78,6 +84,10 @@ type Evidence struct {
 	FD      *int   `json:"fd,omitempty"`
 	// Threads counts the executor threads running work items (executor-runners).
 	Threads int `json:"threads,omitempty"`
+	// Method is the method the frame is calling and Via how its stack was
+	// read (python-frame: snapshot.Call).
+	Method string `json:"method,omitempty"`
+	Via    string `json:"via,omitempty"`
 }
 
 // Wait is what one thread waits on.

@@ -58,6 +58,11 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 		fd := *so.FD
 		w = &Wait{Ref: ref(so), Evidence: []Evidence{{Basis: BasisSocket, Syscall: k.Syscall, FD: &fd}}, Object: so.ID,
 			Frame: userFrame(th)}
+	case k.Futex != 0 && frameLock(x, th) != nil:
+		ob, f := frameLock(x, th), &th.Frames[0]
+		w = &Wait{Ref: ref(ob), Object: ob.ID, On: a.Holders[ob.ID], Call: directCalls[ob.Kind],
+			Evidence: []Evidence{{Basis: BasisPythonFrame, Addr: k.Futex, Type: ob.Type, At: siteOf(f),
+				Method: f.Calling.Method, Via: f.Calling.Via}}}
 	case k.Futex != 0 && !k.Timed:
 		id := KindFutex + "@" + k.Futex.String()
 		a.extra(&snapshot.Object{ID: id, Kind: KindFutex, Type: "futex", Addr: k.Futex})
@@ -193,4 +198,44 @@ func (a *Analysis) joinTarget(x *index, w *Wait, ident uint64) {
 	}
 	w.On = []int{t.TID}
 	a.Holders[w.ID] = []int{t.TID}
+}
+
+// lockMethods are the methods of _thread.lock and _thread.RLock that block
+// until the lock is free.
+var lockMethods = map[string]bool{"acquire": true, "acquire_lock": true, "__enter__": true}
+
+// frameLock returns the lock a thread in a futex wait that matched no object
+// is acquiring, by its innermost frame's call (snapshot.Call), when that is
+// consistent with the rest of the snapshot; nil when ambiguous:
+//
+//   - the call is the blocking acquire of a Lock or RLock;
+//   - that lock is held: a Lock is locked, an RLock owned by another thread
+//     (its own owner would get it at once);
+//   - the kernel names no other object: a parked address read from the wait
+//     entry must be this lock's.
+func frameLock(x *index, th *snapshot.Thread) *snapshot.Object {
+	if len(th.Frames) == 0 || th.Frames[0].Calling == nil {
+		return nil
+	}
+	c := th.Frames[0].Calling
+	ob := x.s.Objects[c.Object]
+	if ob == nil || !lockMethods[c.Method] {
+		return nil
+	}
+	switch ob.Kind {
+	case snapshot.KindLock:
+		if ob.Locked == nil || !*ob.Locked {
+			return nil
+		}
+	case snapshot.KindRLock:
+		if ob.Owner == 0 || ob.Owner == th.Ident {
+			return nil
+		}
+	default:
+		return nil
+	}
+	if k := th.Kernel; k != nil && k.Parked != 0 && k.Parked != ob.WaitKey {
+		return nil
+	}
+	return ob
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pyhang/pyhang/heuristics"
+	"github.com/pyhang/pyhang/locks"
 )
 
 // summary says in one sentence what is wrong and what would fix it.
@@ -59,8 +60,8 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 					hs = append(hs, fmt.Sprintf("held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence)))
 				}
 			}
-			out = append(out, fmt.Sprintf("%s waits for %s at %s, %s", w.threadLabel(st.Thread), w.ref(st.Waits),
-				w.frameAt(st.Thread, st.Frame), strings.Join(hs, ", ")))
+			out = append(out, fmt.Sprintf("%s waits for %s at %s%s, %s", w.threadLabel(st.Thread), w.ref(st.Waits),
+				w.frameAt(st.Thread, st.Frame), w.indirect(st.Evidence), strings.Join(hs, ", ")))
 		}
 	case *heuristics.OrphanedLockDetails:
 		switch d.Cause {
@@ -76,7 +77,7 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			out = append(out, "no acquire() of it was found in the source files of the stacks; the thread that took it may still be running")
 		}
 		for _, wt := range d.Waiters {
-			out = append(out, fmt.Sprintf("%s waits for it at %s", w.threadLabel(wt.Thread), w.frameAt(wt.Thread, wt.Frame)))
+			out = append(out, fmt.Sprintf("%s waits for it at %s%s", w.threadLabel(wt.Thread), w.frameAt(wt.Thread, wt.Frame), w.indirect(wt.Evidence)))
 		}
 	case *heuristics.StarvedConsumersDetails:
 		out = w.starvedEvidence(d)
@@ -84,8 +85,19 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		out = w.stuckIOEvidence(d)
 	case *heuristics.AllBlockedDetails:
 		for _, wt := range d.Waits {
-			out = append(out, fmt.Sprintf("%s waits for %s at %s", w.threadLabel(wt.Thread), w.ref(wt.Waits), w.frameAt(wt.Thread, wt.Frame)))
+			out = append(out, fmt.Sprintf("%s waits for %s at %s%s", w.threadLabel(wt.Thread), w.ref(wt.Waits), w.frameAt(wt.Thread, wt.Frame), w.indirect(wt.Evidence)))
 		}
 	}
 	return out
+}
+
+// indirect marks a wait known only from the Python frame (the kernel's
+// evidence named nothing): the finding rests on it, so it says so.
+func (w *words) indirect(evs []locks.Evidence) string {
+	for _, e := range evs {
+		if e.Basis == locks.BasisPythonFrame {
+			return " (named from its Python frame, which is calling " + w.esc(e.Method) + "(): the futex matched no lock)"
+		}
+	}
+	return ""
 }

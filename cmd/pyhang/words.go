@@ -80,6 +80,12 @@ var kindWords = map[string]string{
 	locks.KindFutures:        "futures",
 }
 
+// viaWords says how a frame's call was read (snapshot.Call.Via).
+var viaWords = map[string]string{
+	"stack-pointer": "value stack under the call's arguments",
+	"with-entry":    "value stack at its with block's exception-table depth",
+}
+
 // ref names a resource: "lock ledger (lock@0x7f…)", "the GIL".
 func (w *words) ref(r locks.Ref) string {
 	if r.Kind == locks.KindGIL {
@@ -135,6 +141,9 @@ func (w *words) fact(e locks.Evidence) string {
 		return fmt.Sprintf("%s on fd %d, the socket's descriptor", w.esc(e.Syscall), *e.FD)
 	case locks.BasisUnmatched:
 		return fmt.Sprintf("futex %s matches no lock reachable from the frames (a lock held in C code, or an object pyhang did not find)", e.Addr)
+	case locks.BasisPythonFrame:
+		return fmt.Sprintf("from the Python frame (indirect): %s is calling %s() of this %s, as its %s says; futex %s matched no lock",
+			w.site(e.At), w.esc(e.Method), w.esc(e.Type), viaWords[e.Via], e.Addr)
 	case locks.BasisTimeout:
 		return "with a timeout"
 	case locks.BasisIdleWorker:
