@@ -462,3 +462,84 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal("snapshot changed through a JSON round trip")
 	}
 }
+
+// TestFromFrames: gcores of Debian unstable's 3.13/3.14 (glibc 2.43) lost
+// the waiters' C stacks, with the wait entries that tie a parked thread to
+// its lock. The waits are named from the innermost Python frame's call, and
+// the findings come out as from a whole core, saying what they rest on.
+func TestFromFrames(t *testing.T) {
+	for _, tc := range []struct {
+		snap     string
+		kind     Kind // "" = no finding at all
+		threads  []string
+		objects  []string
+		indirect []string // threads whose wait is named from the frame
+	}{
+		{"gcore-3.14-deadlock", Deadlock, []string{"audit", "posting"}, []string{"audit_log", "ledger"}, []string{"audit", "posting"}},
+		{"gcore-3.13-orphaned_lock", OrphanedLock, []string{"sync_0", "sync_1", "sync_2", "sync_3"}, []string{"ReadersWriters.file_lock"},
+			[]string{"sync_0", "sync_1", "sync_2", "sync_3"}},
+		{"gcore-3.14-all_blocked", AllBlocked, []string{"MainThread", "consumer", "notifier", "producer"}, nil, []string{"producer"}},
+		{"gcore-3.13-held_by_bare_acquire", "", nil, nil, []string{"appender-0", "appender-1"}},
+	} {
+		t.Run(tc.snap, func(t *testing.T) {
+			s, a, fs := run(t, tc.snap)
+			var indirect []string
+			for _, th := range s.Threads {
+				w := a.Waits[th.TID]
+				if w == nil || len(w.Evidence) == 0 || w.Evidence[0].Basis != locks.BasisPythonFrame {
+					continue
+				}
+				indirect = append(indirect, th.Name)
+				if ob := s.Objects[w.ID]; ob == nil || th.Frames[0].Calling == nil || th.Frames[0].Calling.Object != w.ID {
+					t.Errorf("%s waits for %s from its frame, which is calling %+v", th.Name, w.ID, th.Frames[0].Calling)
+				}
+			}
+			sort.Strings(indirect)
+			if strings.Join(indirect, ",") != strings.Join(tc.indirect, ",") {
+				t.Errorf("waits named from the frame: %v, want %v", indirect, tc.indirect)
+			}
+			errs := errors(fs)
+			if tc.kind == "" {
+				if len(fs) != 0 {
+					t.Fatalf("findings = %+v, want none", fs)
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Kind != tc.kind {
+				t.Fatalf("findings = %+v, want one %s", fs, tc.kind)
+			}
+			if got := names(s, errs[0].Threads); strings.Join(got, ",") != strings.Join(tc.threads, ",") {
+				t.Errorf("threads = %v, want %v", got, tc.threads)
+			}
+			if tc.objects != nil {
+				if got := objectNames(s, errs[0].Objects); strings.Join(got, ",") != strings.Join(tc.objects, ",") {
+					t.Errorf("objects = %v, want %v", got, tc.objects)
+				}
+			}
+			// The finding carries each wait's basis, so it can say it rests on
+			// the frames.
+			var waits []ThreadWait
+			switch d := errs[0].Details.(type) {
+			case *DeadlockDetails:
+				for _, st := range d.Cycle {
+					waits = append(waits, st.ThreadWait)
+				}
+			case *OrphanedLockDetails:
+				waits = d.Waiters
+			case *AllBlockedDetails:
+				waits = d.Waits
+			}
+			marked := 0
+			for _, w := range waits {
+				for _, e := range w.Evidence {
+					if e.Basis == locks.BasisPythonFrame {
+						marked++
+					}
+				}
+			}
+			if marked != len(tc.indirect) {
+				t.Errorf("%d of the finding's waits carry the python-frame basis, want %d", marked, len(tc.indirect))
+			}
+		})
+	}
+}
