@@ -181,7 +181,7 @@ func (b *builder) collect(a *locks.Analysis) {
 		}
 		b.tids[tid] = true
 		b.waitFr[tid] = w.Frame
-		b.edges = append(b.edges, pendingEdge{from: tid, to: id, kind: EdgeWaits, label: EdgeWaits.String()})
+		b.edges = append(b.edges, pendingEdge{from: tid, to: id, kind: EdgeWaits, label: waitLabel(w.Evidence)})
 	}
 	// On edges come last: they need to know every proven holder.
 	for _, tid := range sortedTIDs(a.Waits) {

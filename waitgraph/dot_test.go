@@ -190,3 +190,21 @@ func TestBuildSkipsBadRefs(t *testing.T) {
 		t.Fatalf("label %q", n.Label)
 	}
 }
+
+// TestWaitFromFrameLabel: a wait named only from the thread's Python frame
+// says so on its edge; others do not.
+func TestWaitFromFrameLabel(t *testing.T) {
+	f := twoCycle()
+	f.a.Waits[4355].Evidence = []locks.Evidence{{Basis: locks.BasisPythonFrame, Method: "__enter__"}}
+	g := f.build()
+	posting, _ := g.Thread(4355)
+	auditing, _ := g.Thread(4356)
+	audit, _ := g.Resource("lock@0x7f0020")
+	ledger, _ := g.Resource("lock@0x7f0010")
+	if e, ok := g.EdgeBetween(posting.ID, audit.ID); !ok || e.Label != "waits for\n(from its Python frame)" {
+		t.Errorf("frame-named wait edge: %+v (found %v)", e, ok)
+	}
+	if e, ok := g.EdgeBetween(auditing.ID, ledger.ID); !ok || e.Label != "waits for" {
+		t.Errorf("futex wait edge: %+v (found %v)", e, ok)
+	}
+}

@@ -109,6 +109,17 @@ func resourceLabel(r locks.Ref, ob *snapshot.Object, noHolder bool) string {
 	return strings.Join(lines, "\n")
 }
 
+// waitLabel is the label of a thread → resource edge: "waits for", and where
+// the wait is named only from the thread's Python frame, that it is.
+func waitLabel(evidence []locks.Evidence) string {
+	for _, ev := range evidence {
+		if ev.Basis == locks.BasisPythonFrame {
+			return EdgeWaits.String() + "\n(from its Python frame)"
+		}
+	}
+	return EdgeWaits.String()
+}
+
 // holdLabel is the label of a resource → thread edge: "held by" with the
 // with statement's line, "probably held by" with where the bare acquire() was.
 func holdLabel(k EdgeKind, evidence []locks.Evidence) string {
