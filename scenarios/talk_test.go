@@ -90,12 +90,15 @@ func runTalkExample(t *testing.T, tbl *talkTable, ex talkExample, in testinterp.
 		assertNotStopped(t, p.PID)
 	})
 	mode(t, tbl, ex, in, "gcore", func(t *testing.T) {
+		// As in TestDiagnose: gdb zeroes the thread stacks behind glibc
+		// 2.41+'s guard pages, and with them the 3.13.1+ wait entries; the
+		// waits are named from the Python frames.
 		if holes := unreadableChunks(t, p.PID); len(holes) > 0 {
-			// As in TestDiagnose: gdb would zero the thread stacks behind
-			// glibc 2.42+'s guard pages, and with them the 3.13+ wait entries.
-			tbl.skip(t, fmt.Sprintf("gcore unusable: %d unreadable 1 MiB chunks (guard pages) would be zeroed by gdb", len(holes)))
+			t.Logf("%d unreadable 1 MiB chunks (guard pages): gdb zero-fills them in the core", len(holes))
 		}
-		checkTalk(t, ex, testinterp.Gcore(t, p.PID), "gcore", want)
+		if partial := checkTalk(t, ex, testinterp.Gcore(t, p.PID), "gcore", want); partial != "" {
+			tbl.skip(t, "partial: "+partial)
+		}
 	})
 	mode(t, tbl, ex, in, "kernel-core", func(t *testing.T) {
 		core, ok := testinterp.KernelCore(t, p.Started)
@@ -161,18 +164,23 @@ type talkReport struct {
 			Addr string `json:"addr"`
 			TID  int    `json:"tid"`
 		} `json:"signal"`
+		Missing []string `json:"missing"`
 	} `json:"target"`
+	// partial says what a check could not check because the core lacks it.
+	partial string
 	Details []json.RawMessage
 	Frames  map[int][]readyFrame // by tid
 	State   map[int]string
 }
 
-func checkTalk(t *testing.T, ex talkExample, target, mode string, want talkExpect) {
+// checkTalk diagnoses target and checks it; it returns what could not be
+// checked because the core lacks it ("" when everything was).
+func checkTalk(t *testing.T, ex talkExample, target, mode string, want talkExpect) string {
 	t.Helper()
 	if ex.check == nil {
 		// readers-writers: the orphaned lock, as TestDiagnose checks it.
-		checkDiagnosis(t, target, want.expectation, nil)
-		return
+		checkDiagnosis(t, target, want.expectation, nil, false)
+		return ""
 	}
 	r := runPyhang(t, "diagnose", target, "--format", "json")
 	if r.code != 0 && r.code != 3 {
@@ -207,6 +215,7 @@ func checkTalk(t *testing.T, ex talkExample, target, mode string, want talkExpec
 		t.Errorf("exit %d with problems found, want 3", r.code)
 	}
 	ex.check(t, &rep, want, mode)
+	return rep.partial
 }
 
 // onlyProblem returns the index of the one problem finding, of kind kind.
@@ -350,6 +359,15 @@ func checkHTTPPool(t *testing.T, r *talkReport, want talkExpect, mode string) {
 	}
 	if got := r.names(tids); !slices.Equal(got, slices.Sorted(slices.Values(want.StuckIO))) {
 		t.Errorf("stuck threads %v, want %v", got, want.StuckIO)
+	}
+	if mode == "gcore" && len(r.Target.Missing) > 0 {
+		// The gcore lost the workers' C stacks, and with them their Python
+		// frames beyond SocketIO.readinto (which the C BufferedReader calls):
+		// the URL, the work item and the executor are in those frames.
+		r.partial = "the gcore lost the pool workers' Python frames beyond SocketIO.readinto (zero-filled C stacks " +
+			"behind glibc 2.41+'s guard pages), which hold the URLs, the pool and the futures the main thread waits " +
+			"for; the stuck-io finding and its threads were checked"
+		return
 	}
 	sort.Strings(urls)
 	if wantURLs := slices.Sorted(slices.Values(want.URLs)); !slices.Equal(urls, wantURLs) {
