@@ -478,7 +478,9 @@ func TestFromFrames(t *testing.T) {
 		{"gcore-3.14-deadlock", Deadlock, []string{"audit", "posting"}, []string{"audit_log", "ledger"}, []string{"audit", "posting"}},
 		{"gcore-3.13-orphaned_lock", OrphanedLock, []string{"sync_0", "sync_1", "sync_2", "sync_3"}, []string{"ReadersWriters.file_lock"},
 			[]string{"sync_0", "sync_1", "sync_2", "sync_3"}},
-		{"gcore-3.14-all_blocked", AllBlocked, []string{"MainThread", "consumer", "notifier", "producer"}, nil, []string{"producer"}},
+		// The consumer is starved: its producer waits for a lock the consumer
+		// holds, named from its frame.
+		{"gcore-3.14-all_blocked", StarvedConsumers, []string{"MainThread", "consumer", "notifier", "producer"}, nil, []string{"producer"}},
 		{"gcore-3.13-held_by_bare_acquire", "", nil, nil, []string{"appender-0", "appender-1"}},
 	} {
 		t.Run(tc.snap, func(t *testing.T) {
@@ -528,6 +530,13 @@ func TestFromFrames(t *testing.T) {
 				waits = d.Waiters
 			case *AllBlockedDetails:
 				waits = d.Waits
+			case *StarvedConsumersDetails:
+				waits = d.Consumers
+				for _, o := range d.Others {
+					if o.Waits != nil {
+						waits = append(waits, *o.Waits)
+					}
+				}
 			}
 			marked := 0
 			for _, w := range waits {

@@ -133,7 +133,8 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 		default:
 			s += " refers to it, but"
 		}
-		out = append(out, fmt.Sprintf("%s waits for %s at %s%s%s", s, w.ref(p.Waits.Waits), w.frameAt(p.Thread, p.Waits.Frame), w.heldBy(p.Waits.Waits), forever))
+		out = append(out, fmt.Sprintf("%s waits for %s at %s%s%s%s", s, w.ref(p.Waits.Waits), w.frameAt(p.Thread, p.Waits.Frame),
+			w.indirect(p.Waits.Evidence), w.heldBy(p.Waits.Waits), forever))
 	}
 	for _, g := range w.groupWaits(rest) {
 		verb := "waits"
@@ -188,7 +189,7 @@ func (w *words) groupWaits(tws []heuristics.ThreadWait) []waitGroup {
 	var out []waitGroup
 	index := map[string]int{}
 	for _, tw := range tws {
-		at := w.frameAt(tw.Thread, tw.Frame)
+		at := w.frameAt(tw.Thread, tw.Frame) + w.indirect(tw.Evidence)
 		key := tw.Waits.ID + "\x00" + at
 		i, ok := index[key]
 		if !ok {
