@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 )
 
 // Symbol is a defined symbol.
@@ -20,6 +21,7 @@ type Symbol struct {
 	Value uint64
 	Size  uint64
 	Local bool
+	Weak  bool
 }
 
 // File is the parsed view of one ELF file.
@@ -32,8 +34,9 @@ type File struct {
 	Stripped bool // no .symtab
 
 	syms     map[string]Symbol
-	byAddr   []Symbol // sorted by Value, function symbols with size, for symbolising
+	byAddr   []Symbol // function symbols sorted by Value, the preferred alias last
 	sections map[string]*elf.Section
+	loads    []elf.ProgHeader // PT_LOAD segments
 	f        *elf.File
 }
 
@@ -57,17 +60,69 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 	}
 	f.HasDWARF = f.sections[".debug_info"] != nil
 	f.Stripped = f.sections[".symtab"] == nil
+	first := true
 	for _, p := range ef.Progs {
-		if p.Type == elf.PT_LOAD && p.Off == 0 {
-			f.FirstVA = p.Vaddr
-			break
+		if p.Type != elf.PT_LOAD {
+			continue
 		}
+		if p.Off == 0 && first {
+			f.FirstVA = p.Vaddr
+			first = false
+		}
+		f.loads = append(f.loads, p.ProgHeader)
 	}
 	f.BuildID = buildID(ef)
 	f.addSymbols(ef.DynamicSymbols())
 	f.addSymbols(ef.Symbols())
-	sort.Slice(f.byAddr, func(i, j int) bool { return f.byAddr[i].Value < f.byAddr[j].Value })
+	sort.Slice(f.byAddr, func(i, j int) bool {
+		a, b := f.byAddr[i], f.byAddr[j]
+		if a.Value != b.Value {
+			return a.Value < b.Value
+		}
+		return preferred(b, a)
+	})
 	return f, nil
+}
+
+// preferred reports whether alias a names a function better than b, which
+// starts at the same address: a name without a symbol version, the name a
+// person would write (fewer leading underscores: recv over __libc_recv), then a global over a weak over a
+// local symbol, then the shorter name; ties go by name, so the choice does
+// not depend on the order of the symbol tables.
+func preferred(a, b Symbol) bool {
+	// A symbol version in the name (__libc_start_main@@GLIBC_2.34) is noise.
+	if va, vb := strings.Contains(a.Name, "@"), strings.Contains(b.Name, "@"); va != vb {
+		return vb
+	}
+	ua, ub := underscores(a.Name), underscores(b.Name)
+	if ua != ub {
+		return ua < ub
+	}
+	if ra, rb := bindRank(a), bindRank(b); ra != rb {
+		return ra > rb
+	}
+	if len(a.Name) != len(b.Name) {
+		return len(a.Name) < len(b.Name)
+	}
+	return a.Name < b.Name
+}
+
+func underscores(s string) int {
+	n := 0
+	for n < len(s) && s[n] == '_' {
+		n++
+	}
+	return n
+}
+
+func bindRank(s Symbol) int {
+	switch {
+	case s.Local:
+		return 0
+	case s.Weak:
+		return 1
+	}
+	return 2
 }
 
 func (f *File) addSymbols(syms []elf.Symbol, err error) {
@@ -79,7 +134,7 @@ func (f *File) addSymbols(syms []elf.Symbol, err error) {
 			continue
 		}
 		local := elf.ST_BIND(s.Info) == elf.STB_LOCAL
-		sym := Symbol{Name: s.Name, Value: s.Value, Size: s.Size, Local: local}
+		sym := Symbol{Name: s.Name, Value: s.Value, Size: s.Size, Local: local, Weak: elf.ST_BIND(s.Info) == elf.STB_WEAK}
 		if old, ok := f.syms[s.Name]; !ok || (old.Local && !local) {
 			f.syms[s.Name] = sym
 		}
@@ -95,7 +150,10 @@ func (f *File) Lookup(name string) (Symbol, bool) {
 	return s, ok
 }
 
-// Symbolize returns the function symbol containing the file-relative address va.
+// Symbolize returns the function symbol containing the file-relative address
+// va. A symbol covers [Value, Value+Size): an address past the end of the
+// nearest function before it (a static function of a stripped file) has no
+// symbol, rather than the wrong one.
 func (f *File) Symbolize(va uint64) (Symbol, bool) {
 	i := sort.Search(len(f.byAddr), func(i int) bool { return f.byAddr[i].Value > va })
 	if i == 0 {
@@ -106,6 +164,81 @@ func (f *File) Symbolize(va uint64) (Symbol, bool) {
 		return s, true
 	}
 	return Symbol{}, false
+}
+
+// VAOfOffset returns the virtual address at which the byte at file offset off
+// is loaded, from the PT_LOAD segment that holds it.
+func (f *File) VAOfOffset(off uint64) (uint64, bool) {
+	for _, p := range f.loads {
+		if off >= p.Off && off-p.Off < max(p.Filesz, 1) {
+			return p.Vaddr + (off - p.Off), true
+		}
+	}
+	return 0, false
+}
+
+// maxSection bounds the size of a section read whole (CFI, DWARF tables).
+const maxSection = 256 << 20
+
+// SectionData reads the whole named section, decompressed; nil and no error
+// when the file has no such section or it occupies no file space.
+func (f *File) SectionData(name string) (b []byte, err error) {
+	s := f.sections[name]
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil, nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("%s: section %s: malformed ELF file: %v", f.Path, name, p)
+		}
+	}()
+	if s.Size > maxSection {
+		return nil, fmt.Errorf("%s: section %s is %d bytes, more than pyhang reads (%d)", f.Path, name, s.Size, maxSection)
+	}
+	b, err = s.Data()
+	if err != nil {
+		return nil, fmt.Errorf("%s: section %s: %w", f.Path, name, err)
+	}
+	return b, nil
+}
+
+// ReadSection reads n bytes at offset off of the named section (decompressing
+// it whole when it is compressed).
+func (f *File) ReadSection(name string, off uint64, n int) ([]byte, error) {
+	s := f.sections[name]
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil, fmt.Errorf("%s: no section %s", f.Path, name)
+	}
+	if n < 0 || n > maxSection || off > s.Size || uint64(n) > s.Size-off {
+		return nil, fmt.Errorf("%s: section %s: %d bytes at %#x are outside its %d bytes", f.Path, name, n, off, s.Size)
+	}
+	if s.Flags&elf.SHF_COMPRESSED != 0 {
+		b, err := f.SectionData(name)
+		if err != nil {
+			return nil, err
+		}
+		return b[off : off+uint64(n)], nil
+	}
+	b := make([]byte, n)
+	if _, err := s.ReadAt(b, int64(off)); err != nil {
+		return nil, fmt.Errorf("%s: section %s: reading %d bytes at %#x: %w", f.Path, name, n, off, err)
+	}
+	return b, nil
+}
+
+// Compressed reports whether the named section is compressed (SHF_COMPRESSED).
+func (f *File) Compressed(name string) bool {
+	s := f.sections[name]
+	return s != nil && s.Flags&elf.SHF_COMPRESSED != 0
+}
+
+// SectionAddr returns the address (sh_addr) of the named section.
+func (f *File) SectionAddr(name string) (uint64, bool) {
+	s := f.sections[name]
+	if s == nil {
+		return 0, false
+	}
+	return s.Addr, true
 }
 
 // Section returns the named section header, or nil.
