@@ -46,6 +46,7 @@ but the snapshot is incomplete (memory the analysis needed could not be read).`,
 		},
 	}
 	f.register(c)
+	f.registerNative(c)
 	c.Flags().StringVar(&f.graph, "graph", "", "also write the wait-for graph to FILE (.svg, .png or .dot)")
 	return c
 }

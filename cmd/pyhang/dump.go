@@ -15,6 +15,7 @@ type targetFlags struct {
 	exe         string
 	sysroot     string
 	format      string
+	native      bool
 }
 
 // register adds the target flags and --format.
@@ -30,8 +31,13 @@ func (f *targetFlags) registerTarget(c *cobra.Command) {
 	c.Flags().StringVar(&f.sysroot, "sysroot", "", "core: folder holding copies of the files the process mapped")
 }
 
+// registerNative adds --native.
+func (f *targetFlags) registerNative(c *cobra.Command) {
+	c.Flags().BoolVar(&f.native, "native", false, "also show every thread's native (C) stack, Python frames beside the interpreter frames that run them")
+}
+
 func (f *targetFlags) options() capture.Options {
-	return capture.Options{NonBlocking: f.nonBlocking, Exe: f.exe, Sysroot: f.sysroot}
+	return capture.Options{NonBlocking: f.nonBlocking, Exe: f.exe, Sysroot: f.sysroot, Native: f.native}
 }
 
 func (f *targetFlags) check() error {
@@ -71,6 +77,7 @@ func newDumpCmd() *cobra.Command {
 		},
 	}
 	f.register(c)
+	f.registerNative(c)
 	c.Flags().BoolVar(&f.locals, "locals", false, "show each frame's local variables (short reprs)")
 	return c
 }
