@@ -27,9 +27,14 @@ type Interp struct {
 	Minor   int      // 12
 	Cmd     []string // argv prefix that runs it
 	Env     []string // extra env vars (appended to os.Environ())
+	Exe     string   // the real ELF executable (Cmd[0] may be a wrapper script)
 	Binary  string   // the ELF file that defines _PyRuntime (libpython3.X.so.1.0 for shared builds, else the executable)
 	DWARF   bool     // Binary has .debug_info
 	Static  bool     // libpython is linked into the executable
+	// DebugDir is a folder of separate debug files (a .build-id tree) for this build's
+	// files, outside the target's /usr/lib/debug: Debian unstable's -dbg packages, which
+	// scripts/install-test-deps.sh extracts beside the interpreters. "" when none.
+	DebugDir string
 }
 
 func (i Interp) String() string { return i.Name }
