@@ -103,6 +103,10 @@ func discover() found {
 		if strings.HasPrefix(in.Name, "pyenv-") {
 			pyenvMinors[in.Minor] = true
 		}
+		if c.debugDir != "" && in.DebugDir == "" {
+			// Usable, but the native-stack and layout tests need its debug files.
+			d.missing = append(d.missing, in.Name+" debug files: not installed: run scripts/install-test-deps.sh")
+		}
 		d.interps = append(d.interps, in)
 	}
 

@@ -105,13 +105,17 @@ func filter(in []Interp, names []string) []Interp {
 
 func table(d found) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  %-16s %-8s %-6s %-5s %s\n", "NAME", "VERSION", "BUILD", "DWARF", "BINARY")
+	fmt.Fprintf(&b, "  %-16s %-8s %-6s %-5s %-8s %s\n", "NAME", "VERSION", "BUILD", "DWARF", "DEBUGDIR", "BINARY")
 	for _, i := range d.interps {
 		build := "shared"
 		if i.Static {
 			build = "static"
 		}
-		fmt.Fprintf(&b, "  %-16s %-8s %-6s %-5v %s\n", i.Name, i.Version, build, i.DWARF, i.Binary)
+		dbg := "-"
+		if i.DebugDir != "" {
+			dbg = "yes"
+		}
+		fmt.Fprintf(&b, "  %-16s %-8s %-6s %-5v %-8s %s\n", i.Name, i.Version, build, i.DWARF, dbg, i.Binary)
 	}
 	for _, s := range d.skipped {
 		fmt.Fprintf(&b, "  SKIPPED %s: %s\n", s.name, s.reason)

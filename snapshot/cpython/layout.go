@@ -265,5 +265,14 @@ func ForVersion(v Version) (*Layout, error) {
 		// gh-125110: _thread.lock became a PyMutex in 3.13.1.
 		l.LockLockAddr = true
 	}
+	if v.Minor == 13 && v.Micro > 0 {
+		// A 3.13 patch release appended datastack_cached_chunk to
+		// PyThreadState: 312 bytes in 3.13.18 (DWARF of Debian's
+		// python3.13-dbg); which release did is not known here.
+		l.TstateSize = -1
+		if v.Micro >= 18 {
+			l.TstateSize = 312
+		}
+	}
 	return l, nil
 }

@@ -1,8 +1,10 @@
 package cpython
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pyhang/pyhang/internal/testinterp"
+	"github.com/pyhang/pyhang/snapshot/elfsym"
 )
 
 // latest stands for "every later version" in the version ranges below.
@@ -45,6 +48,7 @@ var layoutPaths = []fieldPath{
 	{"TstateFrame", 11, 12, "_ts", "cframe", 8},
 	{"TstateFrame", 13, latest, "_ts", "current_frame", 8},
 	{"CFrameCurrentFrame", 11, 12, "_PyCFrame", "current_frame", 8},
+	{"CFramePrevious", 11, 12, "_PyCFrame", "previous", 8},
 	{"TstateThreadID", 8, latest, "_ts", "thread_id", 8},
 	{"TstateNativeThreadID", 11, latest, "_ts", "native_thread_id", 8},
 	{"TstateSize", 8, latest, "_ts", sizeOf, 0},
@@ -247,8 +251,9 @@ type checkRun struct {
 func TestLayoutDWARF(t *testing.T) {
 	for _, in := range testinterp.All(t) {
 		t.Run(in.Name, func(t *testing.T) {
-			if !in.DWARF {
-				t.Skipf("%s: skipped: %s has no .debug_info", in.Name, in.Binary)
+			binDWARF := dwarfFile(in, in.Binary)
+			if binDWARF == "" {
+				t.Skipf("%s: skipped: %s has no .debug_info and no separate debug file", in.Name, in.Binary)
 			}
 			var micro int
 			if _, err := fmt.Sscanf(in.Version, "3.%d.%d", new(int), &micro); err != nil {
@@ -258,7 +263,11 @@ func TestLayoutDWARF(t *testing.T) {
 			if err != nil {
 				t.Skipf("%s: skipped: %v", in.Name, err)
 			}
-			dt, err := loadDWARF(in.Binary)
+			if binDWARF != in.Binary {
+				// A release build's own debug file: the release layout.
+				t.Logf("%s: DWARF from %s", in.Name, binDWARF)
+			}
+			dt, err := loadDWARF(binDWARF)
 			if err != nil {
 				t.Fatalf("%s: %v", in.Name, err)
 			}
@@ -331,6 +340,7 @@ func (r *checkRun) owners(l *Layout) {
 		r.mismatches++
 		r.t.Errorf("%s: Layout.OwnerGenerator = %d, DWARF FRAME_OWNED_BY_GENERATOR = %d", r.in.Name, l.OwnerGenerator, gen)
 	}
+	r.entryShim(l)
 	want, name := int64(-1), ""
 	for _, n := range []string{"FRAME_OWNED_BY_CSTACK", "FRAME_OWNED_BY_INTERPRETER"} {
 		if v, ok := dt.enums[n]; ok && (want < 0 || v < want) {
@@ -351,6 +361,59 @@ func (r *checkRun) owners(l *Layout) {
 			r.mismatches++
 			r.t.Errorf("%s: Layout.OwnerCStack = %d, but DWARF %s = %d is a Python frame's owner", r.in.Name, l.OwnerCStack, n, v)
 		}
+	}
+}
+
+// entryShimOwner names the owner the interpreter loop gives the entry frame it
+// pushes on its own C stack: Python/ceval.c, `entry_frame.owner =
+// FRAME_OWNED_BY_CSTACK` (3.12, 3.13), `entry.frame.owner =
+// FRAME_OWNED_BY_INTERPRETER` (3.14). 3.11 has none.
+var entryShimOwner = map[int]string{12: "FRAME_OWNED_BY_CSTACK", 13: "FRAME_OWNED_BY_CSTACK", 14: "FRAME_OWNED_BY_INTERPRETER"}
+
+// entryShim checks OwnerEntryShim against the enumerator the loop uses.
+func (r *checkRun) entryShim(l *Layout) {
+	name, ok := entryShimOwner[r.in.Minor]
+	if !ok {
+		if l.OwnerEntryShim >= 0 {
+			r.mismatches++
+			r.t.Errorf("%s: Layout.OwnerEntryShim = %d, but 3.%d pushes no entry frame", r.in.Name, l.OwnerEntryShim, r.in.Minor)
+		}
+		return
+	}
+	v, ok := r.libs[""].enums[name]
+	r.checked++
+	if !ok || int64(l.OwnerEntryShim) != v {
+		r.mismatches++
+		r.t.Errorf("%s: Layout.OwnerEntryShim = %d, DWARF %s = %d (present %v)", r.in.Name, l.OwnerEntryShim, name, v, ok)
+	}
+}
+
+// TestEvalFunctionExported: the interpreter loop that runs Python frames is a
+// function every build exports, stripped or not, so native stacks name it.
+func TestEvalFunctionExported(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		l, err := LayoutFor(in.Minor)
+		if err != nil {
+			t.Errorf("%s: %v", in.Name, err)
+			continue
+		}
+		f, err := elf.Open(in.Binary)
+		if err != nil {
+			t.Errorf("%s: %v", in.Name, err)
+			continue
+		}
+		syms, _ := f.DynamicSymbols()
+		f.Close()
+		found := false
+		for _, s := range syms {
+			if s.Name == l.EvalFunction && elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Value != 0 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: %s does not export %s", in.Name, in.Binary, l.EvalFunction)
+		}
+		t.Logf("%s: %s exports %s", in.Name, filepath.Base(in.Binary), l.EvalFunction)
 	}
 }
 
@@ -422,7 +485,7 @@ func (r *checkRun) lib(module string) *dwarfTypes {
 		return dt
 	}
 	r.libs[module] = r.libs[""]
-	path := extModule(r.in, module)
+	path := dwarfFile(r.in, extModule(r.in, module))
 	if path == "" {
 		return r.libs[""]
 	}
@@ -434,6 +497,41 @@ func (r *checkRun) lib(module string) *dwarfTypes {
 	r.libs[module] = dt
 	r.t.Logf("%s: %s types from %s", r.in.Name, module, path)
 	return dt
+}
+
+// dwarfFile returns where the DWARF of the ELF file path is: the file itself, or its
+// separate debug file (by build-id) in the interpreter's debug folder; "" when neither.
+func dwarfFile(in testinterp.Interp, path string) string {
+	if path == "" {
+		return ""
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if f.Section(".debug_info") != nil {
+		return path
+	}
+	if in.DebugDir == "" {
+		return ""
+	}
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_NOTE || p.Filesz > 1<<16 {
+			continue
+		}
+		b := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(b, 0); err != nil {
+			continue
+		}
+		if id := elfsym.FindBuildID(b); len(id) > 2 {
+			dbg := filepath.Join(in.DebugDir, ".build-id", id[:2], id[2:]+".debug")
+			if _, err := os.Stat(dbg); err == nil {
+				return dbg
+			}
+		}
+	}
+	return ""
 }
 
 // extModule finds module's shared object next to the interpreter:
