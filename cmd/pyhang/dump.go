@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,8 +73,10 @@ func newDumpCmd() *cobra.Command {
 				// The contract's threads carry what each waits on and holds.
 				return writeJSON(cmd.OutOrStdout(), analyse(s).report(false))
 			}
-			writeDump(cmd.OutOrStdout(), s)
-			return nil
+			// Buffered: a --native dump of a big process is tens of thousands of lines.
+			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+			writeDump(w, s)
+			return w.Flush()
 		},
 	}
 	f.register(c)

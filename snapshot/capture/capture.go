@@ -102,7 +102,11 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	if _, err := decode(peek, p, opts, nil); err != nil {
 		return nil, err
 	}
-	fz, err := freeze(peek, pid, p.Pages(), opts.Native)
+	var stacks *stackCopy
+	if opts.Native {
+		stacks = copyBlockedStacks(peek)
+	}
+	fz, err := freeze(peek, pid, p.Pages(), stacks)
 	if err != nil {
 		return nil, err
 	}

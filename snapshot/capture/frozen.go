@@ -38,15 +38,15 @@ type frozen struct {
 const batchPages = 1024
 
 // freeze stops pid, copies pages and returns the stopped instant. With
-// stacks it also copies the used part of every thread's stack, for unwinding
-// native frames afterwards.
-func freeze(peek *live.Process, pid int, pages []uint64, stacks bool) (*frozen, error) {
+// stacks (--native) it also copies the used stacks of the threads whose
+// stacks were not copied before the pause (see stacks.go).
+func freeze(peek *live.Process, pid int, pages []uint64, stacks *stackCopy) (*frozen, error) {
 	t, err := live.Attach(pid, live.Options{})
 	if err != nil {
 		return nil, err
 	}
-	if stacks {
-		pages = withStacks(pages, t.Threads(), peek.Mappings())
+	if stacks != nil {
+		pages = stacks.pausePages(pages, t.Threads())
 	}
 	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages))}
 	buf := make([]byte, len(pages)*cpython.PageSize)
@@ -67,6 +67,9 @@ func freeze(peek *live.Process, pid int, pages []uint64, stacks bool) (*frozen, 
 	fz.warnings = t.Warnings()
 	err = t.Close()
 	fz.paused = t.Paused()
+	if stacks != nil {
+		stacks.fill(fz.pages, fz.threads)
+	}
 	return fz, err
 }
 

@@ -6,11 +6,13 @@ package elfsym
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -74,13 +76,23 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 	f.BuildID = buildID(ef)
 	f.addSymbols(ef.DynamicSymbols())
 	f.addSymbols(ef.Symbols())
-	sort.Slice(f.byAddr, func(i, j int) bool {
-		a, b := f.byAddr[i], f.byAddr[j]
-		if a.Value != b.Value {
-			return a.Value < b.Value
+	slices.SortFunc(f.byAddr, func(a, b Symbol) int { return cmp.Compare(a.Value, b.Value) })
+	// Of the aliases at one address, the preferred one goes last, where
+	// Symbolize looks.
+	for i := 0; i < len(f.byAddr); {
+		j := i + 1
+		for j < len(f.byAddr) && f.byAddr[j].Value == f.byAddr[i].Value {
+			j++
 		}
-		return preferred(b, a)
-	})
+		best := i
+		for k := i + 1; k < j; k++ {
+			if preferred(f.byAddr[k], f.byAddr[best]) {
+				best = k
+			}
+		}
+		f.byAddr[best], f.byAddr[j-1] = f.byAddr[j-1], f.byAddr[best]
+		i = j
+	}
 	return f, nil
 }
 

@@ -19,7 +19,14 @@ type Modules struct {
 	open     func(path string) (target.File, error)
 	maps     []target.Mapping // sorted by Start
 	files    map[string]*module
+	rows     map[uint64]*cfiRow  // by code address
+	locs     map[locKey]Location // by address and lookup kind
 	warnings []string
+}
+
+type locKey struct {
+	addr         uint64
+	exact, lines bool
 }
 
 // module is one mapped file.
@@ -41,7 +48,7 @@ type module struct {
 func NewModules(maps []target.Mapping, open func(path string) (target.File, error)) *Modules {
 	ms := append([]target.Mapping(nil), maps...)
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Start < ms[j].Start })
-	return &Modules{open: open, maps: ms, files: map[string]*module{}}
+	return &Modules{open: open, maps: ms, files: map[string]*module{}, rows: map[uint64]*cfiRow{}, locs: map[locKey]Location{}}
 }
 
 // Adopt hands over a file the caller has already parsed (the interpreter's),
@@ -168,7 +175,11 @@ func (m *Modules) withDebugFile(mod *module) {
 	if mod.elf.Stripped && !dbg.Stripped {
 		mod.syms = dbg
 	}
-	if mod.dwarf == nil && dbg.HasDWARF {
+	// Lines come from a debug file only when its DWARF is stored plain: one
+	// unit is then read alone, while a compressed .debug_info (as Debian's
+	// are) must be inflated whole, 50-70 ms for libc's, more than the rest
+	// of a --native snapshot.
+	if mod.dwarf == nil && dbg.HasDWARF && !dbg.Compressed(".debug_info") && !dbg.Compressed(".debug_line") {
 		mod.dwarf = dbg
 	}
 }

@@ -24,6 +24,18 @@ type Location struct {
 // before it is what is looked up (the call may be the last instruction of
 // its function). With lines the DWARF line table is consulted too.
 func (m *Modules) Symbolize(addr uint64, exact, lines bool) Location {
+	k := locKey{addr, exact, lines}
+	if loc, ok := m.locs[k]; ok {
+		return loc
+	}
+	loc := m.symbolize(addr, exact, lines)
+	if len(m.locs) < maxCachedRows {
+		m.locs[k] = loc
+	}
+	return loc
+}
+
+func (m *Modules) symbolize(addr uint64, exact, lines bool) Location {
 	look := addr
 	if !exact && look > 0 {
 		look--

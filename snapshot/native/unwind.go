@@ -98,6 +98,7 @@ func (m *Modules) Unwind(mem target.Memory, regs *target.Regs, lines bool) Stack
 	}
 	w := walker{m: m, mem: newStackReader(mem)}
 	r := regsOf(regs)
+	st.Frames = make([]Frame, 0, 32)
 	exact := true // frame 0's pc is the instruction itself, not a return address
 	for len(st.Frames) < MaxFrames {
 		pc := r.v[regRA]
@@ -136,6 +137,43 @@ type walker struct {
 	mem *stackReader
 }
 
+// cfiRow is the call-frame row for one code address, computed once: the
+// frames of many threads return to the same few addresses.
+type cfiRow struct {
+	found  bool // the address has call-frame information
+	row    row
+	err    error
+	signal bool
+	where  string // "module at va", for notes
+}
+
+// rowFor returns the row for the code address look (the pc itself or, for a
+// return address, the call before it).
+func (m *Modules) rowFor(look uint64) *cfiRow {
+	if c, ok := m.rows[look]; ok {
+		return c
+	}
+	c := &cfiRow{}
+	if len(m.rows) < maxCachedRows {
+		m.rows[look] = c
+	}
+	mod, va, _ := m.locate(look)
+	if mod == nil || va == 0 {
+		return c
+	}
+	c.where = fmt.Sprintf("%s at %#x", mod.name, va)
+	fde := mod.fde(va)
+	if fde == nil {
+		return c
+	}
+	c.found, c.signal = true, signalFrame(fde)
+	c.row, c.err = rowAt(fde, va)
+	return c
+}
+
+// maxCachedRows bounds the rows kept per process.
+const maxCachedRows = 1 << 16
+
 // step computes the registers of the caller of the frame whose registers
 // are r.
 func (w *walker) step(r *regSet, exact, first bool) (regSet, stepResult) {
@@ -144,15 +182,11 @@ func (w *walker) step(r *regSet, exact, first bool) (regSet, stepResult) {
 	if !exact {
 		look--
 	}
-	mod, va, _ := w.m.locate(look)
-	if mod != nil && va != 0 {
-		if fde := mod.fde(va); fde != nil {
-			rw, err := rowAt(fde, va)
-			if err == nil {
-				return w.byCFI(r, &rw, signalFrame(fde), fmt.Sprintf("%s at %#x", mod.name, va))
-			}
-			return regSet{}, stepResult{end: fmt.Sprintf("call-frame information of %s for %#x is unusable: %v", mod.name, va, err)}
+	if c := w.m.rowFor(look); c.found {
+		if c.err != nil {
+			return regSet{}, stepResult{end: fmt.Sprintf("call-frame information of %s is unusable: %v", c.where, c.err)}
 		}
+		return w.byCFI(r, &c.row, c.signal, c.where)
 	}
 	if first && !w.m.isCode(pc) {
 		// A call through a bad pointer faults at the target address, with
@@ -328,8 +362,10 @@ func (w *walker) plausible(r, c *regSet, signal bool) string {
 // stackReader reads words of target memory through a cache of pages: a
 // stack's frames lie close together.
 type stackReader struct {
-	mem   target.Memory
-	pages map[uint64][]byte // nil: unreadable
+	mem      target.Memory
+	pages    map[uint64][]byte // nil: unreadable
+	lastBase uint64
+	last     []byte // the page read last, most reads follow in it
 }
 
 const (
@@ -342,11 +378,18 @@ func newStackReader(mem target.Memory) *stackReader {
 }
 
 func (s *stackReader) page(base uint64) []byte {
+	if s.last != nil && base == s.lastBase {
+		return s.last
+	}
 	if p, ok := s.pages[base]; ok {
+		if p != nil {
+			s.lastBase, s.last = base, p
+		}
 		return p
 	}
 	if len(s.pages) >= maxStackPages {
 		clear(s.pages)
+		s.last = nil
 	}
 	p := make([]byte, stackPage)
 	if n, _ := s.mem.ReadAt(p, base); n != stackPage {
