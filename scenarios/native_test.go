@@ -369,3 +369,48 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// TestNativeDiagnose: `diagnose --native` of the deadlock shows, for each thread of
+// the cycle, its native stack with its Python frames under the interpreter frames
+// that run them, and the same findings as without --native; the text without
+// --native has no native frames.
+func TestNativeDiagnose(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			p := startProgram(t, in, "deadlock.py")
+			pid := strconv.Itoa(p.PID)
+			plain := runPyhang(t, "diagnose", pid)
+			native := runPyhang(t, "diagnose", pid, "--native")
+			if plain.code != 3 || native.code != 3 {
+				t.Fatalf("exit codes %d and %d, want 3:\n%v\n%v", plain.code, native.code, plain, native)
+			}
+			if strings.Contains(string(plain.stdout), "  #0 ") {
+				t.Errorf("diagnose without --native shows native frames:\n%s", plain.stdout)
+			}
+			first := func(out []byte) string { return strings.SplitN(string(out), "\nThreads involved:", 2)[0] }
+			if a, b := first(plain.stdout)[strings.Index(string(plain.stdout), "\n"):], first(native.stdout)[strings.Index(string(native.stdout), "\n"):]; a != b {
+				t.Errorf("findings differ with --native:\n%s\n---\n%s", a, b)
+			}
+			out := string(native.stdout)
+			for _, name := range []string{"posting", "audit"} {
+				i := strings.Index(out, fmt.Sprintf("%q (ident", name))
+				if i < 0 {
+					t.Errorf("thread %s not in the diagnosis:\n%s", name, out)
+					continue
+				}
+				block := out[i:]
+				if j := strings.Index(block[1:], "\nThread "); j > 0 {
+					block = block[:j+1]
+				}
+				// The Python frame that waits sits under a native frame: a "#N" line comes
+				// before its "File" line, and nothing is left unplaced.
+				k, f := strings.Index(block, "  #0 "), strings.Index(block, "File \"")
+				if k < 0 || f < k || strings.Contains(block, "not placed") || strings.Contains(block, "native stack ends") {
+					t.Errorf("thread %s: no mixed stack:\n%s", name, block)
+				}
+			}
+			t.Logf("%s: diagnose --native shows the deadlocked threads' native stacks (%d lines)", in.Name, strings.Count(out, "\n"))
+		})
+	}
+}
