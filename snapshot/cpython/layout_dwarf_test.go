@@ -277,6 +277,8 @@ func TestLayoutDWARF(t *testing.T) {
 				r.check(c)
 			}
 			r.owners(l)
+			r.entryShim(l)
+			r.evalPerFrame(l)
 			r.stackRef(l)
 			for _, c := range constChecks {
 				if in.Minor >= c.from && in.Minor <= c.to {
@@ -340,7 +342,6 @@ func (r *checkRun) owners(l *Layout) {
 		r.mismatches++
 		r.t.Errorf("%s: Layout.OwnerGenerator = %d, DWARF FRAME_OWNED_BY_GENERATOR = %d", r.in.Name, l.OwnerGenerator, gen)
 	}
-	r.entryShim(l)
 	want, name := int64(-1), ""
 	for _, n := range []string{"FRAME_OWNED_BY_CSTACK", "FRAME_OWNED_BY_INTERPRETER"} {
 		if v, ok := dt.enums[n]; ok && (want < 0 || v < want) {
@@ -385,6 +386,31 @@ func (r *checkRun) entryShim(l *Layout) {
 	if !ok || int64(l.OwnerEntryShim) != v {
 		r.mismatches++
 		r.t.Errorf("%s: Layout.OwnerEntryShim = %d, DWARF %s = %d (present %v)", r.in.Name, l.OwnerEntryShim, name, v, ok)
+	}
+}
+
+// evalPerFrame checks EvalPerFrame against the interpreter loop's parameters:
+// before 3.11 it takes a frame object (PyFrameObject *f) and runs that frame
+// alone; from 3.11 it takes a _PyInterpreterFrame, and runs inlined calls on
+// it until it returns.
+func (r *checkRun) evalPerFrame(l *Layout) {
+	params, ok := r.libs[""].params[l.EvalFunction]
+	if !ok {
+		r.unavailable++
+		r.t.Logf("%s: %s has no typed parameters in DWARF; EvalPerFrame not checked", r.in.Name, l.EvalFunction)
+		return
+	}
+	r.checked++
+	interp := false
+	for _, p := range params {
+		if strings.Contains(p, "_PyInterpreterFrame") {
+			interp = true
+		}
+	}
+	r.t.Logf("%s: %s(%s): EvalPerFrame = %v", r.in.Name, l.EvalFunction, strings.Join(params, ", "), l.EvalPerFrame)
+	if interp == l.EvalPerFrame {
+		r.mismatches++
+		r.t.Errorf("%s: Layout.EvalPerFrame = %v, but %s takes (%s)", r.in.Name, l.EvalPerFrame, l.EvalFunction, strings.Join(params, ", "))
 	}
 }
 
