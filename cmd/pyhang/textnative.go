@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -80,4 +81,44 @@ func writePyFrame(w io.Writer, f *snapshot.Frame, indent string) {
 			fmt.Fprintf(w, "%s    %s = %s\n", indent, esc(n), esc(f.Locals[n]))
 		}
 	}
+}
+
+// maxChain bounds the native frames nativeChain quotes.
+const maxChain = 12
+
+// nativeChain is the C part of a thread's wait (with --native): its native
+// frames from the innermost to the first interpreter frame that runs a Python
+// frame, "sem_clockwait (libc.so.6) ← PyThread_acquire_lock_timed
+// (libpython3.12.so.1.0) ← …", each module named where it changes.
+func nativeChain(t *snapshot.Thread) string {
+	if len(t.Native) == 0 {
+		return ""
+	}
+	runs := map[int]bool{}
+	for _, f := range t.Frames {
+		if f.Native != nil {
+			runs[*f.Native] = true
+		}
+	}
+	var parts []string
+	module := ""
+	for i := range t.Native {
+		nf := &t.Native[i]
+		if i == maxChain {
+			parts = append(parts, "…")
+			break
+		}
+		name := esc(nf.Symbol)
+		if name == "" {
+			name = fmt.Sprintf("?? (%s+%#x)", esc(nf.Module), nf.Offset)
+		} else if nf.Module != module {
+			name += " (" + esc(nf.Module) + ")"
+		}
+		module = nf.Module
+		parts = append(parts, name)
+		if runs[i] {
+			break
+		}
+	}
+	return strings.Join(parts, " ← ")
 }

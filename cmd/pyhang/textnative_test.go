@@ -49,3 +49,25 @@ func TestMixedStack(t *testing.T) {
 		t.Errorf("unescaped control characters in:\n%q", out)
 	}
 }
+
+func TestNativeChain(t *testing.T) {
+	one := 1
+	th := &snapshot.Thread{
+		Native: []snapshot.NativeFrame{
+			{PC: 0x7f0000001010, Symbol: "sem_wait", Offset: 0x10, Module: "libc.so.6"},
+			{PC: 0x7f0000001020, Offset: 0x1020, Module: "libc.so.6"},
+			{PC: 0x7f0000002020, Symbol: "_PyEval_EvalFrameDefault", Offset: 0x20, Module: "libpython3.12.so"},
+			{PC: 0x7f0000002030, Symbol: "PyEval_EvalCode", Offset: 0x20, Module: "libpython3.12.so"},
+		},
+		Frames: []snapshot.Frame{{Function: "f", Native: &one}, {Function: "g"}},
+	}
+	th.Frames[0].Native = new(int)
+	*th.Frames[0].Native = 2
+	want := "sem_wait (libc.so.6) ← ?? (libc.so.6+0x1020) ← _PyEval_EvalFrameDefault (libpython3.12.so)"
+	if got := nativeChain(th); got != want {
+		t.Errorf("nativeChain = %q, want %q", got, want)
+	}
+	if got := nativeChain(&snapshot.Thread{}); got != "" {
+		t.Errorf("without native frames: %q", got)
+	}
+}
