@@ -35,8 +35,8 @@ type File struct {
 	HasDWARF bool
 	Stripped bool // no .symtab
 
-	syms     map[string]Symbol
-	byAddr   []Symbol // function symbols sorted by Value, the preferred alias last
+	tabs     []symtab  // .dynsym, .symtab
+	byAddr   []funcSym // function symbols sorted by value, the preferred alias last
 	sections map[string]*elf.Section
 	loads    []elf.ProgHeader // PT_LOAD segments
 	f        *elf.File
@@ -56,7 +56,7 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not an ELF file: %w", path, err)
 	}
-	f = &File{Path: path, Type: ef.Type, f: ef, syms: map[string]Symbol{}, sections: map[string]*elf.Section{}}
+	f = &File{Path: path, Type: ef.Type, f: ef, sections: map[string]*elf.Section{}}
 	for _, s := range ef.Sections {
 		f.sections[s.Name] = s
 	}
@@ -74,19 +74,20 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 		f.loads = append(f.loads, p.ProgHeader)
 	}
 	f.BuildID = buildID(ef)
-	f.addSymbols(ef.DynamicSymbols())
-	f.addSymbols(ef.Symbols())
-	slices.SortFunc(f.byAddr, func(a, b Symbol) int { return cmp.Compare(a.Value, b.Value) })
+	for _, name := range []string{".dynsym", ".symtab"} {
+		f.loadSymtab(ef, name)
+	}
+	slices.SortFunc(f.byAddr, func(a, b funcSym) int { return cmp.Compare(a.value, b.value) })
 	// Of the aliases at one address, the preferred one goes last, where
 	// Symbolize looks.
 	for i := 0; i < len(f.byAddr); {
 		j := i + 1
-		for j < len(f.byAddr) && f.byAddr[j].Value == f.byAddr[i].Value {
+		for j < len(f.byAddr) && f.byAddr[j].value == f.byAddr[i].value {
 			j++
 		}
 		best := i
 		for k := i + 1; k < j; k++ {
-			if preferred(f.byAddr[k], f.byAddr[best]) {
+			if preferred(f.symbol(f.byAddr[k]), f.symbol(f.byAddr[best])) {
 				best = k
 			}
 		}
@@ -94,6 +95,71 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 		i = j
 	}
 	return f, nil
+}
+
+// symtab is one symbol table, kept as read: a name is decoded only for the
+// symbols a caller asks about (a C library's debug file has ten thousand).
+type symtab struct {
+	ents []byte // Elf64_Sym entries, the null symbol cut off
+	strs []byte // the string table they name
+}
+
+// funcSym is a defined function symbol.
+type funcSym struct {
+	value, size uint64
+	name        uint32 // offset in its table's strings
+	tab, bind   uint8
+}
+
+const symSize = 24 // sizeof(Elf64_Sym)
+
+// loadSymtab reads the named symbol table and its string table.
+func (f *File) loadSymtab(ef *elf.File, name string) {
+	s := f.sections[name]
+	if s == nil || (s.Type != elf.SHT_SYMTAB && s.Type != elf.SHT_DYNSYM) || int(s.Link) >= len(ef.Sections) ||
+		s.Size/symSize > maxSymbols {
+		return
+	}
+	ents, err := f.SectionData(name)
+	if err != nil || len(ents) < symSize {
+		return
+	}
+	strs, err := f.SectionData(ef.Sections[s.Link].Name)
+	if err != nil {
+		return
+	}
+	t := symtab{ents: ents[symSize : len(ents)/symSize*symSize], strs: strs}
+	tab := uint8(len(f.tabs))
+	f.tabs = append(f.tabs, t)
+	le := binary.LittleEndian
+	for e := t.ents; len(e) >= symSize; e = e[symSize:] {
+		info, shndx, value := e[4], le.Uint16(e[6:]), le.Uint64(e[8:])
+		if elf.SectionIndex(shndx) == elf.SHN_UNDEF || elf.ST_TYPE(info) != elf.STT_FUNC || value == 0 {
+			continue
+		}
+		f.byAddr = append(f.byAddr, funcSym{value: value, size: le.Uint64(e[16:]), name: le.Uint32(e), tab: tab, bind: uint8(elf.ST_BIND(info))})
+	}
+}
+
+// maxName bounds a symbol name read from a string table.
+const maxName = 4096
+
+// name reads the NUL-terminated string at off of table tab.
+func (f *File) name(tab uint8, off uint32) string {
+	strs := f.tabs[tab].strs
+	if int(off) >= len(strs) {
+		return ""
+	}
+	b := strs[off:min(len(strs), int(off)+maxName)]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+func (f *File) symbol(s funcSym) Symbol {
+	return Symbol{Name: f.name(s.tab, s.name), Value: s.value, Size: s.size,
+		Local: elf.SymBind(s.bind) == elf.STB_LOCAL, Weak: elf.SymBind(s.bind) == elf.STB_WEAK}
 }
 
 // preferred reports whether alias a names a function better than b, which
@@ -137,29 +203,30 @@ func bindRank(s Symbol) int {
 	return 2
 }
 
-func (f *File) addSymbols(syms []elf.Symbol, err error) {
-	if err != nil || len(syms) > maxSymbols {
-		return
-	}
-	for _, s := range syms {
-		if s.Section == elf.SHN_UNDEF || s.Name == "" {
-			continue
-		}
-		local := elf.ST_BIND(s.Info) == elf.STB_LOCAL
-		sym := Symbol{Name: s.Name, Value: s.Value, Size: s.Size, Local: local, Weak: elf.ST_BIND(s.Info) == elf.STB_WEAK}
-		if old, ok := f.syms[s.Name]; !ok || (old.Local && !local) {
-			f.syms[s.Name] = sym
-		}
-		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Value != 0 {
-			f.byAddr = append(f.byAddr, sym)
-		}
-	}
-}
-
-// Lookup returns the symbol called name (a global one when both exist).
+// Lookup returns the defined symbol called name (a global one when both
+// exist). It scans the tables: callers look up a handful of names per file.
 func (f *File) Lookup(name string) (Symbol, bool) {
-	s, ok := f.syms[name]
-	return s, ok
+	le := binary.LittleEndian
+	var found Symbol
+	ok := false
+	for _, t := range f.tabs {
+		for e := t.ents; len(e) >= symSize; e = e[symSize:] {
+			off := int(le.Uint32(e))
+			if off+len(name) >= len(t.strs) || t.strs[off+len(name)] != 0 || string(t.strs[off:off+len(name)]) != name {
+				continue
+			}
+			if elf.SectionIndex(le.Uint16(e[6:])) == elf.SHN_UNDEF || name == "" {
+				continue
+			}
+			bind := elf.ST_BIND(e[4])
+			if ok && !(found.Local && bind != elf.STB_LOCAL) {
+				continue
+			}
+			found = Symbol{Name: name, Value: le.Uint64(e[8:]), Size: le.Uint64(e[16:]), Local: bind == elf.STB_LOCAL, Weak: bind == elf.STB_WEAK}
+			ok = true
+		}
+	}
+	return found, ok
 }
 
 // Symbolize returns the function symbol containing the file-relative address
@@ -167,13 +234,13 @@ func (f *File) Lookup(name string) (Symbol, bool) {
 // nearest function before it (a static function of a stripped file) has no
 // symbol, rather than the wrong one.
 func (f *File) Symbolize(va uint64) (Symbol, bool) {
-	i := sort.Search(len(f.byAddr), func(i int) bool { return f.byAddr[i].Value > va })
+	i := sort.Search(len(f.byAddr), func(i int) bool { return f.byAddr[i].value > va })
 	if i == 0 {
 		return Symbol{}, false
 	}
 	s := f.byAddr[i-1]
-	if va < s.Value+max(s.Size, 1) {
-		return s, true
+	if va < s.value+max(s.size, 1) {
+		return f.symbol(s), true
 	}
 	return Symbol{}, false
 }
