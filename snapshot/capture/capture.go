@@ -120,6 +120,11 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 	mods := native.NewModules(t.Mappings(), t.OpenFile)
 	defer mods.Close()
 	mods.Adopt(p.Binary, p.Bin)
+	if fz, ok := t.(*frozen); ok {
+		mods.ImagesFrom(fz.Process) // the [vdso] does not change: read it unstopped
+	} else {
+		mods.ImagesFrom(t)
+	}
 	s, err := decode(t, p, opts, mods)
 	if err != nil {
 		return nil, err

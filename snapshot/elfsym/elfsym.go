@@ -33,7 +33,8 @@ type File struct {
 	BuildID  string
 	FirstVA  uint64 // p_vaddr of the first PT_LOAD with offset 0
 	HasDWARF bool
-	Stripped bool // no .symtab
+	Stripped bool   // no .symtab
+	Soname   string // DT_SONAME of a shared object ("linux-vdso.so.1")
 
 	tabs     []symtab  // .dynsym, .symtab
 	byAddr   []funcSym // function symbols sorted by value, the preferred alias last
@@ -74,6 +75,9 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 		f.loads = append(f.loads, p.ProgHeader)
 	}
 	f.BuildID = buildID(ef)
+	if names, err := ef.DynString(elf.DT_SONAME); err == nil && len(names) > 0 && len(names[0]) < 256 {
+		f.Soname = names[0]
+	}
 	for _, name := range []string{".dynsym", ".symtab"} {
 		f.loadSymtab(ef, name)
 	}

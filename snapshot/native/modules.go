@@ -2,6 +2,7 @@ package native
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ type Modules struct {
 	open     func(path string) (target.File, error)
 	maps     []target.Mapping // sorted by Start
 	files    map[string]*module
+	images   target.Memory       // where code mapped without a file is read, if anywhere
 	rows     map[uint64]*cfiRow  // by code address
 	locs     map[locKey]Location // by address and lookup kind
 	warnings []string
@@ -61,9 +63,64 @@ func (m *Modules) Adopt(path string, f *elfsym.File) {
 	}
 }
 
+// ImagesFrom sets the memory where code mapped without a file is read: the
+// kernel's [vdso], whose ELF image (with its symbols and call-frame
+// information) lies in the process's memory. That memory does not change, so
+// a live target may be read unstopped.
+func (m *Modules) ImagesFrom(mem target.Memory) { m.images = mem }
+
+// maxImage bounds an ELF image read from memory (a vdso is 8 KiB).
+const maxImage = 1 << 20
+
+// imageModule returns the module of an ELF image in memory mapping mp, or nil
+// when the mapping holds none.
+func (m *Modules) imageModule(mp *target.Mapping) *module {
+	key := fmt.Sprintf("[memory %#x]", mp.Start)
+	if mod, ok := m.files[key]; ok {
+		return mod
+	}
+	m.files[key] = nil
+	size := mp.End - mp.Start
+	var magic [4]byte
+	if m.images == nil || size > maxImage || !strings.Contains(mp.Perms, "x") {
+		return nil
+	}
+	if n, _ := m.images.ReadAt(magic[:], mp.Start); n != 4 || string(magic[:]) != "\x7fELF" {
+		return nil
+	}
+	img := io.NewSectionReader(memoryAt{m.images, mp.Start}, 0, int64(size))
+	ef, err := elfsym.Open(img, key)
+	if err != nil {
+		return nil
+	}
+	name := mp.Path
+	if name == "" {
+		name = ef.Soname
+	}
+	mod := &module{path: key, name: name, elf: ef, syms: ef}
+	m.files[key] = mod
+	return mod
+}
+
+// memoryAt reads target memory at offsets from base.
+type memoryAt struct {
+	mem  target.Memory
+	base uint64
+}
+
+func (r memoryAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("negative offset %d", off)
+	}
+	return r.mem.ReadAt(p, r.base+uint64(off))
+}
+
 // Close closes the files the Modules opened.
 func (m *Modules) Close() {
 	for _, mod := range m.files {
+		if mod == nil {
+			continue
+		}
 		for _, f := range mod.files {
 			f.Close()
 		}
@@ -105,10 +162,22 @@ func fileBacked(path string) bool {
 // file (as the file's symbols and tables give addresses), or a nil module.
 func (m *Modules) locate(addr uint64) (*module, uint64, *target.Mapping) {
 	mp, ok := m.mapping(addr)
-	if !ok || !fileBacked(mp.Path) {
+	if !ok {
+		return nil, 0, nil
+	}
+	var mod *module
+	switch {
+	case fileBacked(mp.Path):
+		mod = m.module(mp.Path)
+	case mp.Path == "" || mp.Path == "[vdso]":
+		// A core does not name its [vdso]; its ELF header does.
+		if mod = m.imageModule(mp); mod == nil {
+			return nil, 0, mp
+		}
+		mp = &target.Mapping{Start: mp.Start, End: mp.End, Perms: mp.Perms, Path: mod.name}
+	default:
 		return nil, 0, mp
 	}
-	mod := m.module(mp.Path)
 	if mod.err != nil {
 		return mod, 0, mp
 	}

@@ -170,3 +170,33 @@ func TestSymbolizeReturnAddress(t *testing.T) {
 		t.Errorf("pc outside every mapping: %+v", l)
 	}
 }
+
+// TestUnwindMemoryImage: code mapped without a file ([vdso]) is read from the
+// ELF image in memory: in a live process the mapping is named [vdso], in a
+// core it is anonymous (and named by the image's soname when it has one).
+func TestUnwindMemoryImage(t *testing.T) {
+	image := threeFrames(t)
+	const vdso = 0x7ffff7fc0000
+	for _, name := range []string{"[vdso]", ""} {
+		maps := []target.Mapping{{Start: vdso, End: vdso + uint64(len(image)+0xfff)&^0xfff, Perms: "r-xp", Path: name}}
+		m := NewModules(maps, nil)
+		mem := stackMem{vdso, append(append([]byte{}, image...), make([]byte, 0x1000)...)}
+		m.ImagesFrom(mem)
+		l := m.Symbolize(vdso+0x1010, true, false)
+		if l.Symbol != "f0" || l.Offset != 0x10 || l.Module != name {
+			t.Errorf("mapping %q: %+v, want f0+0x10 in %q", name, l, name)
+		}
+		stack := make([]byte, 0x1000)
+		put(stack, 0x108, vdso+0x1210) // f0 returns into f2, the outermost
+		st := m.Unwind(stackMem{testStack, stack}, &target.Regs{RIP: vdso + 0x1010, RSP: testStack + 0x100}, false)
+		if len(st.Frames) != 2 || st.Frames[1].Symbol != "f2" || st.End != "" {
+			t.Errorf("mapping %q: frames %+v, End %q", name, st.Frames, st.End)
+		}
+	}
+	// Anonymous executable memory without an ELF header (JIT code) is no module.
+	m := NewModules([]target.Mapping{{Start: vdso, End: vdso + 0x1000, Perms: "rwxp"}}, nil)
+	m.ImagesFrom(stackMem{vdso, make([]byte, 0x1000)})
+	if l := m.Symbolize(vdso+0x10, true, false); l.Symbol != "" || l.Module != "" {
+		t.Errorf("JIT memory: %+v", l)
+	}
+}
