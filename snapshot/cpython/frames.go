@@ -155,7 +155,7 @@ func (p *Process) keep(f uint64, n int) error {
 // oldFrame decodes a PyFrameObject (3.8–3.10).
 func (p *Process) oldFrame(f uint64) (Frame, bool, error) {
 	l := p.L
-	fr := Frame{Addr: f, Line: -1, entry: true}
+	fr := Frame{Addr: f, Line: -1, entry: l.EvalPerFrame}
 	hdr, err := p.r.view(f, int(l.FLocalsplus))
 	if err != nil {
 		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)

@@ -78,12 +78,11 @@ func regsOf(t *target.Regs) regSet {
 	if t.Partial {
 		return r
 	}
-	for reg, v := range map[int]uint64{
-		regRAX: t.RAX, regRDX: t.RDX, regRCX: t.RCX, regRBX: t.RBX, regRSI: t.RSI, regRDI: t.RDI, regRBP: t.RBP,
-		regR8: t.R8, regR9: t.R9, regR10: t.R10, regR11: t.R11, regR12: t.R12, regR13: t.R13, regR14: t.R14, regR15: t.R15,
-	} {
-		r.set(reg, v)
-	}
+	r.v[regRAX], r.v[regRDX], r.v[regRCX], r.v[regRBX] = t.RAX, t.RDX, t.RCX, t.RBX
+	r.v[regRSI], r.v[regRDI], r.v[regRBP] = t.RSI, t.RDI, t.RBP
+	r.v[regR8], r.v[regR9], r.v[regR10], r.v[regR11] = t.R8, t.R9, t.R10, t.R11
+	r.v[regR12], r.v[regR13], r.v[regR14], r.v[regR15] = t.R12, t.R13, t.R14, t.R15
+	r.ok = 1<<nregs - 1
 	return r
 }
 
