@@ -74,9 +74,10 @@ func loadLines(f *elfsym.File) (t *lineTable) {
 		}
 		return b
 	}
-	t.abbrev, t.line, t.str = read(".debug_abbrev"), read(".debug_line"), read(".debug_str")
+	// .debug_info and .debug_line are read a unit at a time; the string and
+	// abbreviation tables the units point into, whole.
+	t.abbrev, t.str = read(".debug_abbrev"), read(".debug_str")
 	t.lineStr, t.strOffsets, t.addr = read(".debug_line_str"), read(".debug_str_offsets"), read(".debug_addr")
-	t.rnglists, t.ranges = read(".debug_rnglists"), read(".debug_ranges")
 	if t.err != nil {
 		return t
 	}
@@ -85,10 +86,12 @@ func loadLines(f *elfsym.File) (t *lineTable) {
 		t.aranges, t.err = parseAranges(ar)
 	}
 	if t.err == nil && len(t.aranges) == 0 {
-		// No index of units by address: index the whole .debug_info.
+		// No index of units by address: index the whole .debug_info, which
+		// finding a unit by its address ranges needs.
+		t.line, t.rnglists, t.ranges = read(".debug_line"), read(".debug_rnglists"), read(".debug_ranges")
 		info := read(".debug_info")
 		if t.err == nil {
-			t.full, t.err = t.newData(info)
+			t.full, t.err = t.newData(info, t.line)
 		}
 	}
 	return t
@@ -146,9 +149,9 @@ func parseAranges(b []byte) ([]arange, error) {
 	return out, nil
 }
 
-// newData builds a dwarf.Data over info and the shared sections.
-func (t *lineTable) newData(info []byte) (*dwarf.Data, error) {
-	d, err := dwarf.New(t.abbrev, nil, nil, info, t.line, nil, t.ranges, t.str)
+// newData builds a dwarf.Data over info, line and the shared sections.
+func (t *lineTable) newData(info, line []byte) (*dwarf.Data, error) {
+	d, err := dwarf.New(t.abbrev, nil, nil, info, line, nil, t.ranges, t.str)
 	if err != nil {
 		return nil, err
 	}
@@ -215,20 +218,26 @@ func (t *lineTable) unit(off uint64) *unitLines {
 		u.err = err
 		return u
 	}
-	n := uint64(binary.LittleEndian.Uint32(hdr)) + 4
-	if n == 0xffffffff+4 {
-		n = binary.LittleEndian.Uint64(hdr[4:]) + 12
+	// Only the unit's header and first entry (its name, build folder and
+	// line-program offset) are read: the header's length is cut to them.
+	le := binary.LittleEndian
+	n := uint64(le.Uint32(hdr)) + 4
+	long := n == 0xffffffff+4
+	if long {
+		n = le.Uint64(hdr[4:]) + 12
 	}
-	if n > maxUnitBytes {
-		u.err = fmt.Errorf("unit at %#x is %d bytes", off, n)
-		return u
-	}
-	info, err := t.readInfo(off, int(n))
+	raw, err := t.readInfo(off, int(min(n, unitHead)))
 	if err != nil {
 		u.err = err
 		return u
 	}
-	d, err := t.newData(info)
+	info := append([]byte(nil), raw...)
+	if long {
+		le.PutUint64(info[4:], uint64(len(info)-12))
+	} else {
+		le.PutUint32(info, uint32(len(info)-4))
+	}
+	d, err := t.newData(info, nil)
 	if err != nil {
 		u.err = err
 		return u
@@ -238,8 +247,51 @@ func (t *lineTable) unit(off uint64) *unitLines {
 		u.err = fmt.Errorf("unit at %#x: no entry: %v", off, err)
 		return u
 	}
+	// The line program alone, its offset made 0 to match.
+	stmt, ok := e.Val(dwarf.AttrStmtList).(int64)
+	if !ok || stmt < 0 {
+		u.err = fmt.Errorf("unit at %#x has no line program", off)
+		return u
+	}
+	line, err := t.lineProgram(uint64(stmt))
+	if err != nil {
+		u.err = err
+		return u
+	}
+	if d, err = t.newData(info, line); err != nil {
+		u.err = err
+		return u
+	}
+	if e, err = d.Reader().Next(); err != nil || e == nil {
+		u.err = fmt.Errorf("unit at %#x: no entry: %v", off, err)
+		return u
+	}
+	for i := range e.Field {
+		if e.Field[i].Attr == dwarf.AttrStmtList {
+			e.Field[i].Val = int64(0)
+		}
+	}
 	u.decode(d, e)
 	return u
+}
+
+// unitHead bounds what is read of a unit: its header and first entry.
+const unitHead = 4096
+
+// lineProgram reads the line program at off of .debug_line.
+func (t *lineTable) lineProgram(off uint64) ([]byte, error) {
+	hdr, err := t.elf.ReadSection(".debug_line", off, 12)
+	if err != nil {
+		return nil, err
+	}
+	n := uint64(binary.LittleEndian.Uint32(hdr)) + 4
+	if n == 0xffffffff+4 {
+		n = binary.LittleEndian.Uint64(hdr[4:]) + 12
+	}
+	if n > maxUnitBytes {
+		return nil, fmt.Errorf("line program at %#x is %d bytes", off, n)
+	}
+	return t.elf.ReadSection(".debug_line", off, int(n))
 }
 
 // readInfo reads n bytes of .debug_info at off: from the file, or from the
