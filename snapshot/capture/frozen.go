@@ -99,6 +99,9 @@ func (f *frozen) copied() target.Memory { return copyOnly{f.pages} }
 
 type copyOnly struct{ pages map[uint64][]byte }
 
+// Page hands the unwinder a copied page without copying it again.
+func (c copyOnly) Page(base uint64) []byte { return c.pages[base] }
+
 func (c copyOnly) ReadAt(p []byte, addr uint64) (int, error) {
 	n := 0
 	for n < len(p) {

@@ -376,9 +376,24 @@ func newStackReader(mem target.Memory) *stackReader {
 	return &stackReader{mem: mem, pages: map[uint64][]byte{}}
 }
 
+// Pager is memory that hands out whole pages without copying them: a copy of
+// a live target taken while it was stopped. Page returns nil for a page it
+// does not hold.
+type Pager interface {
+	Page(base uint64) []byte
+}
+
 func (s *stackReader) page(base uint64) []byte {
 	if s.last != nil && base == s.lastBase {
 		return s.last
+	}
+	if pg, ok := s.mem.(Pager); ok {
+		p := pg.Page(base)
+		if len(p) != stackPage {
+			return nil
+		}
+		s.lastBase, s.last = base, p
+		return p
 	}
 	if p, ok := s.pages[base]; ok {
 		if p != nil {
