@@ -9,7 +9,7 @@ import (
 
 // FuzzUnwind unwinds random registers over a random stack through a file
 // whose .eh_frame or .debug_frame is random: the walk must end (within
-// MaxFrames), never panic, and only report frames it could compute.
+// maxFrames), never panic, and only report frames it could compute.
 func FuzzUnwind(f *testing.F) {
 	seedStack := make([]byte, 0x200)
 	binary.LittleEndian.PutUint64(seedStack[0x108:], testBase+0x1120)
@@ -33,7 +33,7 @@ func FuzzUnwind(f *testing.F) {
 		m := testModules(file, testBase)
 		regs := &target.Regs{RIP: rip, RSP: rsp, RBP: rbp}
 		st := m.Unwind(stackMem{testStack, stack}, regs, true)
-		if len(st.Frames) == 0 || len(st.Frames) > MaxFrames {
+		if len(st.Frames) == 0 || len(st.Frames) > maxFrames {
 			t.Fatalf("%d frames", len(st.Frames))
 		}
 		if st.Frames[0].PC != rip || st.Frames[0].SP != rsp {

@@ -17,8 +17,8 @@ import (
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
-// MaxFrames bounds one thread's native stack.
-const MaxFrames = 4096
+// maxFrames bounds one thread's native stack.
+const maxFrames = 4096
 
 // Frame is one native frame of a stack, innermost first.
 type Frame struct {
@@ -99,7 +99,7 @@ func (m *Modules) Unwind(mem target.Memory, regs *target.Regs, lines bool) Stack
 	r := regsOf(regs)
 	st.Frames = make([]Frame, 0, 32)
 	exact := true // frame 0's pc is the instruction itself, not a return address
-	for len(st.Frames) < MaxFrames {
+	for len(st.Frames) < maxFrames {
 		pc := r.v[regRA]
 		f := Frame{PC: pc, SP: r.v[regRSP], Location: m.Symbolize(pc, exact, lines)}
 		caller, step := w.step(&r, exact, len(st.Frames) == 0)
@@ -118,7 +118,7 @@ func (m *Modules) Unwind(mem target.Memory, regs *target.Regs, lines bool) Stack
 		}
 		r, exact = caller, step.signal
 	}
-	st.End = fmt.Sprintf("cut after %d frames", MaxFrames)
+	st.End = fmt.Sprintf("cut after %d frames", maxFrames)
 	return st
 }
 
@@ -376,10 +376,10 @@ func newStackReader(mem target.Memory) *stackReader {
 	return &stackReader{mem: mem, pages: map[uint64][]byte{}}
 }
 
-// Pager is memory that hands out whole pages without copying them: a copy of
+// pager is memory that hands out whole pages without copying them: a copy of
 // a live target taken while it was stopped. Page returns nil for a page it
 // does not hold.
-type Pager interface {
+type pager interface {
 	Page(base uint64) []byte
 }
 
@@ -387,7 +387,7 @@ func (s *stackReader) page(base uint64) []byte {
 	if s.last != nil && base == s.lastBase {
 		return s.last
 	}
-	if pg, ok := s.mem.(Pager); ok {
+	if pg, ok := s.mem.(pager); ok {
 		p := pg.Page(base)
 		if len(p) != stackPage {
 			return nil

@@ -98,18 +98,18 @@ func TestUnwindEnds(t *testing.T) {
 	}
 }
 
-// TestUnwindDepthBound: a stack that recurses forever is cut at MaxFrames.
+// TestUnwindDepthBound: a stack that recurses forever is cut at maxFrames.
 func TestUnwindDepthBound(t *testing.T) {
 	file := threeFrames(t)
 	m := testModules(file, testBase)
-	n := MaxFrames + 10
+	n := maxFrames + 10
 	stack := make([]byte, 32*n+64)
 	for i := 0; i < n; i++ {
 		put(stack, 32*i+24, testBase+0x1100+0x20) // f1 returning into f1
 	}
 	st := m.Unwind(stackMem{testStack, stack}, &target.Regs{RIP: testBase + 0x1120, RSP: testStack}, false)
-	if len(st.Frames) != MaxFrames || !strings.Contains(st.End, "cut after") {
-		t.Errorf("%d frames, End %q; want %d and a cut", len(st.Frames), st.End, MaxFrames)
+	if len(st.Frames) != maxFrames || !strings.Contains(st.End, "cut after") {
+		t.Errorf("%d frames, End %q; want %d and a cut", len(st.Frames), st.End, maxFrames)
 	}
 }
 
