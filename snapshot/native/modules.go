@@ -207,6 +207,9 @@ func (m *Modules) module(path string) *module {
 }
 
 func (m *Modules) openELF(mod *module, path string) (*elfsym.File, error) {
+	if m.open == nil {
+		return nil, fmt.Errorf("opening %s: no view of the target's files", path)
+	}
 	f, err := m.open(path)
 	if err != nil {
 		return nil, err
