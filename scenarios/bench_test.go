@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 
@@ -37,6 +38,69 @@ func BenchmarkDumpCore(b *testing.B) {
 			benchTake(b, core, len(p.ready.Threads))
 		})
 	}
+}
+
+// nativeBenchArgs: the 100-thread × 50-frame process --native is measured on.
+var nativeBenchArgs = []string{"--threads", "100", "--depth", "50", "--ready-timeout", "120"}
+
+// BenchmarkDumpNative dumps the same live process plain and with --native, in turns, and
+// reports the median wall time of each (plain-ms, native-ms) and their ratio
+// (native/plain, at most 1.33 by the goal), the same for the CPU time pyhang used
+// (plain-cpu-ms, native-cpu-ms, native/plain-cpu: steadier on a loaded machine), and the
+// median pause of each (plain-paused-ms, native-paused-ms, which --native must not grow).
+func BenchmarkDumpNative(b *testing.B) {
+	for _, in := range benchTargets(b) {
+		p := startProgram(b, in, "parked.py", nativeBenchArgs...)
+		pid := strconv.Itoa(p.PID)
+		b.Run(in.Name, func(b *testing.B) {
+			var plain, native, plainCPU, nativeCPU, plainPaused, nativePaused []float64
+			for b.Loop() {
+				for _, mode := range [][]string{{pid}, {pid, "--native"}} {
+					s, r := dumpJSON(b, mode...)
+					if len(s.Threads) != len(p.ready.Threads) {
+						b.Fatalf("pyhang dump %v: %d threads, want %d", mode, len(s.Threads), len(p.ready.Threads))
+					}
+					ms := float64(r.elapsed.Microseconds()) / 1000
+					cpu := float64(r.cpu.Microseconds()) / 1000
+					if len(mode) == 1 {
+						plain, plainPaused = append(plain, ms), append(plainPaused, *s.Target.PausedMS)
+						plainCPU = append(plainCPU, cpu)
+					} else {
+						native, nativePaused = append(native, ms), append(nativePaused, *s.Target.PausedMS)
+						nativeCPU = append(nativeCPU, cpu)
+						if n := countNative(s); n == 0 {
+							b.Fatalf("--native gave no native frames")
+						}
+					}
+				}
+			}
+			b.ReportMetric(medianOf(plain), "plain-ms")
+			b.ReportMetric(medianOf(native), "native-ms")
+			b.ReportMetric(medianOf(native)/medianOf(plain), "native/plain")
+			b.ReportMetric(medianOf(plainCPU), "plain-cpu-ms")
+			b.ReportMetric(medianOf(nativeCPU), "native-cpu-ms")
+			b.ReportMetric(medianOf(nativeCPU)/medianOf(plainCPU), "native/plain-cpu")
+			b.ReportMetric(medianOf(plainPaused), "plain-paused-ms")
+			b.ReportMetric(medianOf(nativePaused), "native-paused-ms")
+		})
+	}
+}
+
+func countNative(s *snapshot.Snapshot) int {
+	n := 0
+	for _, th := range s.Threads {
+		n += len(th.Native)
+	}
+	return n
+}
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // benchTake runs the pyhang binary, as a user would. (In-process snapshots of

@@ -27,6 +27,7 @@ type result struct {
 	stdout, stderr []byte
 	code           int
 	elapsed        time.Duration
+	cpu            time.Duration // user and system time of the process
 }
 
 func (r result) String() string {
@@ -46,6 +47,9 @@ func runPyhang(t testing.TB, args ...string) result {
 	start := time.Now()
 	err := cmd.Run()
 	r := result{args: args, stdout: stdout.Bytes(), stderr: stderr.Bytes(), elapsed: time.Since(start)}
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
 	var exit *exec.ExitError
 	switch {
 	case err == nil:

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Installs what pyhang's end-to-end tests need, and nothing else:
-#   - gdb, for gcore (system package, apt-get install);
+#   - gdb, for gcore and for the native stacks the tests compare with (system package);
 #   - strace, with which the tests prove pyhang opens nothing under $TMPDIR (system package);
 #   - Debian unstable's python3.13 and python3.14 (static, stripped builds), fetched with a
 #     private apt configuration into .cache/debian-unstable/ inside the repository, so the
 #     system's apt state is never touched, and run through their own (newer) dynamic loader by
 #     wrapper scripts in .cache/debian-unstable/bin/. They come from the Debian mirror that the
 #     machine's apt sources name; with none configured the script says so and stops.
-#     Debian ships no free-threaded build (3.13t, 3.14t) to fetch this way.
-# Idempotent: when the wrappers already work it only checks them (well under a second).
-# To refetch from scratch, delete .cache/debian-unstable.
+#     Debian ships no free-threaded build (3.13t, 3.14t) to fetch this way;
+#   - the separate debug files of those builds and of their C library (python3.X-dbg and
+#     libc6-dbg of the same versions; only their .build-id trees are kept, in
+#     .cache/debian-unstable/root/usr/lib/debug): gdb's symbols for comparing native stacks,
+#     and the DWARF that checks the 3.13/3.14 layout tables.
+# Idempotent: when the wrappers already work and the debug files are there it only checks them
+# (well under a second). To refetch from scratch, delete .cache/debian-unstable.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -255,8 +259,62 @@ ensure_unstable() {
     du -sh "$base" | awk '{ print "install-test-deps: " $2 " uses " $1 }'
 }
 
+# version_of PACKAGE prints the version of PACKAGE extracted into the unstable tree.
+version_of() {
+    awk -v p="$1" '$1 == p { print $2 }' "$base/packages.txt"
+}
+
+# debug_file ELF prints the path its build-id debug file has under the unstable tree.
+debug_file() {
+    local id
+    id=$(readelf -n "$1" 2>/dev/null | awk '/Build ID:/ { print $3; exit }')
+    [[ -n $id ]] || return 1
+    echo "$base/root/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug"
+}
+
+# debug_ok checks that the interpreters and the C library of the unstable tree have their
+# debug files.
+debug_ok() {
+    local v f d
+    for f in "${versions[@]/#/$base/root/usr/bin/python}" "$base/root/usr/lib/x86_64-linux-gnu/libc.so.6"; do
+        d=$(debug_file "$f") || return 1
+        [[ -s $d ]] || return 1
+    done
+    log "debug files: ok ($(find "$base/root/usr/lib/debug/.build-id" -name '*.debug' | wc -l) in $base/root/usr/lib/debug)"
+}
+
+ensure_unstable_debug() {
+    if debug_ok 2>/dev/null; then
+        return
+    fi
+    local pkgs=() v ver tmp d
+    for v in "${versions[@]}"; do
+        ver=$(version_of "python$v-minimal")
+        [[ -n $ver ]] || die "no python$v-minimal in $base/packages.txt; delete $base and run again"
+        pkgs+=("python$v-dbg=$ver")
+    done
+    ver=$(version_of libc6)
+    [[ -n $ver ]] || die "no libc6 in $base/packages.txt; delete $base and run again"
+    pkgs+=("libc6-dbg=$ver")
+    log "debug files: fetching ${pkgs[*]}"
+    setup_private_apt
+    tmp=$(mktemp -d "$base/dbg.XXXXXX")
+    (cd "$tmp" && apt-get download -qq "${pkgs[@]}") ||
+        die "apt-get download ${pkgs[*]} failed (unstable moved on? delete $base and run again to refetch all)"
+    mkdir -p "$tmp/x" "$base/root/usr/lib/debug/.build-id"
+    for d in "$tmp"/*.deb; do
+        dpkg -x "$d" "$tmp/x"
+        dpkg-deb -W --showformat='${Package} ${Version}\n' "$d" >>"$base/packages.txt"
+    done
+    # Only the build-id tree: the -dbg packages also hold a debug interpreter, not needed here.
+    cp -a "$tmp/x/usr/lib/debug/.build-id/." "$base/root/usr/lib/debug/.build-id/"
+    rm -rf "$tmp" "$base/apt"
+    debug_ok || die "the debug files fetched do not match the interpreters' build-ids"
+}
+
 start=$SECONDS
 ensure_gdb
 ensure_strace
 ensure_unstable
+ensure_unstable_debug
 log "done in $((SECONDS - start))s"

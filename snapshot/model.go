@@ -69,15 +69,26 @@ const (
 
 // Thread is one Python thread (a thread state joined with its kernel thread).
 type Thread struct {
-	TID    int           `json:"tid"`
-	Ident  uint64        `json:"ident"`
-	Name   string        `json:"name,omitempty"`
-	Main   bool          `json:"main"`
-	GIL    string        `json:"gil"`
-	State  string        `json:"state"`
-	Kernel *Kernel       `json:"kernel,omitempty"`
-	Frames []Frame       `json:"frames"`
+	TID    int     `json:"tid"`
+	Ident  uint64  `json:"ident"`
+	Name   string  `json:"name,omitempty"`
+	Main   bool    `json:"main"`
+	GIL    string  `json:"gil"`
+	State  string  `json:"state"`
+	Kernel *Kernel `json:"kernel,omitempty"`
+	Frames []Frame `json:"frames"`
+	// Native is the thread's machine stack, innermost first, from its
+	// registers down to its first function (clone or _start), unwound by the
+	// call-frame information of the mapped files (with --native).
 	Native []NativeFrame `json:"native,omitempty"`
+	// NativeEnd says why Native stops short of the thread's first function
+	// (unreadable or implausible memory, no call-frame information, the
+	// depth bound); absent when it does not.
+	NativeEnd string `json:"native_end,omitempty"`
+	// Innermost is where the thread's program counter is (the function and
+	// file of native frame 0), also without --native; absent when its
+	// registers are unknown.
+	Innermost *NativeFrame `json:"innermost,omitempty"`
 	// Tstate is the address of the PyThreadState, for cross-references.
 	Tstate Addr `json:"tstate,omitempty"`
 }
@@ -129,6 +140,10 @@ type Frame struct {
 	// Globals is the id of the frame's module globals, for naming.
 	Module string `json:"module,omitempty"`
 	Addr   Addr   `json:"addr,omitempty"`
+	// Native is the index in Thread.Native of the interpreter-loop frame
+	// (_PyEval_EvalFrameDefault) that runs this frame (with --native, when
+	// known).
+	Native *int `json:"native_frame,omitempty"`
 }
 
 // Call is a method call a frame is making.
@@ -145,11 +160,25 @@ type Call struct {
 	Via string `json:"via"`
 }
 
-// NativeFrame is one machine frame (with --native).
+// NativeFrame is one machine frame.
 type NativeFrame struct {
-	PC     Addr   `json:"pc"`
+	// PC is the frame's program counter: where the thread is in frame 0 (and
+	// in a frame a signal interrupted), else the return address of the call
+	// it makes.
+	PC Addr `json:"pc"`
+	// Symbol is the function holding PC, from the file's .symtab, else its
+	// .dynsym; absent when no symbol covers PC (a static function of a
+	// stripped file).
 	Symbol string `json:"symbol,omitempty"`
+	// Offset is PC's distance from Symbol's start; without a symbol, PC's
+	// address in Module (as addr2line takes it).
+	Offset uint64 `json:"offset"`
+	// Module is the base name of the mapped file holding PC ("libc.so.6");
+	// absent for anonymous memory.
 	Module string `json:"module,omitempty"`
+	// File and Line are the source position, when the file carries DWARF.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
 }
 
 // Object kinds.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -39,13 +40,18 @@ but the snapshot is incomplete (memory the analysis needed could not be read).`,
 				return err
 			}
 			an := analyse(s)
-			if err := present(cmd.OutOrStdout(), an, f.format, graph); err != nil {
+			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+			if err := present(w, an, f.format, graph); err != nil {
+				return err
+			}
+			if err := w.Flush(); err != nil {
 				return err
 			}
 			return an.status()
 		},
 	}
 	f.register(c)
+	f.registerNative(c)
 	c.Flags().StringVar(&f.graph, "graph", "", "also write the wait-for graph to FILE (.svg, .png or .dot)")
 	return c
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ type targetFlags struct {
 	exe         string
 	sysroot     string
 	format      string
+	native      bool
 }
 
 // register adds the target flags and --format.
@@ -30,8 +32,13 @@ func (f *targetFlags) registerTarget(c *cobra.Command) {
 	c.Flags().StringVar(&f.sysroot, "sysroot", "", "core: folder holding copies of the files the process mapped")
 }
 
+// registerNative adds --native.
+func (f *targetFlags) registerNative(c *cobra.Command) {
+	c.Flags().BoolVar(&f.native, "native", false, "also show every thread's native (C) stack, Python frames beside the interpreter frames that run them")
+}
+
 func (f *targetFlags) options() capture.Options {
-	return capture.Options{NonBlocking: f.nonBlocking, Exe: f.exe, Sysroot: f.sysroot}
+	return capture.Options{NonBlocking: f.nonBlocking, Exe: f.exe, Sysroot: f.sysroot, Native: f.native}
 }
 
 func (f *targetFlags) check() error {
@@ -66,11 +73,14 @@ func newDumpCmd() *cobra.Command {
 				// The contract's threads carry what each waits on and holds.
 				return writeJSON(cmd.OutOrStdout(), analyse(s).report(false))
 			}
-			writeDump(cmd.OutOrStdout(), s)
-			return nil
+			// Buffered: a --native dump of a big process is tens of thousands of lines.
+			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+			writeDump(w, s)
+			return w.Flush()
 		},
 	}
 	f.register(c)
+	f.registerNative(c)
 	c.Flags().BoolVar(&f.locals, "locals", false, "show each frame's local variables (short reprs)")
 	return c
 }

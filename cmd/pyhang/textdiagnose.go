@@ -93,6 +93,9 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			fmt.Fprintf(w, ", at %s", ws.frameAt(t.TID, at))
 		}
 		fmt.Fprintln(w)
+		if chain := nativeChain(t); chain != "" {
+			fmt.Fprintf(w, "      native: %s\n", chain)
+		}
 		writeWaitHold(w, ws, t, "      ")
 	}
 }

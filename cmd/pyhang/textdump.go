@@ -57,6 +57,10 @@ func threadTitle(t *snapshot.Thread) string {
 
 func writeThread(w io.Writer, t *snapshot.Thread) {
 	fmt.Fprintf(w, "%s — %s, GIL %s\n", threadTitle(t), describeState(t), t.GIL)
+	if len(t.Native) > 0 || t.NativeEnd != "" {
+		writeMixedStack(w, t)
+		return
+	}
 	if len(t.Frames) == 0 {
 		fmt.Fprintln(w, "  (no Python frames)")
 		return

@@ -20,6 +20,8 @@ type candidate struct {
 	name string   // name if it works; "" to derive "debian-3.X" from the version
 	cmd  []string // argv prefix
 	exe  string   // the real ELF executable (not a wrapper script)
+	// debugDir holds separate debug files for the build, if it exists.
+	debugDir string
 }
 
 // Minor versions the tests expect from pyenv when pyenv is on the machine.
@@ -81,7 +83,8 @@ func discover() found {
 			d.missing = append(d.missing, name+": "+reason)
 			continue
 		}
-		cands = append(cands, candidate{name: name, cmd: []string{wrapper}, exe: exe})
+		cands = append(cands, candidate{name: name, cmd: []string{wrapper}, exe: exe,
+			debugDir: filepath.Join(udir, "root", "usr", "lib", "debug")})
 	}
 
 	for _, c := range cands {
@@ -99,6 +102,10 @@ func discover() found {
 		}
 		if strings.HasPrefix(in.Name, "pyenv-") {
 			pyenvMinors[in.Minor] = true
+		}
+		if c.debugDir != "" && in.DebugDir == "" {
+			// Usable, but the native-stack and layout tests need its debug files.
+			d.missing = append(d.missing, in.Name+" debug files: not installed: run scripts/install-test-deps.sh")
 		}
 		d.interps = append(d.interps, in)
 	}
@@ -164,7 +171,10 @@ func RepoRoot() (string, error) {
 
 // inspect runs the candidate for its version and finds the ELF file that holds _PyRuntime.
 func inspect(c candidate) (Interp, error) {
-	in := Interp{Name: c.name, Cmd: c.cmd}
+	in := Interp{Name: c.name, Cmd: c.cmd, Exe: c.exe}
+	if st, err := os.Stat(filepath.Join(c.debugDir, ".build-id")); c.debugDir != "" && err == nil && st.IsDir() {
+		in.DebugDir = c.debugDir
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := in.Command(ctx, "-c", `import sys; print("%d.%d.%d" % sys.version_info[:3])`).CombinedOutput()

@@ -27,9 +27,14 @@ type Interp struct {
 	Minor   int      // 12
 	Cmd     []string // argv prefix that runs it
 	Env     []string // extra env vars (appended to os.Environ())
+	Exe     string   // the real ELF executable (Cmd[0] may be a wrapper script)
 	Binary  string   // the ELF file that defines _PyRuntime (libpython3.X.so.1.0 for shared builds, else the executable)
 	DWARF   bool     // Binary has .debug_info
 	Static  bool     // libpython is linked into the executable
+	// DebugDir is a folder of separate debug files (a .build-id tree) for this build's
+	// files, outside the target's /usr/lib/debug: Debian unstable's -dbg packages, which
+	// scripts/install-test-deps.sh extracts beside the interpreters. "" when none.
+	DebugDir string
 }
 
 func (i Interp) String() string { return i.Name }
@@ -100,13 +105,17 @@ func filter(in []Interp, names []string) []Interp {
 
 func table(d found) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  %-16s %-8s %-6s %-5s %s\n", "NAME", "VERSION", "BUILD", "DWARF", "BINARY")
+	fmt.Fprintf(&b, "  %-16s %-8s %-6s %-5s %-8s %s\n", "NAME", "VERSION", "BUILD", "DWARF", "DEBUGDIR", "BINARY")
 	for _, i := range d.interps {
 		build := "shared"
 		if i.Static {
 			build = "static"
 		}
-		fmt.Fprintf(&b, "  %-16s %-8s %-6s %-5v %s\n", i.Name, i.Version, build, i.DWARF, i.Binary)
+		dbg := "-"
+		if i.DebugDir != "" {
+			dbg = "yes"
+		}
+		fmt.Fprintf(&b, "  %-16s %-8s %-6s %-5v %-8s %s\n", i.Name, i.Version, build, i.DWARF, dbg, i.Binary)
 	}
 	for _, s := range d.skipped {
 		fmt.Fprintf(&b, "  SKIPPED %s: %s\n", s.name, s.reason)

@@ -17,12 +17,14 @@ import (
 	"github.com/pyhang/pyhang/snapshot/corefile"
 	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/live"
+	"github.com/pyhang/pyhang/snapshot/native"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
 // Options say what to read and how.
 type Options struct {
 	Locals      bool   // reprs of every frame's locals
+	Native      bool   // every thread's native stack, Python frames beside their interpreter frames
 	NonBlocking bool   // never stop a live target (the snapshot may be inconsistent)
 	Exe         string // core: local copy of the executable
 	Sysroot     string // core: folder holding copies of the mapped files
@@ -97,10 +99,14 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 		return nil, err
 	}
 	// The first pass only learns the working set: no source lines.
-	if _, err := decode(peek, p, opts); err != nil {
+	if _, err := decode(peek, p, opts, nil); err != nil {
 		return nil, err
 	}
-	fz, err := freeze(peek, pid, p.Pages())
+	var stacks *stackCopy
+	if opts.Native {
+		stacks = copyBlockedStacks(peek)
+	}
+	fz, err := freeze(peek, pid, p.Pages(), stacks)
 	if err != nil {
 		return nil, err
 	}
@@ -108,12 +114,22 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	return read(fz, p, opts)
 }
 
-// read decodes the snapshot and quotes each frame's source line.
+// read decodes the snapshot, with where each thread's program counter is
+// (and its native stack with --native), and quotes each frame's source line.
 func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
-	s, err := decode(t, p, opts)
+	mods := native.NewModules(t.Mappings(), t.OpenFile)
+	defer mods.Close()
+	mods.Adopt(p.Binary, p.Bin)
+	if fz, ok := t.(*frozen); ok {
+		mods.ImagesFrom(fz.Process) // the [vdso] does not change: read it unstopped
+	} else {
+		mods.ImagesFrom(t)
+	}
+	s, err := decode(t, p, opts, mods)
 	if err != nil {
 		return nil, err
 	}
+	s.Target.Warnings = append(s.Target.Warnings, mods.Warnings()...)
 	addSource(s, viewOf(t, opts))
 	if t.Kind() == "pid" {
 		addSocketFacts(s, t.PID())
@@ -129,9 +145,14 @@ func viewOf(t target.Target, opts Options) *fileView {
 	return coreView(opts.Sysroot)
 }
 
-// decode reads the snapshot from target memory.
-func decode(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
-	b := &builder{t: t, p: p, opts: opts, objs: p.NewObjects()}
+// decode reads the snapshot from target memory; mods is nil in the pass that
+// only learns the working set of a live target.
+func decode(t target.Target, p *cpython.Process, opts Options, mods *native.Modules) (*snapshot.Snapshot, error) {
+	b := &builder{t: t, p: p, opts: opts, objs: p.NewObjects(), mods: mods, stackMem: t}
+	if fz, ok := t.(*frozen); ok {
+		// Unwinding reads the stacks as copied while the target was stopped, never the running process.
+		b.stackMem = fz.copied()
+	}
 	if err := b.read(); err != nil {
 		return nil, err
 	}
@@ -152,11 +173,13 @@ func decode(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapsh
 }
 
 type builder struct {
-	t    target.Target
-	p    *cpython.Process
-	opts Options
-	objs *cpython.Objects
-	s    *snapshot.Snapshot
+	t        target.Target
+	p        *cpython.Process
+	opts     Options
+	objs     *cpython.Objects
+	s        *snapshot.Snapshot
+	mods     *native.Modules // nil: no native frames (the working-set pass)
+	stackMem target.Memory   // where native stacks are read
 }
 
 func (b *builder) read() error {
@@ -223,6 +246,12 @@ func (b *builder) read() error {
 			th.Frames = append(th.Frames, b.frame(f, globalsSeen))
 		}
 		b.ioContext(&th, ts)
+		switch {
+		case b.mods != nil && b.opts.Native:
+			b.nativeStack(&th, kt, &ts)
+		case b.mods != nil:
+			b.innermost(&th, kt)
+		}
 		b.s.Threads = append(b.s.Threads, th)
 	}
 	b.unmatchedWaits()

@@ -37,11 +37,16 @@ type frozen struct {
 // batchPages bounds one batched read (process_vm_readv takes 1024 ranges).
 const batchPages = 1024
 
-// freeze stops pid, copies pages and returns the stopped instant.
-func freeze(peek *live.Process, pid int, pages []uint64) (*frozen, error) {
+// freeze stops pid, copies pages and returns the stopped instant. With
+// stacks (--native) it also copies the used stacks of the threads whose
+// stacks were not copied before the pause (see stacks.go).
+func freeze(peek *live.Process, pid int, pages []uint64, stacks *stackCopy) (*frozen, error) {
 	t, err := live.Attach(pid, live.Options{})
 	if err != nil {
 		return nil, err
+	}
+	if stacks != nil {
+		pages = stacks.pausePages(pages, t.Threads())
 	}
 	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages))}
 	buf := make([]byte, len(pages)*cpython.PageSize)
@@ -62,6 +67,9 @@ func freeze(peek *live.Process, pid int, pages []uint64) (*frozen, error) {
 	fz.warnings = t.Warnings()
 	err = t.Close()
 	fz.paused = t.Paused()
+	if stacks != nil {
+		stacks.fill(fz.pages, fz.threads)
+	}
 	return fz, err
 }
 
@@ -84,6 +92,30 @@ func (f *frozen) ReadAt(p []byte, addr uint64) (int, error) {
 }
 
 func (f *frozen) Threads() []target.Thread { return f.threads }
+
+// copied reads only the copy: a native stack is unwound from the instant the
+// threads were stopped, and what was not copied is not read.
+func (f *frozen) copied() target.Memory { return copyOnly{f.pages} }
+
+type copyOnly struct{ pages map[uint64][]byte }
+
+// Page hands the unwinder a copied page without copying it again.
+func (c copyOnly) Page(base uint64) []byte { return c.pages[base] }
+
+func (c copyOnly) ReadAt(p []byte, addr uint64) (int, error) {
+	n := 0
+	for n < len(p) {
+		a := addr + uint64(n)
+		base := a &^ (cpython.PageSize - 1)
+		pg, ok := c.pages[base]
+		if !ok {
+			return n, fmt.Errorf("reading %d bytes at %#x: not in the copy taken while the target was stopped: %w",
+				len(p)-n, a, target.ErrUnreadable)
+		}
+		n += copy(p[n:], pg[a-base:])
+	}
+	return n, nil
+}
 
 // Paused is how long the threads were stopped.
 func (f *frozen) Paused() time.Duration { return f.paused }

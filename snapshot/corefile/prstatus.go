@@ -103,6 +103,13 @@ func (ps prstatus) thread() target.Thread {
 			R10:     r[regR10],
 			R8:      r[regR8],
 			R9:      r[regR9],
+			RBX:     r[regRBX],
+			RCX:     r[regRCX],
+			R11:     r[regR11],
+			R12:     r[regR12],
+			R13:     r[regR13],
+			R14:     r[regR14],
+			R15:     r[regR15],
 			FSBase:  r[regFSBase],
 		},
 	}

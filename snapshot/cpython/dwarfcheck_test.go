@@ -19,7 +19,11 @@ type dwarfTypes struct {
 	structs map[string]dwarf.Offset // struct/union tag name → first complete definition
 	typedef map[string]dwarf.Offset // typedef name → first typedef seen
 	enums   map[string]int64        // enumerator name → value
+	params  map[string][]string     // function name → its parameters' types (see paramFuncs)
 }
+
+// paramFuncs are the functions whose parameter types the checks read.
+var paramFuncs = map[string]bool{"_PyEval_EvalFrameDefault": true}
 
 // errNoType says a type name is absent from the DWARF (the module that defines
 // it is not compiled into this file).
@@ -45,6 +49,7 @@ func loadDWARF(path string) (dt *dwarfTypes, err error) {
 	dt = &dwarfTypes{
 		path: path, data: d,
 		structs: map[string]dwarf.Offset{}, typedef: map[string]dwarf.Offset{}, enums: map[string]int64{},
+		params: map[string][]string{},
 	}
 	r := d.Reader()
 	for {
@@ -73,6 +78,13 @@ func loadDWARF(path string) (dt *dwarfTypes, err error) {
 		case dwarf.TagEnumerationType:
 			if e.Children {
 				if err := dt.readEnumerators(r); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		case dwarf.TagSubprogram:
+			if _, done := dt.params[name]; paramFuncs[name] && e.Children && !done {
+				if err := dt.readParams(r, name); err != nil {
 					return nil, err
 				}
 				continue
@@ -111,6 +123,37 @@ func (dt *dwarfTypes) readEnumerators(r *dwarf.Reader) error {
 		}
 	}
 	return fmt.Errorf("reading DWARF of %s: enumeration with more than 65536 entries", dt.path)
+}
+
+// readParams records the types of the formal parameters that follow a
+// subprogram entry, up to the end of its children. An entry whose parameters
+// carry no type (an out-of-line copy pointing at its abstract origin) records
+// nothing.
+func (dt *dwarfTypes) readParams(r *dwarf.Reader, fn string) error {
+	var types []string
+	for range 1 << 20 {
+		e, err := r.Next()
+		if err != nil {
+			return fmt.Errorf("reading DWARF of %s: %w", dt.path, err)
+		}
+		if e == nil || e.Tag == 0 {
+			if len(types) > 0 {
+				dt.params[fn] = types
+			}
+			return nil
+		}
+		if e.Tag == dwarf.TagFormalParameter {
+			if off, ok := e.Val(dwarf.AttrType).(dwarf.Offset); ok {
+				if t, err := dt.data.Type(off); err == nil {
+					types = append(types, t.String())
+				}
+			}
+		}
+		if e.Children {
+			r.SkipChildren()
+		}
+	}
+	return fmt.Errorf("reading DWARF of %s: subprogram %s with too many children", dt.path, fn)
 }
 
 // lookup returns the complete struct or union named name (a tag name such as

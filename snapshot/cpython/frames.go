@@ -22,6 +22,12 @@ type Frame struct {
 	// Calling is the method the frame is calling, when its instruction and
 	// value stack say so exactly (calling.go); nil otherwise.
 	Calling *Call
+	// Activation numbers the activations of the interpreter loop on the
+	// thread's C stack, 0 for the innermost: this frame runs in that one.
+	Activation int
+
+	entry bool // the first frame its activation ran: the next one out runs in the next activation
+	shim  bool // not a Python frame but an activation's entry frame on the C stack (3.12+)
 }
 
 // Var is one local variable.
@@ -33,12 +39,14 @@ type Var struct {
 // maxFrames bounds one thread's stack (deep recursion is reported cut).
 const maxFrames = 4096
 
-// frames walks a thread's frames, innermost first.
-func (p *Process) frames(tstate uint64) ([]Frame, error) {
+// frames walks a thread's frames, innermost first, and returns with them,
+// per activation of the interpreter loop, an address inside that
+// activation's C stack frame where the version leaves one (see Layout).
+func (p *Process) frames(tstate uint64) ([]Frame, []uint64, error) {
 	if p.L.Minor <= 10 {
 		f, err := p.r.u64(tstate + uint64(p.L.TstateFrame))
 		if err != nil {
-			return nil, fmt.Errorf("thread state %#x: frame pointer: %w", tstate, err)
+			return nil, nil, fmt.Errorf("thread state %#x: frame pointer: %w", tstate, err)
 		}
 		return p.walk(f, p.oldFrame, p.L.FBack)
 	}
@@ -53,44 +61,85 @@ func (p *Process) frames(tstate uint64) ([]Frame, error) {
 		f, err = p.r.u64(tstate + uint64(p.L.TstateFrame))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("thread state %#x: current frame: %w", tstate, err)
+		return nil, nil, fmt.Errorf("thread state %#x: current frame: %w", tstate, err)
 	}
-	return p.walk(f, p.newFrame, p.L.IFPrevious)
+	out, markers, err := p.walk(f, p.newFrame, p.L.IFPrevious)
+	if p.L.OwnerEntryShim < 0 && p.L.CFramePrevious >= 0 {
+		markers = p.cframes(tstate, out)
+	}
+	return out, markers, err
 }
 
 // walk follows the frame chain; decode returns ok=false for frames that are
 // not Python frames (shims, C-stack entries, frames not yet started), and an
 // error for a frame it cannot decode, which ends the stack: a frame without
-// its code is kept as nothing, and what lies beyond it is not trusted.
+// its code is kept as nothing, and what lies beyond it is not trusted. It
+// numbers the activations of the interpreter loop and returns the entry
+// frames that close them (3.12+).
 //
 // decode's second argument says f is the thread's current frame: the first
 // of the chain, so the thread runs its instruction (or C code it called).
-func (p *Process) walk(f uint64, decode func(uint64, bool) (Frame, bool, error), prevOff int64) ([]Frame, error) {
+func (p *Process) walk(f uint64, decode func(uint64, bool) (Frame, bool, error), prevOff int64) ([]Frame, []uint64, error) {
 	var out []Frame
+	var shims []uint64
+	act := 0
 	// A chain that loops is caught by the bound (and the budget); no
 	// per-frame set is kept, since this loop runs while a live target is
 	// stopped.
 	for steps := 0; f != 0; steps++ {
 		if steps >= maxFrames {
-			return out, fmt.Errorf("stack cut after %d frames (a loop in the frame chain at %#x?)", maxFrames, f)
+			return out, shims, fmt.Errorf("stack cut after %d frames (a loop in the frame chain at %#x?)", maxFrames, f)
 		}
 		fr, ok, err := decode(f, steps == 0)
 		if err != nil {
 			p.lost(err)
-			return out, fmt.Errorf("%w; the stack beyond it is lost", err)
+			return out, shims, fmt.Errorf("%w; the stack beyond it is lost", err)
 		}
-		if ok {
+		switch {
+		case fr.shim:
+			shims = append(shims, f)
+			act++
+		case ok:
+			fr.Activation = act
 			out = append(out, fr)
+		}
+		if fr.entry {
+			act++
 		}
 		next, err := p.r.u64(f + uint64(prevOff))
 		if err != nil {
 			err = fmt.Errorf("frame at %#x: previous: %w", f, err)
 			p.lost(err)
-			return out, err
+			return out, shims, err
 		}
 		f = next
 	}
-	return out, nil
+	return out, shims, nil
+}
+
+// cframes follows 3.11's chain of _PyCFrame, one on the C stack of each
+// activation, innermost first, up to the thread state's own root (whose
+// previous is NULL). It returns nil when the chain does not have one link
+// per activation the frame walk counted.
+func (p *Process) cframes(tstate uint64, frames []Frame) []uint64 {
+	want := 0
+	if len(frames) > 0 {
+		want = frames[len(frames)-1].Activation + 1
+	}
+	var out []uint64
+	cf, err := p.r.u64(tstate + uint64(p.L.TstateFrame))
+	for n := 0; err == nil && cf != 0 && n <= maxFrames; n++ {
+		var prev uint64
+		if prev, err = p.r.u64(cf + uint64(p.L.CFramePrevious)); err != nil || prev == 0 {
+			break
+		}
+		out = append(out, cf)
+		cf = prev
+	}
+	if len(out) < want {
+		return nil
+	}
+	return out
 }
 
 // lost records that a thread's stack is lost, for err (which names the
@@ -112,7 +161,7 @@ func (p *Process) keep(f uint64, n int) error {
 // oldFrame decodes a PyFrameObject (3.8–3.10).
 func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
 	l := p.L
-	fr := Frame{Addr: f, Line: -1}
+	fr := Frame{Addr: f, Line: -1, entry: l.EvalPerFrame}
 	hdr, err := p.r.view(f, int(l.FLocalsplus))
 	if err != nil {
 		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
@@ -157,7 +206,9 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
 	owner := int(hdr[l.IFOwner])
+	fr.entry = l.IFIsEntry >= 0 && hdr[l.IFIsEntry] != 0
 	if owner >= l.OwnerCStack {
+		fr.shim = owner == l.OwnerEntryShim
 		return fr, false, nil
 	}
 	codePtr := le64(hdr[l.IFCode:])

@@ -46,6 +46,19 @@ type Layout struct {
 	StackRefTagged                                                 bool  // 3.14: f_executable and stack slots are _PyStackRef
 	CodeFirstTrace                                                 int64 // _co_firsttraceable
 
+	// Which Python frames one activation of the interpreter loop runs, to
+	// put each Python frame beside the native frame that runs it (Python/
+	// ceval.c): before 3.11 one frame each (EvalPerFrame); 3.11 runs inlined
+	// calls until the frame it was entered with, marked is_entry (IFIsEntry),
+	// and keeps a _PyCFrame on its own C stack (CFramePrevious chains them);
+	// 3.12+ pushes an entry frame on its own C stack below the first frame
+	// it runs, with owner OwnerEntryShim (FRAME_OWNED_BY_CSTACK in 3.12/3.13,
+	// FRAME_OWNED_BY_INTERPRETER in 3.14: both 3).
+	EvalFunction   string // the loop's symbol, exported by every build
+	EvalPerFrame   bool
+	CFramePrevious int64 // _PyCFrame.previous (3.11/3.12)
+	OwnerEntryShim int   // -1 before 3.12
+
 	// PyCodeObject
 	CoArgcount, CoNlocals, CoFirstlineno, CoVarnames, CoFilename, CoName int64
 	CoQualname                                                           int64 // 3.11+
@@ -122,6 +135,7 @@ func oldCommon() Layout {
 		FBack: 24, FCode: 32, FValuestack: 64, FrameGlobals: 48, FStacktop: -1, FStackdepth: -1,
 		IFCode: -1, IFPrevious: -1, IFFrameObj: -1, IFInstr: -1, IFOwner: -1, IFLocalsplus: -1,
 		IFStacktop: -1, IFStackpointer: -1, IFIsEntry: -1, CodeFirstTrace: -1,
+		EvalFunction: "_PyEval_EvalFrameDefault", EvalPerFrame: true, CFramePrevious: -1, OwnerEntryShim: -1,
 		CoArgcount: 16, CoNlocals: 28, CoFirstlineno: 40, CoCode: 48, CoVarnames: 72,
 		CoFilename: 104, CoName: 112, CoLinetable: 120, CoQualname: -1,
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
@@ -172,6 +186,7 @@ func newCommon() Layout {
 		IFCode: 0, IFPrevious: 8, IFFrameObj: 48, IFInstr: 56, IFOwner: 70, IFLocalsplus: 72,
 		IFStacktop: 64, IFStackpointer: -1, IFIsEntry: -1,
 		OwnerCStack: 3, OwnerGenerator: 1,
+		EvalFunction: "_PyEval_EvalFrameDefault", CFramePrevious: -1, OwnerEntryShim: 3,
 		CoArgcount: -1, CoNlocals: -1, CoCode: -1, CoVarnames: -1,
 		CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
 		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136, CoStacksize: 64,
@@ -194,6 +209,8 @@ func layout311() *Layout {
 	l.IFCode, l.IFPrevious, l.IFFrameObj, l.IFIsEntry, l.IFOwner = 32, 48, 40, 68, 69
 	l.FrameGlobals = 8
 	l.OwnerCStack = 99 // 3.11 has no shim frames
+	l.OwnerEntryShim = -1
+	l.CFramePrevious = 16 // _PyCFrame {use_tracing, current_frame, previous}
 	l.CodeFirstTrace = 168
 	l.CoFirstlineno, l.CoNlocalsplus, l.CoCodeAdaptive = 72, 76, 184
 	// co_flags 48, co_warmup 52, _co_linearray_entry_size 54, then the
@@ -214,6 +231,7 @@ func layout312() *Layout {
 	l.RuntimeMainThread = 64
 	l.InterpThreadsHead, l.InterpModules, l.InterpSysdict, l.InterpGILPtr = 72, 944, 352, 384
 	l.CFrameCurrentFrame = 0
+	l.CFramePrevious = 8 // _PyCFrame {current_frame, previous}
 	l.TstateThreadID, l.TstateNativeThreadID = 136, 144
 	l.TstateSize = 288
 	l.CodeFirstTrace = 176
@@ -278,6 +296,15 @@ func ForVersion(v Version) (*Layout, error) {
 	if v.Minor == 13 && v.Micro == 0 {
 		// gh-125110: _thread.lock became a PyMutex in 3.13.1.
 		l.LockLockAddr = true
+	}
+	if v.Minor == 13 && v.Micro > 0 {
+		// A 3.13 patch release appended datastack_cached_chunk to
+		// PyThreadState: 312 bytes in 3.13.18 (DWARF of Debian's
+		// python3.13-dbg); which release did is not known here.
+		l.TstateSize = -1
+		if v.Micro >= 18 {
+			l.TstateSize = 312
+		}
 	}
 	return l, nil
 }

@@ -1,8 +1,10 @@
 package cpython
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pyhang/pyhang/internal/testinterp"
+	"github.com/pyhang/pyhang/snapshot/elfsym"
 )
 
 // latest stands for "every later version" in the version ranges below.
@@ -45,6 +48,7 @@ var layoutPaths = []fieldPath{
 	{"TstateFrame", 11, 12, "_ts", "cframe", 8},
 	{"TstateFrame", 13, latest, "_ts", "current_frame", 8},
 	{"CFrameCurrentFrame", 11, 12, "_PyCFrame", "current_frame", 8},
+	{"CFramePrevious", 11, 12, "_PyCFrame", "previous", 8},
 	{"TstateThreadID", 8, latest, "_ts", "thread_id", 8},
 	{"TstateNativeThreadID", 11, latest, "_ts", "native_thread_id", 8},
 	{"TstateSize", 8, latest, "_ts", sizeOf, 0},
@@ -249,8 +253,9 @@ type checkRun struct {
 func TestLayoutDWARF(t *testing.T) {
 	for _, in := range testinterp.All(t) {
 		t.Run(in.Name, func(t *testing.T) {
-			if !in.DWARF {
-				t.Skipf("%s: skipped: %s has no .debug_info", in.Name, in.Binary)
+			binDWARF := dwarfFile(in, in.Binary)
+			if binDWARF == "" {
+				t.Skipf("%s: skipped: %s has no .debug_info and no separate debug file", in.Name, in.Binary)
 			}
 			var micro int
 			if _, err := fmt.Sscanf(in.Version, "3.%d.%d", new(int), &micro); err != nil {
@@ -260,7 +265,11 @@ func TestLayoutDWARF(t *testing.T) {
 			if err != nil {
 				t.Skipf("%s: skipped: %v", in.Name, err)
 			}
-			dt, err := loadDWARF(in.Binary)
+			if binDWARF != in.Binary {
+				// A release build's own debug file: the release layout.
+				t.Logf("%s: DWARF from %s", in.Name, binDWARF)
+			}
+			dt, err := loadDWARF(binDWARF)
 			if err != nil {
 				t.Fatalf("%s: %v", in.Name, err)
 			}
@@ -270,6 +279,8 @@ func TestLayoutDWARF(t *testing.T) {
 				r.check(c)
 			}
 			r.owners(l)
+			r.entryShim(l)
+			r.evalPerFrame(l)
 			r.stackRef(l)
 			for _, c := range constChecks {
 				if in.Minor >= c.from && in.Minor <= c.to {
@@ -356,6 +367,84 @@ func (r *checkRun) owners(l *Layout) {
 	}
 }
 
+// entryShimOwner names the owner the interpreter loop gives the entry frame it
+// pushes on its own C stack: Python/ceval.c, `entry_frame.owner =
+// FRAME_OWNED_BY_CSTACK` (3.12, 3.13), `entry.frame.owner =
+// FRAME_OWNED_BY_INTERPRETER` (3.14). 3.11 has none.
+var entryShimOwner = map[int]string{12: "FRAME_OWNED_BY_CSTACK", 13: "FRAME_OWNED_BY_CSTACK", 14: "FRAME_OWNED_BY_INTERPRETER"}
+
+// entryShim checks OwnerEntryShim against the enumerator the loop uses.
+func (r *checkRun) entryShim(l *Layout) {
+	name, ok := entryShimOwner[r.in.Minor]
+	if !ok {
+		if l.OwnerEntryShim >= 0 {
+			r.mismatches++
+			r.t.Errorf("%s: Layout.OwnerEntryShim = %d, but 3.%d pushes no entry frame", r.in.Name, l.OwnerEntryShim, r.in.Minor)
+		}
+		return
+	}
+	v, ok := r.libs[""].enums[name]
+	r.checked++
+	if !ok || int64(l.OwnerEntryShim) != v {
+		r.mismatches++
+		r.t.Errorf("%s: Layout.OwnerEntryShim = %d, DWARF %s = %d (present %v)", r.in.Name, l.OwnerEntryShim, name, v, ok)
+	}
+}
+
+// evalPerFrame checks EvalPerFrame against the interpreter loop's parameters:
+// before 3.11 it takes a frame object (PyFrameObject *f) and runs that frame
+// alone; from 3.11 it takes a _PyInterpreterFrame, and runs inlined calls on
+// it until it returns.
+func (r *checkRun) evalPerFrame(l *Layout) {
+	params, ok := r.libs[""].params[l.EvalFunction]
+	if !ok {
+		r.unavailable++
+		r.t.Logf("%s: %s has no typed parameters in DWARF; EvalPerFrame not checked", r.in.Name, l.EvalFunction)
+		return
+	}
+	r.checked++
+	interp := false
+	for _, p := range params {
+		if strings.Contains(p, "_PyInterpreterFrame") {
+			interp = true
+		}
+	}
+	r.t.Logf("%s: %s(%s): EvalPerFrame = %v", r.in.Name, l.EvalFunction, strings.Join(params, ", "), l.EvalPerFrame)
+	if interp == l.EvalPerFrame {
+		r.mismatches++
+		r.t.Errorf("%s: Layout.EvalPerFrame = %v, but %s takes (%s)", r.in.Name, l.EvalPerFrame, l.EvalFunction, strings.Join(params, ", "))
+	}
+}
+
+// TestEvalFunctionExported: the interpreter loop that runs Python frames is a
+// function every build exports, stripped or not, so native stacks name it.
+func TestEvalFunctionExported(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		l, err := LayoutFor(in.Minor)
+		if err != nil {
+			t.Errorf("%s: %v", in.Name, err)
+			continue
+		}
+		f, err := elf.Open(in.Binary)
+		if err != nil {
+			t.Errorf("%s: %v", in.Name, err)
+			continue
+		}
+		syms, _ := f.DynamicSymbols()
+		f.Close()
+		found := false
+		for _, s := range syms {
+			if s.Name == l.EvalFunction && elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Value != 0 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: %s does not export %s", in.Name, in.Binary, l.EvalFunction)
+		}
+		t.Logf("%s: %s exports %s", in.Name, filepath.Base(in.Binary), l.EvalFunction)
+	}
+}
+
 // stackRef checks StackRefTagged against the type of f_executable.
 func (r *checkRun) stackRef(l *Layout) {
 	if r.in.Minor < 13 {
@@ -424,7 +513,7 @@ func (r *checkRun) lib(module string) *dwarfTypes {
 		return dt
 	}
 	r.libs[module] = r.libs[""]
-	path := extModule(r.in, module)
+	path := dwarfFile(r.in, extModule(r.in, module))
 	if path == "" {
 		return r.libs[""]
 	}
@@ -436,6 +525,41 @@ func (r *checkRun) lib(module string) *dwarfTypes {
 	r.libs[module] = dt
 	r.t.Logf("%s: %s types from %s", r.in.Name, module, path)
 	return dt
+}
+
+// dwarfFile returns where the DWARF of the ELF file path is: the file itself, or its
+// separate debug file (by build-id) in the interpreter's debug folder; "" when neither.
+func dwarfFile(in testinterp.Interp, path string) string {
+	if path == "" {
+		return ""
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if f.Section(".debug_info") != nil {
+		return path
+	}
+	if in.DebugDir == "" {
+		return ""
+	}
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_NOTE || p.Filesz > 1<<16 {
+			continue
+		}
+		b := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(b, 0); err != nil {
+			continue
+		}
+		if id := elfsym.FindBuildID(b); len(id) > 2 {
+			dbg := filepath.Join(in.DebugDir, ".build-id", id[:2], id[2:]+".debug")
+			if _, err := os.Stat(dbg); err == nil {
+				return dbg
+			}
+		}
+	}
+	return ""
 }
 
 // extModule finds module's shared object next to the interpreter:

@@ -12,6 +12,11 @@ type ThreadState struct {
 	NativeID int    // kernel tid (3.11+; 0 when the version does not record it)
 	Frames   []Frame
 	Err      error // the frame walk stopped early
+	// EvalMarkers holds, for each activation of the interpreter loop
+	// (Frame.Activation), an address inside that activation's own C stack
+	// frame: its _PyCFrame (3.11) or its entry frame (3.12+). Empty before
+	// 3.11, where nothing on the C stack marks an activation.
+	EvalMarkers []uint64
 }
 
 const (
@@ -73,7 +78,7 @@ func (p *Process) threadState(ts, interp uint64) (ThreadState, error) {
 			t.NativeID = int(id)
 		}
 	}
-	t.Frames, t.Err = p.frames(ts)
+	t.Frames, t.EvalMarkers, t.Err = p.frames(ts)
 	return t, nil
 }
 

@@ -6,12 +6,15 @@ package elfsym
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // Symbol is a defined symbol.
@@ -20,6 +23,7 @@ type Symbol struct {
 	Value uint64
 	Size  uint64
 	Local bool
+	Weak  bool
 }
 
 // File is the parsed view of one ELF file.
@@ -29,11 +33,13 @@ type File struct {
 	BuildID  string
 	FirstVA  uint64 // p_vaddr of the first PT_LOAD with offset 0
 	HasDWARF bool
-	Stripped bool // no .symtab
+	Stripped bool   // no .symtab
+	Soname   string // DT_SONAME of a shared object ("linux-vdso.so.1")
 
-	syms     map[string]Symbol
-	byAddr   []Symbol // sorted by Value, function symbols with size, for symbolising
+	tabs     []symtab  // .dynsym, .symtab
+	byAddr   []funcSym // function symbols sorted by value, the preferred alias last
 	sections map[string]*elf.Section
+	loads    []elf.ProgHeader // PT_LOAD segments
 	f        *elf.File
 }
 
@@ -51,61 +57,271 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not an ELF file: %w", path, err)
 	}
-	f = &File{Path: path, Type: ef.Type, f: ef, syms: map[string]Symbol{}, sections: map[string]*elf.Section{}}
+	f = &File{Path: path, Type: ef.Type, f: ef, sections: map[string]*elf.Section{}}
 	for _, s := range ef.Sections {
 		f.sections[s.Name] = s
 	}
 	f.HasDWARF = f.sections[".debug_info"] != nil
 	f.Stripped = f.sections[".symtab"] == nil
+	first := true
 	for _, p := range ef.Progs {
-		if p.Type == elf.PT_LOAD && p.Off == 0 {
-			f.FirstVA = p.Vaddr
-			break
+		if p.Type != elf.PT_LOAD {
+			continue
 		}
+		if p.Off == 0 && first {
+			f.FirstVA = p.Vaddr
+			first = false
+		}
+		f.loads = append(f.loads, p.ProgHeader)
 	}
 	f.BuildID = buildID(ef)
-	f.addSymbols(ef.DynamicSymbols())
-	f.addSymbols(ef.Symbols())
-	sort.Slice(f.byAddr, func(i, j int) bool { return f.byAddr[i].Value < f.byAddr[j].Value })
+	if names, err := ef.DynString(elf.DT_SONAME); err == nil && len(names) > 0 && len(names[0]) < 256 {
+		f.Soname = names[0]
+	}
+	for _, name := range []string{".dynsym", ".symtab"} {
+		f.loadSymtab(ef, name)
+	}
+	slices.SortFunc(f.byAddr, func(a, b funcSym) int { return cmp.Compare(a.value, b.value) })
+	// Of the aliases at one address, the preferred one goes last, where
+	// Symbolize looks.
+	for i := 0; i < len(f.byAddr); {
+		j := i + 1
+		for j < len(f.byAddr) && f.byAddr[j].value == f.byAddr[i].value {
+			j++
+		}
+		best := i
+		for k := i + 1; k < j; k++ {
+			if preferred(f.symbol(f.byAddr[k]), f.symbol(f.byAddr[best])) {
+				best = k
+			}
+		}
+		f.byAddr[best], f.byAddr[j-1] = f.byAddr[j-1], f.byAddr[best]
+		i = j
+	}
 	return f, nil
 }
 
-func (f *File) addSymbols(syms []elf.Symbol, err error) {
-	if err != nil || len(syms) > maxSymbols {
+// symtab is one symbol table, kept as read: a name is decoded only for the
+// symbols a caller asks about (a C library's debug file has ten thousand).
+type symtab struct {
+	ents []byte // Elf64_Sym entries, the null symbol cut off
+	strs []byte // the string table they name
+}
+
+// funcSym is a defined function symbol.
+type funcSym struct {
+	value, size uint64
+	name        uint32 // offset in its table's strings
+	tab, bind   uint8
+}
+
+const symSize = 24 // sizeof(Elf64_Sym)
+
+// loadSymtab reads the named symbol table and its string table.
+func (f *File) loadSymtab(ef *elf.File, name string) {
+	s := f.sections[name]
+	if s == nil || (s.Type != elf.SHT_SYMTAB && s.Type != elf.SHT_DYNSYM) || int(s.Link) >= len(ef.Sections) ||
+		s.Size/symSize > maxSymbols {
 		return
 	}
-	for _, s := range syms {
-		if s.Section == elf.SHN_UNDEF || s.Name == "" {
+	ents, err := f.SectionData(name)
+	if err != nil || len(ents) < symSize {
+		return
+	}
+	strs, err := f.SectionData(ef.Sections[s.Link].Name)
+	if err != nil {
+		return
+	}
+	t := symtab{ents: ents[symSize : len(ents)/symSize*symSize], strs: strs}
+	tab := uint8(len(f.tabs))
+	f.tabs = append(f.tabs, t)
+	le := binary.LittleEndian
+	for e := t.ents; len(e) >= symSize; e = e[symSize:] {
+		info, shndx, value := e[4], le.Uint16(e[6:]), le.Uint64(e[8:])
+		if elf.SectionIndex(shndx) == elf.SHN_UNDEF || elf.ST_TYPE(info) != elf.STT_FUNC || value == 0 {
 			continue
 		}
-		local := elf.ST_BIND(s.Info) == elf.STB_LOCAL
-		sym := Symbol{Name: s.Name, Value: s.Value, Size: s.Size, Local: local}
-		if old, ok := f.syms[s.Name]; !ok || (old.Local && !local) {
-			f.syms[s.Name] = sym
-		}
-		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Value != 0 {
-			f.byAddr = append(f.byAddr, sym)
-		}
+		f.byAddr = append(f.byAddr, funcSym{value: value, size: le.Uint64(e[16:]), name: le.Uint32(e), tab: tab, bind: uint8(elf.ST_BIND(info))})
 	}
 }
 
-// Lookup returns the symbol called name (a global one when both exist).
-func (f *File) Lookup(name string) (Symbol, bool) {
-	s, ok := f.syms[name]
-	return s, ok
+// maxName bounds a symbol name read from a string table.
+const maxName = 4096
+
+// name reads the NUL-terminated string at off of table tab.
+func (f *File) name(tab uint8, off uint32) string {
+	strs := f.tabs[tab].strs
+	if int(off) >= len(strs) {
+		return ""
+	}
+	b := strs[off:min(len(strs), int(off)+maxName)]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }
 
-// Symbolize returns the function symbol containing the file-relative address va.
+func (f *File) symbol(s funcSym) Symbol {
+	return Symbol{Name: f.name(s.tab, s.name), Value: s.value, Size: s.size,
+		Local: elf.SymBind(s.bind) == elf.STB_LOCAL, Weak: elf.SymBind(s.bind) == elf.STB_WEAK}
+}
+
+// preferred reports whether alias a names a function better than b, which
+// starts at the same address: a name without a symbol version, the name a
+// person would write (fewer leading underscores: recv over __libc_recv), then a global over a weak over a
+// local symbol, then the shorter name; ties go by name, so the choice does
+// not depend on the order of the symbol tables.
+func preferred(a, b Symbol) bool {
+	// A symbol version in the name (__libc_start_main@@GLIBC_2.34) is noise.
+	if va, vb := strings.Contains(a.Name, "@"), strings.Contains(b.Name, "@"); va != vb {
+		return vb
+	}
+	ua, ub := underscores(a.Name), underscores(b.Name)
+	if ua != ub {
+		return ua < ub
+	}
+	if ra, rb := bindRank(a), bindRank(b); ra != rb {
+		return ra > rb
+	}
+	if len(a.Name) != len(b.Name) {
+		return len(a.Name) < len(b.Name)
+	}
+	return a.Name < b.Name
+}
+
+func underscores(s string) int {
+	n := 0
+	for n < len(s) && s[n] == '_' {
+		n++
+	}
+	return n
+}
+
+func bindRank(s Symbol) int {
+	switch {
+	case s.Local:
+		return 0
+	case s.Weak:
+		return 1
+	}
+	return 2
+}
+
+// Lookup returns the defined symbol called name (a global one when both
+// exist). It scans the tables: callers look up a handful of names per file.
+func (f *File) Lookup(name string) (Symbol, bool) {
+	le := binary.LittleEndian
+	var found Symbol
+	ok := false
+	for _, t := range f.tabs {
+		for e := t.ents; len(e) >= symSize; e = e[symSize:] {
+			off := int(le.Uint32(e))
+			if off+len(name) >= len(t.strs) || t.strs[off+len(name)] != 0 || string(t.strs[off:off+len(name)]) != name {
+				continue
+			}
+			if elf.SectionIndex(le.Uint16(e[6:])) == elf.SHN_UNDEF || name == "" {
+				continue
+			}
+			bind := elf.ST_BIND(e[4])
+			if ok && !(found.Local && bind != elf.STB_LOCAL) {
+				continue
+			}
+			found = Symbol{Name: name, Value: le.Uint64(e[8:]), Size: le.Uint64(e[16:]), Local: bind == elf.STB_LOCAL, Weak: bind == elf.STB_WEAK}
+			ok = true
+		}
+	}
+	return found, ok
+}
+
+// Symbolize returns the function symbol containing the file-relative address
+// va. A symbol covers [Value, Value+Size): an address past the end of the
+// nearest function before it (a static function of a stripped file) has no
+// symbol, rather than the wrong one.
 func (f *File) Symbolize(va uint64) (Symbol, bool) {
-	i := sort.Search(len(f.byAddr), func(i int) bool { return f.byAddr[i].Value > va })
+	i := sort.Search(len(f.byAddr), func(i int) bool { return f.byAddr[i].value > va })
 	if i == 0 {
 		return Symbol{}, false
 	}
 	s := f.byAddr[i-1]
-	if va < s.Value+max(s.Size, 1) {
-		return s, true
+	if va < s.value+max(s.size, 1) {
+		return f.symbol(s), true
 	}
 	return Symbol{}, false
+}
+
+// VAOfOffset returns the virtual address at which the byte at file offset off
+// is loaded, from the PT_LOAD segment that holds it.
+func (f *File) VAOfOffset(off uint64) (uint64, bool) {
+	for _, p := range f.loads {
+		if off >= p.Off && off-p.Off < max(p.Filesz, 1) {
+			return p.Vaddr + (off - p.Off), true
+		}
+	}
+	return 0, false
+}
+
+// maxSection bounds the size of a section read whole (CFI, DWARF tables).
+const maxSection = 256 << 20
+
+// SectionData reads the whole named section, decompressed; nil and no error
+// when the file has no such section or it occupies no file space.
+func (f *File) SectionData(name string) (b []byte, err error) {
+	s := f.sections[name]
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil, nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("%s: section %s: malformed ELF file: %v", f.Path, name, p)
+		}
+	}()
+	if s.Size > maxSection {
+		return nil, fmt.Errorf("%s: section %s is %d bytes, more than pyhang reads (%d)", f.Path, name, s.Size, maxSection)
+	}
+	b, err = s.Data()
+	if err != nil {
+		return nil, fmt.Errorf("%s: section %s: %w", f.Path, name, err)
+	}
+	return b, nil
+}
+
+// ReadSection reads n bytes at offset off of the named section (decompressing
+// it whole when it is compressed).
+func (f *File) ReadSection(name string, off uint64, n int) ([]byte, error) {
+	s := f.sections[name]
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil, fmt.Errorf("%s: no section %s", f.Path, name)
+	}
+	if n < 0 || n > maxSection || off > s.Size || uint64(n) > s.Size-off {
+		return nil, fmt.Errorf("%s: section %s: %d bytes at %#x are outside its %d bytes", f.Path, name, n, off, s.Size)
+	}
+	if s.Flags&elf.SHF_COMPRESSED != 0 {
+		b, err := f.SectionData(name)
+		if err != nil {
+			return nil, err
+		}
+		return b[off : off+uint64(n)], nil
+	}
+	b := make([]byte, n)
+	if _, err := s.ReadAt(b, int64(off)); err != nil {
+		return nil, fmt.Errorf("%s: section %s: reading %d bytes at %#x: %w", f.Path, name, n, off, err)
+	}
+	return b, nil
+}
+
+// Compressed reports whether the named section is compressed (SHF_COMPRESSED).
+func (f *File) Compressed(name string) bool {
+	s := f.sections[name]
+	return s != nil && s.Flags&elf.SHF_COMPRESSED != 0
+}
+
+// SectionAddr returns the address (sh_addr) of the named section.
+func (f *File) SectionAddr(name string) (uint64, bool) {
+	s := f.sections[name]
+	if s == nil {
+		return 0, false
+	}
+	return s.Addr, true
 }
 
 // Section returns the named section header, or nil.

@@ -269,7 +269,7 @@ func (p *Process) fillFromSyscallFile(t *target.Thread) error {
 		t.InSyscall, t.Syscall, t.Args = true, si.Nr, si.Args
 	}
 	if si.SP != 0 || si.PC != 0 { // a zombie thread prints zeros
-		t.Regs = &target.Regs{RSP: si.SP, RIP: si.PC}
+		t.Regs = &target.Regs{RSP: si.SP, RIP: si.PC, Partial: true}
 	}
 	return nil
 }

@@ -24,11 +24,17 @@ type Mapping struct {
 	Path       string // path as the target saw it; "" for anonymous memory
 }
 
-// Regs are the x86-64 general registers the analysis needs.
+// Regs are the x86-64 general registers of a thread (struct user_regs_struct):
+// the system call it sits in, and what unwinding its native stack starts from.
 type Regs struct {
 	RIP, RSP, RBP, RAX, OrigRAX uint64
 	RDI, RSI, RDX, R10, R8, R9  uint64
+	RBX, RCX, R11               uint64
+	R12, R13, R14, R15          uint64
 	FSBase                      uint64 // = pthread_t of the thread (glibc)
+	// Partial is true when only RIP and RSP are known: the thread was not
+	// stopped and they come from /proc/PID/task/TID/syscall.
+	Partial bool
 }
 
 // Thread is the kernel's view of one thread (an LWP).
