@@ -14,6 +14,9 @@ type Snapshot struct {
 	Target  TargetInfo         `json:"target"`
 	Threads []Thread           `json:"threads"`
 	Objects map[string]*Object `json:"objects,omitempty"`
+	// Loops and Tasks are the asyncio event loops and their tasks.
+	Loops []Loop `json:"loops,omitempty"`
+	Tasks []Task `json:"tasks,omitempty"`
 	// Files reads the target's source files through its own view; nil when
 	// the snapshot was loaded from JSON (tests set one on stored snapshots).
 	Files Sources `json:"-"`
@@ -195,6 +198,9 @@ const (
 	KindFuture      = "future"
 	KindSocket      = "socket"
 	KindDeque       = "deque"
+	KindTask        = "task"    // an asyncio task
+	KindLoop        = "loop"    // an asyncio event loop
+	KindTimeout     = "timeout" // an asyncio.timeout() context
 	KindOther       = "object"
 )
 
@@ -235,6 +241,9 @@ type Object struct {
 	// Global is the name of a module global that holds the object, when one
 	// does: the handle a person reading the code knows it by.
 	Global string `json:"global,omitempty"`
+	// Children are the ids of the futures and tasks an asyncio.gather()
+	// waits for (its _children).
+	Children []string `json:"children,omitempty"`
 }
 
 // SocketInfo is the kernel's view of a socket descriptor of a live target,

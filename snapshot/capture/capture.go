@@ -255,6 +255,7 @@ func (b *builder) read() error {
 		b.s.Threads = append(b.s.Threads, th)
 	}
 	b.unmatchedWaits()
+	b.readAsyncio(tstates, globalsSeen)
 	if si := b.s.Target.Signal; si != nil && isCrash(si) {
 		for i := range b.s.Threads {
 			if b.s.Threads[i].TID == si.TID {

@@ -18,21 +18,29 @@ func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
 	s.Files = view
 	files := map[string][]string{}
 	var missing []string
+	var frames []*snapshot.Frame
 	for i := range s.Threads {
 		for j := range s.Threads[i].Frames {
-			f := &s.Threads[i].Frames[j]
-			lines, ok := files[f.File]
-			if !ok {
-				text, err := view.Text(f.File)
-				if err != nil && !strings.HasPrefix(f.File, "<") && f.File != "" {
-					missing = append(missing, err.Error())
-				}
-				lines = strings.Split(text, "\n")
-				files[f.File] = lines
+			frames = append(frames, &s.Threads[i].Frames[j])
+		}
+	}
+	for i := range s.Tasks {
+		for j := range s.Tasks[i].Frames {
+			frames = append(frames, &s.Tasks[i].Frames[j])
+		}
+	}
+	for _, f := range frames {
+		lines, ok := files[f.File]
+		if !ok {
+			text, err := view.Text(f.File)
+			if err != nil && !strings.HasPrefix(f.File, "<") && f.File != "" {
+				missing = append(missing, err.Error())
 			}
-			if f.Line >= 1 && f.Line <= len(lines) {
-				f.Source = strings.TrimSpace(lines[f.Line-1])
-			}
+			lines = strings.Split(text, "\n")
+			files[f.File] = lines
+		}
+		if f.Line >= 1 && f.Line <= len(lines) {
+			f.Source = strings.TrimSpace(lines[f.Line-1])
 		}
 	}
 	sort.Strings(missing)

@@ -32,6 +32,27 @@ var pyClasses = map[[2]string]string{
 	{"concurrent.futures.thread", "ThreadPoolExecutor"}: "",
 }
 
+// aioClasses are asyncio's own primitives: the same kinds as threading's
+// (a task waits on an asyncio.Lock as a thread waits on a Lock), decoded
+// from their Python attributes, and named module.Class in Object.Type.
+var aioClasses = map[[2]string]string{
+	{"asyncio.locks", "Lock"}:                snapshot.KindLock,
+	{"asyncio.locks", "Event"}:               snapshot.KindEvent,
+	{"asyncio.locks", "Condition"}:           snapshot.KindCondition,
+	{"asyncio.locks", "Semaphore"}:           snapshot.KindSemaphore,
+	{"asyncio.locks", "BoundedSemaphore"}:    snapshot.KindSemaphore,
+	{"asyncio.queues", "Queue"}:              snapshot.KindQueue,
+	{"asyncio.base_events", "BaseEventLoop"}: snapshot.KindLoop,
+	{"asyncio.timeouts", "Timeout"}:          snapshot.KindTimeout,
+}
+
+// aioCTypes are asyncio's C types, found anywhere in the base chain
+// (asyncio.gather's _GatheringFuture derives from the C Future).
+var aioCTypes = map[string]string{
+	taskTypeTag: snapshot.KindTask,
+	futTypeTag:  snapshot.KindFuture,
+}
+
 const (
 	tpBase        = 256
 	maxBaseChain  = 16
@@ -62,8 +83,19 @@ func (p *Process) kindOf(v uint64) (kind, typeName string) {
 		if err != nil {
 			break
 		}
-		if k, ok := pyClasses[[2]string{p.typeModule(b), bn}]; ok {
+		if k, ok := aioCTypes[bn]; ok {
 			kind = k
+			p.aioTypes[t] = true
+			break
+		}
+		mod := p.typeModule(b)
+		if k, ok := pyClasses[[2]string{mod, bn}]; ok {
+			kind = k
+			break
+		}
+		if k, ok := aioClasses[[2]string{mod, bn}]; ok {
+			kind = k
+			p.aioTypes[t] = true
 			break
 		}
 		if b, err = p.r.u64(b + tpBase); err != nil {
@@ -146,6 +178,10 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 	ob := &snapshot.Object{ID: kind + "@" + snapshot.Addr(v).String(), Kind: kind, Type: tn, Addr: snapshot.Addr(v)}
 	o.byAddr[v] = ob
 	p := o.p
+	if p.isAioType(v) {
+		o.aioObject(v, ob, depth)
+		return ob
+	}
 	switch kind {
 	case snapshot.KindLock, snapshot.KindRLock:
 		if st := p.lockState(v, tn); st != nil {

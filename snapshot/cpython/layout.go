@@ -105,6 +105,74 @@ type Layout struct {
 	// every escaping call: the inputs [callable, self_or_null, args…
 	// (, kwnames)] are on the stack while the callee runs).
 	CallOps, CallKWOps []uint8
+
+	Asyncio
+}
+
+// Asyncio holds the offsets of asyncio's C tasks and futures
+// (Modules/_asynciomodule.c: FutureObj_HEAD, TaskObj) and of the coroutine
+// and generator objects an await chain runs through. Checked against the
+// DWARF of the pyenv builds' _asyncio module and libpython by
+// asyncio_dwarf_test.go; the opcode numbers against each interpreter's own
+// opcode module by asyncio_interp_test.go.
+type Asyncio struct {
+	FutLoop       int64 // fut_loop
+	FutState      int64 // fut_state (enum: 0 pending, 1 cancelled, 2 finished)
+	TaskFutWaiter int64 // task_fut_waiter: the future the task's coroutine awaits
+	TaskCoro      int64 // task_coro
+	TaskName      int64 // task_name: a str, or (3.12+) an int N until get_name() makes it "Task-N"
+	TaskNode      int64 // task_node: the llist_node of the 3.14 per-thread task lists
+	// Heads of the 3.14 task lists in _PyThreadStateImpl and PyInterpreterState;
+	// the _asyncio module's .AsyncioDebug section gives the running
+	// interpreter's own values (see asyncio.go).
+	TstateAsyncioTasks, InterpAsyncioTasks int64
+
+	GenFrame      int64 // gi_frame / cr_frame, a PyFrameObject* (≤3.10)
+	GenRunning    int64 // gi_running / cr_running, char (3.8/3.9)
+	GenIFrame     int64 // gi_iframe / cr_iframe, the embedded _PyInterpreterFrame (3.11+)
+	GenFrameState int64 // gi_frame_state, int8 (3.11+)
+	FState        int64 // PyFrameObject.f_state, char (3.10)
+	// Frame states: a suspended generator (3.10–3.12: it may sit at a yield
+	// or an await; the next instruction tells), one suspended in yield from
+	// or await (3.13+, FRAME_SUSPENDED_YIELD_FROM; 0 before), executing.
+	FrameSuspended, FrameYieldFrom, FrameExecuting int
+	// YieldFromOp is YIELD_FROM (≤3.10): a frame suspended in it has the
+	// awaited object on top of its value stack. ResumeOps are RESUME and its
+	// quickened or instrumented twin (3.11/3.12): after an await, the next
+	// instruction is RESUME with oparg ≥ 2.
+	YieldFromOp int
+	ResumeOps   [2]int
+}
+
+// asyncioLayouts are the Asyncio offsets per minor version.
+var asyncioLayouts = map[int]Asyncio{
+	8: {FutLoop: 16, FutState: 72, TaskFutWaiter: 104, TaskCoro: 112, TaskName: 120, TaskNode: -1,
+		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
+		GenFrame: 16, GenRunning: 24, GenIFrame: -1, GenFrameState: -1, FState: -1, YieldFromOp: 72},
+	9: {FutLoop: 16, FutState: 80, TaskFutWaiter: 144, TaskCoro: 152, TaskName: 160, TaskNode: -1,
+		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
+		GenFrame: 16, GenRunning: 24, GenIFrame: -1, GenFrameState: -1, FState: -1, YieldFromOp: 72},
+	10: {FutLoop: 16, FutState: 88, TaskFutWaiter: 152, TaskCoro: 160, TaskName: 168, TaskNode: -1,
+		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
+		GenFrame: 16, GenRunning: -1, GenIFrame: -1, GenFrameState: -1, FState: 108, FrameSuspended: -1, YieldFromOp: 72},
+	11: {FutLoop: 16, FutState: 88, TaskFutWaiter: 128, TaskCoro: 136, TaskName: 144, TaskNode: -1,
+		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
+		GenFrame: -1, GenRunning: -1, GenIFrame: 80, GenFrameState: 75, FState: -1, FrameSuspended: -1, ResumeOps: [2]int{151, 150}},
+	12: {FutLoop: 16, FutState: 88, TaskFutWaiter: 128, TaskCoro: 136, TaskName: 144, TaskNode: -1,
+		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
+		GenFrame: -1, GenRunning: -1, GenIFrame: 72, GenFrameState: 67, FState: -1, FrameSuspended: -1, ResumeOps: [2]int{151, 240}},
+	13: {FutLoop: 16, FutState: 96, TaskFutWaiter: 112, TaskCoro: 120, TaskName: 128, TaskNode: -1,
+		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
+		GenFrame: -1, GenRunning: -1, GenIFrame: 72, GenFrameState: 67, FState: -1, FrameSuspended: -2, FrameYieldFrom: -1},
+	// 3.14 from Modules/_asynciomodule.c (FutureObj_HEAD gained fut_awaited_by,
+	// fut_is_task …; TaskObj gained task_node) and the .AsyncioDebug section of
+	// Debian's 3.14.10 _asyncio module (task_coro 128, task_name 136,
+	// task_node 152; _PyThreadStateImpl.asyncio_tasks_head 880,
+	// PyInterpreterState.asyncio_tasks_head 10880); gen_object from
+	// _Py_DebugOffsets (gi_iframe 72, gi_frame_state 67).
+	14: {FutLoop: 16, FutState: 104, TaskFutWaiter: 120, TaskCoro: 128, TaskName: 136, TaskNode: 152,
+		TstateAsyncioTasks: 880, InterpAsyncioTasks: 10880,
+		GenFrame: -1, GenRunning: -1, GenIFrame: 72, GenFrameState: 67, FState: -1, FrameSuspended: -2, FrameYieldFrom: -1},
 }
 
 var layouts = map[int]*Layout{8: layout38(), 9: layout39(), 10: layout310(), 11: layout311(), 12: layout312(), 13: layout313(), 14: layout314()}
@@ -116,6 +184,7 @@ func LayoutFor(minor int) (*Layout, error) {
 		return nil, &UnsupportedError{Version: fmt.Sprintf("3.%d", minor)}
 	}
 	c := *l
+	c.Asyncio = asyncioLayouts[minor]
 	return &c, nil
 }
 

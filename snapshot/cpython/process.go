@@ -47,8 +47,10 @@ type Process struct {
 	scanBuf   []byte            // the heap scan's window
 	warnings  []string
 	missing   []string
-	openWarns int      // how many of warnings Open gave (kept across Rebind)
-	slotBuf   []uint64 // scratch for one frame's value-stack slots
+	openWarns int             // how many of warnings Open gave (kept across Rebind)
+	slotBuf   []uint64        // scratch for one frame's value-stack slots
+	aioDone   bool            // the asyncio offsets of .AsyncioDebug were looked for (asyncio.go)
+	aioTypes  map[uint64]bool // types kindOf found to be asyncio's (interest.go)
 }
 
 // newProcess is the interpreter at runtime in t, read with layout l.
@@ -289,6 +291,7 @@ func (p *Process) Rebind(t target.Target) {
 	p.typeNames = map[uint64]string{}
 	p.codes = map[uint64]*code{}
 	p.kinds = map[uint64]string{}
+	p.aioTypes = map[uint64]bool{}
 	p.attrs = map[uint64]map[string]uint64{}
 	p.missing = nil // what the first view lacked says nothing of this one
 }

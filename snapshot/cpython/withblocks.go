@@ -10,7 +10,11 @@ const (
 	setupFinally = 122 // b_type of a with/try-finally block (3.8–3.10)
 	maxBlocks    = 20  // CO_MAXBLOCKS
 	exitName     = "__exit__"
+	aexitName    = "__aexit__" // async with (a coroutine's asyncio.Lock …)
 )
+
+// isExit tells the exit method of a with or an async with block.
+func isExit(name string) bool { return name == exitName || name == aexitName }
 
 // withOld finds the managers of the live with-blocks of a 3.8–3.10 frame: for
 // each SETUP_FINALLY block, the slot below its level holds the bound __exit__.
@@ -77,12 +81,12 @@ func (p *Process) boundExitSelf(v uint64) (uint64, bool) {
 		if err != nil {
 			return 0, false
 		}
-		if name, err := p.r.cstring(np, 16); err != nil || name != exitName {
+		if name, err := p.r.cstring(np, 16); err != nil || !isExit(name) {
 			return 0, false
 		}
 	case "method": // Python method: im_func @16, im_self @24
 		fn, err := p.r.u64(v + 16)
-		if err != nil || p.functionName(fn) != exitName {
+		if err != nil || !isExit(p.functionName(fn)) {
 			return 0, false
 		}
 	default:
@@ -106,9 +110,9 @@ func (p *Process) isUnboundExit(v uint64) bool {
 			return false
 		}
 		s, err := p.str(np, 16)
-		return err == nil && s == exitName
+		return err == nil && isExit(s)
 	case "function":
-		return p.functionName(v) == exitName
+		return isExit(p.functionName(v))
 	}
 	return false
 }

@@ -1,0 +1,82 @@
+package cpython
+
+import (
+	"strings"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// maxChildren bounds the children read of one gather().
+const maxChildren = 4096
+
+// isAioType reports whether kindOf found v's type to be asyncio's.
+func (p *Process) isAioType(v uint64) bool {
+	t, err := p.typeOf(v)
+	return err == nil && p.aioTypes[t]
+}
+
+// aioObject decodes an asyncio task, future, primitive or loop: the state of
+// C futures and tasks, and the attributes of the Python-level primitives
+// that say whether anyone can still get through them.
+func (o *Objects) aioObject(v uint64, ob *snapshot.Object, depth int) {
+	p := o.p
+	if t, err := p.typeOf(v); err == nil {
+		if mod := p.typeModule(t); mod != "" && mod != "builtins" && !strings.Contains(ob.Type, ".") {
+			ob.Type = mod + "." + ob.Type
+		}
+	}
+	switch ob.Kind {
+	case snapshot.KindTask:
+		ob.Value = p.FutureState(v)
+		l := p.aioLayout()
+		if n, err := p.r.u64(v + uint64(l.TaskName)); err == nil {
+			if name := p.taskName(n); name != "" {
+				o.Name(ob, name)
+			}
+		}
+		return
+	case snapshot.KindFuture:
+		ob.Value = p.FutureState(v)
+	case snapshot.KindLoop, snapshot.KindTimeout:
+		return
+	}
+	attrs := p.InstanceAttrs(v)
+	for name, a := range attrs {
+		switch name {
+		case "_locked":
+			locked := p.truthy(a)
+			ob.Locked = &locked
+		case "_value":
+			ob.Value = p.repr(a, reprMaxDepth)
+		case "_waiters":
+			if !p.isNone(a) {
+				if n, err := p.r.i64(a + obSize); err == nil && n >= 0 && ob.Kind != snapshot.KindQueue {
+					ln := int(n)
+					ob.Len = &ln
+				}
+			}
+		case "_queue":
+			if n, err := p.r.i64(a + obSize); err == nil && n >= 0 {
+				ln := int(n)
+				ob.Len = &ln
+			}
+		case "_lock":
+			if sub := o.add(a, depth+1); sub != nil {
+				if ob.Attrs == nil {
+					ob.Attrs = map[string]string{}
+				}
+				ob.Attrs[name] = sub.ID
+			}
+		case "_children":
+			items, _, err := p.listItems(a, maxChildren)
+			if err != nil {
+				continue
+			}
+			for _, c := range items {
+				if sub := o.add(c, depth+1); sub != nil {
+					ob.Children = append(ob.Children, sub.ID)
+				}
+			}
+		}
+	}
+}
