@@ -21,6 +21,9 @@ const (
 	StarvedConsumers Kind = "starved-consumers"
 	StuckIO          Kind = "stuck-io"
 	AllBlocked       Kind = "all-blocked"
+	// BlockedEventLoop: an event loop's thread sits in a blocking call made
+	// by a coroutine, so none of the loop's other tasks can run.
+	BlockedEventLoop Kind = "blocked-event-loop"
 )
 
 // Severity grades a finding.
@@ -40,6 +43,8 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	Threads  []int    `json:"threads"`
 	Objects  []string `json:"objects"`
+	// Tasks are the ids of the asyncio tasks involved, absent when none is.
+	Tasks []string `json:"tasks,omitempty"`
 	// Details are the structured facts of this kind of finding: one of the
 	// *Details types of this package.
 	Details any `json:"details"`
@@ -52,6 +57,7 @@ func (f *Finding) Problem() bool { return f.Severity == Error || f.Severity == W
 func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding {
 	var out []Finding
 	out = append(out, deadlocks(s, a, g)...)
+	out = append(out, loopStalls(s, a, out)...)
 	out = append(out, orphanedLocks(s, a)...)
 	causes := len(out)
 	for _, f := range starvedConsumers(s, a, mayRun(s, a, nil), mayRun(s, a, newReferrers(s))) {
@@ -64,6 +70,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	if f, ok := stuckIO(s, a); ok {
 		out = append(out, f)
 	}
+	out = append(out, blockedEventLoops(s, a, out)...)
 	if f, ok := allBlocked(s, a); ok {
 		if len(out) > 0 {
 			// The deadlock or orphaned lock above is the cause; this only
@@ -76,7 +83,9 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	return out
 }
 
-// ThreadWait is one thread's wait, as findings list them.
+// ThreadWait is one thread's wait, as findings list them; or one asyncio
+// task's, when Task is set: Thread is then the thread running the task's
+// loop (0 when none runs it) and Frame indexes the task's frames.
 type ThreadWait struct {
 	Thread int       `json:"thread"`
 	Waits  locks.Ref `json:"waits_for"`
@@ -85,6 +94,7 @@ type ThreadWait struct {
 	// Evidence is how the wait is known (the thread's waiting_on basis): a
 	// finding that rests on an indirect basis (python-frame) says so.
 	Evidence []locks.Evidence `json:"basis,omitempty"`
+	Task     string           `json:"task,omitempty"`
 }
 
 func threadWait(a *locks.Analysis, tid int) ThreadWait {
@@ -96,6 +106,10 @@ func threadWait(a *locks.Analysis, tid int) ThreadWait {
 // that the next one holds (or, for a join, is).
 type DeadlockDetails struct {
 	Cycle []CycleStep `json:"cycle"`
+	// Loop is set, and Cycle empty, when the deadlock is an asyncio event
+	// loop with nothing left to do whose tasks all wait on each other (see
+	// loopStalls).
+	Loop *LoopStall `json:"loop,omitempty"`
 }
 
 // CycleStep is one thread of a deadlock and what stops it.
@@ -105,10 +119,16 @@ type CycleStep struct {
 }
 
 // Holder is a thread that holds a resource, with the evidence; for a joined
-// thread, Joined says the wait ends only when that thread does.
+// thread, Joined says the wait ends only when that thread does. A task
+// holds too (Task set, Thread its loop's thread): Joined then says the wait
+// is an await of that task, which ends only when it does. RunsLoop marks
+// the thread that runs an event loop, which alone can run the loop's
+// suspended tasks.
 type Holder struct {
 	Thread   int              `json:"thread"`
+	Task     string           `json:"task,omitempty"`
 	Joined   bool             `json:"joined,omitempty"`
+	RunsLoop bool             `json:"runs_loop,omitempty"`
 	Evidence []locks.Evidence `json:"basis,omitempty"`
 }
 
@@ -129,31 +149,75 @@ func explainedBy(causes []Finding, d *StarvedConsumersDetails) bool {
 }
 
 func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding {
+	x := newTaskIndex(s)
 	var out []Finding
 	for _, c := range g.Cycles() {
 		d := &DeadlockDetails{}
-		f := Finding{Kind: Deadlock, Severity: Error, Threads: append([]int(nil), c.Threads...),
+		f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{},
 			Objects: append([]string(nil), c.Resources...), Details: d}
-		for _, tid := range c.Threads {
+		timed := false
+		for i, tid := range c.Threads {
+			res := ""
+			if i < len(c.Resources) {
+				res = c.Resources[i]
+			}
+			if task := c.Task(i); task != "" {
+				step, ok := taskStep(s, a, x, task, res)
+				if !ok {
+					continue
+				}
+				if w := a.TaskWaits[task]; w != nil && w.ID == res && w.Timed() {
+					timed = true
+				}
+				f.Tasks = append(f.Tasks, task)
+				d.Cycle = append(d.Cycle, step)
+				continue
+			}
+			f.Threads = append(f.Threads, tid)
 			w := a.Waits[tid]
 			if w == nil {
 				continue
 			}
-			step := CycleStep{ThreadWait: threadWait(a, tid)}
-			for _, h := range a.Holders[w.ID] {
-				hd := Holder{Thread: h, Joined: w.Kind == snapshot.KindThread}
-				if !hd.Joined {
-					for _, hold := range a.Holds[h] {
-						if hold.ID == w.ID {
-							hd.Evidence = hold.Evidence
-						}
-					}
-				}
-				step.HeldBy = append(step.HeldBy, hd)
-			}
+			step := CycleStep{ThreadWait: threadWait(a, tid), HeldBy: holdersOf(a, x, w)}
 			d.Cycle = append(d.Cycle, step)
 		}
+		if timed {
+			continue // a timeout in the cycle ends it
+		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// holdersOf lists who holds (or alone can end) what a wait is for: threads
+// and tasks with their evidence, a joined thread, an awaited task.
+func holdersOf(a *locks.Analysis, x *taskIndex, w *locks.Wait) []Holder {
+	var out []Holder
+	joined := w.Kind == snapshot.KindThread || w.Kind == snapshot.KindTask
+	for _, h := range a.Holders[w.ID] {
+		hd := Holder{Thread: h, Joined: w.Kind == snapshot.KindThread}
+		if !hd.Joined {
+			for _, hold := range a.Holds[h] {
+				if hold.ID == w.ID {
+					hd.Evidence = hold.Evidence
+				}
+			}
+		}
+		out = append(out, hd)
+	}
+	for _, t := range a.TaskHolders[w.ID] {
+		hd := Holder{Thread: x.loopThread(t), Task: t}
+		for _, hold := range a.TaskHolds[t] {
+			if hold.ID == w.ID {
+				hd.Evidence = hold.Evidence
+			}
+		}
+		out = append(out, hd)
+	}
+	if joined {
+		for _, t := range w.OnTasks {
+			out = append(out, Holder{Thread: x.loopThread(t), Task: t, Joined: true})
+		}
 	}
 	return out
 }
@@ -205,7 +269,7 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 	for _, id := range ids {
 		ob := s.Objects[id]
 		waiters := waitersOn(a, id)
-		if len(waiters) == 0 || ob.Locked == nil || !*ob.Locked || len(a.Holders[id]) > 0 {
+		if len(waiters) == 0 || ob.Locked == nil || !*ob.Locked || len(a.Holders[id]) > 0 || len(a.TaskHolders[id]) > 0 {
 			continue
 		}
 		d := &OrphanedLockDetails{Lock: locks.RefOf(ob)}

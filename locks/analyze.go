@@ -2,6 +2,7 @@ package locks
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -9,6 +10,7 @@ import (
 // Analyze works out every thread's wait and holds.
 func Analyze(s *snapshot.Snapshot) *Analysis {
 	a := &Analysis{Snap: s, Waits: map[int]*Wait{}, Holds: map[int][]Hold{}, Holders: map[string][]int{},
+		TaskWaits: map[string]*Wait{}, TaskHolds: map[string][]Hold{}, TaskHolders: map[string][]string{},
 		Extra: map[string]*snapshot.Object{}}
 	x := newIndex(s)
 	a.src = x.src
@@ -16,12 +18,14 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 		a.holdsOf(x, &s.Threads[i])
 	}
 	a.rlockOwners(x)
+	a.taskHolds(x)
 	for i := range s.Threads {
 		th := &s.Threads[i]
 		if w := a.waitOf(x, th); w != nil {
 			a.Waits[th.TID] = w
 		}
 	}
+	a.taskWaits(x)
 	a.probableHolds(x)
 	a.probableHolders()
 	for id := range a.Holders {
@@ -185,10 +189,18 @@ func (a *Analysis) addHold(tid int, h Hold) {
 // withEvidence says where a with block took ob: the enclosing with statement
 // that names it, found in the function's source; else the frame's line,
 // marked as only enclosed by the block.
+//
+// The frame's own names for the object (its locals and self attributes) are
+// tried first: another frame may call a different object by the same name
+// (two tasks taking `first` and `second` in opposite order).
 func withEvidence(x *index, f *snapshot.Frame, ob *snapshot.Object) Evidence {
-	names := lockNames(ob)
-	if src := x.src.file(f.File); src != nil && len(names) > 0 {
-		for _, w := range src.EnclosingWith(f.Line) {
+	src := x.src.file(f.File)
+	if src == nil {
+		return Evidence{Basis: BasisWith, At: siteOf(f), Enclosing: true}
+	}
+	withs := src.EnclosingWith(f.Line)
+	for _, names := range [][]string{frameNames(f, ob.ID), lockNames(ob)} {
+		for _, w := range withs {
 			for _, n := range names {
 				if w.Mentions(n) {
 					return Evidence{Basis: BasisWith, At: &Site{File: f.File, Line: w.Line, Function: f.Qualname}}
@@ -199,11 +211,29 @@ func withEvidence(x *index, f *snapshot.Frame, ob *snapshot.Object) Evidence {
 	return Evidence{Basis: BasisWith, At: siteOf(f), Enclosing: true}
 }
 
+// frameNames are the identifiers a frame's code uses for an object: the
+// last component of each of its Refs that names it ("file_lock" for
+// self.file_lock), sorted.
+func frameNames(f *snapshot.Frame, id string) []string {
+	var out []string
+	for name, ref := range f.Refs {
+		if ref != id {
+			continue
+		}
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // probableHolders notes, on each wait for a lock nobody provably holds, the
 // threads that probably hold it.
 func (a *Analysis) probableHolders() {
 	for _, w := range a.Waits {
-		if w.Object == "" || len(a.Holders[w.Object]) > 0 {
+		if w.Object == "" || len(a.Holders[w.Object]) > 0 || len(a.TaskHolders[w.Object]) > 0 {
 			continue
 		}
 		for _, tid := range sortedKeys(a.Holds) {

@@ -97,7 +97,7 @@ func (a *Analysis) probableHolds(x *index) {
 	a.BareSites = map[string][]Site{}
 	ids := make([]string, 0)
 	for id, ob := range x.s.Objects {
-		if ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked && len(a.Holders[id]) == 0 {
+		if ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked && len(a.Holders[id]) == 0 && len(a.TaskHolders[id]) == 0 {
 			ids = append(ids, id)
 		}
 	}

@@ -88,6 +88,8 @@ type Evidence struct {
 	// read (python-frame: snapshot.Call).
 	Method string `json:"method,omitempty"`
 	Via    string `json:"via,omitempty"`
+	// Tasks counts the children of a gather() still pending (gather-children).
+	Tasks int `json:"tasks,omitempty"`
 }
 
 // Wait is what one thread waits on.
@@ -109,6 +111,9 @@ type Wait struct {
 	// Probable lists threads that probably hold the lock waited on (see
 	// Hold.Probable), when no thread provably does.
 	Probable []int `json:"probably_held_by,omitempty"`
+	// OnTasks lists the asyncio tasks (ids) that alone can end this wait: the
+	// task awaited, the tasks holding the lock, a gather()'s children.
+	OnTasks []string `json:"on_tasks,omitempty"`
 	// Object is the waited-on object's id in Snapshot.Objects ("" when the
 	// resource is not a snapshot object: the GIL, an unmatched futex).
 	Object string `json:"-"`
@@ -146,6 +151,12 @@ type Analysis struct {
 	// BareSites lists, for each locked Lock that no thread provably holds, the
 	// acquire()/release() calls on its names found in the frames' source files.
 	BareSites map[string][]Site
+	// TaskWaits and TaskHolds are the waits and holds of the pending asyncio
+	// tasks that are not running, by task id; TaskHolders maps a resource id
+	// to the tasks holding it.
+	TaskWaits   map[string]*Wait
+	TaskHolds   map[string][]Hold
+	TaskHolders map[string][]string
 	// Extra are the resources waits name that are not objects of the
 	// snapshot (the GIL, an unmatched futex, a set of futures), so that every
 	// reference of the report resolves.

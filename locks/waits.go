@@ -53,6 +53,7 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 			}
 		}
 		w.On = a.Holders[direct.ID]
+		w.OnTasks = a.TaskHolders[direct.ID]
 	case socketOf(x, k) != nil:
 		so := socketOf(x, k)
 		fd := *so.FD
@@ -152,6 +153,7 @@ func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitiv
 		}
 	case snapshot.KindRLock, snapshot.KindLock:
 		w.On = a.Holders[outer.obj]
+		w.OnTasks = a.TaskHolders[outer.obj]
 	case snapshot.KindFuture:
 		a.futureRunners(x, w, outer.obj)
 	}

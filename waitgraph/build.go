@@ -16,11 +16,14 @@ import (
 // frames for the labels; when nil, a.Snap is used; both may be nil (labels then
 // carry tids only). A nil analysis gives an empty graph.
 //
-// Nodes: every thread that waits on or holds something, every thread named in
-// a Wait.On or in Holders, and every resource waited on or held. Edges:
-// thread → resource for each wait; resource → thread for each hold (proven or
-// probable); resource → each Wait.On thread for joins, and for waits on a
-// resource that has no proven holder (the threads that alone can end them).
+// Nodes: every thread and asyncio task that waits on or holds something,
+// every thread or task named in a Wait.On, Wait.OnTasks or in Holders, and
+// every resource waited on or held. Edges: actor → resource for each wait;
+// resource → actor for each hold (proven or probable); resource → each
+// Wait.On thread or OnTasks task for joins and awaited tasks, and for waits
+// on a resource that has no proven holder (the actors that alone can end
+// them); task → loop → thread when the thread running the tasks' loop is
+// itself blocked (see loops).
 func Build(s *snapshot.Snapshot, a *locks.Analysis) *Graph {
 	if s == nil && a != nil {
 		s = a.Snap
@@ -32,18 +35,28 @@ func Build(s *snapshot.Snapshot, a *locks.Analysis) *Graph {
 	return b.finish()
 }
 
+// actor is a thread (tid) or an asyncio task (its id): what waits and holds.
+type actor struct {
+	tid  int
+	task string
+}
+
 type pendingEdge struct {
-	from    int // thread tid
+	from    actor
 	to      string
 	kind    EdgeKind
 	label   string
-	reverse bool // resource(to) → thread(from) instead of thread → resource
+	reverse bool // resource(to) → actor(from) instead of actor → resource
 }
 
 type builder struct {
+	snap    *snapshot.Snapshot
 	threads map[int]*snapshot.Thread // from the snapshot
-	tids    map[int]bool             // threads in the graph
-	waitFr  map[int]int              // tid → Wait.Frame, for the label
+	tasks   map[string]*snapshot.Task
+	tids    map[int]bool    // threads in the graph
+	taskIDs map[string]bool // tasks in the graph
+	waitFr  map[int]int     // tid → Wait.Frame, for the label
+	taskFr  map[string]int  // task id → Wait.Frame
 	res     map[string]locks.Ref
 	objects map[string]*snapshot.Object
 	edges   []pendingEdge
@@ -52,9 +65,13 @@ type builder struct {
 
 func newBuilder(s *snapshot.Snapshot) *builder {
 	b := &builder{
+		snap:    s,
 		threads: map[int]*snapshot.Thread{},
+		tasks:   map[string]*snapshot.Task{},
 		tids:    map[int]bool{},
+		taskIDs: map[string]bool{},
 		waitFr:  map[int]int{},
+		taskFr:  map[string]int{},
 		res:     map[string]locks.Ref{},
 	}
 	if s != nil {
@@ -63,6 +80,9 @@ func newBuilder(s *snapshot.Snapshot) *builder {
 			if _, dup := b.threads[t.TID]; !dup {
 				b.threads[t.TID] = t
 			}
+		}
+		for i := range s.Tasks {
+			b.tasks[s.Tasks[i].ID] = &s.Tasks[i]
 		}
 		b.objects = s.Objects
 		b.target = targetName(s.Target)
@@ -137,24 +157,32 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// collect walks the analysis in tid order so that the first-seen choices
-// (resource names, edge labels) do not depend on map order.
+// collect walks the analysis in tid order (then task id order) so that the
+// first-seen choices (resource names, edge labels) do not depend on map order.
 func (b *builder) collect(a *locks.Analysis) {
 	proven := map[string]bool{} // resources with a proven holder
+	hold := func(who actor, h locks.Hold) {
+		id := b.addRes(h.Ref)
+		if id == "" {
+			return
+		}
+		b.add(who)
+		kind := EdgeHeld
+		if h.Probable {
+			kind = EdgeProbable
+		} else {
+			proven[id] = true
+		}
+		b.edges = append(b.edges, pendingEdge{from: who, to: id, kind: kind, label: holdLabel(kind, h.Evidence), reverse: true})
+	}
 	for _, tid := range sortedTIDs(a.Holds) {
 		for _, h := range a.Holds[tid] {
-			id := b.addRes(h.Ref)
-			if id == "" {
-				continue
-			}
-			b.tids[tid] = true
-			kind := EdgeHeld
-			if h.Probable {
-				kind = EdgeProbable
-			} else {
-				proven[id] = true
-			}
-			b.edges = append(b.edges, pendingEdge{from: tid, to: id, kind: kind, label: holdLabel(kind, h.Evidence), reverse: true})
+			hold(actor{tid: tid}, h)
+		}
+	}
+	for _, id := range sortedKeys(a.TaskHolds) {
+		for _, h := range a.TaskHolds[id] {
+			hold(actor{task: id}, h)
 		}
 	}
 	for _, id := range sortedKeys(a.Holders) {
@@ -167,38 +195,103 @@ func (b *builder) collect(a *locks.Analysis) {
 		proven[id] = true
 		for _, tid := range a.Holders[id] {
 			b.tids[tid] = true
-			b.edges = append(b.edges, pendingEdge{from: tid, to: id, kind: EdgeHeld, label: EdgeHeld.String(), reverse: true})
+			b.edges = append(b.edges, pendingEdge{from: actor{tid: tid}, to: id, kind: EdgeHeld, label: EdgeHeld.String(), reverse: true})
 		}
 	}
-	for _, tid := range sortedTIDs(a.Waits) {
-		w := a.Waits[tid]
-		if w == nil {
-			continue
-		}
+	wait := func(who actor, w *locks.Wait) {
 		id := b.addRes(w.Ref)
 		if id == "" {
-			continue
+			return
 		}
-		b.tids[tid] = true
-		b.waitFr[tid] = w.Frame
-		b.edges = append(b.edges, pendingEdge{from: tid, to: id, kind: EdgeWaits, label: waitLabel(w.Evidence)})
+		b.add(who)
+		if who.task != "" {
+			b.taskFr[who.task] = w.Frame
+		} else {
+			b.waitFr[who.tid] = w.Frame
+		}
+		b.edges = append(b.edges, pendingEdge{from: who, to: id, kind: EdgeWaits, label: waitLabel(w.Evidence)})
+	}
+	for _, tid := range sortedTIDs(a.Waits) {
+		if w := a.Waits[tid]; w != nil {
+			wait(actor{tid: tid}, w)
+		}
+	}
+	for _, id := range sortedKeys(a.TaskWaits) {
+		if w := a.TaskWaits[id]; w != nil {
+			wait(actor{task: id}, w)
+		}
 	}
 	// On edges come last: they need to know every proven holder.
-	for _, tid := range sortedTIDs(a.Waits) {
-		w := a.Waits[tid]
-		if w == nil || len(w.On) == 0 {
-			continue
+	endedBy := func(w *locks.Wait) {
+		if w == nil || (len(w.On) == 0 && len(w.OnTasks) == 0) {
+			return
 		}
+		var by []actor
 		for _, on := range w.On {
-			b.tids[on] = true
+			by = append(by, actor{tid: on})
+		}
+		for _, on := range w.OnTasks {
+			by = append(by, actor{task: on})
+		}
+		for _, on := range by {
+			b.add(on)
 		}
 		id := refID(w.Ref)
-		if id == "" || (w.Kind != snapshot.KindThread && proven[id]) {
-			continue
+		if id == "" || (w.Kind != snapshot.KindThread && w.Kind != snapshot.KindTask && proven[id]) {
+			return
 		}
-		for _, on := range w.On {
+		for _, on := range by {
 			b.edges = append(b.edges, pendingEdge{from: on, to: id, kind: EdgeEndedBy, label: EdgeEndedBy.String(), reverse: true})
 		}
+	}
+	for _, tid := range sortedTIDs(a.Waits) {
+		endedBy(a.Waits[tid])
+	}
+	for _, id := range sortedKeys(a.TaskWaits) {
+		endedBy(a.TaskWaits[id])
+	}
+	b.loops(a)
+}
+
+// add puts an actor in the graph.
+func (b *builder) add(who actor) {
+	if who.task != "" {
+		b.taskIDs[who.task] = true
+	} else {
+		b.tids[who.tid] = true
+	}
+}
+
+// loops draws, for an event loop whose thread is blocked, that each of its
+// suspended tasks in the graph can only run when that thread runs it: a
+// thread blocked on what such a task holds is then a cycle.
+func (b *builder) loops(a *locks.Analysis) {
+	if b.snap == nil {
+		return
+	}
+	for _, lp := range b.snap.Loops {
+		if lp.Thread == 0 || a.Waits[lp.Thread] == nil {
+			continue
+		}
+		var on []string
+		for _, id := range sortedKeys(b.taskIDs) {
+			t := b.tasks[id]
+			if t != nil && t.Loop == lp.ID && !t.Done && !t.Running {
+				on = append(on, id)
+			}
+		}
+		if len(on) == 0 {
+			continue
+		}
+		r := locks.Ref{Kind: snapshot.KindLoop, ID: lp.ID}
+		if ob := b.objects[lp.ID]; ob != nil {
+			r = locks.RefOf(ob)
+		}
+		id := b.addRes(r)
+		for _, task := range on {
+			b.edges = append(b.edges, pendingEdge{from: actor{task: task}, to: id, kind: EdgeRunsOn, label: EdgeRunsOn.String()})
+		}
+		b.edges = append(b.edges, pendingEdge{from: actor{tid: lp.Thread}, to: id, kind: EdgeRunBy, label: EdgeRunBy.String(), reverse: true})
 	}
 }
 
@@ -221,6 +314,7 @@ func (b *builder) finish() *Graph {
 		all:      simple.NewDirectedGraph(),
 		blocking: simple.NewDirectedGraph(),
 		byTID:    map[int]int64{},
+		byTask:   map[string]int64{},
 		byRes:    map[string]int64{},
 		target:   b.target,
 	}
@@ -228,6 +322,11 @@ func (b *builder) finish() *Graph {
 		id := int64(len(g.nodes))
 		g.byTID[tid] = id
 		g.nodes = append(g.nodes, Node{ID: id, Kind: ThreadNode, TID: tid})
+	}
+	for _, task := range sortedKeys(b.taskIDs) {
+		id := int64(len(g.nodes))
+		g.byTask[task] = id
+		g.nodes = append(g.nodes, Node{ID: id, Kind: TaskNode, Task: task})
 	}
 	for _, rid := range sortedKeys(b.res) {
 		id := int64(len(g.nodes))
@@ -241,7 +340,10 @@ func (b *builder) finish() *Graph {
 
 	merged := map[[2]int64]Edge{}
 	for _, pe := range b.edges {
-		t, r := g.byTID[pe.from], g.byRes[pe.to]
+		t, r := g.byTID[pe.from.tid], g.byRes[pe.to]
+		if pe.from.task != "" {
+			t = g.byTask[pe.from.task]
+		}
 		e := Edge{From: t, To: r, Kind: pe.kind, Label: pe.label}
 		if pe.reverse {
 			e.From, e.To = r, t
@@ -280,9 +382,12 @@ func (b *builder) finish() *Graph {
 	}
 	for i := range g.nodes {
 		n := &g.nodes[i]
-		if n.Kind == ThreadNode {
+		switch n.Kind {
+		case ThreadNode:
 			n.Label = threadLabel(n.TID, b.threads[n.TID], b.waitFr)
-		} else {
+		case TaskNode:
+			n.Label = taskLabel(n.Task, b.tasks[n.Task], b.taskFr)
+		default:
 			n.Label = resourceLabel(n.Resource, b.objects[n.Resource.ID], out[i] == 0)
 		}
 	}

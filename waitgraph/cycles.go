@@ -9,26 +9,45 @@ import (
 	"gonum.org/v1/gonum/graph/topo"
 )
 
-// Cycle is one set of threads that wait on each other forever:
-// Threads[i] waits for Resources[i], which is held by (or can only be ended
-// by) Threads[(i+1) % len(Threads)]. It starts at its smallest tid. A thread
-// that waits on a lock it holds itself is a cycle of one thread.
+// Cycle is one set of threads (and asyncio tasks) that wait on each other
+// forever: actor i waits for Resources[i], which is held by (or can only be
+// ended by) actor (i+1) % n. Actor i is the thread Threads[i], or, when
+// Tasks is not nil and Tasks[i] is not "", the task Tasks[i] (Threads[i] is
+// then 0). It starts at its smallest tid, or at its smallest task id when it
+// holds no thread. A thread that waits on a lock it holds itself is a cycle
+// of one thread.
 type Cycle struct {
 	Threads   []int
 	Resources []string
+	Tasks     []string
 }
 
-// String is "4355 → lock@0x1 → 4356 → lock@0x2 → 4355".
+// Task returns the task id of actor i, "" for a thread.
+func (c Cycle) Task(i int) string {
+	if i < len(c.Tasks) {
+		return c.Tasks[i]
+	}
+	return ""
+}
+
+// String is "4355 → lock@0x1 → 4356 → lock@0x2 → 4355" (a task is named by
+// its id).
 func (c Cycle) String() string {
 	var b strings.Builder
-	for i, t := range c.Threads {
-		fmt.Fprintf(&b, "%d → ", t)
+	name := func(i int) string {
+		if t := c.Task(i); t != "" {
+			return t
+		}
+		return fmt.Sprint(c.Threads[i])
+	}
+	for i := range c.Threads {
+		fmt.Fprintf(&b, "%s → ", name(i))
 		if i < len(c.Resources) {
 			fmt.Fprintf(&b, "%s → ", c.Resources[i])
 		}
 	}
 	if len(c.Threads) > 0 {
-		fmt.Fprint(&b, c.Threads[0])
+		fmt.Fprint(&b, name(0))
 	}
 	return b.String()
 }
@@ -125,13 +144,23 @@ func (g *Graph) localAdjacency(ids []int64) [][]int {
 }
 
 // cycleOf turns a path of local indices into a Cycle starting at its
-// smallest tid. Paths that do not alternate thread, resource cannot come from
-// Build; they are dropped rather than misreported.
+// smallest tid (else its smallest task id). Paths that do not alternate
+// actor, resource cannot come from Build; they are dropped rather than
+// misreported.
 func (g *Graph) cycleOf(ids []int64, path []int) (Cycle, bool) {
 	start := -1
+	less := func(a, b Node) bool {
+		if a.Kind != b.Kind {
+			return a.Kind == ThreadNode
+		}
+		if a.Kind == ThreadNode {
+			return a.TID < b.TID
+		}
+		return a.Task < b.Task
+	}
 	for i, p := range path {
 		n := g.nodes[ids[p]]
-		if n.Kind == ThreadNode && (start < 0 || n.TID < g.nodes[ids[path[start]]].TID) {
+		if n.Kind.Actor() && (start < 0 || less(n, g.nodes[ids[path[start]]])) {
 			start = i
 		}
 	}
@@ -139,16 +168,26 @@ func (g *Graph) cycleOf(ids []int64, path []int) (Cycle, bool) {
 		return Cycle{}, false
 	}
 	var c Cycle
+	hasTask := false
 	for k := 0; k < len(path); k++ {
 		n := g.nodes[ids[path[(start+k)%len(path)]]]
-		if (k%2 == 0) != (n.Kind == ThreadNode) {
+		if (k%2 == 0) != n.Kind.Actor() {
 			return Cycle{}, false
 		}
-		if n.Kind == ThreadNode {
+		switch n.Kind {
+		case ThreadNode:
 			c.Threads = append(c.Threads, n.TID)
-		} else {
+			c.Tasks = append(c.Tasks, "")
+		case TaskNode:
+			c.Threads = append(c.Threads, 0)
+			c.Tasks = append(c.Tasks, n.Task)
+			hasTask = true
+		default:
 			c.Resources = append(c.Resources, n.Resource.ID)
 		}
+	}
+	if !hasTask {
+		c.Tasks = nil
 	}
 	return c, true
 }
@@ -156,6 +195,9 @@ func (g *Graph) cycleOf(ids []int64, path []int) (Cycle, bool) {
 func sortCycles(cs []Cycle) {
 	sort.Slice(cs, func(i, j int) bool {
 		if c := slices.Compare(cs[i].Threads, cs[j].Threads); c != 0 {
+			return c < 0
+		}
+		if c := slices.Compare(cs[i].Tasks, cs[j].Tasks); c != 0 {
 			return c < 0
 		}
 		return slices.Compare(cs[i].Resources, cs[j].Resources) < 0

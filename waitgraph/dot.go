@@ -92,9 +92,26 @@ func edgeAttrs(label string, probable, red bool) attrs {
 	return a
 }
 
+// taskAttrs draw a task as a box with rounded corners: it waits and holds
+// like a thread, and runs on one.
+func taskAttrs(label string, red bool) attrs {
+	style := "rounded"
+	if red {
+		style = `"rounded,bold"`
+	}
+	a := attrs{{Key: "shape", Value: "box"}, {Key: "style", Value: style}, {Key: "label", Value: quote(label)}}
+	if red {
+		a = append(a, attrs{{Key: "color", Value: "red"}, {Key: "fontcolor", Value: "red"}, {Key: "penwidth", Value: "2.5"}}...)
+	}
+	return a
+}
+
 func dotNodeID(n *Node) string {
-	if n.Kind == ThreadNode {
+	switch n.Kind {
+	case ThreadNode:
 		return fmt.Sprintf("tid:%d", n.TID)
+	case TaskNode:
+		return "task:" + n.Task
 	}
 	return "res:" + n.Resource.ID
 }
@@ -120,9 +137,12 @@ func (g *Graph) DOT(highlight []Cycle) ([]byte, error) {
 	for i := range g.nodes {
 		n := &g.nodes[i]
 		d := dotNode{id: n.ID, dotID: dotNodeID(n)}
-		if n.Kind == ThreadNode {
+		switch n.Kind {
+		case ThreadNode:
 			d.attrs = threadAttrs(n.Label, redNode[n.ID])
-		} else {
+		case TaskNode:
+			d.attrs = taskAttrs(n.Label, redNode[n.ID])
+		default:
 			d.attrs = resourceAttrs(n.Label, redNode[n.ID])
 		}
 		dn[i] = d
@@ -145,8 +165,16 @@ func (g *Graph) highlightSets(cycles []Cycle) (map[int64]bool, map[[2]int64]bool
 	nodes, edges := map[int64]bool{}, map[[2]int64]bool{}
 	for _, c := range cycles {
 		n := len(c.Threads)
-		for i, tid := range c.Threads {
-			t, ok := g.byTID[tid]
+		actor := func(i int) (int64, bool) {
+			if task := c.Task(i); task != "" {
+				id, ok := g.byTask[task]
+				return id, ok
+			}
+			id, ok := g.byTID[c.Threads[i]]
+			return id, ok
+		}
+		for i := range c.Threads {
+			t, ok := actor(i)
 			if !ok {
 				continue
 			}
@@ -160,7 +188,7 @@ func (g *Graph) highlightSets(cycles []Cycle) (map[int64]bool, map[[2]int64]bool
 			}
 			nodes[r] = true
 			edges[[2]int64{t, r}] = true
-			if next, ok := g.byTID[c.Threads[(i+1)%n]]; ok {
+			if next, ok := actor((i + 1) % n); ok {
 				edges[[2]int64{r, next}] = true
 			}
 		}
@@ -207,6 +235,8 @@ func legend() *dotGraph {
 	holder := mk(2, "holder", threadAttrs("thread that holds it\n(or alone can end the wait)", false))
 	maybe := mk(3, "probable", threadAttrs("thread that probably holds it\n(bare acquire(), not proven)", false))
 	mk(4, "cycle", threadAttrs("red, bold: a deadlock cycle;\nnone of its threads can go on", true))
+	task := mk(5, "task", taskAttrs("asyncio task: name\ninnermost coroutine frame", false))
+	lg.SetEdge(dotEdge{from: task, to: res, attrs: edgeAttrs("waits for", false, false)})
 	lg.SetEdge(dotEdge{from: thread, to: res, attrs: edgeAttrs("waits for", false, false)})
 	lg.SetEdge(dotEdge{from: res, to: holder, attrs: edgeAttrs("held by /\ncan only be ended by", false, false)})
 	lg.SetEdge(dotEdge{from: res, to: maybe, attrs: edgeAttrs("probably held by\n(dashed: not counted for cycles)", true, false)})

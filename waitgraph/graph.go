@@ -23,22 +23,31 @@ type NodeKind int
 const (
 	ThreadNode NodeKind = iota
 	ResourceNode
+	TaskNode // an asyncio task: it waits and holds like a thread
 )
 
 func (k NodeKind) String() string {
-	if k == ThreadNode {
+	switch k {
+	case ThreadNode:
 		return "thread"
+	case TaskNode:
+		return "task"
 	}
 	return "resource"
 }
 
+// Actor reports whether the node waits and holds (a thread or a task).
+func (k NodeKind) Actor() bool { return k == ThreadNode || k == TaskNode }
+
 // Node is one vertex of the wait-for graph.
 type Node struct {
 	// ID is the gonum node id: dense, 0..n-1, threads first (by tid), then
-	// resources (by id), so that every ordering by ID is stable.
+	// tasks (by id), then resources (by id), so that every ordering by ID is
+	// stable.
 	ID       int64
 	Kind     NodeKind
 	TID      int       // ThreadNode only
+	Task     string    // TaskNode only: the task's id
 	Resource locks.Ref // ResourceNode only
 	// Label is what the picture shows, lines separated by "\n".
 	Label string
@@ -54,6 +63,10 @@ const (
 	EdgeHeld                     // resource → thread, proven hold
 	EdgeEndedBy                  // resource → thread that alone can end the wait (a joined thread, a future's worker)
 	EdgeProbable                 // resource → thread, probable hold (bare acquire())
+	// A suspended task runs only when its loop's thread runs it: task →
+	// loop and loop → thread. Drawn only when that thread is blocked itself.
+	EdgeRunsOn // task → its event loop
+	EdgeRunBy  // event loop → the thread running it
 )
 
 func (k EdgeKind) String() string {
@@ -66,6 +79,10 @@ func (k EdgeKind) String() string {
 		return "can only be ended by"
 	case EdgeProbable:
 		return "probably held by"
+	case EdgeRunsOn:
+		return "runs only on"
+	case EdgeRunBy:
+		return "run by"
 	}
 	return "?"
 }
@@ -89,6 +106,7 @@ type Graph struct {
 	all      *simple.DirectedGraph
 	blocking *simple.DirectedGraph
 	byTID    map[int]int64
+	byTask   map[string]int64
 	byRes    map[string]int64
 	target   string // "pid 4321, Python 3.12.1", for the picture's title
 }
@@ -129,6 +147,15 @@ func (g *Graph) Thread(tid int) (Node, bool) {
 		return Node{}, false
 	}
 	return g.nodes[id], true
+}
+
+// Task returns the node of an asyncio task by its id ("task@0x7f…").
+func (g *Graph) Task(id string) (Node, bool) {
+	n, ok := g.byTask[id]
+	if !ok {
+		return Node{}, false
+	}
+	return g.nodes[n], true
 }
 
 // Resource returns the node of a resource by its id ("lock@0x7f…").

@@ -48,6 +48,23 @@ func threadLabel(tid int, t *snapshot.Thread, waitFrame map[int]int) string {
 	return strings.Join(lines, "\n")
 }
 
+// taskLabel is `task "worker" (Task-3)\nworker at h.py:17`: the task's
+// name, its innermost frame, and the frame that waits when it is not the
+// innermost one (a Lock.acquire called from the task's own coroutine).
+func taskLabel(id string, t *snapshot.Task, waitFrame map[string]int) string {
+	if t == nil {
+		return fmt.Sprintf("task %s\n(not in snapshot)", clean(id, maxName))
+	}
+	lines := []string{"task " + clean(t.Handle(), maxName)}
+	if len(t.Frames) > 0 {
+		lines = append(lines, frameLine(&t.Frames[0]))
+	}
+	if i, ok := waitFrame[id]; ok && i > 0 && i < len(t.Frames) {
+		lines = append(lines, "from "+frameLine(&t.Frames[i]))
+	}
+	return strings.Join(lines, "\n")
+}
+
 // kindNames spells resource kinds the way Python code does.
 var kindNames = map[string]string{
 	snapshot.KindLock:        "Lock",
@@ -62,6 +79,10 @@ var kindNames = map[string]string{
 	snapshot.KindFuture:      "Future",
 	snapshot.KindSocket:      "socket",
 	snapshot.KindDeque:       "deque",
+	snapshot.KindTask:        "awaited task",
+	snapshot.KindLoop:        "event loop",
+	locks.KindSleep:          "asyncio.sleep",
+	locks.KindIO:             "I/O",
 	"gil":                    "GIL",
 }
 
