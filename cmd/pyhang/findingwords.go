@@ -12,6 +12,9 @@ import (
 func (w *words) summary(f *heuristics.Finding) string {
 	switch d := f.Details.(type) {
 	case *heuristics.DeadlockDetails:
+		if len(f.Tasks) > 0 {
+			return w.taskDeadlockSummary(d)
+		}
 		var parts []string
 		for _, st := range d.Cycle {
 			parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.shortRef(st.Waits)))
@@ -42,6 +45,8 @@ func (w *words) summary(f *heuristics.Finding) string {
 			return fmt.Sprintf("every one of the %d threads is blocked as a result: the process can never make progress", len(f.Threads))
 		}
 		return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues or joins that only another of these threads could release: the process can never make progress", len(f.Threads))
+	case *heuristics.BlockedLoopDetails:
+		return w.blockedLoopSummary(d)
 	}
 	return string(f.Kind)
 }
@@ -51,6 +56,9 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 	var out []string
 	switch d := f.Details.(type) {
 	case *heuristics.DeadlockDetails:
+		if len(f.Tasks) > 0 {
+			return w.taskDeadlockEvidence(d)
+		}
 		for _, st := range d.Cycle {
 			var hs []string
 			for _, h := range st.HeldBy {
@@ -87,6 +95,8 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		for _, wt := range d.Waits {
 			out = append(out, fmt.Sprintf("%s waits for %s at %s%s", w.threadLabel(wt.Thread), w.ref(wt.Waits), w.frameAt(wt.Thread, wt.Frame), w.indirect(wt.Evidence)))
 		}
+	case *heuristics.BlockedLoopDetails:
+		out = w.blockedLoopEvidence(d)
 	}
 	return out
 }

@@ -14,9 +14,21 @@ type report struct {
 	Target  snapshot.TargetInfo         `json:"target"`
 	Threads []reportThread              `json:"threads"`
 	Objects map[string]*snapshot.Object `json:"objects"`
+	// Loops and Tasks are the asyncio event loops and their tasks, each task
+	// with what it waits on and holds.
+	Loops []snapshot.Loop `json:"loops,omitempty"`
+	Tasks []reportTask    `json:"tasks,omitempty"`
 	// Findings is absent from a dump, which does not diagnose, and a list
 	// (maybe empty) in a diagnosis.
 	Findings *[]reportFinding `json:"findings,omitempty"`
+}
+
+// reportTask is an asyncio task with what it waits on and holds, as a
+// thread is.
+type reportTask struct {
+	snapshot.Task
+	WaitingOn *reportWait  `json:"waiting_on"`
+	Holds     []reportHold `json:"holds"`
 }
 
 type reportThread struct {
@@ -74,6 +86,17 @@ func (an *analysis) report(withFindings bool) *report {
 			fs = append(fs, reportFinding{Finding: *f, Summary: w.summary(f), Evidence: w.findingEvidence(f)})
 		}
 		r.Findings = &fs
+	}
+	r.Loops = an.snap.Loops
+	for _, t := range an.snap.Tasks {
+		rt := reportTask{Task: t, Holds: []reportHold{}}
+		if wt := an.locks.TaskWaits[t.ID]; wt != nil {
+			rt.WaitingOn = &reportWait{Wait: wt, Words: w.waitEvidence(wt)}
+		}
+		for _, h := range an.locks.TaskHolds[t.ID] {
+			rt.Holds = append(rt.Holds, reportHold{Hold: h, Words: w.evidence(h.Evidence)})
+		}
+		r.Tasks = append(r.Tasks, rt)
 	}
 	for _, t := range an.snap.Threads {
 		rt := reportThread{Thread: t, Holds: []reportHold{}}

@@ -40,6 +40,7 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 		fmt.Fprintf(w, "%d problems found:\n", len(problems))
 	}
 	involved := map[int]bool{}
+	involvedTasks := map[string]bool{}
 	for n, i := range problems {
 		f := &an.findings[i]
 		fmt.Fprintf(w, "\n%d. %s [%s]: %s\n", n+1, strings.ToUpper(string(f.Kind)), f.Severity, ws.summary(f))
@@ -48,6 +49,9 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 		}
 		for _, tid := range f.Threads {
 			involved[tid] = true
+		}
+		for _, id := range f.Tasks {
+			involvedTasks[id] = true
 		}
 	}
 	if len(notes) > 0 {
@@ -68,6 +72,7 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			}
 		}
 	}
+	defer writeDiagnosisTasks(w, an, ws, involvedTasks)
 	var others []*snapshot.Thread
 	for i := range s.Threads {
 		if !involved[s.Threads[i].TID] {

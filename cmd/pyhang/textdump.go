@@ -20,6 +20,7 @@ func writeDump(w io.Writer, s *snapshot.Snapshot) {
 		fmt.Fprintln(w)
 		writeThread(w, &t)
 	}
+	writeLoops(w, s)
 }
 
 func writeHeader(w io.Writer, s *snapshot.Snapshot) {
@@ -66,14 +67,19 @@ func writeThread(w io.Writer, t *snapshot.Thread) {
 		return
 	}
 	fmt.Fprintln(w, "Traceback (most recent call first):")
-	for _, f := range t.Frames {
+	writeFrames(w, t.Frames, "  ")
+}
+
+// writeFrames prints frames the way a Python traceback does.
+func writeFrames(w io.Writer, frames []snapshot.Frame, indent string) {
+	for _, f := range frames {
 		fn := f.Qualname
 		if fn == "" {
 			fn = f.Function
 		}
-		fmt.Fprintf(w, "  File \"%s\", line %d, in %s\n", esc(f.File), f.Line, esc(fn))
+		fmt.Fprintf(w, "%sFile \"%s\", line %d, in %s\n", indent, esc(f.File), f.Line, esc(fn))
 		if f.Source != "" {
-			fmt.Fprintf(w, "    %s\n", esc(f.Source))
+			fmt.Fprintf(w, "%s  %s\n", indent, esc(f.Source))
 		}
 		if len(f.Locals) > 0 {
 			names := make([]string, 0, len(f.Locals))
@@ -82,7 +88,7 @@ func writeThread(w io.Writer, t *snapshot.Thread) {
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				fmt.Fprintf(w, "      %s = %s\n", esc(n), esc(f.Locals[n]))
+				fmt.Fprintf(w, "%s    %s = %s\n", indent, esc(n), esc(f.Locals[n]))
 			}
 		}
 	}

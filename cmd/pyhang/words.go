@@ -78,6 +78,10 @@ var kindWords = map[string]string{
 	snapshot.KindSocket:      "socket",
 	locks.KindFutex:          "futex",
 	locks.KindFutures:        "futures",
+	snapshot.KindTask:        "task",
+	snapshot.KindLoop:        "event loop",
+	locks.KindSleep:          "sleep",
+	locks.KindIO:             "I/O",
 }
 
 // viaWords says how a frame's call was read (snapshot.Call.Via).
@@ -150,6 +154,16 @@ func (w *words) fact(e locks.Evidence) string {
 		return "an idle worker waiting for work"
 	case locks.BasisRunners:
 		return fmt.Sprintf("%d executor thread(s) are running work items", e.Threads)
+	case locks.BasisAwait:
+		s := fmt.Sprintf("the task's _fut_waiter is the %s at %s", w.esc(e.Type), e.Addr)
+		if e.At != nil {
+			s += ", awaited at " + w.site(e.At)
+		}
+		return s
+	case locks.BasisTaskRunner:
+		return "it ends when the awaited task does"
+	case locks.BasisGather:
+		return fmt.Sprintf("%d child task(s) of the gather() still pending", e.Tasks)
 	case locks.BasisWith:
 		if e.Enclosing {
 			return "with block enclosing " + w.site(e.At)

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pyhang/pyhang/heuristics"
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// Words for asyncio: tasks are named the way asyncio names them ("Task-3",
+// or the name given to create_task()), their frames as threads' are.
+
+func (w *words) task(id string) *snapshot.Task {
+	for i := range w.snap.Tasks {
+		if w.snap.Tasks[i].ID == id {
+			return &w.snap.Tasks[i]
+		}
+	}
+	return nil
+}
+
+func (w *words) loop(id string) *snapshot.Loop {
+	for i := range w.snap.Loops {
+		if w.snap.Loops[i].ID == id {
+			return &w.snap.Loops[i]
+		}
+	}
+	return nil
+}
+
+// taskLabel is `task "worker-a"`, or the task's id when it has no name.
+func (w *words) taskLabel(id string) string {
+	if t := w.task(id); t != nil && t.Name != "" {
+		return fmt.Sprintf("task \"%s\"", w.esc(t.Name))
+	}
+	return "task " + w.esc(id)
+}
+
+// taskName is "worker-a", or the task's id.
+func (w *words) taskName(id string) string {
+	if t := w.task(id); t != nil {
+		return w.esc(t.Handle())
+	}
+	return w.esc(id)
+}
+
+// taskFrameAt is "x.py:17 in locker" for a task's frame.
+func (w *words) taskFrameAt(id string, i int) string {
+	t := w.task(id)
+	if t == nil || i < 0 || i >= len(t.Frames) {
+		return "?"
+	}
+	return w.esc(t.Frames[i].Where())
+}
+
+// actorName names a cycle step's actor for a summary.
+func (w *words) actorName(st heuristics.ThreadWait) string {
+	if st.Task != "" {
+		return "task " + w.taskName(st.Task)
+	}
+	return w.threadName(st.Thread)
+}
+
+// actorLabel names a cycle step's actor for an evidence sentence.
+func (w *words) actorLabel(st heuristics.ThreadWait) string {
+	if st.Task != "" {
+		return w.taskLabel(st.Task)
+	}
+	return w.threadLabel(st.Thread)
+}
+
+// actorFrameAt is the step's waiting frame.
+func (w *words) actorFrameAt(st heuristics.ThreadWait) string {
+	if st.Task != "" {
+		return w.taskFrameAt(st.Task, st.Frame)
+	}
+	return w.frameAt(st.Thread, st.Frame)
+}
+
+// holderWords says who holds, or alone can end, a step's wait.
+func (w *words) holderWords(h heuristics.Holder) string {
+	switch {
+	case h.RunsLoop:
+		return fmt.Sprintf("which only %s can run, as it runs that loop", w.threadLabel(h.Thread))
+	case h.Task != "" && h.Joined:
+		return fmt.Sprintf("which can only end when %s finishes", w.taskLabel(h.Task))
+	case h.Task != "":
+		return fmt.Sprintf("held by %s (%s)", w.taskLabel(h.Task), w.evidence(h.Evidence))
+	case h.Joined:
+		return fmt.Sprintf("which can only end when %s finishes", w.threadLabel(h.Thread))
+	}
+	return fmt.Sprintf("held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence))
+}
+
+// loopWords is "event loop loop@0x7f… (_UnixSelectorEventLoop)".
+func (w *words) loopWords(r locks.Ref) string {
+	s := "event loop "
+	if r.Name != nil {
+		s += w.esc(*r.Name) + " (" + r.ID + ")"
+	} else {
+		s += r.ID
+	}
+	if lp := w.loop(r.ID); lp != nil && lp.Type != "" {
+		s += " (" + w.esc(lp.Type) + ")"
+	}
+	return s
+}
+
+// taskDeadlockSummary is the summary of a deadlock that involves tasks.
+func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
+	if st := d.Loop; st != nil {
+		var parts []string
+		for _, tw := range st.Waits {
+			parts = append(parts, fmt.Sprintf("%s waits for %s", w.actorName(tw), w.shortRef(tw.Waits)))
+		}
+		return fmt.Sprintf("deadlock on %s: all %d of its tasks wait (%s), and nothing else can wake the loop — "+
+			"a task must not wait for what only a task waiting on it would give: set the event or the future from elsewhere, or give the wait a timeout",
+			w.loopWords(st.Loop), len(st.Waits), strings.Join(parts, "; "))
+	}
+	var parts []string
+	throughLoop := false
+	for _, st := range d.Cycle {
+		if st.Task != "" && st.Waits.Kind == snapshot.KindLoop {
+			throughLoop = true
+			parts = append(parts, fmt.Sprintf("task %s can only run when %s runs its loop", w.taskName(st.Task), w.threadName(st.Thread)))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s waits for %s", w.actorName(st.ThreadWait), w.shortRef(st.Waits)))
+	}
+	switch {
+	case throughLoop:
+		return fmt.Sprintf("deadlock through an event loop: %s — do not hold a threading lock across an await (use an asyncio.Lock), and do not block the loop's thread",
+			strings.Join(parts, "; "))
+	case len(d.Cycle) == 1:
+		return fmt.Sprintf("deadlock: %s, which it already holds — asyncio.Lock is not reentrant: do not take it again while holding it", parts[0])
+	}
+	return fmt.Sprintf("deadlock between %d tasks and threads: %s — take these locks in one order everywhere, do not await a task that awaits you, or give the waits a timeout",
+		len(d.Cycle), strings.Join(parts, "; "))
+}
+
+// taskDeadlockEvidence lists a task deadlock's facts.
+func (w *words) taskDeadlockEvidence(d *heuristics.DeadlockDetails) []string {
+	var out []string
+	if st := d.Loop; st != nil {
+		out = append(out, fmt.Sprintf("%s has no callback ready, no timer, no file descriptor watched but its own self-pipe and no signal handler; %s sits in its select() with nothing to wait for",
+			w.loopWords(st.Loop), w.threadLabel(st.Thread)))
+		if len(st.Others) == 0 {
+			out = append(out, "no other thread exists that could call into the loop")
+		} else {
+			var names []string
+			for _, tid := range st.Others {
+				names = append(names, w.threadLabel(tid))
+			}
+			out = append(out, fmt.Sprintf("no other thread can call into the loop: %s each wait without a timeout on another thread", strings.Join(names, ", ")))
+		}
+		for _, tw := range st.Waits {
+			out = append(out, fmt.Sprintf("%s waits for %s at %s", w.actorLabel(tw), w.ref(tw.Waits), w.actorFrameAt(tw)))
+		}
+		return out
+	}
+	for _, st := range d.Cycle {
+		var hs []string
+		for _, h := range st.HeldBy {
+			hs = append(hs, w.holderWords(h))
+		}
+		if st.Task != "" && st.Waits.Kind == snapshot.KindLoop {
+			at := ""
+			if t := w.task(st.Task); t != nil && len(t.Frames) > 0 {
+				at = " (suspended at " + w.esc(t.Frames[0].Where()) + ")"
+			}
+			out = append(out, fmt.Sprintf("%s%s can only go on when %s runs it, %s", w.taskLabel(st.Task), at, w.loopWords(st.Waits), strings.Join(hs, ", ")))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s waits for %s at %s, %s", w.actorLabel(st.ThreadWait), w.ref(st.Waits),
+			w.actorFrameAt(st.ThreadWait), strings.Join(hs, ", ")))
+	}
+	return out
+}
+
+// blockedLoopSummary is the summary of a blocked-event-loop finding.
+func (w *words) blockedLoopSummary(d *heuristics.BlockedLoopDetails) string {
+	call := "a blocking call"
+	switch {
+	case d.Waits != nil:
+		call = "waiting for " + w.ref(*d.Waits)
+	case d.Syscall != "":
+		call = "in " + w.esc(d.Syscall)
+	}
+	how := "runs no task"
+	if d.Timed {
+		how = "runs no task until it returns"
+	}
+	return fmt.Sprintf("blocked event loop: %s is %s, called by %s (coroutine %s) at %s, so the loop %s (%d other task(s) wait) — "+
+		"await an asyncio equivalent instead, or move the call to a thread with asyncio.to_thread() or loop.run_in_executor()",
+		w.threadName(d.Thread), call, w.taskLabel(d.Task), w.esc(d.Coro), w.frameAt(d.Thread, d.Frame), how, d.Starved)
+}
+
+// blockedLoopEvidence lists its facts.
+func (w *words) blockedLoopEvidence(d *heuristics.BlockedLoopDetails) []string {
+	out := []string{fmt.Sprintf("%s runs %s, and %s is its current task: the coroutine's frames are on the thread's stack",
+		w.threadLabel(d.Thread), w.loopWords(d.Loop), w.taskLabel(d.Task))}
+	if wt := w.locks.Waits[d.Thread]; wt != nil {
+		out = append(out, fmt.Sprintf("the thread waits for %s (%s)", w.ref(wt.Ref), w.waitEvidence(wt)))
+	} else if d.Syscall != "" {
+		out = append(out, "the thread sits in the system call "+w.esc(d.Syscall))
+	}
+	if d.Timed {
+		out = append(out, "the call has a timeout: the loop runs again when it ends")
+	}
+	return out
+}
