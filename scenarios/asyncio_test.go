@@ -1,0 +1,389 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pyhang/pyhang/internal/testinterp"
+)
+
+// asyncioPrograms hang (or do not) in asyncio: each writes its tasks' await
+// chains, as the tasks themselves see them, into its ready file.
+var asyncioPrograms = []string{
+	"asyncio_lock_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_thread_lock.py",
+	"asyncio_blocking_call.py", "healthy_asyncio.py", "healthy_asyncio_io.py",
+}
+
+// aioExpect is an asyncio program's expectation.
+type aioExpect struct {
+	Tasks        []aioTruth `json:"tasks"`
+	MovingTasks  []string   `json:"moving_tasks"`
+	CycleTasks   []string   `json:"cycle_tasks"`
+	CycleThreads []string   `json:"cycle_threads"`
+	Locks        []string   `json:"locks"`
+	LoopStall    []string   `json:"loop_stall"`
+	Events       []string   `json:"events"`
+	BlockedLoop  *struct {
+		Thread  string `json:"thread"`
+		Task    string `json:"task"`
+		Coro    string `json:"coro"`
+		Starved int    `json:"starved"`
+	} `json:"blocked_loop"`
+	Healthy bool `json:"healthy"`
+}
+
+// aioTruth is a task as the program saw it.
+type aioTruth struct {
+	Name       string       `json:"name"`
+	LoopThread string       `json:"loop_thread"`
+	Running    bool         `json:"running"`
+	Frames     []readyFrame `json:"frames"`
+}
+
+// aioReport is the part of a diagnosis these tests read.
+type aioReport struct {
+	Threads []struct {
+		TID       int    `json:"tid"`
+		Name      string `json:"name"`
+		WaitingOn *struct {
+			ID string `json:"id"`
+		} `json:"waiting_on"`
+		Holds []struct {
+			ID string `json:"id"`
+		} `json:"holds"`
+	} `json:"threads"`
+	Loops []struct {
+		ID      string `json:"id"`
+		Thread  int    `json:"thread"`
+		Current string `json:"current_task"`
+	} `json:"loops"`
+	Tasks []struct {
+		ID        string          `json:"id"`
+		Name      string          `json:"name"`
+		Loop      string          `json:"loop"`
+		Done      bool            `json:"done"`
+		Running   bool            `json:"running"`
+		Coro      string          `json:"coro"`
+		Frames    []readyFrame    `json:"frames"`
+		Awaits    string          `json:"awaits"`
+		WaitingOn *aioReportWait  `json:"waiting_on"`
+		Holds     []aioReportWait `json:"holds"`
+	} `json:"tasks"`
+	Objects  map[string]struct{ Names []string } `json:"objects"`
+	Findings []struct {
+		Kind     string          `json:"kind"`
+		Severity string          `json:"severity"`
+		Summary  string          `json:"summary"`
+		Threads  []int           `json:"threads"`
+		Tasks    []string        `json:"tasks"`
+		Objects  []string        `json:"objects"`
+		Evidence []string        `json:"evidence"`
+		Details  json.RawMessage `json:"details"`
+	} `json:"findings"`
+}
+
+type aioReportWait struct {
+	Kind    string   `json:"kind"`
+	ID      string   `json:"id"`
+	OnTasks []string `json:"on_tasks"`
+}
+
+// TestAsyncio runs each asyncio program under every interpreter and
+// diagnoses it live, from a gcore and from a kernel core: the tasks must be
+// exactly those the program saw, with the same await chains, and the
+// findings exactly the expected ones.
+func TestAsyncio(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			for _, prog := range asyncioPrograms {
+				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
+					t.Parallel()
+					p := startProgram(t, in, prog)
+					var want struct {
+						Expect aioExpect `json:"expect"`
+					}
+					if err := json.Unmarshal(p.raw, &want); err != nil {
+						t.Fatal(err)
+					}
+					t.Run("live", func(t *testing.T) {
+						checkAsyncio(t, strconv.Itoa(p.PID), want.Expect)
+						assertNotStopped(t, p.PID)
+					})
+					t.Run("gcore", func(t *testing.T) {
+						if holes := unreadableChunks(t, p.PID); len(holes) > 0 {
+							t.Skipf("SKIP (gcore unusable): %d unreadable 1 MiB chunks (guard pages) would be zeroed by gdb; the kernel core below has them", len(holes))
+						}
+						checkAsyncio(t, testinterp.Gcore(t, p.PID), want.Expect)
+					})
+					t.Run("kernel-core", func(t *testing.T) {
+						core, ok := testinterp.KernelCore(t, p.Started)
+						if !ok {
+							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
+						}
+						checkAsyncio(t, core, want.Expect)
+					})
+				})
+			}
+		})
+	}
+}
+
+func checkAsyncio(t *testing.T, target string, want aioExpect) {
+	t.Helper()
+	r := runPyhang(t, "diagnose", target, "--format", "json")
+	var d aioReport
+	if err := json.Unmarshal(r.stdout, &d); err != nil {
+		t.Fatalf("%v\nstdout is not a report: %v", r, err)
+	}
+	d.checkRefs(t)
+	d.checkTasks(t, want)
+	wantCode := 3
+	if want.Healthy {
+		wantCode = 0
+	}
+	if r.code != wantCode {
+		t.Errorf("exit %d, want %d\n%v", r.code, wantCode, r)
+	}
+	var problems []int
+	for i, f := range d.Findings {
+		if f.Severity != "info" {
+			problems = append(problems, i)
+		}
+	}
+	one := func(kind string) int {
+		t.Helper()
+		if len(problems) != 1 || d.Findings[problems[0]].Kind != kind {
+			t.Fatalf("want exactly one %s, got %s", kind, d.findingList())
+		}
+		t.Logf("%s", d.Findings[problems[0]].Summary)
+		return problems[0]
+	}
+	switch {
+	case want.Healthy:
+		if len(d.Findings) != 0 {
+			t.Errorf("findings on a healthy program: %s", d.findingList())
+		}
+	case len(want.CycleTasks) > 0:
+		f := d.Findings[one("deadlock")]
+		if got := d.taskNames(f.Tasks); !slices.Equal(got, sorted(want.CycleTasks)) {
+			t.Errorf("deadlock tasks %v, want %v", got, sorted(want.CycleTasks))
+		}
+		if got := d.threadNames(f.Threads); !slices.Equal(got, sorted(want.CycleThreads)) {
+			t.Errorf("deadlock threads %v, want %v", got, sorted(want.CycleThreads))
+		}
+		d.checkNames(t, f.Objects, want.Locks)
+	case len(want.LoopStall) > 0:
+		f := d.Findings[one("deadlock")]
+		var det struct {
+			Loop *struct {
+				Waits []struct {
+					Task string `json:"task"`
+				} `json:"waits"`
+			} `json:"loop"`
+		}
+		if err := json.Unmarshal(f.Details, &det); err != nil || det.Loop == nil {
+			t.Fatalf("the deadlock's details name no event loop (%v): %s", err, f.Details)
+		}
+		if got := d.taskNames(f.Tasks); !slices.Equal(got, sorted(want.LoopStall)) {
+			t.Errorf("deadlock tasks %v, want %v", got, sorted(want.LoopStall))
+		}
+		d.checkNames(t, f.Objects, want.Events)
+	case want.BlockedLoop != nil:
+		f := d.Findings[one("blocked-event-loop")]
+		var det struct {
+			Coro    string `json:"coro"`
+			Starved int    `json:"starved_tasks"`
+		}
+		if err := json.Unmarshal(f.Details, &det); err != nil {
+			t.Fatal(err)
+		}
+		if got := d.threadNames(f.Threads); !slices.Equal(got, []string{want.BlockedLoop.Thread}) {
+			t.Errorf("blocked loop thread %v, want %s", got, want.BlockedLoop.Thread)
+		}
+		if got := d.taskNames(f.Tasks); !slices.Equal(got, []string{want.BlockedLoop.Task}) {
+			t.Errorf("blocked loop task %v, want %s", got, want.BlockedLoop.Task)
+		}
+		if det.Coro != want.BlockedLoop.Coro || det.Starved != want.BlockedLoop.Starved {
+			t.Errorf("coroutine %q with %d starved tasks, want %q with %d", det.Coro, det.Starved, want.BlockedLoop.Coro, want.BlockedLoop.Starved)
+		}
+	default:
+		t.Fatalf("the program's ready file has no expectation this test knows")
+	}
+}
+
+// checkTasks: the pending tasks are exactly the program's, each with the
+// same await chain, on the loop of the same thread.
+func (d *aioReport) checkTasks(t *testing.T, want aioExpect) {
+	t.Helper()
+	threadName := map[int]string{}
+	for _, th := range d.Threads {
+		threadName[th.TID] = th.Name
+	}
+	loopThread := map[string]string{}
+	for _, lp := range d.Loops {
+		loopThread[lp.ID] = threadName[lp.Thread]
+	}
+	got := map[string]int{}
+	for i, tk := range d.Tasks {
+		if !tk.Done {
+			if _, dup := got[tk.Name]; dup {
+				t.Errorf("task %q appears twice", tk.Name)
+			}
+			got[tk.Name] = i
+		}
+	}
+	frames := 0
+	for _, w := range want.Tasks {
+		i, ok := got[w.Name]
+		if !ok {
+			t.Errorf("task %q (on %s) is missing from the report", w.Name, w.LoopThread)
+			continue
+		}
+		delete(got, w.Name)
+		tk := d.Tasks[i]
+		if lt := loopThread[tk.Loop]; lt != w.LoopThread {
+			t.Errorf("task %q: its loop is run by %q, want %q", w.Name, lt, w.LoopThread)
+		}
+		if slices.Contains(want.MovingTasks, w.Name) {
+			continue // its frames move: only its presence is checked
+		}
+		if tk.Running != w.Running {
+			t.Errorf("task %q: running %v, want %v", w.Name, tk.Running, w.Running)
+		}
+		if diff := aioFrameDiff(tk.Frames, w.Frames); diff != "" {
+			t.Errorf("task %q: await chain differs (got | want, innermost first):\n%s", w.Name, diff)
+			continue
+		}
+		frames += len(w.Frames)
+	}
+	for name := range got {
+		t.Errorf("task %q is in the report but not among the program's tasks", name)
+	}
+	t.Logf("%d tasks, %d await-chain frames matched", len(want.Tasks), frames)
+}
+
+func aioFrameDiff(got, want []readyFrame) string {
+	var rows []string
+	bad := len(got) != len(want)
+	for i := range max(len(got), len(want)) {
+		var g, w string
+		if i < len(got) {
+			g = fmt.Sprintf("%s [%s] %s:%d", got[i].Function, got[i].Qualname, got[i].File, got[i].Line)
+		}
+		if i < len(want) {
+			w = fmt.Sprintf("%s [%s] %s:%d", want[i].Function, want[i].Qualname, want[i].File, want[i].Line)
+		}
+		bad = bad || g != w
+		rows = append(rows, fmt.Sprintf("  %2d %s | %s", i, g, w))
+	}
+	if !bad {
+		return ""
+	}
+	return strings.Join(rows, "\n")
+}
+
+// checkRefs: every id the report refers to names an entry of its objects.
+func (d *aioReport) checkRefs(t *testing.T) {
+	t.Helper()
+	check := func(where, id string) {
+		if _, ok := d.Objects[id]; !ok && id != "" {
+			t.Errorf("%s refers to %q, which is not among the report's objects", where, id)
+		}
+	}
+	for _, th := range d.Threads {
+		if th.WaitingOn != nil {
+			check(fmt.Sprintf("thread %d's waiting_on", th.TID), th.WaitingOn.ID)
+		}
+		for _, h := range th.Holds {
+			check(fmt.Sprintf("thread %d's holds", th.TID), h.ID)
+		}
+	}
+	for _, lp := range d.Loops {
+		check("loop", lp.ID)
+		check("loop current_task", lp.Current)
+	}
+	for _, tk := range d.Tasks {
+		check("task id", tk.ID)
+		check(fmt.Sprintf("task %q's loop", tk.Name), tk.Loop)
+		check(fmt.Sprintf("task %q's awaits", tk.Name), tk.Awaits)
+		if tk.WaitingOn != nil {
+			check(fmt.Sprintf("task %q's waiting_on", tk.Name), tk.WaitingOn.ID)
+			for _, on := range tk.WaitingOn.OnTasks {
+				check(fmt.Sprintf("task %q's on_tasks", tk.Name), on)
+			}
+		}
+		for _, h := range tk.Holds {
+			check(fmt.Sprintf("task %q's holds", tk.Name), h.ID)
+		}
+	}
+	for _, f := range d.Findings {
+		for _, id := range f.Objects {
+			check(f.Kind+" finding", id)
+		}
+		for _, id := range f.Tasks {
+			check(f.Kind+" finding's tasks", id)
+		}
+	}
+}
+
+// checkNames: each name is one of the objects' names.
+func (d *aioReport) checkNames(t *testing.T, ids, names []string) {
+	t.Helper()
+	var have []string
+	for _, id := range ids {
+		have = append(have, d.Objects[id].Names...)
+	}
+	for _, n := range names {
+		if !slices.Contains(have, n) {
+			t.Errorf("finding objects %v (names %v) do not include %s", ids, have, n)
+		}
+	}
+}
+
+func (d *aioReport) taskNames(ids []string) []string {
+	out := []string{}
+	for _, id := range ids {
+		for _, tk := range d.Tasks {
+			if tk.ID == id {
+				out = append(out, tk.Name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (d *aioReport) threadNames(tids []int) []string {
+	out := []string{}
+	for _, tid := range tids {
+		for _, th := range d.Threads {
+			if th.TID == tid {
+				out = append(out, th.Name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (d *aioReport) findingList() string {
+	var out []string
+	for _, f := range d.Findings {
+		out = append(out, fmt.Sprintf("%s [%s]: %s", f.Kind, f.Severity, f.Summary))
+	}
+	return "[" + strings.Join(out, "; ") + "]"
+}
+
+func sorted(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
