@@ -115,6 +115,10 @@ func (p *Process) AsyncioTasks(threads []ThreadState) (tasks []Task, complete bo
 		}
 	}
 	for _, a := range addrs {
+		if p.r.spend(costObject) != nil {
+			complete = false
+			break
+		}
 		tasks = append(tasks, p.task(a))
 	}
 	if !complete {
@@ -304,9 +308,13 @@ func (p *Process) aioLayout() *Layout {
 		return p.L
 	}
 	p.aioDone = true
+	warn := func(format string, args ...any) {
+		p.warnf(format, args...)
+		p.aioWarns = append(p.aioWarns, fmt.Sprintf(format, args...))
+	}
 	o, path, err := p.readAioOffsets()
 	if err != nil {
-		p.warnf("asyncio: %v; using the built-in 3.%d table", err, p.V.Minor)
+		warn("asyncio: %v; using the built-in 3.%d table", err, p.V.Minor)
 		return p.L
 	}
 	if o == nil {
@@ -315,7 +323,7 @@ func (p *Process) aioLayout() *Layout {
 	l := p.L
 	set := func(dst *int64, v uint64, what string) {
 		if *dst != int64(v) {
-			p.warnf("Python %s: %s is %d in %s, built-in table says %d; using %d", p.V, what, v, path, *dst, v)
+			warn("Python %s: %s is %d in %s, built-in table says %d; using %d", p.V, what, v, path, *dst, v)
 			*dst = int64(v)
 		}
 	}
@@ -332,6 +340,9 @@ func (p *Process) aioLayout() *Layout {
 func (p *Process) readAioOffsets() (*aioOffsets, string, error) {
 	var raw []byte
 	var where string
+	if p.Bin == nil {
+		return nil, "", nil
+	}
 	if s := p.Bin.Section(aioSection); s != nil {
 		b, err := sectionBytes(s.Size, s.ReadAt)
 		if err != nil {

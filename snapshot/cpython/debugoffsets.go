@@ -22,6 +22,7 @@ var debugGroups = map[int][]debugGroup{
 		{"thread_state", 176, []string{"size", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id", "datastack_chunk", "status"}},
 		{"interpreter_frame", 248, []string{"size", "previous", "executable", "instr_ptr", "localsplus", "owner", "stackpointer", "tlbc_index"}},
 		{"code_object", 312, []string{"size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive", "co_tlbc"}},
+		{"gen_object", 664, []string{"size", "gi_name", "gi_iframe", "gi_frame_state"}},
 	},
 }
 
@@ -141,5 +142,7 @@ func (p *Process) applyDebugOffsets() error {
 	set(&l.CoLocalsNames, "code_object.localsplusnames")
 	set(&l.CoLocalsKinds, "code_object.localspluskinds")
 	set(&l.CoCodeAdaptive, "code_object.co_code_adaptive")
+	set(&l.GenIFrame, "gen_object.gi_iframe")
+	set(&l.GenFrameState, "gen_object.gi_frame_state")
 	return nil
 }

@@ -50,6 +50,7 @@ type Process struct {
 	openWarns int             // how many of warnings Open gave (kept across Rebind)
 	slotBuf   []uint64        // scratch for one frame's value-stack slots
 	aioDone   bool            // the asyncio offsets of .AsyncioDebug were looked for (asyncio.go)
+	aioWarns  []string        // what looking for them said (kept across Rebind, as Open's)
 	aioTypes  map[uint64]bool // types kindOf found to be asyncio's (interest.go)
 }
 
@@ -287,7 +288,7 @@ func (p *Process) Reads() int { return p.r.reads }
 func (p *Process) Rebind(t target.Target) {
 	p.T = t
 	p.r = newReader(t)
-	p.warnings = p.warnings[:p.openWarns]
+	p.warnings = append(p.warnings[:p.openWarns], p.aioWarns...)
 	p.typeNames = map[uint64]string{}
 	p.codes = map[uint64]*code{}
 	p.kinds = map[uint64]string{}
