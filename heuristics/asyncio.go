@@ -109,7 +109,7 @@ func loopStalls(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) []Find
 			}
 			tasks = append(tasks, t)
 			w := a.TaskWaits[t.ID]
-			if t.Running || w == nil || w.Timed() || w.Kind == locks.KindSleep || w.Kind == locks.KindIO {
+			if t.Running || w == nil || w.Timed() || w.Kind == locks.KindSleep {
 				stuck = false
 			}
 			covered = covered || inCycle[t.ID]

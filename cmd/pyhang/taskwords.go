@@ -136,8 +136,23 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 	case len(d.Cycle) == 1:
 		return fmt.Sprintf("deadlock: %s, which it already holds — asyncio.Lock is not reentrant: do not take it again while holding it", parts[0])
 	}
-	return fmt.Sprintf("deadlock between %d tasks and threads: %s — take these locks in one order everywhere, do not await a task that awaits you, or give the waits a timeout",
-		len(d.Cycle), strings.Join(parts, "; "))
+	tasks := 0
+	for _, st := range d.Cycle {
+		if st.Task != "" {
+			tasks++
+		}
+	}
+	who := plural(tasks, "task")
+	if threads := len(d.Cycle) - tasks; threads > 0 {
+		who = plural(threads, "thread") + " and " + who
+	}
+	fix := "take these locks in one order everywhere, or give the waits a timeout (asyncio.timeout())"
+	for _, st := range d.Cycle {
+		if st.Waits.Kind == snapshot.KindTask {
+			fix = "a task must not await a task that awaits it (directly or through a lock it holds)"
+		}
+	}
+	return fmt.Sprintf("deadlock between %s: %s — %s", who, strings.Join(parts, "; "), fix)
 }
 
 // taskDeadlockEvidence lists a task deadlock's facts.

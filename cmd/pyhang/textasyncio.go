@@ -114,16 +114,21 @@ func writeDiagnosisTasks(w io.Writer, an *analysis, ws *words, involved map[stri
 	}
 	if len(involved) > 0 {
 		fmt.Fprintf(w, "\nTasks involved:\n")
+		loop := "-"
 		for i := range s.Tasks {
 			t := &s.Tasks[i]
-			if involved[t.ID] {
-				fmt.Fprintln(w)
-				if lp := ws.loop(t.Loop); lp != nil {
-					fmt.Fprintf(w, "on %s\n", loopTitle(s, lp))
-				}
-				writeTask(w, s, t, "")
-				writeTaskWaitHold(w, ws, t, "  ")
+			if !involved[t.ID] {
+				continue
 			}
+			if t.Loop != loop {
+				loop = t.Loop
+				if lp := ws.loop(t.Loop); lp != nil {
+					fmt.Fprintf(w, "\non %s\n", loopTitle(s, lp))
+				}
+			}
+			fmt.Fprintln(w)
+			writeTask(w, s, t, "")
+			writeTaskWaitHold(w, ws, t, "  ")
 		}
 	}
 	var others []*snapshot.Task
