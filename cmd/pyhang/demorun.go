@@ -45,6 +45,9 @@ var demos = map[string]demo{
 	"talk_job_queue":       {"talk_job_queue.py", "workers race between empty() and get() and block forever", false},
 	"starved_handoff":      {"starved_handoff.py", "a consumer waits on a Condition hand-off whose producer died", false},
 	"held_by_bare_acquire": {"held_by_bare_acquire.py", "healthy: a slow thread holds a lock taken with a bare acquire()", false},
+	"asyncio_lock_order":   {"asyncio_lock_order.py", "two asyncio tasks take two asyncio.Locks in opposite order", false},
+	"asyncio_thread_lock":  {"asyncio_thread_lock.py", "a coroutine blocks the event loop on a threading.Lock a suspended task holds", false},
+	"asyncio_event_stall":  {"asyncio_event_stall.py", "asyncio tasks wait on events only the other would set; the loop has nothing else to do", false},
 }
 
 type demoFlags struct {
