@@ -261,3 +261,22 @@ func blockedEventLoops(s *snapshot.Snapshot, a *locks.Analysis, found []Finding)
 	}
 	return out
 }
+
+// loopThreadsOnly reports whether every thread of f is an event loop's
+// thread blocked in a coroutine: blocked-event-loop says what is wrong
+// there (a socket call on the loop's thread, not a socket without a
+// timeout), and f would only repeat it.
+func loopThreadsOnly(f Finding, blocked []Finding) bool {
+	loops := map[int]bool{}
+	for _, b := range blocked {
+		for _, tid := range b.Threads {
+			loops[tid] = true
+		}
+	}
+	for _, tid := range f.Threads {
+		if !loops[tid] {
+			return false
+		}
+	}
+	return len(f.Threads) > 0
+}

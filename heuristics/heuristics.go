@@ -67,10 +67,11 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		}
 		out = append(out, f)
 	}
-	if f, ok := stuckIO(s, a); ok {
+	blocked := blockedEventLoops(s, a, out)
+	if f, ok := stuckIO(s, a); ok && !loopThreadsOnly(f, blocked) {
 		out = append(out, f)
 	}
-	out = append(out, blockedEventLoops(s, a, out)...)
+	out = append(out, blocked...)
 	if f, ok := allBlocked(s, a); ok {
 		if len(out) > 0 {
 			// The deadlock or orphaned lock above is the cause; this only
