@@ -22,7 +22,8 @@ const (
 	BasisAwait Basis = "await"
 	// BasisTaskRunner: the task awaited is what ends the wait.
 	BasisTaskRunner Basis = "awaited-task"
-	// BasisGather: a gather() whose children, the tasks named, end the wait.
+	// BasisGather: a gather() or a TaskGroup whose children, the tasks
+	// named, end the wait.
 	BasisGather Basis = "gather-children"
 )
 
@@ -54,6 +55,8 @@ var aioFrames = []aioFrame{
 	{"queues.py", "get", snapshot.KindQueue, snapshot.KindQueue},
 	{"queues.py", "put", snapshot.KindQueue, snapshot.KindQueue},
 	{"queues.py", "join", snapshot.KindQueue, snapshot.KindQueue},
+	{"taskgroups.py", "__aexit__", snapshot.KindTaskGroup, snapshot.KindTaskGroup},
+	{"taskgroups.py", "_aexit", snapshot.KindTaskGroup, snapshot.KindTaskGroup},
 }
 
 // aioIOFiles are asyncio's modules whose coroutines wait for a peer.
@@ -190,9 +193,13 @@ func (a *Analysis) taskWait(x *index, t *snapshot.Task, tasks map[string]*snapsh
 				w.Ref, w.Object = ref(ob), ob.ID
 				w.Ref.Kind = k
 				w.Evidence = []Evidence{{Basis: BasisLibraryFrame, At: siteOf(f)}, await}
-				if k == snapshot.KindLock {
+				switch k {
+				case snapshot.KindLock:
 					w.On = a.Holders[ob.ID]
 					w.OnTasks = a.TaskHolders[ob.ID]
+				case snapshot.KindTaskGroup:
+					w.OnTasks = pending(ob.Children, tasks)
+					w.Evidence = append(w.Evidence, Evidence{Basis: BasisGather, Tasks: len(w.OnTasks)})
 				}
 				break
 			}
@@ -222,11 +229,7 @@ func (a *Analysis) taskWait(x *index, t *snapshot.Task, tasks map[string]*snapsh
 		case len(awaited.Children) > 0:
 			name := "gather()"
 			w.Ref.Name = &name
-			for _, c := range awaited.Children {
-				if ct := tasks[c]; ct != nil && !ct.Done {
-					w.OnTasks = append(w.OnTasks, c)
-				}
-			}
+			w.OnTasks = pending(awaited.Children, tasks)
 			w.Evidence = append(w.Evidence, Evidence{Basis: BasisGather, Tasks: len(w.OnTasks)})
 		}
 	}
@@ -234,6 +237,17 @@ func (a *Analysis) taskWait(x *index, t *snapshot.Task, tasks map[string]*snapsh
 		w.Evidence = append(w.Evidence, Evidence{Basis: BasisTimeout})
 	}
 	return w
+}
+
+// pending are the tasks among ids that are not done.
+func pending(ids []string, tasks map[string]*snapshot.Task) []string {
+	var out []string
+	for _, c := range ids {
+		if ct := tasks[c]; ct != nil && !ct.Done {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // aioKind recognises an asyncio frame that waits on its self.

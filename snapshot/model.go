@@ -198,9 +198,10 @@ const (
 	KindFuture      = "future"
 	KindSocket      = "socket"
 	KindDeque       = "deque"
-	KindTask        = "task"    // an asyncio task
-	KindLoop        = "loop"    // an asyncio event loop
-	KindTimeout     = "timeout" // an asyncio.timeout() context
+	KindTask        = "task"      // an asyncio task
+	KindLoop        = "loop"      // an asyncio event loop
+	KindTimeout     = "timeout"   // an asyncio.timeout() context
+	KindTaskGroup   = "taskgroup" // an asyncio.TaskGroup
 	KindOther       = "object"
 )
 
@@ -241,8 +242,8 @@ type Object struct {
 	// Global is the name of a module global that holds the object, when one
 	// does: the handle a person reading the code knows it by.
 	Global string `json:"global,omitempty"`
-	// Children are the ids of the futures and tasks an asyncio.gather()
-	// waits for (its _children).
+	// Children are the ids of the futures and tasks an asyncio.gather() or
+	// a TaskGroup waits for (its _children, its _tasks).
 	Children []string `json:"children,omitempty"`
 }
 

@@ -80,6 +80,7 @@ var kindNames = map[string]string{
 	snapshot.KindSocket:      "socket",
 	snapshot.KindDeque:       "deque",
 	snapshot.KindTask:        "awaited task",
+	snapshot.KindTaskGroup:   "TaskGroup",
 	snapshot.KindLoop:        "event loop",
 	locks.KindSleep:          "asyncio.sleep",
 	locks.KindIO:             "I/O",

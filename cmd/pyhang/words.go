@@ -79,6 +79,7 @@ var kindWords = map[string]string{
 	locks.KindFutex:          "futex",
 	locks.KindFutures:        "futures",
 	snapshot.KindTask:        "task",
+	snapshot.KindTaskGroup:   "TaskGroup",
 	snapshot.KindLoop:        "event loop",
 	locks.KindSleep:          "sleep",
 	locks.KindIO:             "I/O",
@@ -163,7 +164,7 @@ func (w *words) fact(e locks.Evidence) string {
 	case locks.BasisTaskRunner:
 		return "it ends when the awaited task does"
 	case locks.BasisGather:
-		return fmt.Sprintf("%d child task(s) of the gather() still pending", e.Tasks)
+		return fmt.Sprintf("%d child task(s) still pending", e.Tasks)
 	case locks.BasisWith:
 		if e.Enclosing {
 			return "with block enclosing " + w.site(e.At)

@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -77,6 +78,20 @@ func (o *Objects) aioObject(v uint64, ob *snapshot.Object, depth int) {
 					ob.Children = append(ob.Children, sub.ID)
 				}
 			}
+		case "_tasks":
+			if ob.Kind != snapshot.KindTaskGroup {
+				continue
+			}
+			n := 0
+			_ = p.setItems(a, func(c uint64) {
+				if n < maxChildren && p.isTask(c) {
+					n++
+					if sub := o.add(c, depth+1); sub != nil {
+						ob.Children = append(ob.Children, sub.ID)
+					}
+				}
+			})
+			sort.Strings(ob.Children)
 		}
 	}
 }

@@ -44,6 +44,7 @@ var aioClasses = map[[2]string]string{
 	{"asyncio.queues", "Queue"}:              snapshot.KindQueue,
 	{"asyncio.base_events", "BaseEventLoop"}: snapshot.KindLoop,
 	{"asyncio.timeouts", "Timeout"}:          snapshot.KindTimeout,
+	{"asyncio.taskgroups", "TaskGroup"}:      snapshot.KindTaskGroup,
 }
 
 // aioCTypes are asyncio's C types, found anywhere in the base chain
