@@ -111,21 +111,25 @@ func TestAsyncio(t *testing.T) {
 						t.Fatal(err)
 					}
 					t.Run("live", func(t *testing.T) {
-						checkAsyncio(t, strconv.Itoa(p.PID), want.Expect)
+						checkAsyncio(t, strconv.Itoa(p.PID), want.Expect, false)
 						assertNotStopped(t, p.PID)
 					})
 					t.Run("gcore", func(t *testing.T) {
-						if holes := unreadableChunks(t, p.PID); len(holes) > 0 {
-							t.Skipf("SKIP (gcore unusable): %d unreadable 1 MiB chunks (guard pages) would be zeroed by gdb; the kernel core below has them", len(holes))
+						// gdb zero-fills the 1 MiB chunks it cannot read (glibc
+						// 2.41+ guard pages in thread stacks): a healthy
+						// program's answer may then be "incomplete" (exit 4).
+						holes := unreadableChunks(t, p.PID)
+						if len(holes) > 0 {
+							t.Logf("%d unreadable 1 MiB chunks (guard pages): gdb zero-fills them in the core", len(holes))
 						}
-						checkAsyncio(t, testinterp.Gcore(t, p.PID), want.Expect)
+						checkAsyncio(t, testinterp.Gcore(t, p.PID), want.Expect, len(holes) > 0)
 					})
 					t.Run("kernel-core", func(t *testing.T) {
 						core, ok := testinterp.KernelCore(t, p.Started)
 						if !ok {
 							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
 						}
-						checkAsyncio(t, core, want.Expect)
+						checkAsyncio(t, core, want.Expect, false)
 					})
 				})
 			}
@@ -133,7 +137,9 @@ func TestAsyncio(t *testing.T) {
 	}
 }
 
-func checkAsyncio(t *testing.T, target string, want aioExpect) {
+// checkAsyncio diagnoses target; holed says its memory lacks chunks gdb
+// could not read, so that a healthy answer may be "incomplete".
+func checkAsyncio(t *testing.T, target string, want aioExpect, holed bool) {
 	t.Helper()
 	r := runPyhang(t, "diagnose", target, "--format", "json")
 	var d aioReport
@@ -146,7 +152,7 @@ func checkAsyncio(t *testing.T, target string, want aioExpect) {
 	if want.Healthy {
 		wantCode = 0
 	}
-	if r.code != wantCode {
+	if r.code != wantCode && !(holed && want.Healthy && r.code == 4) {
 		t.Errorf("exit %d, want %d\n%v", r.code, wantCode, r)
 	}
 	var problems []int
