@@ -47,7 +47,7 @@ TARGET is a pid or a path to an ELF core file (kernel core, gcore, systemd-cored
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDumpCmd(), newDiagnoseCmd(), newGraphCmd(), newDemoCmd())
+	root.AddCommand(newDumpCmd(), newDiagnoseCmd(), newGraphCmd(), newDemoCmd(), newCoreCmd())
 	return root
 }
 

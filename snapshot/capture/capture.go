@@ -28,6 +28,14 @@ type Options struct {
 	NonBlocking bool   // never stop a live target (the snapshot may be inconsistent)
 	Exe         string // core: local copy of the executable
 	Sysroot     string // core: folder holding copies of the mapped files
+	NoSource    bool   // leave out the source lines (repeated looks)
+
+	// Stop stops a live target for its consistent copy; nil seizes it
+	// with live.Attach. A process pyhang already traces is stopped by its
+	// own tracer.
+	Stop func(pid int) (Stopped, error)
+	// Keep, if set, keeps more memory in the same pause (see Keeper).
+	Keep Keeper
 }
 
 // Open opens a target named the way a user names it: a pid, or a core path.
@@ -102,11 +110,16 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	if _, err := decode(peek, p, opts, nil); err != nil {
 		return nil, err
 	}
+	if opts.Keep != nil {
+		if err := opts.Keep.Plan(peek); err != nil {
+			return nil, err
+		}
+	}
 	var stacks *stackCopy
 	if opts.Native {
 		stacks = copyBlockedStacks(peek)
 	}
-	fz, err := freeze(peek, pid, p.Pages(), stacks)
+	fz, err := freeze(peek, pid, p.Pages(), stacks, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +143,9 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 		return nil, err
 	}
 	s.Target.Warnings = append(s.Target.Warnings, mods.Warnings()...)
-	addSource(s, viewOf(t, opts))
+	if !opts.NoSource {
+		addSource(s, viewOf(t, opts))
+	}
 	if t.Kind() == "pid" {
 		addSocketFacts(s, t.PID())
 	}

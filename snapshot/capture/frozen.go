@@ -29,6 +29,7 @@ type frozen struct {
 	*live.Process // the unstopped view: mappings, files, pages not copied
 	pages         map[uint64][]byte
 	threads       []target.Thread
+	signal        *target.SigInfo
 	warnings      []string
 	paused        time.Duration
 	late          int
@@ -37,11 +38,11 @@ type frozen struct {
 // batchPages bounds one batched read (process_vm_readv takes 1024 ranges).
 const batchPages = 1024
 
-// freeze stops pid, copies pages and returns the stopped instant. With
-// stacks (--native) it also copies the used stacks of the threads whose
-// stacks were not copied before the pause (see stacks.go).
-func freeze(peek *live.Process, pid int, pages []uint64, stacks *stackCopy) (*frozen, error) {
-	t, err := live.Attach(pid, live.Options{})
+// freeze stops pid (as opts say), copies pages and returns the stopped
+// instant. With stacks (--native) it also copies the used stacks of the
+// threads whose stacks were not copied before the pause (see stacks.go).
+func freeze(peek *live.Process, pid int, pages []uint64, stacks *stackCopy, opts Options) (*frozen, error) {
+	t, err := opts.stop(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,11 @@ func freeze(peek *live.Process, pid int, pages []uint64, stacks *stackCopy) (*fr
 			}
 		}
 	}
+	if opts.Keep != nil {
+		opts.Keep.Keep(t, fz.pages)
+	}
 	fz.threads = t.Threads()
+	fz.signal = t.Signal()
 	fz.warnings = t.Warnings()
 	err = t.Close()
 	fz.paused = t.Paused()
@@ -116,6 +121,9 @@ func (c copyOnly) ReadAt(p []byte, addr uint64) (int, error) {
 	}
 	return n, nil
 }
+
+// Signal is the signal a thread was stopped to take, if the stop was its delivery.
+func (f *frozen) Signal() *target.SigInfo { return f.signal }
 
 // Paused is how long the threads were stopped.
 func (f *frozen) Paused() time.Duration { return f.paused }

@@ -91,27 +91,7 @@ func (ps prstatus) thread() target.Thread {
 	t := target.Thread{
 		TID:     ps.tid,
 		Syscall: -1,
-		Regs: &target.Regs{
-			RIP:     r[regRIP],
-			RSP:     r[regRSP],
-			RBP:     r[regRBP],
-			RAX:     r[regRAX],
-			OrigRAX: r[regOrigRAX],
-			RDI:     r[regRDI],
-			RSI:     r[regRSI],
-			RDX:     r[regRDX],
-			R10:     r[regR10],
-			R8:      r[regR8],
-			R9:      r[regR9],
-			RBX:     r[regRBX],
-			RCX:     r[regRCX],
-			R11:     r[regR11],
-			R12:     r[regR12],
-			R13:     r[regR13],
-			R14:     r[regR14],
-			R15:     r[regR15],
-			FSBase:  r[regFSBase],
-		},
+		Regs:    regsOf(r),
 	}
 	if inSyscall(r[regOrigRAX], r[regRAX]) {
 		t.InSyscall = true

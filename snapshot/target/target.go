@@ -35,6 +35,9 @@ type Regs struct {
 	// Partial is true when only RIP and RSP are known: the thread was not
 	// stopped and they come from /proc/PID/task/TID/syscall.
 	Partial bool
+	// The rest of user_regs_struct: a core pyhang writes records them all.
+	EFlags, GSBase         uint64
+	CS, SS, DS, ES, FS, GS uint64
 }
 
 // Thread is the kernel's view of one thread (an LWP).
