@@ -6,15 +6,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/pyhang/pyhang/motion"
 	"github.com/pyhang/pyhang/snapshot/capture"
 	"github.com/spf13/cobra"
 )
 
 type diagnoseFlags struct {
 	targetFlags
-	graph string
+	graph    string
+	samples  int
+	interval time.Duration
 }
 
 func newDiagnoseCmd() *cobra.Command {
@@ -25,7 +30,14 @@ func newDiagnoseCmd() *cobra.Command {
 		Long: `diagnose reads every thread, works out the lock or primitive each blocked thread
 waits on and the thread holding it, and reports what can never get better.
 Exit status 3 means problems were found, 0 none, and 4 that none could be proven
-but the snapshot is incomplete (memory the analysis needed could not be read).`,
+but the snapshot is incomplete (memory the analysis needed could not be read).
+
+With --samples N --interval D it first looks at a live process N times, D apart,
+without stopping it, and says of each thread whether it is stuck (the same stack
+and no CPU time at every look: "blocked for at least N s"), spinning (the same
+stack while on a CPU) or moving. The findings stay those of one consistent
+snapshot taken after the looks; the looks add what only time shows: a thread
+starved of a lock that other threads keep passing among themselves.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
@@ -35,11 +47,16 @@ but the snapshot is incomplete (memory the analysis needed could not be read).`,
 			if err != nil {
 				return err
 			}
+			looks, err := f.takeLooks(args[0])
+			if err != nil {
+				return err
+			}
 			s, err := capture.Take(args[0], f.options())
 			if err != nil {
 				return err
 			}
 			an := analyse(s)
+			an.withLooks(looks, f.interval)
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 			if err := present(w, an, f.format, graph); err != nil {
 				return err
@@ -53,8 +70,30 @@ but the snapshot is incomplete (memory the analysis needed could not be read).`,
 	f.register(c)
 	f.registerNative(c)
 	c.Flags().StringVar(&f.graph, "graph", "", "also write the wait-for graph to FILE (.svg, .png or .dot)")
+	c.Flags().IntVar(&f.samples, "samples", 0, "first look N times at a live process without stopping it, to tell stuck threads from moving ones")
+	c.Flags().DurationVar(&f.interval, "interval", time.Second, "time between two looks (with --samples)")
 	return c
 }
+
+// takeLooks takes the looks --samples asks for, before the snapshot.
+func (f *diagnoseFlags) takeLooks(arg string) ([]motion.Look, error) {
+	if f.samples == 0 {
+		return nil, nil
+	}
+	pid, err := strconv.Atoi(arg)
+	switch {
+	case f.samples < 2 || f.samples > maxSamples:
+		return nil, usageError{fmt.Errorf("--samples must be between 2 and %d, not %d", maxSamples, f.samples)}
+	case f.interval <= 0 || f.interval > time.Hour:
+		return nil, usageError{fmt.Errorf("--interval must be positive and at most an hour, not %v", f.interval)}
+	case err != nil || pid <= 0:
+		return nil, usageError{fmt.Errorf("--samples looks at a live process: %q is not a pid", arg)}
+	}
+	return takeLooks(pid, f.samples, f.interval)
+}
+
+// maxSamples bounds --samples.
+const maxSamples = 10000
 
 type graphFlags struct {
 	targetFlags

@@ -47,6 +47,8 @@ func (w *words) summary(f *heuristics.Finding) string {
 		return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues or joins that only another of these threads could release: the process can never make progress", len(f.Threads))
 	case *heuristics.BlockedLoopDetails:
 		return w.blockedLoopSummary(d)
+	case *heuristics.StarvationDetails:
+		return w.lockStarvationSummary(d)
 	}
 	return string(f.Kind)
 }
@@ -97,6 +99,8 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		}
 	case *heuristics.BlockedLoopDetails:
 		out = w.blockedLoopEvidence(d)
+	case *heuristics.StarvationDetails:
+		out = w.lockStarvationEvidence(d)
 	}
 	return out
 }

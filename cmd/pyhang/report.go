@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/pyhang/pyhang/heuristics"
 	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/motion"
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/waitgraph"
 )
@@ -21,6 +22,8 @@ type report struct {
 	// Findings is absent from a dump, which does not diagnose, and a list
 	// (maybe empty) in a diagnosis.
 	Findings *[]reportFinding `json:"findings,omitempty"`
+	// Looks are the looks taken before the snapshot (diagnose --samples).
+	Looks *looksInfo `json:"looks,omitempty"`
 }
 
 // reportTask is an asyncio task with what it waits on and holds, as a
@@ -35,6 +38,8 @@ type reportThread struct {
 	snapshot.Thread
 	WaitingOn *reportWait  `json:"waiting_on"`
 	Holds     []reportHold `json:"holds"`
+	// Motion is how the thread moved over the looks (diagnose --samples).
+	Motion *motion.Thread `json:"motion,omitempty"`
 }
 
 // reportWait and reportHold carry the typed evidence ("basis") and the same
@@ -62,6 +67,8 @@ type analysis struct {
 	locks    *locks.Analysis
 	graph    *waitgraph.Graph
 	findings []heuristics.Finding
+	motion   map[int]motion.Thread // by tid, with looks
+	looks    *looksInfo
 }
 
 func analyse(s *snapshot.Snapshot) *analysis {
@@ -72,7 +79,7 @@ func analyse(s *snapshot.Snapshot) *analysis {
 
 func (an *analysis) report(withFindings bool) *report {
 	w := jsonWords(an)
-	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: map[string]*snapshot.Object{}}
+	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: map[string]*snapshot.Object{}, Looks: an.looks}
 	for id, ob := range an.snap.Objects {
 		r.Objects[id] = ob
 	}
@@ -100,6 +107,9 @@ func (an *analysis) report(withFindings bool) *report {
 	}
 	for _, t := range an.snap.Threads {
 		rt := reportThread{Thread: t, Holds: []reportHold{}}
+		if m, ok := an.motion[t.TID]; ok {
+			rt.Motion = &m
+		}
 		if wt := an.locks.Waits[t.TID]; wt != nil {
 			rt.WaitingOn = &reportWait{Wait: wt, Words: w.waitEvidence(wt)}
 		}

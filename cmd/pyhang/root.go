@@ -30,6 +30,12 @@ type incompleteError struct{}
 
 func (incompleteError) Error() string { return "snapshot incomplete" }
 
+// exitStatusError makes the command exit with a status of its own (pyhang
+// run passes on its program's), without a message.
+type exitStatusError struct{ code int }
+
+func (e exitStatusError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 // usageError marks bad flags or arguments.
 type usageError struct{ error }
 
@@ -47,7 +53,7 @@ TARGET is a pid or a path to an ELF core file (kernel core, gcore, systemd-cored
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDumpCmd(), newDiagnoseCmd(), newGraphCmd(), newDemoCmd(), newCoreCmd())
+	root.AddCommand(newDumpCmd(), newDiagnoseCmd(), newGraphCmd(), newDemoCmd(), newCoreCmd(), newRunCmd(), newWatchCmd())
 	return root
 }
 
@@ -59,9 +65,12 @@ func Execute(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	err := root.Execute()
 	var ue usageError
+	var es exitStatusError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &es):
+		return es.code
 	case errors.As(err, &problemsError{}):
 		return exitProblems
 	case errors.As(err, &incompleteError{}):

@@ -15,6 +15,9 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 	s := an.snap
 	ws := textWords(an)
 	writeHeader(w, s)
+	if an.looks != nil {
+		writeLooksSummary(w, an)
+	}
 	fmt.Fprintln(w)
 	var problems, notes []int
 	for i := range an.findings {
@@ -68,6 +71,9 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			if involved[t.TID] {
 				fmt.Fprintln(w)
 				writeThread(w, t)
+				if m := an.motionWords(t.TID); m != "" {
+					fmt.Fprintf(w, "  %s\n", m)
+				}
 				writeWaitHold(w, ws, t, "  ")
 			}
 		}
@@ -100,6 +106,9 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 		fmt.Fprintln(w)
 		if chain := nativeChain(t); chain != "" {
 			fmt.Fprintf(w, "      native: %s\n", chain)
+		}
+		if m := an.motionWords(t.TID); m != "" {
+			fmt.Fprintf(w, "      %s\n", m)
 		}
 		writeWaitHold(w, ws, t, "      ")
 	}

@@ -126,13 +126,7 @@ func (d *Dump) keepStacks(s capture.Stopped) {
 		if th.Regs == nil || th.Regs.RSP == 0 {
 			continue
 		}
-		lo := (th.Regs.RSP - redZone) &^ (page - 1)
-		hi := lo + maxStack
-		if m, ok := mappingAt(d.maps, th.Regs.RSP); ok {
-			hi = min(hi, m.End)
-		} else {
-			hi = lo + 64<<10 // not in a known mapping: the pages next to it
-		}
+		lo, hi := stackRange(th.Regs, d.maps)
 		var want []uint64
 		for a := lo; a < hi && total < maxStackTotal; a += page {
 			if _, ok := d.pages[a]; !ok {
@@ -141,10 +135,40 @@ func (d *Dump) keepStacks(s capture.Stopped) {
 			total += page
 		}
 		d.stackPages += int((hi - lo) / page)
-		d.copyPages(s, want, func(n int) {
-			d.unreadable = append(d.unreadable, fmt.Sprintf("thread %d: %d page(s) of its stack above %#x", th.TID, n, lo))
+		fs := th.Regs.FSBase
+		d.copyPages(s, want, func(lost []uint64) {
+			n := 0
+			for _, a := range lost {
+				// Past a glibc thread's descriptor lies the next block's
+				// guard page: not part of this stack.
+				if fs <= lo || a <= fs {
+					n++
+				}
+			}
+			if n > 0 {
+				d.unreadable = append(d.unreadable, fmt.Sprintf("thread %d: %d page(s) of its stack above %#x", th.TID, n, lo))
+			}
 		})
 	}
+}
+
+// stackRange is the used part of a thread's stack: from its stack pointer
+// (less the red zone) to the top of the mapping that holds it. A glibc thread
+// keeps its descriptor (struct pthread, less than a page, where fs_base
+// points) at the very top of its stack block; since glibc 2.41 the guard
+// page lies inside the block's mapping, so adjacent thread stacks merge into
+// one mapping, and the block ends right above the descriptor.
+func stackRange(r *target.Regs, maps []target.Mapping) (lo, hi uint64) {
+	lo = (r.RSP - redZone) &^ (page - 1)
+	m, ok := mappingAt(maps, r.RSP)
+	if !ok {
+		return lo, lo + 64<<10 // not in a known mapping: the pages next to it
+	}
+	hi = min(m.End, lo+maxStack)
+	if r.FSBase > r.RSP && r.FSBase < hi {
+		hi = min(hi, r.FSBase&^(page-1)+2*page) // the descriptor may cross a page
+	}
+	return lo, hi
 }
 
 // runPages bounds the pages of one read request.
@@ -153,8 +177,8 @@ const runPages = 64
 // copyPages copies the pages at addrs (sorted) into d.kept, in runs of
 // adjacent pages; a run that cannot be read whole is read page by page, so
 // that a guard page inside a mapping costs only itself. lost, if set, hears
-// how many pages could not be read.
-func (d *Dump) copyPages(s capture.Stopped, addrs []uint64, lost func(n int)) {
+// which pages could not be read.
+func (d *Dump) copyPages(s capture.Stopped, addrs []uint64, lost func([]uint64)) {
 	if len(addrs) == 0 {
 		return
 	}
@@ -185,16 +209,16 @@ func (d *Dump) copyPages(s capture.Stopped, addrs []uint64, lost func(n int)) {
 		return
 	}
 	s.ReadBatch(retry)
-	n := 0
+	var bad []uint64
 	for _, r := range retry {
 		if r.N == len(r.Buf) {
 			d.kept[r.Addr] = r.Buf
 		} else {
-			n++
+			bad = append(bad, r.Addr)
 		}
 	}
-	if n > 0 && lost != nil {
-		lost(n)
+	if len(bad) > 0 && lost != nil {
+		lost(bad)
 	}
 }
 

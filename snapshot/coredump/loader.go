@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 
+	"github.com/pyhang/pyhang/snapshot/elfsym"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
@@ -56,22 +59,39 @@ func (s pageSet) add(addr, n uint64) {
 // loaderPages reads, from the running target, the pages gdb reads to list
 // the shared libraries: the executable's program headers and dynamic
 // section, r_debug, and each link_map with its path.
-func loaderPages(m target.Memory, auxv map[uint64]uint64) ([]uint64, error) {
+func loaderPages(t target.Target, auxv map[uint64]uint64) ([]uint64, error) {
 	pages := pageSet{}
-	out := func() []uint64 {
-		var as []uint64
-		for a := range pages {
-			as = append(as, a)
+	rdebug, err := debugFromExecutable(t, auxv, pages)
+	if rdebug == 0 {
+		// A program started by its loader (ld.so PROG) has the loader's
+		// headers in the auxiliary vector: find r_debug by its symbol.
+		var err2 error
+		if rdebug, err2 = debugFromLoader(t); rdebug == 0 {
+			return pages.list(), errors.Join(err, err2)
 		}
-		return as
 	}
+	err = linkMapPages(t, rdebug, pages)
+	return pages.list(), err
+}
+
+func (s pageSet) list() []uint64 {
+	out := make([]uint64, 0, len(s))
+	for a := range s {
+		out = append(out, a)
+	}
+	return out
+}
+
+// debugFromExecutable finds r_debug through the executable's DT_DEBUG, as
+// gdb does, noting the pages it reads.
+func debugFromExecutable(m target.Memory, auxv map[uint64]uint64, pages pageSet) (uint64, error) {
 	phdr, phnum := auxv[atPhdr], auxv[atPhnum]
 	if phdr == 0 || phnum == 0 || phnum > maxPhnum || auxv[atPhent] != 56 {
-		return nil, errors.New("the auxiliary vector names no program headers")
+		return 0, errors.New("the auxiliary vector names no program headers")
 	}
 	table := make([]byte, phnum*56)
 	if err := target.ReadFull(m, table, phdr); err != nil {
-		return nil, fmt.Errorf("program headers: %w", err)
+		return 0, fmt.Errorf("program headers: %w", err)
 	}
 	pages.add(phdr, uint64(len(table)))
 	le := binary.LittleEndian
@@ -87,16 +107,16 @@ func loaderPages(m target.Memory, auxv map[uint64]uint64) ([]uint64, error) {
 		}
 	}
 	if dyn == 0 {
-		return out(), errors.New("the executable has no dynamic section (a static executable)")
+		return 0, errors.New("the executable has no dynamic section (a static executable)")
 	}
 	if !haveBias {
-		return out(), errors.New("the executable has no PT_PHDR to place it by")
+		return 0, errors.New("the executable has no PT_PHDR to place it by")
 	}
 	dyn += bias
 	n := min(dynSize/16, maxDynamic)
 	entries := make([]byte, n*16)
 	if err := target.ReadFull(m, entries, dyn); err != nil {
-		return out(), fmt.Errorf("dynamic section: %w", err)
+		return 0, fmt.Errorf("dynamic section: %w", err)
 	}
 	pages.add(dyn, uint64(len(entries)))
 	var rdebug uint64
@@ -110,12 +130,44 @@ func loaderPages(m target.Memory, auxv map[uint64]uint64) ([]uint64, error) {
 		}
 	}
 	if rdebug == 0 {
-		return out(), errors.New("DT_DEBUG is not set (no dynamic loader ran the executable)")
+		return 0, errors.New("DT_DEBUG is not set (no dynamic loader ran the executable)")
 	}
+	return rdebug, nil
+}
+
+// debugFromLoader finds r_debug by the dynamic loader's symbol _r_debug.
+func debugFromLoader(t target.Target) (uint64, error) {
+	for _, mp := range t.Mappings() {
+		base := filepath.Base(mp.Path)
+		if mp.Offset != 0 || !strings.HasPrefix(base, "ld-") || !strings.Contains(base, ".so") {
+			continue
+		}
+		f, err := t.OpenFile(mp.Path)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		ef, err := elfsym.Open(f, f.Name())
+		if err != nil {
+			return 0, err
+		}
+		sym, ok := ef.Lookup("_r_debug")
+		if !ok {
+			return 0, fmt.Errorf("%s defines no _r_debug", mp.Path)
+		}
+		return mp.Start - ef.FirstVA + sym.Value, nil
+	}
+	return 0, errors.New("no dynamic loader is mapped")
+}
+
+// linkMapPages notes the pages of r_debug and of every link_map on its list,
+// with the path each names.
+func linkMapPages(m target.Memory, rdebug uint64, pages pageSet) error {
+	le := binary.LittleEndian
 	// struct r_debug: int r_version; struct link_map *r_map; r_brk; r_state; r_ldbase.
 	var rd [40]byte
 	if err := target.ReadFull(m, rd[:], rdebug); err != nil {
-		return out(), fmt.Errorf("r_debug: %w", err)
+		return fmt.Errorf("r_debug: %w", err)
 	}
 	pages.add(rdebug, uint64(len(rd)))
 	// struct link_map: l_addr, l_name, l_ld, l_next, l_prev.
@@ -124,7 +176,7 @@ func loaderPages(m target.Memory, auxv map[uint64]uint64) ([]uint64, error) {
 		seen[lm] = true
 		var l [40]byte
 		if err := target.ReadFull(m, l[:], lm); err != nil {
-			return out(), fmt.Errorf("link_map at %#x: %w", lm, err)
+			return fmt.Errorf("link_map at %#x: %w", lm, err)
 		}
 		pages.add(lm, uint64(len(l)))
 		if name := le.Uint64(l[8:]); name != 0 {
@@ -135,7 +187,7 @@ func loaderPages(m target.Memory, auxv map[uint64]uint64) ([]uint64, error) {
 		}
 		lm = le.Uint64(l[24:])
 	}
-	return out(), nil
+	return nil
 }
 
 // cStringLen is the length, with its NUL, of the string at addr (bounded).
