@@ -208,7 +208,9 @@ func getSigInfo(tid int) (*target.SigInfo, error) {
 	if e != 0 {
 		return nil, e
 	}
-	le := func(off int) uint32 { return uint32(b[off]) | uint32(b[off+1])<<8 | uint32(b[off+2])<<16 | uint32(b[off+3])<<24 }
+	le := func(off int) uint32 {
+		return uint32(b[off]) | uint32(b[off+1])<<8 | uint32(b[off+2])<<16 | uint32(b[off+3])<<24
+	}
 	si := &target.SigInfo{Signo: int(int32(le(0))), Errno: int(int32(le(4))), Code: int(int32(le(8))), TID: tid}
 	if isFaultSignal(si.Signo) && si.Code > 0 {
 		si.Addr = uint64(le(16)) | uint64(le(20))<<32
