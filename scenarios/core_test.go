@@ -299,7 +299,9 @@ func onlyCPUNumbers(a, b []byte) bool {
 	return true
 }
 
-func le32(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
 
 // stackMappings are the mappings holding a thread's stack pointer.
 func stackMappings(t *testing.T, pid int) [][2]uint64 {
