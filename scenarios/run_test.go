@@ -1,0 +1,325 @@
+package scenarios
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pyhang/pyhang/internal/testinterp"
+)
+
+// runUnder runs `pyhang run FLAGS -- INTERPRETER testprogs/PROG ARGS` in a temp
+// directory (with the interpreter's environment, and a stdin that stays open and
+// silent) and returns what it did.
+func runUnder(t *testing.T, in testinterp.Interp, flags []string, prog string, args ...string) result {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("..", "testprogs", prog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	py := in.Command(context.Background(), script, args...)
+	argv := append(append(append([]string{"run"}, flags...), "--"), py.Args...)
+	argv[len(flags)+2] = py.Path
+	return runPyhangIn(t, t.TempDir(), py.Env, argv...)
+}
+
+// runPyhangIn runs the pyhang binary in dir with env; stdin is a pipe that stays
+// open and never yields a byte.
+func runPyhangIn(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), pyhangTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pyhangBin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	cmd.Stdin = pr
+	// Files, not pipes: a program left running (--keep) keeps its standard
+	// output open after pyhang has exited.
+	outf, err1 := os.Create(filepath.Join(dir, ".pyhang.stdout"))
+	errf, err2 := os.Create(filepath.Join(dir, ".pyhang.stderr"))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	defer outf.Close()
+	defer errf.Close()
+	cmd.Stdout, cmd.Stderr = outf, errf
+	start := time.Now()
+	err = cmd.Run()
+	stdout, _ := os.ReadFile(outf.Name())
+	stderr, _ := os.ReadFile(errf.Name())
+	r := result{args: args, stdout: stdout, stderr: stderr, elapsed: time.Since(start)}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && exit.Exited():
+		r.code = exit.ExitCode()
+	case ctx.Err() != nil:
+		t.Fatalf("pyhang %s: still running after %v\nstderr: %s", strings.Join(args, " "), pyhangTimeout, tail(stderr, 3000))
+	default:
+		t.Fatalf("pyhang %s: %v\nstderr: %s", strings.Join(args, " "), err, tail(stderr, 3000))
+	}
+	return r
+}
+
+var (
+	hungLine  = regexp.MustCompile(`pyhang (?:run|watch): process (\d+) is hung \(([^;]*); watched ([0-9.]+) s\)`)
+	readyLine = regexp.MustCompile(`ready: pid (\d+) `)
+)
+
+// hung finds the report's headline: the pid, why it is hung and after how long.
+func hung(t *testing.T, r result, out []byte) (pid int, reason string, watched float64) {
+	t.Helper()
+	m := hungLine.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no \"is hung\" line in the report\n%v\n%s", r, tail(out, 4000))
+	}
+	pid, _ = strconv.Atoi(string(m[1]))
+	watched, _ = strconv.ParseFloat(string(m[3]), 64)
+	return pid, string(m[2]), watched
+}
+
+// gone waits until pid has disappeared (pyhang run ends what it hung).
+func gone(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err != nil || strings.Contains(string(b), ") Z ") {
+			return
+		}
+	}
+	t.Errorf("process %d still runs after pyhang ended it", pid)
+}
+
+// TestRunHang runs programs that hang under pyhang run, under every interpreter:
+// the diagnosis proves the problem at the first look that sees it (long before
+// --hang-after), pyhang prints it, ends the program and exits 3.
+func TestRunHang(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			for _, c := range []struct{ prog, kind string }{{"deadlock.py", "DEADLOCK"}, {"orphaned_lock.py", "ORPHANED-LOCK"}} {
+				t.Run(strings.TrimSuffix(c.prog, ".py"), func(t *testing.T) {
+					t.Parallel()
+					r := runUnder(t, in, []string{"--hang-after", "2m", "--interval", "250ms"}, c.prog)
+					if r.code != 3 {
+						t.Fatalf("exit %d, want 3\n%v", r.code, r)
+					}
+					pid, reason, watched := hung(t, r, r.stderr)
+					if reason != "a diagnosis proved a problem" {
+						t.Errorf("hung because %q, want the proof", reason)
+					}
+					report := string(r.stderr)
+					for _, want := range []string{c.kind + " [error]", "sending SIGTERM to " + strconv.Itoa(pid)} {
+						if !strings.Contains(report, want) {
+							t.Errorf("the report lacks %q\n%s", want, tail(r.stderr, 4000))
+						}
+					}
+					gone(t, pid)
+					t.Logf("time to notice: %.2f s watched before the report, %.2f s in all (interval 0.25 s)", watched, r.elapsed.Seconds())
+				})
+			}
+		})
+	}
+}
+
+// TestRunCrash runs a program that dies of SIGSEGV under pyhang run, under every
+// interpreter: pyhang reports the signal, the fault address and the Python frame
+// at the signal's delivery, writes a core that diagnoses the same, lets the signal
+// kill the program and exits 139 as a shell would.
+func TestRunCrash(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			cores := t.TempDir()
+			r := runUnder(t, in, []string{"--hang-after", "2m", "--core-dir", cores}, "crash_later.py", "--after", "0.3")
+			if r.code != 139 {
+				t.Fatalf("exit %d, want 139\n%v", r.code, r)
+			}
+			report := string(r.stderr)
+			m := regexp.MustCompile(`process (\d+) \(.*\) is about to die of SIGSEGV in thread (\d+), fault address (0x[0-9a-f]+)`).FindStringSubmatch(report)
+			if m == nil {
+				t.Fatalf("no crash headline in the report\n%s", tail(r.stderr, 4000))
+			}
+			if a, _ := strconv.ParseUint(m[3], 0, 64); a >= 4096 {
+				t.Errorf("fault address %s, want near 0", m[3])
+			}
+			if !regexp.MustCompile(`crash_later\.py", line \d+, in crash\n\s+return ctypes\.string_at\(0\)`).MatchString(report) {
+				t.Errorf("the report does not show the Python frame that crashed\n%s", tail(r.stderr, 4000))
+			}
+			core := filepath.Join(cores, "core."+m[1])
+			_, dr := diagnoseJSON(t, core)
+			if dr.code != 0 {
+				t.Errorf("diagnose of the crash core: exit %d\n%v", dr.code, dr)
+			}
+			var sig struct {
+				Target struct {
+					Signal *struct {
+						Name string `json:"name"`
+						TID  int    `json:"tid"`
+					} `json:"signal"`
+				} `json:"target"`
+				Threads []struct {
+					TID    int    `json:"tid"`
+					State  string `json:"state"`
+					Frames []struct {
+						Function string `json:"function"`
+					} `json:"frames"`
+				} `json:"threads"`
+			}
+			json.Unmarshal(dr.stdout, &sig)
+			if s := sig.Target.Signal; s == nil || s.Name != "SIGSEGV" || strconv.Itoa(s.TID) != m[2] {
+				t.Errorf("the core's signal is %+v, want SIGSEGV in thread %s", s, m[2])
+			}
+			for _, th := range sig.Threads {
+				if strconv.Itoa(th.TID) != m[2] {
+					continue
+				}
+				// ctypes.string_at is Python code calling the C function.
+				if th.State != "crashed" || len(th.Frames) < 2 || th.Frames[0].Function != "string_at" || th.Frames[1].Function != "crash" {
+					t.Errorf("the crashed thread in the core: %+v", th)
+				}
+			}
+			t.Logf("crash reported and the program dead after %.2f s", r.elapsed.Seconds())
+		})
+	}
+}
+
+// TestRunNoFalseHang runs healthy programs longer than --hang-after: one that sleeps
+// and waits on a Condition with a timeout a timer thread notifies, one that only
+// computes slowly while its main thread joins it. Neither is hung; each exits 0.
+func TestRunNoFalseHang(t *testing.T) {
+	for _, in := range pickInterps(t, "3.8", "3.12", "unstable-3.14") {
+		t.Run(in.Name, func(t *testing.T) {
+			for _, c := range []struct {
+				prog string
+				args []string
+			}{
+				{"healthy_timed_wait.py", []string{"--phase", "1.5", "--seconds", "3"}},
+				{"slow_progress.py", []string{"--seconds", "3"}},
+			} {
+				t.Run(strings.TrimSuffix(c.prog, ".py"), func(t *testing.T) {
+					t.Parallel()
+					r := runUnder(t, in, []string{"--hang-after", "1s", "--interval", "200ms"}, c.prog, c.args...)
+					if r.code != 0 || bytes.Contains(r.stderr, []byte("is hung")) {
+						t.Errorf("exit %d, want 0 and no hang\n%v", r.code, r)
+					}
+					if !bytes.Contains(r.stdout, []byte("done")) {
+						t.Errorf("the program's own output did not pass through: %q", r.stdout)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestRunNoProgress runs a program that waits forever on input that never comes
+// (no timeout, nothing to prove): hung once --hang-after has passed with no
+// progress.
+func TestRunNoProgress(t *testing.T) {
+	in := pickInterps(t, "3.12")[0]
+	r := runPyhangIn(t, t.TempDir(), in.Command(context.Background(), "-c", "").Env,
+		append([]string{"run", "--hang-after", "1s", "--interval", "200ms", "--"}, append(in.Cmd, "-c", "import sys; sys.stdin.read()")...)...)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%v", r.code, r)
+	}
+	_, reason, watched := hung(t, r, r.stderr)
+	if !strings.HasPrefix(reason, "no progress for 1s") {
+		t.Errorf("hung because %q, want no progress", reason)
+	}
+	if watched < 1 {
+		t.Errorf("hung after %.2f s, before --hang-after", watched)
+	}
+	t.Logf("hung after %.2f s watched (--hang-after 1s)", watched)
+}
+
+// TestRunExitStatus: pyhang run passes on its program's status, a shell's
+// 128+N for a signal, 127 for a command that does not exist.
+func TestRunExitStatus(t *testing.T) {
+	in := pickInterps(t, "3.12")[0]
+	env := in.Command(context.Background(), "-c", "").Env
+	for _, c := range []struct {
+		code string
+		want int
+	}{
+		{"import sys; sys.exit(7)", 7},
+		{"import os, signal; os.kill(os.getpid(), signal.SIGTERM)", 143},
+		{"print('hello')", 0},
+	} {
+		r := runPyhangIn(t, t.TempDir(), env, append([]string{"run", "--"}, append(in.Cmd, "-c", c.code)...)...)
+		if r.code != c.want {
+			t.Errorf("%s: exit %d, want %d\n%v", c.code, r.code, c.want, r)
+		}
+	}
+	r := runPyhangIn(t, t.TempDir(), env, "run", "--", "/nonexistent/program")
+	if r.code != 127 {
+		t.Errorf("a missing command: exit %d, want 127\n%v", r.code, r)
+	}
+}
+
+// TestRunChild runs a Python program whose child deadlocks: pyhang run follows
+// the child and reports its deadlock.
+func TestRunChild(t *testing.T) {
+	in := pickInterps(t, "3.12")[0]
+	r := runUnder(t, in, []string{"--hang-after", "2m", "--interval", "250ms"}, "_spawn_child.py", "deadlock.py")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%v", r.code, r)
+	}
+	m := readyLine.FindSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("the child did not say it was ready\n%s", tail(r.stderr, 3000))
+	}
+	child := string(m[1])
+	if !strings.Contains(string(r.stderr), "Process "+child+" (Python") || !strings.Contains(string(r.stderr), "DEADLOCK [error]") {
+		t.Errorf("no deadlock report of the child %s\n%s", child, tail(r.stderr, 4000))
+	}
+}
+
+// TestRunKeep: with --keep a hung program is reported and left running, neither
+// stopped nor traced.
+func TestRunKeep(t *testing.T) {
+	in := pickInterps(t, "3.12")[0]
+	r := runUnder(t, in, []string{"--keep", "--interval", "250ms"}, "deadlock.py")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%v", r.code, r)
+	}
+	pid, _, _ := hung(t, r, r.stderr)
+	defer syscallKill(pid)
+	assertNotStopped(t, pid)
+	if tp := tracerPid(t, pid); tp != 0 {
+		t.Errorf("the kept process is still traced by %d", tp)
+	}
+}
+
+func tracerPid(t *testing.T, pid int) int {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("process %d: %v", pid, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "TracerPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return -1
+}
+
+func syscallKill(pid int) { _ = syscall.Kill(pid, syscall.SIGKILL) }
