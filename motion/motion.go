@@ -49,6 +49,10 @@ type ThreadLook struct {
 	// Timed is true when the thread waits with a timeout (a sleep, a wait
 	// with a timeout): the wait ends by itself.
 	Timed bool
+	// Paused is true when the thread waits for something that is not a
+	// hang: a person at a terminal (a read of the process's terminal), or
+	// the end of a stop (job control, a debugger).
+	Paused bool
 	// Refs are the objects the thread's frames name (locals, self
 	// attributes, with blocks), by snapshot object id.
 	Refs []string
@@ -57,10 +61,10 @@ type ThreadLook struct {
 // NewLook builds a look from a snapshot (nil for a process that is not
 // Python) and the kernel's view of each thread: its CPU use, and whether it
 // waits with a timeout.
-func NewLook(at time.Time, s *snapshot.Snapshot, cpu map[int]Usage, timed map[int]bool) Look {
+func NewLook(at time.Time, s *snapshot.Snapshot, cpu map[int]Usage, timed, paused map[int]bool) Look {
 	l := Look{At: at, Threads: map[int]ThreadLook{}, Snap: s}
 	for tid, u := range cpu {
-		l.Threads[tid] = ThreadLook{CPU: u.Time, Runs: u.Runs, Timed: timed[tid]}
+		l.Threads[tid] = ThreadLook{CPU: u.Time, Runs: u.Runs, Timed: timed[tid], Paused: paused[tid]}
 	}
 	if s == nil {
 		return l
@@ -125,6 +129,8 @@ type Thread struct {
 	Runs uint64 `json:"runs"`
 	// Looks counts the looks that saw it.
 	Looks int `json:"looks"`
+	// Timed is true when, at the last look, it waited with a timeout.
+	Timed bool `json:"timed,omitempty"`
 }
 
 // Seconds is a duration written as seconds in JSON.
@@ -169,6 +175,7 @@ func Classify(looks []Look) map[int]Thread {
 			SameFor: seconds(last.At.Sub(looks[same].At)),
 			CPU:     seconds(cur.CPU - ft.CPU),
 			Runs:    cur.Runs - ft.Runs,
+			Timed:   cur.Timed,
 		}
 		span := last.At.Sub(looks[first].At)
 		switch {
@@ -188,14 +195,15 @@ func Classify(looks []Look) map[int]Thread {
 
 // Progress says whether the process did anything between two looks: a
 // thread came or went, changed its stack, or used the CPU; or a thread waits
-// with a timeout, so that it will do something by itself.
+// with a timeout, so that it will do something by itself, or is paused (see
+// ThreadLook.Paused).
 func Progress(prev, cur Look) bool {
 	if len(prev.Threads) != len(cur.Threads) {
 		return true
 	}
 	for tid, c := range cur.Threads {
 		p, ok := prev.Threads[tid]
-		if !ok || p.Stack != c.Stack || p.CPU != c.CPU || c.Timed {
+		if !ok || p.Stack != c.Stack || p.CPU != c.CPU || c.Timed || c.Paused {
 			return true
 		}
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/pyhang/pyhang/heuristics"
@@ -58,13 +60,35 @@ func (l *looker) look() (motion.Look, error) {
 	for tid, c := range cpu {
 		use[tid] = motion.Usage{Time: c.Time, Runs: c.Runs}
 	}
-	timed := map[int]bool{}
+	timed, paused := map[int]bool{}, map[int]bool{}
+	tty := stdinIsTerminal(l.pid)
 	for _, th := range ths {
-		if th.InSyscall && capture.TimedWait(th.Syscall, th.Args) {
+		switch {
+		case th.State == "T" || th.State == "t":
+			paused[th.TID] = true // stopped by job control or a debugger
+		case th.InSyscall && capture.TimedWait(th.Syscall, th.Args):
 			timed[th.TID] = true
+		case th.InSyscall && tty && readsInput(th.Syscall):
+			paused[th.TID] = true // waiting for a person at the terminal
 		}
 	}
-	return motion.NewLook(time.Now(), s, use, timed), nil
+	return motion.NewLook(time.Now(), s, use, timed, paused), nil
+}
+
+// stdinIsTerminal says whether the standard input of pid is a terminal.
+func stdinIsTerminal(pid int) bool {
+	dst, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/0", pid))
+	return err == nil && (strings.HasPrefix(dst, "/dev/pts/") || strings.HasPrefix(dst, "/dev/tty"))
+}
+
+// readsInput says whether system call nr is one a program waits for input in
+// (read, readv, pread64, poll, ppoll, select, pselect6 on x86-64).
+func readsInput(nr int) bool {
+	switch nr {
+	case 0, 19, 17, 7, 271, 23, 270:
+		return true
+	}
+	return false
 }
 
 // looksInfo is the JSON's account of the looks behind the motion of threads.
@@ -113,16 +137,17 @@ func (an *analysis) motionWords(tid int) string {
 	if !ok {
 		return ""
 	}
-	switch m.Class {
-	case motion.Stuck:
+	switch {
+	case m.Class == motion.Stuck && m.Timed:
+		return fmt.Sprintf("stuck: in the same place for at least %.1f s, in a wait with a timeout (the same stack and no CPU time at %d looks)", float64(m.SameFor), m.Looks)
+	case m.Class == motion.Stuck:
 		return fmt.Sprintf("stuck: blocked for at least %.1f s (the same stack and no CPU time at %d looks)", float64(m.SameFor), m.Looks)
-	case motion.Spinning:
-		return fmt.Sprintf("spinning: the same stack for %.1f s, using %.1f s of CPU", float64(m.SameFor), float64(m.CPU))
+	case m.Class == motion.Spinning:
+		return fmt.Sprintf("spinning: the same stack for %.1f s, using %s of CPU", float64(m.SameFor), cpuWords(m.CPU))
+	case m.Runs > 0:
+		return fmt.Sprintf("moving: %s of CPU, on a CPU %d times over the looks", cpuWords(m.CPU), m.Runs)
 	}
-	if m.Runs > 0 {
-		return fmt.Sprintf("moving: %.2f s of CPU, on a CPU %d times over the looks", float64(m.CPU), m.Runs)
-	}
-	return fmt.Sprintf("moving: %.2f s of CPU over the looks", float64(m.CPU))
+	return fmt.Sprintf("moving: %s of CPU over the looks", cpuWords(m.CPU))
 }
 
 // writeLooksSummary counts the threads of each motion.
@@ -133,4 +158,11 @@ func writeLooksSummary(w io.Writer, an *analysis) {
 	}
 	fmt.Fprintf(w, "Looked %d times over %.1f s without stopping it: %d thread(s) stuck, %d spinning, %d moving.\n",
 		an.looks.Count, an.looks.Span, n[motion.Stuck], n[motion.Spinning], n[motion.Moving])
+}
+
+func cpuWords(s motion.Seconds) string {
+	if s < 1 {
+		return fmt.Sprintf("%.0f ms", float64(s)*1000)
+	}
+	return fmt.Sprintf("%.1f s", float64(s))
 }

@@ -39,6 +39,7 @@ type monitor struct {
 	f     *live.Follower
 	procs map[int]*watched
 	start time.Time
+	dying map[int]bool // processes let go to die of their signal
 }
 
 type monitorOptions struct {
@@ -77,7 +78,7 @@ const confirmBackoff = 5
 const termGrace = 5 * time.Second
 
 func newMonitor(f *live.Follower, o monitorOptions) *monitor {
-	m := &monitor{o: o, f: f, procs: map[int]*watched{}, start: time.Now()}
+	m := &monitor{o: o, f: f, procs: map[int]*watched{}, start: time.Now(), dying: map[int]bool{}}
 	m.add(f.PID())
 	return m
 }
@@ -328,6 +329,10 @@ func (m *monitor) end() {
 // lets the signal take its course.
 func (m *monitor) crash(ev live.FollowEvent) {
 	defer m.f.Deliver(ev.PID)
+	if m.dying[ev.PID] {
+		return // another thread's fatal signal, reported already
+	}
+	m.dying[ev.PID] = true
 	sigName := unix.SignalName(unix.Signal(ev.Sig.Signo))
 	head := fmt.Sprintf("%s: process %d (%s) is about to die of %s in thread %d", m.o.what, ev.PID, m.describe(ev.PID), sigName, ev.TID)
 	if isFaultSig(ev.Sig.Signo) && ev.Sig.Code > 0 {

@@ -18,7 +18,8 @@ import (
 const maxReap = 4096
 
 // reapAll takes every pending wait status of the followed threads and acts
-// on it. Runs on the loop.
+// on it. Runs on the loop. It waits for any child (-1): the processes pyhang
+// starts while it follows some are the followed ones only.
 func (f *Follower) reapAll() {
 	for range maxReap {
 		var ws unix.WaitStatus
@@ -27,10 +28,7 @@ func (f *Follower) reapAll() {
 			continue
 		}
 		if err != nil || tid <= 0 {
-			if errors.Is(err, unix.ECHILD) {
-				f.gone = true
-			}
-			return
+			return // ECHILD: nothing followed is left
 		}
 		f.handle(tid, ws)
 	}
