@@ -9,9 +9,9 @@ import (
 	"github.com/pyhang/pyhang/snapshot"
 )
 
-// Starvation is a thread that waits for a lock other threads keep passing
+// LockStarvation is a thread that waits for a lock other threads keep passing
 // among themselves: it needs looks over time, not one snapshot.
-const Starvation Kind = "starvation"
+const LockStarvation Kind = "lock-starvation"
 
 // StarvationDetails is a thread stuck on a lock that stayed locked while
 // the threads holding it changed, some of them still running.
@@ -86,7 +86,7 @@ func Starved(s *snapshot.Snapshot, a *locks.Analysis, looks []motion.Look, m map
 		}
 		slices.Sort(d.Holders)
 		slices.Sort(d.Running)
-		f := Finding{Kind: Starvation, Severity: Warning, Threads: append([]int{t.TID}, d.Running...),
+		f := Finding{Kind: LockStarvation, Severity: Warning, Threads: append([]int{t.TID}, d.Running...),
 			Objects: []string{w.ID}, Details: d}
 		out = append(out, f)
 	}

@@ -71,8 +71,8 @@ func TestStarved(t *testing.T) {
 				}
 				return
 			}
-			if len(fs) != 1 || fs[0].Kind != Starvation || fs[0].Severity != Warning {
-				t.Fatalf("findings %+v, want one starvation warning", fs)
+			if len(fs) != 1 || fs[0].Kind != LockStarvation || fs[0].Severity != Warning {
+				t.Fatalf("findings %+v, want one lock-starvation warning", fs)
 			}
 			d := fs[0].Details.(*StarvationDetails)
 			if d.Thread != 1 || !slices.Equal(d.Running, c.c.wantRunner) || !slices.Equal(d.Holders, []int{2, 3, 4}) || d.For != 3 {

@@ -126,7 +126,7 @@ func TestDiagnoseSamples(t *testing.T) {
 				}
 				var starved []string
 				for _, f := range s.Findings {
-					if f.Kind != "starvation" {
+					if f.Kind != "lock-starvation" {
 						t.Errorf("unexpected finding %s: %s", f.Kind, f.Summary)
 						continue
 					}
