@@ -30,6 +30,17 @@ func TestUsage(t *testing.T) {
 		{[]string{"demo", "nosuch"}, `no example "nosuch"`},
 		{[]string{"dump", "1", "--bogus"}, "unknown flag"},
 		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"core", "1"}, "core needs -o FILE"},
+		{[]string{"core", "some.core", "-o", "x"}, "is not a pid"},
+		{[]string{"diagnose", "1", "--samples", "1"}, "--samples must be between 2 and"},
+		{[]string{"diagnose", "a.core", "--samples", "3"}, "looks at a live process"},
+		{[]string{"diagnose", "1", "--samples", "3", "--interval", "-1s"}, "--interval must be positive"},
+		{[]string{"run"}, "run needs a command"},
+		{[]string{"run", "--hang-after", "0s", "--", "true"}, "--hang-after must be positive"},
+		{[]string{"run", "--interval", "2m", "--", "true"}, "--interval must be positive and at most --hang-after"},
+		{[]string{"run", "--format", "xml", "--", "true"}, "--format must be text or json"},
+		{[]string{"watch"}, "accepts 1 arg"},
+		{[]string{"watch", "core.1"}, "is not a pid"},
 	} {
 		code, _, stderr := run(tc.args...)
 		if code != exitUsage {
@@ -60,7 +71,7 @@ func TestHelpListsCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help: exit %d", code)
 	}
-	for _, c := range []string{"dump", "diagnose", "graph", "demo"} {
+	for _, c := range []string{"dump", "diagnose", "graph", "demo", "core", "run", "watch"} {
 		if !strings.Contains(out, c) {
 			t.Errorf("--help does not list %s", c)
 		}
