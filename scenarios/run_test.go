@@ -323,3 +323,54 @@ func tracerPid(t *testing.T, pid int) int {
 }
 
 func syscallKill(pid int) { _ = syscall.Kill(pid, syscall.SIGKILL) }
+
+// ctrlCDriver runs pyhang run in a new pseudo-terminal, waits for the program to
+// say it is ready, types Ctrl-C and reports what came out and how pyhang exited.
+const ctrlCDriver = `
+import json, os, pty, select, sys, time
+argv = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out, typed, deadline = b"", False, time.monotonic() + 60
+while time.monotonic() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if r:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    if not typed and b"ready\r\n" in out:
+        time.sleep(0.3)  # into the try: block
+        os.write(fd, b"\x03")
+        typed = True
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"out": out.decode("utf-8", "replace"), "code": os.waitstatus_to_exitcode(status)}))
+`
+
+// TestRunCtrlC: Ctrl-C at a terminal reaches the program run by pyhang run once
+// (pyhang itself lets it be), and its own exit status comes back.
+func TestRunCtrlC(t *testing.T) {
+	in := pickInterps(t, "3.12")[0]
+	prog := "import time\nprint('ready', flush=True)\ntry:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    print('interrupted', flush=True)\n    raise SystemExit(42)\n"
+	args := append([]string{ctrlCDriver, pyhangBin, "run", "--"}, append(in.Cmd, "-c", prog)...)
+	cmd := in.Command(context.Background(), "-c", args...)
+	cmd.Dir = t.TempDir()
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("driver: %v\n%s", err, b)
+	}
+	var got struct {
+		Out  string `json:"out"`
+		Code int    `json:"code"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("driver output %q: %v", b, err)
+	}
+	if got.Code != 42 || strings.Count(got.Out, "interrupted") != 1 {
+		t.Errorf("exit %d, want 42 after one KeyboardInterrupt; the terminal showed:\n%s", got.Code, got.Out)
+	}
+}
