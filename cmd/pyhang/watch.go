@@ -26,7 +26,7 @@ func newWatchCmd() *cobra.Command {
 process's threads (PTRACE_SEIZE, which stops nothing) so that a fatal signal
 stops it before it dies, and looks at it every --interval without stopping it;
 it stops it only for one consistent snapshot that confirms a problem, or at a
-crash. Its children are not followed.
+crash. The processes it starts from then on are followed too.
 
 On a fatal signal it prints the crash report, writes a core to --core-dir if
 given, and lets the signal take its course. On a hang (as pyhang run defines
@@ -46,7 +46,7 @@ SIGTERM ends the watch and lets the process go, untouched.`,
 			sigs := make(chan os.Signal, 1)
 			signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
 			defer signal.Stop(sigs)
-			fl, err := live.Follow(pid, live.FollowOptions{})
+			fl, err := live.Follow(pid, live.FollowOptions{Children: true})
 			if err != nil {
 				return err
 			}
