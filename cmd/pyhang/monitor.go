@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -67,6 +66,7 @@ type watched struct {
 	// confirmAfter delays the next consistent snapshot after one that did
 	// not confirm what a look suggested.
 	confirmAfter time.Time
+	lookFailed   bool // said so once
 }
 
 // confirmBackoff is how many intervals pass before a look's unconfirmed
@@ -157,7 +157,14 @@ func (m *monitor) sample() (code int, hung bool) {
 		}
 		if w.looker != nil {
 			lk, err := w.looker.look()
-			if err == nil {
+			if err != nil {
+				// What cannot be seen is not proof of a hang.
+				w.progressAt = now
+				if !w.lookFailed {
+					w.lookFailed = true
+					m.notef("process %d: %v", w.pid, err)
+				}
+			} else {
 				if w.last == nil || motion.Progress(*w.last, lk) {
 					w.progressAt = now
 				}
@@ -236,227 +243,3 @@ func (m *monitor) take(pid int) (*snapshot.Snapshot, *coreWritten, error) {
 
 // coreWritten is a core written for a report.
 type coreWritten = coreFileInfo
-
-// confirm takes a consistent snapshot of w after a look suggested a
-// problem; hung when it proves one.
-func (m *monitor) confirm(w *watched) (int, bool) {
-	s, core, err := m.take(w.pid)
-	if err != nil {
-		m.notef("process %d: a look suggested a problem, but the snapshot to confirm it failed: %v", w.pid, err)
-		w.confirmAfter = time.Now().Add(confirmBackoff * m.o.interval)
-		return 0, false
-	}
-	an := analyse(s)
-	if !proves(an) {
-		if core != nil {
-			os.Remove(core.Path) // the hang was not confirmed; neither is its core
-		}
-		w.confirmAfter = time.Now().Add(confirmBackoff * m.o.interval)
-		return 0, false
-	}
-	return m.hang(&proven{w.pid, an, core}, "a diagnosis proved a problem"), true
-}
-
-// proven is a diagnosis that proved a problem, with the core written in its
-// pause.
-type proven struct {
-	pid  int
-	an   *analysis
-	core *coreWritten
-}
-
-// hang reports hung processes, ends them unless told to keep them, and
-// returns exitProblems.
-func (m *monitor) hang(p *proven, reason string) int {
-	watchedFor := time.Since(m.start)
-	m.headline(fmt.Sprintf("%s: process %d is hung (%s; watched %.1f s)", m.o.what, m.f.PID(), reason, watchedFor.Seconds()))
-	reported := map[int]bool{}
-	if p != nil {
-		m.report("hang", reason, p.an, p.core)
-		reported[p.pid] = true
-	}
-	for _, pid := range m.pids() {
-		w := m.procs[pid]
-		if reported[pid] {
-			continue
-		}
-		if !w.python {
-			m.notef("process %d (%s) is not Python: %s", pid, m.describe(pid), m.kernelWords(w))
-			continue
-		}
-		s, core, err := m.take(pid)
-		if err != nil {
-			m.notef("process %d: %v", pid, err)
-			continue
-		}
-		m.report("hang", reason, analyse(s), core)
-	}
-	if m.o.keep {
-		m.notef("leaving the hung process(es) running (%s)", strings.Join(intWords(m.pids()), ", "))
-		m.f.Detach()
-		return exitProblems
-	}
-	m.end()
-	return exitProblems
-}
-
-// end ends every followed process: SIGTERM, then SIGKILL after termGrace.
-func (m *monitor) end() {
-	for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGKILL} {
-		pids := m.pids()
-		if len(pids) == 0 {
-			return
-		}
-		m.notef("sending %s to %s", unix.SignalName(sig), strings.Join(intWords(pids), ", "))
-		for _, pid := range pids {
-			_ = unix.Kill(pid, sig)
-		}
-		deadline := time.Now().Add(termGrace)
-		for len(m.procs) > 0 && time.Now().Before(deadline) {
-			ev, ok := m.f.Next(time.Until(deadline))
-			if !ok {
-				break
-			}
-			switch ev.Kind {
-			case live.Exited:
-				delete(m.procs, ev.PID)
-			case live.Crash:
-				m.f.Deliver(ev.PID) // dying already: no report
-			}
-		}
-	}
-}
-
-// crash reports a thread stopped by a fatal signal, writes the core, and
-// lets the signal take its course.
-func (m *monitor) crash(ev live.FollowEvent) {
-	defer m.f.Deliver(ev.PID)
-	if m.dying[ev.PID] {
-		return // another thread's fatal signal, reported already
-	}
-	m.dying[ev.PID] = true
-	sigName := unix.SignalName(unix.Signal(ev.Sig.Signo))
-	head := fmt.Sprintf("%s: process %d (%s) is about to die of %s in thread %d", m.o.what, ev.PID, m.describe(ev.PID), sigName, ev.TID)
-	if isFaultSig(ev.Sig.Signo) && ev.Sig.Code > 0 {
-		head += fmt.Sprintf(", fault address %#x", ev.Sig.Addr)
-	}
-	if ev.Fault != nil {
-		head += fmt.Sprintf(" (raised again by the program's own handler after a fault at address %#x)", ev.Fault.Addr)
-	}
-	m.headline(head)
-	w := m.procs[ev.PID]
-	if w != nil && !w.checked {
-		m.check(w)
-	}
-	if w == nil || !w.python {
-		return
-	}
-	s, core, err := m.take(ev.PID)
-	if err != nil {
-		m.notef("process %d: no snapshot at the crash: %v", ev.PID, err)
-		return
-	}
-	an := analyse(s)
-	if m.o.format == "json" {
-		m.writeJSONReport("crash", head, an, core)
-		return
-	}
-	writeCrashReport(m.o.out, an, ev.TID)
-	m.writeCoreLine(core)
-}
-
-func isFaultSig(sig int) bool {
-	switch unix.Signal(sig) {
-	case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGTRAP:
-		return true
-	}
-	return false
-}
-
-// report writes one diagnosis.
-func (m *monitor) report(kind, reason string, an *analysis, core *coreWritten) {
-	if m.o.format == "json" {
-		m.writeJSONReport(kind, reason, an, core)
-		return
-	}
-	fmt.Fprintln(m.o.out)
-	writeDiagnosis(m.o.out, an)
-	m.writeCoreLine(core)
-}
-
-func (m *monitor) writeCoreLine(core *coreWritten) {
-	if core != nil {
-		fmt.Fprintf(m.o.out, "\nCore written to %s (%s, taken in the same pause).\n", esc(core.Path), sizeWords(core.Bytes))
-	}
-}
-
-// eventReport is the JSON of a report of pyhang run or watch: the pyhang/1
-// diagnosis, with what happened and the core written.
-type eventReport struct {
-	*report
-	Event    monitorEvent  `json:"event"`
-	CoreFile *coreFileInfo `json:"core_file,omitempty"`
-}
-
-type monitorEvent struct {
-	Kind    string  `json:"kind"` // hang, crash
-	Reason  string  `json:"reason"`
-	Watched float64 `json:"watched_s"`
-}
-
-func (m *monitor) writeJSONReport(kind, reason string, an *analysis, core *coreWritten) {
-	writeJSON(m.o.out, eventReport{report: an.report(true), CoreFile: core,
-		Event: monitorEvent{Kind: kind, Reason: reason, Watched: time.Since(m.start).Seconds()}})
-}
-
-// headline and notef write pyhang's own lines (not in JSON, which has one
-// document per report).
-func (m *monitor) headline(s string) {
-	if m.o.format != "json" {
-		fmt.Fprintf(m.o.out, "\n%s\n", esc(s))
-	} else {
-		fmt.Fprintf(os.Stderr, "%s\n", esc(s))
-	}
-}
-
-func (m *monitor) notef(format string, args ...any) {
-	w := m.o.out
-	if m.o.format == "json" {
-		w = os.Stderr
-	}
-	fmt.Fprintf(w, "%s: %s\n", m.o.what, esc(fmt.Sprintf(format, args...)))
-}
-
-// describe names a process by its command line.
-func (m *monitor) describe(pid int) string {
-	if in, err := live.ProcessInfo(pid); err == nil && in.Args != "" {
-		a := in.Args
-		if len(a) > 80 {
-			a = a[:80] + "…"
-		}
-		return a
-	}
-	return "?"
-}
-
-// kernelWords says what a process that is not Python does, from its last look.
-func (m *monitor) kernelWords(w *watched) string {
-	if w.last == nil {
-		return "not looked at yet"
-	}
-	timed := 0
-	for _, t := range w.last.Threads {
-		if t.Timed {
-			timed++
-		}
-	}
-	return fmt.Sprintf("%d thread(s), %d waiting with a timeout, no progress since %.1f s ago", len(w.last.Threads), timed, time.Since(w.progressAt).Seconds())
-}
-
-func intWords(xs []int) []string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = strconv.Itoa(x)
-	}
-	return out
-}
