@@ -374,3 +374,30 @@ func TestRunCtrlC(t *testing.T) {
 		t.Errorf("exit %d, want 42 after one KeyboardInterrupt; the terminal showed:\n%s", got.Code, got.Out)
 	}
 }
+
+// TestRunTalkCrash runs the talk's ctypes crash under pyhang run: the report names
+// the Python frame that made the call, and gdb finds the faulting native function
+// (RSA_size in libcrypto) in the core pyhang wrote at the signal's delivery.
+func TestRunTalkCrash(t *testing.T) {
+	in := pickInterps(t, "3.12")[0]
+	cores := t.TempDir()
+	r := runUnder(t, in, []string{"--core-dir", cores}, "talk_ctypes_crash.py")
+	if r.code != 139 {
+		t.Fatalf("exit %d, want 139\n%v", r.code, r)
+	}
+	m := regexp.MustCompile(`process (\d+) \(.*\) is about to die of SIGSEGV in thread \d+, fault address (0x[0-9a-f]+)`).FindSubmatch(r.stderr)
+	if m == nil || !bytes.Contains(r.stderr, []byte(", in RSAKey.private_encrypt\n")) {
+		t.Fatalf("no crash report naming RSAKey.private_encrypt\n%s", tail(r.stderr, 4000))
+	}
+	if a, _ := strconv.ParseUint(string(m[2]), 0, 64); a >= 4096 {
+		t.Errorf("fault address %s, want near 0", m[2])
+	}
+	gdb, err := exec.LookPath("gdb")
+	if err != nil {
+		t.Skip("SKIP gdb check: gdb not found (scripts/install-test-deps.sh installs it)")
+	}
+	out, err := exec.Command(gdb, "-batch", "-nx", "-ex", "bt 1", in.Cmd[0], filepath.Join(cores, "core."+string(m[1]))).CombinedOutput()
+	if err != nil || !regexp.MustCompile(`#0 .* in RSA_size \(\) from .*libcrypto`).Match(out) || !bytes.Contains(out, []byte("SIGSEGV")) {
+		t.Errorf("gdb does not show SIGSEGV in RSA_size: %v\n%s", err, tail(out, 3000))
+	}
+}
