@@ -25,9 +25,10 @@ import (
 //   - it looks at every process each interval without stopping it (its CPU
 //     use and waits; its Python stacks, when it is Python), and diagnoses
 //     each look of a Python process;
-//   - a look whose diagnosis proves a problem (an error finding: a deadlock,
-//     an orphaned lock, every thread blocked) is confirmed by one consistent
-//     snapshot; once confirmed the processes are hung at once;
+//   - a problem that the diagnosis of two looks in a row proves (an error
+//     finding: a deadlock, an orphaned lock, every thread blocked) is
+//     confirmed by one consistent snapshot; once confirmed the processes are
+//     hung at once;
 //   - otherwise they are hung when no process made progress for hangAfter:
 //     no thread used CPU time or changed its stack, and none waits with a
 //     timeout;
@@ -66,6 +67,7 @@ type watched struct {
 	// confirmAfter delays the next consistent snapshot after one that did
 	// not confirm what a look suggested.
 	confirmAfter time.Time
+	suspect      int  // looks in a row whose diagnosis proved a problem
 	lookFailed   bool // said so once
 }
 
@@ -169,7 +171,15 @@ func (m *monitor) sample() (code int, hung bool) {
 					w.progressAt = now
 				}
 				w.last = &lk
-				if lk.Snap != nil && now.After(w.confirmAfter) && proves(analyse(lk.Snap)) {
+				if lk.Snap != nil && proves(analyse(lk.Snap)) {
+					w.suspect++
+				} else {
+					w.suspect = 0
+				}
+				// A problem must show at two looks in a row (a look may catch
+				// a moment: a thread being started) before a consistent
+				// snapshot confirms it.
+				if w.suspect >= 2 && now.After(w.confirmAfter) {
 					if code, hung := m.confirm(w); hung {
 						return code, true
 					}

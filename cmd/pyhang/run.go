@@ -79,10 +79,11 @@ then lets the signal take its course.
 
 On a hang it prints the diagnosis, writes a core if asked, ends the processes
 (SIGTERM, then SIGKILL 5 s later) unless --keep is given, and exits 3. Hung
-means: a diagnosis proves a problem (a deadlock, an orphaned lock, every
-thread blocked), which counts at once; or for --hang-after no process made
-progress: no thread used CPU time or changed its stack, and none waits with a
-timeout (a sleep, a wait with a timeout).
+means: the diagnosis of two looks in a row proves a problem (a deadlock, an
+orphaned lock, every thread blocked) and one consistent snapshot confirms it,
+which counts at once; or for --hang-after no process made progress: no thread
+used CPU time or changed its stack, and none waits with a timeout (a sleep, a
+wait with a timeout), for a person at its terminal, or in a stop (Ctrl-Z).
 
 Otherwise run exits with CMD's own status, 128+N when a signal N killed it
 (as a shell does), 127 when CMD is not found. Reports go to standard error.

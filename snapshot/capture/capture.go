@@ -232,11 +232,20 @@ func (b *builder) read() error {
 		byTID[kthreads[i].TID] = &kthreads[i]
 	}
 	globalsSeen := map[uint64]bool{}
+	starting := startingThreads(tstates)
 	for _, ts := range tstates {
 		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: snapshot.Addr(ts.Addr),
 			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: []snapshot.Frame{}}
 		if ts.Err != nil {
 			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
+		}
+		if starting[ts.Addr] {
+			// Not yet running: its ident and native id are still those of
+			// the thread starting it, whose kernel thread is not its own.
+			th.Ident, th.Main = 0, false
+			b.warnf("thread state %#x: a thread being started (no frame yet, and its creator's ident)", ts.Addr)
+			b.s.Threads = append(b.s.Threads, th)
+			continue
 		}
 		if obj, ok := threadObjs[ts.Ident]; ok {
 			th.Name = p.ThreadName(obj)
@@ -287,6 +296,24 @@ func (b *builder) read() error {
 	})
 	b.s.Objects = b.objs.All()
 	return nil
+}
+
+// startingThreads finds the thread states of threads being started: CPython
+// gives a new thread state the ident (and native id) of the thread creating
+// it, until the new thread runs and takes its own. Such a state has no frame
+// yet and shares its ident with another state.
+func startingThreads(tstates []cpython.ThreadState) map[uint64]bool {
+	n := map[uint64]int{}
+	for _, ts := range tstates {
+		n[ts.Ident]++
+	}
+	out := map[uint64]bool{}
+	for _, ts := range tstates {
+		if n[ts.Ident] > 1 && len(ts.Frames) == 0 {
+			out[ts.Addr] = true
+		}
+	}
+	return out
 }
 
 // kernelThread finds the LWP of a thread state: native_thread_id (3.11+), the

@@ -148,7 +148,19 @@ func StartFollowed(argv []string, attr *os.ProcAttr, opts FollowOptions) (*Follo
 		}
 		f.pid = p.Pid
 		p.Release() // the loop, not os.Process, waits for it
-		err = f.seizeProcess(f.pid)
+		if err = f.seizeProcess(f.pid); err == nil {
+			return
+		}
+		if s := readState(f.pid, f.pid); s == "Z" || s == "" {
+			// It ended already: the loop reaps it and reports how.
+			f.procs[f.pid], err = &fproc{pid: f.pid}, nil
+			return
+		}
+		// A program pyhang cannot follow must not run on unwatched.
+		unix.Kill(f.pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(f.pid, &ws, 0, nil)
+		err = (&Process{pid: f.pid}).attachError(err)
 	})
 	if err != nil {
 		f.Close()
@@ -217,17 +229,6 @@ func (f *Follower) seizeProcess(pid int) error {
 
 // PID is the first process followed (the one started, or the one named).
 func (f *Follower) PID() int { return f.pid }
-
-// Processes lists the processes followed now.
-func (f *Follower) Processes() []int {
-	var out []int
-	f.do(func() {
-		for pid := range f.procs {
-			out = append(out, pid)
-		}
-	})
-	return out
-}
 
 // Next waits for the next event, or until timeout; false on timeout.
 func (f *Follower) Next(timeout time.Duration) (FollowEvent, bool) {

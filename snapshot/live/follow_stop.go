@@ -71,7 +71,11 @@ func (f *Follower) stopAll(h *Held, maxPause time.Duration) error {
 	if tids, err := listTasks(h.pid); err == nil {
 		for _, tid := range tids {
 			states[tid] = readState(h.pid, tid)
-			if _, ok := f.threads[tid]; !ok && states[tid] != "" {
+			switch states[tid] {
+			case "", "Z", "X":
+				continue // gone, or going: it will not stop
+			}
+			if _, ok := f.threads[tid]; !ok {
 				// Traced with its creator, its first stop not yet seen.
 				f.threads[tid] = &fthread{tid: tid, pid: h.pid}
 			}
