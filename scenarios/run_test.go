@@ -375,9 +375,10 @@ func TestRunCtrlC(t *testing.T) {
 	}
 }
 
-// TestRunTalkCrash runs the talk's ctypes crash under pyhang run: the report names
-// the Python frame that made the call, and gdb finds the faulting native function
-// (RSA_size in libcrypto) in the core pyhang wrote at the signal's delivery.
+// TestRunTalkCrash runs the talk's ctypes crash under pyhang run: the report shows
+// the faulting native function (RSA_size in libcrypto) and the Python frame that
+// made the call, and gdb finds RSA_size in the core pyhang wrote at the signal's
+// delivery.
 func TestRunTalkCrash(t *testing.T) {
 	in := pickInterps(t, "3.12")[0]
 	cores := t.TempDir()
@@ -388,6 +389,9 @@ func TestRunTalkCrash(t *testing.T) {
 	m := regexp.MustCompile(`process (\d+) \(.*\) is about to die of SIGSEGV in thread \d+, fault address (0x[0-9a-f]+)`).FindSubmatch(r.stderr)
 	if m == nil || !bytes.Contains(r.stderr, []byte(", in RSAKey.private_encrypt\n")) {
 		t.Fatalf("no crash report naming RSAKey.private_encrypt\n%s", tail(r.stderr, 4000))
+	}
+	if !regexp.MustCompile(`#0 +0x[0-9a-f]+ in RSA_size\+0x[0-9a-f]+ \(libcrypto`).Match(r.stderr) {
+		t.Errorf("the report's native stack does not start in RSA_size\n%s", tail(r.stderr, 4000))
 	}
 	if a, _ := strconv.ParseUint(string(m[2]), 0, 64); a >= 4096 {
 		t.Errorf("fault address %s, want near 0", m[2])

@@ -235,10 +235,11 @@ func proves(an *analysis) bool {
 // which alone may trace it.
 func (m *monitor) stop(pid int) (capture.Stopped, error) { return m.f.Stop(pid, 0) }
 
-// take takes a consistent snapshot of a followed Python process, and its
-// core when --core-dir asks for one.
-func (m *monitor) take(pid int) (*snapshot.Snapshot, *coreWritten, error) {
-	opts := capture.Options{Stop: m.stop}
+// take takes a consistent snapshot of a followed Python process (with every
+// thread's native stack when native is set), and its core when --core-dir
+// asks for one.
+func (m *monitor) take(pid int, native bool) (*snapshot.Snapshot, *coreWritten, error) {
+	opts := capture.Options{Stop: m.stop, Native: native}
 	if m.o.coreDir == "" {
 		s, err := capture.Take(strconv.Itoa(pid), opts)
 		return s, nil, err

@@ -32,7 +32,7 @@ func (m *monitor) crash(ev live.FollowEvent) {
 	if w == nil || !w.python {
 		return
 	}
-	s, core, err := m.take(ev.PID)
+	s, core, err := m.take(ev.PID, true)
 	if err != nil {
 		m.notef("process %d: no snapshot at the crash: %v", ev.PID, err)
 		return

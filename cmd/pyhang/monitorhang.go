@@ -14,7 +14,7 @@ import (
 // confirm takes a consistent snapshot of w after a look suggested a
 // problem; hung when it proves one.
 func (m *monitor) confirm(w *watched) (int, bool) {
-	s, core, err := m.take(w.pid)
+	s, core, err := m.take(w.pid, false)
 	if err != nil {
 		m.notef("process %d: a look suggested a problem, but the snapshot to confirm it failed: %v", w.pid, err)
 		w.confirmAfter = time.Now().Add(confirmBackoff * m.o.interval)
@@ -58,7 +58,7 @@ func (m *monitor) hang(p *proven, reason string) int {
 			m.notef("process %d (%s) is not Python: %s", pid, m.describe(pid), m.kernelWords(w))
 			continue
 		}
-		s, core, err := m.take(pid)
+		s, core, err := m.take(pid, false)
 		if err != nil {
 			m.notef("process %d: %v", pid, err)
 			continue

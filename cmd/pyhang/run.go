@@ -74,8 +74,8 @@ at each one every --interval without stopping it.
 On a fatal signal (one whose default action dumps core, such as SIGSEGV or
 SIGABRT, that the program does not handle) it diagnoses the process at the
 signal's delivery, before it dies: the signal, the fault address, the thread
-that took it and its Python frames. It writes a core to --core-dir if given,
-then lets the signal take its course.
+that took it and its native and Python frames. It writes a core to --core-dir
+if given, then lets the signal take its course.
 
 On a hang it prints the diagnosis, writes a core if asked, ends the processes
 (SIGTERM, then SIGKILL 5 s later) unless --keep is given, and exits 3. Hung
