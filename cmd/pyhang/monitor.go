@@ -35,11 +35,12 @@ import (
 //   - a thread about to die of a fatal signal is diagnosed at that stop,
 //     before the signal takes its course.
 type monitor struct {
-	o     monitorOptions
-	f     *live.Follower
-	procs map[int]*watched
-	start time.Time
-	dying map[int]bool // processes let go to die of their signal
+	o      monitorOptions
+	looker func(pid int, python bool) (*looker, error) // newLooker
+	f      *live.Follower
+	procs  map[int]*watched
+	start  time.Time
+	dying  map[int]bool // processes let go to die of their signal
 }
 
 type monitorOptions struct {
@@ -61,7 +62,7 @@ type watched struct {
 	looker     *looker
 	python     bool
 	since      time.Time // followed (or executed) since
-	checked    bool      // python is known
+	checked    bool      // python is known (or given up on)
 	last       *motion.Look
 	progressAt time.Time
 	// confirmAfter delays the next consistent snapshot after one that did
@@ -80,7 +81,7 @@ const confirmBackoff = 5
 const termGrace = 5 * time.Second
 
 func newMonitor(f *live.Follower, o monitorOptions) *monitor {
-	m := &monitor{o: o, f: f, procs: map[int]*watched{}, start: time.Now(), dying: map[int]bool{}}
+	m := &monitor{o: o, f: f, procs: map[int]*watched{}, start: time.Now(), dying: map[int]bool{}, looker: newLooker}
 	m.add(f.PID())
 	return m
 }
@@ -206,20 +207,30 @@ func (m *monitor) pids() []int {
 }
 
 // check finds out whether a process is Python, once it has had time to
-// load its interpreter.
+// load its interpreter. An interpreter that cannot be read yet (still
+// starting: its runtime state not set up) is tried again at the next looks,
+// for checkFor; meanwhile, and after, only its CPU use is watched.
 func (m *monitor) check(w *watched) {
-	w.checked = true
-	l, err := newLooker(w.pid, true)
+	l, err := m.looker(w.pid, true)
 	var np *cpython.NotPythonError
 	switch {
 	case err == nil:
-		w.looker, w.python = l, true
+		w.looker, w.python, w.checked = l, true, true
 		return
-	case !errors.As(err, &np):
+	case errors.As(err, &np):
+		w.checked = true
+	case time.Since(w.since) >= checkFor:
+		w.checked = true
 		m.notef("process %d: %v; watching its CPU use only", w.pid, err)
 	}
-	w.looker, _ = newLooker(w.pid, false)
+	if w.looker == nil {
+		w.looker, _ = m.looker(w.pid, false)
+	}
 }
+
+// checkFor is how long a process whose interpreter cannot be read is given
+// to finish starting it.
+const checkFor = 10 * time.Second
 
 // proves says whether a diagnosis proves a problem (an error finding).
 func proves(an *analysis) bool {
