@@ -58,6 +58,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	var out []Finding
 	out = append(out, deadlocks(s, a, g)...)
 	out = append(out, loopStalls(s, a, out)...)
+	out = append(out, poolDeadlocks(s, a)...)
 	out = append(out, orphanedLocks(s, a)...)
 	causes := len(out)
 	for _, f := range starvedConsumers(s, a, mayRun(s, a, nil), mayRun(s, a, newReferrers(s))) {
@@ -111,6 +112,9 @@ type DeadlockDetails struct {
 	// loop with nothing left to do whose tasks all wait on each other (see
 	// loopStalls).
 	Loop *LoopStall `json:"loop,omitempty"`
+	// Pool is set for an executor that deadlocks itself: the steps are its
+	// workers, each waiting for a future queued on the same executor.
+	Pool *PoolDeadlock `json:"pool,omitempty"`
 }
 
 // CycleStep is one thread of a deadlock and what stops it.

@@ -19,6 +19,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 	}
 	a.rlockOwners(x)
 	a.taskHolds(x)
+	a.importOwners(x)
 	for i := range s.Threads {
 		th := &s.Threads[i]
 		if w := a.waitOf(x, th); w != nil {
@@ -64,6 +65,10 @@ func newIndex(s *snapshot.Snapshot) *index {
 func ref(ob *snapshot.Object) Ref {
 	r := Ref{Kind: ob.Kind, ID: ob.ID}
 	if n := BestName(ob); n != "" {
+		r.Name = &n
+	}
+	if ob.Kind == snapshot.KindModuleLock && ob.Module != "" && ob.Global == "" {
+		n := ob.Module // the handle is the module being imported
 		r.Name = &n
 	}
 	switch ob.Kind {

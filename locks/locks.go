@@ -56,6 +56,9 @@ const (
 	BasisWith Basis = "with-block"
 	// BasisOwner: the RLock's owner field names the thread.
 	BasisOwner Basis = "owner-field"
+	// BasisImportOwner: the import lock's owner field names the thread: it
+	// is importing the module (Count is how deep).
+	BasisImportOwner Basis = "import-owner"
 	// BasisBareAcquire: the frame stands after a bare acquire() of the lock
 	// and before its release() (probable, from the source).
 	BasisBareAcquire Basis = "bare-acquire"

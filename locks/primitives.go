@@ -30,6 +30,9 @@ var stdFrames = []stdFrame{
 	{"queue.py", "join", snapshot.KindQueue, snapshot.KindQueue},
 	{"_base.py", "result", snapshot.KindFuture, snapshot.KindFuture},
 	{"_base.py", "exception", snapshot.KindFuture, snapshot.KindFuture},
+	{"threading.py", "wait", snapshot.KindBarrier, snapshot.KindBarrier},
+	{"threading.py", "_wait", snapshot.KindBarrier, snapshot.KindBarrier},
+	{"<frozen importlib._bootstrap>", "acquire", snapshot.KindModuleLock, snapshot.KindModuleLock},
 }
 
 // futureWaiters are module-level functions of concurrent.futures that wait on

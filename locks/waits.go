@@ -154,6 +154,9 @@ func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitiv
 	case snapshot.KindRLock, snapshot.KindLock:
 		w.On = a.Holders[outer.obj]
 		w.OnTasks = a.TaskHolders[outer.obj]
+	case snapshot.KindModuleLock:
+		w.On = a.Holders[outer.obj]
+		w.Frame = pastImportMachinery(th, w.Frame)
 	case snapshot.KindFuture:
 		a.futureRunners(x, w, outer.obj)
 	}

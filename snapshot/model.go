@@ -245,6 +245,18 @@ type Object struct {
 	// Children are the ids of the futures and tasks an asyncio.gather() or
 	// a TaskGroup waits for (its _children, its _tasks).
 	Children []string `json:"children,omitempty"`
+	// Module is the module whose import an import lock guards (module-lock;
+	// its Owner and Count are the owner field's ident and the depth).
+	Module string `json:"module,omitempty"`
+	// Barrier is a threading.Barrier's state.
+	Barrier *BarrierInfo `json:"barrier,omitempty"`
+	// Executor is a ThreadPoolExecutor's size.
+	Executor *ExecutorInfo `json:"executor,omitempty"`
+	// Queued are the ids of the futures whose work items wait in an
+	// executor's work queue (a SimpleQueue), oldest first, at most 64.
+	Queued []string `json:"queued,omitempty"`
+	// Child is the child process of a subprocess.Popen.
+	Child *ChildInfo `json:"child,omitempty"`
 }
 
 // SocketInfo is the kernel's view of a socket descriptor of a live target,

@@ -15,6 +15,9 @@ func (w *words) summary(f *heuristics.Finding) string {
 		if len(f.Tasks) > 0 {
 			return w.taskDeadlockSummary(d)
 		}
+		if s, ok := w.deadlockSummary(d); ok {
+			return s
+		}
 		var parts []string
 		for _, st := range d.Cycle {
 			parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.shortRef(st.Waits)))
@@ -60,6 +63,9 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 	case *heuristics.DeadlockDetails:
 		if len(f.Tasks) > 0 {
 			return w.taskDeadlockEvidence(d)
+		}
+		if d.Pool != nil {
+			return w.poolEvidence(d)
 		}
 		for _, st := range d.Cycle {
 			var hs []string

@@ -76,6 +76,10 @@ var kindWords = map[string]string{
 	snapshot.KindSemaphore:   "semaphore",
 	snapshot.KindFuture:      "future",
 	snapshot.KindSocket:      "socket",
+	snapshot.KindModuleLock:  "import lock of",
+	snapshot.KindBarrier:     "barrier",
+	snapshot.KindExecutor:    "executor",
+	snapshot.KindPopen:       "child process",
 	locks.KindFutex:          "futex",
 	locks.KindFutures:        "futures",
 	snapshot.KindTask:        "task",
@@ -172,6 +176,8 @@ func (w *words) fact(e locks.Evidence) string {
 		return "with block at " + w.site(e.At)
 	case locks.BasisOwner:
 		return fmt.Sprintf("RLock owner field (count %d)", e.Count)
+	case locks.BasisImportOwner:
+		return "the import lock's owner field: it is running the module's import"
 	case locks.BasisBareAcquire:
 		s := "inside acquire() at " + w.site(e.At)
 		if e.Release != nil {

@@ -29,7 +29,12 @@ var pyClasses = map[[2]string]string{
 	{"concurrent.futures._base", "Future"}:              snapshot.KindFuture,
 	{"socket", "socket"}:                                snapshot.KindSocket,
 	{"concurrent.futures.thread", "_WorkItem"}:          "",
-	{"concurrent.futures.thread", "ThreadPoolExecutor"}: "",
+	{"concurrent.futures.thread", "ThreadPoolExecutor"}: snapshot.KindExecutor,
+	{"threading", "Barrier"}:                            snapshot.KindBarrier,
+	{"subprocess", "Popen"}:                             snapshot.KindPopen,
+	// importlib._bootstrap runs frozen, as _frozen_importlib.
+	{"_frozen_importlib", "_ModuleLock"}:    snapshot.KindModuleLock,
+	{"importlib._bootstrap", "_ModuleLock"}: snapshot.KindModuleLock,
 }
 
 // aioClasses are asyncio's own primitives: the same kinds as threading's
@@ -199,6 +204,7 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 		}
 	case snapshot.KindSimpleQueue:
 		p.simpleQueue(v, ob)
+		o.queuedFutures(v, ob, depth)
 	case snapshot.KindDeque:
 		if n, err := p.r.i64(v + obSize); err == nil && n >= 0 {
 			ln := int(n)
@@ -270,6 +276,7 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 			ob.Attrs[n] = sub.ID
 		}
 	}
+	o.kindAttrs(ob, attrs)
 }
 
 type lockInfo struct {
@@ -311,7 +318,7 @@ func (p *Process) lockState(v uint64, tn string) *lockInfo {
 func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
 	if p.L.Minor >= 13 {
 		ob.WaitKey = snapshot.Addr(v + 16)
-		if n, err := p.r.i64(v + 56); err == nil && n >= 0 {
+		if n, err := p.r.i64(v + sqRingNum); err == nil && n >= 0 {
 			ln := int(n)
 			ob.Len = &ln
 		}
@@ -320,8 +327,8 @@ func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
 	if k, err := p.r.u64(v + 16); err == nil {
 		ob.WaitKey = snapshot.Addr(k)
 	}
-	lst, err1 := p.r.u64(v + 32)
-	pos, err2 := p.r.i64(v + 40)
+	lst, err1 := p.r.u64(v + sqLst)
+	pos, err2 := p.r.i64(v + sqLstPos)
 	if err1 == nil && err2 == nil {
 		if n, err := p.r.i64(lst + obSize); err == nil && n-pos >= 0 {
 			ln := int(n - pos)

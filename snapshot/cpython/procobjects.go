@@ -1,0 +1,161 @@
+package cpython
+
+import (
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// Fields of the Python-level objects behind the hangs that are not lock
+// waits: an import lock's owner, a Barrier's parties, an executor's size and
+// queued work, a Popen's child. All are instance attributes, read by name.
+
+// _queue.SimpleQueue (the executor's work queue) items, read to find the
+// work items waiting in it. Checked against DWARF in layout_dwarf_test.go.
+const (
+	sqLst        = 32 // 3.8–3.12: PyObject *lst (a list)
+	sqLstPos     = 40 // 3.8–3.12: Py_ssize_t lst_pos, the first unread item
+	sqRingGetIdx = 32 // 3.13+: buf.get_idx
+	sqRingItems  = 40 // 3.13+: buf.items (PyObject **)
+	sqRingCap    = 48 // 3.13+: buf.items_cap
+	sqRingNum    = 56 // 3.13+: buf.num_items
+	setUsed      = 24 // PySetObject.used: the number of items of a set
+	maxQueued    = 64 // work items read from one queue
+)
+
+// barrierStates are threading.Barrier's _state values.
+var barrierStates = map[int64]string{0: "filling", 1: "draining", -1: "resetting", -2: "broken"}
+
+// kindAttrs decodes the attributes a kind needs beyond the generic ones.
+func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
+	p := o.p
+	num := func(name string) (int64, bool) {
+		v, ok := attrs[name]
+		if !ok {
+			return 0, false
+		}
+		if tn, err := p.typeName(v); err != nil || (tn != "int" && tn != "bool") {
+			return 0, false
+		}
+		n, err := p.smallInt(v)
+		return n, err == nil
+	}
+	switch ob.Kind {
+	case snapshot.KindModuleLock:
+		if s, err := p.str(attrs["name"], maxNameLen); err == nil {
+			ob.Module = s
+		}
+		if id, ok := num("owner"); ok && id > 0 {
+			ob.Owner = uint64(id)
+		}
+		// count is an int up to 3.11, a list of True since 3.12.
+		if n, ok := num("count"); ok && n >= 0 && n < 1<<30 {
+			ob.Count = int(n)
+		} else if c, ok := attrs["count"]; ok {
+			if tn, _ := p.typeName(c); tn == "list" {
+				if n, err := p.r.i64(c + obSize); err == nil && n >= 0 && n < 1<<30 {
+					ob.Count = int(n)
+				}
+			}
+		}
+	case snapshot.KindBarrier:
+		parties, ok1 := num("_parties")
+		count, ok2 := num("_count")
+		state, ok3 := num("_state")
+		if ok1 && ok2 && ok3 && parties > 0 && parties < 1<<30 && count >= 0 && count <= parties {
+			ob.Barrier = &snapshot.BarrierInfo{Parties: int(parties), Waiting: int(count), State: barrierStates[state]}
+		}
+	case snapshot.KindExecutor:
+		max, ok := num("_max_workers")
+		if !ok || max <= 0 || max > 1<<20 {
+			return
+		}
+		ex := &snapshot.ExecutorInfo{MaxWorkers: int(max)}
+		if set, ok := attrs["_threads"]; ok {
+			if tn, _ := p.typeName(set); tn == "set" {
+				if n, err := p.r.i64(set + setUsed); err == nil && n >= 0 && n < 1<<20 {
+					ex.Threads = int(n)
+				}
+			}
+		}
+		if sd, ok := num("_shutdown"); ok {
+			ex.Shutdown = sd != 0
+		}
+		ob.Executor = ex
+	case snapshot.KindPopen:
+		pid, ok := num("pid")
+		if !ok || pid <= 0 || pid > 1<<22 {
+			return
+		}
+		c := &snapshot.ChildInfo{PID: int(pid)}
+		if rc, ok := num("returncode"); ok {
+			r := int(rc)
+			c.ReturnCode = &r
+		}
+		for _, s := range []string{"stdin", "stdout", "stderr"} {
+			if v, ok := attrs[s]; ok {
+				if tn, err := p.typeName(v); err == nil && tn != "NoneType" {
+					c.Pipes = append(c.Pipes, s)
+				}
+			}
+		}
+		if a, ok := attrs["args"]; ok {
+			c.Args = p.repr(a, reprMaxDepth)
+		}
+		ob.Child = c
+	}
+}
+
+// simpleQueueItems returns the first items of a _queue.SimpleQueue, oldest
+// first.
+func (p *Process) simpleQueueItems(v uint64, max int) []uint64 {
+	if p.L.Minor >= 13 {
+		get, err1 := p.r.i64(v + sqRingGetIdx)
+		items, err2 := p.r.u64(v + sqRingItems)
+		cp, err3 := p.r.i64(v + sqRingCap)
+		n, err4 := p.r.i64(v + sqRingNum)
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || cp <= 0 || cp > 1<<28 || n < 0 || n > cp || get < 0 || get >= cp {
+			return nil
+		}
+		n = min(n, int64(max))
+		out := make([]uint64, 0, n)
+		for i := int64(0); i < n; i++ {
+			it, err := p.r.u64(items + uint64((get+i)%cp)*8)
+			if err != nil {
+				break
+			}
+			out = append(out, it)
+		}
+		return out
+	}
+	lst, err1 := p.r.u64(v + sqLst)
+	pos, err2 := p.r.i64(v + sqLstPos)
+	if err1 != nil || err2 != nil || lst == 0 || pos < 0 {
+		return nil
+	}
+	n, err1 := p.r.i64(lst + obSize)
+	items, err2 := p.r.u64(lst + listItems)
+	if err1 != nil || err2 != nil || pos > n {
+		return nil
+	}
+	out, err := p.ptrArray(items+uint64(pos)*8, n-pos, max, lst)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// queuedFutures records the futures of the work items waiting in an
+// executor's work queue.
+func (o *Objects) queuedFutures(v uint64, ob *snapshot.Object, depth int) {
+	for _, it := range o.p.simpleQueueItems(v, maxQueued) {
+		if tn, err := o.p.typeName(it); err != nil || tn != "_WorkItem" {
+			continue
+		}
+		fut, ok := o.p.InstanceAttrs(it)["future"]
+		if !ok {
+			continue
+		}
+		if f := o.add(fut, depth+1); f != nil && f.Kind == snapshot.KindFuture {
+			ob.Queued = append(ob.Queued, f.ID)
+		}
+	}
+}
