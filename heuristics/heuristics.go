@@ -115,6 +115,9 @@ type DeadlockDetails struct {
 	// Pool is set for an executor that deadlocks itself: the steps are its
 	// workers, each waiting for a future queued on the same executor.
 	Pool *PoolDeadlock `json:"pool,omitempty"`
+	// Handler is set when the one thread of the cycle waits inside a signal
+	// handler for a lock the code it interrupted holds.
+	Handler *InHandler `json:"signal_handler,omitempty"`
 }
 
 // CycleStep is one thread of a deadlock and what stops it.
@@ -189,6 +192,7 @@ func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Fi
 		if timed {
 			continue // a timeout in the cycle ends it
 		}
+		d.Handler = handlerOf(s, a, d)
 		out = append(out, f)
 	}
 	return out

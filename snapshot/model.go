@@ -147,6 +147,9 @@ type Frame struct {
 	// (_PyEval_EvalFrameDefault) that runs this frame (with --native, when
 	// known).
 	Native *int `json:"native_frame,omitempty"`
+	// SignalHandler is set on a frame that runs a Python signal handler:
+	// the next frame outward is the code it interrupted.
+	SignalHandler *FrameSignal `json:"signal_handler,omitempty"`
 }
 
 // Call is a method call a frame is making.

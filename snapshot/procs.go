@@ -38,3 +38,11 @@ type ChildInfo struct {
 	// repr, cut).
 	Args string `json:"args,omitempty"`
 }
+
+// FrameSignal says which signal a handler's frame handles. It is known from
+// the handler's own arguments: the signal number, and the frame object of
+// the frame it interrupted, which is the next frame of the thread.
+type FrameSignal struct {
+	Number int    `json:"number"`
+	Name   string `json:"name"` // "SIGALRM"
+}

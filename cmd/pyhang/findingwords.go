@@ -79,6 +79,9 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			out = append(out, fmt.Sprintf("%s waits for %s at %s%s, %s", w.threadLabel(st.Thread), w.ref(st.Waits),
 				w.frameAt(st.Thread, st.Frame), w.indirect(st.Evidence), strings.Join(hs, ", ")))
 		}
+		if s := w.signalEvidence(d); s != "" {
+			out = append(out, s)
+		}
 	case *heuristics.OrphanedLockDetails:
 		switch d.Cause {
 		case heuristics.CauseOwnerGone:

@@ -23,6 +23,9 @@ func (w *words) deadlockSummary(d *heuristics.DeadlockDetails) (string, bool) {
 		return fmt.Sprintf("deadlock in a thread pool: every worker of %s (%s) waits for a task queued on that same pool, which has no free worker to run it%s — do not wait inside a task for another task of its own pool: submit it to another pool, or wait for it outside the pool",
 			w.poolName(p), strings.Join(names, ", "), size), true
 	}
+	if s, ok := w.signalDeadlock(d); ok {
+		return s, true
+	}
 	var parts []string
 	imports := false
 	for _, st := range d.Cycle {
@@ -77,4 +80,40 @@ func (w *words) poolEvidence(d *heuristics.DeadlockDetails) []string {
 		s += "; the executor was not found, but no thread outside the pool can run to submit more work"
 	}
 	return append(out, s)
+}
+
+// signalDeadlock words a thread whose signal handler waits for a lock the
+// code it interrupted holds.
+func (w *words) signalDeadlock(d *heuristics.DeadlockDetails) (string, bool) {
+	h := d.Handler
+	if h == nil {
+		return "", false
+	}
+	st := d.Cycle[0]
+	return fmt.Sprintf("deadlock in a %s handler: %s (in %s) waits for %s, which %s, the code it interrupted, holds — a signal handler must not take a lock the interrupted code may hold: only set a flag in the handler, and do the work outside it",
+		w.esc(h.Signal.Name), w.frameFunc(h.Thread, h.Frame), w.threadName(st.Thread), w.shortRef(st.Waits),
+		w.frameFunc(h.Thread, h.Holder)), true
+}
+
+// frameFunc is a frame's qualified function name.
+func (w *words) frameFunc(tid, i int) string {
+	t := w.thread(tid)
+	if t == nil || i < 0 || i >= len(t.Frames) {
+		return "?"
+	}
+	f := &t.Frames[i]
+	if f.Qualname != "" {
+		return w.esc(f.Qualname)
+	}
+	return w.esc(f.Function)
+}
+
+// signalEvidence says which frame runs the handler and what it interrupted.
+func (w *words) signalEvidence(d *heuristics.DeadlockDetails) string {
+	h := d.Handler
+	if h == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s runs a %s handler: its arguments are the signal number and the frame it interrupted, %s",
+		w.frameAt(h.Thread, h.Frame), w.esc(h.Signal.Name), w.frameAt(h.Thread, h.Interrupted))
 }

@@ -81,6 +81,9 @@ func writeFrames(w io.Writer, frames []snapshot.Frame, indent string) {
 		if f.Source != "" {
 			fmt.Fprintf(w, "%s  %s\n", indent, esc(f.Source))
 		}
+		if sh := f.SignalHandler; sh != nil {
+			fmt.Fprintf(w, "    (a %s handler: it interrupted the frame below)\n", esc(sh.Name))
+		}
 		if len(f.Locals) > 0 {
 			names := make([]string, 0, len(f.Locals))
 			for n := range f.Locals {

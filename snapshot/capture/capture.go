@@ -389,6 +389,9 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.Frame {
 	out := snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
 		FirstLine: f.FirstLine, Addr: snapshot.Addr(f.Addr)}
+	if f.Signal != 0 {
+		out.SignalHandler = &snapshot.FrameSignal{Number: f.Signal, Name: signalName(f.Signal)}
+	}
 	for _, v := range f.Locals {
 		if v.Value == 0 {
 			continue

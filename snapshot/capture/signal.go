@@ -10,14 +10,19 @@ import (
 var signalNames = map[int]string{
 	1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
 	8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE",
-	14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ", 31: "SIGSYS",
+	14: "SIGALRM", 15: "SIGTERM", 17: "SIGCHLD", 18: "SIGCONT", 20: "SIGTSTP", 23: "SIGURG", 24: "SIGXCPU", 25: "SIGXFSZ", 31: "SIGSYS",
+}
+
+// signalName is "SIGALRM", or "signal 34" for a number without a name here.
+func signalName(n int) string {
+	if s := signalNames[n]; s != "" {
+		return s
+	}
+	return fmt.Sprintf("signal %d", n)
 }
 
 func signalInfo(si *target.SigInfo) *snapshot.Signal {
-	s := &snapshot.Signal{Number: si.Signo, Name: signalNames[si.Signo], Code: si.Code, TID: si.TID}
-	if s.Name == "" {
-		s.Name = fmt.Sprintf("signal %d", si.Signo)
-	}
+	s := &snapshot.Signal{Number: si.Signo, Name: signalName(si.Signo), Code: si.Code, TID: si.TID}
 	switch si.Signo {
 	case 4, 7, 8, 11:
 		a := snapshot.Addr(si.Addr)

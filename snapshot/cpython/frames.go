@@ -28,6 +28,9 @@ type Frame struct {
 
 	entry bool // the first frame its activation ran: the next one out runs in the next activation
 	shim  bool // not a Python frame but an activation's entry frame on the C stack (3.12+)
+	// Signal is the number of the signal whose Python handler this frame
+	// runs (see signals.go), 0 for any other frame.
+	Signal int
 }
 
 // Var is one local variable.

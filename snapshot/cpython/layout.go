@@ -45,6 +45,7 @@ type Layout struct {
 	OwnerGenerator                                                 int
 	StackRefTagged                                                 bool  // 3.14: f_executable and stack slots are _PyStackRef
 	CodeFirstTrace                                                 int64 // _co_firsttraceable
+	FrameObjFrame                                                  int64 // PyFrameObject.f_frame → its _PyInterpreterFrame (3.11+)
 
 	// Which Python frames one activation of the interpreter loop runs, to
 	// put each Python frame beside the native frame that runs it (Python/
@@ -203,7 +204,7 @@ func oldCommon() Layout {
 		TstateThreadID: 176, TstateNativeThreadID: -1,
 		FBack: 24, FCode: 32, FValuestack: 64, FrameGlobals: 48, FStacktop: -1, FStackdepth: -1,
 		IFCode: -1, IFPrevious: -1, IFFrameObj: -1, IFInstr: -1, IFOwner: -1, IFLocalsplus: -1,
-		IFStacktop: -1, IFStackpointer: -1, IFIsEntry: -1, CodeFirstTrace: -1,
+		IFStacktop: -1, IFStackpointer: -1, IFIsEntry: -1, CodeFirstTrace: -1, FrameObjFrame: -1,
 		EvalFunction: "_PyEval_EvalFrameDefault", EvalPerFrame: true, CFramePrevious: -1, OwnerEntryShim: -1,
 		CoArgcount: 16, CoNlocals: 28, CoFirstlineno: 40, CoCode: 48, CoVarnames: 72,
 		CoFilename: 104, CoName: 112, CoLinetable: 120, CoQualname: -1,
@@ -253,7 +254,7 @@ func newCommon() Layout {
 		FBack: -1, FCode: -1, FValuestack: -1, FLasti: -1, FIblock: -1, FBlockstack: -1, FLocalsplus: -1,
 		FStacktop: -1, FStackdepth: -1, FrameGlobals: 24,
 		IFCode: 0, IFPrevious: 8, IFFrameObj: 48, IFInstr: 56, IFOwner: 70, IFLocalsplus: 72,
-		IFStacktop: 64, IFStackpointer: -1, IFIsEntry: -1,
+		IFStacktop: 64, IFStackpointer: -1, IFIsEntry: -1, FrameObjFrame: 24,
 		OwnerCStack: 3, OwnerGenerator: 1,
 		EvalFunction: "_PyEval_EvalFrameDefault", CFramePrevious: -1, OwnerEntryShim: 3,
 		CoArgcount: -1, CoNlocals: -1, CoCode: -1, CoVarnames: -1,

@@ -78,6 +78,7 @@ var layoutPaths = []fieldPath{
 	{"IFStackpointer", 14, latest, "_PyInterpreterFrame", "stackpointer", 8},
 	{"IFIsEntry", 11, 11, "_PyInterpreterFrame", "is_entry", 1},
 	{"CodeFirstTrace", 11, latest, "PyCodeObject", "_co_firsttraceable", 4},
+	{"FrameObjFrame", 11, latest, "_frame", "f_frame", 8},
 
 	{"CoArgcount", 8, latest, "PyCodeObject", "co_argcount", 4},
 	{"CoNlocals", 8, 10, "PyCodeObject", "co_nlocals", 4},

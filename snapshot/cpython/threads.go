@@ -79,6 +79,7 @@ func (p *Process) threadState(ts, interp uint64) (ThreadState, error) {
 		}
 	}
 	t.Frames, t.EvalMarkers, t.Err = p.frames(ts)
+	p.markSignalHandlers(t.Frames)
 	return t, nil
 }
 
