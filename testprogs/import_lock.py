@@ -29,7 +29,11 @@ def ready(snapshot):
         raise _harness.NotReady("no warmer thread yet")
     # The warmer waits inside importlib for the module lock; the main thread joins it
     # from the module's top level.
-    if not in_frames(warmer, "_warm", "_warmup_plugin.py") or not _harness.library_line_blocks(warmer["frames"][0]):
+    # importlib runs frozen: its source is not there to read, so the innermost frame is
+    # checked by name (_ModuleLock.acquire, which waits on the lock's wakeup lock).
+    inner = warmer["frames"][0]
+    if not in_frames(warmer, "_warm", "_warmup_plugin.py") or inner["function"] != "acquire" \
+            or inner["file"] != "<frozen importlib._bootstrap>":
         raise _harness.NotReady("warmer not blocked (at %s)" % _harness.where(warmer))
     if not in_frames(main, "<module>", "_warmup_plugin.py") or not _harness.library_line_blocks(main["frames"][0]):
         raise _harness.NotReady("main thread not blocked in the import (at %s)" % _harness.where(main))

@@ -1,0 +1,327 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pyhang/pyhang/internal/testinterp"
+)
+
+// The hangs of issue 8 beyond locks: the import lock, an executor that waits
+// on itself, a signal handler on the lock the code it interrupted holds,
+// waits whose other party died, a fork child's inherited lock, a pipe
+// between a parent and its child, a lost multiprocessing task. Each program
+// says in its ready file what a diagnosis must find; procCheck reads the
+// findings' structured details, not only their words.
+
+// procExpect is a ready file's "expect" for these programs.
+type procExpect struct {
+	CycleThreads []string `json:"cycle_threads"`
+	Locks        []string `json:"locks"`
+	// Import lock.
+	Module          string `json:"module"`
+	ImportLockOwner string `json:"import_lock_owner"`
+	ImportWaiter    string `json:"import_waiter"`
+	// Executor self-deadlock.
+	PoolDeadlock []string `json:"pool_deadlock"`
+	MaxWorkers   int      `json:"max_workers"`
+	Queued       int      `json:"queued"`
+	// Signal handler.
+	Signal      string `json:"signal"`
+	Handler     string `json:"handler"`
+	Interrupted string `json:"interrupted"`
+	// Negative controls.
+	Healthy bool `json:"healthy"`
+}
+
+// procDiagnosis is the part of the report these tests read.
+type procDiagnosis struct {
+	diagnosis
+	Threads []struct {
+		TID    int    `json:"tid"`
+		Name   string `json:"name"`
+		Frames []struct {
+			Function      string `json:"function"`
+			SignalHandler *struct {
+				Number int    `json:"number"`
+				Name   string `json:"name"`
+			} `json:"signal_handler"`
+		} `json:"frames"`
+	} `json:"threads"`
+	Objects map[string]struct {
+		Kind   string   `json:"kind"`
+		Names  []string `json:"names"`
+		Owner  uint64   `json:"owner"`
+		Module string   `json:"module"`
+	} `json:"objects"`
+	Findings []struct {
+		Kind     string          `json:"kind"`
+		Severity string          `json:"severity"`
+		Summary  string          `json:"summary"`
+		Threads  []int           `json:"threads"`
+		Objects  []string        `json:"objects"`
+		Evidence []string        `json:"evidence"`
+		Details  json.RawMessage `json:"details"`
+	} `json:"findings"`
+}
+
+// deadlockDetails is the JSON of heuristics.DeadlockDetails.
+type deadlockDetails struct {
+	Cycle []struct {
+		Thread   int `json:"thread"`
+		Frame    int `json:"frame"`
+		WaitsFor struct {
+			Kind string  `json:"kind"`
+			ID   string  `json:"id"`
+			Name *string `json:"name"`
+		} `json:"waits_for"`
+		HeldBy []struct {
+			Thread int `json:"thread"`
+		} `json:"held_by"`
+	} `json:"cycle"`
+	Pool *struct {
+		Workers    []int    `json:"workers"`
+		MaxWorkers int      `json:"max_workers"`
+		Started    int      `json:"started"`
+		Queued     int      `json:"queued"`
+		Awaited    []string `json:"awaited"`
+	} `json:"pool"`
+	Handler *struct {
+		Thread      int `json:"thread"`
+		Frame       int `json:"frame"`
+		Interrupted int `json:"interrupted"`
+		Holder      int `json:"holder"`
+		Signal      struct {
+			Name string `json:"name"`
+		} `json:"signal"`
+	} `json:"signal_handler"`
+}
+
+// procPrograms are the programs whose target is the started process itself.
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "signal_deadlock.py"}
+
+// TestProcs runs each program under every interpreter and diagnoses it live,
+// from a gcore and from a kernel core.
+func TestProcs(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			for _, prog := range procPrograms {
+				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
+					t.Parallel()
+					p := startProgram(t, in, prog)
+					want := procExpectOf(t, p.raw)
+					pid := strconv.Itoa(p.PID)
+					t.Run("live", func(t *testing.T) {
+						procCheck(t, pid, want)
+						assertNotStopped(t, p.PID)
+					})
+					t.Run("gcore", func(t *testing.T) {
+						if holes := unreadableChunks(t, p.PID); len(holes) > 0 {
+							t.Skipf("SKIP (gcore unusable): %d unreadable 1 MiB chunks (guard pages) would be zeroed by gdb", len(holes))
+						}
+						procCheck(t, testinterp.Gcore(t, p.PID), want)
+					})
+					t.Run("kernel-core", func(t *testing.T) {
+						core, ok := testinterp.KernelCore(t, p.Started)
+						if !ok {
+							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
+						}
+						procCheck(t, core, want)
+					})
+				})
+			}
+		})
+	}
+}
+
+func procExpectOf(t *testing.T, raw []byte) procExpect {
+	t.Helper()
+	var r struct {
+		Expect procExpect `json:"expect"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Expect
+}
+
+// procDiagnose runs pyhang diagnose --format json on target.
+func procDiagnose(t *testing.T, target string) (*procDiagnosis, result) {
+	t.Helper()
+	r := runPyhang(t, "diagnose", target, "--format", "json")
+	var d procDiagnosis
+	if err := json.Unmarshal(r.stdout, &d); err != nil {
+		t.Fatalf("%v\nstdout is not a report: %v", r, err)
+	}
+	if err := json.Unmarshal(r.stdout, &d.diagnosis); err != nil {
+		t.Fatalf("%v\nstdout is not a report: %v", r, err)
+	}
+	d.checkRefs(t)
+	return &d, r
+}
+
+// onlyProblem returns the one finding that is an error or a warning, of kind.
+func (d *procDiagnosis) onlyProblem(t *testing.T, kind string) int {
+	t.Helper()
+	var idx []int
+	for i, f := range d.Findings {
+		if f.Severity != "info" {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) != 1 || d.Findings[idx[0]].Kind != kind {
+		var got []string
+		for _, f := range d.Findings {
+			got = append(got, f.Kind+"/"+f.Severity+": "+f.Summary)
+		}
+		t.Fatalf("want exactly one %s problem, got %q", kind, got)
+	}
+	return idx[0]
+}
+
+func (d *procDiagnosis) tidOf(name string) int {
+	for _, th := range d.Threads {
+		if th.Name == name {
+			return th.TID
+		}
+	}
+	return -1
+}
+
+func (d *procDiagnosis) nameOf(tid int) string {
+	for _, th := range d.Threads {
+		if th.TID == tid {
+			return th.Name
+		}
+	}
+	return "tid " + strconv.Itoa(tid)
+}
+
+func (d *procDiagnosis) namesOf(tids []int) []string {
+	var out []string
+	for _, tid := range tids {
+		out = append(out, d.nameOf(tid))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func procCheck(t *testing.T, target string, want procExpect) {
+	t.Helper()
+	d, r := procDiagnose(t, target)
+	wantCode := 3
+	if want.Healthy {
+		wantCode = 0
+	}
+	if r.code != wantCode {
+		t.Errorf("exit %d, want %d\n%v", r.code, wantCode, r)
+	}
+	switch {
+	case want.Healthy:
+		for _, f := range d.Findings {
+			t.Errorf("finding on a healthy program: %s/%s: %s", f.Kind, f.Severity, f.Summary)
+		}
+	case want.Module != "":
+		checkImportLock(t, d, want)
+	case len(want.PoolDeadlock) > 0:
+		checkPoolDeadlock(t, d, want)
+	case want.Signal != "":
+		checkSignalDeadlock(t, d, want)
+	default:
+		t.Fatalf("the program's ready file has no expectation this test knows")
+	}
+}
+
+func deadlockOf(t *testing.T, d *procDiagnosis, want procExpect) (int, deadlockDetails) {
+	t.Helper()
+	i := d.onlyProblem(t, "deadlock")
+	f := d.Findings[i]
+	if got, w := d.namesOf(f.Threads), slices.Sorted(slices.Values(want.CycleThreads)); len(w) > 0 && !slices.Equal(got, w) {
+		t.Errorf("deadlock threads %v, want %v", got, w)
+	}
+	var dd deadlockDetails
+	if err := json.Unmarshal(f.Details, &dd); err != nil {
+		t.Fatalf("deadlock details: %v\n%s", err, f.Details)
+	}
+	t.Logf("%s", f.Summary)
+	return i, dd
+}
+
+func checkImportLock(t *testing.T, d *procDiagnosis, want procExpect) {
+	_, dd := deadlockOf(t, d, want)
+	found := false
+	for _, st := range dd.Cycle {
+		if st.WaitsFor.Kind != "module-lock" {
+			continue
+		}
+		found = true
+		ob := d.Objects[st.WaitsFor.ID]
+		if ob.Module != want.Module {
+			t.Errorf("waits for the import lock of %q, want %q", ob.Module, want.Module)
+		}
+		if d.nameOf(st.Thread) != want.ImportWaiter {
+			t.Errorf("%s waits for the import lock, want %s", d.nameOf(st.Thread), want.ImportWaiter)
+		}
+		if len(st.HeldBy) != 1 || d.nameOf(st.HeldBy[0].Thread) != want.ImportLockOwner {
+			t.Errorf("import lock held by %+v, want %s", st.HeldBy, want.ImportLockOwner)
+		}
+	}
+	if !found {
+		t.Errorf("no step of the deadlock waits for an import lock: %+v", dd.Cycle)
+	}
+}
+
+func checkPoolDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
+	i, dd := deadlockOf(t, d, procExpect{CycleThreads: want.PoolDeadlock})
+	p := dd.Pool
+	if p == nil {
+		t.Fatalf("the deadlock has no pool details: %s", d.Findings[i].Details)
+	}
+	if got := d.namesOf(p.Workers); !slices.Equal(got, want.PoolDeadlock) {
+		t.Errorf("pool workers %v, want %v", got, want.PoolDeadlock)
+	}
+	if p.MaxWorkers != want.MaxWorkers || p.Started != want.MaxWorkers || p.Queued != want.Queued || len(p.Awaited) != want.Queued {
+		t.Errorf("pool max_workers %d started %d queued %d awaited %v, want %d, %d, %d", p.MaxWorkers, p.Started, p.Queued, p.Awaited, want.MaxWorkers, want.MaxWorkers, want.Queued)
+	}
+	for _, st := range dd.Cycle {
+		if st.WaitsFor.Kind != "future" || !slices.Contains(p.Awaited, st.WaitsFor.ID) {
+			t.Errorf("%s waits for %+v, not one of the queued futures %v", d.nameOf(st.Thread), st.WaitsFor, p.Awaited)
+		}
+	}
+}
+
+func checkSignalDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
+	i, dd := deadlockOf(t, d, want)
+	h := dd.Handler
+	if h == nil {
+		t.Fatalf("the deadlock does not say it is in a signal handler: %+v", dd)
+	}
+	var frames []string
+	for _, th := range d.Threads {
+		if th.TID == h.Thread {
+			for _, f := range th.Frames {
+				frames = append(frames, f.Function)
+			}
+			if h.Frame < 0 || h.Frame >= len(th.Frames) || th.Frames[h.Frame].SignalHandler == nil || th.Frames[h.Frame].SignalHandler.Name != want.Signal {
+				t.Errorf("frame %d of %s is not marked as a %s handler", h.Frame, th.Name, want.Signal)
+			}
+		}
+	}
+	at := func(i int) string {
+		if i >= 0 && i < len(frames) {
+			return frames[i]
+		}
+		return "?"
+	}
+	if h.Signal.Name != want.Signal || at(h.Frame) != want.Handler || at(h.Interrupted) != want.Interrupted || at(h.Holder) != want.Interrupted {
+		t.Errorf("handler %s in %s interrupting %s, holder %s; want %s in %s interrupting %s",
+			h.Signal.Name, at(h.Frame), at(h.Interrupted), at(h.Holder), want.Signal, want.Handler, want.Interrupted)
+	}
+	if !strings.Contains(d.Findings[i].Summary, want.Signal+" handler") {
+		t.Errorf("summary does not say it is in a %s handler: %s", want.Signal, d.Findings[i].Summary)
+	}
+}
