@@ -59,6 +59,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	out = append(out, deadlocks(s, a, g)...)
 	out = append(out, loopStalls(s, a, out)...)
 	out = append(out, poolDeadlocks(s, a)...)
+	out = append(out, pipeDeadlocks(s, a)...)
 	out = append(out, orphanedLocks(s, a)...)
 	causes := len(out)
 	for _, f := range starvedConsumers(s, a, mayRun(s, a, nil), mayRun(s, a, newReferrers(s))) {
@@ -118,6 +119,10 @@ type DeadlockDetails struct {
 	// Handler is set when the one thread of the cycle waits inside a signal
 	// handler for a lock the code it interrupted holds.
 	Handler *InHandler `json:"signal_handler,omitempty"`
+	// Pipe is set for a deadlock across a parent and its child: the one
+	// step is the parent's thread waiting for the child, which waits on a
+	// pipe for the parent.
+	Pipe *PipeDeadlock `json:"pipe,omitempty"`
 }
 
 // CycleStep is one thread of a deadlock and what stops it.

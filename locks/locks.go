@@ -43,6 +43,9 @@ const (
 	BasisTimeout Basis = "timeout"
 	// BasisIdleWorker: an executor's idle worker waiting for work.
 	BasisIdleWorker Basis = "idle-worker"
+	// BasisWaitChild: the thread is in wait4 for a child process (PID, -1
+	// for any child).
+	BasisWaitChild Basis = "wait-child"
 	// BasisRunners: the executor threads running work items end the wait
 	// (as_completed()/wait() over several futures: an approximation).
 	BasisRunners Basis = "executor-runners"
@@ -93,6 +96,8 @@ type Evidence struct {
 	Via    string `json:"via,omitempty"`
 	// Tasks counts the children of a gather() still pending (gather-children).
 	Tasks int `json:"tasks,omitempty"`
+	// PID is the child process a wait4 names (wait-child).
+	PID int `json:"pid,omitempty"`
 }
 
 // Wait is what one thread waits on.

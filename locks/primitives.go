@@ -33,6 +33,9 @@ var stdFrames = []stdFrame{
 	{"threading.py", "wait", snapshot.KindBarrier, snapshot.KindBarrier},
 	{"threading.py", "_wait", snapshot.KindBarrier, snapshot.KindBarrier},
 	{"<frozen importlib._bootstrap>", "acquire", snapshot.KindModuleLock, snapshot.KindModuleLock},
+	{"subprocess.py", "_try_wait", snapshot.KindPopen, KindProcess},
+	{"subprocess.py", "_wait", snapshot.KindPopen, KindProcess},
+	{"subprocess.py", "wait", snapshot.KindPopen, KindProcess},
 }
 
 // futureWaiters are module-level functions of concurrent.futures that wait on

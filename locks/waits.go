@@ -13,6 +13,7 @@ const (
 	KindGIL     = "gil"
 	KindFutex   = "futex"   // a futex wait matched to no object
 	KindFutures = "futures" // as_completed()/wait() over several futures
+	KindProcess = "process" // a child process waited for
 )
 
 // gilID is the id of the GIL among the report's objects.
@@ -29,6 +30,9 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 		return &Wait{Ref: Ref{Kind: KindGIL, ID: gilID}, Evidence: []Evidence{{Basis: BasisGIL, Addr: k.Futex}}}
 	}
 	prims := primitiveFrames(x.s, th)
+	if k.WaitPID != nil {
+		return a.childWait(x, th, prims)
+	}
 	var direct *snapshot.Object
 	var how Evidence
 	if k.Futex != 0 {

@@ -2,11 +2,13 @@ package scenarios
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pyhang/pyhang/internal/testinterp"
 )
@@ -34,6 +36,12 @@ type procExpect struct {
 	Signal      string `json:"signal"`
 	Handler     string `json:"handler"`
 	Interrupted string `json:"interrupted"`
+	// Pipe deadlock.
+	PipeDeadlock string   `json:"pipe_deadlock"`
+	ChildPID     int      `json:"child_pid"`
+	ChildFD      int      `json:"child_fd"`
+	TargetFD     int      `json:"target_fd"`
+	Pipes        []string `json:"pipes"`
 	// Negative controls.
 	Healthy bool `json:"healthy"`
 }
@@ -90,6 +98,16 @@ type deadlockDetails struct {
 		Queued     int      `json:"queued"`
 		Awaited    []string `json:"awaited"`
 	} `json:"pool"`
+	Pipe *struct {
+		Thread   int      `json:"thread"`
+		Child    int      `json:"child_pid"`
+		Proven   bool     `json:"proven"`
+		Syscall  string   `json:"child_syscall"`
+		ChildFD  *int     `json:"child_fd"`
+		Inode    uint64   `json:"pipe_inode"`
+		TargetFD *int     `json:"target_fd"`
+		Pipes    []string `json:"pipes"`
+	} `json:"pipe"`
 	Handler *struct {
 		Thread      int `json:"thread"`
 		Frame       int `json:"frame"`
@@ -102,7 +120,8 @@ type deadlockDetails struct {
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "signal_deadlock.py"}
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "signal_deadlock.py", "pipe_deadlock.py",
+	"healthy_slow_child.py"}
 
 // TestProcs runs each program under every interpreter and diagnoses it live,
 // from a gcore and from a kernel core.
@@ -112,30 +131,55 @@ func TestProcs(t *testing.T) {
 			for _, prog := range procPrograms {
 				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
 					t.Parallel()
-					p := startProgram(t, in, prog)
+					p := startProc(t, in, prog)
 					want := procExpectOf(t, p.raw)
 					pid := strconv.Itoa(p.PID)
 					t.Run("live", func(t *testing.T) {
-						procCheck(t, pid, want)
+						procCheck(t, pid, want, true)
 						assertNotStopped(t, p.PID)
 					})
 					t.Run("gcore", func(t *testing.T) {
 						if holes := unreadableChunks(t, p.PID); len(holes) > 0 {
 							t.Skipf("SKIP (gcore unusable): %d unreadable 1 MiB chunks (guard pages) would be zeroed by gdb", len(holes))
 						}
-						procCheck(t, testinterp.Gcore(t, p.PID), want)
+						procCheck(t, testinterp.Gcore(t, p.PID), want, false)
 					})
 					t.Run("kernel-core", func(t *testing.T) {
 						core, ok := testinterp.KernelCore(t, p.Started)
 						if !ok {
 							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
 						}
-						procCheck(t, core, want)
+						procCheck(t, core, want, false)
 					})
 				})
 			}
 		})
 	}
+}
+
+// procQuiet are the system calls these programs' threads settle in: the
+// usual ones, and wait4 and read (a parent waiting for its child).
+var procQuiet = append(append([]int{}, quietSyscalls...), 61, 0)
+
+// startProc is startProgram, with wait4 and read among the quiet calls.
+func startProc(t *testing.T, in testinterp.Interp, name string, args ...string) *program {
+	t.Helper()
+	s, b := testinterp.Start(t, in, filepath.Join("..", "testprogs", name), args...)
+	p := &program{Started: s, raw: b}
+	if err := json.Unmarshal(b, &p.ready); err != nil {
+		t.Fatalf("%s ready file: %v\n%s", name, err, tail(b, 2000))
+	}
+	if p.ready.Error != "" {
+		t.Fatalf("%s under %s not ready: %s", name, in.Name, p.ready.Error)
+	}
+	if p.ready.PID != s.PID {
+		t.Fatalf("%s: ready file says pid %d, started pid %d", name, p.ready.PID, s.PID)
+	}
+	if w := p.ready.WatcherNativeID; w != nil {
+		waitGone(t, s.PID, *w, 30*time.Second)
+	}
+	testinterp.WaitThreads(t, s.PID, len(p.ready.Threads), 60*time.Second, procQuiet...)
+	return p
 }
 
 func procExpectOf(t *testing.T, raw []byte) procExpect {
@@ -210,7 +254,8 @@ func (d *procDiagnosis) namesOf(tids []int) []string {
 	return out
 }
 
-func procCheck(t *testing.T, target string, want procExpect) {
+// procCheck diagnoses target (live: the program's pid; else a core of it).
+func procCheck(t *testing.T, target string, want procExpect, live bool) {
 	t.Helper()
 	d, r := procDiagnose(t, target)
 	wantCode := 3
@@ -231,6 +276,8 @@ func procCheck(t *testing.T, target string, want procExpect) {
 		checkPoolDeadlock(t, d, want)
 	case want.Signal != "":
 		checkSignalDeadlock(t, d, want)
+	case want.PipeDeadlock != "":
+		checkPipeDeadlock(t, d, want, live)
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
 	}
@@ -323,5 +370,36 @@ func checkSignalDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
 	}
 	if !strings.Contains(d.Findings[i].Summary, want.Signal+" handler") {
 		t.Errorf("summary does not say it is in a %s handler: %s", want.Signal, d.Findings[i].Summary)
+	}
+}
+
+// checkPipeDeadlock: live, a proven deadlock with the child's blocked write
+// on the pipe whose read end the parent holds; from a core, where the
+// child's state is not recorded, a warning from the Popen's pipes alone.
+func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live bool) {
+	i := d.onlyProblem(t, "deadlock")
+	f := d.Findings[i]
+	var dd deadlockDetails
+	if err := json.Unmarshal(f.Details, &dd); err != nil || dd.Pipe == nil {
+		t.Fatalf("deadlock details without a pipe: %v\n%s", err, f.Details)
+	}
+	p := dd.Pipe
+	t.Logf("%s", f.Summary)
+	if d.nameOf(p.Thread) != want.PipeDeadlock || p.Child != want.ChildPID || !slices.Equal(p.Pipes, want.Pipes) {
+		t.Errorf("%s waits for child %d with pipes %v; want %s, %d, %v", d.nameOf(p.Thread), p.Child, p.Pipes, want.PipeDeadlock, want.ChildPID, want.Pipes)
+	}
+	if !live {
+		if f.Severity != "warning" || p.Proven {
+			t.Errorf("from a core: severity %s, proven %v; want an unproven warning", f.Severity, p.Proven)
+		}
+		return
+	}
+	if f.Severity != "error" || !p.Proven || p.Syscall != "write" || p.ChildFD == nil || *p.ChildFD != want.ChildFD ||
+		p.TargetFD == nil || *p.TargetFD != want.TargetFD || p.Inode == 0 {
+		t.Errorf("live: %s, proven %v, child in %s on fd %v, pipe %d, target fd %v; want a proven error, write on fd %d, target fd %d",
+			f.Severity, p.Proven, p.Syscall, p.ChildFD, p.Inode, p.TargetFD, want.ChildFD, want.TargetFD)
+	}
+	if !strings.Contains(f.Summary, "communicate()") {
+		t.Errorf("the summary does not suggest communicate(): %s", f.Summary)
 	}
 }

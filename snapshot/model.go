@@ -38,6 +38,10 @@ type TargetInfo struct {
 	// with anything missing that proves no problem is incomplete, never
 	// healthy: diagnose exits with its own status.
 	Missing []string `json:"missing,omitempty"`
+	// Parent and Children are the target's parent and child processes as
+	// the kernel shows them (live targets only; see procs.go).
+	Parent   *ParentProcess `json:"parent,omitempty"`
+	Children []ChildProcess `json:"children,omitempty"`
 }
 
 // Signal is the fatal signal recorded in a core.
@@ -114,6 +118,8 @@ type Kernel struct {
 	// FDs are the descriptors a poll, ppoll, select or pselect6 waits on
 	// (at most 64, read from the call's arguments in the thread's memory).
 	FDs []int `json:"fds,omitempty"`
+	// WaitPID is the pid a wait4 waits for (-1: any child).
+	WaitPID *int `json:"wait_pid,omitempty"`
 }
 
 // Frame is one Python frame, innermost first in Thread.Frames.
@@ -227,6 +233,8 @@ type Object struct {
 	Attrs map[string]string `json:"attrs,omitempty"`
 	// Len is the length of a deque, a queue's deque, a SimpleQueue.
 	Len *int `json:"len,omitempty"`
+	// NativeID is a Thread's kernel thread id (its _native_id, 3.8+).
+	NativeID int `json:"native_id,omitempty"`
 	// Ident is a Thread's / thread handle's ident; Value an int-like field
 	// (a Semaphore's _value, an Event's flag, a Future's state name).
 	Ident uint64 `json:"ident,omitempty"`

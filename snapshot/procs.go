@@ -46,3 +46,43 @@ type FrameSignal struct {
 	Number int    `json:"number"`
 	Name   string `json:"name"` // "SIGALRM"
 }
+
+// ParentProcess is a live target's parent.
+type ParentProcess struct {
+	PID int `json:"pid"` // in the target's pid namespace
+	// Threads are the kernel thread ids of Thread objects in the target's
+	// memory whose thread is not one of the target's but one of its
+	// parent's: the target is a fork of the parent, and those objects were
+	// copied from it.
+	Threads []int `json:"threads,omitempty"`
+}
+
+// ChildProcess is a live target's child process, read from /proc after the
+// target's memory.
+type ChildProcess struct {
+	PID   int    `json:"pid"` // in the target's pid namespace, as wait4 names it
+	Comm  string `json:"comm"`
+	State string `json:"state"` // /proc state letter; "Z": dead, not reaped yet
+	// ExitSignal and ExitStatus say how a dead child ended.
+	ExitSignal int  `json:"exit_signal,omitempty"`
+	ExitStatus *int `json:"exit_status,omitempty"`
+	// Syscall is the system call it is blocked in; FD the descriptor of its
+	// read or write.
+	Syscall string `json:"syscall,omitempty"`
+	FD      *int   `json:"fd,omitempty"`
+	// Pipe is the pipe that FD is.
+	Pipe *Pipe `json:"pipe,omitempty"`
+}
+
+// Pipe is a pipe between the target and a child.
+type Pipe struct {
+	Inode uint64 `json:"inode"`
+	// Ends are the target's own descriptors open on it.
+	Ends []PipeEnd `json:"target_ends,omitempty"`
+}
+
+// PipeEnd is a descriptor of the target open on a pipe.
+type PipeEnd struct {
+	FD    int  `json:"fd"`
+	Write bool `json:"write"` // the write end (else the read end)
+}

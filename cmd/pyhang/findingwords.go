@@ -67,6 +67,9 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		if d.Pool != nil {
 			return w.poolEvidence(d)
 		}
+		if d.Pipe != nil {
+			return w.pipeEvidence(d)
+		}
 		for _, st := range d.Cycle {
 			var hs []string
 			for _, h := range st.HeldBy {

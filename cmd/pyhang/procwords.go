@@ -26,6 +26,9 @@ func (w *words) deadlockSummary(d *heuristics.DeadlockDetails) (string, bool) {
 	if s, ok := w.signalDeadlock(d); ok {
 		return s, true
 	}
+	if p := d.Pipe; p != nil {
+		return w.pipeSummary(p), true
+	}
 	var parts []string
 	imports := false
 	for _, st := range d.Cycle {
@@ -116,4 +119,59 @@ func (w *words) signalEvidence(d *heuristics.DeadlockDetails) string {
 	}
 	return fmt.Sprintf("%s runs a %s handler: its arguments are the signal number and the frame it interrupted, %s",
 		w.frameAt(h.Thread, h.Frame), w.esc(h.Signal.Name), w.frameAt(h.Thread, h.Interrupted))
+}
+
+// streamOf names a child's descriptor the way Popen does.
+func streamOf(fd *int) string {
+	if fd == nil {
+		return "a pipe"
+	}
+	switch *fd {
+	case 0:
+		return "its stdin"
+	case 1:
+		return "its stdout"
+	case 2:
+		return "its stderr"
+	}
+	return fmt.Sprintf("its fd %d", *fd)
+}
+
+func (w *words) childName(p *heuristics.PipeDeadlock) string {
+	s := fmt.Sprintf("child %d", p.Child)
+	if p.Comm != "" {
+		s += " (" + w.esc(p.Comm) + ")"
+	}
+	return s
+}
+
+func (w *words) pipeSummary(p *heuristics.PipeDeadlock) string {
+	who := w.threadName(p.Thread)
+	if !p.Proven {
+		return fmt.Sprintf("possible pipe deadlock: %s waits for %s to exit, and does not read its %s, which are pipes: a child that writes more than a pipe holds (64 KiB) blocks until this process reads, so neither moves; the core does not show the child's state — use communicate() instead of wait(), it reads the pipes while it waits",
+			who, w.childName(p), strings.Join(p.Pipes, " and "))
+	}
+	if p.ChildSyscall == "read" || p.ChildSyscall == "readv" {
+		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits to read %s, a pipe this process holds open (fd %d) but never closes — close the pipe (p.stdin.close()) before waiting, or use communicate()",
+			w.childName(p), who, streamOf(p.ChildFD), *p.TargetFD)
+	}
+	return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child is blocked writing to %s, a full pipe whose read end this process holds (fd %d) and does not read — use communicate() instead of wait(): it reads the pipes while it waits",
+		w.childName(p), who, streamOf(p.ChildFD), *p.TargetFD)
+}
+
+// pipeEvidence lists the facts of a deadlock across a parent and its child.
+func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
+	p := d.Pipe
+	st := d.Cycle[0]
+	out := []string{fmt.Sprintf("%s waits for %s at %s (%s)", w.threadLabel(st.Thread), w.ref(st.Waits), w.frameAt(st.Thread, st.Frame), w.evidence(w.locks.Waits[st.Thread].Evidence))}
+	if p.Args != "" {
+		out = append(out, "the child's command line: "+w.esc(p.Args))
+	}
+	if p.Proven {
+		out = append(out, fmt.Sprintf("the kernel shows the child blocked in %s on fd %d, pipe inode %d; this process's fd %d is the other end of that pipe (/proc)", w.esc(p.ChildSyscall), *p.ChildFD, p.Pipe, *p.TargetFD))
+		out = append(out, "no other thread of this process can run to read or close the pipe")
+	} else {
+		out = append(out, fmt.Sprintf("the Popen connects the child's %s to pipes, and its returncode is unset: the child had not been reaped", strings.Join(p.Pipes, ", ")))
+	}
+	return out
 }

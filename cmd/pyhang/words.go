@@ -87,6 +87,7 @@ var kindWords = map[string]string{
 	snapshot.KindLoop:        "event loop",
 	locks.KindSleep:          "sleep",
 	locks.KindIO:             "I/O",
+	locks.KindProcess:        "child process",
 }
 
 // viaWords says how a frame's call was read (snapshot.Call.Via).
@@ -178,6 +179,11 @@ func (w *words) fact(e locks.Evidence) string {
 		return fmt.Sprintf("RLock owner field (count %d)", e.Count)
 	case locks.BasisImportOwner:
 		return "the import lock's owner field: it is running the module's import"
+	case locks.BasisWaitChild:
+		if e.PID == -1 {
+			return fmt.Sprintf("in %s for any child", w.esc(e.Syscall))
+		}
+		return fmt.Sprintf("in %s for child %d", w.esc(e.Syscall), e.PID)
 	case locks.BasisBareAcquire:
 		s := "inside acquire() at " + w.site(e.At)
 		if e.Release != nil {

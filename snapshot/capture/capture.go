@@ -148,6 +148,7 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 	}
 	if t.Kind() == "pid" {
 		addSocketFacts(s, t.PID())
+		addFamily(s, t.PID())
 	}
 	return s, nil
 }
@@ -365,6 +366,10 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 	}
 	if fds, timed, ok := waitArgs(b.p.Word, kt.Syscall, kt.Args); ok {
 		k.FDs, k.Timed = fds, timed
+	}
+	if kt.Syscall == sysWait4 {
+		pid := int(int32(uint32(kt.Args[0])))
+		k.WaitPID = &pid
 	}
 	if kt.Syscall != sysFutex {
 		return

@@ -27,6 +27,7 @@ const (
 	sysEpollPwait2 = 441
 	sysPread64     = 17
 	sysReadv       = 19
+	sysWritev      = 20
 )
 
 var syscallNames = map[int]string{
@@ -35,7 +36,7 @@ var syscallNames = map[int]string{
 	sysRecvmsg: "recvmsg", sysWait4: "wait4", sysFutex: "futex", sysClockNanosl: "clock_nanosleep",
 	sysEpollWait: "epoll_wait", sysWaitid: "waitid", sysPselect6: "pselect6", sysPpoll: "ppoll",
 	sysEpollPwait: "epoll_pwait", sysAccept4: "accept4", sysEpollPwait2: "epoll_pwait2",
-	sysPread64: "pread64", sysReadv: "readv",
+	sysPread64: "pread64", sysReadv: "readv", sysWritev: "writev",
 }
 
 // syscallName names a system call, or "" when pyhang does not know it.
@@ -54,7 +55,7 @@ func stateOf(nr int, args [6]uint64) string {
 		}
 		return snapshot.StateIO
 	case sysRead, sysWrite, sysPoll, sysConnect, sysAccept, sysAccept4, sysSendto, sysRecvfrom, sysRecvmsg,
-		sysEpollWait, sysEpollPwait, sysEpollPwait2, sysPpoll, sysPread64, sysReadv:
+		sysEpollWait, sysEpollPwait, sysEpollPwait2, sysPpoll, sysPread64, sysReadv, sysWritev:
 		return snapshot.StateIO
 	}
 	return snapshot.StateBlocked
@@ -63,7 +64,7 @@ func stateOf(nr int, args [6]uint64) string {
 // fdOf returns the file descriptor a one-descriptor I/O call waits on.
 func fdOf(nr int, args [6]uint64) (int, bool) {
 	switch nr {
-	case sysRead, sysWrite, sysConnect, sysAccept, sysAccept4, sysSendto, sysRecvfrom, sysRecvmsg, sysPread64, sysReadv:
+	case sysRead, sysWrite, sysConnect, sysAccept, sysAccept4, sysSendto, sysRecvfrom, sysRecvmsg, sysPread64, sysReadv, sysWritev:
 		if args[0] < 1<<20 {
 			return int(args[0]), true
 		}

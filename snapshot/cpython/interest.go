@@ -253,6 +253,13 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 				ob.Ident = id.Uint64()
 			}
 			continue
+		case "_native_id":
+			if tn, _ := p.typeName(a); tn == "int" {
+				if id, err := p.smallInt(a); err == nil && id > 0 && id < 1<<22 {
+					ob.NativeID = int(id)
+				}
+			}
+			continue
 		case "_value", "_flag", "_state", "unfinished_tasks":
 			if ob.Kind != snapshot.KindThread {
 				ob.Value = p.repr(a, reprMaxDepth)

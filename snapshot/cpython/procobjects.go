@@ -98,7 +98,7 @@ func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
 			}
 		}
 		if a, ok := attrs["args"]; ok {
-			c.Args = p.repr(a, reprMaxDepth)
+			c.Args = p.repr(a, 0)
 		}
 		ob.Child = c
 	}

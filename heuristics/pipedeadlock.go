@@ -1,0 +1,128 @@
+package heuristics
+
+import (
+	"sort"
+
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// A parent that waits for its child while the child waits for the parent:
+// the child writes to a pipe the parent should read (its stdout) and the
+// pipe is full, or reads from a pipe the parent should close (its stdin).
+// The parent sits in wait4, so neither moves. The cycle runs across two
+// processes: the waiting thread is its one thread node, the child and the
+// pipe its resources.
+
+// PipeDeadlock is the cross-process part of such a deadlock.
+type PipeDeadlock struct {
+	// Thread waits for the child (Popen.wait(), os.waitpid()).
+	Thread int `json:"thread"`
+	// Popen is the subprocess.Popen waited in, when there is one.
+	Popen *locks.Ref `json:"popen,omitempty"`
+	Child int        `json:"child_pid"`
+	// Comm is the child's command name (live); Args its command line as the
+	// Popen holds it.
+	Comm string `json:"comm,omitempty"`
+	Args string `json:"args,omitempty"`
+	// Proven is true when the kernel shows the child blocked on the pipe
+	// (a live target). False: from memory alone (a core), the parent waits
+	// with pipes from the child that it does not read, and the child's
+	// state is unknown.
+	Proven bool `json:"proven"`
+	// ChildSyscall, ChildFD: the child's blocked read or write and its
+	// descriptor (1 is its stdout, 2 its stderr, 0 its stdin).
+	ChildSyscall string `json:"child_syscall,omitempty"`
+	ChildFD      *int   `json:"child_fd,omitempty"`
+	// Pipe is the pipe's inode; TargetFD the target's end of it, which the
+	// child waits for the target to read (or close).
+	Pipe     uint64 `json:"pipe_inode,omitempty"`
+	TargetFD *int   `json:"target_fd,omitempty"`
+	// Pipes are the Popen's streams connected to pipes.
+	Pipes []string `json:"pipes,omitempty"`
+}
+
+func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
+	var out []Finding
+	for _, tid := range sortedWaiters(a) {
+		w := a.Waits[tid]
+		if w.Kind != locks.KindProcess {
+			continue
+		}
+		t := threadOf(s, tid)
+		if t == nil || t.State != snapshot.StateBlocked {
+			continue
+		}
+		var popen *snapshot.Object
+		if ob := s.Objects[w.Object]; ob != nil && ob.Child != nil {
+			popen = ob
+		}
+		d := &PipeDeadlock{Thread: tid}
+		if popen != nil {
+			r := locks.RefOf(popen)
+			d.Popen, d.Child, d.Args, d.Pipes = &r, popen.Child.PID, popen.Child.Args, popen.Child.Pipes
+		}
+		sev := Error
+		if c := locks.ChildOf(s, w); c != nil {
+			d.Child, d.Comm = c.PID, c.Comm
+			fd, ok := blockedOnTarget(c)
+			if !ok || !othersStuck(s, a, map[int]bool{tid: true}) {
+				continue
+			}
+			d.Proven, d.ChildSyscall, d.ChildFD, d.Pipe, d.TargetFD = true, c.Syscall, c.FD, c.Pipe.Inode, &fd
+		} else {
+			// No kernel facts (a core): the parent waits while pipes from
+			// the child stay unread.
+			if s.Target.Kind == "pid" || popen == nil || popen.Child.ReturnCode != nil || !readsFromChild(popen.Child.Pipes) {
+				continue
+			}
+			sev = Warning
+		}
+		f := Finding{Kind: Deadlock, Severity: sev, Threads: []int{tid}, Objects: []string{w.ID},
+			Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid)}}, Pipe: d}}
+		out = append(out, f)
+	}
+	return out
+}
+
+// blockedOnTarget: the child is blocked writing to a pipe whose read end
+// the target holds, or reading a pipe whose write end it holds; the
+// target's descriptor.
+func blockedOnTarget(c *snapshot.ChildProcess) (int, bool) {
+	if c.Pipe == nil || c.State == "Z" {
+		return 0, false
+	}
+	var wantWrite bool
+	switch c.Syscall {
+	case "write", "writev":
+		wantWrite = false // the target must read: it holds the read end
+	case "read", "readv":
+		wantWrite = true // the target must close its write end
+	default:
+		return 0, false
+	}
+	for _, e := range c.Pipe.Ends {
+		if e.Write == wantWrite {
+			return e.FD, true
+		}
+	}
+	return 0, false
+}
+
+func readsFromChild(pipes []string) bool {
+	for _, p := range pipes {
+		if p == "stdout" || p == "stderr" {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedWaiters(a *locks.Analysis) []int {
+	out := make([]int, 0, len(a.Waits))
+	for tid := range a.Waits {
+		out = append(out, tid)
+	}
+	sort.Ints(out)
+	return out
+}

@@ -1,0 +1,57 @@
+package locks
+
+import (
+	"strconv"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// childWait is the wait of a thread in wait4: for the child process it names.
+// The resource is the subprocess.Popen the thread waits in (Popen.wait), or,
+// for a bare os.waitpid(), the child's pid. Only the child's end ends it.
+func (a *Analysis) childWait(x *index, th *snapshot.Thread, prims []primitive) *Wait {
+	pid := *th.Kernel.WaitPID
+	w := &Wait{Evidence: []Evidence{{Basis: BasisWaitChild, Syscall: th.Kernel.Syscall, PID: pid}}}
+	if len(prims) > 0 {
+		outer := prims[len(prims)-1]
+		if ob := x.s.Objects[outer.obj]; ob != nil && outer.kind == KindProcess {
+			w.Ref, w.Object = ref(ob), ob.ID
+			w.Ref.Kind = KindProcess
+			w.Frame = min(outer.index+1, len(th.Frames)-1)
+			f := &th.Frames[outer.index]
+			w.Evidence = append([]Evidence{{Basis: BasisLibraryFrame, At: siteOf(f)}}, w.Evidence...)
+			return w
+		}
+	}
+	id := KindProcess + "@" + strconv.Itoa(pid)
+	a.extra(&snapshot.Object{ID: id, Kind: KindProcess, Type: "child process"})
+	name := "pid " + strconv.Itoa(pid)
+	if pid == -1 {
+		name = "any child"
+	}
+	w.Ref = Ref{Kind: KindProcess, ID: id, Name: &name}
+	return w
+}
+
+// ChildOf returns the child process a wait is for, from the kernel's facts
+// (live targets), or nil.
+func ChildOf(s *snapshot.Snapshot, w *Wait) *snapshot.ChildProcess {
+	if w == nil || w.Kind != KindProcess {
+		return nil
+	}
+	pid := 0
+	for _, e := range w.Evidence {
+		if e.Basis == BasisWaitChild {
+			pid = e.PID
+		}
+	}
+	if ob := s.Objects[w.Object]; ob != nil && ob.Child != nil {
+		pid = ob.Child.PID
+	}
+	for i := range s.Target.Children {
+		if c := &s.Target.Children[i]; c.PID == pid && pid > 0 {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package capture
+
+import (
+	"sort"
+
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/live"
+)
+
+// addFamily records a live target's parent and children as the kernel shows
+// them, read after its memory (a moment later: a stable hang does not
+// change in between). A child's pipe is matched to the target's own
+// descriptors on it; the parent is asked which Thread objects of the
+// target's memory, whose thread the target does not have, are its threads.
+func addFamily(s *snapshot.Snapshot, pid int) {
+	inodes := map[uint64]bool{}
+	for _, c := range live.Children(pid) {
+		ch := snapshot.ChildProcess{PID: c.PID, Comm: c.Comm, State: c.State}
+		if c.ExitCode != nil {
+			if sig := *c.ExitCode & 0x7f; sig != 0 {
+				ch.ExitSignal = sig
+			} else {
+				st := *c.ExitCode >> 8 & 0xff
+				ch.ExitStatus = &st
+			}
+		}
+		if c.InSyscall {
+			ch.Syscall = syscallName(c.Nr)
+			if fd, ok := fdOf(c.Nr, c.Args); ok {
+				ch.FD = &fd
+			}
+		}
+		if c.FDPipe != 0 {
+			ch.Pipe = &snapshot.Pipe{Inode: c.FDPipe}
+			inodes[c.FDPipe] = true
+		}
+		s.Target.Children = append(s.Target.Children, ch)
+	}
+	sort.Slice(s.Target.Children, func(i, j int) bool { return s.Target.Children[i].PID < s.Target.Children[j].PID })
+	ends := live.PipeEnds(pid, inodes)
+	for i := range s.Target.Children {
+		p := s.Target.Children[i].Pipe
+		if p == nil {
+			continue
+		}
+		for _, e := range ends {
+			if e.Inode == p.Inode {
+				p.Ends = append(p.Ends, snapshot.PipeEnd{FD: e.FD, Write: e.Write})
+			}
+		}
+		sort.Slice(p.Ends, func(a, b int) bool { return p.Ends[a].FD < p.Ends[b].FD })
+	}
+
+	own := map[uint64]bool{}
+	for _, th := range s.Threads {
+		own[th.Ident] = true
+	}
+	var gone []int
+	for _, ob := range s.Objects {
+		if ob.Kind == snapshot.KindThread && ob.Ident != 0 && !own[ob.Ident] && ob.NativeID > 0 {
+			gone = append(gone, ob.NativeID)
+		}
+	}
+	sort.Ints(gone)
+	if pp := live.Parent(pid, gone); pp != nil {
+		s.Target.Parent = &snapshot.ParentProcess{PID: pp.PID, Threads: pp.Threads}
+	}
+}

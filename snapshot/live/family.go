@@ -1,0 +1,253 @@
+package live
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// A live target's parent and children, as the kernel shows them in /proc: a
+// Python process that waits for a child (subprocess, multiprocessing) or that
+// is itself a fork of a Python process can only be understood beside them.
+// Process ids are read in this machine's /proc and given back in the
+// target's own pid namespace (the last NSpid entry), the numbers its memory
+// and its system calls use. Nothing here stops or touches the processes.
+
+// Bounds on what /proc may hand us.
+const (
+	maxChildren = 256
+	maxFDs      = 1 << 14
+)
+
+// ChildProc is a child process of the target.
+type ChildProc struct {
+	PID     int // in the target's pid namespace
+	HostPID int // in this machine's /proc
+	Comm    string
+	State   string // state letter: "S", "R", "D", "Z" (dead, not reaped yet) …
+	// ExitCode is the wait status of a dead child (state Z): exit status <<
+	// 8, or the number of the signal that killed it.
+	ExitCode *int
+	// InSyscall, Nr, Args: the system call the child is blocked in.
+	InSyscall bool
+	Nr        int
+	Args      [6]uint64
+	// FDPipe is the inode of the pipe that the descriptor of its read or
+	// write (Args[0]) is, 0 when it is not a pipe.
+	FDPipe uint64
+}
+
+// PipeEnd is one of the target's descriptors open on a pipe.
+type PipeEnd struct {
+	FD    int
+	Inode uint64
+	Write bool // opened for writing (the pipe's write end)
+}
+
+// Children lists the target's child processes (at most maxChildren).
+func Children(pid int) []ChildProc {
+	tids, err := listTasks(pid)
+	if err != nil {
+		return nil
+	}
+	var out []ChildProc
+	seen := map[int]bool{}
+	for _, tid := range tids {
+		b, err := readSmall(procPath(pid, "task", strconv.Itoa(tid), "children"), 1<<16)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			c, err := strconv.Atoi(f)
+			if err != nil || c <= 0 || seen[c] || len(out) >= maxChildren {
+				continue
+			}
+			seen[c] = true
+			if ch, ok := childProc(c); ok {
+				out = append(out, ch)
+			}
+		}
+	}
+	return out
+}
+
+func childProc(host int) (ChildProc, bool) {
+	c := ChildProc{HostPID: host, PID: host}
+	stat, err := readSmall(procPath(host, "stat"), 4096)
+	if err != nil {
+		return c, false
+	}
+	i, j := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if i < 0 || j < i {
+		return c, false
+	}
+	c.Comm = string(stat[i+1 : j])
+	fields := strings.Fields(string(stat[j+1:]))
+	if len(fields) < 1 {
+		return c, false
+	}
+	c.State = fields[0]
+	// exit_code is field 52 of stat, the 50th after the command name.
+	if c.State == "Z" && len(fields) >= 50 {
+		if v, err := strconv.Atoi(fields[49]); err == nil {
+			c.ExitCode = &v
+		}
+	}
+	if ns := nsPID(host); ns > 0 {
+		c.PID = ns
+	}
+	if c.State == "Z" {
+		return c, true
+	}
+	if b, err := readSmall(procPath(host, "syscall"), 512); err == nil {
+		if si, err := parseSyscallFile(b); err == nil && si.InSyscall {
+			c.InSyscall, c.Nr, c.Args = true, si.Nr, si.Args
+			switch si.Nr {
+			case 0, 1, 19, 20: // read, write, readv, writev
+				if si.Args[0] < maxFDs {
+					c.FDPipe = pipeInode(host, int(si.Args[0]))
+				}
+			}
+		}
+	}
+	return c, true
+}
+
+// nsPID is the pid of a process in its own (innermost) pid namespace.
+func nsPID(host int) int {
+	v, err := statusField(host, "NSpid")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[len(f)-1])
+	return n
+}
+
+// pipeInode returns the inode of the pipe behind a descriptor, 0 for anything else.
+func pipeInode(pid, fd int) uint64 {
+	link, err := os.Readlink(procPath(pid, "fd", strconv.Itoa(fd)))
+	if err != nil {
+		return 0
+	}
+	s, ok := strings.CutPrefix(link, "pipe:[")
+	if !ok || !strings.HasSuffix(s, "]") {
+		return 0
+	}
+	n, err := strconv.ParseUint(strings.TrimSuffix(s, "]"), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// PipeEnds lists the target's descriptors open on the given pipes.
+func PipeEnds(pid int, inodes map[uint64]bool) []PipeEnd {
+	if len(inodes) == 0 {
+		return nil
+	}
+	f, err := os.Open(procPath(pid, "fd"))
+	if err != nil {
+		return nil
+	}
+	names, err := f.Readdirnames(maxFDs)
+	f.Close()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil
+	}
+	var out []PipeEnd
+	for _, n := range names {
+		fd, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		ino := pipeInode(pid, fd)
+		if ino == 0 || !inodes[ino] {
+			continue
+		}
+		e := PipeEnd{FD: fd, Inode: ino}
+		if b, err := readSmall(procPath(pid, "fdinfo", n), 4096); err == nil {
+			for line := range strings.Lines(string(b)) {
+				if v, ok := strings.CutPrefix(line, "flags:"); ok {
+					if fl, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64); err == nil {
+						e.Write = fl&3 != 0 // O_WRONLY or O_RDWR
+					}
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// ParentProc is the target's parent process.
+type ParentProc struct {
+	PID int // in the target's pid namespace
+	// Threads are those of the given thread ids (target namespace) that are
+	// threads of the parent.
+	Threads []int
+}
+
+// Parent reads the target's parent and which of tids are its threads.
+func Parent(pid int, tids []int) *ParentProc {
+	pp, err := statusInt(pid, "PPid")
+	if err != nil || pp <= 0 {
+		return nil
+	}
+	p := &ParentProc{PID: pp}
+	if ns := nsPID(pp); ns > 0 {
+		p.PID = ns
+	}
+	if len(tids) == 0 {
+		return p
+	}
+	// The parent's threads, by their ids in its own namespace.
+	ptids, err := listTasks(pp)
+	if err != nil {
+		return p
+	}
+	own := false // the parent has a pid namespace of its own
+	if v, err := statusField(pp, "NSpid"); err == nil && len(strings.Fields(v)) > 1 {
+		own = true
+	}
+	inner := map[int]bool{}
+	for _, t := range ptids {
+		id := t
+		if own {
+			// A parent in a pid namespace of its own: translate each thread.
+			b, err := readSmall(procPath(pp, "task", strconv.Itoa(t), "status"), 1<<16)
+			if err == nil {
+				for line := range strings.Lines(string(b)) {
+					if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+						if f := strings.Fields(v); len(f) > 0 {
+							id, _ = strconv.Atoi(f[len(f)-1])
+						}
+					}
+				}
+			}
+		}
+		inner[id] = true
+	}
+	for _, t := range tids {
+		if inner[t] {
+			p.Threads = append(p.Threads, t)
+		}
+	}
+	return p
+}
+
+// readSmall reads at most max bytes of a /proc file.
+func readSmall(path string, max int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, int64(max)))
+}
