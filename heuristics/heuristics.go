@@ -259,6 +259,9 @@ type OrphanedLockDetails struct {
 	// Owner is the RLock owner field's thread ident (owner-gone).
 	Owner   uint64       `json:"owner_ident,omitempty"`
 	Waiters []ThreadWait `json:"waiters"`
+	// Fork says how the lock is known to be inherited over fork
+	// (inherited-over-fork).
+	Fork *ForkOrigin `json:"fork,omitempty"`
 }
 
 // waitersOn returns the tids waiting on an object, sorted.
@@ -308,6 +311,9 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 			d.Cause, d.Owner = CauseOwnerGone, ob.Owner
 		default:
 			continue
+		}
+		if fo := forkOrigin(s, a, ob, d, waiters); fo != nil {
+			d.Cause, d.Fork, f.Severity = CauseForkInherited, fo, Error
 		}
 		for _, tid := range waiters {
 			d.Waiters = append(d.Waiters, threadWait(a, tid))

@@ -29,6 +29,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 	a.taskWaits(x)
 	a.probableHolds(x)
 	a.probableHolders()
+	a.forkCalls(x)
 	for id := range a.Holders {
 		sort.Ints(a.Holders[id])
 	}

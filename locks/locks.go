@@ -165,6 +165,9 @@ type Analysis struct {
 	TaskWaits   map[string]*Wait
 	TaskHolds   map[string][]Hold
 	TaskHolders map[string][]string
+	// Forks are, by tid, the os.fork() calls waiting threads' stacks went
+	// through: the process may be the child of that fork.
+	Forks map[int]*ForkCall
 	// Extra are the resources waits name that are not objects of the
 	// snapshot (the GIL, an unmatched futex, a set of futures), so that every
 	// reference of the report resolves.

@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -42,6 +44,13 @@ type procExpect struct {
 	ChildFD      int      `json:"child_fd"`
 	TargetFD     int      `json:"target_fd"`
 	Pipes        []string `json:"pipes"`
+	// Fork child.
+	ForkOrphan    string   `json:"fork_orphan"`
+	Owner         string   `json:"owner"`
+	OwnerNativeID int      `json:"owner_native_id"`
+	ParentPID     int      `json:"parent_pid"`
+	ForkSite      int      `json:"fork_site"`
+	Waiters       []string `json:"waiters"`
 	// Negative controls.
 	Healthy bool `json:"healthy"`
 }
@@ -278,6 +287,8 @@ func procCheck(t *testing.T, target string, want procExpect, live bool) {
 		checkSignalDeadlock(t, d, want)
 	case want.PipeDeadlock != "":
 		checkPipeDeadlock(t, d, want, live)
+	case want.ForkOrphan != "":
+		checkForkOrphan(t, d, want, live)
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
 	}
@@ -401,5 +412,132 @@ func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live boo
 	}
 	if !strings.Contains(f.Summary, "communicate()") {
 		t.Errorf("the summary does not suggest communicate(): %s", f.Summary)
+	}
+}
+
+// forkPrograms are the programs whose target is a process they fork: its
+// pid is the ready file's.
+var forkPrograms = []string{"fork_child.py"}
+
+// TestProcsForked diagnoses a process the program forked, live and from
+// its cores.
+func TestProcsForked(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			for _, prog := range forkPrograms {
+				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
+					t.Parallel()
+					s, raw := testinterp.Start(t, in, filepath.Join("..", "testprogs", prog))
+					var rd ready
+					if err := json.Unmarshal(raw, &rd); err != nil || rd.Error != "" {
+						t.Fatalf("%s ready file: %v %s\n%s", prog, err, rd.Error, tail(raw, 2000))
+					}
+					if ppid := parentOf(t, rd.PID); ppid != s.PID {
+						t.Fatalf("the ready file's pid %d is not a child of the program (%d): its parent is %d", rd.PID, s.PID, ppid)
+					}
+					if w := rd.WatcherNativeID; w != nil {
+						waitGone(t, rd.PID, *w, 30*time.Second)
+					}
+					testinterp.WaitThreads(t, rd.PID, len(rd.Threads), 60*time.Second, procQuiet...)
+					want := procExpectOf(t, raw)
+					t.Run("live", func(t *testing.T) {
+						procCheck(t, strconv.Itoa(rd.PID), want, true)
+						assertNotStopped(t, rd.PID)
+					})
+					t.Run("gcore", func(t *testing.T) {
+						if holes := unreadableChunks(t, rd.PID); len(holes) > 0 {
+							t.Skipf("SKIP (gcore unusable): %d unreadable 1 MiB chunks (guard pages) would be zeroed by gdb", len(holes))
+						}
+						procCheck(t, testinterp.Gcore(t, rd.PID), want, false)
+					})
+					t.Run("kernel-core", func(t *testing.T) {
+						core, ok := testinterp.KernelCoreOf(t, s, rd.PID)
+						if !ok {
+							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
+						}
+						procCheck(t, core, want, false)
+					})
+				})
+			}
+		})
+	}
+}
+
+// parentOf reads a process's parent pid.
+func parentOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatalf("pid %d: %v", pid, err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 2 {
+		t.Fatalf("pid %d: malformed stat %q", pid, s)
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+// orphanDetails is the JSON of heuristics.OrphanedLockDetails.
+type orphanDetails struct {
+	Lock struct {
+		ID string `json:"id"`
+	} `json:"lock"`
+	Cause   string `json:"cause"`
+	Waiters []struct {
+		Thread int `json:"thread"`
+	} `json:"waiters"`
+	Fork *struct {
+		Fork *struct {
+			Site struct {
+				Line int `json:"line"`
+			} `json:"site"`
+		} `json:"fork"`
+		ParentPID int `json:"parent_pid"`
+		Owner     *struct {
+			Name     string `json:"name"`
+			NativeID int    `json:"native_id"`
+		} `json:"owner_thread"`
+		OwnerInParent bool `json:"owner_in_parent"`
+		Threads       int  `json:"threads"`
+	} `json:"fork"`
+}
+
+// checkForkOrphan: an orphaned lock inherited over fork, owned by the
+// parent's thread; live, the kernel shows that thread in the parent.
+func checkForkOrphan(t *testing.T, d *procDiagnosis, want procExpect, live bool) {
+	i := d.onlyProblem(t, "orphaned-lock")
+	f := d.Findings[i]
+	t.Logf("%s", f.Summary)
+	var od orphanDetails
+	if err := json.Unmarshal(f.Details, &od); err != nil {
+		t.Fatalf("orphaned-lock details: %v\n%s", err, f.Details)
+	}
+	if !slices.Contains(d.Objects[od.Lock.ID].Names, want.ForkOrphan) || od.Cause != "inherited-over-fork" || od.Fork == nil {
+		t.Fatalf("orphaned %s (names %v), cause %q, fork %v; want %s inherited over fork", od.Lock.ID, d.Objects[od.Lock.ID].Names, od.Cause, od.Fork, want.ForkOrphan)
+	}
+	o := od.Fork
+	if o.Fork == nil || o.Fork.Site.Line != want.ForkSite {
+		t.Errorf("fork call %+v, want the os.fork() at line %d", o.Fork, want.ForkSite)
+	}
+	if o.Owner == nil || o.Owner.Name != want.Owner || o.Owner.NativeID != want.OwnerNativeID {
+		t.Errorf("owner %+v, want %s (tid %d)", o.Owner, want.Owner, want.OwnerNativeID)
+	}
+	if o.Threads != 1 {
+		t.Errorf("the child has %d threads, want 1", o.Threads)
+	}
+	var waiters []int
+	for _, w := range od.Waiters {
+		waiters = append(waiters, w.Thread)
+	}
+	if got := d.namesOf(waiters); !slices.Equal(got, want.Waiters) {
+		t.Errorf("waiters %v, want %v", got, want.Waiters)
+	}
+	if live && (!o.OwnerInParent || o.ParentPID != want.ParentPID) {
+		t.Errorf("live: owner in parent %v, parent %d; want the kernel to show the owner in parent %d", o.OwnerInParent, o.ParentPID, want.ParentPID)
+	}
+	if !strings.Contains(f.Summary, "inherited over fork") {
+		t.Errorf("the summary does not say the lock was inherited over fork: %s", f.Summary)
 	}
 }

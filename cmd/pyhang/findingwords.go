@@ -28,6 +28,9 @@ func (w *words) summary(f *heuristics.Finding) string {
 		return fmt.Sprintf("deadlock between %d threads: %s — take these locks in one order everywhere, or give acquire() a timeout",
 			len(d.Cycle), strings.Join(parts, "; "))
 	case *heuristics.OrphanedLockDetails:
+		if d.Fork != nil {
+			return w.forkSummary(d)
+		}
 		name := w.shortRef(d.Lock)
 		switch d.Cause {
 		case heuristics.CauseUnknown:
@@ -86,7 +89,11 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			out = append(out, s)
 		}
 	case *heuristics.OrphanedLockDetails:
+		if d.Fork != nil {
+			out = append(out, w.forkEvidence(d)...)
+		}
 		switch d.Cause {
+		case heuristics.CauseForkInherited:
 		case heuristics.CauseOwnerGone:
 			out = append(out, fmt.Sprintf("its RLock owner field names thread ident %d, which is no longer running", d.Owner))
 		case heuristics.CauseBareAcquire:

@@ -175,3 +175,47 @@ func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
 	}
 	return out
 }
+
+// forkSummary words a lock inherited locked over fork.
+func (w *words) forkSummary(d *heuristics.OrphanedLockDetails) string {
+	o := d.Fork
+	by := "by a thread of the parent process"
+	if o.Owner != nil && o.Owner.Name != "" {
+		by = fmt.Sprintf("by %s, a thread of the parent process", w.esc(o.Owner.Name))
+	}
+	waiters := fmt.Sprintf("%d thread(s) wait", len(d.Waiters))
+	if o.Threads == 1 && len(d.Waiters) == 1 {
+		waiters = fmt.Sprintf("its only thread, %s, waits", w.threadName(d.Waiters[0].Thread))
+	}
+	return fmt.Sprintf("orphaned lock inherited over fork: %s was locked when this process was forked, %s that does not exist in this child; %s for it forever — do not fork while other threads may hold locks: fork before starting threads, reinitialise the lock in the child with os.register_at_fork(after_in_child=…), or start children with multiprocessing's \"spawn\" or \"forkserver\"",
+		w.shortRef(d.Lock), by, waiters)
+}
+
+// forkEvidence lists how the lock is known to come from the parent.
+func (w *words) forkEvidence(d *heuristics.OrphanedLockDetails) []string {
+	o := d.Fork
+	var out []string
+	if fc := o.Fork; fc != nil {
+		out = append(out, fmt.Sprintf("this process's stack went through os.fork() at %s in %s, which returns in the parent and in the child", w.site(&fc.Site), w.esc(fc.Site.Function)))
+	}
+	if o.Owner != nil {
+		s := fmt.Sprintf("its RLock owner field names thread ident %d, the Thread object %s", o.Owner.Ident, o.Owner.Object)
+		if o.Owner.Name != "" {
+			s += fmt.Sprintf(" (\"%s\"", w.esc(o.Owner.Name))
+			if o.Owner.NativeID > 0 {
+				s += fmt.Sprintf(", tid %d", o.Owner.NativeID)
+			}
+			s += ")"
+		}
+		out = append(out, s+", which is not a thread of this process")
+	}
+	if o.OwnerInParent {
+		out = append(out, fmt.Sprintf("the kernel shows tid %d as a thread of the parent process %d (/proc)", o.Owner.NativeID, o.ParentPID))
+	} else if o.ParentPID > 0 {
+		out = append(out, fmt.Sprintf("the parent process is %d", o.ParentPID))
+	}
+	if o.Threads == 1 {
+		out = append(out, "this process has one thread, so no thread of it can release the lock")
+	}
+	return out
+}

@@ -194,7 +194,8 @@ type ParentProc struct {
 	Threads []int
 }
 
-// Parent reads the target's parent and which of tids are its threads.
+// Parent reads the target's parent and, when it runs the same executable (a
+// fork), which of tids are its threads.
 func Parent(pid int, tids []int) *ParentProc {
 	pp, err := statusInt(pid, "PPid")
 	if err != nil || pp <= 0 {
@@ -204,7 +205,12 @@ func Parent(pid int, tids []int) *ParentProc {
 	if ns := nsPID(pp); ns > 0 {
 		p.PID = ns
 	}
-	if len(tids) == 0 {
+	// A fork shares its parent's executable: any other parent cannot have
+	// been the source of the target's memory, and a thread id it has now is
+	// another thread's.
+	exe, err1 := os.Readlink(procPath(pid, "exe"))
+	pexe, err2 := os.Readlink(procPath(pp, "exe"))
+	if len(tids) == 0 || err1 != nil || err2 != nil || exe != pexe {
 		return p
 	}
 	// The parent's threads, by their ids in its own namespace.

@@ -1,0 +1,65 @@
+"""fork_child: a child process forked while another thread held a lock.
+
+The parent keeps metrics under the RLock `metrics_lock`; a "flusher" thread writes them
+out every so often, holding it. The main thread forks a worker process at that moment. The child
+has one thread, the one that called fork(), and a copy of the parent's memory, where
+metrics_lock is still owned by "flusher", a thread the child does not have. The child
+records a metric, waits for metrics_lock, and never gets it. The parent waits for the
+child. The child writes the ready file: its pid is the one to diagnose.
+
+A diagnosis of the child should find an orphaned lock inherited over fork: metrics_lock,
+owned by "flusher", a thread of the parent (live: the kernel shows it in the parent), with
+the child's only thread waiting for it.
+"""
+
+import os
+import sys
+import threading
+import time
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import _harness  # noqa: E402
+
+metrics_lock = threading.RLock()
+metrics = []
+
+
+def flush(holding, forked):
+    while True:
+        with metrics_lock:  # SITE:flusher
+            if not holding.is_set():
+                holding.set()
+                forked.wait()  # the main thread forks now, while this thread holds the lock
+            del metrics[:]
+        time.sleep(0.5)
+
+
+def record(name):
+    with metrics_lock:  # BLOCK:record
+        metrics.append(name)
+
+
+def main():
+    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    holding, forked = threading.Event(), threading.Event()
+    flusher = threading.Thread(target=flush, args=(holding, forked), name="flusher", daemon=True)
+    flusher.start()
+    holding.wait()
+    with warnings.catch_warnings():
+        # 3.12+ warns that forking a process with threads may deadlock the child: it will.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()  # SITE:fork
+    if pid == 0:
+        h.watch({"MainThread": "record"},
+                expect={"fork_orphan": "metrics_lock", "owner": "flusher",
+                        "owner_native_id": flusher.native_id, "parent_pid": os.getppid(),
+                        "fork_site": h.line("fork"), "waiters": ["MainThread"]})
+        record("child started")
+        os._exit(0)
+    forked.set()
+    os.waitpid(pid, 0)  # BLOCK:parent
+
+
+if __name__ == "__main__":
+    main()
