@@ -413,7 +413,9 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 		}
 		if v.Name == "self" || v.Name == "cls" {
 			b.attrsOf(&out, v)
+			continue
 		}
+		b.itemsOf(&out, v)
 	}
 	for _, m := range f.With {
 		ob := b.objs.Add(m)
@@ -434,6 +436,18 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 		b.nameGlobals(f.Globals)
 	}
 	return out
+}
+
+// maxSeqItems bounds the items of a local list or tuple looked at.
+const maxSeqItems = 64
+
+// itemsOf names the primitives a local list or tuple holds ("workers[2]").
+func (b *builder) itemsOf(out *snapshot.Frame, v cpython.Var) {
+	for i, it := range b.p.SeqItems(v.Value, maxSeqItems) {
+		if ob := b.objs.Add(it); ob != nil {
+			b.ref(out, v.Name+"["+strconv.Itoa(i)+"]", ob)
+		}
+	}
 }
 
 // attrsOf names the primitives held in the attributes of `self`.

@@ -15,10 +15,11 @@ type code struct {
 	lineTable  []byte
 	excTable   []byte
 	localNames []string
-	localKinds []byte // 3.11+; nil before
-	nLocals    int    // co_nlocals (≤3.10) / co_nlocalsplus (3.11+)
-	firstTrace int    // _co_firsttraceable (3.11+)
-	stackSize  int    // co_stacksize (3.11+; -1 when unread)
+	localKinds []byte   // 3.11+; nil before
+	nLocals    int      // co_nlocals (≤3.10) / co_nlocalsplus (3.11+)
+	cellNames  []string // co_cellvars then co_freevars (≤3.10; 3.11+ has them among localNames)
+	firstTrace int      // _co_firsttraceable (3.11+)
+	stackSize  int      // co_stacksize (3.11+; -1 when unread)
 
 	// Decoding a table is linear in its length; the same few positions of a
 	// function recur across threads and recursion, so results are memoised.
@@ -155,6 +156,16 @@ func (p *Process) readCode(addr uint64) (*code, error) {
 		}
 		if vp, e := p.r.u64(addr + uint64(l.CoVarnames)); e == nil {
 			c.localNames = p.names(vp)
+		}
+		// Cell and free variables follow the locals in f_localsplus.
+		if cp, e := p.r.u64(addr + uint64(l.CoCellvars)); e == nil && l.CoCellvars >= 0 {
+			c.cellNames = p.names(cp)
+		}
+		if fp, e := p.r.u64(addr + uint64(l.CoFreevars)); e == nil && l.CoFreevars >= 0 {
+			c.cellNames = append(c.cellNames, p.names(fp)...)
+		}
+		if len(c.cellNames) > maxLocals {
+			c.cellNames = c.cellNames[:maxLocals]
 		}
 	}
 	return c, nil

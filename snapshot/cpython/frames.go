@@ -174,7 +174,7 @@ func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
 	if err != nil {
 		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
-	if err := p.keep(f, c.nLocals); err != nil {
+	if err := p.keep(f, c.nLocals+len(c.cellNames)); err != nil {
 		return fr, false, err
 	}
 	fr.setCode(c)
@@ -193,8 +193,38 @@ func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
 			}
 		}
 	}
+	fr.Locals = append(fr.Locals, p.oldCells(f, c)...)
 	fr.With = p.withOld(f, hdr, c)
 	return fr, true, nil
+}
+
+// oldCells reads the cell and free variables of a 3.8–3.10 frame, which
+// follow its locals in f_localsplus, each a cell holding the value. An
+// argument that a closure captures lives there, not in its local slot,
+// which the interpreter cleared (`self` of a method whose lambda uses it).
+func (p *Process) oldCells(f uint64, c *code) []Var {
+	n := len(c.cellNames)
+	if n == 0 || len(c.localNames) != c.nLocals {
+		return nil
+	}
+	raw, err := p.r.view(f+uint64(p.L.FLocalsplus)+8*uint64(c.nLocals), 8*n)
+	if err != nil {
+		return nil
+	}
+	raw = append([]byte(nil), raw...) // kept across the cells' reads
+	out := make([]Var, 0, n)
+	for i := 0; i < n; i++ {
+		v := le64(raw[8*i:])
+		if v != 0 {
+			if tn, err := p.typeName(v); err == nil && tn == "cell" {
+				v, _ = p.r.u64(v + 16) // PyCellObject.ob_ref
+			} else {
+				v = 0
+			}
+		}
+		out = append(out, Var{c.cellNames[i], v})
+	}
+	return out
 }
 
 // newFrame decodes a _PyInterpreterFrame (3.11+).

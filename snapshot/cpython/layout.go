@@ -69,6 +69,7 @@ type Layout struct {
 	CoLocalsNames                                                        int64 // co_localsplusnames 3.11+
 	CoLocalsKinds                                                        int64 // co_localspluskinds 3.11+
 	CoCode                                                               int64 // co_code bytes object (≤3.10)
+	CoCellvars, CoFreevars                                               int64 // name tuples (≤3.10)
 	CoCodeAdaptive                                                       int64 // 3.11+
 	CoStacksize                                                          int64 // co_stacksize (int), 3.11+: bounds a saved stack pointer
 
@@ -206,7 +207,7 @@ func oldCommon() Layout {
 		IFCode: -1, IFPrevious: -1, IFFrameObj: -1, IFInstr: -1, IFOwner: -1, IFLocalsplus: -1,
 		IFStacktop: -1, IFStackpointer: -1, IFIsEntry: -1, CodeFirstTrace: -1, FrameObjFrame: -1,
 		EvalFunction: "_PyEval_EvalFrameDefault", EvalPerFrame: true, CFramePrevious: -1, OwnerEntryShim: -1,
-		CoArgcount: 16, CoNlocals: 28, CoFirstlineno: 40, CoCode: 48, CoVarnames: 72,
+		CoArgcount: 16, CoNlocals: 28, CoFirstlineno: 40, CoCode: 48, CoVarnames: 72, CoFreevars: 80, CoCellvars: 88,
 		CoFilename: 104, CoName: 112, CoLinetable: 120, CoQualname: -1,
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
 		CoStacksize: -1, OpBeforeWith: -1,
@@ -257,7 +258,7 @@ func newCommon() Layout {
 		IFStacktop: 64, IFStackpointer: -1, IFIsEntry: -1, FrameObjFrame: 24,
 		OwnerCStack: 3, OwnerGenerator: 1,
 		EvalFunction: "_PyEval_EvalFrameDefault", CFramePrevious: -1, OwnerEntryShim: 3,
-		CoArgcount: -1, CoNlocals: -1, CoCode: -1, CoVarnames: -1,
+		CoArgcount: -1, CoNlocals: -1, CoCode: -1, CoVarnames: -1, CoFreevars: -1, CoCellvars: -1,
 		CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
 		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136, CoStacksize: 64,
 		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true,

@@ -84,6 +84,8 @@ var layoutPaths = []fieldPath{
 	{"CoNlocals", 8, 10, "PyCodeObject", "co_nlocals", 4},
 	{"CoFirstlineno", 8, latest, "PyCodeObject", "co_firstlineno", 4},
 	{"CoVarnames", 8, 10, "PyCodeObject", "co_varnames", 8},
+	{"CoCellvars", 8, 10, "PyCodeObject", "co_cellvars", 8},
+	{"CoFreevars", 8, 10, "PyCodeObject", "co_freevars", 8},
 	{"CoFilename", 8, latest, "PyCodeObject", "co_filename", 8},
 	{"CoName", 8, latest, "PyCodeObject", "co_name", 8},
 	{"CoQualname", 11, latest, "PyCodeObject", "co_qualname", 8},

@@ -159,3 +159,26 @@ func (o *Objects) queuedFutures(v uint64, ob *snapshot.Object, depth int) {
 		}
 	}
 }
+
+// SeqItems returns the first items of a list or a tuple, nil for anything
+// else: the objects of interest a frame keeps in a sequence (the Thread
+// objects of a pool of workers, say).
+func (p *Process) SeqItems(v uint64, max int) []uint64 {
+	tn, err := p.typeName(v)
+	if err != nil {
+		return nil
+	}
+	var items []uint64
+	switch tn {
+	case "list":
+		items, _, err = p.listItems(v, max)
+	case "tuple":
+		items, err = p.tupleItems(v, max)
+	default:
+		return nil
+	}
+	if err != nil {
+		return nil
+	}
+	return items
+}
