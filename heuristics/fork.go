@@ -17,7 +17,7 @@ type ForkOrigin struct {
 	ParentPID int `json:"parent_pid,omitempty"`
 	// Owner is the Thread object the RLock's owner field names, when the
 	// process's memory still holds it (a copy of the parent's).
-	Owner *GoneThread `json:"owner_thread,omitempty"`
+	Owner *EndedThread `json:"owner_thread,omitempty"`
 	// OwnerInParent: the kernel shows the owner's thread in the parent
 	// process (live targets): the owner is a thread of the parent.
 	OwnerInParent bool `json:"owner_in_parent,omitempty"`
@@ -25,16 +25,8 @@ type ForkOrigin struct {
 	Threads int `json:"threads"`
 }
 
-// GoneThread is a threading.Thread whose thread is not one of the process's.
-type GoneThread struct {
-	Object   string `json:"object"`
-	Name     string `json:"name,omitempty"`
-	Ident    uint64 `json:"ident"`
-	NativeID int    `json:"native_id,omitempty"`
-}
-
 // threadObject returns the Thread object with the ident, if memory holds it.
-func threadObject(s *snapshot.Snapshot, ident uint64) *GoneThread {
+func threadObject(s *snapshot.Snapshot, ident uint64) *EndedThread {
 	if ident == 0 {
 		return nil
 	}
@@ -47,7 +39,7 @@ func threadObject(s *snapshot.Snapshot, ident uint64) *GoneThread {
 	if best == nil {
 		return nil
 	}
-	return &GoneThread{Object: best.ID, Name: best.Value, Ident: best.Ident, NativeID: best.NativeID}
+	return &EndedThread{Object: best.ID, Name: best.Value, Ident: best.Ident, NativeID: best.NativeID}
 }
 
 // forkOrigin decides whether an orphaned lock was inherited over fork. An

@@ -62,7 +62,9 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	out = append(out, pipeDeadlocks(s, a)...)
 	out = append(out, orphanedLocks(s, a)...)
 	causes := len(out)
-	for _, f := range starvedConsumers(s, a, mayRun(s, a, nil), mayRun(s, a, newReferrers(s))) {
+	live, likely := mayRun(s, a, nil), mayRun(s, a, newReferrers(s))
+	out = append(out, abandonedWaits(s, a, live, likely)...)
+	for _, f := range starvedConsumers(s, a, live, likely) {
 		if explainedBy(out[:causes], f.Details.(*StarvedConsumersDetails)) {
 			f.Severity = Info
 			f.Details.(*StarvedConsumersDetails).Consequence = true
@@ -338,6 +340,7 @@ func probableHolders(a *locks.Analysis, id string) bool {
 var inProcess = map[string]bool{
 	snapshot.KindLock: true, snapshot.KindRLock: true, snapshot.KindCondition: true, snapshot.KindQueue: true,
 	snapshot.KindEvent: true, snapshot.KindSemaphore: true, snapshot.KindThread: true, snapshot.KindFuture: true,
+	snapshot.KindBarrier: true, snapshot.KindModuleLock: true,
 }
 
 // AllBlockedDetails lists every thread's wait.

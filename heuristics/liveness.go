@@ -58,11 +58,11 @@ func canBeEnded(s *snapshot.Snapshot, a *locks.Analysis, tid int, live map[int]b
 	w := a.Waits[tid]
 	var enders []int
 	switch w.Kind {
-	case snapshot.KindLock, snapshot.KindRLock:
+	case snapshot.KindLock, snapshot.KindRLock, snapshot.KindModuleLock:
 		enders = append(append(enders, a.Holders[w.ID]...), w.Probable...)
 	case snapshot.KindThread, snapshot.KindFuture:
 		enders = w.On
-	case snapshot.KindQueue, snapshot.KindCondition:
+	case snapshot.KindQueue, snapshot.KindCondition, snapshot.KindBarrier:
 		if ob := s.Objects[w.Object]; ob != nil && fd != nil {
 			tids, anyone := fd.of(ob)
 			if !anyone {

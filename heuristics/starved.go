@@ -75,6 +75,8 @@ type EndedThread struct {
 	Object string `json:"object"` // its id among the objects
 	Name   string `json:"name"`   // its threading name
 	Ident  uint64 `json:"ident"`
+	// NativeID is its kernel thread id, when the object recorded it.
+	NativeID int `json:"native_id,omitempty"`
 }
 
 // maxEnded bounds the ended threads a finding lists.
@@ -89,7 +91,7 @@ func endedThreads(s *snapshot.Snapshot) []EndedThread {
 	var out []EndedThread
 	for _, ob := range s.Objects {
 		if ob.Kind == snapshot.KindThread && ob.Ident != 0 && !alive[ob.Ident] {
-			out = append(out, EndedThread{Object: ob.ID, Name: ob.Value, Ident: ob.Ident})
+			out = append(out, EndedThread{Object: ob.ID, Name: ob.Value, Ident: ob.Ident, NativeID: ob.NativeID})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Object < out[j].Object })

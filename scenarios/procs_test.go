@@ -51,6 +51,13 @@ type procExpect struct {
 	ParentPID     int      `json:"parent_pid"`
 	ForkSite      int      `json:"fork_site"`
 	Waiters       []string `json:"waiters"`
+	// Abandoned waits.
+	Abandoned  string   `json:"abandoned"`
+	Object     string   `json:"object"`
+	Unfinished int      `json:"unfinished"`
+	Parties    int      `json:"parties"`
+	Waiting    int      `json:"waiting"`
+	Ended      []string `json:"ended"`
 	// Negative controls.
 	Healthy bool `json:"healthy"`
 }
@@ -130,7 +137,7 @@ type deadlockDetails struct {
 
 // procPrograms are the programs whose target is the started process itself.
 var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "signal_deadlock.py", "pipe_deadlock.py",
-	"healthy_slow_child.py"}
+	"queue_join_abandoned.py", "barrier_abandoned.py", "healthy_slow_child.py"}
 
 // TestProcs runs each program under every interpreter and diagnoses it live,
 // from a gcore and from a kernel core.
@@ -289,6 +296,8 @@ func procCheck(t *testing.T, target string, want procExpect, live bool) {
 		checkPipeDeadlock(t, d, want, live)
 	case want.ForkOrphan != "":
 		checkForkOrphan(t, d, want, live)
+	case want.Abandoned != "":
+		checkAbandoned(t, d, want)
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
 	}
@@ -539,5 +548,69 @@ func checkForkOrphan(t *testing.T, d *procDiagnosis, want procExpect, live bool)
 	}
 	if !strings.Contains(f.Summary, "inherited over fork") {
 		t.Errorf("the summary does not say the lock was inherited over fork: %s", f.Summary)
+	}
+}
+
+// abandonedDetails is the JSON of heuristics.AbandonedWaitDetails.
+type abandonedDetails struct {
+	What   string `json:"what"`
+	Object struct {
+		ID   string  `json:"id"`
+		Name *string `json:"name"`
+	} `json:"object"`
+	Waiters []struct {
+		Thread int `json:"thread"`
+	} `json:"waiters"`
+	Unfinished *int   `json:"unfinished_tasks"`
+	Queued     *int   `json:"queued"`
+	Parties    int    `json:"parties"`
+	Waiting    int    `json:"waiting"`
+	Missing    int    `json:"missing"`
+	Reason     string `json:"reason"`
+	Ended      []struct {
+		Name string `json:"name"`
+	} `json:"ended"`
+}
+
+// checkAbandoned: an abandoned wait that says what is missing and which
+// threads that could have ended it are gone.
+func checkAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
+	i := d.onlyProblem(t, "abandoned-wait")
+	f := d.Findings[i]
+	t.Logf("%s", f.Summary)
+	var ad abandonedDetails
+	if err := json.Unmarshal(f.Details, &ad); err != nil {
+		t.Fatalf("abandoned-wait details: %v\n%s", err, f.Details)
+	}
+	if ad.What != want.Abandoned || !slices.Contains(d.Objects[ad.Object.ID].Names, want.Object) {
+		t.Errorf("abandoned %s on %s (names %v), want %s on %s", ad.What, ad.Object.ID, d.Objects[ad.Object.ID].Names, want.Abandoned, want.Object)
+	}
+	var waiters []int
+	for _, w := range ad.Waiters {
+		waiters = append(waiters, w.Thread)
+	}
+	if got := d.namesOf(waiters); !slices.Equal(got, want.Waiters) {
+		t.Errorf("waiters %v, want %v", got, want.Waiters)
+	}
+	var ended []string
+	for _, e := range ad.Ended {
+		ended = append(ended, e.Name)
+	}
+	sort.Strings(ended)
+	if !slices.Equal(ended, want.Ended) {
+		t.Errorf("ended threads %v, want %v", ended, want.Ended)
+	}
+	switch want.Abandoned {
+	case "queue-join":
+		if ad.Unfinished == nil || *ad.Unfinished != want.Unfinished || ad.Queued == nil || *ad.Queued != want.Queued {
+			t.Errorf("unfinished %v, queued %v; want %d, %d", ad.Unfinished, ad.Queued, want.Unfinished, want.Queued)
+		}
+	case "barrier":
+		if ad.Parties != want.Parties || ad.Waiting != want.Waiting || ad.Missing != want.Parties-want.Waiting {
+			t.Errorf("parties %d, waiting %d, missing %d; want %d, %d", ad.Parties, ad.Waiting, ad.Missing, want.Parties, want.Waiting)
+		}
+	}
+	if ad.Reason == "no-reference" || f.Severity != "error" {
+		t.Errorf("reason %s, severity %s: want a proven error", ad.Reason, f.Severity)
 	}
 }

@@ -42,6 +42,8 @@ func (w *words) summary(f *heuristics.Finding) string {
 		}
 		return fmt.Sprintf("orphaned lock: %s is locked, %d thread(s) wait for it, and no live thread holds it — release it in a finally: block, or take it with a with statement",
 			name, len(d.Waiters))
+	case *heuristics.AbandonedWaitDetails:
+		return w.abandonedSummary(d)
 	case *heuristics.StarvedConsumersDetails:
 		return w.starvedSummary(d)
 	case *heuristics.StuckIODetails:
@@ -108,6 +110,8 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		for _, wt := range d.Waiters {
 			out = append(out, fmt.Sprintf("%s waits for it at %s%s", w.threadLabel(wt.Thread), w.frameAt(wt.Thread, wt.Frame), w.indirect(wt.Evidence)))
 		}
+	case *heuristics.AbandonedWaitDetails:
+		out = w.abandonedEvidence(d)
 	case *heuristics.StarvedConsumersDetails:
 		out = w.starvedEvidence(d)
 	case *heuristics.StuckIODetails:

@@ -1,0 +1,144 @@
+package heuristics
+
+import (
+	"sort"
+
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// AbandonedWait is a wait whose other party is gone: the threads that were
+// to end it have ended (or, for a process, died), and no thread left can
+// end it. No lock is involved and nothing is held: the waiters simply wait
+// for someone who will never come.
+const AbandonedWait Kind = "abandoned-wait"
+
+// What an abandoned wait waits for.
+const (
+	// WhatQueueJoin: Queue.join() with unfinished tasks that no living
+	// thread will mark done.
+	WhatQueueJoin = "queue-join"
+	// WhatBarrier: Barrier.wait() with parties missing that no living
+	// thread can make up.
+	WhatBarrier = "barrier"
+)
+
+// AbandonedWaitDetails says what the waiters wait for and who is missing.
+type AbandonedWaitDetails struct {
+	What    string       `json:"what"`
+	Object  locks.Ref    `json:"object"`
+	Waiters []ThreadWait `json:"waiters"`
+	// Unfinished and Queued: a queue's unfinished tasks and the items still
+	// in it (queue-join).
+	Unfinished *int `json:"unfinished_tasks,omitempty"`
+	Queued     *int `json:"queued,omitempty"`
+	// Parties, Waiting: a barrier's size and how many wait at it; Missing
+	// how many never came (barrier).
+	Parties int `json:"parties,omitempty"`
+	Waiting int `json:"waiting,omitempty"`
+	Missing int `json:"missing,omitempty"`
+	// Reason is why no thread can end the wait: no-other-thread,
+	// others-blocked, or no-reference (a warning: threads that can run have
+	// no visible reference to the object).
+	Reason string `json:"reason"`
+	// Others are the other threads, with what each waits for.
+	Others []Producer `json:"others,omitempty"`
+	// Ended are Thread objects the frames refer to whose threads have
+	// ended: the threads meant to end the wait are among them.
+	Ended []EndedThread `json:"ended,omitempty"`
+}
+
+// abandonedWaits finds queue joins and barriers nobody left can end.
+// live says which threads can run (proven); likely which can if only the
+// threads that refer to an object act on it.
+func abandonedWaits(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool) []Finding {
+	byObject := map[string][]int{}
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		w := a.Waits[t.TID]
+		if !stuckForever(t, w) || w.Object == "" {
+			continue
+		}
+		ob := s.Objects[w.Object]
+		switch {
+		case ob == nil:
+		case ob.Kind == snapshot.KindQueue && w.Call == "join" && ob.Unfinished != nil && *ob.Unfinished > 0:
+		case ob.Kind == snapshot.KindBarrier && ob.Barrier != nil && ob.Barrier.State == "filling" && ob.Barrier.Waiting < ob.Barrier.Parties:
+		default:
+			continue
+		}
+		byObject[ob.ID] = append(byObject[ob.ID], t.TID)
+	}
+	ids := make([]string, 0, len(byObject))
+	for id := range byObject {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []Finding
+	for _, id := range ids {
+		if f, ok := abandonedOn(s, a, live, likely, s.Objects[id], byObject[id]); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool, ob *snapshot.Object, waiters []int) (Finding, bool) {
+	sort.Ints(waiters)
+	isWaiter := map[int]bool{}
+	for _, tid := range waiters {
+		isWaiter[tid] = true
+	}
+	d := &AbandonedWaitDetails{Object: locks.RefOf(ob)}
+	switch ob.Kind {
+	case snapshot.KindQueue:
+		d.What, d.Unfinished, d.Queued = WhatQueueJoin, ob.Unfinished, ob.Len
+	case snapshot.KindBarrier:
+		d.What, d.Parties, d.Waiting = WhatBarrier, ob.Barrier.Parties, ob.Barrier.Waiting
+		d.Missing = d.Parties - d.Waiting
+	}
+	canRun := 0
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		if isWaiter[t.TID] {
+			continue
+		}
+		p := Producer{Thread: t.TID, Refers: refersTo(s, t, ob.ID), CanRun: live[t.TID]}
+		if likely[t.TID] && (p.Refers || ob.Global != "") {
+			return Finding{}, false // a thread that can run may still end it
+		}
+		if p.CanRun {
+			canRun++
+		}
+		if w := a.Waits[t.TID]; stuckForever(t, w) {
+			tw := threadWait(a, t.TID)
+			p.Waits = &tw
+		}
+		d.Others = append(d.Others, p)
+	}
+	f := Finding{Kind: AbandonedWait, Severity: Error, Threads: waiters, Objects: []string{ob.ID}, Details: d}
+	switch {
+	case canRun > 0:
+		d.Reason, f.Severity = ReasonNoReference, Warning
+	case len(d.Others) == 0:
+		d.Reason = ReasonNoOtherThread
+	default:
+		d.Reason = ReasonOthersBlocked
+	}
+	d.Ended = endedThreads(s)
+	for _, e := range d.Ended {
+		f.Objects = append(f.Objects, e.Object)
+	}
+	for _, tid := range waiters {
+		d.Waiters = append(d.Waiters, threadWait(a, tid))
+	}
+	for _, p := range d.Others {
+		f.Threads = append(f.Threads, p.Thread)
+		if p.Waits != nil {
+			f.Objects = append(f.Objects, p.Waits.Waits.ID)
+		}
+	}
+	f.Threads = uniqueInts(f.Threads)
+	f.Objects = uniqueStrings(f.Objects)
+	return f, true
+}
