@@ -46,6 +46,12 @@ type AbandonedWaitDetails struct {
 	// Ended are Thread objects the frames refer to whose threads have
 	// ended: the threads meant to end the wait are among them.
 	Ended []EndedThread `json:"ended,omitempty"`
+	// Task is the Pool job whose result waits (lost-task).
+	Task *PoolTask `json:"task,omitempty"`
+	// Processes are the worker processes that could have ended the wait,
+	// and what became of each (lost-task, mp-queue): the dead ones are named
+	// where the kernel or the Process object still tells.
+	Processes []ProcessFate `json:"processes,omitempty"`
 }
 
 // abandonedWaits finds queue joins and barriers nobody left can end.

@@ -64,6 +64,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	causes := len(out)
 	live, likely := mayRun(s, a, nil), mayRun(s, a, newReferrers(s))
 	out = append(out, abandonedWaits(s, a, live, likely)...)
+	out = append(out, mpAbandoned(s, a, live)...)
 	for _, f := range starvedConsumers(s, a, live, likely) {
 		if explainedBy(out[:causes], f.Details.(*StarvedConsumersDetails)) {
 			f.Severity = Info

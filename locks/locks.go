@@ -46,6 +46,11 @@ const (
 	// BasisWaitChild: the thread is in wait4 for a child process (PID, -1
 	// for any child).
 	BasisWaitChild Basis = "wait-child"
+	// BasisPipeFD: the thread reads the descriptor of a multiprocessing
+	// queue's pipe (FD); BasisSemaphore: it waits on the futex of the
+	// queue's read lock (Addr), whose semaphore the processes share.
+	BasisPipeFD    Basis = "pipe-fd"
+	BasisSemaphore Basis = "semaphore"
 	// BasisRunners: the executor threads running work items end the wait
 	// (as_completed()/wait() over several futures: an approximation).
 	BasisRunners Basis = "executor-runners"

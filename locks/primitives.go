@@ -33,6 +33,8 @@ var stdFrames = []stdFrame{
 	{"threading.py", "wait", snapshot.KindBarrier, snapshot.KindBarrier},
 	{"threading.py", "_wait", snapshot.KindBarrier, snapshot.KindBarrier},
 	{"<frozen importlib._bootstrap>", "acquire", snapshot.KindModuleLock, snapshot.KindModuleLock},
+	{"pool.py", "wait", snapshot.KindMPResult, snapshot.KindMPResult},
+	{"pool.py", "get", snapshot.KindMPResult, snapshot.KindMPResult},
 	{"subprocess.py", "_try_wait", snapshot.KindPopen, KindProcess},
 	{"subprocess.py", "_wait", snapshot.KindPopen, KindProcess},
 	{"subprocess.py", "wait", snapshot.KindPopen, KindProcess},

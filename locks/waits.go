@@ -42,6 +42,9 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 			direct, how = ob, Evidence{Basis: BasisParked, Addr: k.Parked, Type: ob.Type}
 		}
 	}
+	if q, how := mpQueueOf(x, th); q != nil {
+		return a.mpQueueWait(th, q, how)
+	}
 	var w *Wait
 	switch {
 	case len(prims) > 0:
@@ -161,6 +164,8 @@ func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitiv
 	case snapshot.KindModuleLock:
 		w.On = a.Holders[outer.obj]
 		w.Frame = pastImportMachinery(th, w.Frame)
+	case snapshot.KindMPResult:
+		w.Frame = pastPoolFrames(th, w.Frame)
 	case snapshot.KindFuture:
 		a.futureRunners(x, w, outer.obj)
 	}

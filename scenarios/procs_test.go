@@ -58,6 +58,15 @@ type procExpect struct {
 	Parties    int      `json:"parties"`
 	Waiting    int      `json:"waiting"`
 	Ended      []string `json:"ended"`
+	// multiprocessing.
+	LostTask   string `json:"lost_task"`
+	Job        int    `json:"job"`
+	Left       int    `json:"left"`
+	Processes  int    `json:"processes"`
+	WorkerPIDs []int  `json:"workers"`
+	DeadWorker string `json:"dead_worker"`
+	DeadPID    int    `json:"dead_pid"`
+	DeadSignal int    `json:"dead_signal"`
 	// Negative controls.
 	Healthy bool `json:"healthy"`
 }
@@ -137,7 +146,7 @@ type deadlockDetails struct {
 
 // procPrograms are the programs whose target is the started process itself.
 var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "signal_deadlock.py", "pipe_deadlock.py",
-	"queue_join_abandoned.py", "barrier_abandoned.py", "healthy_slow_child.py"}
+	"queue_join_abandoned.py", "barrier_abandoned.py", "mp_lost_task.py", "mp_dead_worker.py", "healthy_slow_child.py"}
 
 // TestProcs runs each program under every interpreter and diagnoses it live,
 // from a gcore and from a kernel core.
@@ -275,7 +284,7 @@ func procCheck(t *testing.T, target string, want procExpect, live bool) {
 	t.Helper()
 	d, r := procDiagnose(t, target)
 	wantCode := 3
-	if want.Healthy {
+	if want.Healthy || (!live && (want.LostTask != "" || want.DeadWorker != "")) {
 		wantCode = 0
 	}
 	if r.code != wantCode {
@@ -298,6 +307,15 @@ func procCheck(t *testing.T, target string, want procExpect, live bool) {
 		checkForkOrphan(t, d, want, live)
 	case want.Abandoned != "":
 		checkAbandoned(t, d, want)
+	case (want.LostTask != "" || want.DeadWorker != "") && !live:
+		// A core does not show the children: nothing can be proven.
+		for _, f := range d.Findings {
+			if f.Severity != "info" {
+				t.Errorf("from a core: %s/%s: %s", f.Kind, f.Severity, f.Summary)
+			}
+		}
+	case want.LostTask != "" || want.DeadWorker != "":
+		checkMPAbandoned(t, d, want)
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
 	}
@@ -570,6 +588,17 @@ type abandonedDetails struct {
 	Ended      []struct {
 		Name string `json:"name"`
 	} `json:"ended"`
+	Task *struct {
+		Job       int  `json:"job"`
+		Left      *int `json:"left"`
+		Processes int  `json:"processes"`
+	} `json:"task"`
+	Processes []struct {
+		PID    int    `json:"pid"`
+		Name   string `json:"name"`
+		State  string `json:"state"`
+		Signal int    `json:"signal"`
+	} `json:"processes"`
 }
 
 // checkAbandoned: an abandoned wait that says what is missing and which
@@ -612,5 +641,58 @@ func checkAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
 	}
 	if ad.Reason == "no-reference" || f.Severity != "error" {
 		t.Errorf("reason %s, severity %s: want a proven error", ad.Reason, f.Severity)
+	}
+}
+
+// checkMPAbandoned: live, a lost Pool task with every worker idle, or a
+// multiprocessing queue whose producers are dead, the killed one named.
+func checkMPAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
+	i := d.onlyProblem(t, "abandoned-wait")
+	f := d.Findings[i]
+	t.Logf("%s", f.Summary)
+	var ad abandonedDetails
+	if err := json.Unmarshal(f.Details, &ad); err != nil {
+		t.Fatalf("abandoned-wait details: %v\n%s", err, f.Details)
+	}
+	var waiters []int
+	for _, w := range ad.Waiters {
+		waiters = append(waiters, w.Thread)
+	}
+	if got := d.namesOf(waiters); !slices.Equal(got, []string{"MainThread"}) {
+		t.Errorf("waiters %v, want [MainThread]", got)
+	}
+	if want.LostTask != "" {
+		if ad.What != "lost-task" || ad.Task == nil || ad.Task.Job != want.Job || ad.Task.Left == nil || *ad.Task.Left != want.Left || ad.Task.Processes != want.Processes {
+			t.Fatalf("what %s, task %+v; want a lost task of job %d with %d left, pool of %d", ad.What, ad.Task, want.Job, want.Left, want.Processes)
+		}
+		var idle []int
+		for _, p := range ad.Processes {
+			if p.State == "idle" {
+				idle = append(idle, p.PID)
+			}
+		}
+		sort.Ints(idle)
+		if !slices.Equal(idle, want.WorkerPIDs) {
+			t.Errorf("idle workers %v, want %v", idle, want.WorkerPIDs)
+		}
+		return
+	}
+	if ad.What != "mp-queue" || !slices.Contains(d.Objects[ad.Object.ID].Names, want.Object) {
+		t.Errorf("what %s on %s (names %v), want mp-queue on %s", ad.What, ad.Object.ID, d.Objects[ad.Object.ID].Names, want.Object)
+	}
+	found := false
+	for _, p := range ad.Processes {
+		if p.PID == want.DeadPID {
+			found = true
+			if p.Name != want.DeadWorker || p.State != "dead" || p.Signal != want.DeadSignal {
+				t.Errorf("dead worker %+v, want %s killed by signal %d", p, want.DeadWorker, want.DeadSignal)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the processes %+v do not name the dead worker %d", ad.Processes, want.DeadPID)
+	}
+	if !strings.Contains(f.Summary, want.DeadWorker) || !strings.Contains(f.Summary, "SIGKILL") {
+		t.Errorf("the summary does not name %s and SIGKILL: %s", want.DeadWorker, f.Summary)
 	}
 }

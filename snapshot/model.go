@@ -268,6 +268,11 @@ type Object struct {
 	Queued []string `json:"queued,omitempty"`
 	// Child is the child process of a subprocess.Popen.
 	Child *ChildInfo `json:"child,omitempty"`
+	// multiprocessing: a Pool, a job's result, a Process, a queue.
+	MPPool    *MPPoolInfo    `json:"mp_pool,omitempty"`
+	MPResult  *MPResultInfo  `json:"mp_result,omitempty"`
+	MPProcess *MPProcessInfo `json:"mp_process,omitempty"`
+	MPQueue   *MPQueueInfo   `json:"mp_queue,omitempty"`
 }
 
 // SocketInfo is the kernel's view of a socket descriptor of a live target,

@@ -70,6 +70,10 @@ type ChildProcess struct {
 	// read or write.
 	Syscall string `json:"syscall,omitempty"`
 	FD      *int   `json:"fd,omitempty"`
+	// Futex is the futex word of a futex wait: in a forked child, the same
+	// address in the parent names the same lock (a multiprocessing lock's
+	// semaphore lives in memory both share).
+	Futex Addr `json:"futex,omitempty"`
 	// Pipe is the pipe that FD is.
 	Pipe *Pipe `json:"pipe,omitempty"`
 }
@@ -85,4 +89,50 @@ type Pipe struct {
 type PipeEnd struct {
 	FD    int  `json:"fd"`
 	Write bool `json:"write"` // the write end (else the read end)
+}
+
+// multiprocessing kinds: a Pool, a result of one (ApplyResult, MapResult), a
+// worker process object, and a queue between processes (Queue, SimpleQueue).
+const (
+	KindMPPool    = "mp-pool"
+	KindMPResult  = "mp-result"
+	KindMPProcess = "mp-process"
+	KindMPQueue   = "mp-queue"
+)
+
+// MPPoolInfo is a multiprocessing.Pool.
+type MPPoolInfo struct {
+	Processes int `json:"processes"` // the pool's size
+	// Workers are the ids of its worker Process objects (its _pool list).
+	Workers []string `json:"workers"`
+	// Pending is how many jobs wait for results (its _cache).
+	Pending int `json:"pending"`
+}
+
+// MPResultInfo is a result of a multiprocessing.Pool job.
+type MPResultInfo struct {
+	Job int `json:"job"`
+	// Left is how many tasks of a map() still owe results (MapResult).
+	Left *int `json:"left,omitempty"`
+}
+
+// MPProcessInfo is a multiprocessing.Process object.
+type MPProcessInfo struct {
+	PID int `json:"pid"`
+	// ExitCode is set once the parent has reaped the process: negative for
+	// the signal that killed it.
+	ExitCode *int `json:"exitcode,omitempty"`
+	// Args are the ids of the objects of interest among its target's
+	// arguments (a queue it puts to).
+	Args []string `json:"args,omitempty"`
+}
+
+// MPQueueInfo is a multiprocessing queue: a pipe and a lock shared by the
+// processes.
+type MPQueueInfo struct {
+	// ReaderFD is the descriptor of the pipe's read end in this process.
+	ReaderFD *int `json:"reader_fd,omitempty"`
+	// ReadLock is the address of the semaphore readers take (_rlock): a
+	// forked process that waits for it sits in a futex on this address.
+	ReadLock Addr `json:"read_lock,omitempty"`
 }

@@ -25,6 +25,9 @@ func (w *words) endedNames(es []heuristics.EndedThread) string {
 }
 
 func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
+	if d.What == heuristics.WhatLostTask || d.What == heuristics.WhatMPQueue {
+		return w.mpSummary(d)
+	}
 	obj := w.shortRef(d.Object)
 	n := len(d.Waiters)
 	who := threadsWait(n)
@@ -62,6 +65,9 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 }
 
 func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
+	if d.What == heuristics.WhatLostTask || d.What == heuristics.WhatMPQueue {
+		return w.mpEvidence(d)
+	}
 	var out []string
 	switch d.What {
 	case heuristics.WhatQueueJoin:
@@ -112,6 +118,107 @@ func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 			verb = "wait"
 		}
 		out = append(out, fmt.Sprintf("%s %s for %s at %s%s, forever", w.threadList(g.tids), verb, w.ref(g.waits), g.at, w.heldBy(g.waits)))
+	}
+	return out
+}
+
+// linuxSignals names the signals that end processes (x86-64 Linux numbers).
+var linuxSignals = map[int]string{
+	1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
+	8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE",
+	14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ", 31: "SIGSYS",
+}
+
+// fate is "killed by SIGKILL", "exited with status 1", "idle".
+func fate(p heuristics.ProcessFate) string {
+	switch {
+	case p.Signal != 0:
+		name := linuxSignals[p.Signal]
+		if name == "" {
+			name = fmt.Sprintf("signal %d", p.Signal)
+		}
+		return "killed by " + name
+	case p.Status != nil:
+		return fmt.Sprintf("exited with status %d", *p.Status)
+	case p.State == heuristics.FateIdle:
+		return "idle, waiting for a task"
+	}
+	return "ended"
+}
+
+// processName is `worker-2 (pid 4711)`.
+func (w *words) processName(p heuristics.ProcessFate) string {
+	if p.Name != "" {
+		return fmt.Sprintf("%s (pid %d)", w.esc(p.Name), p.PID)
+	}
+	return fmt.Sprintf("pid %d", p.PID)
+}
+
+// deadOnes lists the processes known to have died, with how.
+func (w *words) deadOnes(ps []heuristics.ProcessFate) string {
+	var parts []string
+	for _, p := range ps {
+		if p.State != heuristics.FateIdle && (p.Signal != 0 || (p.Status != nil && *p.Status != 0)) {
+			parts = append(parts, w.processName(p)+" was "+fate(p))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (w *words) mpSummary(d *heuristics.AbandonedWaitDetails) string {
+	who := threadsWait(len(d.Waiters))
+	if len(d.Waiters) == 1 {
+		who = w.threadName(d.Waiters[0].Thread) + " waits"
+	}
+	dead := w.deadOnes(d.Processes)
+	if d.What == heuristics.WhatLostTask {
+		t := d.Task
+		left := ""
+		if t.Left != nil {
+			left = fmt.Sprintf(", %s of which will never report", plural(*t.Left, "task"))
+		}
+		cause := "a worker process that had a task died (killed, or crashed) and the pool replaced it without the task"
+		if dead != "" {
+			cause = "a worker process that had a task died: " + dead
+		}
+		return fmt.Sprintf("abandoned wait: %s for the result of job %d of pool %s%s, but no worker has its tasks: every worker is idle and none is queued or in flight — %s; multiprocessing.Pool does not notice a lost task: use concurrent.futures.ProcessPoolExecutor (it raises BrokenProcessPool) or get() with a timeout",
+			who, t.Job, w.shortRef(t.Pool), left, cause)
+	}
+	cause := "the processes that were to put to it have ended"
+	if dead != "" {
+		cause = dead
+	}
+	return fmt.Sprintf("abandoned wait: %s in get() on multiprocessing queue %s, and no living process can put to it: %s — check the workers' exit codes (join() them, or wait on their sentinels) instead of waiting on the queue alone, or get() with a timeout",
+		who, w.shortRef(d.Object), cause)
+}
+
+func (w *words) mpEvidence(d *heuristics.AbandonedWaitDetails) []string {
+	var out []string
+	for _, g := range w.groupWaits(d.Waiters) {
+		verb := "waits"
+		if len(g.tids) > 1 {
+			verb = "wait"
+		}
+		out = append(out, fmt.Sprintf("%s %s for %s at %s, without a timeout", w.threadList(g.tids), verb, w.ref(g.waits), g.at))
+	}
+	if t := d.Task; t != nil {
+		out = append(out, fmt.Sprintf("%s has %d worker process(es); its task queue is empty, its task thread waits for tasks and its result thread reads the result pipe: no task or result is on its way", w.ref(t.Pool), t.Processes))
+	}
+	for _, p := range d.Processes {
+		s := fmt.Sprintf("worker %s: %s", w.processName(p), fate(p))
+		switch {
+		case p.State == heuristics.FateIdle:
+			s += " (the kernel shows it reading the task pipe, or waiting for its lock)"
+		case p.State == heuristics.FateDead:
+			s += " (a zombie: the kernel still holds its status)"
+		}
+		out = append(out, s)
+	}
+	switch d.Reason {
+	case heuristics.ReasonNoOtherThread:
+		out = append(out, "no other thread of this process is left to put to it")
+	case heuristics.ReasonOthersBlocked:
+		out = append(out, "no other thread of this process can run: each waits forever itself")
 	}
 	return out
 }

@@ -80,6 +80,10 @@ var kindWords = map[string]string{
 	snapshot.KindBarrier:     "barrier",
 	snapshot.KindExecutor:    "executor",
 	snapshot.KindPopen:       "child process",
+	snapshot.KindMPPool:      "pool",
+	snapshot.KindMPResult:    "pool result",
+	snapshot.KindMPProcess:   "process",
+	snapshot.KindMPQueue:     "multiprocessing queue",
 	locks.KindFutex:          "futex",
 	locks.KindFutures:        "futures",
 	snapshot.KindTask:        "task",
@@ -179,6 +183,10 @@ func (w *words) fact(e locks.Evidence) string {
 		return fmt.Sprintf("RLock owner field (count %d)", e.Count)
 	case locks.BasisImportOwner:
 		return "the import lock's owner field: it is running the module's import"
+	case locks.BasisPipeFD:
+		return fmt.Sprintf("%s on fd %d, the queue's pipe", w.esc(e.Syscall), *e.FD)
+	case locks.BasisSemaphore:
+		return fmt.Sprintf("futex %s is the queue's read lock, a semaphore the processes share", e.Addr)
 	case locks.BasisWaitChild:
 		if e.PID == -1 {
 			return fmt.Sprintf("in %s for any child", w.esc(e.Syscall))

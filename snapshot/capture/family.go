@@ -29,6 +29,9 @@ func addFamily(s *snapshot.Snapshot, pid int) {
 			if fd, ok := fdOf(c.Nr, c.Args); ok {
 				ch.FD = &fd
 			}
+			if c.Nr == sysFutex {
+				ch.Futex = snapshot.Addr(c.Args[0])
+			}
 		}
 		if c.FDPipe != 0 {
 			ch.Pipe = &snapshot.Pipe{Inode: c.FDPipe}

@@ -33,8 +33,13 @@ var pyClasses = map[[2]string]string{
 	{"threading", "Barrier"}:                            snapshot.KindBarrier,
 	{"subprocess", "Popen"}:                             snapshot.KindPopen,
 	// importlib._bootstrap runs frozen, as _frozen_importlib.
-	{"_frozen_importlib", "_ModuleLock"}:    snapshot.KindModuleLock,
-	{"importlib._bootstrap", "_ModuleLock"}: snapshot.KindModuleLock,
+	{"_frozen_importlib", "_ModuleLock"}:       snapshot.KindModuleLock,
+	{"importlib._bootstrap", "_ModuleLock"}:    snapshot.KindModuleLock,
+	{"multiprocessing.pool", "Pool"}:           snapshot.KindMPPool,
+	{"multiprocessing.pool", "ApplyResult"}:    snapshot.KindMPResult,
+	{"multiprocessing.process", "BaseProcess"}: snapshot.KindMPProcess,
+	{"multiprocessing.queues", "Queue"}:        snapshot.KindMPQueue,
+	{"multiprocessing.queues", "SimpleQueue"}:  snapshot.KindMPQueue,
 }
 
 // aioClasses are asyncio's own primitives: the same kinds as threading's

@@ -207,6 +207,7 @@ var constChecks = []constCheck{
 	{13, latest, offsetCheck{what: "procobjects.go sqRingCap", want: sqRingCap, module: "_queue", typ: "simplequeueobject", path: "buf.items_cap", size: 8, optional: true}},
 	{13, latest, offsetCheck{what: "procobjects.go sqRingNum", want: sqRingNum, module: "_queue", typ: "simplequeueobject", path: "buf.num_items", size: 8, optional: true}},
 	{8, latest, offsetCheck{what: "procobjects.go setUsed", want: setUsed, typ: "PySetObject", path: "used", size: 8}},
+	{8, latest, offsetCheck{what: "procobjects.go semLockHandle", want: semLockHandle, module: "_multiprocessing", typ: "SemLockObject", path: "handle", size: 8, optional: true}},
 	{13, latest, offsetCheck{what: "interest.go simpleQueue wait key", want: 16, module: "_queue", typ: "simplequeueobject", path: "has_threads_waiting", size: 1, optional: true}},
 	{13, latest, offsetCheck{what: "interest.go simpleQueue length", want: 56, module: "_queue", typ: "simplequeueobject", path: "buf.num_items", size: 8, optional: true}},
 }

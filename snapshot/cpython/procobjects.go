@@ -11,14 +11,16 @@ import (
 // _queue.SimpleQueue (the executor's work queue) items, read to find the
 // work items waiting in it. Checked against DWARF in layout_dwarf_test.go.
 const (
-	sqLst        = 32 // 3.8–3.12: PyObject *lst (a list)
-	sqLstPos     = 40 // 3.8–3.12: Py_ssize_t lst_pos, the first unread item
-	sqRingGetIdx = 32 // 3.13+: buf.get_idx
-	sqRingItems  = 40 // 3.13+: buf.items (PyObject **)
-	sqRingCap    = 48 // 3.13+: buf.items_cap
-	sqRingNum    = 56 // 3.13+: buf.num_items
-	setUsed      = 24 // PySetObject.used: the number of items of a set
-	maxQueued    = 64 // work items read from one queue
+	sqLst         = 32  // 3.8–3.12: PyObject *lst (a list)
+	sqLstPos      = 40  // 3.8–3.12: Py_ssize_t lst_pos, the first unread item
+	sqRingGetIdx  = 32  // 3.13+: buf.get_idx
+	sqRingItems   = 40  // 3.13+: buf.items (PyObject **)
+	sqRingCap     = 48  // 3.13+: buf.items_cap
+	sqRingNum     = 56  // 3.13+: buf.num_items
+	setUsed       = 24  // PySetObject.used: the number of items of a set
+	semLockHandle = 16  // _multiprocessing.SemLock's SEM_HANDLE (sem_t *)
+	maxWorkers    = 256 // worker Process objects read from one Pool
+	maxQueued     = 64  // work items read from one queue
 )
 
 // barrierStates are threading.Barrier's _state values.
@@ -101,6 +103,92 @@ func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
 			c.Args = p.repr(a, 0)
 		}
 		ob.Child = c
+	case snapshot.KindMPPool:
+		n, ok := num("_processes")
+		if !ok || n < 0 || n > 1<<20 {
+			return
+		}
+		mp := &snapshot.MPPoolInfo{Processes: int(n), Workers: []string{}}
+		if l, ok := attrs["_pool"]; ok {
+			for _, w := range p.SeqItems(l, maxWorkers) {
+				if wo := o.add(w, maxObjDepth-1); wo != nil && wo.Kind == snapshot.KindMPProcess {
+					mp.Workers = append(mp.Workers, wo.ID)
+				}
+			}
+		}
+		if c, ok := attrs["_cache"]; ok {
+			if used, err := p.r.i64(c + dictUsed); err == nil && used >= 0 && used < 1<<30 {
+				mp.Pending = int(used)
+			}
+		}
+		ob.MPPool = mp
+	case snapshot.KindMPResult:
+		job, ok := num("_job")
+		if !ok || job < 0 || job > 1<<40 {
+			return
+		}
+		r := &snapshot.MPResultInfo{Job: int(job)}
+		if left, ok := num("_number_left"); ok && left >= 0 && left < 1<<40 {
+			l := int(left)
+			r.Left = &l
+		}
+		ob.MPResult = r
+	case snapshot.KindMPProcess:
+		pop, ok := attrs["_popen"]
+		if !ok {
+			return
+		}
+		pa := p.InstanceAttrs(pop)
+		pidObj, ok := pa["pid"]
+		if !ok {
+			return
+		}
+		if tn, _ := p.typeName(pidObj); tn != "int" {
+			return
+		}
+		pid, err := p.smallInt(pidObj)
+		if err != nil || pid <= 0 || pid > 1<<22 {
+			return
+		}
+		mp := &snapshot.MPProcessInfo{PID: int(pid)}
+		if rc, ok := pa["returncode"]; ok {
+			if tn, _ := p.typeName(rc); tn == "int" {
+				if v, err := p.smallInt(rc); err == nil && v > -256 && v < 256 {
+					c := int(v)
+					mp.ExitCode = &c
+				}
+			}
+		}
+		if args, ok := attrs["_args"]; ok {
+			for _, a := range p.SeqItems(args, 16) {
+				if ao := o.add(a, maxObjDepth-1); ao != nil {
+					mp.Args = append(mp.Args, ao.ID)
+				}
+			}
+		}
+		ob.MPProcess = mp
+	case snapshot.KindMPQueue:
+		q := &snapshot.MPQueueInfo{}
+		if r, ok := attrs["_reader"]; ok {
+			if h, ok := p.InstanceAttrs(r)["_handle"]; ok {
+				if tn, _ := p.typeName(h); tn == "int" {
+					if fd, err := p.smallInt(h); err == nil && fd >= 0 && fd < 1<<20 {
+						f := int(fd)
+						q.ReaderFD = &f
+					}
+				}
+			}
+		}
+		if l, ok := attrs["_rlock"]; ok {
+			if sl, ok := p.InstanceAttrs(l)["_semlock"]; ok {
+				if tn, _ := p.typeName(sl); tn == "_multiprocessing.SemLock" {
+					if h, err := p.r.u64(sl + semLockHandle); err == nil {
+						q.ReadLock = snapshot.Addr(h)
+					}
+				}
+			}
+		}
+		ob.MPQueue = q
 	}
 }
 

@@ -1,0 +1,342 @@
+package heuristics
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// multiprocessing waits whose other party is a process that died. A Pool
+// job's task was taken by a worker that was then killed (the OOM killer, a
+// crash): the pool replaces the worker but not the task, and the result
+// never arrives. A multiprocessing queue's producers have all exited (one
+// killed before it put its result): nothing can ever put to it. Both need
+// the kernel's view of the children (live targets); a core shows only the
+// processes the target had already reaped.
+
+// What an abandoned wait waits for (multiprocessing).
+const (
+	// WhatLostTask: a Pool result whose task no worker has: every worker
+	// is idle, and no task is queued or in flight.
+	WhatLostTask = "lost-task"
+	// WhatMPQueue: a multiprocessing queue no living process can put to.
+	WhatMPQueue = "mp-queue"
+)
+
+// ReasonTaskLost: the pool's workers all wait for new tasks, its task queue
+// is empty and its result pipe too: the job's remaining tasks went with a
+// worker that died.
+const ReasonTaskLost = "task-lost"
+
+// ProcessFate is what became of a worker process.
+type ProcessFate struct {
+	PID int `json:"pid"`
+	// Object is its multiprocessing.Process object, Name that object's name.
+	Object string `json:"object,omitempty"`
+	Name   string `json:"name,omitempty"`
+	// State is "idle" (waiting for a task), "dead" (exited, not reaped:
+	// the kernel keeps its status), "ended" (reaped, or no longer a child).
+	State string `json:"state"`
+	// Signal killed it; Status is its exit status.
+	Signal int  `json:"signal,omitempty"`
+	Status *int `json:"status,omitempty"`
+}
+
+// Process fates.
+const (
+	FateIdle  = "idle"
+	FateDead  = "dead"
+	FateEnded = "ended"
+)
+
+// PoolTask says which pool job waits and what its workers do.
+type PoolTask struct {
+	Pool      locks.Ref `json:"pool"`
+	Job       int       `json:"job"`
+	Left      *int      `json:"left,omitempty"`
+	Processes int       `json:"processes"`
+}
+
+func mpAbandoned(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool) []Finding {
+	byObject := map[string][]int{}
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		w := a.Waits[t.TID]
+		if w == nil || w.Object == "" || w.Timed() || (t.Kernel != nil && t.Kernel.Timed) {
+			continue
+		}
+		ob := s.Objects[w.Object]
+		if ob == nil || (ob.Kind != snapshot.KindMPResult && ob.Kind != snapshot.KindMPQueue) {
+			continue
+		}
+		byObject[ob.ID] = append(byObject[ob.ID], t.TID)
+	}
+	ids := make([]string, 0, len(byObject))
+	for id := range byObject {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []Finding
+	for _, id := range ids {
+		ob := s.Objects[id]
+		var f Finding
+		var ok bool
+		if ob.Kind == snapshot.KindMPResult {
+			f, ok = lostTask(s, a, ob, byObject[id])
+		} else {
+			f, ok = deadProducers(s, a, live, ob, byObject[id])
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// lostTask: the waiters wait for a Pool result; every worker of the pool
+// is idle (reading the task pipe, or waiting for its read lock), its task
+// queue is empty, its task thread waits for tasks and its result thread
+// reads the result pipe: no task of the job is anywhere.
+func lostTask(s *snapshot.Snapshot, a *locks.Analysis, r *snapshot.Object, waiters []int) (Finding, bool) {
+	if s.Target.Kind != "pid" || r.MPResult == nil {
+		return Finding{}, false
+	}
+	if ev := s.Objects[r.Attrs["_event"]]; ev == nil || ev.Value != "False" {
+		return Finding{}, false
+	}
+	pool := s.Objects[r.Attrs["_pool"]]
+	if pool == nil || pool.MPPool == nil || len(pool.MPPool.Workers) == 0 {
+		return Finding{}, false
+	}
+	inq, outq, taskq := s.Objects[pool.Attrs["_inqueue"]], s.Objects[pool.Attrs["_outqueue"]], s.Objects[pool.Attrs["_taskqueue"]]
+	if inq == nil || inq.MPQueue == nil || inq.MPQueue.ReaderFD == nil || outq == nil || outq.MPQueue == nil || outq.MPQueue.ReaderFD == nil ||
+		taskq == nil || taskq.Len == nil || *taskq.Len != 0 {
+		return Finding{}, false
+	}
+	children := childrenByPID(s)
+	d := &AbandonedWaitDetails{What: WhatLostTask, Object: locks.RefOf(r), Reason: ReasonTaskLost,
+		Task: &PoolTask{Pool: locks.RefOf(pool), Job: r.MPResult.Job, Left: r.MPResult.Left, Processes: pool.MPPool.Processes}}
+	for _, id := range pool.MPPool.Workers {
+		w := s.Objects[id]
+		if w == nil || w.MPProcess == nil {
+			return Finding{}, false
+		}
+		c := children[w.MPProcess.PID]
+		if c == nil {
+			return Finding{}, false // not a child of the target (forkserver): not seen
+		}
+		pf := fateOf(w, c)
+		if pf.State == FateIdle && !idleWorker(c, inq.MPQueue) {
+			return Finding{}, false // it may be running the task
+		}
+		d.Processes = append(d.Processes, pf)
+	}
+	for i := range s.Target.Children {
+		c := &s.Target.Children[i]
+		if c.State == "Z" && !hasPID(d.Processes, c.PID) {
+			d.Processes = append(d.Processes, fateOf(processObject(s, c.PID), c))
+		}
+	}
+	// The pool's own threads: the task thread waits for tasks (none is
+	// being handed over), the result thread reads the result pipe (no
+	// result is being delivered).
+	tasks, results := false, false
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		switch {
+		case inFunction(t, "_handle_tasks"):
+			w := a.Waits[t.TID]
+			tasks = w != nil && w.Object == taskq.ID && t.State == snapshot.StateBlocked
+		case inFunction(t, "_handle_results"):
+			k := t.Kernel
+			results = t.State == snapshot.StateIO && k != nil && k.FD != nil && *k.FD == *outq.MPQueue.ReaderFD
+		}
+	}
+	if !tasks || !results {
+		return Finding{}, false
+	}
+	return abandonedFinding(s, a, d, r, waiters), true
+}
+
+// deadProducers: the waiters take from a multiprocessing queue; every
+// process that was given the queue has died or ended, no other child is
+// alive, and no other thread of the target can run to put to it.
+func deadProducers(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, q *snapshot.Object, waiters []int) (Finding, bool) {
+	isWaiter := map[int]bool{}
+	for _, tid := range waiters {
+		isWaiter[tid] = true
+	}
+	d := &AbandonedWaitDetails{What: WhatMPQueue, Object: locks.RefOf(q)}
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		if isWaiter[t.TID] {
+			continue
+		}
+		if live[t.TID] {
+			return Finding{}, false // it may put to the queue
+		}
+		p := Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID)}
+		if w := a.Waits[t.TID]; stuckForever(t, w) {
+			tw := threadWait(a, t.TID)
+			p.Waits = &tw
+		}
+		d.Others = append(d.Others, p)
+	}
+	d.Reason = ReasonOthersBlocked
+	if len(d.Others) == 0 {
+		d.Reason = ReasonNoOtherThread
+	}
+	isLive := s.Target.Kind == "pid"
+	children := childrenByPID(s)
+	seen := map[int]bool{}
+	for _, ob := range sortedObjects(s, snapshot.KindMPProcess) {
+		if !contains(ob.MPProcess.Args, q.ID) {
+			continue
+		}
+		seen[ob.MPProcess.PID] = true
+		c := children[ob.MPProcess.PID]
+		switch {
+		case c != nil && c.State != "Z":
+			return Finding{}, false // a producer is alive
+		case c == nil && !isLive && ob.MPProcess.ExitCode == nil:
+			return Finding{}, false // a core: whether it still runs is not known
+		}
+		d.Processes = append(d.Processes, fateOf(ob, c))
+	}
+	for i := range s.Target.Children {
+		c := &s.Target.Children[i]
+		if seen[c.PID] {
+			continue
+		}
+		if c.State != "Z" {
+			return Finding{}, false // a child that may have the queue
+		}
+		d.Processes = append(d.Processes, fateOf(processObject(s, c.PID), c))
+	}
+	if len(d.Processes) == 0 {
+		return Finding{}, false // nothing says who was to put
+	}
+	return abandonedFinding(s, a, d, q, waiters), true
+}
+
+func abandonedFinding(s *snapshot.Snapshot, a *locks.Analysis, d *AbandonedWaitDetails, ob *snapshot.Object, waiters []int) Finding {
+	sort.Ints(waiters)
+	f := Finding{Kind: AbandonedWait, Severity: Error, Threads: append([]int(nil), waiters...), Objects: []string{ob.ID}, Details: d}
+	for _, tid := range waiters {
+		d.Waiters = append(d.Waiters, threadWait(a, tid))
+	}
+	if d.Task != nil {
+		f.Objects = append(f.Objects, d.Task.Pool.ID)
+	}
+	for _, p := range d.Processes {
+		if p.Object != "" {
+			f.Objects = append(f.Objects, p.Object)
+		}
+	}
+	for _, p := range d.Others {
+		f.Threads = append(f.Threads, p.Thread)
+		if p.Waits != nil {
+			f.Objects = append(f.Objects, p.Waits.Waits.ID)
+		}
+	}
+	f.Threads = uniqueInts(f.Threads)
+	f.Objects = uniqueStrings(f.Objects)
+	return f
+}
+
+// fateOf says what became of a worker process (w may be nil, c too).
+func fateOf(w *snapshot.Object, c *snapshot.ChildProcess) ProcessFate {
+	var pf ProcessFate
+	if w != nil && w.MPProcess != nil {
+		pf.PID, pf.Object, pf.Name = w.MPProcess.PID, w.ID, w.Value
+	}
+	switch {
+	case c != nil && c.State == "Z":
+		pf.PID, pf.State, pf.Signal, pf.Status = c.PID, FateDead, c.ExitSignal, c.ExitStatus
+	case c != nil:
+		pf.PID, pf.State = c.PID, FateIdle
+	default:
+		pf.State = FateEnded
+		if w != nil && w.MPProcess != nil && w.MPProcess.ExitCode != nil {
+			if ec := *w.MPProcess.ExitCode; ec < 0 {
+				pf.Signal = -ec
+			} else {
+				pf.Status = &ec
+			}
+		}
+	}
+	return pf
+}
+
+// idleWorker: the child reads the pool's task pipe, or waits for its read
+// lock.
+func idleWorker(c *snapshot.ChildProcess, inq *snapshot.MPQueueInfo) bool {
+	switch c.Syscall {
+	case "read":
+		if c.Pipe == nil {
+			return false
+		}
+		for _, e := range c.Pipe.Ends {
+			if !e.Write && e.FD == *inq.ReaderFD {
+				return true
+			}
+		}
+	case "futex":
+		return inq.ReadLock != 0 && c.Futex == inq.ReadLock
+	}
+	return false
+}
+
+func childrenByPID(s *snapshot.Snapshot) map[int]*snapshot.ChildProcess {
+	out := map[int]*snapshot.ChildProcess{}
+	for i := range s.Target.Children {
+		out[s.Target.Children[i].PID] = &s.Target.Children[i]
+	}
+	return out
+}
+
+// processObject is the multiprocessing.Process object of a pid, if any.
+func processObject(s *snapshot.Snapshot, pid int) *snapshot.Object {
+	for _, ob := range sortedObjects(s, snapshot.KindMPProcess) {
+		if ob.MPProcess.PID == pid {
+			return ob
+		}
+	}
+	return nil
+}
+
+// sortedObjects lists the objects of a kind that carry their decoded
+// details, by id.
+func sortedObjects(s *snapshot.Snapshot, kind string) []*snapshot.Object {
+	var out []*snapshot.Object
+	for _, ob := range s.Objects {
+		if ob.Kind == kind && (kind != snapshot.KindMPProcess || ob.MPProcess != nil) {
+			out = append(out, ob)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func hasPID(ps []ProcessFate, pid int) bool {
+	for _, p := range ps {
+		if p.PID == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// inFunction: a frame of the thread runs multiprocessing.pool's function.
+func inFunction(t *snapshot.Thread, fn string) bool {
+	for i := range t.Frames {
+		f := &t.Frames[i]
+		if f.Function == fn && filepath.Base(f.File) == "pool.py" && strings.Contains(f.File, "multiprocessing") {
+			return true
+		}
+	}
+	return false
+}
