@@ -194,6 +194,9 @@ func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Fi
 			if w == nil {
 				continue
 			}
+			if w.Timed() {
+				timed = true
+			}
 			step := CycleStep{ThreadWait: threadWait(a, tid), HeldBy: holdersOf(a, x, w)}
 			d.Cycle = append(d.Cycle, step)
 		}
