@@ -22,7 +22,10 @@ type Site struct {
 	Line     int    `json:"line"`
 	Function string `json:"function,omitempty"`
 	Call     string `json:"call,omitempty"` // "acquire" or "release" for bare sites
-	def      int    // line of the enclosing def
+	// Via is the program's own function called there that takes or
+	// releases the lock (acquire_read()), when the site is a call of it.
+	Via string `json:"via,omitempty"`
+	def int    // line of the enclosing def
 }
 
 // lockNames gives the identifiers code would use for a lock: the last
@@ -66,6 +69,77 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 			}
 			def, fn := src.def(p, c.Line)
 			out = append(out, Site{File: p, Line: c.Line, Function: fn, Call: c.Method, def: def})
+		}
+	}
+	return append(out, wrapperSites(s, src, out)...)
+}
+
+// A lock is often taken and released through methods of a class of the
+// program's own (a readers/writer lock's acquire_read() and release_read()):
+// a function that leaves it acquired (its last call on the lock is an
+// acquire()) is an acquire wrapper, one that releases it without taking it
+// first a release wrapper. A call of a wrapper is a site of the lock too,
+// so that a thread between acquire_read() and release_read() is a probable
+// holder like one between acquire() and release().
+
+// genericCalls are names too common to stand for one lock's wrapper.
+var genericCalls = map[string]bool{"acquire": true, "release": true, "__enter__": true, "__exit__": true}
+
+func wrapperSites(s *snapshot.Snapshot, src *sourceCache, sites []Site) []Site {
+	type fn struct {
+		file string
+		def  int
+	}
+	byFn := map[fn][]Site{}
+	var order []fn
+	for _, st := range sites {
+		k := fn{st.File, st.def}
+		if byFn[k] == nil {
+			order = append(order, k)
+		}
+		byFn[k] = append(byFn[k], st)
+	}
+	wrappers := map[string]string{} // function name → "acquire" or "release"
+	for _, k := range order {
+		ss := byFn[k]
+		sort.Slice(ss, func(i, j int) bool { return ss[i].Line < ss[j].Line })
+		name := ss[0].Function
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
+		if name == "" || name == "<module>" || genericCalls[name] {
+			continue
+		}
+		switch {
+		case ss[len(ss)-1].Call == "acquire":
+			wrappers[name] = "acquire"
+		case ss[0].Call == "release":
+			wrappers[name] = "release"
+		}
+	}
+	if len(wrappers) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(wrappers))
+	for n := range wrappers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []Site
+	for _, p := range src.frameFiles(s) {
+		if isStdlib(p) {
+			continue
+		}
+		f := src.file(p)
+		if f == nil {
+			continue
+		}
+		for _, c := range f.Calls(names...) {
+			if c.With {
+				continue
+			}
+			def, fname := src.def(p, c.Line)
+			out = append(out, Site{File: p, Line: c.Line, Function: fname, Call: wrappers[c.Method], Via: c.Method, def: def})
 		}
 	}
 	return out

@@ -194,6 +194,9 @@ func (w *words) fact(e locks.Evidence) string {
 		return fmt.Sprintf("in %s for child %d", w.esc(e.Syscall), e.PID)
 	case locks.BasisBareAcquire:
 		s := "inside acquire() at " + w.site(e.At)
+		if e.At.Via != "" {
+			s = fmt.Sprintf("inside %s() at %s (which takes it with a bare acquire())", w.esc(e.At.Via), w.site(e.At))
+		}
 		if e.Release != nil {
 			s += fmt.Sprintf(" … release() at :%d", e.Release.Line)
 		} else {

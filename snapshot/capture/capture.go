@@ -485,6 +485,20 @@ func (b *builder) nameGlobals(dict uint64) {
 			if ob.Global == "" || name < ob.Global {
 				ob.Global = name
 			}
+			continue
+		}
+		if b.p.IsInstance(v) {
+			// A module-level object of the program's own class: its
+			// primitives are "catalog.write_lock" and "RWLock.write_lock".
+			cls := b.p.TypeName(v)
+			for attr, a := range b.p.InstanceAttrs(v) {
+				if ob := b.objs.Add(a); ob != nil {
+					b.objs.Name(ob, name+"."+attr)
+					if cls != "" {
+						b.objs.Name(ob, cls+"."+attr)
+					}
+				}
+			}
 		}
 	}
 }

@@ -270,3 +270,17 @@ func (p *Process) SeqItems(v uint64, max int) []uint64 {
 	}
 	return items
 }
+
+// flagHeapType is Py_TPFLAGS_HEAPTYPE: a type made by a class statement.
+const flagHeapType = 1 << 9
+
+// IsInstance reports whether v is an instance of a Python class (its type is
+// a heap type): an object whose attributes may hold objects of interest.
+func (p *Process) IsInstance(v uint64) bool {
+	t, err := p.typeOf(v)
+	if err != nil {
+		return false
+	}
+	flags, err := p.r.u64(t + tpFlags)
+	return err == nil && flags&flagHeapType != 0
+}
