@@ -51,7 +51,15 @@ with open(path) as f:
 if "error" in d:
     sys.exit("error: " + d["error"])
 if d["pid"] != pid:
-    sys.exit("pid %s != %s" % (d["pid"], pid))
+    # A program may hand its hang to a process it forked (fork_child.py): that one is the target.
+    try:
+        with open("/proc/%d/stat" % d["pid"]) as f:
+            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        ppid = None
+    if ppid != pid:
+        sys.exit("pid %s != %s" % (d["pid"], pid))
+    pid = d["pid"]
 threads = d["threads"]
 main = [t for t in threads if t["main"]]
 if len(main) != 1 or main[0]["native_id"] != pid:

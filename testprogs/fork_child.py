@@ -51,6 +51,9 @@ def main():
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()  # SITE:fork
     if pid == 0:
+        if threading.main_thread().native_id != threading.get_native_id():
+            # Before 3.14 the forking thread keeps the parent's native id.
+            threading.main_thread()._native_id = threading.get_native_id()
         h.watch({"MainThread": "record"},
                 expect={"fork_orphan": "metrics_lock", "owner": "flusher",
                         "owner_native_id": flusher.native_id, "parent_pid": os.getppid(),
