@@ -1,6 +1,7 @@
 package locks
 
 import (
+	"github.com/pyhang/pyhang/internal/pysource"
 	"github.com/pyhang/pyhang/snapshot"
 )
 
@@ -21,12 +22,13 @@ type ForkCall struct {
 // forkCalls finds, for each waiting thread, the innermost frame that stands
 // after an os.fork() call in its own function.
 func (a *Analysis) forkCalls(x *index) {
+	calls := map[string][]pysource.Call{} // os.fork() calls by file, each file scanned once
 	for _, tid := range sortedKeys(a.Waits) {
 		th := x.thread(tid)
 		if th == nil {
 			continue
 		}
-		if fc := forkCallOf(x, th); fc != nil {
+		if fc := forkCallOf(x, th, calls); fc != nil {
 			if a.Forks == nil {
 				a.Forks = map[int]*ForkCall{}
 			}
@@ -35,16 +37,26 @@ func (a *Analysis) forkCalls(x *index) {
 	}
 }
 
-func forkCallOf(x *index, th *snapshot.Thread) *ForkCall {
+func forkCallOf(x *index, th *snapshot.Thread, calls map[string][]pysource.Call) *ForkCall {
 	for i := range th.Frames {
 		f := &th.Frames[i]
-		src := x.src.file(f.File)
-		if src == nil {
+		cs, ok := calls[f.File]
+		if !ok {
+			if src := x.src.file(f.File); src != nil {
+				for _, c := range src.Calls("fork") {
+					if c.Receiver == "os" {
+						cs = append(cs, c)
+					}
+				}
+			}
+			calls[f.File] = cs
+		}
+		if len(cs) == 0 {
 			continue
 		}
 		def, fn := x.src.def(f.File, f.Line)
-		for _, c := range src.Calls("fork") {
-			if c.Receiver != "os" || c.Line >= f.Line {
+		for _, c := range cs {
+			if c.Line >= f.Line {
 				continue
 			}
 			if d, _ := x.src.def(f.File, c.Line); d == def {
