@@ -43,6 +43,8 @@ type index struct {
 	byIdent map[uint64]*snapshot.Thread
 	byFD    map[int]*snapshot.Object // socket fd → socket
 	src     *sourceCache
+	// mpQueues are the multiprocessing queues, sorted by id (mpqueues.go).
+	mpQueues []*snapshot.Object
 }
 
 func newIndex(s *snapshot.Snapshot) *index {

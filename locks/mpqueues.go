@@ -2,6 +2,7 @@ package locks
 
 import (
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -15,12 +16,18 @@ import (
 
 // mpQueueOf finds the multiprocessing queue a thread waits on.
 func mpQueueOf(x *index, th *snapshot.Thread) (*snapshot.Object, Evidence) {
-	k := th.Kernel
-	for _, ob := range x.s.Objects {
-		q := ob.MPQueue
-		if q == nil {
-			continue
+	if x.mpQueues == nil {
+		x.mpQueues = []*snapshot.Object{}
+		for _, ob := range x.s.Objects {
+			if ob.MPQueue != nil {
+				x.mpQueues = append(x.mpQueues, ob)
+			}
 		}
+		sort.Slice(x.mpQueues, func(i, j int) bool { return x.mpQueues[i].ID < x.mpQueues[j].ID })
+	}
+	k := th.Kernel
+	for _, ob := range x.mpQueues {
+		q := ob.MPQueue
 		switch {
 		case k.FD != nil && q.ReaderFD != nil && *k.FD == *q.ReaderFD && (k.Syscall == "read" || k.Syscall == "readv" || k.Syscall == "poll" || k.Syscall == "ppoll"):
 			fd := *k.FD
