@@ -8,16 +8,21 @@ diagnosis must report no finding.
 import concurrent.futures
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import _harness  # noqa: E402
 
 WORKERS = 4
+# Every job waits until all of them run at once, so no worker is idle before
+# the last submit, and the pool starts all four (an idle worker would take the
+# next job instead of a new one, however slow the machine).
+all_running = threading.Barrier(WORKERS)
 
 
 def job(n):
-    time.sleep(0.1)  # long enough that every submit starts a new worker
+    all_running.wait()
     return n * n
 
 
