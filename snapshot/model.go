@@ -49,10 +49,14 @@ type Signal struct {
 	Number int    `json:"number"`
 	Name   string `json:"name"`
 	Code   int    `json:"code"`
-	// Addr is the fault address of SIGSEGV, SIGBUS, SIGILL and SIGFPE (0 is
-	// a fault address like any other); absent for other signals.
+	// Addr is the fault address of SIGSEGV, SIGBUS, SIGILL and SIGFPE when
+	// the kernel raised them (0 is a fault address like any other); absent
+	// for other signals and for a signal a process sent.
 	Addr *Addr `json:"addr,omitempty"`
 	TID  int   `json:"tid,omitempty"`
+	// Sender is the pid of the process that sent the signal (kill(),
+	// tgkill(), raise(), abort()); absent when the kernel raised it.
+	Sender int `json:"sender_pid,omitempty"`
 }
 
 // Thread states of the JSON contract.
@@ -191,6 +195,10 @@ type NativeFrame struct {
 	// File and Line are the source position, when the file carries DWARF.
 	File string `json:"file,omitempty"`
 	Line int    `json:"line,omitempty"`
+	// SignalFrame marks a signal trampoline (glibc's __restore_rt, by its
+	// call-frame information): a signal handler runs above it, and the
+	// frame below it is where the signal interrupted the thread.
+	SignalFrame bool `json:"signal_frame,omitempty"`
 }
 
 // Object kinds.

@@ -272,7 +272,9 @@ func (b *builder) read() error {
 		}
 		b.ioContext(&th, ts)
 		switch {
-		case b.mods != nil && b.opts.Native:
+		case b.mods != nil && (b.opts.Native || b.faulted(kt)):
+			// A crashed thread's native stack is the crash's evidence:
+			// it is read even without --native (one thread, in a core).
 			b.nativeStack(&th, kt, &ts)
 		case b.mods != nil:
 			b.innermost(&th, kt)
@@ -281,7 +283,7 @@ func (b *builder) read() error {
 	}
 	b.unmatchedWaits()
 	b.readAsyncio(tstates, globalsSeen)
-	if si := b.s.Target.Signal; si != nil && isCrash(si) {
+	if si := b.s.Target.Signal; si != nil && b.s.Target.Crashed() {
 		for i := range b.s.Threads {
 			if b.s.Threads[i].TID == si.TID {
 				b.s.Threads[i].State = snapshot.StateCrashed
@@ -315,6 +317,12 @@ func startingThreads(tstates []cpython.ThreadState) map[uint64]bool {
 		}
 	}
 	return out
+}
+
+// faulted reports whether kt is the thread that took a crash's signal.
+func (b *builder) faulted(kt *target.Thread) bool {
+	si := b.s.Target.Signal
+	return kt != nil && si != nil && si.TID == kt.TID && b.s.Target.Crashed()
 }
 
 // kernelThread finds the LWP of a thread state: native_thread_id (3.11+), the
@@ -370,6 +378,19 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 	if kt.Syscall == sysWait4 {
 		pid := int(int32(uint32(kt.Args[0])))
 		k.WaitPID = &pid
+	}
+	if kt.Syscall == sysRestart {
+		// A stop (a snapshot before this one) interrupted a wait with a
+		// timeout, and the kernel goes on with it through restart_syscall:
+		// futex, nanosleep and poll restart this way only when timed. The
+		// argument registers still hold the first call's: a futex word in
+		// the GIL's condition variable is a wait for the GIL.
+		k.Timed = true
+		if gil.WaitsForGIL(kt.Args[0]) {
+			k.Futex = snapshot.Addr(kt.Args[0])
+			th.GIL = snapshot.GILWaiting
+		}
+		return
 	}
 	if kt.Syscall != sysFutex {
 		return

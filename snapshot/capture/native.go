@@ -43,6 +43,7 @@ func (b *builder) nativeStack(th *snapshot.Thread, kt *target.Thread, ts *cpytho
 	th.Native = make([]snapshot.NativeFrame, len(st.Frames))
 	for i, f := range st.Frames {
 		th.Native[i] = nativeFrame(f.PC, f.Location)
+		th.Native[i].SignalFrame = f.Signal
 	}
 	if len(st.Frames) > 0 {
 		th.Innermost = &th.Native[0]

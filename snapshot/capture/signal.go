@@ -22,23 +22,15 @@ func signalName(n int) string {
 }
 
 func signalInfo(si *target.SigInfo) *snapshot.Signal {
-	s := &snapshot.Signal{Number: si.Signo, Name: signalName(si.Signo), Code: si.Code, TID: si.TID}
+	s := &snapshot.Signal{Number: si.Signo, Name: signalName(si.Signo), Code: si.Code, TID: si.TID, Sender: si.Sender}
 	switch si.Signo {
-	case 4, 7, 8, 11:
-		a := snapshot.Addr(si.Addr)
-		s.Addr = &a
+	case snapshot.SIGILL, snapshot.SIGBUS, snapshot.SIGFPE, snapshot.SIGSEGV:
+		// Only a fault the kernel raised has an address; a signal a
+		// process sent carries its pid in that word.
+		if si.Code > 0 {
+			a := snapshot.Addr(si.Addr)
+			s.Addr = &a
+		}
 	}
 	return s
-}
-
-// isCrash tells a fault (or abort()) inside the process from a signal sent
-// from outside (si_code SI_USER = 0), such as the SIGABRT used to make a core.
-func isCrash(s *snapshot.Signal) bool {
-	switch s.Number {
-	case 4, 5, 7, 8, 11, 31:
-		return s.Code > 0
-	case 6:
-		return s.Code == -6 // SI_TKILL: abort() raising in its own thread
-	}
-	return false
 }

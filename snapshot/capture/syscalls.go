@@ -28,6 +28,7 @@ const (
 	sysPread64     = 17
 	sysReadv       = 19
 	sysWritev      = 20
+	sysRestart     = 219 // restart_syscall
 )
 
 var syscallNames = map[int]string{
@@ -36,7 +37,7 @@ var syscallNames = map[int]string{
 	sysRecvmsg: "recvmsg", sysWait4: "wait4", sysFutex: "futex", sysClockNanosl: "clock_nanosleep",
 	sysEpollWait: "epoll_wait", sysWaitid: "waitid", sysPselect6: "pselect6", sysPpoll: "ppoll",
 	sysEpollPwait: "epoll_pwait", sysAccept4: "accept4", sysEpollPwait2: "epoll_pwait2",
-	sysPread64: "pread64", sysReadv: "readv", sysWritev: "writev",
+	sysPread64: "pread64", sysReadv: "readv", sysWritev: "writev", sysRestart: "restart_syscall",
 }
 
 // syscallName names a system call, or "" when pyhang does not know it.

@@ -141,7 +141,7 @@ func signalOf(sig *siginfo, after int, ps []prstatus) *target.SigInfo {
 	if sig == nil {
 		return nil
 	}
-	si := &target.SigInfo{Signo: sig.signo, Code: sig.code, Errno: sig.errno, Addr: sig.addr}
+	si := &target.SigInfo{Signo: sig.signo, Code: sig.code, Errno: sig.errno, Addr: sig.addr, Sender: sig.sender}
 	switch {
 	case after >= 0 && ps[after].cursig == sig.signo:
 		si.TID = ps[after].tid

@@ -201,12 +201,12 @@ func TestParseSigInfo(t *testing.T) {
 		11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // SIGSEGV, si_code SI_USER
 		0x39, 0x30, 0, 0, 0, 0, 0, 0, // si_pid 12345, si_uid 0
 	}
-	if si, _ := parseSigInfo(killed); si.addr != 0 || si.code != 0 {
-		t.Errorf("kill -SEGV = %+v, want no fault address", si)
+	if si, _ := parseSigInfo(killed); si.addr != 0 || si.code != 0 || si.sender != 12345 {
+		t.Errorf("kill -SEGV = %+v, want no fault address, sender 12345", si)
 	}
 	abrt := []byte{6, 0, 0, 0, 0, 0, 0, 0, 0xfa, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}
-	if si, _ := parseSigInfo(abrt); si != (siginfo{signo: 6, code: -6}) {
-		t.Errorf("SIGABRT via tgkill = %+v, want code SI_TKILL (-6)", si)
+	if si, _ := parseSigInfo(abrt); si != (siginfo{signo: 6, code: -6, sender: 0x04030201}) {
+		t.Errorf("SIGABRT via tgkill = %+v, want code SI_TKILL (-6), sender 0x4030201", si)
 	}
 	if _, err := parseSigInfo(segv[:20]); err == nil || !errors.Is(err, ErrCorrupt) {
 		t.Errorf("short NT_SIGINFO: err = %v", err)

@@ -16,10 +16,19 @@ const (
 	sigSTOP = 19
 )
 
+// si_code values of signals a process sent (include/uapi/asm-generic/siginfo.h).
+const (
+	siUser  = 0
+	siQueue = -1
+	siTKill = -6
+)
+
 // siginfo_t on x86-64: si_signo, si_errno, si_code (ints), padding, then the
-// union whose first word is si_addr for the fault signals.
+// union whose first word is si_addr for the fault signals, and si_pid (then
+// si_uid) for a signal a process sent.
 const (
 	siAddrOff  = 16
+	siPIDOff   = 16
 	siginfoMin = siAddrOff + 8
 )
 
@@ -27,6 +36,7 @@ const (
 type siginfo struct {
 	signo, errno, code int
 	addr               uint64 // 0 unless a fault signal raised by the kernel
+	sender             int    // si_pid of a signal a process sent (si_code <= 0)
 }
 
 func parseSigInfo(desc []byte) (siginfo, error) {
@@ -45,6 +55,14 @@ func parseSigInfo(desc []byte) (siginfo, error) {
 	case sigSEGV, sigBUS, sigILL, sigFPE, sigTRAP:
 		if si.code > 0 {
 			si.addr = le.Uint64(desc[siAddrOff:])
+		}
+	}
+	// SI_USER (kill), SI_QUEUE (sigqueue) and SI_TKILL (tgkill, raise,
+	// abort) carry the sender's pid.
+	switch si.code {
+	case siUser, siQueue, siTKill:
+		if pid := int(int32(le.Uint32(desc[siPIDOff:]))); pid > 0 {
+			si.sender = pid
 		}
 	}
 	return si, nil

@@ -32,6 +32,10 @@ type Frame struct {
 	// ViaFramePointer says the frame was found by following the frame
 	// pointer of its callee, whose file has no call-frame information for it.
 	ViaFramePointer bool
+	// Signal says the frame is a signal trampoline (its call-frame
+	// information says so): a handler returns through it, and the frame
+	// after it is the one the signal interrupted.
+	Signal bool
 	Location
 }
 
@@ -103,7 +107,7 @@ func (m *Modules) Unwind(mem target.Memory, regs *target.Regs, lines bool) Stack
 		pc := r.v[regRA]
 		f := Frame{PC: pc, SP: r.v[regRSP], Location: m.Symbolize(pc, exact, lines)}
 		caller, step := w.step(&r, exact, len(st.Frames) == 0)
-		f.CFA, f.ViaFramePointer = step.cfa, step.viaFP
+		f.CFA, f.ViaFramePointer, f.Signal = step.cfa, step.viaFP, step.signal
 		st.Frames = append(st.Frames, f)
 		if step.outermost {
 			return st

@@ -58,6 +58,10 @@ type SigInfo struct {
 	Signo, Code, Errno int
 	Addr               uint64 // fault address for SIGSEGV/SIGBUS/SIGILL/SIGFPE
 	TID                int    // thread that took the signal (0 when unknown)
+	// Sender is the pid of the process that sent the signal (si_pid of a
+	// kill(), tgkill() or sigqueue(), si_code <= 0); 0 for a signal the
+	// kernel raised, or when unknown.
+	Sender int
 }
 
 // Target is a process to read: a live pid or a core file.
