@@ -17,6 +17,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 	for i := range s.Threads {
 		a.holdsOf(x, &s.Threads[i])
 	}
+	a.gilHolder()
 	a.rlockOwners(x)
 	a.taskHolds(x)
 	a.importOwners(x)
@@ -147,6 +148,19 @@ func (a *Analysis) conditionHold(x *index, th *snapshot.Thread, frame int, cond 
 		if lk.Owner == th.Ident {
 			a.addHold(th.TID, Hold{Ref: r, Evidence: ev, Frame: frame})
 		}
+	}
+}
+
+// gilHolder: the interpreter's GIL state names the thread that holds the
+// GIL; the waits for the GIL then point at it.
+func (a *Analysis) gilHolder() {
+	for i := range a.Snap.Threads {
+		th := &a.Snap.Threads[i]
+		if th.GIL != snapshot.GILHeld {
+			continue
+		}
+		a.extra(gilObject())
+		a.addHold(th.TID, Hold{Ref: Ref{Kind: KindGIL, ID: gilID}, Evidence: []Evidence{{Basis: BasisGILState}}, Frame: -1})
 	}
 }
 

@@ -70,6 +70,9 @@ const (
 	// BasisBareAcquire: the frame stands after a bare acquire() of the lock
 	// and before its release() (probable, from the source).
 	BasisBareAcquire Basis = "bare-acquire"
+	// BasisGILState: the interpreter's GIL state names the thread's thread
+	// state as the holder (snapshot.Thread.GIL is "held").
+	BasisGILState Basis = "gil-state"
 )
 
 // Evidence is one fact behind a claim.

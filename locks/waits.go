@@ -19,6 +19,11 @@ const (
 // gilID is the id of the GIL among the report's objects.
 const gilID = "gil"
 
+// gilObject is the GIL among the report's objects.
+func gilObject() *snapshot.Object {
+	return &snapshot.Object{ID: gilID, Kind: KindGIL, Type: "GIL"}
+}
+
 // waitOf works out what a blocked thread waits on.
 func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 	k := th.Kernel
@@ -26,7 +31,7 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 		return nil
 	}
 	if th.GIL == snapshot.GILWaiting {
-		a.extra(&snapshot.Object{ID: gilID, Kind: KindGIL, Type: "GIL"})
+		a.extra(gilObject())
 		return &Wait{Ref: Ref{Kind: KindGIL, ID: gilID}, Evidence: []Evidence{{Basis: BasisGIL, Addr: k.Futex}}}
 	}
 	prims := primitiveFrames(x.s, th)

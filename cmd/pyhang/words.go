@@ -192,6 +192,8 @@ func (w *words) fact(e locks.Evidence) string {
 			return fmt.Sprintf("in %s for any child", w.esc(e.Syscall))
 		}
 		return fmt.Sprintf("in %s for child %d", w.esc(e.Syscall), e.PID)
+	case locks.BasisGILState:
+		return "the interpreter's GIL state names this thread as the holder"
 	case locks.BasisBareAcquire:
 		s := "inside acquire() at " + w.site(e.At)
 		if e.At.Via != "" {
