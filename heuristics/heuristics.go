@@ -20,10 +20,12 @@ const (
 	OrphanedLock     Kind = "orphaned-lock"
 	StarvedConsumers Kind = "starved-consumers"
 	StuckIO          Kind = "stuck-io"
+	GILHeldInNative  Kind = "gil-held-in-native"
 	AllBlocked       Kind = "all-blocked"
 	// BlockedEventLoop: an event loop's thread sits in a blocking call made
 	// by a coroutine, so none of the loop's other tasks can run.
 	BlockedEventLoop Kind = "blocked-event-loop"
+	Crash            Kind = "crash"
 )
 
 // Severity grades a finding.
@@ -53,9 +55,13 @@ type Finding struct {
 // Problem reports whether the finding is an error or a warning.
 func (f *Finding) Problem() bool { return f.Severity == Error || f.Severity == Warning }
 
-// Find runs every heuristic.
+// Find runs every heuristic. A crash comes first: it is why the process is
+// gone.
 func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding {
 	var out []Finding
+	if f, ok := crash(s); ok {
+		out = append(out, f)
+	}
 	out = append(out, deadlocks(s, a, g)...)
 	out = append(out, loopStalls(s, a, out)...)
 	out = append(out, poolDeadlocks(s, a)...)
@@ -77,6 +83,9 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		out = append(out, f)
 	}
 	out = append(out, blocked...)
+	if f, ok := gilHeldInNative(s, a); ok {
+		out = append(out, f)
+	}
 	if f, ok := allBlocked(s, a); ok {
 		if len(out) > 0 {
 			// The deadlock or orphaned lock above is the cause; this only

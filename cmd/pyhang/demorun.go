@@ -204,7 +204,7 @@ func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
 		return err
 	}
 	if d.crash {
-		fmt.Fprintf(w, "\n(The example crashed; this is its core as the kernel wrote it: the signal, the fault address, and the crashing thread's Python stack. Run `pyhang diagnose CORE` on a core of your own the same way.)\n")
+		fmt.Fprintf(w, "\n(The example crashed; this is the diagnosis of its core as the kernel wrote it. Run `pyhang diagnose CORE` on a core of your own the same way.)\n")
 		return nil
 	}
 	fmt.Fprintf(w, "\n(The example was stopped. Run `pyhang diagnose PID` on a process of your own the same way.)\n")

@@ -48,6 +48,10 @@ func (w *words) summary(f *heuristics.Finding) string {
 		return w.starvedSummary(d)
 	case *heuristics.StuckIODetails:
 		return w.stuckIOSummary(d)
+	case *heuristics.GILHeldDetails:
+		return w.gilHeldSummary(d)
+	case *heuristics.CrashDetails:
+		return w.crashSummary(d)
 	case *heuristics.AllBlockedDetails:
 		if d.Consequence {
 			return fmt.Sprintf("every one of the %d threads is blocked as a result: the process can never make progress", len(f.Threads))
@@ -116,6 +120,10 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		out = w.starvedEvidence(d)
 	case *heuristics.StuckIODetails:
 		out = w.stuckIOEvidence(d)
+	case *heuristics.GILHeldDetails:
+		out = w.gilHeldEvidence(d)
+	case *heuristics.CrashDetails:
+		out = w.crashEvidence(d)
 	case *heuristics.AllBlockedDetails:
 		for _, wt := range d.Waits {
 			out = append(out, fmt.Sprintf("%s waits for %s at %s%s", w.threadLabel(wt.Thread), w.ref(wt.Waits), w.frameAt(wt.Thread, wt.Frame), w.indirect(wt.Evidence)))

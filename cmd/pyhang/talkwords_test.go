@@ -62,6 +62,22 @@ func TestTalkWords(t *testing.T) {
 			"10 work items wait behind them",
 			`"MainThread" (tid `, "which only the stuck threads can end: a consequence, not a problem of its own",
 		}},
+		{"kernel-core-talk_ctypes_crash", []string{
+			"Killed by SIGSEGV (code 1, address 0x28) in thread ",
+			"1 problem found:\n\n1. CRASH [error]: crash: SIGSEGV, a NULL pointer dereference (address 0x28) in RSA_size (libcrypto.so.3), through ctypes from talk_ctypes_crash.py:42 in RSAKey.private_encrypt — check the pointers and the argtypes of that call",
+			"si_code 1 SEGV_MAPERR: address not mapped, fault address 0x28 — below 4096",
+			"it happened in RSA_size+0x4 (libcrypto.so.3), a shared library",
+			"native stack: RSA_size (libcrypto.so.3) ← ", " ← _ctypes_callproc (_ctypes.cpython-312-x86_64-linux-gnu.so) ← ",
+			"Python stack: talk_ctypes_crash.py:42 in RSAKey.private_encrypt ← talk_ctypes_crash.py:65 in main",
+		}},
+		{"gil_held_in_native", []string{
+			`1. GIL-HELD-IN-NATIVE [error]: GIL held in native code: "blocker" (tid `,
+			") holds the GIL while blocked in pause() (libc.so.6) from gil_held_in_native.py:",
+			"which has no timeout, so no other thread can run Python (3 threads wait for the GIL) — release the GIL around blocking C calls",
+			`"worker-0" (tid `, "wait for the GIL (in a futex on its condition variable)",
+			`"MainThread" (tid `, "cannot run Python either once its own wait ends",
+			"  holds the GIL\n    evidence: the interpreter's GIL state names this thread as the holder",
+		}},
 	} {
 		t.Run(tc.snap, func(t *testing.T) {
 			var out bytes.Buffer
@@ -111,5 +127,43 @@ func TestTalkWordsEscape(t *testing.T) {
 	}
 	if len(back.Findings) == 0 || len(back.Findings[0].Details.Stuck) == 0 || back.Findings[0].Details.Stuck[0].URL != hostile {
 		t.Errorf("the JSON does not keep the URL exact: %+v", back.Findings)
+	}
+}
+
+// TestCrashWordsEscape: symbol and file names come from the target's files:
+// the text report escapes them, the JSON keeps them exact.
+func TestCrashWordsEscape(t *testing.T) {
+	s := loadStored(t, "kernel-core-talk_ctypes_crash")
+	hostile := "RSA_size\x1b[2J\x1b]0;pwned\x07"
+	for i := range s.Threads {
+		if len(s.Threads[i].Native) > 0 {
+			s.Threads[i].Native[0].Symbol = hostile
+			s.Threads[i].Native[0].Module = hostile + ".so"
+		}
+	}
+	an := analyse(s)
+	var out bytes.Buffer
+	writeDiagnosis(&out, an)
+	if strings.ContainsAny(out.String(), "\x1b\x07") || !strings.Contains(out.String(), "CRASH [error]") {
+		t.Errorf("the text report passes terminal escapes through:\n%q", out.String())
+	}
+	var js bytes.Buffer
+	if err := writeJSON(&js, an.report(true)); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Findings []struct {
+			Details struct {
+				Function struct {
+					Symbol string `json:"symbol"`
+				} `json:"function"`
+			} `json:"details"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Findings) == 0 || back.Findings[0].Details.Function.Symbol != hostile {
+		t.Errorf("the JSON does not keep the symbol exact: %+v", back.Findings)
 	}
 }

@@ -36,7 +36,7 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			}
 			break
 		}
-		fmt.Fprintf(w, "No deadlock, orphaned lock, starved consumer, abandoned wait, stuck I/O or permanently blocked process found among %s.\n", threadCount(len(s.Threads)))
+		fmt.Fprintf(w, "No deadlock, orphaned lock, starved consumer, abandoned wait, stuck I/O, GIL held in native code or permanently blocked process found among %s.\n", threadCount(len(s.Threads)))
 	case 1:
 		fmt.Fprintln(w, "1 problem found:")
 	default:

@@ -36,8 +36,13 @@ func writeHeader(w io.Writer, s *snapshot.Snapshot) {
 	}
 	if sig := t.Signal; sig != nil {
 		fmt.Fprintf(w, "Killed by %s (code %d", sig.Name, sig.Code)
-		if sig.Addr != nil {
+		switch {
+		case sig.Addr != nil:
 			fmt.Fprintf(w, ", address %s", *sig.Addr)
+		case sig.Sender == t.PID && sig.Sender != 0:
+			fmt.Fprintf(w, ", raised by the process itself")
+		case sig.Sender != 0:
+			fmt.Fprintf(w, ", sent by pid %d", sig.Sender)
 		}
 		fmt.Fprintf(w, ") in thread %d\n", sig.TID)
 	}

@@ -58,6 +58,9 @@ func nativeLine(nf *snapshot.NativeFrame) string {
 	if nf.File != "" {
 		line = fmt.Sprintf(" at %s:%d", esc(nf.File), nf.Line)
 	}
+	if nf.SignalFrame {
+		where += " <signal handler called>"
+	}
 	return fmt.Sprintf("%18s in %s%s%s", nf.PC, fn, line, where)
 }
 
@@ -113,6 +116,9 @@ func nativeChain(t *snapshot.Thread) string {
 			name = fmt.Sprintf("?? (%s+%#x)", esc(nf.Module), nf.Offset)
 		} else if nf.Module != module {
 			name += " (" + esc(nf.Module) + ")"
+		}
+		if nf.SignalFrame {
+			name += " <signal handler called>"
 		}
 		module = nf.Module
 		parts = append(parts, name)
