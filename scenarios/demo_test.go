@@ -80,3 +80,25 @@ func TestRendererRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoCrash: `pyhang demo ctypes-crash` lets the talk's ctypes example
+// crash and diagnoses the core the kernel writes: the crash finding leads.
+func TestDemoCrash(t *testing.T) {
+	in, ok := firstPyenv(testinterp.All(t))
+	if !ok {
+		t.Skip("SKIP: no pyenv interpreter (listed above)")
+	}
+	if len(in.Cmd) > 1 {
+		t.Skipf("SKIP: %s needs a wrapper command (%v), demo takes one executable", in.Name, in.Cmd)
+	}
+	env := withEnv(map[string]string{"XDG_CACHE_HOME": filepath.Join(testinterp.PrivateDir(t), "xdg")})
+	r := invocation{bin: pyhangBin, args: []string{"demo", "ctypes-crash", "--python", in.Cmd[0], "--graph", ""}, env: env, dir: t.TempDir()}.run(t)
+	if r.code != 0 {
+		t.Fatalf("%v", r)
+	}
+	out := string(r.stdout)
+	first := strings.Index(out, "1. CRASH [error]: crash: SIGSEGV, a NULL pointer dereference")
+	if first < 0 || !strings.Contains(out[first:], "in RSA_size (libcrypto.so") || !strings.Contains(out[first:], "through ctypes from talk_ctypes_crash.py:") {
+		t.Errorf("demo ctypes-crash says:\n%s", tail(r.stdout, 4000))
+	}
+}

@@ -45,6 +45,13 @@ type expectation struct {
 	Starved       []string `json:"starved"`
 	Queue         string   `json:"queue"`
 	BlockedOthers []string `json:"blocked_others"`
+	// GILHolder holds the GIL in a C call that blocks; GILWaiters are
+	// the threads that want it; the holder's C function and Python frame.
+	GILHolder      string   `json:"gil_holder"`
+	GILWaiters     []string `json:"gil_waiters"`
+	HolderFunction string   `json:"holder_function"`
+	HolderPython   string   `json:"holder_python_function"`
+	HolderLine     int      `json:"holder_line"`
 }
 
 // diagnosis is the part of the pyhang/1 report these tests read.
@@ -55,8 +62,11 @@ type diagnosis struct {
 	Threads []struct {
 		TID    int    `json:"tid"`
 		Name   string `json:"name"`
+		GIL    string `json:"gil"`
 		Frames []struct {
-			Calling *struct {
+			Function string `json:"function"`
+			Line     int    `json:"line"`
+			Calling  *struct {
 				Object string `json:"object"`
 				Method string `json:"method"`
 				Via    string `json:"via"`
@@ -172,6 +182,7 @@ var diagnosePrograms = []string{
 	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "all_blocked.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
 	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
+	"gil_held_in_native.py", "healthy_gil.py",
 }
 
 // TestDiagnose runs every problem program and every healthy look-alike under
@@ -195,6 +206,9 @@ func TestDiagnose(t *testing.T) {
 					t.Run("live", func(t *testing.T) {
 						checkDiagnosis(t, pid, want.Expect, p, false)
 						assertNotStopped(t, p.PID)
+						if want.Expect.GILHolder != "" {
+							checkGILHeldNative(t, pid, want.Expect)
+						}
 					})
 					t.Run("gcore", func(t *testing.T) {
 						// glibc 2.41+ puts a guard inside each thread stack's
@@ -316,6 +330,8 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 		t.Logf("%s", f.Summary)
 	case len(want.Starved) > 0:
 		checkStarved(t, &d, want)
+	case want.GILHolder != "":
+		checkGILHeld(t, &d, want)
 	case want.AllBlocked:
 		if len(problems) != 1 || d.Findings[problems[0]].Kind != "all-blocked" {
 			t.Fatalf("want exactly one all-blocked, got %+v", d.Findings)
@@ -381,6 +397,100 @@ func checkStarved(t *testing.T, d *diagnosis, want expectation) {
 		}
 	}
 	t.Logf("%s", f.Summary)
+}
+
+// checkGILHeld: one gil-held-in-native error naming the holder, its C
+// function and Python frame, and the GIL among the objects; the threads
+// seen waiting for the GIL are the program's workers, and every other
+// thread is listed as unable to run.
+func checkGILHeld(t *testing.T, d *diagnosis, want expectation) {
+	problems := d.problems()
+	if len(problems) != 1 || d.Findings[problems[0]].Kind != "gil-held-in-native" {
+		t.Fatalf("want exactly one gil-held-in-native, got %+v", d.Findings)
+	}
+	f := d.Findings[problems[0]]
+	if f.Severity != "error" {
+		t.Errorf("severity %s, want error (pause() has no timeout)", f.Severity)
+	}
+	var det struct {
+		Holder   int    `json:"holder"`
+		Frame    *int   `json:"frame"`
+		Syscall  string `json:"syscall"`
+		Timed    bool   `json:"timed"`
+		Function *struct {
+			Symbol string `json:"symbol"`
+			Module string `json:"module"`
+		} `json:"function"`
+		Waiters []int `json:"waiters"`
+		Others  []int `json:"others"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatalf("details: %v", err)
+	}
+	h := threadNamed(d, want.GILHolder)
+	if h < 0 || det.Holder != d.Threads[h].TID || d.Threads[h].GIL != "held" {
+		t.Fatalf("holder tid %d, want %s (%+v)", det.Holder, want.GILHolder, d.Threads)
+	}
+	if det.Syscall != "pause" || det.Timed {
+		t.Errorf("the holder is in %s (timed %v), want pause without a timeout", det.Syscall, det.Timed)
+	}
+	// glibc 2.41+ sits in __syscall_cancel_arch under pause(), named only
+	// where libc keeps its symbols; without --native only that is seen.
+	if det.Function == nil || !strings.HasPrefix(det.Function.Module, "libc.so") ||
+		!slices.Contains([]string{want.HolderFunction, "__syscall_cancel_arch", ""}, det.Function.Symbol) {
+		t.Errorf("the holder's function is %+v, want %s in libc", det.Function, want.HolderFunction)
+	}
+	frames := d.Threads[h].Frames
+	if det.Frame == nil || *det.Frame != 0 || len(frames) == 0 || frames[0].Function != want.HolderPython || frames[0].Line != want.HolderLine {
+		t.Errorf("the holder's Python frame: index %v of %+v, want %s at line %d", det.Frame, frames, want.HolderPython, want.HolderLine)
+	}
+	waiters := d.names(det.Waiters)
+	if len(waiters) == 0 {
+		t.Errorf("no thread seen waiting for the GIL, want some of %v", want.GILWaiters)
+	}
+	for _, n := range waiters {
+		if !slices.Contains(want.GILWaiters, n) {
+			t.Errorf("%s is listed waiting for the GIL; only %v do", n, want.GILWaiters)
+		}
+	}
+	if len(det.Waiters)+len(det.Others)+1 != len(d.Threads) {
+		t.Errorf("waiters %v and others %v do not cover the %d threads besides the holder", det.Waiters, det.Others, len(d.Threads)-1)
+	}
+	if !slices.Contains(f.Objects, "gil") {
+		t.Errorf("objects %v do not name the GIL", f.Objects)
+	}
+	t.Logf("%s", f.Summary)
+}
+
+// checkGILHeldNative: with --native the finding names the C function the
+// holder called (past the C library's system-call plumbing) and that the
+// call came through ctypes.
+func checkGILHeldNative(t *testing.T, target string, want expectation) {
+	r := runPyhang(t, "diagnose", "--native", target, "--format", "json")
+	var d diagnosis
+	if err := json.Unmarshal(r.stdout, &d); err != nil {
+		t.Fatalf("%v\nstdout is not a report: %v", r, err)
+	}
+	problems := d.problems()
+	if len(problems) != 1 || d.Findings[problems[0]].Kind != "gil-held-in-native" {
+		t.Fatalf("--native: want exactly one gil-held-in-native, got %+v", d.Findings)
+	}
+	var det struct {
+		Function *struct {
+			Symbol string `json:"symbol"`
+		} `json:"function"`
+		Via    string `json:"via"`
+		Native []struct {
+			Symbol string `json:"symbol"`
+		} `json:"native"`
+	}
+	if err := json.Unmarshal(d.Findings[problems[0]].Details, &det); err != nil {
+		t.Fatal(err)
+	}
+	if det.Function == nil || det.Function.Symbol != want.HolderFunction || det.Via != "ctypes" {
+		t.Errorf("--native: function %+v via %q, want %s through ctypes (stack %+v)", det.Function, det.Via, want.HolderFunction, det.Native)
+	}
+	t.Logf("--native: %s", d.Findings[problems[0]].Summary)
 }
 
 func threadNamed(d *diagnosis, name string) int {

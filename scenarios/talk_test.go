@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -105,8 +106,48 @@ func runTalkExample(t *testing.T, tbl *talkTable, ex talkExample, in testinterp.
 		if !ok {
 			tbl.skip(t, "the kernel wrote no core file on this machine (reason logged above)")
 		}
+		checkNoCrash(t, core)
 		checkTalk(t, ex, core, "kernel-core", want)
 	})
+}
+
+// checkNoCrash: the core of a process the test killed with SIGABRT (kill(),
+// si_code SI_USER, from the test's own pid) records the signal, and no
+// crash: no crash finding, no crashed thread.
+func checkNoCrash(t *testing.T, core string) {
+	t.Helper()
+	r := runPyhang(t, "diagnose", core, "--format", "json")
+	var rep struct {
+		Target struct {
+			Signal *struct {
+				Name   string `json:"name"`
+				Code   int    `json:"code"`
+				Sender int    `json:"sender_pid"`
+			} `json:"signal"`
+		} `json:"target"`
+		Threads []struct {
+			State string `json:"state"`
+		} `json:"threads"`
+		Findings []struct {
+			Kind string `json:"kind"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(r.stdout, &rep); err != nil {
+		t.Fatalf("%v\nstdout is not a report: %v", r, err)
+	}
+	if s := rep.Target.Signal; s == nil || s.Name != "SIGABRT" || s.Code != 0 || s.Sender != os.Getpid() {
+		t.Errorf("the core's signal is %+v, want SIGABRT, si_code 0 (SI_USER), from pid %d", s, os.Getpid())
+	}
+	for _, f := range rep.Findings {
+		if f.Kind == "crash" {
+			t.Errorf("a crash finding on the core of a process killed from outside: %s", r.stdout)
+		}
+	}
+	for _, th := range rep.Threads {
+		if th.State == "crashed" {
+			t.Errorf("a crashed thread in the core of a process killed from outside")
+		}
+	}
 }
 
 // mode runs one mode's subtest and records its outcome in the table.
@@ -410,16 +451,40 @@ func checkCrash(t *testing.T, r *talkReport, want talkExpect, mode string) {
 	checkCrashFindings(t, r, want)
 }
 
-// checkCrashFindings holds what a crash core's findings must say. The core's
-// own evidence is checked above; pyhang reports no finding of its own for a
-// crash yet, so none other than a crash may be there. The crash finding's
-// assertions (want.NativeFunction in want.Library, the fault address, the
-// Python frame) belong here.
+// checkCrashFindings: the crash core's one finding is the crash: SIGSEGV, a
+// NULL pointer dereference near 0, in RSA_size of libcrypto, called
+// through ctypes from the Python frame that made the call.
 func checkCrashFindings(t *testing.T, r *talkReport, want talkExpect) {
-	for _, f := range r.Findings {
-		if f.Kind != "crash" {
-			t.Errorf("unexpected %s finding on a crash core: %s", f.Kind, f.Summary)
-		}
+	i := r.onlyProblem(t, "crash")
+	if len(r.Findings) != 1 {
+		t.Errorf("findings besides the crash: %+v", r.Findings)
+	}
+	var c crashFinding
+	if err := json.Unmarshal(r.Details[i], &c); err != nil {
+		t.Fatalf("details: %v", err)
+	}
+	if c.Signal != want.Signal || c.Cause != "fault" || c.CodeName != "SEGV_MAPERR" {
+		t.Errorf("crash %s (%s), cause %s; want %s, SEGV_MAPERR, fault", c.Signal, c.CodeName, c.Cause, want.Signal)
+	}
+	addr := uint64(1) << 63
+	if c.Addr != nil {
+		addr, _ = strconv.ParseUint(strings.TrimPrefix(*c.Addr, "0x"), 16, 64)
+	}
+	if !c.NullPointer || addr >= want.FaultAddressBelow {
+		t.Errorf("null pointer %v at %v, want a NULL pointer dereference below %#x", c.NullPointer, c.Addr, want.FaultAddressBelow)
+	}
+	if c.Thread != r.Target.Signal.TID || !c.Python {
+		t.Errorf("the crash names thread %d, the core's signal %d", c.Thread, r.Target.Signal.TID)
+	}
+	if c.Function == nil || c.Function.Symbol != want.NativeFunction || !strings.HasPrefix(c.Function.Module, want.Library) || c.Module != "library" {
+		t.Errorf("the faulting function is %+v (%s), want %s in %s, a library", c.Function, c.Module, want.NativeFunction, want.Library)
+	}
+	if c.Via != "ctypes" {
+		t.Errorf("via %q, want ctypes", c.Via)
+	}
+	frames := r.Frames[c.Thread]
+	if c.Frame == nil || *c.Frame != 0 || len(frames) == 0 || frames[0].Line != want.PythonLine {
+		t.Errorf("the crash's Python frame is %v of %+v, want the call at line %d", c.Frame, frames, want.PythonLine)
 	}
 }
 

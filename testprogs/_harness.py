@@ -23,6 +23,8 @@ library line that makes a blocking call (Condition.wait's `waiter.acquire()`, so
 
 A program that crashes instead calls Harness.about_to_crash() just before the fatal call:
 the file is written at once, with the stack as it will be at the crash, and no watcher.
+A program whose hang stops every thread from running Python (a call that blocks while it
+keeps the GIL) calls Harness.about_to_block() just before that call, the same way.
 """
 
 import argparse
@@ -251,26 +253,34 @@ class Harness:
 
         The recorded stack is the one at the crash: the caller stands on the `call_marker`
         line, and `callee` (a function or method) is one frame further in, on the
-        `crash_marker` line. The harness's own frames are left out.
+        `crash_marker` line; with `callee` None, the caller itself makes the fatal call on
+        the `call_marker` line. The harness's own frames are left out.
         """
         me = threading.get_ident()
         here = _abs(__file__)
-        code = getattr(callee, "__func__", callee).__code__
         snapshot = self.snapshot()
         for t in snapshot:
             if t["ident"] == me:
                 frames = [f for f in t["frames"] if f["file"] != here]
                 frames[0]["line"] = self.line(call_marker)
-                frames.insert(0, {
-                    "function": code.co_name,
-                    "qualname": getattr(code, "co_qualname", code.co_name),
-                    "file": _abs(code.co_filename),
-                    "line": self.line(crash_marker),
-                })
+                if callee is not None:
+                    code = getattr(callee, "__func__", callee).__code__
+                    frames.insert(0, {
+                        "function": code.co_name,
+                        "qualname": getattr(code, "co_qualname", code.co_name),
+                        "file": _abs(code.co_filename),
+                        "line": self.line(crash_marker),
+                    })
                 t["frames"] = frames
         report = self._report(None, snapshot, expect)
         report["watcher_native_id"] = None
         self._write(report)
+
+    def about_to_block(self, call_marker, expect):
+        """Write the ready file now: the calling thread's next call, on the `call_marker`
+        line, blocks while it keeps the GIL, so no thread (and no watcher) can run Python
+        after it. The recorded stacks are those of that moment."""
+        self.about_to_crash(call_marker, None, None, expect)
 
 
 def library_line_blocks(frame):

@@ -2,7 +2,7 @@
 # Runs every test program under every installed CPython 3.8+ and checks the ready-file
 # protocol: the program writes its ready file (no "error"), the file's native ids are
 # exactly the process's threads once the watcher has gone, the program is still hung 2 s
-# later (or, for the crash program, died of SIGSEGV), and no warning was printed (run
+# later (or, for a crash program, died of SIGSEGV or SIGABRT), and no warning was printed (run
 # with -W always, so anything deprecated shows up). Prints a program x interpreter table.
 #
 # Usage: testprogs/check_all.sh [PROGRAM.py ...]
@@ -38,8 +38,11 @@ fi
 if [ $# -gt 0 ]; then
 	cases=$(printf '%s\n' "$@")
 else
-	cases=$(cd "$here" && ls *.py | grep -v '^_' | sort)
+	cases=$(cd "$here" && ls *.py | grep -v '^_' | grep -vx 'crash_in_process.py' | sort)
 	cases=$(printf '%s\nparked.py --threads 200 --depth 100\n' "$cases")
+	for how in abort-thread fatal-error faulthandler-segv; do
+		cases=$(printf '%s\ncrash_in_process.py --how %s\n' "$cases" "$how")
+	done
 fi
 
 # validate READY PID ALIVE: checks the ready file with the interpreter under test.
@@ -78,7 +81,7 @@ EOF
 
 # run_case PYTHON CASE: prints one cell of the table.
 run_case() {
-	local py=$1 prog=${2%% *} args tmp pid t0 t1 rc n cell
+	local py=$1 prog=${2%% *} args tmp pid t0 t1 rc want n cell
 	args=${2#"$prog"}
 	tmp=$(mktemp -d)
 	t0=$(date +%s%N)
@@ -96,12 +99,14 @@ run_case() {
 	if [[ $prog == *crash* ]]; then
 		wait "$pid"
 		rc=$?
-		if [ $rc -ne 139 ]; then
+		want=139 # SIGSEGV
+		[[ $args == *abort* || $args == *fatal* ]] && want=134 # SIGABRT
+		if [ $rc -ne $want ]; then
 			cell="FAIL:rc=$rc"
 		elif ! n=$("$py" -c "$VALIDATE" "$tmp/ready.json" "$pid" 0 2>&1); then
 			cell="FAIL:${n//$'\n'/ }"
 		else
-			cell="segv ${secs}s"
+			cell="sig$((rc - 128)) ${secs}s"
 		fi
 	elif [ ! -f "$tmp/ready.json" ]; then
 		cell="FAIL:no-ready"
@@ -145,13 +150,13 @@ for py in $PYTHONS; do
 	done <<<"$cases"
 done
 
-printf '%-38s' "program"
+printf '%-46s' "program"
 for l in "${labels[@]}"; do printf ' %-16s' "$l"; done
 echo
 status=0
 while IFS= read -r c; do
 	[ -n "$c" ] || continue
-	printf '%-38s' "$c"
+	printf '%-46s' "$c"
 	for l in "${labels[@]}"; do
 		cell=${result["$c|$l"]}
 		[[ $cell == FAIL* ]] && status=1

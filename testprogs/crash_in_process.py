@@ -1,0 +1,71 @@
+"""crash_in_process: the process stops itself: abort(), a fatal Python error, or a fault
+that faulthandler catches and raises again.
+
+--how abort-thread: an "aborter" thread calls os.abort() (C abort(): SIGABRT the process
+    sends itself, si_code SI_TKILL) while the main thread sleeps.
+--how fatal-error: the main thread calls the C API's Py_FatalError through
+    ctypes.pythonapi: the interpreter prints "Fatal Python error" and calls abort().
+--how faulthandler-segv: with faulthandler enabled, the main thread reads a C string at
+    address 0 (ctypes.string_at(0)): strlen() faults, faulthandler's handler prints the
+    tracebacks and raises SIGSEGV again, so the core records a SIGSEGV the process raised
+    (SI_TKILL) with no fault address; the fault itself sits below the handler's signal frame.
+
+A diagnosis of the core should find crash, with the cause (abort, fatal-error, fault), the
+thread that took the signal and the Python frame that made the fatal call, at the
+BLOCK:<how> line. The ready file is written just before the fatal call.
+"""
+
+import ctypes
+import faulthandler
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import _harness  # noqa: E402
+
+
+def abort_now(h):
+    h.about_to_crash("abort-thread", None, None, expect={
+        "signal": "SIGABRT", "cause": "abort", "thread": "aborter",
+        "python_function": "abort_now", "python_line": h.line("abort-thread")})
+    os.abort()  # BLOCK:abort-thread
+
+
+def fatal_error(h):
+    fatal = ctypes.pythonapi.Py_FatalError
+    fatal.argtypes = [ctypes.c_char_p]
+    fatal.restype = None
+    h.about_to_crash("fatal-error", None, None, expect={
+        "signal": "SIGABRT", "cause": "fatal-error", "thread": "MainThread", "via": "ctypes",
+        "python_function": "fatal_error", "python_line": h.line("fatal-error")})
+    fatal(b"crash_in_process: a fatal error on purpose")  # BLOCK:fatal-error
+
+
+def read_null(h):
+    faulthandler.enable()
+    h.about_to_crash("faulthandler-segv", None, None, expect={
+        "signal": "SIGSEGV", "cause": "fault", "thread": "MainThread", "via": "ctypes",
+        "handler": "faulthandler", "native_function": "strlen",
+        "python_function": "read_null", "python_line": h.line("faulthandler-segv")})
+    ctypes.string_at(0)  # BLOCK:faulthandler-segv
+
+
+def main():
+    p = _harness.parser(__doc__)
+    p.add_argument("--how", choices=["abort-thread", "fatal-error", "faulthandler-segv"], required=True)
+    args = p.parse_args()
+    h = _harness.Harness(args)
+    if args.how == "abort-thread":
+        threading.Thread(target=abort_now, args=(h,), name="aborter").start()
+        while True:
+            time.sleep(3600)  # SITE:main
+    elif args.how == "fatal-error":
+        fatal_error(h)
+    else:
+        read_null(h)
+
+
+if __name__ == "__main__":
+    main()
