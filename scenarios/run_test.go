@@ -139,8 +139,8 @@ func TestRunHang(t *testing.T) {
 
 // TestRunCrash runs a program that dies of SIGSEGV under pyhang run, under every
 // interpreter: pyhang reports the signal, the fault address and the Python frame
-// at the signal's delivery, writes a core that diagnoses the same, lets the signal
-// kill the program and exits 139 as a shell would.
+// at the signal's delivery, writes a core that diagnoses the same (its crash
+// finding), lets the signal kill the program and exits 139 as a shell would.
 func TestRunCrash(t *testing.T) {
 	for _, in := range testinterp.All(t) {
 		t.Run(in.Name, func(t *testing.T) {
@@ -163,8 +163,8 @@ func TestRunCrash(t *testing.T) {
 			}
 			core := filepath.Join(cores, "core."+m[1])
 			_, dr := diagnoseJSON(t, core)
-			if dr.code != 0 {
-				t.Errorf("diagnose of the crash core: exit %d\n%v", dr.code, dr)
+			if dr.code != 3 {
+				t.Errorf("diagnose of the crash core: exit %d, want 3 (the crash)\n%v", dr.code, dr)
 			}
 			var sig struct {
 				Target struct {
@@ -180,8 +180,20 @@ func TestRunCrash(t *testing.T) {
 						Function string `json:"function"`
 					} `json:"frames"`
 				} `json:"threads"`
+				Findings []struct {
+					Kind    string `json:"kind"`
+					Details struct {
+						Thread      int    `json:"thread"`
+						NullPointer bool   `json:"null_pointer"`
+						Via         string `json:"via"`
+					} `json:"details"`
+				} `json:"findings"`
 			}
 			json.Unmarshal(dr.stdout, &sig)
+			if f := sig.Findings; len(f) != 1 || f[0].Kind != "crash" || strconv.Itoa(f[0].Details.Thread) != m[2] ||
+				!f[0].Details.NullPointer || f[0].Details.Via != "ctypes" {
+				t.Errorf("the core's findings are %+v, want one crash: a NULL pointer dereference through ctypes in thread %s", f, m[2])
+			}
 			if s := sig.Target.Signal; s == nil || s.Name != "SIGSEGV" || strconv.Itoa(s.TID) != m[2] {
 				t.Errorf("the core's signal is %+v, want SIGSEGV in thread %s", s, m[2])
 			}
