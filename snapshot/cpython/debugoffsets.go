@@ -15,6 +15,7 @@ var debugGroups = map[int][]debugGroup{
 		{"thread_state", 152, []string{"size", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id", "datastack_chunk", "status"}},
 		{"interpreter_frame", 224, []string{"size", "previous", "executable", "instr_ptr", "localsplus", "owner"}},
 		{"code_object", 272, []string{"size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive"}},
+		{"gc", 568, []string{"size", "collecting"}},
 	},
 	14: {
 		{"runtime_state", 24, []string{"size", "finalizing", "interpreters_head"}},
@@ -22,6 +23,7 @@ var debugGroups = map[int][]debugGroup{
 		{"thread_state", 176, []string{"size", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id", "datastack_chunk", "status"}},
 		{"interpreter_frame", 248, []string{"size", "previous", "executable", "instr_ptr", "localsplus", "owner", "stackpointer", "tlbc_index"}},
 		{"code_object", 312, []string{"size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive", "co_tlbc"}},
+		{"gc", 648, []string{"size", "collecting"}},
 		{"gen_object", 664, []string{"size", "gi_name", "gi_iframe", "gi_frame_state"}},
 	},
 }
@@ -118,6 +120,10 @@ func (p *Process) applyDebugOffsets() error {
 		}
 	}
 	set(&l.RuntimeInterpHead, "runtime_state.interpreters_head")
+	set(&l.RuntimeFinalizing, "runtime_state.finalizing")
+	set(&l.InterpID, "interpreter_state.id")
+	set(&l.InterpGC, "interpreter_state.gc")
+	set(&l.GCCollecting, "gc.collecting")
 	set(&l.InterpNext, "interpreter_state.next")
 	set(&l.InterpThreadsHead, "interpreter_state.threads_head")
 	set(&l.InterpModules, "interpreter_state.imports_modules")
@@ -139,6 +145,7 @@ func (p *Process) applyDebugOffsets() error {
 	set(&l.CoQualname, "code_object.qualname")
 	set(&l.CoLinetable, "code_object.linetable")
 	set(&l.CoFirstlineno, "code_object.firstlineno")
+	set(&l.CoArgcount, "code_object.argcount")
 	set(&l.CoLocalsNames, "code_object.localsplusnames")
 	set(&l.CoLocalsKinds, "code_object.localspluskinds")
 	set(&l.CoCodeAdaptive, "code_object.co_code_adaptive")

@@ -17,6 +17,14 @@ type Layout struct {
 	RuntimeMainThread    int64 // main_thread (pthread_t)
 	RuntimeGILCurrent    int64 // gilstate.tstate_current (≤3.11)
 	RuntimeGIL           int64 // ceval.gil, embedded (≤3.11)
+	RuntimeInterpMain    int64 // interpreters.main: the main interpreter
+	RuntimeFinalizing    int64 // finalizing / _finalizing: the thread state running Py_FinalizeEx, NULL before
+	RuntimeGC            int64 // gc, embedded (3.8 only; per interpreter from 3.9)
+	InterpID             int64 // PyInterpreterState.id (int64): 0 for the main interpreter
+	InterpGC             int64 // gc, embedded struct _gc_runtime_state (3.9+)
+	InterpFinalizing     int64 // int finalizing (≤3.11, set by Py_EndInterpreter) / _finalizing thread state (3.12+)
+	GCCollecting         int64 // _gc_runtime_state.collecting (int): a collection is running
+	GCCallbacks          int64 // _gc_runtime_state.callbacks: the list behind gc.callbacks
 	InterpNext           int64 // PyInterpreterState.next
 	InterpThreadsHead    int64 // tstate_head / threads.head
 	InterpModules        int64 // modules / imports.modules (sys.modules)
@@ -62,6 +70,7 @@ type Layout struct {
 
 	// PyCodeObject
 	CoArgcount, CoNlocals, CoFirstlineno, CoVarnames, CoFilename, CoName int64
+	CoKwonlyargcount, CoFlags                                            int64 // ints: which locals are arguments
 	CoQualname                                                           int64 // 3.11+
 	CoLinetable                                                          int64 // co_lnotab (3.8/3.9) or co_linetable
 	CoExceptiontable                                                     int64 // 3.11+
@@ -199,15 +208,16 @@ func (e *UnsupportedError) Error() string {
 
 func oldCommon() Layout {
 	return Layout{
-		RuntimeInterpHead: 32, RuntimeMainThread: 72,
-		InterpNext: 0, InterpThreadsHead: 8, InterpGILPtr: -1,
+		RuntimeInterpHead: 32, RuntimeMainThread: 72, RuntimeInterpMain: 40, RuntimeFinalizing: 16, RuntimeGC: -1,
+		InterpNext: 0, InterpThreadsHead: 8, InterpGILPtr: -1, GCCollecting: 200, GCCallbacks: 216,
 		TstateNext: 8, TstateInterp: 16, TstateFrame: 24, CFrameCurrentFrame: -1,
 		TstateThreadID: 176, TstateNativeThreadID: -1,
 		FBack: 24, FCode: 32, FValuestack: 64, FrameGlobals: 48, FStacktop: -1, FStackdepth: -1,
 		IFCode: -1, IFPrevious: -1, IFFrameObj: -1, IFInstr: -1, IFOwner: -1, IFLocalsplus: -1,
 		IFStacktop: -1, IFStackpointer: -1, IFIsEntry: -1, CodeFirstTrace: -1, FrameObjFrame: -1,
 		EvalFunction: "_PyEval_EvalFrameDefault", EvalPerFrame: true, CFramePrevious: -1, OwnerEntryShim: -1,
-		CoArgcount: 16, CoNlocals: 28, CoFirstlineno: 40, CoCode: 48, CoVarnames: 72, CoFreevars: 80, CoCellvars: 88,
+		CoArgcount: 16, CoKwonlyargcount: 24, CoNlocals: 28, CoFlags: 36, CoFirstlineno: 40, CoCode: 48, CoVarnames: 72,
+		CoFreevars: 80, CoCellvars: 88,
 		CoFilename: 104, CoName: 112, CoLinetable: 120, CoQualname: -1,
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
 		CoStacksize: -1, OpBeforeWith: -1,
@@ -220,6 +230,8 @@ func layout38() *Layout {
 	l := oldCommon()
 	l.Minor = 8
 	l.RuntimeGILCurrent, l.RuntimeGIL = 1368, 1152
+	l.RuntimeGC = 344 // the collector is per runtime in 3.8
+	l.InterpID, l.InterpGC, l.InterpFinalizing = 16, -1, 48
 	l.InterpModules, l.InterpSysdict = 56, 72
 	l.TstateSize = 264
 	l.FStacktop, l.FLasti, l.FIblock, l.FBlockstack, l.FLocalsplus = 72, 104, 112, 120, 360
@@ -230,6 +242,7 @@ func layout39() *Layout {
 	l := oldCommon()
 	l.Minor = 9
 	l.RuntimeGILCurrent, l.RuntimeGIL = 568, 352
+	l.InterpID, l.InterpGC, l.InterpFinalizing = 24, 616, 56
 	l.InterpModules, l.InterpSysdict = 856, 872
 	l.TstateSize = 264
 	l.FStacktop, l.FLasti, l.FIblock, l.FBlockstack, l.FLocalsplus = 72, 104, 112, 120, 360
@@ -240,6 +253,7 @@ func layout310() *Layout {
 	l := oldCommon()
 	l.Minor = 10
 	l.RuntimeGILCurrent, l.RuntimeGIL = 568, 352
+	l.InterpID, l.InterpGC, l.InterpFinalizing = 24, 616, 56
 	l.InterpModules, l.InterpSysdict = 856, 872
 	l.TstateSize = 280
 	l.FStackdepth, l.FLasti, l.FIblock, l.FBlockstack, l.FLocalsplus = 80, 96, 104, 112, 352
@@ -249,6 +263,7 @@ func layout310() *Layout {
 func newCommon() Layout {
 	return Layout{
 		RuntimeInterpHead: 40, RuntimeMainThread: 80, RuntimeGILCurrent: -1, RuntimeGIL: -1,
+		RuntimeInterpMain: 48, RuntimeFinalizing: 24, RuntimeGC: -1, GCCollecting: 200, GCCallbacks: 216,
 		InterpNext: 0, InterpGILPtr: -1,
 		TstateNext: 8, TstateInterp: 16, TstateFrame: 56, CFrameCurrentFrame: -1,
 		TstateThreadID: 152, TstateNativeThreadID: 160,
@@ -258,8 +273,8 @@ func newCommon() Layout {
 		IFStacktop: 64, IFStackpointer: -1, IFIsEntry: -1, FrameObjFrame: 24,
 		OwnerCStack: 3, OwnerGenerator: 1,
 		EvalFunction: "_PyEval_EvalFrameDefault", CFramePrevious: -1, OwnerEntryShim: 3,
-		CoArgcount: -1, CoNlocals: -1, CoCode: -1, CoVarnames: -1, CoFreevars: -1, CoCellvars: -1,
-		CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
+		CoArgcount: 52, CoKwonlyargcount: 60, CoFlags: 48, CoNlocals: -1, CoCode: -1, CoVarnames: -1,
+		CoCellvars: -1, CoFreevars: -1, CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
 		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136, CoStacksize: 64,
 		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true,
 		OpBeforeWith:       -1,
@@ -273,6 +288,7 @@ func layout311() *Layout {
 	l.Minor = 11
 	l.RuntimeMainThread, l.RuntimeGILCurrent, l.RuntimeGIL = 80, 576, 360
 	l.InterpThreadsHead, l.InterpModules, l.InterpSysdict = 16, 888, 904
+	l.InterpID, l.InterpGC, l.InterpFinalizing = 48, 648, 84
 	l.CFrameCurrentFrame = 8
 	l.TstateSize = 360
 	// 3.11 frames: f_func 0, f_globals 8, f_builtins 16, f_locals 24, f_code 32,
@@ -288,6 +304,7 @@ func layout311() *Layout {
 	// argument counts: co_stacksize sits 4 bytes later than from 3.12 on.
 	l.CoStacksize = 68
 	l.OpBeforeWith, l.WithEnterExit = 53, true
+	l.CoArgcount, l.CoKwonlyargcount = 56, 64
 	l.StrASCIIData, l.StrCompactData = 48, 72
 	l.IntNewLayout = false
 	l.HeapTypeCachedKeys = 872
@@ -301,6 +318,7 @@ func layout312() *Layout {
 	l.Minor = 12
 	l.RuntimeMainThread = 64
 	l.InterpThreadsHead, l.InterpModules, l.InterpSysdict, l.InterpGILPtr = 72, 944, 352, 384
+	l.InterpID, l.InterpGC, l.InterpFinalizing = 8, 112, 104
 	l.CFrameCurrentFrame = 0
 	l.CFramePrevious = 8 // _PyCFrame {current_frame, previous}
 	l.TstateThreadID, l.TstateNativeThreadID = 136, 144
@@ -316,8 +334,9 @@ func layout312() *Layout {
 func layout313() *Layout {
 	l := newCommon()
 	l.Minor = 13
-	l.RuntimeInterpHead, l.RuntimeMainThread = 632, 656
+	l.RuntimeInterpHead, l.RuntimeMainThread, l.RuntimeInterpMain, l.RuntimeFinalizing = 632, 656, 640, 608
 	l.InterpNext, l.InterpThreadsHead, l.InterpModules, l.InterpSysdict, l.InterpGILPtr = 7264, 7344, 7656, 7640, 16
+	l.InterpID, l.InterpGC, l.InterpFinalizing = 7272, 7400, 7384
 	l.TstateFrame = 72
 	l.TstateSize = 304
 	l.CodeFirstTrace = 184
@@ -334,8 +353,13 @@ func layout313() *Layout {
 func layout314() *Layout {
 	l := newCommon()
 	l.Minor = 14
-	l.RuntimeInterpHead, l.RuntimeMainThread = 808, 832
+	l.RuntimeInterpHead, l.RuntimeMainThread, l.RuntimeInterpMain, l.RuntimeFinalizing = 808, 832, 816, 784
 	l.InterpNext, l.InterpThreadsHead, l.InterpModules, l.InterpSysdict, l.InterpGILPtr = 7272, 7344, 7688, 7672, 16
+	// No DWARF for 3.14 here: id and gc from _Py_DebugOffsets [DO 3.14.10];
+	// _finalizing (followed by _finalizing_id) and gc.callbacks found in a
+	// running 3.14.10 and checked by state_interp_test.go.
+	l.InterpID, l.InterpGC, l.InterpFinalizing = 7280, 7408, 7392
+	l.GCCollecting, l.GCCallbacks = 192, 208
 	l.TstateFrame = 72
 	l.TstateSize = 832
 	l.IFStacktop, l.IFStackpointer, l.IFOwner, l.IFLocalsplus = -1, 64, 74, 80
