@@ -20,11 +20,19 @@ type code struct {
 	cellNames  []string // co_cellvars then co_freevars (≤3.10; 3.11+ has them among localNames)
 	firstTrace int      // _co_firsttraceable (3.11+)
 	stackSize  int      // co_stacksize (3.11+; -1 when unread)
+	// nArgs counts the leading names that are arguments: positional and
+	// keyword-only ones, then *args and **kwargs.
+	nArgs int
+
+	// The bytecode, read only for an instruction without a line.
+	units     []byte
+	unitsRead bool
 
 	// Decoding a table is linear in its length; the same few positions of a
 	// function recur across threads and recursion, so results are memoised.
 	lines  map[int]int
 	depths map[int]int
+	locs   map[int]location
 }
 
 // lineAt is line, memoised per position.
@@ -138,6 +146,7 @@ func (p *Process) readCode(addr uint64) (*code, error) {
 			c.stackSize = int(n)
 		}
 	}
+	c.nArgs = p.argCount(addr)
 	if l.CoNlocalsplus >= 0 {
 		n, e := p.r.i32(addr + uint64(l.CoNlocalsplus))
 		if e == nil && n >= 0 && n <= maxLocals {
@@ -169,6 +178,32 @@ func (p *Process) readCode(addr uint64) (*code, error) {
 		}
 	}
 	return c, nil
+}
+
+// Code flags that add an argument (Include/cpython/code.h).
+const (
+	coVarargs     = 0x4
+	coVarkeywords = 0x8
+)
+
+// argCount returns how many leading local names of a code object are its
+// arguments; 0 when the header is unreadable.
+func (p *Process) argCount(addr uint64) int {
+	l := p.L
+	args, e1 := p.r.i32(addr + uint64(l.CoArgcount))
+	kw, e2 := p.r.i32(addr + uint64(l.CoKwonlyargcount))
+	flags, e3 := p.r.i32(addr + uint64(l.CoFlags))
+	if e1 != nil || e2 != nil || e3 != nil || args < 0 || kw < 0 || args+kw > maxLocals {
+		return 0
+	}
+	n := int(args + kw)
+	if flags&coVarargs != 0 {
+		n++
+	}
+	if flags&coVarkeywords != 0 {
+		n++
+	}
+	return n
 }
 
 // names decodes a tuple of str.

@@ -135,6 +135,10 @@ func FuzzLocations(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tbl []byte, firstLine int, unit int) {
 		firstLine = clampLine(firstLine)
 		_ = lineFromLocations(tbl, firstLine, unit)
+		loc := locationAt(tbl, firstLine, unit)
+		if line := lineFromLocations(tbl, firstLine, unit); loc.line != line {
+			t.Fatalf("unit %d: locationAt line %d, lineFromLocations %d", unit, loc.line, line)
+		}
 		spans, ok := locationsSpans(tbl, firstLine)
 		if !ok {
 			return // not a well-formed table: only "returns" is checked
@@ -146,6 +150,36 @@ func FuzzLocations(f *testing.F) {
 			}
 			if got := lineFromLocations(tbl, firstLine, u); got != want {
 				t.Fatalf("unit %d: line %d, oracle %d", u, got, want)
+			}
+			if got := locationAt(tbl, firstLine, u).line; got != want {
+				t.Fatalf("unit %d: locationAt line %d, oracle %d", u, got, want)
+			}
+		}
+	})
+}
+
+// FuzzBackJump feeds hostile bytecode to the backward-jump decoder of every
+// layout: it must return a target within the code or nothing, never panic.
+func FuzzBackJump(f *testing.F) {
+	f.Add([]byte{0x8c, 0x03, 0x00, 0x00}, 1)
+	f.Add([]byte{0x90, 0x01, 0x8c, 0x02}, 1)
+	f.Fuzz(func(t *testing.T, units []byte, unit int) {
+		for minor := 8; minor <= 14; minor++ {
+			l, err := LayoutFor(minor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if target, ok := backJumpTarget(l, units, unit); ok && (target < 0 || target > unit) {
+				t.Fatalf("3.%d unit %d: target %d is not behind it", minor, unit, target)
+			}
+			lineOf := func(k int) int {
+				if k >= 0 && k < len(units) && units[k]&1 == 0 {
+					return int(units[k])
+				}
+				return -1
+			}
+			if line, _ := enclosingLine(l, units, lineOf, 7, unit); line < 0 {
+				t.Fatalf("3.%d unit %d: line %d", minor, unit, line)
 			}
 		}
 	})

@@ -7,14 +7,24 @@ import (
 
 // Frame is one Python frame as read from the target.
 type Frame struct {
-	Addr      uint64
-	Function  string
-	Qualname  string
-	File      string
-	Line      int // -1 when the instruction has no line
+	Addr     uint64
+	Function string
+	Qualname string
+	File     string
+	Code     uint64 // the code object
+	// Line is the line CPython reports for the instruction; for one without
+	// a line, the enclosing statement's, with LineBasis saying how it was
+	// found (see enclosingline.go). Never -1 once the code is read.
+	Line      int
+	LineBasis string
 	FirstLine int
-	Globals   uint64
-	// Locals are the frame's named local variables (cells dereferenced);
+	// EndLine, Column and EndColumn complete the position (3.11+, as
+	// co_positions gives it; columns are 0-based UTF-8 byte offsets); -1
+	// when unknown.
+	EndLine, Column, EndColumn int
+	Globals                    uint64
+	// Locals are the frame's named local variables (cells dereferenced), in
+	// the order of the code's local names: the order Python's locals() has;
 	// Value 0 means unbound.
 	Locals []Var
 	// With are the context managers whose with-block is live in this frame.
@@ -37,6 +47,7 @@ type Frame struct {
 type Var struct {
 	Name  string
 	Value uint64
+	Arg   bool // an argument of the function
 }
 
 // maxFrames bounds one thread's stack (deep recursion is reported cut).
@@ -164,7 +175,7 @@ func (p *Process) keep(f uint64, n int) error {
 // oldFrame decodes a PyFrameObject (3.8–3.10).
 func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
 	l := p.L
-	fr := Frame{Addr: f, Line: -1, entry: l.EvalPerFrame}
+	fr := Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1, entry: l.EvalPerFrame}
 	hdr, err := p.r.view(f, int(l.FLocalsplus))
 	if err != nil {
 		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
@@ -185,17 +196,27 @@ func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
 	} else {
 		fr.Line = c.lineAt(l.Minor, lasti)
 	}
+	if fr.Line < 0 {
+		fr.Line, fr.LineBasis = p.enclosingLine(c, lasti)
+	}
+	fr.Locals = p.oldLocals(f, c)
+	fr.With = p.withOld(f, hdr, c)
+	return fr, true, nil
+}
+
+// oldLocals reads a 3.8–3.10 frame's locals in the order locals() lists
+// them: co_varnames, then the cell and free variables (oldCells).
+func (p *Process) oldLocals(f uint64, c *code) []Var {
+	var out []Var
 	if n := min(c.nLocals, len(c.localNames)); n > 0 {
-		if raw, err := p.r.view(f+uint64(l.FLocalsplus), 8*n); err == nil {
-			fr.Locals = make([]Var, n)
-			for i := range fr.Locals {
-				fr.Locals[i] = Var{c.localNames[i], le64(raw[8*i:])}
+		if raw, err := p.r.view(f+uint64(p.L.FLocalsplus), 8*n); err == nil {
+			out = make([]Var, n, n+len(c.cellNames))
+			for i := range out {
+				out[i] = Var{Name: c.localNames[i], Value: le64(raw[8*i:]), Arg: i < c.nArgs}
 			}
 		}
 	}
-	fr.Locals = append(fr.Locals, p.oldCells(f, c)...)
-	fr.With = p.withOld(f, hdr, c)
-	return fr, true, nil
+	return append(out, p.oldCells(f, c)...)
 }
 
 // oldCells reads the cell and free variables of a 3.8–3.10 frame, which
@@ -222,7 +243,12 @@ func (p *Process) oldCells(f uint64, c *code) []Var {
 				v = 0
 			}
 		}
-		out = append(out, Var{c.cellNames[i], v})
+		// A captured argument keeps its name among the arguments'.
+		arg := false
+		for j := 0; j < c.nArgs && j < len(c.localNames); j++ {
+			arg = arg || c.localNames[j] == c.cellNames[i]
+		}
+		out = append(out, Var{Name: c.cellNames[i], Value: v, Arg: arg})
 	}
 	return out
 }
@@ -230,7 +256,7 @@ func (p *Process) oldCells(f uint64, c *code) []Var {
 // newFrame decodes a _PyInterpreterFrame (3.11+).
 func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 	l := p.L
-	fr := Frame{Addr: f, Line: -1}
+	fr := Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1}
 	var hdr [128]byte
 	if int(l.IFLocalsplus) > len(hdr) {
 		return fr, false, fmt.Errorf("frame header of %d bytes is too big", l.IFLocalsplus)
@@ -280,7 +306,11 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 	unit := -1
 	if instr >= start && instr-start < maxTableLen*8 {
 		unit = int(instr-start) / 2
-		fr.Line = c.lineAt(l.Minor, unit)
+		loc := c.locationAt(unit)
+		fr.Line, fr.EndLine, fr.Column, fr.EndColumn = loc.line, loc.endLine, loc.col, loc.endCol
+	}
+	if fr.Line < 0 {
+		fr.Line, fr.LineBasis = p.enclosingLine(c, unit)
 	}
 	depth := 0
 	if unit >= 0 && len(c.excTable) > 0 {
@@ -298,7 +328,7 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 				v, _ = p.r.u64(v + 16)
 			}
 		}
-		fr.Locals = append(fr.Locals, Var{c.localNames[i], v})
+		fr.Locals = append(fr.Locals, Var{Name: c.localNames[i], Value: v, Arg: i < c.nArgs})
 	}
 	if depth > 0 {
 		fr.With = p.withNew(c, slots, depth)
@@ -343,7 +373,7 @@ func (p *Process) frameSlots(f uint64, hdr []byte, c *code, depth int) []uint64 
 }
 
 func (fr *Frame) setCode(c *code) {
-	fr.Function, fr.Qualname, fr.File, fr.FirstLine = c.Name, c.Qualname, c.File, c.FirstLine
+	fr.Function, fr.Qualname, fr.File, fr.FirstLine, fr.Code = c.Name, c.Qualname, c.File, c.FirstLine, c.Addr
 }
 
 func le32(b []byte) uint32 {

@@ -95,6 +95,14 @@ type Layout struct {
 	// GIL (struct _gil_runtime_state)
 	GILLastHolder, GILLocked int64
 
+	// Bytecode, read only to find the line of an instruction that has none
+	// (see enclosingline.go). Source: each version's Lib/opcode.py (and
+	// _opcode_metadata.py), checked against every interpreter's own opcode
+	// module by opcodes_interp_test.go; opcodes are macros, not in DWARF.
+	OpExtendedArg  byte
+	OpJumpAbsolute byte         // 3.10 JUMP_ABSOLUTE: its argument is the target unit (0: none)
+	OpJumpBack     map[byte]int // 3.11+ backward jumps (specialised and instrumented forms too) → inline cache units after them
+
 	// Thread-module objects
 	LockLockAddr bool // _thread.lock holds a sem_t* at +16 (3.8–3.13.0), else PyMutex at +16
 	RLockMutex   bool // _thread.RLock is a _PyRecursiveMutex (3.14)
@@ -223,6 +231,7 @@ func oldCommon() Layout {
 		CoStacksize: -1, OpBeforeWith: -1,
 		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1,
 		GILLastHolder: 8, GILLocked: 16, LockLockAddr: true,
+		OpExtendedArg: 144,
 	}
 }
 
@@ -257,6 +266,7 @@ func layout310() *Layout {
 	l.InterpModules, l.InterpSysdict = 856, 872
 	l.TstateSize = 280
 	l.FStackdepth, l.FLasti, l.FIblock, l.FBlockstack, l.FLocalsplus = 80, 96, 104, 112, 352
+	l.OpJumpAbsolute = 113
 	return &l
 }
 
@@ -310,6 +320,10 @@ func layout311() *Layout {
 	l.HeapTypeCachedKeys = 872
 	l.ManagedDict = 11
 	l.LockLockAddr = true
+	// JUMP_BACKWARD, its quickened JUMP_BACKWARD_QUICK, JUMP_BACKWARD_NO_INTERRUPT,
+	// POP_JUMP_BACKWARD_IF_NOT_NONE/_NONE/_FALSE/_TRUE: no caches.
+	l.OpExtendedArg = 144
+	l.OpJumpBack = map[byte]int{140: 0, 38: 0, 134: 0, 173: 0, 174: 0, 175: 0, 176: 0}
 	return &l
 }
 
@@ -328,6 +342,9 @@ func layout312() *Layout {
 	l.ManagedDict = 12
 	l.OpBeforeWith = 53
 	l.LockLockAddr = true
+	// JUMP_BACKWARD, JUMP_BACKWARD_NO_INTERRUPT, INSTRUMENTED_JUMP_BACKWARD.
+	l.OpExtendedArg = 144
+	l.OpJumpBack = map[byte]int{140: 0, 134: 0, 246: 0}
 	return &l
 }
 
@@ -347,6 +364,10 @@ func layout313() *Layout {
 	// 3.13.0 still has the sem_t-based lock; 3.13.1+ a PyMutex. Fixed up from
 	// the micro version by ForVersion.
 	l.LockLockAddr = false
+	// JUMP_BACKWARD (one cache unit), JUMP_BACKWARD_NO_INTERRUPT,
+	// INSTRUMENTED_JUMP_BACKWARD (one cache unit).
+	l.OpExtendedArg = 71
+	l.OpJumpBack = map[byte]int{77: 1, 78: 0, 249: 1}
 	return &l
 }
 
@@ -376,6 +397,10 @@ func layout314() *Layout {
 	// CALL_TYPE_1 154–165; INSTRUMENTED_CALL 250, INSTRUMENTED_CALL_KW 251.
 	l.CallOps = []uint8{52, 143, 144, 145, 146, 147, 148, 149, 150, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 250}
 	l.CallKWOps = []uint8{55, 151, 152, 153, 251}
+	// JUMP_BACKWARD and its specialisations JUMP_BACKWARD_JIT/_NO_JIT (one
+	// cache unit), JUMP_BACKWARD_NO_INTERRUPT, INSTRUMENTED_JUMP_BACKWARD.
+	l.OpExtendedArg = 69
+	l.OpJumpBack = map[byte]int{75: 1, 175: 1, 176: 1, 76: 0, 253: 1}
 	return &l
 }
 

@@ -36,12 +36,16 @@ type dumpCode struct {
 	ExcTable  *string  `json:"exc"`
 	Entries   [][5]int `json:"ents"` // start, end (exclusive), target, depth, lasti; code units
 	Handler   []int    `json:"h"`    // per code unit: index into Entries, -1 = none
+	Positions [][4]int `json:"pos"`  // co_positions per code unit (3.11+), -1 = None
+	Code      string   `json:"code"` // co_code (3.10+)
+	Enclosing [][3]any `json:"encl"` // unit, line, basis for each unit without a line
 }
 
 // tableCounts sums one interpreter's comparison.
 type tableCounts struct {
-	codes, positions, lineMismatch, posDiff                  int
-	excTables, excEntries, excUnits, excCovered, excMismatch int
+	codes, positions, lineMismatch, posDiff                   int
+	locations, locMismatch, lineless, enclMismatch, loopHeads int
+	excTables, excEntries, excUnits, excCovered, excMismatch  int
 }
 
 // TestLineTablesAgainstInterpreters decodes the line and exception tables of
@@ -88,6 +92,20 @@ func TestLineTablesAgainstInterpreters(t *testing.T) {
 			}
 			t.Logf("%s (%s): %d code objects, %d instructions, %d line mismatches (co_positions vs co_lines: %d)",
 				in.Version, in.Name, c.codes, c.positions, c.lineMismatch, c.posDiff)
+			if in.Minor >= 10 {
+				if c.lineless == 0 {
+					t.Errorf("%s: no instruction without a line in the dump: the enclosing-line rule went untested", in.Name)
+				}
+				t.Logf("%s (%s): %d instructions without a line (%d at a loop's back-jump): %d enclosing-line mismatches",
+					in.Version, in.Name, c.lineless, c.loopHeads, c.enclMismatch)
+			}
+			if in.Minor >= 11 {
+				if c.locations == 0 {
+					t.Errorf("%s: no co_positions in the dump", in.Name)
+				}
+				t.Logf("%s (%s): %d positions (line, end line, columns) compared with co_positions: %d mismatches",
+					in.Version, in.Name, c.locations, c.locMismatch)
+			}
 			if in.Minor >= 11 {
 				if c.excTables == 0 {
 					t.Errorf("%s: no exception tables in the dump", in.Name)
@@ -151,6 +169,10 @@ func compareDump(t *testing.T, minor int, r io.Reader, writeSeeds bool, interp s
 					d.Module, d.Qualname, d.FirstLine, d.Table, k, got, want)
 			}
 		}
+		compareLocations(&c, minor, d, tbl, report)
+		if err := compareEnclosing(&c, minor, d, tbl, report); err != nil {
+			return c, err
+		}
 		if writeSeeds {
 			if err := writeFuzzSeeds(interp, minor, d, tbl); err != nil {
 				return c, err
@@ -187,6 +209,58 @@ func compareDump(t *testing.T, minor int, r io.Reader, writeSeeds bool, interp s
 		t.Errorf("… %d more mismatches", reports-maxReports)
 	}
 	return c, nil
+}
+
+// compareLocations checks every unit's full position with co_positions.
+func compareLocations(c *tableCounts, minor int, d dumpCode, tbl []byte, report func(string, ...any)) {
+	if minor < 11 {
+		return
+	}
+	for k, want := range d.Positions {
+		got := locationAt(tbl, d.FirstLine, k)
+		c.locations++
+		if g := [4]int{got.line, got.endLine, got.col, got.endCol}; g != want {
+			c.locMismatch++
+			report("%s %s (first line %d, table %s): unit %d: position %v, co_positions says %v",
+				d.Module, d.Qualname, d.FirstLine, d.Table, k, g, want)
+		}
+	}
+}
+
+// compareEnclosing checks the line reported for every unit without one with
+// the same rule worked out by the script with dis.
+func compareEnclosing(c *tableCounts, minor int, d dumpCode, tbl []byte, report func(string, ...any)) error {
+	if minor < 10 {
+		return nil
+	}
+	units, err := hex.DecodeString(d.Code)
+	if err != nil {
+		return fmt.Errorf("%s %s: code hex: %w", d.Module, d.Qualname, err)
+	}
+	l, err := LayoutFor(minor)
+	if err != nil {
+		return err
+	}
+	lineOf := func(k int) int {
+		if k >= 0 && k < len(d.Lines) {
+			return d.Lines[k]
+		}
+		return -1
+	}
+	for _, e := range d.Enclosing {
+		unit, wantLine, wantBasis := int(e[0].(float64)), int(e[1].(float64)), e[2].(string)
+		line, basis := enclosingLine(l, units, lineOf, d.FirstLine, unit)
+		c.lineless++
+		if wantBasis == LineLoopHead {
+			c.loopHeads++
+		}
+		if line != wantLine || basis != wantBasis {
+			c.enclMismatch++
+			report("%s %s: unit %d has no line: pyhang says %d (%s), dis says %d (%s)",
+				d.Module, d.Qualname, unit, line, basis, wantLine, wantBasis)
+		}
+	}
+	return nil
 }
 
 // seedFunctions are the code objects whose tables become fuzz seeds, present

@@ -104,61 +104,23 @@ func (g GIL) WaitsForGIL(futex uint64) bool {
 	return g.Addr != 0 && futex >= g.Addr+gilCondOff && futex < g.Addr+gilCondEnd
 }
 
-// GIL reads the GIL state.
+// GIL reads the state of the main interpreter's GIL.
 func (p *Process) GIL() (GIL, error) {
-	l := p.L
-	var g GIL
-	if l.RuntimeGIL >= 0 {
-		g.Addr = p.Runtime + uint64(l.RuntimeGIL)
-	} else {
-		interp, err := p.r.u64(p.Runtime + uint64(l.RuntimeInterpHead))
-		if err != nil {
-			return g, err
-		}
-		if g.Addr, err = p.r.u64(interp + uint64(l.InterpGILPtr)); err != nil {
-			return g, err
-		}
-	}
-	locked, err := p.r.i32(g.Addr + uint64(l.GILLocked))
+	main, err := p.MainInterpreter()
 	if err != nil {
-		return g, fmt.Errorf("GIL at %#x: %w", g.Addr, err)
+		return GIL{}, err
 	}
-	g.Locked = locked != 0
-	if !g.Locked {
-		return g, nil
-	}
-	if l.RuntimeGILCurrent >= 0 {
-		g.Holder, err = p.r.u64(p.Runtime + uint64(l.RuntimeGILCurrent))
-	} else {
-		g.Holder, err = p.r.u64(g.Addr + uint64(l.GILLastHolder))
-	}
-	return g, err
+	return p.GILOf(main)
 }
 
-// ThreadNames maps thread idents to threading.Thread names, from
-// threading._active; also the Thread objects, for later decoding.
+// ThreadObjects maps thread idents to the main interpreter's
+// threading.Thread objects (see ThreadObjectsIn).
 func (p *Process) ThreadObjects() (map[uint64]uint64, error) {
-	mod, err := p.Module("threading")
+	main, err := p.MainInterpreter()
 	if err != nil {
 		return nil, err
 	}
-	active, ok := p.dictGet(mod, "_active")
-	if !ok {
-		return nil, fmt.Errorf("threading._active not found")
-	}
-	items, err := p.dictItems(active, maxThreads)
-	if err != nil {
-		return nil, fmt.Errorf("threading._active at %#x: %w", active, err)
-	}
-	out := map[uint64]uint64{}
-	for _, it := range items {
-		id, err := p.intObj(it.Key)
-		if err != nil || !id.IsUint64() {
-			continue
-		}
-		out[id.Uint64()] = it.Value
-	}
-	return out, nil
+	return p.ThreadObjectsIn(main)
 }
 
 // ThreadName returns a Thread object's name (its _name attribute).
@@ -171,23 +133,11 @@ func (p *Process) ThreadName(obj uint64) string {
 	return s
 }
 
-// Module returns the dict of an imported module, from sys.modules.
+// Module returns the dict of a module imported in the main interpreter.
 func (p *Process) Module(name string) (uint64, error) {
-	interp, err := p.r.u64(p.Runtime + uint64(p.L.RuntimeInterpHead))
+	main, err := p.MainInterpreter()
 	if err != nil {
 		return 0, err
 	}
-	mods, err := p.r.u64(interp + uint64(p.L.InterpModules))
-	if err != nil {
-		return 0, fmt.Errorf("sys.modules: %w", err)
-	}
-	m, ok := p.dictGet(mods, name)
-	if !ok {
-		return 0, fmt.Errorf("module %s is not imported", name)
-	}
-	d, err := p.r.u64(m + moduleDict)
-	if err != nil || d == 0 {
-		return 0, fmt.Errorf("module %s at %#x: no dict", name, m)
-	}
-	return d, nil
+	return p.ModuleIn(main, name)
 }

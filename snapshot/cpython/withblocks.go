@@ -119,19 +119,21 @@ func (p *Process) isUnboundExit(v uint64) bool {
 
 // functionName returns co_name of a function's code.
 func (p *Process) functionName(fn uint64) string {
-	off := uint64(16) // func_code, 3.8/3.9
-	if p.L.Minor >= 10 {
-		off = 48 // 3.10 moved the common func_ fields first
-	}
-	cp, err := p.r.u64(fn + off)
-	if err != nil {
-		return ""
-	}
-	c, err := p.codeAt(cp)
+	c, err := p.codeAt(p.funcCode(fn))
 	if err != nil {
 		return ""
 	}
 	return c.Name
+}
+
+// funcCode returns the address of a function's code object (0 when unreadable).
+func (p *Process) funcCode(fn uint64) uint64 {
+	off := uint64(16) // func_code, 3.8/3.9
+	if p.L.Minor >= 10 {
+		off = 48 // 3.10 moved the common func_ fields first
+	}
+	cp, _ := p.r.u64(fn + off)
+	return cp
 }
 
 func appendUnique(s []uint64, v uint64) []uint64 {

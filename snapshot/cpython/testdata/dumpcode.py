@@ -15,7 +15,11 @@ through co_consts, and prints one JSON object per line:
      "exc": hex of co_exceptiontable (3.11+),
      "ents": [[start, end, target, depth, lasti], ...]   code units, end exclusive
      "h": [...],                index into ents per code unit, -1 = none
-     "posdiff": n}              units where co_positions() disagrees with co_lines()
+     "posdiff": n,              units where co_positions() disagrees with co_lines()
+     "pos": [[line, end_line, col, end_col], ...]   co_positions() per code unit (3.11+), -1 = None
+     "code": hex of co_code (3.10+),
+     "encl": [[unit, line, basis], ...]}   the line pyhang reports for each unit without
+                                            one (3.10+), worked out here with dis
 
 Positions of "lines": 3.8/3.9 one per 2-byte instruction, position k is byte
 offset 2k (f_lasti is a byte offset there); 3.10+ one per code unit, CACHE
@@ -108,6 +112,44 @@ def positions_diff(code, lines):
     return diff
 
 
+def positions(code):
+    if not hasattr(code, "co_positions"):
+        return None
+    return [[-1 if v is None else v for v in p] for p in code.co_positions()]
+
+
+MAX_LINE_SCAN = 512  # as enclosingline.go's maxLineScan
+
+
+def enclosing_lines(code, lines):
+    """The line of every unit that has none, by pyhang's rule: a backward
+    jump takes its target's line ("loop-head"); else the nearest unit before
+    it with a line ("previous-instruction"); else co_firstlineno.
+    Jumps and their targets are found with dis, not by decoding bytes."""
+    at = {ins.offset // 2: ins for ins in dis.get_instructions(code)}
+    out = []
+    for k, line in enumerate(lines):
+        if line != -1:
+            continue
+        ins = at.get(k)
+        if ins is not None and ins.argval is not None and (
+                "JUMP_BACKWARD" in ins.opname or ins.opname == "JUMP_ABSOLUTE"):
+            target = ins.argval // 2
+            if target <= k and lines[target] != -1:
+                out.append([k, lines[target], "loop-head"])
+                continue
+        found = None
+        for j in range(k - 1, max(-1, k - 1 - MAX_LINE_SCAN), -1):
+            if lines[j] != -1:
+                found = lines[j]
+                break
+        if found is not None:
+            out.append([k, found, "previous-instruction"])
+        else:
+            out.append([k, code.co_firstlineno, "first-line"])
+    return out
+
+
 def exception_entries(code):
     parse = getattr(dis, "_parse_exception_table", None)
     if parse is None or not hasattr(code, "co_exceptiontable"):
@@ -152,6 +194,12 @@ def main(argv):
                 "lines": lines,
                 "posdiff": positions_diff(code, lines),
             }
+            pos = positions(code)
+            if pos is not None:
+                rec["pos"] = pos
+            if sys.version_info >= (3, 10):
+                rec["code"] = code.co_code.hex()
+                rec["encl"] = enclosing_lines(code, lines)
             ents, h = exception_entries(code)
             if ents is not None:
                 rec["exc"] = code.co_exceptiontable.hex()
