@@ -42,6 +42,13 @@ type TargetInfo struct {
 	// the kernel shows them (live targets only; see procs.go).
 	Parent   *ParentProcess `json:"parent,omitempty"`
 	Children []ChildProcess `json:"children,omitempty"`
+	// OSNames says where the threads' os_name come from (OSNames* below).
+	OSNames string `json:"os_names,omitempty"`
+	// Interpreters are the interpreters of the process (the main one and
+	// any subinterpreters), newest first.
+	Interpreters []Interpreter `json:"interpreters,omitempty"`
+	// Finalizing is set while the runtime shuts down (Py_FinalizeEx runs).
+	Finalizing *Finalizing `json:"finalizing,omitempty"`
 }
 
 // Signal is the fatal signal recorded in a core.
@@ -78,16 +85,36 @@ const (
 	GILUnknown = "unknown"
 )
 
-// Thread is one Python thread (a thread state joined with its kernel thread).
+// Thread is one thread of the process: a Python thread state joined with its
+// kernel thread, the thread states of one kernel thread that runs code of
+// several interpreters (States), or a kernel thread without any
+// (NoThreadState: a thread a C library started).
 type Thread struct {
-	TID    int     `json:"tid"`
-	Ident  uint64  `json:"ident"`
-	Name   string  `json:"name,omitempty"`
-	Main   bool    `json:"main"`
-	GIL    string  `json:"gil"`
-	State  string  `json:"state"`
-	Kernel *Kernel `json:"kernel,omitempty"`
-	Frames []Frame `json:"frames"`
+	TID   int    `json:"tid"`
+	Ident uint64 `json:"ident"`
+	// Name is the threading name the thread's interpreter gives it (the
+	// outermost thread state's, for one that runs several interpreters).
+	Name string `json:"name,omitempty"`
+	// OSName is the kernel's name of the thread (comm), see
+	// TargetInfo.OSNames.
+	OSName string `json:"os_name,omitempty"`
+	Main   bool   `json:"main"`
+	// Daemon is threading's daemon flag, when the thread has a
+	// threading.Thread.
+	Daemon *bool `json:"daemon,omitempty"`
+	// Interpreter is the interpreter the thread runs code of now (its
+	// innermost thread state's).
+	Interpreter *InterpreterRef `json:"interpreter,omitempty"`
+	// States lists the thread states of a thread that runs code of more than
+	// one interpreter (a subinterpreter called from another), innermost
+	// first; each owns the next Frames of the thread's frames.
+	States []ThreadState `json:"thread_states,omitempty"`
+	// NoThreadState marks a thread without any Python thread state.
+	NoThreadState bool    `json:"no_thread_state,omitempty"`
+	GIL           string  `json:"gil"`
+	State         string  `json:"state"`
+	Kernel        *Kernel `json:"kernel,omitempty"`
+	Frames        []Frame `json:"frames"`
 	// Native is the thread's machine stack, innermost first, from its
 	// registers down to its first function (clone or _start), unwound by the
 	// call-frame information of the mapped files (with --native).
@@ -128,13 +155,29 @@ type Kernel struct {
 
 // Frame is one Python frame, innermost first in Thread.Frames.
 type Frame struct {
-	Function  string            `json:"function"`
-	Qualname  string            `json:"qualname"`
-	File      string            `json:"file"`
-	Line      int               `json:"line"`
-	FirstLine int               `json:"first_line,omitempty"`
-	Source    string            `json:"source,omitempty"`
-	Locals    map[string]string `json:"locals,omitempty"` // reprs, with --locals
+	Function string `json:"function"`
+	Qualname string `json:"qualname"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	// LineBasis says how Line was found when the instruction has no line of
+	// its own (CPython reports none): "loop-head", "previous-instruction",
+	// "first-line". Absent when Line is CPython's own.
+	LineBasis string `json:"line_basis,omitempty"`
+	// EndLine, Column and EndColumn complete the position of the
+	// instruction (3.11+), as co_positions() and tracebacks give it:
+	// columns are 0-based byte offsets into the UTF-8 text of the line.
+	EndLine   *int   `json:"end_line,omitempty"`
+	Column    *int   `json:"column,omitempty"`
+	EndColumn *int   `json:"end_column,omitempty"`
+	FirstLine int    `json:"first_line,omitempty"`
+	Source    string `json:"source,omitempty"`
+	// SourceIndent is how many bytes of leading white space Source lost:
+	// Column - SourceIndent is the column's offset into Source.
+	SourceIndent int               `json:"source_indent,omitempty"`
+	Locals       map[string]string `json:"locals,omitempty"` // reprs, with --locals
+	// LocalList holds the same locals in the order Python's locals() lists
+	// them, with arguments marked and what each repr left out.
+	LocalList []Local `json:"locals_list,omitempty"`
 	// URLs are the locals of a thread blocked in I/O whose value is a str
 	// that reads as a URL ("scheme://…", at most 512 characters, a password
 	// in it replaced by "***"): what the thread was fetching, by local name.

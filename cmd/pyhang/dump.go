@@ -50,7 +50,7 @@ func (f *targetFlags) check() error {
 
 type dumpFlags struct {
 	targetFlags
-	locals bool
+	locals localsFlags
 }
 
 func newDumpCmd() *cobra.Command {
@@ -59,12 +59,14 @@ func newDumpCmd() *cobra.Command {
 		Use:   "dump TARGET",
 		Short: "Every thread's Python stack (py-bt for every thread)",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := f.check(); err != nil {
 				return err
 			}
 			opts := f.options()
-			opts.Locals = f.locals
+			if opts.Locals, opts.LocalsLimits, err = f.locals.limits(cmd); err != nil {
+				return err
+			}
 			s, err := capture.Take(args[0], opts)
 			if err != nil {
 				return err
@@ -81,7 +83,7 @@ func newDumpCmd() *cobra.Command {
 	}
 	f.register(c)
 	f.registerNative(c)
-	c.Flags().BoolVar(&f.locals, "locals", false, "show each frame's local variables (short reprs)")
+	f.locals.register(c)
 	return c
 }
 

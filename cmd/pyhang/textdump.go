@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pyhang/pyhang/internal/safetext"
 	"github.com/pyhang/pyhang/snapshot"
@@ -51,14 +52,37 @@ func writeHeader(w io.Writer, s *snapshot.Snapshot) {
 	}
 }
 
-// threadTitle is `Thread 4355 "posting" (ident 140123…)`. The ident is in
-// decimal, as threading.get_ident() and logging's %(thread)d print it.
+// threadTitle is `Thread 4355 "posting" (ident 140123…)`, with the kernel's
+// name of the thread when it differs from the threading name, and the
+// interpreter when it is not the main one. The ident is in decimal, as
+// threading.get_ident() and logging's %(thread)d print it.
 func threadTitle(t *snapshot.Thread) string {
 	name := t.Name
 	if name == "" {
 		name = "?"
 	}
-	return fmt.Sprintf("Thread %d \"%s\" (ident %d)", t.TID, esc(name), t.Ident)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Thread %d \"%s\"", t.TID, esc(name))
+	if t.OSName != "" && t.OSName != t.Name {
+		fmt.Fprintf(&b, " [OS name \"%s\"]", esc(t.OSName))
+	}
+	if t.NoThreadState {
+		b.WriteString(" (no Python thread state")
+		if t.Ident != 0 {
+			fmt.Fprintf(&b, ", pthread %#x", t.Ident)
+		}
+		b.WriteString(")")
+		return b.String()
+	}
+	fmt.Fprintf(&b, " (ident %d", t.Ident)
+	if in := t.Interpreter; in != nil && !in.Main {
+		fmt.Fprintf(&b, ", subinterpreter %d", in.ID)
+	}
+	if t.Daemon != nil && *t.Daemon {
+		b.WriteString(", daemon")
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 func writeThread(w io.Writer, t *snapshot.Thread) {
@@ -68,38 +92,155 @@ func writeThread(w io.Writer, t *snapshot.Thread) {
 		return
 	}
 	if len(t.Frames) == 0 {
-		fmt.Fprintln(w, "  (no Python frames)")
+		if t.NoThreadState {
+			fmt.Fprintln(w, "  (a thread without Python: no Python frames)")
+		} else {
+			fmt.Fprintln(w, "  (no Python frames)")
+		}
 		return
 	}
 	fmt.Fprintln(w, "Traceback (most recent call first):")
-	writeFrames(w, t.Frames, "  ")
+	// A thread that runs code of several interpreters shows where each one's
+	// frames begin.
+	starts := map[int]snapshot.ThreadState{}
+	if len(t.States) > 1 {
+		at := 0
+		for _, st := range t.States {
+			starts[at] = st
+			at += st.Frames
+		}
+	}
+	for i := range t.Frames {
+		if st, ok := starts[i]; ok && st.Frames > 0 {
+			fmt.Fprintf(w, "  -- in %s%s:\n", interpreterName(st.Interpreter), stateName(st.Name))
+		}
+		writeFrame(w, &t.Frames[i], "  ")
+	}
 }
 
 // writeFrames prints frames the way a Python traceback does.
 func writeFrames(w io.Writer, frames []snapshot.Frame, indent string) {
-	for _, f := range frames {
-		fn := f.Qualname
-		if fn == "" {
-			fn = f.Function
-		}
-		fmt.Fprintf(w, "%sFile \"%s\", line %d, in %s\n", indent, esc(f.File), f.Line, esc(fn))
-		if f.Source != "" {
-			fmt.Fprintf(w, "%s  %s\n", indent, esc(f.Source))
-		}
-		if sh := f.SignalHandler; sh != nil {
-			fmt.Fprintf(w, "    (a %s handler: it interrupted the frame below)\n", esc(sh.Name))
-		}
-		if len(f.Locals) > 0 {
-			names := make([]string, 0, len(f.Locals))
-			for n := range f.Locals {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				fmt.Fprintf(w, "%s    %s = %s\n", indent, esc(n), esc(f.Locals[n]))
-			}
+	for i := range frames {
+		writeFrame(w, &frames[i], indent)
+	}
+}
+
+func interpreterName(in snapshot.InterpreterRef) string {
+	if in.Main {
+		return "the main interpreter"
+	}
+	return fmt.Sprintf("subinterpreter %d", in.ID)
+}
+
+func stateName(name string) string {
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (threading name there \"%s\")", esc(name))
+}
+
+func writeFrame(w io.Writer, f *snapshot.Frame, indent string) {
+	fn := f.Qualname
+	if fn == "" {
+		fn = f.Function
+	}
+	fmt.Fprintf(w, "%sFile \"%s\", line %d, in %s", indent, esc(f.File), f.Line, esc(fn))
+	if note := lineNote(f.LineBasis); note != "" {
+		fmt.Fprintf(w, " (%s)", note)
+	}
+	fmt.Fprintln(w)
+	if f.Source != "" {
+		fmt.Fprintf(w, "%s  %s\n", indent, esc(f.Source))
+		if u := underline(f); u != "" {
+			fmt.Fprintf(w, "%s  %s\n", indent, u)
 		}
 	}
+	if sh := f.SignalHandler; sh != nil {
+		fmt.Fprintf(w, "%s  (a %s handler: it interrupted the frame below)\n", indent, esc(sh.Name))
+	}
+	if len(f.LocalList) > 0 {
+		for _, l := range f.LocalList {
+			fmt.Fprintf(w, "%s    %s%s = %s%s\n", indent, esc(l.Name), argMark(l.Argument), esc(l.Repr), cutNote(l.Cut))
+		}
+		return
+	}
+	if len(f.Locals) > 0 {
+		names := make([]string, 0, len(f.Locals))
+		for n := range f.Locals {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(w, "%s    %s = %s\n", indent, esc(n), esc(f.Locals[n]))
+		}
+	}
+}
+
+// lineNote says how a line was found when CPython reports none.
+func lineNote(basis string) string {
+	switch basis {
+	case "loop-head":
+		return "no line of its own: the jump back to this loop's head"
+	case "previous-instruction":
+		return "no line of its own: the statement before it"
+	case "first-line":
+		return "no line of its own: the function's first line"
+	}
+	return ""
+}
+
+func argMark(arg bool) string {
+	if arg {
+		return " (argument)"
+	}
+	return ""
+}
+
+// cutNote sums up what a repr left out.
+func cutNote(c *snapshot.Cut) string {
+	if c == nil {
+		return ""
+	}
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(c.Items, "items")
+	add(c.Chars, "characters")
+	add(c.Bytes, "bytes")
+	add(c.Collapsed, "nested containers")
+	if len(parts) == 0 {
+		return ""
+	}
+	return "   [cut: " + strings.Join(parts, ", ") + "]"
+}
+
+// underline marks the columns of the instruction under the quoted source
+// line, as tracebacks do (3.11+): carets under a call among several on the
+// line; nothing when the position covers the whole statement on the line
+// (a comment may follow it) or is unknown.
+func underline(f *snapshot.Frame) string {
+	if f.Column == nil || f.EndColumn == nil || f.EndLine == nil {
+		return ""
+	}
+	src := f.Source
+	start := *f.Column - f.SourceIndent
+	end := *f.EndColumn - f.SourceIndent
+	if *f.EndLine != f.Line {
+		end = len(src) // a position over several lines: to this line's end
+	}
+	if start < 0 || end > len(src) || start >= end {
+		return ""
+	}
+	if rest := strings.TrimSpace(src[end:]); start == 0 && (rest == "" || strings.HasPrefix(rest, "#")) {
+		return "" // the whole statement: nothing to point at
+	}
+	// Columns are byte offsets; the carets go under characters.
+	pad := utf8.RuneCountInString(esc(src[:start]))
+	width := utf8.RuneCountInString(esc(src[start:end]))
+	return strings.Repeat(" ", pad) + strings.Repeat("^", width)
 }
 
 // describeState says what the kernel says the thread does.

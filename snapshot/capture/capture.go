@@ -23,12 +23,14 @@ import (
 
 // Options say what to read and how.
 type Options struct {
-	Locals      bool   // reprs of every frame's locals
-	Native      bool   // every thread's native stack, Python frames beside their interpreter frames
-	NonBlocking bool   // never stop a live target (the snapshot may be inconsistent)
-	Exe         string // core: local copy of the executable
-	Sysroot     string // core: folder holding copies of the mapped files
-	NoSource    bool   // leave out the source lines (repeated looks)
+	Locals bool // reprs of every frame's locals
+	// LocalsLimits bound each local's repr (zero: cpython.DefaultReprLimits).
+	LocalsLimits cpython.ReprLimits
+	Native       bool   // every thread's native stack, Python frames beside their interpreter frames
+	NonBlocking  bool   // never stop a live target (the snapshot may be inconsistent)
+	Exe          string // core: local copy of the executable
+	Sysroot      string // core: folder holding copies of the mapped files
+	NoSource     bool   // leave out the source lines (repeated looks)
 
 	// Stop stops a live target for its consistent copy; nil seizes it
 	// with live.Attach. A process pyhang already traces is stopped by its
@@ -150,6 +152,7 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 		addSocketFacts(s, t.PID())
 		addFamily(s, t.PID())
 	}
+	osNames(s, t)
 	return s, nil
 }
 
@@ -281,8 +284,10 @@ func (b *builder) read() error {
 		}
 		b.s.Threads = append(b.s.Threads, th)
 	}
+	b.interpreters(tstates)
 	b.unmatchedWaits()
 	b.readAsyncio(tstates, globalsSeen)
+	b.noStateThreads(kthreads, gil)
 	if si := b.s.Target.Signal; si != nil && b.s.Target.Crashed() {
 		for i := range b.s.Threads {
 			if b.s.Threads[i].TID == si.TID {
@@ -418,15 +423,13 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 	if f.Signal != 0 {
 		out.SignalHandler = &snapshot.FrameSignal{Number: f.Signal, Name: signalName(f.Signal)}
 	}
+	position(&out, f)
 	for _, v := range f.Locals {
 		if v.Value == 0 {
 			continue
 		}
 		if b.opts.Locals {
-			if out.Locals == nil {
-				out.Locals = map[string]string{}
-			}
-			out.Locals[v.Name] = b.p.Repr(v.Value)
+			b.local(&out, v)
 		}
 		if ob := b.objs.Add(v.Value); ob != nil {
 			b.ref(&out, v.Name, ob)

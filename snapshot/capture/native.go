@@ -48,6 +48,9 @@ func (b *builder) nativeStack(th *snapshot.Thread, kt *target.Thread, ts *cpytho
 	if len(st.Frames) > 0 {
 		th.Innermost = &th.Native[0]
 	}
+	if ts == nil {
+		return // a thread without Python: no Python frames to place
+	}
 	if note := b.runBy(th, ts, st); note != "" {
 		b.warnf("thread %d: %s", th.TID, note)
 	}

@@ -40,7 +40,9 @@ func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
 			files[f.File] = lines
 		}
 		if f.Line >= 1 && f.Line <= len(lines) {
-			f.Source = strings.TrimSpace(lines[f.Line-1])
+			line := strings.TrimRight(lines[f.Line-1], " \t\r\f\v")
+			f.Source = strings.TrimLeft(line, " \t\f\v")
+			f.SourceIndent = len(line) - len(f.Source)
 		}
 	}
 	sort.Strings(missing)

@@ -106,7 +106,13 @@ func (c *Core) decodeNotes(segs [][]byte) error {
 	c.threads = make([]target.Thread, 0, len(ps))
 	for _, p := range ps {
 		if p.tid == c.pid {
-			c.threads = append(c.threads, p.thread())
+			t := p.thread()
+			if psinfo != nil {
+				// pr_fname is the thread-group leader's comm: the main
+				// thread's name. No note carries the other threads' names.
+				t.Name = psinfo.fname
+			}
+			c.threads = append(c.threads, t)
 		}
 	}
 	for _, p := range ps {

@@ -48,7 +48,7 @@ func (o *Objects) aioObject(v uint64, ob *snapshot.Object, depth int) {
 			locked := p.truthy(a)
 			ob.Locked = &locked
 		case "_value":
-			ob.Value = p.repr(a, reprMaxDepth)
+			ob.Value, _ = p.ReprLimited(a, valueReprLimits)
 		case "_waiters":
 			if !p.isNone(a) {
 				if n, err := p.r.i64(a + obSize); err == nil && n >= 0 && ob.Kind != snapshot.KindQueue {

@@ -77,6 +77,10 @@ const (
 	sockTimeoutNS = 40
 )
 
+// valueReprLimits bound the repr of a primitive's value (a semaphore's
+// count, an event's flag, a future's state).
+var valueReprLimits = ReprLimits{Depth: 0, Items: 0, Width: 80}
+
 // kindOf classifies the object at v; "" means not of interest.
 func (p *Process) kindOf(v uint64) (kind, typeName string) {
 	t, err := p.typeOf(v)
@@ -267,7 +271,7 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 			continue
 		case "_value", "_flag", "_state", "unfinished_tasks":
 			if ob.Kind != snapshot.KindThread {
-				ob.Value = p.repr(a, reprMaxDepth)
+				ob.Value, _ = p.ReprLimited(a, valueReprLimits)
 			}
 			if n == "unfinished_tasks" {
 				if v, err := p.smallInt(a); err == nil && v >= 0 && v <= 1<<40 {

@@ -63,63 +63,71 @@ func (p *Process) typeNameOfType(t uint64) (string, error) {
 }
 
 // str decodes a str object (compact strings; the legacy non-compact strings of
-// ≤3.11 are never used for code and attribute names).
+// ≤3.11 are never used for code and attribute names), at most max characters,
+// with "…" appended when it was longer.
 func (p *Process) str(obj uint64, max int) (string, error) {
+	s, n, err := p.strTotal(obj, max)
+	if err == nil && n > max {
+		s += "…"
+	}
+	return s, err
+}
+
+// strTotal decodes at most max characters of a str object and returns them
+// with the string's full length in characters.
+func (p *Process) strTotal(obj uint64, max int) (string, int, error) {
 	n, err := p.r.i64(obj + strLength)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	state, err := p.r.u32(obj + strState)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	kind := int(state >> 2 & 7)
 	compact, ascii := state>>5&1 == 1, state>>6&1 == 1
-	if n < 0 || !compact || (kind != 1 && kind != 2 && kind != 4) {
-		return "", fmt.Errorf("str at %#x (length %d, state %#x): %w", obj, n, state, errNotStr)
+	if n < 0 || n > maxBlob || !compact || (kind != 1 && kind != 2 && kind != 4) {
+		return "", 0, fmt.Errorf("str at %#x (length %d, state %#x): %w", obj, n, state, errNotStr)
 	}
-	cut := false
+	total := int(n)
+	if max < 0 {
+		max = 0
+	}
 	if n > int64(max) {
-		n, cut = int64(max), true
+		n = int64(max)
 	}
-	var s string
 	if ascii {
 		b, err := p.r.bytes(obj+uint64(p.L.StrASCIIData), int(n))
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		if err := p.r.spend(int(n)); err != nil { // the string
-			return "", err
+			return "", 0, err
 		}
-		s = string(b)
-	} else {
-		b, err := p.r.bytes(obj+uint64(p.L.StrCompactData), int(n)*kind)
-		if err != nil {
-			return "", err
-		}
-		if err := p.r.spend(8 * int(n)); err != nil { // the runes and their UTF-8
-			return "", err
-		}
-		rs := make([]rune, n)
-		for i := range rs {
-			switch kind {
-			case 1:
-				rs[i] = rune(b[i])
-			case 2:
-				rs[i] = rune(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
-			case 4:
-				rs[i] = rune(uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24)
-			}
-			if !utf8.ValidRune(rs[i]) {
-				rs[i] = utf8.RuneError
-			}
-		}
-		s = string(rs)
+		return string(b), total, nil
 	}
-	if cut {
-		s += "…"
+	b, err := p.r.bytes(obj+uint64(p.L.StrCompactData), int(n)*kind)
+	if err != nil {
+		return "", 0, err
 	}
-	return s, nil
+	if err := p.r.spend(8 * int(n)); err != nil { // the runes and their UTF-8
+		return "", 0, err
+	}
+	rs := make([]rune, n)
+	for i := range rs {
+		switch kind {
+		case 1:
+			rs[i] = rune(b[i])
+		case 2:
+			rs[i] = rune(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+		case 4:
+			rs[i] = rune(uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24)
+		}
+		if !utf8.ValidRune(rs[i]) {
+			rs[i] = utf8.RuneError
+		}
+	}
+	return string(rs), total, nil
 }
 
 // bytesObj decodes a bytes object (at most max bytes).

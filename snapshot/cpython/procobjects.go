@@ -100,7 +100,7 @@ func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
 			}
 		}
 		if a, ok := attrs["args"]; ok {
-			c.Args = p.repr(a, 0)
+			c.Args = p.Repr(a)
 		}
 		ob.Child = c
 	case snapshot.KindMPPool:

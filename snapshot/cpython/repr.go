@@ -6,154 +6,252 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"github.com/pyhang/pyhang/snapshot"
 )
 
-// Repr bounds: a local's repr is a hint for a person, not a serialisation.
-const (
-	reprMaxStr   = 80
-	reprMaxItems = 5
-	reprMaxDepth = 2
-	reprMaxLen   = 200
-)
+// ReprLimits bound the repr of a local: it is a hint for a person, and the
+// object graph behind it comes from the target, so every repr is bounded.
+type ReprLimits struct {
+	// Depth is how many levels of nested containers are shown; deeper ones
+	// show only their length.
+	Depth int
+	// Items is how many items of one container are shown.
+	Items int
+	// Width is about how many characters one repr may take: strings are cut
+	// to what is left of it, and containers stop adding items once it is
+	// spent (the closing brackets and the notes on what was cut still follow).
+	Width int
+}
+
+// DefaultReprLimits are the limits of --locals.
+var DefaultReprLimits = ReprLimits{Depth: 3, Items: 10, Width: 200}
+
+// FullReprLimits are the limits of --locals=full: everything a person could
+// want to read, still bounded against a hostile or huge object graph.
+var FullReprLimits = ReprLimits{Depth: 64, Items: 100_000, Width: 1 << 20}
+
+// maxReprNodes bounds the objects one repr visits.
+const maxReprNodes = 200_000
 
 // reprNotRead stands for the repr of a value left unread when the snapshot's
 // budget was spent.
 const reprNotRead = "<not read: the snapshot's budget is spent>"
 
-// Repr returns a short, bounded repr of the object at v, in the spirit of
-// Python's repr; anything pyhang does not decode is <Type object at 0x…>.
+// Repr returns a short repr of the object at v with the default limits.
 func (p *Process) Repr(v uint64) string {
+	s, _ := p.ReprLimited(v, DefaultReprLimits)
+	return s
+}
+
+// ReprLimited returns the repr of the object at v, in the spirit of
+// Python's repr, within lim, and what it left out. Anything pyhang does not
+// decode is <Type object at 0x…>. Where something is cut, the text says how
+// much: "'abc'…(1200 more characters)", "[1, 2, …(98 more)]", "[…(12 items)]".
+func (p *Process) ReprLimited(v uint64, lim ReprLimits) (string, snapshot.Cut) {
 	if p.r.budget.spent {
-		return reprNotRead
+		return reprNotRead, snapshot.Cut{}
 	}
-	s := p.repr(v, 0)
-	if len(s) > reprMaxLen {
-		s = s[:reprMaxLen] + "…"
-	}
-	return s
+	r := &reprer{p: p, lim: lim, budget: lim.Width}
+	r.repr(v, 0)
+	return r.b.String(), r.cut
 }
 
-func (p *Process) repr(v uint64, depth int) string {
-	s := p.reprOf(v, depth)
-	p.r.spend(2 * len(s)) // the string and the parts it was built from
-	return s
+type reprer struct {
+	p      *Process
+	lim    ReprLimits
+	b      strings.Builder
+	budget int // characters left of lim.Width
+	nodes  int
+	cut    snapshot.Cut
 }
 
-func (p *Process) reprOf(v uint64, depth int) string {
+func (r *reprer) write(s string) {
+	r.b.WriteString(s)
+	r.budget -= utf8.RuneCountInString(s)
+	r.p.r.spend(2 * len(s)) // the text and the parts it was built from
+}
+
+func (r *reprer) repr(v uint64, depth int) {
+	p := r.p
+	r.nodes++
 	if v == 0 {
-		return "<NULL>"
+		r.write("<NULL>")
+		return
 	}
 	tn, err := p.typeName(v)
 	if err != nil {
-		return fmt.Sprintf("<unreadable object at %#x>", v)
+		r.write(fmt.Sprintf("<unreadable object at %#x>", v))
+		return
 	}
-	other := func() string { return fmt.Sprintf("<%s object at %#x>", tn, v) }
+	other := func() { r.write(fmt.Sprintf("<%s object at %#x>", tn, v)) }
 	switch tn {
 	case "NoneType":
-		return "None"
+		r.write("None")
 	case "bool":
 		n, err := p.intObj(v)
-		if err != nil {
-			return other()
+		switch {
+		case err != nil:
+			other()
+		case n.Sign() != 0:
+			r.write("True")
+		default:
+			r.write("False")
 		}
-		if n.Sign() != 0 {
-			return "True"
-		}
-		return "False"
 	case "int":
 		n, err := p.intObj(v)
 		if err != nil {
-			return other()
+			other()
+			return
 		}
-		return n.String()
+		r.write(n.String())
 	case "float":
 		f, err := p.r.f64(v + floatValue)
 		if err != nil {
-			return other()
+			other()
+			return
 		}
-		return formatFloat(f)
+		r.write(formatFloat(f))
 	case "str":
-		s, err := p.str(v, reprMaxStr)
+		keep := max(r.budget-2, 1)
+		s, n, err := p.strTotal(v, keep)
 		if err != nil {
-			return other()
+			other()
+			return
 		}
-		return strRepr(s)
+		r.write(strRepr(s))
+		if shown := utf8.RuneCountInString(s); shown < n {
+			r.cut.Chars += n - shown
+			r.write(fmt.Sprintf("…(%d more characters)", n-shown))
+		}
 	case "bytes":
-		b, cut, err := p.bytesObj(v, reprMaxStr)
+		keep := max(r.budget-3, 1)
+		b, cut, err := p.bytesObj(v, keep)
 		if err != nil {
-			return other()
+			other()
+			return
 		}
-		s := bytesRepr(b)
+		r.write(bytesRepr(b))
 		if cut {
-			s = s[:len(s)-1] + "…" + s[len(s)-1:]
+			n, _ := p.r.i64(v + obSize)
+			r.cut.Bytes += int(n) - len(b)
+			r.write(fmt.Sprintf("…(%d more bytes)", int(n)-len(b)))
 		}
-		return s
 	case "tuple", "list":
-		var items []uint64
-		var n int64
-		if tn == "tuple" {
-			if items, err = p.tupleItems(v, reprMaxItems); err == nil {
-				n, err = p.r.i64(v + obSize)
-			}
-		} else {
-			items, n, err = p.listItems(v, reprMaxItems)
-		}
-		if err != nil {
-			return other()
-		}
-		open, close := "[", "]"
-		if tn == "tuple" {
-			open, close = "(", ")"
-		}
-		return open + p.seqRepr(items, n, depth) + trailingComma(tn, n) + close
+		r.sequence(v, tn, depth, other)
 	case "dict":
-		items, err := p.dictItems(v, reprMaxItems)
-		if err != nil {
-			return other()
-		}
-		used, _ := p.r.i64(v + dictUsed)
-		parts := make([]string, 0, len(items))
-		for _, it := range items {
-			if depth >= reprMaxDepth {
-				break
-			}
-			parts = append(parts, p.repr(it.Key, depth+1)+": "+p.repr(it.Value, depth+1))
-		}
-		if int64(len(parts)) < used {
-			parts = append(parts, fmt.Sprintf("…(%d items)", used))
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		r.dict(v, depth, other)
 	case "_thread.lock", "_thread.RLock":
 		if o := p.lockState(v, tn); o != nil {
 			state := "unlocked"
 			if o.locked {
 				state = "locked"
 			}
-			return fmt.Sprintf("<%s %s object at %#x>", state, tn, v)
+			r.write(fmt.Sprintf("<%s %s object at %#x>", state, tn, v))
+			return
 		}
+		other()
+	default:
+		other()
 	}
-	return other()
 }
 
-func (p *Process) seqRepr(items []uint64, n int64, depth int) string {
-	parts := make([]string, 0, len(items)+1)
+// room says whether another item may be shown.
+func (r *reprer) room(shown int) bool {
+	return shown < r.lim.Items && r.budget > 0 && r.nodes < maxReprNodes && !r.p.r.budget.spent
+}
+
+func (r *reprer) sequence(v uint64, tn string, depth int, other func()) {
+	p := r.p
+	n, err := p.r.i64(v + obSize)
+	if err != nil || n < 0 || n > 1<<28 {
+		other()
+		return
+	}
+	open, close := "[", "]"
+	if tn == "tuple" {
+		open, close = "(", ")"
+	}
+	if n > 0 && depth >= r.lim.Depth {
+		r.cut.Collapsed++
+		r.write(fmt.Sprintf("%s…(%d items)%s", open, n, close))
+		return
+	}
+	want := min(int(n), r.lim.Items)
+	var items []uint64
+	if tn == "tuple" {
+		items, err = p.tupleItems(v, want)
+	} else {
+		items, _, err = p.listItems(v, want)
+	}
+	if err != nil {
+		other()
+		return
+	}
+	r.write(open)
+	shown := 0
 	for _, it := range items {
-		if depth >= reprMaxDepth {
+		if !r.room(shown) {
 			break
 		}
-		parts = append(parts, p.repr(it, depth+1))
+		if shown > 0 {
+			r.write(", ")
+		}
+		r.repr(it, depth+1)
+		shown++
 	}
-	if int64(len(parts)) < n {
-		parts = append(parts, fmt.Sprintf("…(%d items)", n))
+	if rest := int(n) - shown; rest > 0 {
+		r.cut.Items += rest
+		if shown > 0 {
+			r.write(", ")
+		}
+		r.write(fmt.Sprintf("…(%d more)", rest))
+	} else if tn == "tuple" && n == 1 {
+		r.write(",")
 	}
-	return strings.Join(parts, ", ")
+	r.write(close)
 }
 
-func trailingComma(tn string, n int64) string {
-	if tn == "tuple" && n == 1 {
-		return ","
+func (r *reprer) dict(v uint64, depth int, other func()) {
+	p := r.p
+	used, err := p.r.i64(v + dictUsed)
+	if err != nil || used < 0 || used > 1<<28 {
+		other()
+		return
 	}
-	return ""
+	if used > 0 && depth >= r.lim.Depth {
+		r.cut.Collapsed++
+		r.write(fmt.Sprintf("{…(%d items)}", used))
+		return
+	}
+	items, err := p.dictItems(v, min(int(used), r.lim.Items))
+	if err != nil {
+		other()
+		return
+	}
+	r.write("{")
+	shown := 0
+	for _, it := range items {
+		if !r.room(shown) {
+			break
+		}
+		if shown > 0 {
+			r.write(", ")
+		}
+		r.repr(it.Key, depth+1)
+		r.write(": ")
+		r.repr(it.Value, depth+1)
+		shown++
+	}
+	if rest := int(used) - shown; rest > 0 {
+		r.cut.Items += rest
+		if shown > 0 {
+			r.write(", ")
+		}
+		r.write(fmt.Sprintf("…(%d more)", rest))
+	}
+	r.write("}")
 }
 
 func formatFloat(f float64) string {

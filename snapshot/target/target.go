@@ -51,6 +51,10 @@ type Thread struct {
 	Syscall   int
 	Args      [6]uint64
 	Regs      *Regs // nil when the registers could not be read
+	// Name is the kernel's name of the thread (comm, at most 15 bytes): a
+	// live thread's own; in a core only the main thread's, which is the
+	// process name NT_PRPSINFO carries (cores record no other thread names).
+	Name string
 }
 
 // SigInfo describes the signal that killed a process (from a core's NT_SIGINFO).

@@ -1,0 +1,266 @@
+package capture
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/cpython"
+)
+
+// Interpreters and the thread states they own.
+//
+// Each interpreter (the main one, and any subinterpreter) has its own
+// modules, so its own threading module: a thread state is named from its own
+// interpreter's threading._active, never from another's, even when the idents
+// match (a thread that calls into a subinterpreter has a thread state in
+// each, with the same ident). Such thread states of one kernel thread are
+// then joined into one Thread, innermost first, so that every later stage
+// sees one thread per tid.
+
+// interpreters completes the threads built from tstates (b.s.Threads[i] is
+// the thread of tstates[i]) with their interpreter, the name and daemon flag
+// their own interpreter's threading module gives them, the GIL of their own
+// interpreter; records the interpreters, finalization and the collector in
+// the target; and joins the thread states of one kernel thread.
+func (b *builder) interpreters(tstates []cpython.ThreadState) {
+	p := b.p
+	interps, err := p.Interpreters()
+	if err != nil {
+		b.warnf("interpreters: %v", err)
+	}
+	byAddr := map[uint64]*cpython.Interpreter{}
+	for i := range interps {
+		byAddr[interps[i].Addr] = &interps[i]
+		if interps[i].Err != nil {
+			b.warnf("%v", interps[i].Err)
+		}
+	}
+	main := 0
+	for i, in := range interps {
+		if in.Main {
+			main = i
+		}
+	}
+	named := map[uint64]map[uint64]uint64{} // interpreter → ident → Thread object
+	gils := map[uint64]*cpython.GIL{}
+	var mainGIL *cpython.GIL
+	if len(interps) > 0 {
+		if g, err := p.GILOf(interps[main].Addr); err == nil {
+			mainGIL = &g
+		}
+	}
+	for i, ts := range tstates {
+		th := &b.s.Threads[i]
+		in := byAddr[ts.Interp]
+		if in == nil {
+			continue
+		}
+		th.Interpreter = &snapshot.InterpreterRef{ID: in.ID, Main: in.Main}
+		objs, ok := named[in.Addr]
+		if !ok {
+			objs, _ = p.ThreadObjectsIn(in.Addr)
+			named[in.Addr] = objs
+		}
+		obj, ok := objs[ts.Ident]
+		if !in.Main {
+			// The main loop named it from the main interpreter's threading.
+			th.Name = ""
+			if ok {
+				th.Name = p.ThreadName(obj)
+				b.objs.Add(obj)
+			}
+		}
+		if ok {
+			if d, ok := p.ThreadDaemon(obj); ok {
+				th.Daemon = &d
+			}
+		}
+		if !in.Main {
+			b.ownGIL(th, ts, in.Addr, gils, mainGIL)
+		}
+	}
+	callbacks := b.interpreterStates(interps, tstates)
+	var offsets map[int]int
+	b.s.Threads, offsets = joinStates(b.s.Threads, tstates, byAddr)
+	for i, gc := range callbacks {
+		*gc.Callback += offsets[i]
+	}
+}
+
+// ownGIL sets the GIL state of a subinterpreter's thread from that
+// interpreter's own GIL (3.12+), when it is not the main one.
+func (b *builder) ownGIL(th *snapshot.Thread, ts cpython.ThreadState, interp uint64, gils map[uint64]*cpython.GIL, mainGIL *cpython.GIL) {
+	g, ok := gils[interp]
+	if !ok {
+		if v, err := b.p.GILOf(interp); err == nil {
+			g = &v
+		}
+		gils[interp] = g
+	}
+	if g == nil || (mainGIL != nil && g.Addr == mainGIL.Addr) {
+		return // shares the main GIL: the main loop's answer stands
+	}
+	switch {
+	case g.Locked && g.Holder == ts.Addr:
+		th.GIL = snapshot.GILHeld
+	case th.Kernel != nil && th.Kernel.Futex != 0 && g.WaitsForGIL(uint64(th.Kernel.Futex)):
+		th.GIL = snapshot.GILWaiting
+	default:
+		th.GIL = snapshot.GILNone
+	}
+}
+
+// interpreterStates records the interpreters in the target: finalization
+// and the collector, with the thread running each where it can be told. It
+// returns the collectors found in a gc.callbacks function, by the index of
+// the thread state running it.
+func (b *builder) interpreterStates(interps []cpython.Interpreter, tstates []cpython.ThreadState) map[int]*snapshot.GC {
+	callbacks := map[int]*snapshot.GC{}
+	p := b.p
+	tidOf := map[uint64]int{}
+	for i, ts := range tstates {
+		tidOf[ts.Addr] = b.s.Threads[i].TID
+	}
+	if fin, err := p.RuntimeFinalizing(); err != nil {
+		b.warnf("%v", err)
+	} else if fin != 0 {
+		b.s.Target.Finalizing = &snapshot.Finalizing{Tstate: snapshot.Addr(fin), TID: tidOf[fin]}
+	}
+	for _, in := range interps {
+		out := snapshot.Interpreter{InterpreterRef: snapshot.InterpreterRef{ID: in.ID, Main: in.Main},
+			Addr: snapshot.Addr(in.Addr), Finalizing: in.Finalizing, GC: &snapshot.GC{Collecting: in.GCCollecting}}
+		if in.FinalizingTstate != 0 {
+			out.FinalizingTID = tidOf[in.FinalizingTstate]
+		}
+		if in.Main && b.s.Target.Finalizing != nil {
+			out.Finalizing = true
+			if out.FinalizingTID == 0 {
+				out.FinalizingTID = b.s.Target.Finalizing.TID
+			}
+		}
+		if in.GCCollecting {
+			if i := b.collector(out.GC, in, tstates); i >= 0 {
+				callbacks[i] = out.GC
+			}
+		}
+		b.s.Target.Interpreters = append(b.s.Target.Interpreters, out)
+	}
+	return callbacks
+}
+
+// collector finds the thread running a collection: one running a function
+// of gc.callbacks (only a collection calls them); else the holder of the
+// interpreter's GIL, which the collector keeps unless a callback or a
+// finalizer let it go; else the interpreter's only thread. It returns the
+// index of the thread state running a callback, -1 when none does.
+func (b *builder) collector(gc *snapshot.GC, in cpython.Interpreter, tstates []cpython.ThreadState) int {
+	var mine []int
+	for i, ts := range tstates {
+		if ts.Interp == in.Addr {
+			mine = append(mine, i)
+		}
+	}
+	for _, i := range mine {
+		// The outermost callback frame: a callback may call others.
+		for k := len(tstates[i].Frames) - 1; k >= 0; k-- {
+			if f := tstates[i].Frames[k]; f.Code != 0 && slices.Contains(in.GCCallbacks, f.Code) {
+				gc.TID, gc.Basis = b.s.Threads[i].TID, snapshot.GCBasisCallback
+				frame := k
+				gc.Callback = &frame
+				return i
+			}
+		}
+	}
+	for _, i := range mine {
+		if b.s.Threads[i].GIL == snapshot.GILHeld {
+			gc.TID, gc.Basis = b.s.Threads[i].TID, snapshot.GCBasisGIL
+			return -1
+		}
+	}
+	if len(mine) == 1 {
+		gc.TID, gc.Basis = b.s.Threads[mine[0]].TID, snapshot.GCBasisOnlyThread
+	}
+	return -1
+}
+
+// joinStates joins the thread states of one kernel thread (same ident)
+// into one Thread, innermost first. A thread enters a subinterpreter from
+// the interpreter it runs in, so the main interpreter's state is the
+// outermost, and of two subinterpreters the newer is taken as the inner.
+// It returns, for each joined thread state (by index in tstates), where its
+// frames now start in its thread's frames.
+func joinStates(threads []snapshot.Thread, tstates []cpython.ThreadState, interps map[uint64]*cpython.Interpreter) ([]snapshot.Thread, map[int]int) {
+	offsets := map[int]int{}
+	groups := map[uint64][]int{}
+	for i, ts := range tstates {
+		if ts.Ident != 0 {
+			groups[ts.Ident] = append(groups[ts.Ident], i)
+		}
+	}
+	drop := map[int]bool{}
+	for _, idx := range groups {
+		if len(idx) < 2 {
+			continue
+		}
+		rank := func(i int) (bool, int64) {
+			in := interps[tstates[i].Interp]
+			if in == nil {
+				return false, -1
+			}
+			return in.Main, in.ID
+		}
+		sort.SliceStable(idx, func(a, c int) bool {
+			ma, ia := rank(idx[a])
+			mc, ic := rank(idx[c])
+			if ma != mc {
+				return !ma // the main interpreter's state last
+			}
+			return ia > ic
+		})
+		inner := threads[idx[0]]
+		joined := inner
+		joined.Frames = nil
+		joined.States = nil
+		for _, i := range idx {
+			t := threads[i]
+			st := snapshot.ThreadState{Tstate: t.Tstate, Name: t.Name, Frames: len(t.Frames)}
+			if t.Interpreter != nil {
+				st.Interpreter = *t.Interpreter
+			}
+			joined.States = append(joined.States, st)
+			offsets[i] = len(joined.Frames)
+			joined.Frames = append(joined.Frames, t.Frames...)
+			joined.Main = joined.Main || t.Main
+			if t.GIL == snapshot.GILHeld {
+				joined.GIL = snapshot.GILHeld
+			}
+			if joined.Kernel == nil {
+				joined.Kernel, joined.TID, joined.State = t.Kernel, t.TID, t.State
+			}
+		}
+		// The name the thread was started with: the outermost state's.
+		outer := threads[idx[len(idx)-1]]
+		joined.Name, joined.Daemon = outer.Name, outer.Daemon
+		for k := len(idx) - 1; joined.Name == "" && k >= 0; k-- {
+			joined.Name = threads[idx[k]].Name
+		}
+		if joined.Frames == nil {
+			joined.Frames = []snapshot.Frame{}
+		}
+		threads[idx[0]] = joined
+		for _, i := range idx[1:] {
+			drop[i] = true
+		}
+	}
+	if len(drop) == 0 {
+		return threads, offsets
+	}
+	out := threads[:0]
+	for i, t := range threads {
+		if !drop[i] {
+			out = append(out, t)
+		}
+	}
+	return out, offsets
+}

@@ -1,0 +1,90 @@
+package snapshot
+
+// Where TargetInfo.OSNames come from.
+const (
+	// OSNamesKernel: every thread's os_name is its /proc/PID/task/TID/comm.
+	OSNamesKernel = "kernel"
+	// OSNamesProcess: a core carries no thread names, only the process's
+	// name (NT_PRPSINFO pr_fname, the main thread's comm), given to the main
+	// thread; the other threads have none.
+	OSNamesProcess = "process-name-only"
+)
+
+// InterpreterRef names the interpreter a thread state belongs to.
+type InterpreterRef struct {
+	ID   int64 `json:"id"`
+	Main bool  `json:"main"`
+}
+
+// ThreadState is one of the thread states of a thread that runs code of
+// several interpreters.
+type ThreadState struct {
+	Tstate      Addr           `json:"tstate"`
+	Interpreter InterpreterRef `json:"interpreter"`
+	// Name is the thread's name in that interpreter's threading module.
+	Name string `json:"name,omitempty"`
+	// Frames counts the thread's frames that belong to this state.
+	Frames int `json:"frames"`
+}
+
+// Interpreter is the state of one interpreter.
+type Interpreter struct {
+	InterpreterRef
+	Addr Addr `json:"addr"`
+	// Finalizing: the interpreter is being torn down (Py_EndInterpreter, or
+	// Py_FinalizeEx for the main one); FinalizingTID is the thread doing it
+	// when the version records it.
+	Finalizing    bool `json:"finalizing,omitempty"`
+	FinalizingTID int  `json:"finalizing_tid,omitempty"`
+	// GC is the state of the interpreter's garbage collector.
+	GC *GC `json:"gc,omitempty"`
+}
+
+// GC bases: how GC.TID was found.
+const (
+	// GCBasisCallback: the thread runs a function of gc.callbacks, which
+	// only a collection calls.
+	GCBasisCallback = "gc-callback"
+	// GCBasisGIL: the thread holds the interpreter's GIL, which the
+	// collector keeps unless a finalizer or callback let it go.
+	GCBasisGIL = "gil-holder"
+	// GCBasisOnlyThread: the interpreter has one thread.
+	GCBasisOnlyThread = "only-thread"
+)
+
+// GC is a collector's state.
+type GC struct {
+	Collecting bool `json:"collecting"`
+	// TID is the thread running the collection, when known, and Basis how
+	// that is known; Callback is the frame index (in that thread) of the
+	// gc.callbacks function it runs.
+	TID      int    `json:"tid,omitempty"`
+	Basis    string `json:"basis,omitempty"`
+	Callback *int   `json:"callback_frame,omitempty"`
+}
+
+// Finalizing says which thread shuts the runtime down.
+type Finalizing struct {
+	TID    int  `json:"tid,omitempty"` // 0 when its thread is not known
+	Tstate Addr `json:"tstate"`
+}
+
+// Local is one local variable of a frame.
+type Local struct {
+	Name string `json:"name"`
+	Repr string `json:"repr"`
+	// Argument marks the function's arguments (*args and **kwargs included).
+	Argument bool `json:"argument,omitempty"`
+	// Cut says what the repr left out; absent when it is whole.
+	Cut *Cut `json:"cut,omitempty"`
+}
+
+// Cut says what a bounded repr left out: container items not shown,
+// characters of strings and bytes of bytes objects not shown, containers
+// shown only by their length because they were nested too deep.
+type Cut struct {
+	Items     int `json:"items,omitempty"`
+	Chars     int `json:"chars,omitempty"`
+	Bytes     int `json:"bytes,omitempty"`
+	Collapsed int `json:"collapsed,omitempty"`
+}
