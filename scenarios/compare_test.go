@@ -2,8 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,12 +13,17 @@ import (
 // ident) and frame by frame, and returns how many frames matched. With cutOK a thread's
 // stack may end early (the core lacks memory the outer frames need), but what is there
 // must be the innermost frames, in order. qualname is compared on every version: before
-// 3.11 there is no co_qualname and both the harness and pyhang give co_name.
+// 3.11 there is no co_qualname and both the harness and pyhang give co_name. A thread
+// that runs a subinterpreter must show that interpreter's frames first, then its own.
+// Threads without a thread state are compared with expect.c_threads (compareCThreads).
 func compareThreads(t testing.TB, got *snapshot.Snapshot, want ready, cutOK bool) (matched, cut int) {
 	t.Helper()
 	byIdent := map[uint64]*snapshot.Thread{}
 	for i := range got.Threads {
 		th := &got.Threads[i]
+		if th.NoThreadState {
+			continue
+		}
 		if byIdent[th.Ident] != nil {
 			t.Errorf("ident %#x appears twice in the dump (tids %d and %d)", th.Ident, byIdent[th.Ident].TID, th.TID)
 		}
@@ -44,7 +47,17 @@ func compareThreads(t testing.TB, got *snapshot.Snapshot, want ready, cutOK bool
 		if g.Main != w.Main {
 			t.Errorf("%s: main %v, want %v", label, g.Main, w.Main)
 		}
+		if w.Daemon != nil && (g.Daemon == nil || *g.Daemon != *w.Daemon) {
+			t.Errorf("%s: daemon %v, want %v", label, boolOr(g.Daemon), *w.Daemon)
+		}
+		checkOSName(t, label, got, g, w)
 		wf := w.Frames
+		if sub, ok := want.Expect.Subinterpreters[strconv.FormatUint(w.Ident, 10)]; ok {
+			wf = append(append([]readyFrame(nil), sub.Frames...), w.Frames...)
+			checkStates2(t, label, g, w, sub, creatorIdent(want), cutOK)
+		} else if g.Interpreter == nil || *g.Interpreter != (snapshot.InterpreterRef{ID: 0, Main: true}) || len(g.States) != 0 {
+			t.Errorf("%s: interpreter %+v, thread states %+v; want the main interpreter (id 0) only", label, g.Interpreter, g.States)
+		}
 		if cutOK && len(g.Frames) > 0 && len(g.Frames) < len(wf) {
 			t.Logf("%s: %d of %d frames (cut short)", label, len(g.Frames), len(wf))
 			wf = wf[:len(g.Frames)]
@@ -57,6 +70,9 @@ func compareThreads(t testing.TB, got *snapshot.Snapshot, want ready, cutOK bool
 		matched += len(wf)
 	}
 	for _, g := range got.Threads {
+		if g.NoThreadState {
+			continue
+		}
 		if !seen[g.Ident] && g.Ident != want.WatcherIdent {
 			t.Errorf("thread tid %d %q (ident %#x) in the dump but not in the ready file", g.TID, g.Name, g.Ident)
 		}
@@ -67,8 +83,84 @@ func compareThreads(t testing.TB, got *snapshot.Snapshot, want ready, cutOK bool
 	return matched, cut
 }
 
-// frameDiff is "" when the frames agree on function, qualname, file and line, else the
-// differing rows (and a few around them) side by side.
+// checkStates2 checks a thread that runs a subinterpreter: the subinterpreter's state
+// (named from its own threading module) innermost, the main interpreter's outermost.
+// Up to 3.12 the subinterpreter's state records the thread that created the
+// interpreter (parked.py's main thread) as its own: staleIdent (gh-109860).
+// With cutOK the core may have lost the outer frames of a state.
+func checkStates2(t testing.TB, label string, g *snapshot.Thread, w readyThread, sub readySubpart, staleIdent uint64, cutOK bool) {
+	t.Helper()
+	want := []snapshot.ThreadState{
+		{Interpreter: snapshot.InterpreterRef{ID: sub.Interp}, Name: sub.Name, Frames: len(sub.Frames), ThreadID: staleIdent},
+		{Interpreter: snapshot.InterpreterRef{ID: 0, Main: true}, Name: strOr(w.Name, ""), Frames: len(w.Frames)},
+	}
+	if len(g.States) != len(want) {
+		t.Errorf("%s: %d thread states %+v, want %d: %+v", label, len(g.States), g.States, len(want), want)
+		return
+	}
+	for i := range want {
+		gs := g.States[i]
+		gs.Tstate = 0
+		if cutOK && gs.Frames < want[i].Frames {
+			gs.Frames = want[i].Frames
+		}
+		if gs != want[i] {
+			t.Errorf("%s: thread state %d is %+v, want %+v", label, i, gs, want[i])
+		}
+	}
+	if g.Interpreter == nil || *g.Interpreter != want[0].Interpreter {
+		t.Errorf("%s: interpreter %+v, want the subinterpreter's %+v", label, g.Interpreter, want[0].Interpreter)
+	}
+}
+
+// creatorIdent is the ident a 3.8–3.12 subinterpreter's thread state keeps: that of
+// parked.py's main thread, which created the interpreters; 0 from 3.13, whose
+// subinterpreters run with a thread state of the calling thread.
+func creatorIdent(want ready) uint64 {
+	var minor int
+	fmt.Sscanf(want.Python, "3.%d", &minor)
+	if minor >= 13 {
+		return 0
+	}
+	for _, w := range want.Threads {
+		if w.Main {
+			return w.Ident
+		}
+	}
+	return 0
+}
+
+// checkOSName checks a thread's kernel name: every thread's own when live; in a kernel
+// core only the main thread's (the process name); none in a gcore (TestDump checks that
+// each kind of core says which it is).
+func checkOSName(t testing.TB, label string, s *snapshot.Snapshot, g *snapshot.Thread, w readyThread) {
+	t.Helper()
+	if w.OSName == nil {
+		return
+	}
+	want := *w.OSName
+	switch s.Target.OSNames {
+	case snapshot.OSNamesKernel:
+		if s.Target.Kind != "pid" {
+			t.Errorf("os_names %q in a core", s.Target.OSNames)
+		}
+	case snapshot.OSNamesProcess:
+		if !w.Main {
+			want = ""
+		}
+	case snapshot.OSNamesNone:
+		want = ""
+	default:
+		t.Errorf("target os_names %q", s.Target.OSNames)
+	}
+	if g.OSName != want {
+		t.Errorf("%s: os_name %q, want %q (os_names %s)", label, g.OSName, want, s.Target.OSNames)
+	}
+}
+
+// frameDiff is "" when the frames agree on function, qualname, file and line, and on the
+// position (end line and columns) where the ready file has one, else the differing rows
+// (and a few around them) side by side.
 func frameDiff(got []snapshot.Frame, want []readyFrame) string {
 	n := max(len(got), len(want))
 	var rows []string
@@ -78,10 +170,16 @@ func frameDiff(got []snapshot.Frame, want []readyFrame) string {
 		if i < len(got) {
 			f := got[i]
 			g = fmt.Sprintf("%s [%s] %s:%d", f.Function, f.Qualname, f.File, f.Line)
+			if i < len(want) && want[i].Positions != nil {
+				g += fmt.Sprintf(" @%d-%s:%s-%s", f.Line, intOr(f.EndLine), intOr(f.Column), intOr(f.EndColumn))
+			}
 		}
 		if i < len(want) {
 			f := want[i]
 			w = fmt.Sprintf("%s [%s] %s:%d", f.Function, f.Qualname, f.File, f.Line)
+			if p := f.Positions; len(p) == 4 {
+				w += fmt.Sprintf(" @%s-%s:%s-%s", intOr(p[0]), intOr(p[1]), intOr(p[2]), intOr(p[3]))
+			}
 		}
 		rows = append(rows, fmt.Sprintf("  %3d %s | %s", i, g, w))
 		if g != w {
@@ -104,12 +202,33 @@ func frameDiff(got []snapshot.Frame, want []readyFrame) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// sameFrame compares two recorded frames by function, qualname, file and line (not the
+// position, which the ready files record and pyhang's report does not in that form).
+func sameFrame(a, b readyFrame) bool {
+	return a.Function == b.Function && a.Qualname == b.Qualname && a.File == b.File && a.Line == b.Line
+}
+
+func intOr(p *int) string {
+	if p == nil {
+		return "?"
+	}
+	return strconv.Itoa(*p)
+}
+
+func boolOr(p *bool) string {
+	if p == nil {
+		return "absent"
+	}
+	return strconv.FormatBool(*p)
+}
+
 // stateFor is the thread state the dump must report for each way parked.py blocks.
 var stateFor = map[string]string{
 	"lock": snapshot.StateBlocked, "event": snapshot.StateBlocked, "queue": snapshot.StateBlocked,
 	"condition": snapshot.StateBlocked, "join": snapshot.StateBlocked, "main": snapshot.StateBlocked,
 	"recv": snapshot.StateIO, "select": snapshot.StateIO,
-	"sleep": snapshot.StateSleeping, "locals": snapshot.StateSleeping,
+	"sleep": snapshot.StateSleeping, "locals": snapshot.StateSleeping, "subinterp": snapshot.StateSleeping,
+	"c-thread": snapshot.StateBlocked,
 }
 
 // checkStates checks each thread's state against the way parked.py made it block;
@@ -123,6 +242,9 @@ func checkStates(t testing.TB, got *snapshot.Snapshot, want ready) map[string]in
 		if g.Main {
 			way = "main"
 		}
+		if g.NoThreadState {
+			way = "c-thread" // pause() or sem_wait(): blocked
+		}
 		state, ok := stateFor[way]
 		if !ok {
 			t.Errorf("thread %d %q: ready file gives no known way of blocking (%q)", g.TID, g.Name, way)
@@ -131,92 +253,11 @@ func checkStates(t testing.TB, got *snapshot.Snapshot, want ready) map[string]in
 		if g.State != state {
 			t.Errorf("thread %d %q blocks by %s: state %q, want %q (kernel %+v)", g.TID, g.Name, way, g.State, state, g.Kernel)
 		}
-		if state == snapshot.StateBlocked && (g.Kernel == nil || g.Kernel.Futex == 0) {
+		if state == snapshot.StateBlocked && !g.NoThreadState && (g.Kernel == nil || g.Kernel.Futex == 0) {
 			t.Errorf("thread %d %q blocks by %s: no kernel.futex (kernel %+v)", g.TID, g.Name, way, g.Kernel)
 		}
 	}
 	return counts
-}
-
-// lockRepr matches the reprs of _thread.lock and _thread.RLock. Python's RLock repr
-// also has owner= and count=, which pyhang leaves out (it reports them on the object).
-var lockRepr = regexp.MustCompile(`^<(locked|unlocked) (_thread\.R?[Ll]ock) object .*\bat (0x[0-9a-f]+)>$`)
-
-// truncated matches pyhang's bound on long containers: the first items, then "…(N items)".
-var truncated = regexp.MustCompile(`^(.*), …\((\d+) items\)([\])}])$`)
-
-// compareLocals checks pyhang's reprs of locals against Python's own repr() of them.
-// Differences that are intended: lock reprs are compared by the locked/unlocked word,
-// the type and the address (pyhang omits RLock's owner= and count=); a container longer
-// than pyhang's bound shows its first items and "…(N items)", which must be a prefix of
-// Python's repr with N its length. Everything else must be equal byte for byte.
-func compareLocals(t testing.TB, got, want map[string]string) {
-	t.Helper()
-	var names []string
-	for name := range want {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		w := want[name]
-		g, ok := got[name]
-		if !ok {
-			t.Errorf("local %s: missing (want %s)", name, w)
-			continue
-		}
-		if wm := lockRepr.FindStringSubmatch(w); wm != nil {
-			gm := lockRepr.FindStringSubmatch(g)
-			if gm == nil || gm[1] != wm[1] || gm[2] != wm[2] || gm[3] != wm[3] {
-				t.Errorf("local %s: got %s, want %s (compared: locked/unlocked, type, address)", name, g, w)
-			}
-			continue
-		}
-		if m := truncated.FindStringSubmatch(g); m != nil {
-			n, _ := strconv.Atoi(m[2])
-			if !strings.HasPrefix(w, m[1]+", ") || !strings.HasSuffix(w, m[3]) || n != topLevelItems(w) {
-				t.Errorf("local %s: got %s, want a bounded form of %s", name, g, w)
-			}
-			continue
-		}
-		if g != w {
-			t.Errorf("local %s: got %s, want %s", name, g, w)
-		}
-	}
-	for name, g := range got {
-		if _, ok := want[name]; !ok {
-			t.Errorf("local %s = %s: not a local of the frame", name, g)
-		}
-	}
-}
-
-// topLevelItems counts the items of a list/tuple/dict repr: commas outside nested brackets
-// and quotes, plus one. Enough for the reprs parked.py makes.
-func topLevelItems(repr string) int {
-	if len(repr) <= 2 {
-		return 0
-	}
-	depth, n := 0, 1
-	var quote byte
-	for i := 1; i < len(repr)-1; i++ {
-		c := repr[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-		case c == ',' && depth == 0:
-			n++
-		}
-	}
-	return n
 }
 
 func strOr(s *string, def string) string {

@@ -20,14 +20,20 @@ const (
 	pausedAbsent                 // cores: there was nothing to stop
 )
 
+// parkedArgs make parked.py show what other stack tools show: threads in
+// subinterpreters, threads without Python, a thread renamed for the kernel.
+var parkedArgs = []string{"--subinterpreters", "2", "--c-threads", "--os-names"}
+
 // TestDump runs parked.py under every interpreter and dumps it four ways — live (threads
 // paused), live --nonblocking, from a gcore and from a kernel core — and each dump must
-// show exactly the threads and frames the program recorded about itself. The kernel core
-// kills the program, so it comes last.
+// show exactly the threads and frames the program recorded about itself: names (threading
+// and the kernel's), daemon flags, interpreters, positions with columns (3.11+), threads
+// without Python; and locals in definition order, arguments marked, bounded as asked,
+// live and from each core. The kernel core kills the program, so it comes last.
 func TestDump(t *testing.T) {
 	for _, in := range testinterp.All(t) {
 		t.Run(in.Name, func(t *testing.T) {
-			p := startProgram(t, in, "parked.py")
+			p := startProgram(t, in, "parked.py", parkedArgs...)
 			pid := strconv.Itoa(p.PID)
 
 			t.Run("live", func(t *testing.T) {
@@ -40,17 +46,23 @@ func TestDump(t *testing.T) {
 				assertNotStopped(t, p.PID)
 				checkDump(t, s, r, p, "pid", pausedZero)
 			})
-			t.Run("live-locals", func(t *testing.T) {
-				s, r := dumpJSON(t, pid, "--locals")
-				assertNotStopped(t, p.PID)
-				checkLocals(t, s, r, p)
-			})
+			for _, m := range localsModes(p) {
+				t.Run("live-locals-"+m.name, func(t *testing.T) {
+					s, r := dumpJSON(t, append([]string{pid}, m.args...)...)
+					assertNotStopped(t, p.PID)
+					checkLocals(t, s, r, p, m)
+				})
+			}
 			t.Run("gcore", func(t *testing.T) {
 				holes := unreadableChunks(t, p.PID)
 				core := testinterp.Gcore(t, p.PID)
 				s, r := dumpJSON(t, core)
+				if s.Target.OSNames != snapshot.OSNamesNone {
+					t.Errorf("a gcore: os_names %q, want %q (gdb records the executable's name, not a thread's)", s.Target.OSNames, snapshot.OSNamesNone)
+				}
 				if len(holes) == 0 {
 					checkDump(t, s, r, p, "core", pausedAbsent)
+					checkCoreLocals(t, core, p)
 					return
 				}
 				// gdb writes zeros for every 1 MiB it cannot read. Guard pages that glibc
@@ -71,8 +83,22 @@ func TestDump(t *testing.T) {
 					t.Skip("the kernel wrote no core file on this machine (reason logged above)")
 				}
 				s, r := dumpJSON(t, core)
+				if s.Target.OSNames != snapshot.OSNamesProcess {
+					t.Errorf("a kernel core: os_names %q, want %q", s.Target.OSNames, snapshot.OSNamesProcess)
+				}
 				checkDump(t, s, r, p, "core", pausedAbsent)
+				checkCoreLocals(t, core, p)
 			})
+		})
+	}
+}
+
+// checkCoreLocals dumps a core's locals in every mode.
+func checkCoreLocals(t *testing.T, core string, p *program) {
+	for _, m := range localsModes(p) {
+		t.Run("locals-"+m.name, func(t *testing.T) {
+			s, r := dumpJSON(t, append([]string{core}, m.args...)...)
+			checkLocals(t, s, r, p, m)
 		})
 	}
 }
@@ -103,8 +129,9 @@ func checkDump(t *testing.T, s *snapshot.Snapshot, r result, p *program, kind st
 	}
 	frames, _ := compareThreads(t, s, p.ready, false)
 	states := checkStates(t, s, p.ready)
-	t.Logf("%s: %d threads, %d frames matched; states %s; paused_ms %s; %v",
-		t.Name(), len(s.Threads), frames, stateSummary(states), pausedMS, r.elapsed.Round(1e6))
+	cthreads := compareCThreads(t, s, p.ready)
+	t.Logf("%s: %d threads (%d in subinterpreters, %d without Python), %d frames matched; states %s; os_names %s; paused_ms %s; %v",
+		t.Name(), len(s.Threads), len(p.ready.Expect.Subinterpreters), cthreads, frames, stateSummary(states), s.Target.OSNames, pausedMS, r.elapsed.Round(1e6))
 }
 
 // checkDumpCut is checkDump for a core known to lack memory: stacks may end early.
@@ -117,34 +144,10 @@ func checkDumpCut(t *testing.T, s *snapshot.Snapshot, r result, p *program) int 
 	}
 	frames, cut := compareThreads(t, s, p.ready, true)
 	states := checkStates(t, s, p.ready)
+	compareCThreads(t, s, p.ready)
 	t.Logf("%s: %d threads (%d cut short), %d frames matched; states %s; warnings %q; %v",
 		t.Name(), len(s.Threads), cut, frames, stateSummary(states), s.Target.Warnings, r.elapsed.Round(1e6))
 	return cut
-}
-
-// checkLocals compares the innermost frame's locals of locals-thread with Python's reprs.
-func checkLocals(t *testing.T, s *snapshot.Snapshot, r result, p *program) {
-	t.Helper()
-	want := p.ready.Expect.Locals["locals-thread"]
-	if len(want) == 0 {
-		t.Fatal("ready file has no expect.locals for locals-thread")
-	}
-	for _, th := range s.Threads {
-		if th.Name != "locals-thread" {
-			continue
-		}
-		if len(th.Frames) == 0 {
-			t.Fatalf("locals-thread (tid %d) has no frames", th.TID)
-		}
-		f := th.Frames[0]
-		if f.Function != "wait_with_locals" {
-			t.Errorf("locals-thread innermost frame is %s, want wait_with_locals", f.Qualname)
-		}
-		compareLocals(t, f.Locals, want)
-		t.Logf("%s: %d locals compared with Python's repr; %v", t.Name(), len(want), r.elapsed.Round(1e6))
-		return
-	}
-	t.Fatal("no thread named locals-thread in the dump")
 }
 
 func stateSummary(counts map[string]int) string {

@@ -103,8 +103,11 @@ type ready struct {
 	WatcherNativeID *int          `json:"watcher_native_id"`
 	Threads         []readyThread `json:"threads"`
 	Expect          struct {
-		Blocking map[string]string            `json:"blocking"`
-		Locals   map[string]map[string]string `json:"locals"`
+		Blocking        map[string]string       `json:"blocking"`
+		Locals          map[string]readyLocals  `json:"locals"`
+		CThreads        []readyCThread          `json:"c_threads"`
+		Subinterpreters map[string]readySubpart `json:"subinterpreters"`
+		Limits          map[string][3]int       `json:"limits"`
 	} `json:"expect"`
 }
 
@@ -113,6 +116,8 @@ type readyThread struct {
 	NativeID *int         `json:"native_id"`
 	Name     *string      `json:"name"`
 	Main     bool         `json:"main"`
+	Daemon   *bool        `json:"daemon"`
+	OSName   *string      `json:"os_name"`
 	Frames   []readyFrame `json:"frames"`
 }
 
@@ -121,6 +126,59 @@ type readyFrame struct {
 	Qualname string `json:"qualname"`
 	File     string `json:"file"`
 	Line     int    `json:"line"`
+	// Positions is co_positions() of the current instruction (3.11+):
+	// line, end line, column, end column, each maybe null.
+	Positions []*int `json:"positions"`
+}
+
+// readyLocals are the locals of a thread's innermost frame, in locals() order.
+type readyLocals struct {
+	Order []readyLocal `json:"order"`
+}
+
+// readyLocal is one local as parked.py describes it: Python's repr, whether it
+// is an argument, and pyhang's bounded repr worked out by parked.py under the
+// default limits and under LIMITED ([text, cut], null for a type it does not
+// bound).
+type readyLocal struct {
+	Name     string            `json:"name"`
+	Repr     string            `json:"repr"`
+	Argument bool              `json:"argument"`
+	Default  *readyBoundedRepr `json:"default"`
+	Limited  *readyBoundedRepr `json:"limited"`
+}
+
+// readyBoundedRepr is [text, {"items", "chars", "bytes", "collapsed"}].
+type readyBoundedRepr struct {
+	Text string
+	Cut  snapshot.Cut
+}
+
+func (b *readyBoundedRepr) UnmarshalJSON(data []byte) error {
+	var pair []json.RawMessage
+	if err := json.Unmarshal(data, &pair); err != nil || len(pair) != 2 {
+		return fmt.Errorf("bounded repr %s: want [text, cut]", data)
+	}
+	if err := json.Unmarshal(pair[0], &b.Text); err != nil {
+		return err
+	}
+	return json.Unmarshal(pair[1], &b.Cut)
+}
+
+// readyCThread is a thread parked.py started without Python.
+type readyCThread struct {
+	TID    int    `json:"tid"`
+	Ident  uint64 `json:"ident"`
+	OSName string `json:"os_name"`
+}
+
+// readySubpart is the part of a thread's stack that runs in a subinterpreter,
+// as the subinterpreter recorded it.
+type readySubpart struct {
+	Ident  uint64       `json:"ident"`
+	Name   string       `json:"name"`
+	Interp int64        `json:"interp"`
+	Frames []readyFrame `json:"frames"`
 }
 
 // program is a started test program whose threads have all settled.
@@ -134,7 +192,7 @@ type program struct {
 // queues, conditions, joins, the GIL), recvfrom, select/pselect6 (select, and time.sleep
 // before 3.11), clock_nanosleep/nanosleep (time.sleep), poll/ppoll, accept/accept4
 // (servers), epoll_wait/epoll_pwait (an idle asyncio event loop), pause (a C call
-// through ctypes).
+// through ctypes, or a C thread).
 var quietSyscalls = []int{testinterp.SysFutex, 45, 23, 270, 230, 35, 7, 271, 43, 288, 232, 281, 34}
 
 // startProgram runs testprogs/NAME under in and waits until the program is ready, its

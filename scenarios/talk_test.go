@@ -445,7 +445,7 @@ func checkCrash(t *testing.T, r *talkReport, want talkExpect, mode string) {
 	if len(frames) == 0 || frames[0].Line != want.PythonLine || !strings.HasSuffix(want.PythonQualname, frames[0].Qualname) {
 		t.Errorf("the faulting thread's innermost Python frame is %+v, want %s at line %d", frames, want.PythonQualname, want.PythonLine)
 	}
-	if len(want.crashStack) > 0 && !slices.Equal(frames, want.crashStack) {
+	if len(want.crashStack) > 0 && !slices.EqualFunc(frames, want.crashStack, sameFrame) {
 		t.Errorf("the faulting thread's Python stack is\n%+v\nthe program recorded\n%+v", frames, want.crashStack)
 	}
 	checkCrashFindings(t, r, want)

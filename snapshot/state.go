@@ -4,10 +4,13 @@ package snapshot
 const (
 	// OSNamesKernel: every thread's os_name is its /proc/PID/task/TID/comm.
 	OSNamesKernel = "kernel"
-	// OSNamesProcess: a core carries no thread names, only the process's
-	// name (NT_PRPSINFO pr_fname, the main thread's comm), given to the main
-	// thread; the other threads have none.
+	// OSNamesProcess: a core written by the kernel carries no thread names,
+	// only the process's name (NT_PRPSINFO pr_fname, the main thread's
+	// comm), given to the main thread; the other threads have none.
 	OSNamesProcess = "process-name-only"
+	// OSNamesNone: the core carries no thread's name (gdb's gcore records
+	// the executable's file name in pr_fname, which names no thread).
+	OSNamesNone = "none"
 )
 
 // InterpreterRef names the interpreter a thread state belongs to.
@@ -25,6 +28,11 @@ type ThreadState struct {
 	Name string `json:"name,omitempty"`
 	// Frames counts the thread's frames that belong to this state.
 	Frames int `json:"frames"`
+	// ThreadID is the thread id the state itself records, when it is not
+	// the thread's: up to 3.12 a subinterpreter runs on the calling thread
+	// with a state created by another thread (CPython gh-109860); pyhang
+	// places it on the thread whose C stack holds it.
+	ThreadID uint64 `json:"thread_id,omitempty"`
 }
 
 // Interpreter is the state of one interpreter.

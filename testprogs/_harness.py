@@ -5,9 +5,14 @@ watcher thread writes FILE (via FILE.tmp and a rename) with JSON:
 
     {"pid", "python", "executable", "program", "argv", "markers": {name: line},
      "watcher_ident", "watcher_native_id",
-     "threads": [{"ident", "native_id", "name", "main", "daemon",
-                  "frames": [{"function", "qualname", "file", "line"}, ...innermost first]}],
+     "threads": [{"ident", "native_id", "name", "main", "daemon", "os_name",
+                  "frames": [{"function", "qualname", "file", "line",
+                              "positions": [line, end_line, column, end_column]},
+                             ...innermost first]}],
      "expect": {...program-specific...}}
+
+"os_name" is the kernel's name of the thread (/proc/self/task/TID/comm); "positions" is
+co_positions() of the frame's current instruction (3.11+; null parts are null).
 
 `threads` covers every thread except the watcher, which then returns, so it is absent from
 any later dump; a test that wants a quiet process waits until watcher_native_id is gone
@@ -102,23 +107,16 @@ class Harness:
             for ident, frame in sorted(frames.items()):
                 if ident == exclude:
                     continue
-                stack = []
-                while frame is not None and len(stack) < 100000:
-                    code = frame.f_code
-                    stack.append({
-                        "function": code.co_name,
-                        "qualname": getattr(code, "co_qualname", code.co_name),
-                        "file": _abs(code.co_filename),
-                        "line": frame.f_lineno,
-                    })
-                    frame = frame.f_back
+                stack = frame_stack(frame)
                 t = by_ident.get(ident)
+                native_id = getattr(t, "native_id", None)
                 threads.append({
                     "ident": ident,
-                    "native_id": getattr(t, "native_id", None),
+                    "native_id": native_id,
                     "name": t.name if t is not None else None,
                     "main": t is main,
                     "daemon": t.daemon if t is not None else None,
+                    "os_name": os_name(native_id),
                     "frames": stack,
                 })
         finally:
@@ -263,6 +261,7 @@ class Harness:
             if t["ident"] == me:
                 frames = [f for f in t["frames"] if f["file"] != here]
                 frames[0]["line"] = self.line(call_marker)
+                frames[0].pop("positions", None)
                 if callee is not None:
                     code = getattr(callee, "__func__", callee).__code__
                     frames.insert(0, {
@@ -281,6 +280,43 @@ class Harness:
         line, blocks while it keeps the GIL, so no thread (and no watcher) can run Python
         after it. The recorded stacks are those of that moment."""
         self.about_to_crash(call_marker, None, None, expect)
+
+
+_positions = {}  # code object -> list(co_positions()), computed once
+
+
+def frame_stack(frame, limit=100000):
+    """A frame and its callers as the ready file records them, innermost first."""
+    stack = []
+    while frame is not None and len(stack) < limit:
+        code = frame.f_code
+        rec = {
+            "function": code.co_name,
+            "qualname": getattr(code, "co_qualname", code.co_name),
+            "file": _abs(code.co_filename),
+            "line": frame.f_lineno,
+        }
+        if hasattr(code, "co_positions") and frame.f_lasti >= 0:
+            pos = _positions.get(code)
+            if pos is None:
+                pos = _positions[code] = list(code.co_positions())
+            k = frame.f_lasti // 2
+            if k < len(pos):
+                rec["positions"] = list(pos[k])
+        stack.append(rec)
+        frame = frame.f_back
+    return stack
+
+
+def os_name(native_id):
+    """The kernel's name of a thread (comm), None when it cannot be read."""
+    if native_id is None:
+        return None
+    try:
+        with open("/proc/self/task/%d/comm" % native_id) as f:
+            return f.read().rstrip("\n")
+    except OSError:
+        return None
 
 
 def library_line_blocks(frame):

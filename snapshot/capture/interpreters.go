@@ -6,6 +6,7 @@ import (
 
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/cpython"
+	"github.com/pyhang/pyhang/snapshot/target"
 )
 
 // Interpreters and the thread states they own.
@@ -50,6 +51,7 @@ func (b *builder) interpreters(tstates []cpython.ThreadState) {
 			mainGIL = &g
 		}
 	}
+	b.placeStates(tstates, byAddr)
 	for i, ts := range tstates {
 		th := &b.s.Threads[i]
 		in := byAddr[ts.Interp]
@@ -62,7 +64,9 @@ func (b *builder) interpreters(tstates []cpython.ThreadState) {
 			objs, _ = p.ThreadObjectsIn(in.Addr)
 			named[in.Addr] = objs
 		}
-		obj, ok := objs[ts.Ident]
+		// By the thread's own ident (threading.get_ident()), which placeStates
+		// may have corrected.
+		obj, ok := objs[th.Ident]
 		if !in.Main {
 			// The main loop named it from the main interpreter's threading.
 			th.Name = ""
@@ -184,6 +188,82 @@ func (b *builder) collector(gc *snapshot.GC, in cpython.Interpreter, tstates []c
 	return -1
 }
 
+// placeStates finds, when the process has subinterpreters, the kernel thread
+// that runs each subinterpreter's thread state: the one whose C stack holds
+// the thread state first (the one it runs now). CPython up to 3.12 runs a
+// subinterpreter on the calling thread with the interpreter's first thread
+// state, whose thread_id still names the thread that created the interpreter
+// (gh-109860): a state found running on another thread is moved there, and
+// keeps its own thread_id in the report.
+func (b *builder) placeStates(tstates []cpython.ThreadState, interps map[uint64]*cpython.Interpreter) {
+	subs := false
+	want := map[uint64]bool{}
+	for _, ts := range tstates {
+		want[ts.Addr] = true
+		if in := interps[ts.Interp]; in != nil && !in.Main {
+			subs = true
+		}
+	}
+	if !subs {
+		return
+	}
+	// The misplaced states are those entered from a thread of the main
+	// interpreter (a thread started inside a subinterpreter gets a state of
+	// its own), so the stacks of those threads are scanned: from the stack
+	// pointer up to the thread's struct pthread, whose address is its ident
+	// (glibc), or to the end of the main thread's stack. Stacks of threads
+	// may share one mapping, so a scan never goes past its own.
+	maps := b.t.Mappings()
+	kts := map[int]*target.Thread{}
+	ktList := b.t.Threads()
+	for i := range ktList {
+		kts[ktList[i].TID] = &ktList[i]
+	}
+	runs := map[uint64]int{} // thread state → the kernel thread running it
+	for i, ts := range tstates {
+		th := &b.s.Threads[i]
+		kt := kts[th.TID]
+		if in := interps[ts.Interp]; in == nil || !in.Main || kt == nil || kt.Regs == nil || kt.Regs.RSP == 0 {
+			continue
+		}
+		sp, end := kt.Regs.RSP, uint64(0)
+		for _, m := range maps {
+			if m.Start <= sp && sp < m.End {
+				end = m.End
+			}
+		}
+		if th.Ident > sp && th.Ident < end {
+			end = th.Ident
+		}
+		if found, ok := b.p.FirstOnStack(sp, end, want); ok {
+			runs[found] = kt.TID
+		}
+	}
+	byTID := map[int]int{} // tid → index of a thread of the main interpreter on it
+	for i, ts := range tstates {
+		if in := interps[ts.Interp]; in != nil && in.Main && b.s.Threads[i].TID != 0 {
+			byTID[b.s.Threads[i].TID] = i
+		}
+	}
+	for i, ts := range tstates {
+		th := &b.s.Threads[i]
+		tid, ok := runs[ts.Addr]
+		if in := interps[ts.Interp]; !ok || in == nil || in.Main || tid == th.TID {
+			continue
+		}
+		th.TID = tid
+		if j, ok := byTID[tid]; ok {
+			host := b.s.Threads[j]
+			th.Ident, th.Main, th.Kernel, th.State = host.Ident, host.Main, host.Kernel, host.State
+		} else if kt := kts[tid]; kt != nil {
+			th.Main = tid == b.t.PID()
+			if kt.Regs != nil && kt.Regs.FSBase != 0 {
+				th.Ident = kt.Regs.FSBase
+			}
+		}
+	}
+}
+
 // joinStates joins the thread states of one kernel thread (same ident)
 // into one Thread, innermost first. A thread enters a subinterpreter from
 // the interpreter it runs in, so the main interpreter's state is the
@@ -193,9 +273,9 @@ func (b *builder) collector(gc *snapshot.GC, in cpython.Interpreter, tstates []c
 func joinStates(threads []snapshot.Thread, tstates []cpython.ThreadState, interps map[uint64]*cpython.Interpreter) ([]snapshot.Thread, map[int]int) {
 	offsets := map[int]int{}
 	groups := map[uint64][]int{}
-	for i, ts := range tstates {
-		if ts.Ident != 0 {
-			groups[ts.Ident] = append(groups[ts.Ident], i)
+	for i := range tstates {
+		if id := threads[i].Ident; id != 0 {
+			groups[id] = append(groups[id], i)
 		}
 	}
 	drop := map[int]bool{}
@@ -225,6 +305,9 @@ func joinStates(threads []snapshot.Thread, tstates []cpython.ThreadState, interp
 		for _, i := range idx {
 			t := threads[i]
 			st := snapshot.ThreadState{Tstate: t.Tstate, Name: t.Name, Frames: len(t.Frames)}
+			if tstates[i].Ident != t.Ident {
+				st.ThreadID = tstates[i].Ident
+			}
 			if t.Interpreter != nil {
 				st.Interpreter = *t.Interpreter
 			}

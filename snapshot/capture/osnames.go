@@ -9,7 +9,8 @@ import (
 // osNames gives every thread its kernel name. A live process's threads are
 // read from /proc once the snapshot has let them go (names are not part of
 // the instant a snapshot copies, and reading them costs the pause nothing);
-// a core carries only the process name, the main thread's (NT_PRPSINFO).
+// a core carries at most the process name, the main thread's (NT_PRPSINFO,
+// as the kernel writes it).
 func osNames(s *snapshot.Snapshot, t target.Target) {
 	if t.Kind() == "pid" {
 		tids := make([]int, 0, len(s.Threads))
@@ -34,5 +35,8 @@ func osNames(s *snapshot.Snapshot, t target.Target) {
 	for i := range s.Threads {
 		s.Threads[i].OSName = byTID[s.Threads[i].TID]
 	}
-	s.Target.OSNames = snapshot.OSNamesProcess
+	s.Target.OSNames = snapshot.OSNamesNone
+	if len(byTID) > 0 {
+		s.Target.OSNames = snapshot.OSNamesProcess
+	}
 }

@@ -17,10 +17,14 @@ func (c *Core) decodeNotes(segs [][]byte) error {
 		sig      *siginfo
 		sigAfter = -1 // index in ps of the NT_PRSTATUS before the NT_SIGINFO
 		haveFile bool
+		byGDB    bool // gdb's gcore adds notes of its own (NT_GDB_TDESC)
 	)
 	for _, seg := range segs {
 		notes, perr := parseNotes(seg)
 		for _, n := range notes {
+			if n.name == "GDB" {
+				byGDB = true
+			}
 			if n.name != "CORE" {
 				continue
 			}
@@ -107,9 +111,11 @@ func (c *Core) decodeNotes(segs [][]byte) error {
 	for _, p := range ps {
 		if p.tid == c.pid {
 			t := p.thread()
-			if psinfo != nil {
-				// pr_fname is the thread-group leader's comm: the main
-				// thread's name. No note carries the other threads' names.
+			if psinfo != nil && !byGDB {
+				// The kernel's pr_fname is the thread-group leader's comm:
+				// the main thread's name. No note carries the other
+				// threads' names; gcore's pr_fname is the executable's
+				// file name, not a thread's.
 				t.Name = psinfo.fname
 			}
 			c.threads = append(c.threads, t)
