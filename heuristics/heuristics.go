@@ -26,6 +26,7 @@ const (
 	// by a coroutine, so none of the loop's other tasks can run.
 	BlockedEventLoop Kind = "blocked-event-loop"
 	Crash            Kind = "crash"
+	// HangAtExit and HangInGC: see interpstate.go.
 )
 
 // Severity grades a finding.
@@ -95,7 +96,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		}
 		out = append(out, f)
 	}
-	return out
+	return append(out, interpreterState(s, a)...)
 }
 
 // ThreadWait is one thread's wait, as findings list them; or one asyncio
@@ -311,6 +312,9 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 			if probableHolders(a, id) {
 				continue // a live thread may still release it: slow, not orphaned
 			}
+			if statesDeleted(s) {
+				continue // its holder may be a thread whose state is gone
+			}
 			for _, st := range a.BareSites[id] {
 				if st.Call == "acquire" {
 					d.Acquires = append(d.Acquires, st)
@@ -336,6 +340,22 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// statesDeleted reports whether threads may have lost their thread states
+// while alive: Py_FinalizeEx deletes every other thread's state (daemon
+// threads go on, in C, holding what they held), so a lock none of the
+// remaining states holds may still be held by one of them.
+func statesDeleted(s *snapshot.Snapshot) bool {
+	if s.Target.Finalizing == nil {
+		return false
+	}
+	for i := range s.Threads {
+		if s.Threads[i].NoThreadState {
+			return true
+		}
+	}
+	return false
 }
 
 func probableHolders(a *locks.Analysis, id string) bool {
@@ -366,26 +386,40 @@ type AllBlockedDetails struct {
 
 // allBlocked: every thread waits, without a timeout, on something only
 // another thread of the process could release — and every one of them is
-// waiting too. Nothing can ever run again.
+// waiting too. Nothing can ever run again. Threads without Python count as
+// waiting when they are blocked without a timeout.
 func allBlocked(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 	if len(s.Threads) == 0 {
 		return Finding{}, false
 	}
 	var tids []int
+	var python []*snapshot.Thread
 	for i := range s.Threads {
 		t := &s.Threads[i]
+		if t.NoThreadState {
+			// A thread without Python blocked with no timeout waits for
+			// another thread too; one that runs or will wake may yet
+			// change something, and then nothing is proven.
+			if t.State != snapshot.StateBlocked || (t.Kernel != nil && t.Kernel.Timed) {
+				return Finding{}, false
+			}
+			continue
+		}
+		python = append(python, t)
 		w := a.Waits[t.TID]
 		if w == nil || !inProcess[w.Kind] || t.State != snapshot.StateBlocked || (t.Kernel != nil && t.Kernel.Timed) || w.Timed() {
 			return Finding{}, false
 		}
 		tids = append(tids, t.TID)
 	}
+	if len(python) == 0 {
+		return Finding{}, false
+	}
 	sort.Ints(tids)
 	d := &AllBlockedDetails{}
 	f := Finding{Kind: AllBlocked, Severity: Error, Threads: tids, Objects: []string{}, Details: d}
 	seen := map[string]bool{}
-	for i := range s.Threads {
-		t := &s.Threads[i]
+	for _, t := range python {
 		w := a.Waits[t.TID]
 		if !seen[w.ID] {
 			seen[w.ID] = true

@@ -52,6 +52,16 @@ type expectation struct {
 	HolderFunction string   `json:"holder_function"`
 	HolderPython   string   `json:"holder_python_function"`
 	HolderLine     int      `json:"holder_line"`
+	Exit           *struct {
+		Phase     string   `json:"phase"`
+		Thread    string   `json:"thread"`
+		NonDaemon []string `json:"non_daemon"`
+		Lock      string   `json:"lock"`
+	} `json:"exit"`
+	GC *struct {
+		Thread   string `json:"thread"`
+		Callback string `json:"callback"`
+	} `json:"gc"`
 }
 
 // diagnosis is the part of the pyhang/1 report these tests read.
@@ -63,6 +73,7 @@ type diagnosis struct {
 		TID    int    `json:"tid"`
 		Name   string `json:"name"`
 		GIL    string `json:"gil"`
+		Main   bool   `json:"main"`
 		Frames []struct {
 			Function string `json:"function"`
 			Line     int    `json:"line"`
@@ -180,6 +191,7 @@ func (d *diagnosis) problems() (out []int) {
 
 var diagnosePrograms = []string{
 	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "all_blocked.py",
+	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
 	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
 	"gil_held_in_native.py", "healthy_gil.py",
@@ -332,6 +344,10 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 		checkStarved(t, &d, want)
 	case want.GILHolder != "":
 		checkGILHeld(t, &d, want)
+	case want.Exit != nil:
+		checkExit(t, &d, want)
+	case want.GC != nil:
+		checkGC(t, &d, want)
 	case want.AllBlocked:
 		if len(problems) != 1 || d.Findings[problems[0]].Kind != "all-blocked" {
 			t.Fatalf("want exactly one all-blocked, got %+v", d.Findings)
@@ -538,6 +554,88 @@ func checkJoin(t *testing.T, d *diagnosis, want expectation) {
 	if w == nil || w.Kind != "thread" || !slices.Equal(w.On, []int{d.Threads[j].TID}) || w.Name == nil || *w.Name != want.Join.Target {
 		t.Errorf("%s should wait for thread %s, waits for %+v", want.Join.Waiter, want.Join.Target, w)
 	}
+}
+
+// finding returns the one finding of kind, failing the test when there is not exactly one.
+func (d *diagnosis) finding(t *testing.T, kind string) int {
+	t.Helper()
+	var idx []int
+	for i, f := range d.Findings {
+		if f.Kind == kind {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) != 1 {
+		t.Fatalf("want exactly one %s finding, got %+v", kind, d.Findings)
+	}
+	return idx[0]
+}
+
+func (d *diagnosis) thread(tid int) int {
+	for i, th := range d.Threads {
+		if th.TID == tid {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkExit: a hang at exit in the right phase, run by the main thread, waiting for
+// the right threads or lock; a warning, since the exit can never complete.
+func checkExit(t *testing.T, d *diagnosis, want expectation) {
+	f := d.Findings[d.finding(t, "hang-at-exit")]
+	var det struct {
+		Phase     string `json:"phase"`
+		Thread    int    `json:"thread"`
+		NonDaemon []int  `json:"non_daemon"`
+		Stuck     bool   `json:"stuck"`
+		Wait      *struct {
+			Waits struct {
+				Name *string `json:"name"`
+			} `json:"waits_for"`
+		} `json:"wait"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatal(err)
+	}
+	if f.Severity != "warning" || !det.Stuck || det.Phase != want.Exit.Phase {
+		t.Errorf("hang-at-exit %s, phase %q, stuck %v; want a warning, phase %q, stuck", f.Severity, det.Phase, det.Stuck, want.Exit.Phase)
+	}
+	if i := d.thread(det.Thread); i < 0 || !d.Threads[i].Main {
+		t.Errorf("the exit runs in tid %d, want the main thread", det.Thread)
+	}
+	if want.Exit.NonDaemon != nil {
+		if got := d.names(det.NonDaemon); !slices.Equal(got, want.Exit.NonDaemon) {
+			t.Errorf("non-daemon threads %v, want %v", got, want.Exit.NonDaemon)
+		}
+	}
+	if want.Exit.Lock != "" && (det.Wait == nil || det.Wait.Waits.Name == nil || *det.Wait.Waits.Name != want.Exit.Lock) {
+		t.Errorf("the exit's wait is %+v, want lock %s", det.Wait, want.Exit.Lock)
+	}
+	t.Logf("%s", f.Summary)
+}
+
+// checkGC: a hang inside a collection, in the right thread, found by its
+// gc.callbacks function; a warning, since the collection can never end.
+func checkGC(t *testing.T, d *diagnosis, want expectation) {
+	f := d.Findings[d.finding(t, "hang-in-gc")]
+	var det struct {
+		Thread   int    `json:"thread"`
+		Basis    string `json:"basis"`
+		Callback *int   `json:"callback_frame"`
+		Stuck    bool   `json:"stuck"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatal(err)
+	}
+	i := d.thread(det.Thread)
+	if f.Severity != "warning" || !det.Stuck || i < 0 || d.Threads[i].Name != want.GC.Thread || det.Basis != "gc-callback" {
+		t.Fatalf("hang-in-gc %s, stuck %v, in tid %d, basis %q; want a warning, stuck, in %s, basis gc-callback", f.Severity, det.Stuck, det.Thread, det.Basis, want.GC.Thread)
+	}
+	if fr := d.Threads[i].Frames; det.Callback == nil || *det.Callback >= len(fr) || fr[*det.Callback].Function != want.GC.Callback {
+		t.Errorf("callback frame %v, want the frame of %s", det.Callback, want.GC.Callback)
+	}
+	t.Logf("%s", f.Summary)
 }
 
 // TestGraphSVG renders the wait-for graph of a deadlock and checks the SVG

@@ -230,8 +230,14 @@ class Harness:
             sys.stderr.flush()
             return
         tmp = self.args.ready + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1, sort_keys=True)
+        # os.open and bytes: while Py_FinalizeEx clears modules (blocking_now),
+        # builtins lack open() and the codec registry may be gone.
+        data = json.dumps(report, indent=1, sort_keys=True).encode("utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
         os.rename(tmp, self.args.ready)
 
     def _fail(self, reason, snapshot):
@@ -243,6 +249,27 @@ class Harness:
                              "python": platform.python_version(), "threads": snapshot})
         finally:
             os._exit(1)
+
+    # -- blocking where no watcher can run -------------------------------------------
+
+    def blocking_now(self, marker, expect):
+        """Write the ready file now: the calling thread blocks in its next call, on the
+        `marker` line of its innermost frame (the caller of this method), at a time no
+        watcher thread could run Python (Py_FinalizeEx is tearing the interpreter down).
+        The recorded stack is the one it will block with: that frame stands on the marker
+        line. The harness's own frames are left out."""
+        me = threading.get_ident()
+        here = _abs(__file__)
+        snapshot = self.snapshot()
+        for t in snapshot:
+            if t["ident"] == me:
+                frames = [f for f in t["frames"] if f["file"] != here]
+                frames[0]["line"] = self.line(marker)
+                frames[0].pop("positions", None)
+                t["frames"] = frames
+        report = self._report(None, snapshot, expect)
+        report["watcher_native_id"] = None
+        self._write(report)
 
     # -- crashes ---------------------------------------------------------------------
 
@@ -313,10 +340,13 @@ def os_name(native_id):
     if native_id is None:
         return None
     try:
-        with open("/proc/self/task/%d/comm" % native_id) as f:
-            return f.read().rstrip("\n")
+        fd = os.open("/proc/self/task/%d/comm" % native_id, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        return os.read(fd, 64).decode("utf-8", "replace").rstrip("\n")
+    finally:
+        os.close(fd)
 
 
 def library_line_blocks(frame):

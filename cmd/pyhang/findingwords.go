@@ -61,6 +61,10 @@ func (w *words) summary(f *heuristics.Finding) string {
 		return w.blockedLoopSummary(d)
 	case *heuristics.StarvationDetails:
 		return w.lockStarvationSummary(d)
+	case *heuristics.HangAtExitDetails:
+		return w.exitSummary(d)
+	case *heuristics.HangInGCDetails:
+		return w.gcSummary(d)
 	}
 	return string(f.Kind)
 }
@@ -132,6 +136,10 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		out = w.blockedLoopEvidence(d)
 	case *heuristics.StarvationDetails:
 		out = w.lockStarvationEvidence(d)
+	case *heuristics.HangAtExitDetails:
+		out = w.exitEvidence(d)
+	case *heuristics.HangInGCDetails:
+		out = w.gcEvidence(d)
 	}
 	return out
 }

@@ -194,6 +194,8 @@ func (w *words) fact(e locks.Evidence) string {
 		return fmt.Sprintf("in %s for child %d", w.esc(e.Syscall), e.PID)
 	case locks.BasisGILState:
 		return "the interpreter's GIL state names this thread as the holder"
+	case locks.BasisTstateLock:
+		return "the lock is the thread's _tstate_lock, which the interpreter releases when the thread ends"
 	case locks.BasisBareAcquire:
 		s := "inside acquire() at " + w.site(e.At)
 		if e.At.Via != "" {
