@@ -49,6 +49,9 @@ type TargetInfo struct {
 	Interpreters []Interpreter `json:"interpreters,omitempty"`
 	// Finalizing is set while the runtime shuts down (Py_FinalizeEx runs).
 	Finalizing *Finalizing `json:"finalizing,omitempty"`
+	// OpenPipes are the pipe ends the process has open (live targets): the
+	// pipe's inode names it in every process that has an end of it.
+	OpenPipes []OpenPipe `json:"open_pipes,omitempty"`
 }
 
 // Signal is the fatal signal recorded in a core.
@@ -149,7 +152,11 @@ type Kernel struct {
 	// FDs are the descriptors a poll, ppoll, select or pselect6 waits on
 	// (at most 64, read from the call's arguments in the thread's memory).
 	FDs []int `json:"fds,omitempty"`
-	// WaitPID is the pid a wait4 waits for (-1: any child).
+	// PipeInode is the inode of the pipe FD is an end of (live targets):
+	// TargetInfo.OpenPipes of the other processes tell who holds its other
+	// end.
+	PipeInode uint64 `json:"pipe_inode,omitempty"`
+	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`
 }
 

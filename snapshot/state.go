@@ -77,6 +77,13 @@ type Finalizing struct {
 	Tstate Addr `json:"tstate"`
 }
 
+// OpenPipe is one end of a pipe a process has open.
+type OpenPipe struct {
+	FD    int    `json:"fd"`
+	Inode uint64 `json:"inode"`
+	Write bool   `json:"write"` // the write end (else the read end)
+}
+
 // Local is one local variable of a frame.
 type Local struct {
 	Name string `json:"name"`

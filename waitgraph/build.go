@@ -61,6 +61,9 @@ type builder struct {
 	objects map[string]*snapshot.Object
 	edges   []pendingEdge
 	target  string
+	// prefix makes resource ids unique when the graph joins the analyses of
+	// several processes (BuildAll), whose objects may share addresses.
+	prefix string
 }
 
 func newBuilder(s *snapshot.Snapshot) *builder {
@@ -123,6 +126,7 @@ func (b *builder) addRes(r locks.Ref) string {
 	if id == "" {
 		return ""
 	}
+	id = b.prefix + id
 	old, ok := b.res[id]
 	if !ok {
 		r.ID = id
@@ -237,7 +241,10 @@ func (b *builder) collect(a *locks.Analysis) {
 			b.add(on)
 		}
 		id := refID(w.Ref)
-		if id == "" || (w.Kind != snapshot.KindThread && w.Kind != snapshot.KindTask && proven[id]) {
+		if id == "" {
+			return
+		}
+		if id = b.prefix + id; w.Kind != snapshot.KindThread && w.Kind != snapshot.KindTask && proven[id] {
 			return
 		}
 		for _, on := range by {

@@ -85,6 +85,8 @@ var kindNames = map[string]string{
 	locks.KindSleep:          "asyncio.sleep",
 	locks.KindIO:             "I/O",
 	"gil":                    "GIL",
+	"process":                "process",
+	"pipe":                   "pipe",
 }
 
 // resourceLabel is "Lock ledger", or "Lock @0x7f…" when unnamed, with a

@@ -200,7 +200,7 @@ func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := present(w, analyse(s), f.format, graph); err != nil || f.format == "json" {
+	if err := present(w, &family{root: analyse(s)}, f.format, graph); err != nil || f.format == "json" {
 		return err
 	}
 	if d.crash {

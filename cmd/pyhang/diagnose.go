@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pyhang/pyhang/motion"
-	"github.com/pyhang/pyhang/snapshot/capture"
+	"github.com/pyhang/pyhang/waitgraph"
 	"github.com/spf13/cobra"
 )
 
@@ -51,20 +51,19 @@ starved of a lock that other threads keep passing among themselves.`,
 			if err != nil {
 				return err
 			}
-			s, err := capture.Take(args[0], f.options())
+			fam, err := takeFamily(args[0], f.options(), f.subprocesses)
 			if err != nil {
 				return err
 			}
-			an := analyse(s)
-			an.withLooks(looks, f.interval)
+			fam.root.withLooks(looks, f.interval)
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
-			if err := present(w, an, f.format, graph); err != nil {
+			if err := present(w, fam, f.format, graph); err != nil {
 				return err
 			}
 			if err := w.Flush(); err != nil {
 				return err
 			}
-			return an.status()
+			return fam.status()
 		},
 	}
 	f.register(c)
@@ -114,15 +113,23 @@ func newGraphCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := capture.Take(args[0], f.options())
+			fam, err := takeFamily(args[0], f.options(), f.subprocesses)
 			if err != nil {
 				return err
 			}
-			an := analyse(s)
-			if err := writeGraph(an, graph); err != nil {
+			g := fam.graph()
+			if err := writeGraph(g, graph); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads, %d cycles)\n", f.out, len(s.Threads), len(an.graph.Cycles()))
+			threads := 0
+			for _, an := range fam.analyses() {
+				threads += len(an.snap.Threads)
+			}
+			if n := len(fam.analyses()); n > 1 {
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads in %d processes, %d cycles)\n", f.out, threads, n, len(g.Cycles()))
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads, %d cycles)\n", f.out, threads, len(g.Cycles()))
 			return nil
 		},
 	}
@@ -158,16 +165,17 @@ func prepareGraph(path string) (*graphOutput, error) {
 }
 
 // present writes a diagnosis as text or JSON, and the graph when asked to.
-func present(w io.Writer, an *analysis, format string, graph *graphOutput) error {
+func present(w io.Writer, fam *family, format string, graph *graphOutput) error {
 	if graph != nil {
-		if err := writeGraph(an, graph); err != nil {
+		if err := writeGraph(fam.graph(), graph); err != nil {
 			return err
 		}
 	}
 	if format == "json" {
-		return writeJSON(w, an.report(true))
+		return writeJSON(w, fam.report(true))
 	}
-	writeDiagnosis(w, an)
+	writeDiagnosis(w, fam.root)
+	fam.writeSubprocesses(w, writeDiagnosis)
 	if graph != nil {
 		fmt.Fprintf(w, "\nWait-for graph written to %s\n", graph.path)
 	}
@@ -177,8 +185,8 @@ func present(w io.Writer, an *analysis, format string, graph *graphOutput) error
 // writeGraph writes the graph file; a picture is drawn by the renderer,
 // which runs only now that the target has been let go. Nothing is written
 // when drawing fails.
-func writeGraph(an *analysis, g *graphOutput) error {
-	out, err := an.graph.DOT(an.graph.Cycles())
+func writeGraph(wg *waitgraph.Graph, g *graphOutput) error {
+	out, err := wg.DOT(wg.Cycles())
 	if err != nil {
 		return err
 	}

@@ -12,11 +12,12 @@ import (
 
 // targetFlags are shared by every command that reads a target.
 type targetFlags struct {
-	nonBlocking bool
-	exe         string
-	sysroot     string
-	format      string
-	native      bool
+	nonBlocking  bool
+	exe          string
+	sysroot      string
+	format       string
+	native       bool
+	subprocesses bool
 }
 
 // register adds the target flags and --format.
@@ -30,6 +31,7 @@ func (f *targetFlags) registerTarget(c *cobra.Command) {
 	c.Flags().BoolVar(&f.nonBlocking, "nonblocking", false, "never stop a live target (the snapshot may be inconsistent)")
 	c.Flags().StringVar(&f.exe, "exe", "", "core: local copy of the executable that wrote the core")
 	c.Flags().StringVar(&f.sysroot, "sysroot", "", "core: folder holding copies of the files the process mapped")
+	c.Flags().BoolVar(&f.subprocesses, "subprocesses", false, "also read the target's child processes (and theirs) that run Python; live targets only")
 }
 
 // registerNative adds --native.
@@ -67,17 +69,18 @@ func newDumpCmd() *cobra.Command {
 			if opts.Locals, opts.LocalsLimits, err = f.locals.limits(cmd); err != nil {
 				return err
 			}
-			s, err := capture.Take(args[0], opts)
+			fam, err := takeFamily(args[0], opts, f.subprocesses)
 			if err != nil {
 				return err
 			}
 			if f.format == "json" {
 				// The contract's threads carry what each waits on and holds.
-				return writeJSON(cmd.OutOrStdout(), analyse(s).report(false))
+				return writeJSON(cmd.OutOrStdout(), fam.report(false))
 			}
 			// Buffered: a --native dump of a big process is tens of thousands of lines.
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
-			writeDump(w, s)
+			writeDump(w, fam.root.snap)
+			fam.writeSubprocesses(w, func(w io.Writer, an *analysis) { writeDump(w, an.snap) })
 			return w.Flush()
 		},
 	}

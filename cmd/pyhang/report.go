@@ -24,6 +24,16 @@ type report struct {
 	Findings *[]reportFinding `json:"findings,omitempty"`
 	// Looks are the looks taken before the snapshot (diagnose --samples).
 	Looks *looksInfo `json:"looks,omitempty"`
+	// Subprocesses are the reports of the target's descendants, with
+	// --subprocesses: one per process, each a whole report (without
+	// subprocesses of its own), or, for a process pyhang could not read
+	// (not Python, gone, not permitted), its target and Error.
+	Subprocesses []*report `json:"subprocesses,omitempty"`
+	// CrossWaits are the waits of threads on other processes of the family
+	// (a child waited for, a pipe read), with --subprocesses.
+	CrossWaits []locks.CrossWait `json:"cross_waits,omitempty"`
+	// Error says why a subprocess has no threads.
+	Error string `json:"error,omitempty"`
 }
 
 // reportTask is an asyncio task with what it waits on and holds, as a

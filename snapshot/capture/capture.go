@@ -153,6 +153,7 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 		addFamily(s, t.PID())
 	}
 	osNames(s, t)
+	openPipes(s, t)
 	return s, nil
 }
 

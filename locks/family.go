@@ -1,0 +1,95 @@
+package locks
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// Waits across processes: a thread that waits for a child process (wait4,
+// waitid) or reads a pipe waits on another process of its family. They are
+// known from the snapshots of the processes together: the child's pid, the
+// pipe's inode and which processes hold its write end.
+
+// KindPipe is a pipe a thread reads, a resource across processes (beside
+// KindProcess, a child a thread waits for).
+const KindPipe = "pipe"
+
+// CrossWait is a thread's wait on other processes.
+type CrossWait struct {
+	Thread int `json:"thread"` // tid of the waiting thread
+	PID    int `json:"pid"`    // its process
+	Waits  Ref `json:"waits_for"`
+	// Processes are the processes that can end the wait: the child waited
+	// for, or those that hold the pipe's write end (the waiter's own
+	// included, which then never sees the end of the pipe while it keeps it).
+	Processes []int `json:"processes"`
+	// On are the main threads of the other processes among them: a process
+	// ends, or writes, only if its threads run.
+	On []int `json:"on,omitempty"`
+}
+
+// CrossWaits finds the waits of every thread of snaps (one process each) on
+// the other processes among them.
+func CrossWaits(snaps []*snapshot.Snapshot) []CrossWait {
+	mainTID := map[int]int{} // pid → its main thread
+	writers := map[uint64][]int{}
+	for _, s := range snaps {
+		for _, t := range s.Threads {
+			if t.Main {
+				mainTID[s.Target.PID] = t.TID
+			}
+		}
+		for _, p := range s.Target.OpenPipes {
+			if p.Write && !containsInt(writers[p.Inode], s.Target.PID) {
+				writers[p.Inode] = append(writers[p.Inode], s.Target.PID)
+			}
+		}
+	}
+	var out []CrossWait
+	for _, s := range snaps {
+		pid := s.Target.PID
+		for _, t := range s.Threads {
+			k := t.Kernel
+			if k == nil {
+				continue
+			}
+			var w *CrossWait
+			switch {
+			case k.WaitPID != nil:
+				var procs []int
+				switch wp := *k.WaitPID; {
+				case wp > 0:
+					procs = []int{wp}
+				case wp == -1:
+					for _, c := range s.Target.Children {
+						procs = append(procs, c.PID)
+					}
+				}
+				id := fmt.Sprintf("%s@%d", KindProcess, *k.WaitPID)
+				name := fmt.Sprintf("pid %d", *k.WaitPID)
+				if *k.WaitPID == -1 {
+					id, name = fmt.Sprintf("%s@children-of-%d", KindProcess, pid), "any child"
+				}
+				w = &CrossWait{Thread: t.TID, PID: pid, Waits: Ref{Kind: KindProcess, ID: id, Name: &name}, Processes: procs}
+			case k.PipeInode != 0 && (k.Syscall == "read" || k.Syscall == "readv"):
+				id := fmt.Sprintf("%s@%d", KindPipe, k.PipeInode)
+				name := fmt.Sprintf("pipe:[%d]", k.PipeInode)
+				w = &CrossWait{Thread: t.TID, PID: pid, Waits: Ref{Kind: KindPipe, ID: id, Name: &name},
+					Processes: append([]int(nil), writers[k.PipeInode]...)}
+			}
+			if w == nil {
+				continue
+			}
+			sort.Ints(w.Processes)
+			for _, p := range w.Processes {
+				if m, ok := mainTID[p]; ok && p != pid {
+					w.On = append(w.On, m)
+				}
+			}
+			out = append(out, *w)
+		}
+	}
+	return out
+}
