@@ -33,6 +33,7 @@ type code struct {
 	lines  map[int]int
 	depths map[int]int
 	locs   map[int]location
+	encl   map[int]enclosed
 }
 
 // lineAt is line, memoised per position.
@@ -166,12 +167,15 @@ func (p *Process) readCode(addr uint64) (*code, error) {
 		if vp, e := p.r.u64(addr + uint64(l.CoVarnames)); e == nil {
 			c.localNames = p.names(vp)
 		}
-		// Cell and free variables follow the locals in f_localsplus.
+		// Cell and free variables follow the locals in f_localsplus; a
+		// name that does not decode leaves the rest unplaced.
 		if cp, e := p.r.u64(addr + uint64(l.CoCellvars)); e == nil && l.CoCellvars >= 0 {
-			c.cellNames = p.names(cp)
+			c.cellNames = allNamed(p.names(cp))
 		}
-		if fp, e := p.r.u64(addr + uint64(l.CoFreevars)); e == nil && l.CoFreevars >= 0 {
-			c.cellNames = append(c.cellNames, p.names(fp)...)
+		if fp, e := p.r.u64(addr + uint64(l.CoFreevars)); e == nil && l.CoFreevars >= 0 && c.cellNames != nil {
+			if free := allNamed(p.names(fp)); free != nil {
+				c.cellNames = append(c.cellNames, free...)
+			}
 		}
 		if len(c.cellNames) > maxLocals {
 			c.cellNames = c.cellNames[:maxLocals]
@@ -204,6 +208,18 @@ func (p *Process) argCount(addr uint64) int {
 		n++
 	}
 	return n
+}
+
+// allNamed returns names when every one is a name, else nil: cells are
+// read only from a tuple that is what it should be (a damaged one would
+// have every slot after the locals read as a cell).
+func allNamed(names []string) []string {
+	for _, n := range names {
+		if n == "" {
+			return nil
+		}
+	}
+	return names
 }
 
 // names decodes a tuple of str.

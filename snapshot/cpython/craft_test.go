@@ -161,6 +161,7 @@ func cyclicImage(l *Layout, sh shape) []byte {
 	codeT, strT, listT, dictT, tupleT, thingT := typ(0), typ(1), typ(2), typ(3), typ(4), typ(5)
 
 	im.ptr(int(l.RuntimeInterpHead), imgInterp)
+	im.ptr(int(l.RuntimeInterpMain), imgInterp)
 	if sh.loopInterps {
 		im.ptr(imgInterp+int(l.InterpNext), imgInterp)
 	}

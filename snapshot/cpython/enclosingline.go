@@ -34,11 +34,27 @@ func (p *Process) unitLine(c *code, k int) int {
 // enclosingLine returns the line to report for code unit `unit` of c, which
 // has none of its own, and how it was found.
 func (p *Process) enclosingLine(c *code, unit int) (int, string) {
+	// Memoised per position: the scan is linear in the table for each
+	// instruction it looks at, and the same position recurs across frames.
+	if e, ok := c.encl[unit]; ok {
+		return e.line, e.basis
+	}
 	var units []byte
 	if p.L.OpJumpBack != nil || p.L.OpJumpAbsolute != 0 {
 		units = p.codeUnits(c)
 	}
-	return enclosingLine(p.L, units, func(k int) int { return p.unitLine(c, k) }, c.FirstLine, unit)
+	line, basis := enclosingLine(p.L, units, func(k int) int { return p.unitLine(c, k) }, c.FirstLine, unit)
+	if c.encl == nil {
+		c.encl = map[int]enclosed{}
+	}
+	c.encl[unit] = enclosed{line, basis}
+	return line, basis
+}
+
+// enclosed is a memoised enclosingLine.
+type enclosed struct {
+	line  int
+	basis string
 }
 
 // enclosingLine is the rule itself, on the code's bytecode and its lines

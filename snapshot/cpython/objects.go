@@ -86,7 +86,7 @@ func (p *Process) strTotal(obj uint64, max int) (string, int, error) {
 	}
 	kind := int(state >> 2 & 7)
 	compact, ascii := state>>5&1 == 1, state>>6&1 == 1
-	if n < 0 || n > maxBlob || !compact || (kind != 1 && kind != 2 && kind != 4) {
+	if n < 0 || !compact || (kind != 1 && kind != 2 && kind != 4) {
 		return "", 0, fmt.Errorf("str at %#x (length %d, state %#x): %w", obj, n, state, errNotStr)
 	}
 	total := int(n)

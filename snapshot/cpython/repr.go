@@ -39,9 +39,13 @@ const maxReprNodes = 200_000
 // budget was spent.
 const reprNotRead = "<not read: the snapshot's budget is spent>"
 
-// Repr returns a short repr of the object at v with the default limits.
+// shortReprLimits bound a repr that only mentions a value in passing.
+var shortReprLimits = ReprLimits{Depth: 2, Items: 5, Width: 80}
+
+// Repr returns a short repr of the object at v, for mentioning it in passing
+// (--locals uses ReprLimited with the limits asked for).
 func (p *Process) Repr(v uint64) string {
-	s, _ := p.ReprLimited(v, DefaultReprLimits)
+	s, _ := p.ReprLimited(v, shortReprLimits)
 	return s
 }
 
@@ -283,7 +287,7 @@ func bytesRepr(b []byte) string {
 		case c == '\t':
 			sb.WriteString(`\t`)
 		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&sb, `\x%02x`, c)
+			hexEscape(&sb, 'x', uint32(c), 2)
 		default:
 			sb.WriteByte(c)
 		}
@@ -313,17 +317,28 @@ func strRepr(s string) string {
 		case r == '\t':
 			sb.WriteString(`\t`)
 		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&sb, `\x%02x`, r)
+			hexEscape(&sb, 'x', uint32(r), 2)
 		case r < 0x7f || unicode.IsPrint(r):
 			sb.WriteRune(r)
 		case r <= 0xff:
-			fmt.Fprintf(&sb, `\x%02x`, r)
+			hexEscape(&sb, 'x', uint32(r), 2)
 		case r <= 0xffff:
-			fmt.Fprintf(&sb, `\u%04x`, r)
+			hexEscape(&sb, 'u', uint32(r), 4)
 		default:
-			fmt.Fprintf(&sb, `\U%08x`, r)
+			hexEscape(&sb, 'U', uint32(r), 8)
 		}
 	}
 	sb.WriteByte(q)
 	return sb.String()
+}
+
+// hexEscape writes \<kind> and v in digits lower-case hex digits (reprs of
+// hostile strings escape every character: no fmt on that path).
+func hexEscape(sb *strings.Builder, kind byte, v uint32, digits int) {
+	const hex = "0123456789abcdef"
+	sb.WriteByte('\\')
+	sb.WriteByte(kind)
+	for i := digits - 1; i >= 0; i-- {
+		sb.WriteByte(hex[v>>(4*uint(i))&15])
+	}
 }
