@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -47,8 +48,43 @@ func writeHeader(w io.Writer, s *snapshot.Snapshot) {
 		}
 		fmt.Fprintf(w, ") in thread %d\n", sig.TID)
 	}
+	writeInterpreterState(w, t)
 	for _, warn := range t.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", esc(warn))
+	}
+}
+
+// writeInterpreterState says what is unusual about the interpreters: that
+// the runtime is shutting down, that a collection is running, that there
+// are subinterpreters. Nothing for one interpreter going about its work.
+func writeInterpreterState(w io.Writer, t snapshot.TargetInfo) {
+	if f := t.Finalizing; f != nil {
+		who := "a thread pyhang could not match"
+		if f.TID != 0 {
+			who = fmt.Sprintf("thread %d", f.TID)
+		}
+		fmt.Fprintf(w, "Shutting down: Py_FinalizeEx runs in %s\n", who)
+	}
+	if len(t.Interpreters) > 1 {
+		var ids []string
+		for _, in := range t.Interpreters {
+			id := strconv.FormatInt(in.ID, 10)
+			if in.Main {
+				id += " (main)"
+			}
+			ids = append(ids, id)
+		}
+		fmt.Fprintf(w, "Interpreters: %s\n", strings.Join(ids, ", "))
+	}
+	for _, in := range t.Interpreters {
+		if in.GC == nil || !in.GC.Collecting {
+			continue
+		}
+		fmt.Fprintf(w, "A garbage collection is running in interpreter %d", in.ID)
+		if in.GC.TID != 0 {
+			fmt.Fprintf(w, ", in thread %d (%s)", in.GC.TID, in.GC.Basis)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
