@@ -17,7 +17,7 @@ func writeCrashReport(w io.Writer, an *analysis, tid int) {
 		t := &s.Threads[i]
 		if t.TID == tid {
 			fmt.Fprintf(w, "\nThe thread that took the signal:\n\n")
-			writeThread(w, t)
+			writeThread(w, t, inheritedOSName(s))
 		}
 	}
 	var others int
@@ -30,7 +30,7 @@ func writeCrashReport(w io.Writer, an *analysis, tid int) {
 			fmt.Fprintf(w, "\nOther threads:\n")
 		}
 		others++
-		fmt.Fprintf(w, "  %s — %s", threadTitle(t), describeState(t))
+		fmt.Fprintf(w, "  %s — %s", threadTitle(t, inheritedOSName(s)), describeState(t))
 		if len(t.Frames) > 0 {
 			fmt.Fprintf(w, ", at %s", ws.frameAt(t.TID, 0))
 		}

@@ -70,7 +70,7 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			t := &s.Threads[i]
 			if involved[t.TID] {
 				fmt.Fprintln(w)
-				writeThread(w, t)
+				writeThread(w, t, inheritedOSName(s))
 				if m := an.motionWords(t.TID); m != "" {
 					fmt.Fprintf(w, "  %s\n", m)
 				}
@@ -94,7 +94,7 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 		fmt.Fprintf(w, "\nThreads:\n")
 	}
 	for _, t := range others {
-		fmt.Fprintf(w, "  %s — %s", threadTitle(t), describeState(t))
+		fmt.Fprintf(w, "  %s — %s", threadTitle(t, inheritedOSName(s)), describeState(t))
 		// The user's own frame that waits, not the library frame inside it.
 		at := 0
 		if wt := an.locks.Waits[t.TID]; wt != nil {

@@ -20,7 +20,7 @@ func writeDump(w io.Writer, s *snapshot.Snapshot) {
 	writeHeader(w, s)
 	for _, t := range s.Threads {
 		fmt.Fprintln(w)
-		writeThread(w, &t)
+		writeThread(w, &t, inheritedOSName(s))
 	}
 	writeLoops(w, s)
 }
@@ -88,18 +88,30 @@ func writeInterpreterState(w io.Writer, t snapshot.TargetInfo) {
 	}
 }
 
+// inheritedOSName is the kernel's name a thread has unless it was given
+// another: the main thread's (the process's), which threads inherit.
+func inheritedOSName(s *snapshot.Snapshot) string {
+	for i := range s.Threads {
+		if s.Threads[i].Main {
+			return s.Threads[i].OSName
+		}
+	}
+	return ""
+}
+
 // threadTitle is `Thread 4355 "posting" (ident 140123…)`, with the kernel's
-// name of the thread when it differs from the threading name, and the
+// name of the thread when it was given one (it differs from both the
+// threading name and inherited, the name threads inherit), and the
 // interpreter when it is not the main one. The ident is in decimal, as
 // threading.get_ident() and logging's %(thread)d print it.
-func threadTitle(t *snapshot.Thread) string {
+func threadTitle(t *snapshot.Thread, inherited string) string {
 	name := t.Name
 	if name == "" {
 		name = "?"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thread %d \"%s\"", t.TID, esc(name))
-	if t.OSName != "" && t.OSName != t.Name {
+	if t.OSName != "" && t.OSName != t.Name && (t.OSName != inherited || t.NoThreadState) {
 		fmt.Fprintf(&b, " [OS name \"%s\"]", esc(t.OSName))
 	}
 	if t.NoThreadState {
@@ -121,8 +133,8 @@ func threadTitle(t *snapshot.Thread) string {
 	return b.String()
 }
 
-func writeThread(w io.Writer, t *snapshot.Thread) {
-	fmt.Fprintf(w, "%s — %s, GIL %s\n", threadTitle(t), describeState(t), t.GIL)
+func writeThread(w io.Writer, t *snapshot.Thread, inherited string) {
+	fmt.Fprintf(w, "%s — %s, GIL %s\n", threadTitle(t, inherited), describeState(t), t.GIL)
 	if len(t.Native) > 0 || t.NativeEnd != "" {
 		writeMixedStack(w, t)
 		return

@@ -65,7 +65,7 @@ func TestWriteThreadParts(t *testing.T) {
 			{Function: "run", Qualname: "run", File: "/app/w.py", Line: 5},
 		}}
 	var b bytes.Buffer
-	writeThread(&b, th)
+	writeThread(&b, th, "python3")
 	out := b.String()
 	for _, want := range []string{
 		`Thread 7 "worker\x1b[31m" [OS name "pool-7"] (ident 99, subinterpreter 2, daemon)`,
@@ -82,8 +82,11 @@ func TestWriteThreadParts(t *testing.T) {
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("a raw escape reached the text:\n%q", out)
 	}
+	if got := threadTitle(&snapshot.Thread{TID: 9, Name: "w", OSName: "python3"}, "python3"); strings.Contains(got, "OS name") {
+		t.Errorf("a thread with the inherited kernel name: %s", got)
+	}
 	b.Reset()
-	writeThread(&b, &snapshot.Thread{TID: 8, OSName: "c-pause", NoThreadState: true, Ident: 0x7f00, GIL: "none", State: "blocked", Frames: []snapshot.Frame{}})
+	writeThread(&b, &snapshot.Thread{TID: 8, OSName: "c-pause", NoThreadState: true, Ident: 0x7f00, GIL: "none", State: "blocked", Frames: []snapshot.Frame{}}, "python3")
 	if out := b.String(); !strings.Contains(out, `Thread 8 "?" [OS name "c-pause"] (no Python thread state, pthread 0x7f00)`) ||
 		!strings.Contains(out, "a thread without Python") {
 		t.Errorf("thread without Python:\n%s", out)

@@ -28,7 +28,7 @@ func TestMixedStack(t *testing.T) {
 		},
 	}
 	var b bytes.Buffer
-	writeThread(&b, th)
+	writeThread(&b, th, "python3")
 	out := b.String()
 	for _, want := range []string{
 		"  #0       0x7f0000001010 in sem_wait+0x10 (libc.so.6)\n",
