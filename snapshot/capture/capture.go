@@ -227,6 +227,7 @@ func (b *builder) read() error {
 		b.warnf("GIL state unreadable: %v", gilErr)
 	}
 	mainIdent, _ := p.MainThreadIdent()
+	mainInterp, _ := p.MainInterpreter()
 	threadObjs, err := p.ThreadObjects()
 	if err != nil {
 		b.warnf("thread names unavailable: %v", err)
@@ -276,6 +277,10 @@ func (b *builder) read() error {
 		}
 		b.ioContext(&th, ts)
 		switch {
+		case ts.Interp != mainInterp && mainInterp != 0:
+			// A subinterpreter's state may run on another thread than
+			// its thread_id names: its native stack is read once it is
+			// placed (subNative).
 		case b.mods != nil && (b.opts.Native || b.faulted(kt)):
 			// A crashed thread's native stack is the crash's evidence:
 			// it is read even without --native (one thread, in a core).
@@ -286,6 +291,7 @@ func (b *builder) read() error {
 		b.s.Threads = append(b.s.Threads, th)
 	}
 	b.interpreters(tstates)
+	b.subNative(tstates, byTID)
 	b.unmatchedWaits()
 	b.readAsyncio(tstates, globalsSeen)
 	b.noStateThreads(kthreads, gil)

@@ -49,7 +49,9 @@ func (b *builder) noStateThreads(kthreads []target.Thread, gil cpython.GIL) {
 		}
 		b.kernelState(&th, kt, gil)
 		switch {
-		case b.mods != nil && b.opts.Native:
+		case b.mods != nil && (b.opts.Native || b.faulted(kt)):
+			// As for a Python thread, a crashed thread's native stack
+			// is the crash's evidence.
 			b.nativeStack(&th, kt, nil)
 		case b.mods != nil:
 			b.innermost(&th, kt)

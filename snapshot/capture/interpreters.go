@@ -322,9 +322,12 @@ func joinStates(threads []snapshot.Thread, tstates []cpython.ThreadState, interp
 				joined.Kernel, joined.TID, joined.State = t.Kernel, t.TID, t.State
 			}
 		}
-		// The name the thread was started with: the outermost state's.
+		// The name the thread was started with: the outermost state's; its
+		// native stack too (read on the thread itself: a subinterpreter's
+		// state has none of its own, see subNative).
 		outer := threads[idx[len(idx)-1]]
 		joined.Name, joined.Daemon = outer.Name, outer.Daemon
+		joined.Native, joined.NativeEnd, joined.Innermost = outer.Native, outer.NativeEnd, outer.Innermost
 		for k := len(idx) - 1; joined.Name == "" && k >= 0; k-- {
 			joined.Name = threads[idx[k]].Name
 		}
@@ -346,4 +349,31 @@ func joinStates(threads []snapshot.Thread, tstates []cpython.ThreadState, interp
 		}
 	}
 	return out, offsets
+}
+
+// subNative reads the native stack of each thread that runs only a
+// subinterpreter's code, now that its thread state is placed on the thread
+// that runs it. A thread that entered a subinterpreter from the main one
+// has the native stack read for its main state (joinStates); the frames of
+// the subinterpreter are then not placed beside its native frames.
+func (b *builder) subNative(tstates []cpython.ThreadState, byTID map[int]*target.Thread) {
+	if b.mods == nil {
+		return
+	}
+	byAddr := map[snapshot.Addr]*cpython.ThreadState{}
+	for i := range tstates {
+		byAddr[snapshot.Addr(tstates[i].Addr)] = &tstates[i]
+	}
+	for i := range b.s.Threads {
+		th := &b.s.Threads[i]
+		if th.Interpreter == nil || th.Interpreter.Main || len(th.States) > 0 || th.Native != nil || th.Innermost != nil {
+			continue
+		}
+		kt, ts := byTID[th.TID], byAddr[th.Tstate]
+		if b.opts.Native || b.faulted(kt) {
+			b.nativeStack(th, kt, ts)
+		} else if kt != nil {
+			b.innermost(th, kt)
+		}
+	}
 }
