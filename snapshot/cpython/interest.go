@@ -128,6 +128,16 @@ func (p *Process) NewObjects() *Objects {
 	return &Objects{p: p, byAddr: map[uint64]*snapshot.Object{}}
 }
 
+// Clone returns a collection holding the same objects, to which further
+// objects can be added without changing this one.
+func (o *Objects) Clone() *Objects {
+	c := &Objects{p: o.p, byAddr: make(map[uint64]*snapshot.Object, len(o.byAddr))}
+	for a, ob := range o.byAddr {
+		c.byAddr[a] = ob
+	}
+	return c
+}
+
 // All returns the collected objects by id.
 func (o *Objects) All() map[string]*snapshot.Object {
 	out := make(map[string]*snapshot.Object, len(o.byAddr))
