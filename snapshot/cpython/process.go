@@ -297,10 +297,6 @@ func (p *Process) Rebind(t target.Target) {
 	p.missing = nil // what the first view lacked says nothing of this one
 }
 
-// Pages lists the pages of target memory read since Open or Rebind: the
-// working set of a snapshot, to copy while the target is stopped.
-func (p *Process) Pages() []uint64 { return p.r.pageSet() }
-
 // PageData returns the pages of target memory read since Open or Rebind, with
 // their bytes as read: the working set of a snapshot, to copy while the target
 // is stopped. whole says that every byte read so far came from these pages

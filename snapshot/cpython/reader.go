@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/pyhang/pyhang/snapshot/target"
 )
@@ -234,15 +233,3 @@ func (r *reader) cstring(addr uint64, max int) (string, error) {
 // maxBlob bounds any single object payload read from the target (line tables,
 // bytes, strings): 16 MiB is far above any real code object.
 const maxBlob = 16 << 20
-
-// pageSet returns the readable pages read so far, sorted.
-func (r *reader) pageSet() []uint64 {
-	out := make([]uint64, 0, len(r.pages))
-	for base, pg := range r.pages {
-		if pg != nil {
-			out = append(out, base)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
