@@ -267,6 +267,9 @@ func (p *Process) fillFromSyscallFile(t *target.Thread) error {
 	}
 	if si.InSyscall {
 		t.InSyscall, t.Syscall, t.Args = true, si.Nr, si.Args
+		if si.Nr == target.SysRestart {
+			t.KernelWait = kernelWait(p.pid, t.TID)
+		}
 	}
 	if si.SP != 0 || si.PC != 0 { // a zombie thread prints zeros
 		t.Regs = &target.Regs{RSP: si.SP, RIP: si.PC, Partial: true}

@@ -224,3 +224,44 @@ func truncate(b []byte, n int) string {
 	}
 	return string(b)
 }
+
+// maxStackLines bounds the kernel stack read for one thread.
+const maxStackLines = 64
+
+// kernelWait returns the kernel functions a sleeping thread is in, innermost
+// first: /proc/PID/task/TID/stack when readable (root), else wchan (its
+// innermost one). nil when neither says anything.
+func kernelWait(pid, tid int) []string {
+	task := strconv.Itoa(tid)
+	if b, err := os.ReadFile(procPath(pid, "task", task, "stack")); err == nil {
+		if fns := parseKernelStack(b); len(fns) > 0 {
+			return fns
+		}
+	}
+	b, err := os.ReadFile(procPath(pid, "task", task, "wchan"))
+	if w := strings.TrimSpace(string(b)); err == nil && w != "" && w != "0" && len(w) < 256 {
+		return []string{w}
+	}
+	return nil
+}
+
+// parseKernelStack takes the function names of /proc/PID/stack lines:
+//
+//	[<0>] futex_wait_restart+0x4f/0x90
+func parseKernelStack(b []byte) []string {
+	var out []string
+	for line := range strings.Lines(string(b)) {
+		if len(out) >= maxStackLines {
+			break
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[1], "+")
+		if name != "" && len(name) < 256 {
+			out = append(out, name)
+		}
+	}
+	return out
+}
