@@ -241,6 +241,7 @@ type builder struct {
 	d        *decoded
 	objs     *cpython.Objects
 	s        *snapshot.Snapshot
+	sites    siteCache
 	mods     *native.Modules // nil: no native frames (the working-set pass)
 	stackMem target.Memory   // where native stacks are read
 }
@@ -377,22 +378,30 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		}
 		return
 	}
-	k.Nr, k.Syscall = kt.Syscall, syscallName(kt.Syscall)
-	if k.Syscall == "" {
-		k.Syscall = fmt.Sprintf("syscall %d", kt.Syscall)
+	nr := kt.Syscall
+	if nr == target.SysRestart {
+		// An earlier stop interrupted a timed wait; the kernel resumes it.
+		k.Restarted = true
+		if call, how, ok := restarted(b.t, kt, &b.sites); ok {
+			nr, k.RestartedBy = call, how
+		}
 	}
-	th.State = stateOf(kt.Syscall, kt.Args)
-	if fd, ok := fdOf(kt.Syscall, kt.Args); ok {
+	k.Nr, k.Syscall = nr, syscallName(nr)
+	if k.Syscall == "" {
+		k.Syscall = fmt.Sprintf("syscall %d", nr)
+	}
+	th.State = stateOf(nr, kt.Args)
+	if fd, ok := fdOf(nr, kt.Args); ok {
 		k.FD = &fd
 	}
-	if fds, timed, ok := waitArgs(b.p.Word, kt.Syscall, kt.Args); ok {
+	if fds, timed, ok := waitArgs(b.p.Word, nr, kt.Args); ok {
 		k.FDs, k.Timed = fds, timed
 	}
-	if kt.Syscall == sysWait4 {
+	if nr == sysWait4 {
 		pid := int(int32(uint32(kt.Args[0])))
 		k.WaitPID = &pid
 	}
-	if kt.Syscall != sysFutex {
+	if nr != sysFutex {
 		return
 	}
 	uaddr := kt.Args[0]
@@ -463,9 +472,9 @@ func (b *memBuilder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapsho
 const maxSeqItems = 64
 
 // itemsOf names the primitives a local list or tuple holds ("workers[2]").
-func (b *builder) itemsOf(out *snapshot.Frame, v cpython.Var) {
+func (b *memBuilder) itemsOf(out *snapshot.Frame, v cpython.Var) {
 	for i, it := range b.p.SeqItems(v.Value, maxSeqItems) {
-		if ob := b.objs.Add(it); ob != nil {
+		if ob := b.d.objs.Add(it); ob != nil {
 			b.ref(out, v.Name+"["+strconv.Itoa(i)+"]", ob)
 		}
 	}
@@ -513,10 +522,10 @@ func (b *memBuilder) nameGlobals(dict uint64) {
 			// primitives are "catalog.write_lock" and "RWLock.write_lock".
 			cls := b.p.TypeName(v)
 			for attr, a := range b.p.InstanceAttrs(v) {
-				if ob := b.objs.Add(a); ob != nil {
-					b.objs.Name(ob, name+"."+attr)
+				if ob := b.d.objs.Add(a); ob != nil {
+					b.d.objs.Name(ob, name+"."+attr)
 					if cls != "" {
-						b.objs.Name(ob, cls+"."+attr)
+						b.d.objs.Name(ob, cls+"."+attr)
 					}
 				}
 			}

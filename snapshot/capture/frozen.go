@@ -147,13 +147,33 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 	if stacks != nil {
 		fz.copyStacks(t, stacks.pausePages(nil, fz.threads))
 	}
-	fz.warnings = t.Warnings()
+	keepKernelWaits(fz.threads, peek.Threads())
 	err = t.Close()
 	fz.paused = t.Paused()
 	if stacks != nil {
 		stacks.fill(fz.pages, fz.threads)
 	}
+	fz.warnings = t.Warnings()
 	return fz, err
+}
+
+// keepKernelWaits gives a stopped thread in restart_syscall the kernel
+// functions the unstopped look saw it sleep in (stopping it made them
+// ptrace's), when that look saw it in the same call with the same arguments.
+func keepKernelWaits(stopped, before []target.Thread) {
+	byTID := map[int]*target.Thread{}
+	for i := range before {
+		byTID[before[i].TID] = &before[i]
+	}
+	for i := range stopped {
+		t := &stopped[i]
+		if !t.InSyscall || t.Syscall != target.SysRestart {
+			continue
+		}
+		if b := byTID[t.TID]; b != nil && b.InSyscall && b.Syscall == t.Syscall && b.Args == t.Args {
+			t.KernelWait = b.KernelWait
+		}
+	}
 }
 
 // copyStacks copies, while the target is stopped, the stack pages --native
