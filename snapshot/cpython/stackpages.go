@@ -24,17 +24,23 @@ const (
 // WalkStacks walks every thread's frame chain over mem the way Threads does,
 // reading only pointers and touching every page that decoding a frame reads:
 // the interpreter and thread states, each frame's bytes (header, locals and
-// value stack) and the header of its code object. It decodes nothing. An error
-// says where the walk had to stop.
+// value stack), the header of its code object and of each local's object. It
+// decodes nothing. An error says where the walk had to stop.
 func (p *Process) WalkStacks(mem target.Memory) error {
-	w := stackWalk{p: p, r: newReader(mem), spans: map[uint64]uint64{}}
+	w := stackWalk{p: p, r: newReader(mem), codes: map[uint64]codeShape{}}
 	return w.run()
 }
 
 type stackWalk struct {
 	p     *Process
 	r     *reader
-	spans map[uint64]uint64 // code object → bytes of a frame's slots (locals and value stack)
+	codes map[uint64]codeShape
+}
+
+// codeShape is what a walk needs of a code object.
+type codeShape struct {
+	locals int    // co_nlocals (≤3.10) / co_nlocalsplus
+	span   uint64 // bytes of a frame's slots: locals (and cells, frees) and value stack
 }
 
 func (w *stackWalk) run() error {
@@ -110,7 +116,7 @@ func (w *stackWalk) oldFrame(f uint64) {
 	}
 	w.touch(f, min(span, maxFrameSpan))
 	if c, err := w.r.u64(f + uint64(l.FCode)); err == nil {
-		w.code(c)
+		w.locals(f+uint64(l.FLocalsplus), w.code(c).locals)
 	}
 }
 
@@ -130,15 +136,37 @@ func (w *stackWalk) newFrame(f uint64) {
 	if err != nil || int(owner) >= l.OwnerCStack || c == 0 {
 		return // not a Python frame: no slots of its own to decode
 	}
-	w.touch(f+uint64(l.IFLocalsplus), min(w.code(c), maxFrameSpan))
+	shape := w.code(c)
+	w.touch(f+uint64(l.IFLocalsplus), min(shape.span, maxFrameSpan))
+	w.locals(f+uint64(l.IFLocalsplus), shape.locals)
+}
+
+// locals touches the header of each local's object: decoding a frame looks
+// at every local's type.
+func (w *stackWalk) locals(at uint64, n int) {
+	for i := 0; i < n; i++ {
+		v, err := w.r.u64(at + 8*uint64(i))
+		if err != nil {
+			return
+		}
+		if w.p.L.StackRefTagged {
+			if v&3 == 3 {
+				continue // a tagged int
+			}
+			v &^= 3
+		}
+		if v >= pageSize {
+			w.touch(v+obType, 8)
+		}
+	}
 }
 
 // code touches a code object's header (every field decoding reads lies
 // before co_code_adaptive, or before co_linetable's end up to 3.10) and
-// returns the bytes of a frame's slots, 0 when the header is unreadable.
-func (w *stackWalk) code(c uint64) uint64 {
-	if span, ok := w.spans[c]; ok {
-		return span
+// returns the shape of its frames, zero when the header is unreadable.
+func (w *stackWalk) code(c uint64) codeShape {
+	if shape, ok := w.codes[c]; ok {
+		return shape
 	}
 	l := w.p.L
 	end := l.CoCodeAdaptive
@@ -146,7 +174,7 @@ func (w *stackWalk) code(c uint64) uint64 {
 		end = l.CoLinetable + 8
 	}
 	w.touch(c, uint64(end))
-	var span uint64
+	var shape codeShape
 	nlocals := l.CoNlocalsplus
 	if nlocals < 0 {
 		nlocals = l.CoNlocals
@@ -159,11 +187,11 @@ func (w *stackWalk) code(c uint64) uint64 {
 		s, err2 = w.r.i32(c + uint64(l.CoStacksize))
 	}
 	n, err1 := w.r.i32(c + uint64(nlocals))
-	if err1 == nil && err2 == nil && n >= 0 && s >= 0 {
-		span = 8 * (uint64(n) + uint64(s))
+	if err1 == nil && err2 == nil && n >= 0 && s >= 0 && n <= maxLocals {
+		shape = codeShape{locals: int(n), span: 8 * (uint64(n) + uint64(s))}
 	}
-	w.spans[c] = span
-	return span
+	w.codes[c] = shape
+	return shape
 }
 
 // touch reads every page of [addr, addr+n).
