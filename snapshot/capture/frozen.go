@@ -94,7 +94,7 @@ const batchPages = 1024
 // maxRunPages bounds the pages one read request covers.
 const maxRunPages = 256
 
-// freeze stops pid, copies the pages of seen, completes every frame chain
+// freeze stops the process, copies the pages of seen, completes every frame chain
 // from the stopped process, and returns the stopped instant.
 func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stacks *stackCopy, opts Options) (*frozen, error) {
 	pages := make([]uint64, 0, len(seen))

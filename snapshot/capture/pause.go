@@ -39,5 +39,5 @@ func (o Options) stop(peek *live.Process) (Stopped, error) {
 	if o.Stop != nil {
 		return o.Stop(peek.PID())
 	}
-	return live.Attach(peek.PID(), live.Options{})
+	return peek.Stop(live.Options{})
 }

@@ -73,7 +73,7 @@ func parseStatState(stat []byte) (string, error) {
 
 // readState reads a thread's state letter; "" when the thread is gone.
 func readState(pid, tid int) string {
-	b, err := os.ReadFile(procPath(pid, "task", strconv.Itoa(tid), "stat"))
+	b, err := readProc(procPath(pid, "task", strconv.Itoa(tid), "stat"))
 	if err != nil {
 		return ""
 	}
@@ -86,7 +86,7 @@ func readState(pid, tid int) string {
 
 // statusField returns one "Name:\tvalue" field of /proc/PID/status.
 func statusField(pid int, name string) (string, error) {
-	b, err := os.ReadFile(procPath(pid, "status"))
+	b, err := readProc(procPath(pid, "status"))
 	if err != nil {
 		return "", err
 	}
@@ -233,12 +233,12 @@ const maxStackLines = 64
 // innermost one). nil when neither says anything.
 func kernelWait(pid, tid int) []string {
 	task := strconv.Itoa(tid)
-	if b, err := os.ReadFile(procPath(pid, "task", task, "stack")); err == nil {
+	if b, err := readProc(procPath(pid, "task", task, "stack")); err == nil {
 		if fns := parseKernelStack(b); len(fns) > 0 {
 			return fns
 		}
 	}
-	b, err := os.ReadFile(procPath(pid, "task", task, "wchan"))
+	b, err := readProc(procPath(pid, "task", task, "wchan"))
 	if w := strings.TrimSpace(string(b)); err == nil && w != "" && w != "0" && len(w) < 256 {
 		return []string{w}
 	}
