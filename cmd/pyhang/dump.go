@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/capture"
 	"github.com/spf13/cobra"
@@ -72,8 +73,11 @@ func newDumpCmd() *cobra.Command {
 				return err
 			}
 			if f.format == "json" {
-				// The contract's threads carry what each waits on and holds.
-				return writeJSON(cmd.OutOrStdout(), analyse(s).report(false))
+				// The contract's threads carry what each waits on and holds;
+				// a dump has no findings, so the graph and the heuristics
+				// that find them need not run.
+				an := &analysis{snap: s, locks: locks.Analyze(s)}
+				return writeJSON(cmd.OutOrStdout(), an.report(false))
 			}
 			// Buffered: a --native dump of a big process is tens of thousands of lines.
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
