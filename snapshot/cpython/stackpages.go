@@ -174,6 +174,37 @@ func (w *stackWalk) code(c uint64) codeShape {
 		end = l.CoLinetable + 8
 	}
 	w.touch(c, uint64(end))
+	// What decoding the code object reads beyond its header, all of it
+	// immutable but freed with the code object: names, line and exception
+	// tables, the names of the locals.
+	for _, off := range []int64{l.CoName, l.CoFilename, l.CoQualname} {
+		if off >= 0 {
+			if s, err := w.r.u64(c + uint64(off)); err == nil {
+				w.str(s)
+			}
+		}
+	}
+	for _, off := range []int64{l.CoLinetable, l.CoExceptiontable, l.CoLocalsKinds} {
+		if off >= 0 {
+			if b, err := w.r.u64(c + uint64(off)); err == nil {
+				w.varObj(b, bytesSval, 1)
+			}
+		}
+	}
+	names := l.CoLocalsNames
+	if names < 0 {
+		names = l.CoVarnames
+	}
+	if t, err := w.r.u64(c + uint64(names)); err == nil {
+		w.varObj(t, l.TupleItems, 8)
+		if n, err := w.r.i64(t + obSize); err == nil && n > 0 {
+			for i := uint64(0); i < uint64(min(n, maxLocals)); i++ {
+				if s, err := w.r.u64(t + uint64(l.TupleItems) + 8*i); err == nil {
+					w.str(s)
+				}
+			}
+		}
+	}
 	var shape codeShape
 	nlocals := l.CoNlocalsplus
 	if nlocals < 0 {
@@ -192,6 +223,25 @@ func (w *stackWalk) code(c uint64) codeShape {
 	}
 	w.codes[c] = shape
 	return shape
+}
+
+// varObj touches a variable-size object: n items of size each after its
+// header, its ob_size giving n.
+func (w *stackWalk) varObj(obj uint64, header int64, size uint64) {
+	n, err := w.r.i64(obj + obSize)
+	if err != nil || n < 0 {
+		return
+	}
+	w.touch(obj, min(uint64(header)+size*uint64(n), maxBlob))
+}
+
+// str touches a compact str, whichever its character width.
+func (w *stackWalk) str(s uint64) {
+	n, err := w.r.i64(s + strLength)
+	if err != nil || n < 0 || n > maxNameLen {
+		return
+	}
+	w.touch(s, uint64(w.p.L.StrCompactData)+4*uint64(n))
 }
 
 // touch reads every page of [addr, addr+n).
