@@ -19,6 +19,9 @@ const (
 	maxFrameSpan = 64 << 10
 	// maxWalkPages bounds the pages one walk reads (64 MiB).
 	maxWalkPages = 16384
+	// maxWalkFrames bounds the frames one walk visits, all threads together:
+	// the caps per thread and on threads would multiply.
+	maxWalkFrames = 1 << 19
 )
 
 // WalkStacks walks every thread's frame chain over mem the way Threads does,
@@ -32,9 +35,10 @@ func (p *Process) WalkStacks(mem target.Memory) error {
 }
 
 type stackWalk struct {
-	p     *Process
-	r     *reader
-	codes map[uint64]codeShape
+	p      *Process
+	r      *reader
+	codes  map[uint64]codeShape
+	frames int // visited so far
 }
 
 // codeShape is what a walk needs of a code object.
@@ -89,6 +93,9 @@ func (w *stackWalk) chain(ts uint64) error {
 	for steps := 0; f != 0 && steps < maxFrames; steps++ {
 		if len(w.r.pages) >= maxWalkPages {
 			return fmt.Errorf("stopped after %d pages", maxWalkPages)
+		}
+		if w.frames++; w.frames > maxWalkFrames {
+			return fmt.Errorf("stopped after %d frames", maxWalkFrames)
 		}
 		if l.Minor <= 10 {
 			w.oldFrame(f)
