@@ -57,14 +57,8 @@ func appendFrame(b []byte, f *Frame) []byte {
 		b = appendStringMap(b, f.Refs)
 	}
 	if len(f.With) > 0 {
-		b = append(b, `,"with":[`...)
-		for i, w := range f.With {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, w)
-		}
-		b = append(b, ']')
+		b = append(b, `,"with":`...)
+		b = appendStrings(b, f.With)
 	}
 	if c := f.Calling; c != nil {
 		b = append(b, `,"calling":{"object":`...)
@@ -80,9 +74,8 @@ func appendFrame(b []byte, f *Frame) []byte {
 		b = appendJSONString(b, f.Module)
 	}
 	if f.Addr != 0 {
-		b = append(b, `,"addr":"0x`...)
-		b = strconv.AppendUint(b, uint64(f.Addr), 16)
-		b = append(b, '"')
+		b = append(b, `,"addr":`...)
+		b = appendAddr(b, f.Addr)
 	}
 	if f.Native != nil {
 		b = append(b, `,"native_frame":`...)
