@@ -103,29 +103,42 @@ func writeJSON(w io.Writer, v any) error {
 // framesKey is how encoding/json writes a thread's frames left nil.
 var framesKey = []byte(`"frames":null`)
 
+// objectsStandIn holds the place of a report's objects while the rest is
+// encoded: no map the report holds can have a key with a NUL in it.
+const objectsStandIn = "\x00objects"
+
+var objectsKey = []byte(`"objects":{"\u0000objects":null}`)
+
 // writeReport writes a report as json.Encoder does, byte for byte, but has
-// the frames, most of a report, written by snapshot.AppendFramesJSON, which
-// costs a fraction of encoding/json's reflection: each thread is encoded with
-// its frames left nil, and its "frames":null is replaced. (The sequence cannot
-// occur inside a string, whose quotes are escaped, and the threads' keys come
-// first and in order: the target before them has no frames.)
+// the frames and the objects, most of a report, written by snapshot's
+// encoders, which cost a fraction of encoding/json's reflection. The report is
+// encoded with each thread's frames left nil and the objects replaced by a
+// stand-in, and those are then replaced. (The sequences cannot occur inside a
+// string, whose quotes are escaped; the threads' frames come first and in
+// order, the target before them has none.)
 func writeReport(w io.Writer, r *report) error {
 	frames := make([][]snapshot.Frame, len(r.Threads))
 	for i := range r.Threads {
 		frames[i] = r.Threads[i].Frames
 		r.Threads[i].Frames = nil
 	}
+	objects := r.Objects
+	objJSON, ok := snapshot.AppendObjectsJSON(nil, objects)
+	if ok && len(objects) > 0 {
+		r.Objects = map[string]*snapshot.Object{objectsStandIn: nil}
+	}
 	defer func() {
 		for i := range r.Threads {
 			r.Threads[i].Frames = frames[i]
 		}
+		r.Objects = objects
 	}()
 	var enc bytes.Buffer
 	if err := json.NewEncoder(&enc).Encode(r); err != nil {
 		return err
 	}
 	doc := enc.Bytes()
-	n := 0
+	n := len(objJSON)
 	for _, fs := range frames {
 		n += 256 * len(fs)
 	}
@@ -138,6 +151,15 @@ func writeReport(w io.Writer, r *report) error {
 		out = append(out, doc[:i+len(framesKey)-len("null")]...)
 		out = snapshot.AppendFramesJSON(out, fs)
 		doc = doc[i+len(framesKey):]
+	}
+	if ok && len(objects) > 0 {
+		i := bytes.Index(doc, objectsKey)
+		if i < 0 {
+			return fmt.Errorf("encoding the report: the objects are missing")
+		}
+		out = append(out, doc[:i+len(`"objects":`)]...)
+		out = append(out, objJSON...)
+		doc = doc[i+len(objectsKey):]
 	}
 	out = append(out, doc...)
 	_, err := w.Write(out)

@@ -25,7 +25,15 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 		s.Threads = append(s.Threads, th)
 	}
 	s.Threads = append(s.Threads, snapshot.Thread{TID: 9, Name: "no frames"})
-	for _, findings := range []bool{false, true} {
+	timeout, fd := 2.5e-7, 3
+	s.Objects["socket@0x7f20"] = &snapshot.Object{ID: "socket@0x7f20", Kind: snapshot.KindSocket, Type: "socket", Addr: 0x7f20, Timeout: &timeout, FD: &fd}
+	s.Objects[`"objects":{"\u0000objects":null}`] = &snapshot.Object{ID: tricky, Names: []string{`"objects":{}`}}
+	empty := &snapshot.Snapshot{Schema: snapshot.Schema, Target: s.Target, Threads: s.Threads[:1]}
+	for _, c := range []struct {
+		s        *snapshot.Snapshot
+		findings bool
+	}{{s, false}, {s, true}, {empty, false}} {
+		s, findings := c.s, c.findings
 		r := analyse(s).report(findings)
 		var want, got bytes.Buffer
 		if err := json.NewEncoder(&want).Encode(r); err != nil {
