@@ -19,17 +19,19 @@ import (
 //  1. decode the whole snapshot without stopping the target, to learn which
 //     pages of its memory a snapshot reads (the working set), keeping the
 //     pages as read;
-//  2. stop every thread, copy the working set in a few batched reads, follow
-//     every thread's frame chain over the copy and fetch the pages the chain
-//     has moved to (cpython.WalkStacks), note each thread's registers and
-//     system call, and let the threads go;
+//  2. stop every thread, copy the working set in a few batched reads and
+//     compare it with what step 1 read. If a page differs, follow every
+//     thread's frame chain over the copy and fetch the pages the chain has
+//     moved to (cpython.WalkStacks). Note each thread's registers and system
+//     call, and let the threads go;
 //  3. if every page of the copy holds what step 1 read, step 1's decode was a
 //     decode of the stopped instant: keep it. Otherwise decode again, from
 //     the copy.
 //
-// Threads blocked in a hang do not change their memory, so for them step 3
-// costs a comparison. A thread that ran between 1 and 2 makes step 3 decode
-// again; its frames are then all in the copy. What step 3 still reads outside
+// Threads blocked in a hang do not change their memory: for them the pause is
+// a copy and a comparison, and step 3 keeps step 1. A thread that ran between
+// 1 and 2 makes the pause walk the frame chains and step 3 decode again; its
+// frames are then all in the copy. What step 3 still reads outside
 // the copy (an object a new frame refers to) comes from the running process,
 // and the report says how many such pages there were.
 
@@ -67,7 +69,7 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	}
 	p.Rebind(fz)
 	d := first
-	if !whole || !fz.unchanged(seen) {
+	if !whole || !fz.same {
 		if d, err = decodeMemory(p, opts); err != nil {
 			return nil, err
 		}
@@ -84,7 +86,8 @@ type frozen struct {
 	signal        *target.SigInfo
 	warnings      []string
 	paused        time.Duration
-	late          int // pages read after the target was let go
+	late          int  // pages read after the target was let go
+	same          bool // the copy holds what the first decode read
 	walkErr       error
 }
 
@@ -136,9 +139,15 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 			}
 		}
 	}
-	fz.stopped = t
-	fz.walkErr = p.WalkStacks(fz)
-	fz.stopped = nil
+	// When the copy holds what the first decode read, that decode stands
+	// and needs nothing more; else the stacks are decoded again from the
+	// copy, which the walk completes first.
+	fz.same = fz.unchanged(seen)
+	if !fz.same {
+		fz.stopped = t
+		fz.walkErr = p.WalkStacks(fz)
+		fz.stopped = nil
+	}
 	if opts.Keep != nil {
 		opts.Keep.Keep(t, fz.pages)
 	}
