@@ -167,11 +167,13 @@ func present(w io.Writer, an *analysis, format string, graph *graphOutput) error
 	if format == "json" {
 		return writeJSON(w, an.report(true))
 	}
-	writeDiagnosis(w, an)
+	// One write per line would be one system call per line.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	writeDiagnosis(bw, an)
 	if graph != nil {
-		fmt.Fprintf(w, "\nWait-for graph written to %s\n", graph.path)
+		fmt.Fprintf(bw, "\nWait-for graph written to %s\n", graph.path)
 	}
-	return nil
+	return bw.Flush()
 }
 
 // writeGraph writes the graph file; a picture is drawn by the renderer,
