@@ -84,6 +84,9 @@ func (p *Process) kindOf(v uint64) (kind, typeName string) {
 		return "", ""
 	}
 	if k, ok := p.kinds[t]; ok {
+		if k == "" {
+			return "", "" // most locals: not of interest, known by their type
+		}
 		n, _ := p.typeNameOfType(t)
 		return k, n
 	}
