@@ -105,10 +105,12 @@ func restartFromKernel(fns []string, args [6]uint64) (int, bool) {
 }
 
 // sleepCall tells clock_nanosleep(clockid, flags, req, rem) from
-// nanosleep(req, rem): a clock id is a small number (or a negative CPU
-// clock), a request is a pointer.
+// nanosleep(req, rem): a clock id is a small number, or a negative one (a
+// CPU clock) in the register's low half, sign-extended or not; a request is
+// a pointer, and a user-space pointer has neither upper half.
 func sleepCall(args [6]uint64) int {
-	if args[0] < 16 || int32(args[0]) < 0 && args[0]>>32 == 0xffffffff {
+	upper, low := args[0]>>32, int32(uint32(args[0]))
+	if args[0] < 16 || low < 0 && (upper == 0 || upper == 0xffffffff) {
 		return sysClockNanosl
 	}
 	return sysNanosleep

@@ -73,6 +73,8 @@ func TestRestartedFromKernel(t *testing.T) {
 		{[]string{"poll_schedule_timeout.constprop.0", "do_sys_poll", "do_restart_poll"}, pollArgs, sysPoll},
 		{[]string{"do_nanosleep", "hrtimer_nanosleep_restart"}, sleepArgs, sysClockNanosl},
 		{[]string{"do_nanosleep", "hrtimer_nanosleep_restart"}, [6]uint64{fakeStack + 0x200, 0}, sysNanosleep},
+		{[]string{"do_nanosleep", "posix_cpu_nsleep_restart"}, [6]uint64{0xfffffffffffffffa, 0, fakeStack + 0x200}, sysClockNanosl},
+		{[]string{"do_nanosleep", "posix_cpu_nsleep_restart"}, [6]uint64{0xfffffffa, 0, fakeStack + 0x200}, sysClockNanosl},
 		{[]string{"futex_wait_queue_me"}, futexArgs, sysFutex}, // wchan only
 		{[]string{"poll_schedule_timeout.constprop.0"}, pollArgs, sysPoll},
 	}
