@@ -138,18 +138,18 @@ func writeReport(w io.Writer, r *report) error {
 		return err
 	}
 	doc := enc.Bytes()
-	n := len(objJSON)
-	for _, fs := range frames {
-		n += 256 * len(fs)
-	}
-	out := make([]byte, 0, len(doc)+n)
+	// Written as it is made, through one buffer: the whole document would
+	// be megabytes of fresh memory.
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var buf []byte
 	for _, fs := range frames {
 		i := bytes.Index(doc, framesKey)
 		if i < 0 {
 			return fmt.Errorf("encoding the report: a thread's frames are missing")
 		}
-		out = append(out, doc[:i+len(framesKey)-len("null")]...)
-		out = snapshot.AppendFramesJSON(out, fs)
+		bw.Write(doc[:i+len(framesKey)-len("null")])
+		buf = snapshot.AppendFramesJSON(buf[:0], fs)
+		bw.Write(buf)
 		doc = doc[i+len(framesKey):]
 	}
 	if ok && len(objects) > 0 {
@@ -157,11 +157,10 @@ func writeReport(w io.Writer, r *report) error {
 		if i < 0 {
 			return fmt.Errorf("encoding the report: the objects are missing")
 		}
-		out = append(out, doc[:i+len(`"objects":`)]...)
-		out = append(out, objJSON...)
+		bw.Write(doc[:i+len(`"objects":`)])
+		bw.Write(objJSON)
 		doc = doc[i+len(objectsKey):]
 	}
-	out = append(out, doc...)
-	_, err := w.Write(out)
-	return err
+	bw.Write(doc)
+	return bw.Flush()
 }
