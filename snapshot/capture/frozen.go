@@ -105,44 +105,26 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 		pages = append(pages, base)
 	}
 	slices.Sort(pages)
-	buf := make([]byte, len(pages)*cpython.PageSize)
-	// Fault the buffer in now: the kernel's writes into fresh memory would
-	// otherwise take a page fault per page while the target is stopped.
-	for i := 0; i < len(buf); i += cpython.PageSize {
-		buf[i] = 1
+	// The pages are read into a small scratch buffer a batch at a time and
+	// each is compared with what the first decode read: an equal page is kept
+	// as that one, only a changed page takes memory of its own (fresh memory
+	// costs a page fault per page). The buffer is faulted in now, before the
+	// stop.
+	scratch := make([]byte, min(len(pages), copyBatch)*cpython.PageSize)
+	for i := 0; i < len(scratch); i += cpython.PageSize {
+		scratch[i] = 1
 	}
-	runs := pageRuns(pages, buf)
-	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages))}
+	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages)), same: true}
 	t, err := opts.stop(peek)
 	if err != nil {
 		return nil, err
 	}
-	t.ReadBatch(runs)
-	var retry []live.Request
-	for _, r := range runs {
-		if r.N == len(r.Buf) {
-			for off := 0; off < len(r.Buf); off += cpython.PageSize {
-				fz.pages[r.Addr+uint64(off)] = r.Buf[off : off+cpython.PageSize]
-			}
-			continue
-		}
-		// Some page of the run is unreadable now: read its pages one by one.
-		for off := 0; off < len(r.Buf); off += cpython.PageSize {
-			retry = append(retry, live.Request{Addr: r.Addr + uint64(off), Buf: r.Buf[off : off+cpython.PageSize]})
-		}
-	}
-	if len(retry) > 0 {
-		t.ReadBatch(retry)
-		for _, r := range retry {
-			if r.N == len(r.Buf) {
-				fz.pages[r.Addr] = r.Buf
-			}
-		}
+	for i := 0; i < len(pages); i += copyBatch {
+		fz.copyBatch(t, pages[i:min(i+copyBatch, len(pages))], scratch, seen)
 	}
 	// When the copy holds what the first decode read, that decode stands
 	// and needs nothing more; else the stacks are decoded again from the
 	// copy, which the walk completes first.
-	fz.same = fz.unchanged(seen)
 	if !fz.same {
 		fz.stopped = t
 		fz.walkErr = p.WalkStacks(fz)
@@ -164,6 +146,49 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 	}
 	fz.warnings = t.Warnings()
 	return fz, err
+}
+
+// copyBatch is how many pages freeze reads into its scratch buffer at a time.
+const copyBatch = 128
+
+// copyBatch copies pages (sorted, at most copyBatch) from the stopped
+// process through scratch, comparing each with what the first read saw.
+func (f *frozen) copyBatch(t Stopped, pages []uint64, scratch []byte, seen map[uint64][]byte) {
+	runs := pageRuns(pages, scratch)
+	t.ReadBatch(runs)
+	var retry []live.Request
+	for _, r := range runs {
+		if r.N == len(r.Buf) {
+			for off := 0; off < len(r.Buf); off += cpython.PageSize {
+				f.keep(r.Addr+uint64(off), r.Buf[off:off+cpython.PageSize], seen)
+			}
+			continue
+		}
+		// Some page of the run is unreadable now: read its pages one by one.
+		for off := 0; off < len(r.Buf); off += cpython.PageSize {
+			retry = append(retry, live.Request{Addr: r.Addr + uint64(off), Buf: r.Buf[off : off+cpython.PageSize]})
+		}
+	}
+	if len(retry) > 0 {
+		t.ReadBatch(retry)
+		for _, r := range retry {
+			if r.N == len(r.Buf) {
+				f.keep(r.Addr, r.Buf, seen)
+			} else {
+				f.same = false // readable before, not now
+			}
+		}
+	}
+}
+
+// keep records the page at base, read into the scratch buffer.
+func (f *frozen) keep(base uint64, pg []byte, seen map[uint64][]byte) {
+	if old, ok := seen[base]; ok && bytes.Equal(pg, old) {
+		f.pages[base] = old
+		return
+	}
+	f.same = false
+	f.pages[base] = bytes.Clone(pg)
 }
 
 // keepKernelWaits gives a stopped thread in restart_syscall the kernel
@@ -224,17 +249,6 @@ func pageRuns(pages []uint64, buf []byte) []live.Request {
 		i = j
 	}
 	return runs
-}
-
-// unchanged says whether the copy holds exactly the pages of seen, and the
-// frame walk needed none beyond them.
-func (f *frozen) unchanged(seen map[uint64][]byte) bool {
-	for base, old := range seen {
-		if pg, ok := f.pages[base]; !ok || !bytes.Equal(pg, old) {
-			return false
-		}
-	}
-	return true
 }
 
 // Page hands out a page of the copy. While the target is stopped, a page the
