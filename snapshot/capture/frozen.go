@@ -31,9 +31,9 @@ import (
 // Threads blocked in a hang do not change their memory: for them the pause is
 // a copy and a comparison, and step 3 keeps step 1. A thread that ran between
 // 1 and 2 makes the pause walk the frame chains and step 3 decode again; its
-// frames are then all in the copy. What step 3 still reads outside
-// the copy (an object a new frame refers to) comes from the running process,
-// and the report says how many such pages there were.
+// frames are then all in the copy. What step 3 still reads outside the copy
+// (an object a new frame refers to) comes from the running process, and the
+// report says how many such pages there were.
 
 // takeLive snapshots a running process, stopping it only to copy memory.
 func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
@@ -97,8 +97,9 @@ const batchPages = 1024
 // maxRunPages bounds the pages one read request covers.
 const maxRunPages = 256
 
-// freeze stops the process, copies the pages of seen, completes every frame chain
-// from the stopped process, and returns the stopped instant.
+// freeze stops the process, copies the pages of seen comparing each with what
+// the first decode read, completes every frame chain from the stopped process
+// when a page differs, and returns the stopped instant.
 func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stacks *stackCopy, opts Options) (*frozen, error) {
 	pages := make([]uint64, 0, len(seen))
 	for base := range seen {
