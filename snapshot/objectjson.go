@@ -111,6 +111,10 @@ func appendObject(b []byte, o *Object) []byte {
 		b = append(b, `,"global":`...)
 		b = appendJSONString(b, o.Global)
 	}
+	if len(o.Children) > 0 {
+		b = append(b, `,"children":`...)
+		b = appendStrings(b, o.Children)
+	}
 	return append(b, '}')
 }
 

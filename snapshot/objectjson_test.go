@@ -113,7 +113,7 @@ func FuzzObjectsJSON(f *testing.F) {
 			return
 		}
 		objs := map[string]*Object{id: {ID: id, Kind: s, Type: s, Addr: Addr(u), Locked: &b, Owner: u, Count: n, WaitKey: Addr(u >> 1),
-			Attrs: map[string]string{s: id}, Len: &n, Ident: u, Value: s, Timeout: &fl, FD: &n, Names: []string{s, id}, Global: s}, s: nil}
+			Attrs: map[string]string{s: id}, Len: &n, Ident: u, Value: s, Timeout: &fl, FD: &n, Names: []string{s, id}, Global: s, Children: []string{id}}, s: nil}
 		want, err := json.Marshal(objs)
 		if err != nil {
 			t.Fatal(err)
