@@ -81,6 +81,13 @@ func appendFrame(b []byte, f *Frame) []byte {
 		b = append(b, `,"native_frame":`...)
 		b = strconv.AppendInt(b, int64(*f.Native), 10)
 	}
+	if h := f.SignalHandler; h != nil {
+		b = append(b, `,"signal_handler":{"number":`...)
+		b = strconv.AppendInt(b, int64(h.Number), 10)
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, h.Name)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 
@@ -101,6 +108,23 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 		b = appendJSONString(b, m[k])
 	}
 	return append(b, '}')
+}
+
+func appendAddr(b []byte, a Addr) []byte {
+	b = append(b, '"', '0', 'x')
+	b = strconv.AppendUint(b, uint64(a), 16)
+	return append(b, '"')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
 }
 
 const hexDigits = "0123456789abcdef"

@@ -42,7 +42,8 @@ func FuzzFramesJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, fn, qn, file string, line int, src, k, v string, addr uint64) {
 		frames := []Frame{{Function: fn, Qualname: qn, File: file, Line: line, FirstLine: line / 2, Source: src,
 			Locals: map[string]string{k: v, v: k}, Refs: map[string]string{k: v}, With: []string{k, v}, Module: v, Addr: Addr(addr),
-			URLs: map[string]string{v: k}, Calling: &Call{Object: k, Method: v, Via: fn}, Native: &line}}
+			URLs: map[string]string{v: k}, Calling: &Call{Object: k, Method: v, Via: fn}, Native: &line,
+			SignalHandler: &FrameSignal{Number: line, Name: src}}}
 		want, err := json.Marshal(frames)
 		if err != nil {
 			t.Fatal(err)
@@ -78,11 +79,15 @@ func TestFramesJSONCoversEveryField(t *testing.T) {
 				e.SetInt(int64(i))
 			case reflect.Struct:
 				for k := 0; k < e.NumField(); k++ {
-					if e.Field(k).Kind() != reflect.String {
+					switch e.Field(k).Kind() {
+					case reflect.String:
+						e.Field(k).SetString(hostile + e.Type().Field(k).Name)
+					case reflect.Int:
+						e.Field(k).SetInt(int64(40 + k))
+					default:
 						t.Fatalf("Frame.%s.%s: a %s field; teach this test and AppendFramesJSON about it",
 							v.Type().Field(i).Name, e.Type().Field(k).Name, e.Field(k).Kind())
 					}
-					e.Field(k).SetString(hostile + e.Type().Field(k).Name)
 				}
 			default:
 				t.Fatalf("Frame.%s: a pointer to %s; teach this test and AppendFramesJSON about it", v.Type().Field(i).Name, e.Kind())

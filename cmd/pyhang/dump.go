@@ -103,35 +103,22 @@ func writeJSON(w io.Writer, v any) error {
 // framesKey is how encoding/json writes a thread's frames left nil.
 var framesKey = []byte(`"frames":null`)
 
-// objectsStandIn holds the place of a report's objects while the rest is
-// encoded: no map the report holds can have a key with a NUL in it.
-const objectsStandIn = "\x00objects"
-
-var objectsKey = []byte(`"objects":{"\u0000objects":null}`)
-
 // writeReport writes a report as json.Encoder does, byte for byte, but has
-// the frames and the objects, most of a report, written by snapshot's
-// encoders, which cost a fraction of encoding/json's reflection. The report is
-// encoded with each thread's frames left nil and the objects replaced by a
-// stand-in, and those are then replaced. (The sequences cannot occur inside a
-// string, whose quotes are escaped; the threads' frames come first and in
-// order, the target before them has none.)
+// the frames, most of a report, written by snapshot.AppendFramesJSON, which
+// costs a fraction of encoding/json's reflection. The report is encoded with
+// each thread's frames left nil, and each "frames":null is then replaced. (The
+// sequence cannot occur inside a string, whose quotes are escaped; the
+// threads' frames come first and in order, the target before them has none.)
 func writeReport(w io.Writer, r *report) error {
 	frames := make([][]snapshot.Frame, len(r.Threads))
 	for i := range r.Threads {
 		frames[i] = r.Threads[i].Frames
 		r.Threads[i].Frames = nil
 	}
-	objects := r.Objects
-	objJSON, ok := snapshot.AppendObjectsJSON(nil, objects)
-	if ok && len(objects) > 0 {
-		r.Objects = map[string]*snapshot.Object{objectsStandIn: nil}
-	}
 	defer func() {
 		for i := range r.Threads {
 			r.Threads[i].Frames = frames[i]
 		}
-		r.Objects = objects
 	}()
 	var enc bytes.Buffer
 	if err := json.NewEncoder(&enc).Encode(r); err != nil {
@@ -151,15 +138,6 @@ func writeReport(w io.Writer, r *report) error {
 		buf = snapshot.AppendFramesJSON(buf[:0], fs)
 		bw.Write(buf)
 		doc = doc[i+len(framesKey):]
-	}
-	if ok && len(objects) > 0 {
-		i := bytes.Index(doc, objectsKey)
-		if i < 0 {
-			return fmt.Errorf("encoding the report: the objects are missing")
-		}
-		bw.Write(doc[:i+len(`"objects":`)])
-		bw.Write(objJSON)
-		doc = doc[i+len(objectsKey):]
 	}
 	bw.Write(doc)
 	return bw.Flush()
