@@ -13,8 +13,9 @@ import (
 // without the 3.13 debug offsets, and the oldest supported one.
 var benchInterps = []string{"pyenv-3.12.1", "pyenv-3.8.18"}
 
-// benchArgs make parked.py the benchmark target: 201 threads, each ~100 frames deep.
-var benchArgs = []string{"--threads", "200", "--depth", "100", "--ready-timeout", "120"}
+// benchArgs make parked.py the benchmark target of the speed goals: 102 threads, each
+// ~120 frames deep (12,000 frames).
+var benchArgs = []string{"--threads", "100", "--depth", "50", "--ready-timeout", "120"}
 
 // BenchmarkDumpLive dumps a live parked.py with the pyhang binary, threads paused.
 // It reports how long the target's threads were stopped (paused-ms, the mean) and the

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# Times pyhang against gdb's py-bt on the same hung process: testprogs/parked.py with
-# $THREADS threads (default 200) each $DEPTH (default 100) levels deep, under a pyenv
-# Python (default 3.12.1; pass another version as the first argument).
+# Times pyhang against austin and gdb's py-bt on one hung process, all in one run:
+# testprogs/parked.py with $THREADS threads (default 100) each $DEPTH (default 50) levels
+# deep, under a pyenv Python (default 3.12.1; pass another version as the first argument).
 #
 #   scripts/bench-vs-gdb.sh [PYENV_VERSION]
-#   RUNS=5 GDB_RUNS=2 THREADS=200 DEPTH=100 PYHANG=path/to/pyhang scripts/bench-vs-gdb.sh 3.8.18
+#   RUNS=11 GDB_RUNS=2 THREADS=200 DEPTH=100 PYHANG=path/to/pyhang AUSTIN=path/to/austin \
+#       scripts/bench-vs-gdb.sh 3.8.18
 #
-# Measured, all on one process: `pyhang dump PID --format json` (median of $RUNS), gdb
-# `thread apply all py-bt` ($GDB_RUNS runs, median), gcore, and `pyhang dump CORE` on that
-# core (median of $RUNS). py-bt comes from the pythonX.Y-gdb.py that pyenv installs next to
-# the executable; it is sourced explicitly (gdb's auto-load would decline it under the
-# default safe-path), and the script checks that py-bt printed as many frames as pyhang.
-# Wall-clock times on a shared machine: compare ratios, not absolute numbers.
+# Measured, all on the same process, in turn:
+#   - `pyhang dump PID --format json` ($RUNS runs): wall time, and the target pause it reports;
+#   - `austin -w PID` ($RUNS runs), when $AUSTIN names an austin binary (built from its
+#     public source for the measurement; it reads the stacks without stopping the target);
+#   - gdb `thread apply all py-bt` ($GDB_RUNS runs), with the pythonX.Y-gdb.py pyenv installs
+#     next to the executable, sourced explicitly (gdb's auto-load declines it under the
+#     default safe-path); the script checks that py-bt printed as many frames as pyhang;
+#   - gcore, and `pyhang dump CORE` on that core ($RUNS runs).
+# Each figure is the median. Wall-clock times on a shared machine: compare the ratios, and
+# the load average printed with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VERSION=${1:-3.12.1}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-11}
 GDB_RUNS=${GDB_RUNS:-2}
-THREADS=${THREADS:-200}
-DEPTH=${DEPTH:-100}
+THREADS=${THREADS:-100}
+DEPTH=${DEPTH:-50}
+AUSTIN=${AUSTIN:-}
 PYENV_ROOT=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
 prefix=$PYENV_ROOT/versions/$VERSION
 minor=$(echo "$VERSION" | cut -d. -f1,2)
@@ -31,6 +37,9 @@ die() { echo "bench-vs-gdb: $*" >&2; exit 1; }
 [[ -f $gdbpy ]] || die "no $gdbpy: this pyenv build has no gdb extension, py-bt is unavailable"
 command -v gdb >/dev/null || die "gdb not found (scripts/install-test-deps.sh installs it)"
 command -v gcore >/dev/null || die "gcore not found (scripts/install-test-deps.sh installs it)"
+if [[ -n $AUSTIN && ! -x $AUSTIN ]]; then
+    die "AUSTIN=$AUSTIN is not an executable"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-gdb.XXXXXX")
 pid=
@@ -51,8 +60,17 @@ fi
 
 # json FILE EXPR: evaluate a Python expression on the JSON document d in FILE.
 json() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# timed FILE CMD…: run CMD with stdout to $work/out, append its wall time in ms to FILE.
+timed() {
+    local file=$1 t0
+    shift
+    t0=$(now_us)
+    "$@" >"$work/out" 2>"$work/err"
+    awk -v d=$(( $(now_us) - t0 )) 'BEGIN { printf "%.1f\n", d / 1000 }' >>"$file"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
 
 echo "starting parked.py --threads $THREADS --depth $DEPTH under Python $VERSION"
 PYTHONDONTWRITEBYTECODE=1 "$python" testprogs/parked.py --threads "$THREADS" --depth "$DEPTH" \
@@ -74,57 +92,69 @@ echo "pid $pid ready: $want_threads threads, $want_frames Python frames"
 echo "pyhang live x$RUNS"
 : >"$work/live.ms"; : >"$work/paused.ms"
 for _ in $(seq "$RUNS"); do
-    t0=$(now_ms)
-    "$pyhang" dump "$pid" --format json >"$work/live.json"
-    echo $(( $(now_ms) - t0 )) >>"$work/live.ms"
+    timed "$work/live.ms" "$pyhang" dump "$pid" --format json
+    cp "$work/out" "$work/live.json"
     json "$work/live.json" "d['target']['paused_ms']" >>"$work/paused.ms"
 done
 got_frames=$(json "$work/live.json" "sum(len(t['frames']) for t in d['threads'])")
 [[ $got_frames == "$want_frames" ]] || echo "WARNING: pyhang read $got_frames frames, the program has $want_frames"
 
+austin_ms=
+if [[ -n $AUSTIN ]]; then
+    echo "austin -w x$RUNS"
+    : >"$work/austin.ms"
+    for _ in $(seq "$RUNS"); do
+        timed "$work/austin.ms" "$AUSTIN" -w "$pid"
+    done
+    # austin -w prints one line per frame, indented, under a header per thread.
+    austin_frames=$(grep -c '^    ' "$work/out" || true)
+    [[ $austin_frames -gt 0 ]] || die "austin printed no frames: $(tail -5 "$work/err")"
+    austin_ms=$(median <"$work/austin.ms")
+fi
+
 echo "gdb py-bt x$GDB_RUNS"
 : >"$work/gdb.ms"
 for _ in $(seq "$GDB_RUNS"); do
-    t0=$(now_ms)
-    gdb -p "$pid" -batch -iex "set auto-load python-scripts off" -ex "source $gdbpy" \
-        -ex "thread apply all py-bt" >"$work/gdb.out" 2>"$work/gdb.err" </dev/null
-    echo $(( $(now_ms) - t0 )) >>"$work/gdb.ms"
+    timed "$work/gdb.ms" gdb -p "$pid" -batch -iex "set auto-load python-scripts off" -ex "source $gdbpy" \
+        -ex "thread apply all py-bt" </dev/null
 done
 # py-bt prints `File "…", line N, in f` per Python frame; every frame of parked.py's
 # threads is in a .py file, so the count must equal pyhang's.
-gdb_frames=$(grep -c '^  File "' "$work/gdb.out" || true)
-[[ $gdb_frames -gt 0 ]] || die "py-bt printed no frames: $(tail -5 "$work/gdb.err")"
+gdb_frames=$(grep -c '^  File "' "$work/out" || true)
+[[ $gdb_frames -gt 0 ]] || die "py-bt printed no frames: $(tail -5 "$work/err")"
 [[ $gdb_frames == "$got_frames" ]] || echo "WARNING: py-bt printed $gdb_frames frames, pyhang $got_frames"
 
 echo "gcore"
-t0=$(now_ms)
-gcore -o "$work/core" "$pid" >"$work/gcore.out" 2>&1 || die "gcore failed: $(tail -5 "$work/gcore.out")"
-gcore_ms=$(( $(now_ms) - t0 ))
+: >"$work/gcore.ms"
+timed "$work/gcore.ms" gcore -o "$work/core" "$pid" || die "gcore failed: $(tail -5 "$work/err")"
 core=$work/core.$pid
 core_mb=$(( $(stat -c %s "$core") / 1048576 ))
 
 echo "pyhang core x$RUNS"
 : >"$work/core.ms"
 for _ in $(seq "$RUNS"); do
-    t0=$(now_ms)
-    "$pyhang" dump "$core" --format json >"$work/core.json"
-    echo $(( $(now_ms) - t0 )) >>"$work/core.ms"
+    timed "$work/core.ms" "$pyhang" dump "$core" --format json
 done
-core_frames=$(json "$work/core.json" "sum(len(t['frames']) for t in d['threads'])")
+core_frames=$(json "$work/out" "sum(len(t['frames']) for t in d['threads'])")
 
 live=$(median <"$work/live.ms")
 corems=$(median <"$work/core.ms")
 gdbms=$(median <"$work/gdb.ms")
 paused=$(median <"$work/paused.ms")
-ratio=$(awk -v g="$gdbms" -v p="$live" 'BEGIN { printf "%.1f", (p > 0 ? g / p : 0) }')
 
 echo
 echo "Python $VERSION, parked.py --threads $THREADS --depth $DEPTH: $want_threads threads, $want_frames frames; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %10s   %s\n' "measure" "median" "runs"
-printf '%-34s %10s   %s\n' "pyhang dump PID (ms)" "$live" "$(tr '\n' ' ' <"$work/live.ms")"
-printf '%-34s %10s   %s\n' "pyhang target pause (ms, JSON)" "$paused" "$(tr '\n' ' ' <"$work/paused.ms")"
-printf '%-34s %10s   %s\n' "pyhang dump CORE (ms, ${core_mb} MiB)" "$corems" "$(tr '\n' ' ' <"$work/core.ms")"
-printf '%-34s %10s   %s\n' "gdb thread apply all py-bt (ms)" "$gdbms" "$(tr '\n' ' ' <"$work/gdb.ms")"
-printf '%-34s %10s\n' "gcore (ms)" "$gcore_ms"
-printf '%-34s %10s\n' "ratio gdb / pyhang live" "$ratio"
-printf '%-34s %10s\n' "frames: pyhang live/core, py-bt" "$got_frames/$core_frames, $gdb_frames"
+printf '%-36s %10s   %s\n' "measure" "median" "runs"
+printf '%-36s %10s   %s\n' "pyhang dump PID --format json (ms)" "$live" "$(tr '\n' ' ' <"$work/live.ms")"
+printf '%-36s %10s   %s\n' "pyhang target pause (ms, JSON)" "$paused" "$(tr '\n' ' ' <"$work/paused.ms")"
+if [[ -n $austin_ms ]]; then
+    printf '%-36s %10s   %s\n' "austin -w PID (ms)" "$austin_ms" "$(tr '\n' ' ' <"$work/austin.ms")"
+fi
+printf '%-36s %10s   %s\n' "gdb thread apply all py-bt (ms)" "$gdbms" "$(tr '\n' ' ' <"$work/gdb.ms")"
+printf '%-36s %10s\n' "gcore (ms)" "$(cat "$work/gcore.ms")"
+printf '%-36s %10s   %s\n' "pyhang dump CORE (ms, ${core_mb} MiB)" "$corems" "$(tr '\n' ' ' <"$work/core.ms")"
+printf '%-36s %10s\n' "ratio gdb / pyhang live" "$(ratio "$gdbms" "$live")"
+if [[ -n $austin_ms ]]; then
+    printf '%-36s %10s\n' "ratio pyhang live / austin" "$(ratio "$live" "$austin_ms")"
+fi
+printf '%-36s %10s\n' "frames: pyhang live/core, py-bt" "$got_frames/$core_frames, $gdb_frames"

@@ -158,6 +158,15 @@ type Kernel struct {
 	PipeInode uint64 `json:"pipe_inode,omitempty"`
 	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`
+	// Restarted is true when the thread sits in restart_syscall: an earlier
+	// stop (a debugger, a previous pyhang) interrupted its timed wait and the
+	// kernel resumed it. Syscall, Nr and the fields above then describe the
+	// resumed call when RestartedBy says how it was told: "kernel stack" (the
+	// kernel's own, live targets), "call site" (the number the C library's
+	// wrapper loads) or "arguments" (only that call fits them); without
+	// RestartedBy, Syscall is "restart_syscall".
+	Restarted   bool   `json:"restarted,omitempty"`
+	RestartedBy string `json:"restarted_by,omitempty"`
 }
 
 // Frame is one Python frame, innermost first in Thread.Frames.

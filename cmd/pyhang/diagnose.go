@@ -51,7 +51,7 @@ starved of a lock that other threads keep passing among themselves.`,
 			if err != nil {
 				return err
 			}
-			fam, err := takeFamily(args[0], f.options(), f.subprocesses)
+			fam, err := takeFamily(args[0], f.options(), f.subprocesses, analyse)
 			if err != nil {
 				return err
 			}
@@ -113,7 +113,7 @@ func newGraphCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fam, err := takeFamily(args[0], f.options(), f.subprocesses)
+			fam, err := takeFamily(args[0], f.options(), f.subprocesses, analyse)
 			if err != nil {
 				return err
 			}
@@ -174,12 +174,14 @@ func present(w io.Writer, fam *family, format string, graph *graphOutput) error 
 	if format == "json" {
 		return writeJSON(w, fam.report(true))
 	}
-	writeDiagnosis(w, fam.root)
-	fam.writeSubprocesses(w, writeDiagnosis)
+	// One write per line would be one system call per line.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	writeDiagnosis(bw, fam.root)
+	fam.writeSubprocesses(bw, writeDiagnosis)
 	if graph != nil {
-		fmt.Fprintf(w, "\nWait-for graph written to %s\n", graph.path)
+		fmt.Fprintf(bw, "\nWait-for graph written to %s\n", graph.path)
 	}
-	return nil
+	return bw.Flush()
 }
 
 // writeGraph writes the graph file; a picture is drawn by the renderer,

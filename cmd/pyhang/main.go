@@ -4,8 +4,17 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 )
 
+// softHeap is the heap size at which pyhang collects garbage.
+const softHeap = 512 << 20
+
 func main() {
+	// Every command reads one target, reports and exits; what it allocates
+	// stays live until the report is written, so collecting on the way
+	// costs time and frees little. Collect only near a soft limit.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(softHeap)
 	os.Exit(Execute(os.Args[1:], os.Stdout, os.Stderr))
 }

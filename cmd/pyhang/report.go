@@ -81,6 +81,12 @@ type analysis struct {
 	looks    *looksInfo
 }
 
+// analyseLocks is the analysis a dump needs: each thread's wait and holds,
+// without the graph and the heuristics.
+func analyseLocks(s *snapshot.Snapshot) *analysis {
+	return &analysis{snap: s, locks: locks.Analyze(s)}
+}
+
 func analyse(s *snapshot.Snapshot) *analysis {
 	a := locks.Analyze(s)
 	g := waitgraph.Build(s, a)

@@ -34,7 +34,10 @@ type member struct {
 // descendant, one process after the other (each is stopped on its own while
 // it is read): a child that is not Python (a shell, a helper) is listed and
 // its own children followed.
-func takeFamily(arg string, opts capture.Options, follow bool) (*family, error) {
+//
+// analyse is how each snapshot is analysed: analyse for a diagnosis,
+// analyseLocks for a dump, which reports no findings.
+func takeFamily(arg string, opts capture.Options, follow bool, analyse func(*snapshot.Snapshot) *analysis) (*family, error) {
 	if follow {
 		if _, err := strconv.Atoi(arg); err != nil {
 			return nil, usageError{fmt.Errorf("--subprocesses follows a live process's children: a core holds one process")}

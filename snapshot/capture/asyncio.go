@@ -11,7 +11,10 @@ import (
 // await chain becomes its frames (with the objects they refer to and the
 // locks their with blocks hold, as for a thread's frames), and the task
 // whose coroutine runs now gets its loop thread's frames.
-func (b *builder) readAsyncio(tstates []cpython.ThreadState, globalsSeen map[uint64]bool) {
+//
+// The tasks' frames are decoded by frames, whose objects are this join's.
+func (b *builder) readAsyncio(tstates []cpython.ThreadState, frames *memBuilder) {
+	globalsSeen := map[uint64]bool{}
 	tasks, complete := b.p.AsyncioTasks(tstates)
 	if !complete {
 		b.s.Target.Missing = append(b.s.Target.Missing, "not every asyncio task could be read")
@@ -46,7 +49,7 @@ func (b *builder) readAsyncio(tstates []cpython.ThreadState, globalsSeen map[uin
 			st.Loop = lp.ID
 		}
 		for _, f := range t.Chain.Frames {
-			st.Frames = append(st.Frames, b.frame(f, globalsSeen))
+			st.Frames = append(st.Frames, frames.frame(f, globalsSeen))
 		}
 		if n := len(st.Frames); n > 0 {
 			st.Coro = st.Frames[n-1].Qualname

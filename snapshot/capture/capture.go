@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,9 +33,9 @@ type Options struct {
 	Sysroot      string // core: folder holding copies of the mapped files
 	NoSource     bool   // leave out the source lines (repeated looks)
 
-	// Stop stops a live target for its consistent copy; nil seizes it
-	// with live.Attach. A process pyhang already traces is stopped by its
-	// own tracer.
+	// Stop stops a live target for its consistent copy; nil stops the
+	// unstopped view already open (live.Process.Stop). A process pyhang
+	// already traces is stopped by its own tracer.
 	Stop func(pid int) (Stopped, error)
 	// Keep, if set, keeps more memory in the same pause (see Keeper).
 	Keep Keeper
@@ -57,14 +58,20 @@ func Open(arg string, opts Options) (target.Target, error) {
 	return corefile.Open(arg, corefile.Options{Exe: opts.Exe, Sysroot: opts.Sysroot})
 }
 
+// snapshotHeap is the heap size at which a snapshot in progress collects.
+const snapshotHeap = 512 << 20
+
 // Take reads a snapshot of the target named by arg.
 //
 // A live target is read without stopping it first, to parse the interpreter's
 // ELF file and learn which memory a snapshot needs; its threads are then
 // stopped only while that memory is copied (see frozen.go).
 func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
-	// A snapshot allocates much short-lived memory; collect less often.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	// A snapshot allocates tens of megabytes that stay live until the report
+	// is written: collecting on the way costs a quarter of the time and frees
+	// little. Collect only near a soft limit, well above what a snapshot needs.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(snapshotHeap))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	if pid, err := strconv.Atoi(arg); err == nil && pid > 0 && !opts.NonBlocking {
 		return takeLive(pid, opts)
 	}
@@ -97,53 +104,31 @@ func Read(t target.Target, opts Options) (*snapshot.Snapshot, error) {
 	return read(t, p, opts)
 }
 
-// takeLive snapshots a running process, stopping it only to copy memory.
-func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
-	peek, err := live.Attach(pid, live.Options{NonBlocking: true})
-	if err != nil {
-		return nil, err
-	}
-	defer peek.Close()
-	p, err := cpython.Open(peek)
-	if err != nil {
-		return nil, err
-	}
-	// The first pass only learns the working set: no source lines.
-	if _, err := decode(peek, p, opts, nil); err != nil {
-		return nil, err
-	}
-	if opts.Keep != nil {
-		if err := opts.Keep.Plan(peek); err != nil {
-			return nil, err
-		}
-	}
-	var stacks *stackCopy
-	if opts.Native {
-		stacks = copyBlockedStacks(peek)
-	}
-	fz, err := freeze(peek, pid, p.Pages(), stacks, opts)
-	if err != nil {
-		return nil, err
-	}
-	p.Rebind(fz)
-	return read(fz, p, opts)
-}
-
 // read decodes the snapshot, with where each thread's program counter is
 // (and its native stack with --native), and quotes each frame's source line.
 func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
-	mods := native.NewModules(t.Mappings(), t.OpenFile)
-	defer mods.Close()
-	mods.Adopt(p.Binary, p.Bin)
-	if fz, ok := t.(*frozen); ok {
-		mods.ImagesFrom(fz.Process) // the [vdso] does not change: read it unstopped
-	} else {
-		mods.ImagesFrom(t)
-	}
-	s, err := decode(t, p, opts, mods)
+	d, err := decodeMemory(p, opts)
 	if err != nil {
 		return nil, err
 	}
+	return finish(t, p, d, opts), nil
+}
+
+// finish joins a decoded snapshot with the kernel's threads of t, with the
+// native side, and quotes each frame's source line.
+func finish(t target.Target, p *cpython.Process, d *decoded, opts Options) *snapshot.Snapshot {
+	mods := native.NewModules(t.Mappings(), t.OpenFile)
+	defer mods.Close()
+	mods.Adopt(p.Binary, p.Bin)
+	stackMem := target.Memory(t)
+	if fz, ok := t.(*frozen); ok {
+		mods.ImagesFrom(fz.Process) // the [vdso] does not change: read it unstopped
+		// Unwinding reads the stacks as copied while the target was stopped, never the running process.
+		stackMem = fz.copied()
+	} else {
+		mods.ImagesFrom(t)
+	}
+	s := join(t, p, d, opts, mods, stackMem)
 	s.Target.Warnings = append(s.Target.Warnings, mods.Warnings()...)
 	if !opts.NoSource {
 		addSource(s, viewOf(t, opts))
@@ -154,7 +139,7 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 	}
 	osNames(s, t)
 	openPipes(s, t)
-	return s, nil
+	return s
 }
 
 // viewOf is the target's own view of its files.
@@ -165,152 +150,79 @@ func viewOf(t target.Target, opts Options) *fileView {
 	return coreView(opts.Sysroot)
 }
 
-// decode reads the snapshot from target memory; mods is nil in the pass that
-// only learns the working set of a live target.
-func decode(t target.Target, p *cpython.Process, opts Options, mods *native.Modules) (*snapshot.Snapshot, error) {
-	b := &builder{t: t, p: p, opts: opts, objs: p.NewObjects(), mods: mods, stackMem: t}
-	if fz, ok := t.(*frozen); ok {
-		// Unwinding reads the stacks as copied while the target was stopped, never the running process.
-		b.stackMem = fz.copied()
-	}
-	if err := b.read(); err != nil {
-		return nil, err
-	}
-	if pr, ok := t.(interface{ Paused() time.Duration }); ok {
-		ms := float64(pr.Paused().Microseconds()) / 1000
-		b.s.Target.PausedMS = &ms
-	}
-	b.s.Target.Warnings = append(b.s.Target.Warnings, t.Warnings()...)
-	b.s.Target.Warnings = append(b.s.Target.Warnings, p.Warnings()...)
-	if m, ok := t.(interface{ Missing() []string }); ok {
-		b.s.Target.Missing = append(b.s.Target.Missing, m.Missing()...)
-	}
-	b.s.Target.Missing = append(b.s.Target.Missing, p.Missing()...)
-	if b.s.Target.Warnings == nil {
-		b.s.Target.Warnings = []string{}
-	}
-	return b.s, nil
+// decoded is a snapshot as read from memory alone, before it is joined with
+// the kernel's view of the threads (join). A live snapshot decoded without
+// stopping the target is kept when the copy taken while it was stopped shows
+// the same memory.
+type decoded struct {
+	threads    []snapshot.Thread // no kernel state, TID or GIL state yet
+	tstates    []cpython.ThreadState
+	gil        cpython.GIL
+	gilErr     error
+	threadObjs map[uint64]uint64
+	objs       *cpython.Objects
+	starting   map[uint64]bool // thread states of threads being started
+	warnings   []string
+	missing    []string // what the memory lacks (Target.Missing)
 }
 
-type builder struct {
-	t        target.Target
-	p        *cpython.Process
-	opts     Options
-	objs     *cpython.Objects
-	s        *snapshot.Snapshot
-	mods     *native.Modules // nil: no native frames (the working-set pass)
-	stackMem target.Memory   // where native stacks are read
+// memBuilder decodes the memory part of a snapshot.
+type memBuilder struct {
+	p    *cpython.Process
+	opts Options
+	d    *decoded
 }
 
-func (b *builder) read() error {
-	t, p := b.t, b.p
-	b.s = &snapshot.Snapshot{
-		Schema: snapshot.Schema,
-		Target: snapshot.TargetInfo{
-			Kind: t.Kind(), PID: t.PID(), Executable: t.Executable(),
-			Python: p.V.String(), Binary: p.Binary,
-		},
-	}
-	if si := t.Signal(); si != nil {
-		b.s.Target.Signal = signalInfo(si)
-	}
+// decodeMemory reads the interpreter's threads, frames and objects.
+func decodeMemory(p *cpython.Process, opts Options) (*decoded, error) {
+	b := &memBuilder{p: p, opts: opts, d: &decoded{objs: p.NewObjects()}}
+	d := b.d
 	tstates, err := p.Threads()
 	if err != nil && len(tstates) == 0 {
-		return err
+		return nil, err
 	}
 	if err != nil {
 		b.warnf("thread list incomplete: %v", err)
-		b.s.Target.Missing = append(b.s.Target.Missing, fmt.Sprintf("the thread list is incomplete: %v", err))
+		d.missing = append(d.missing, fmt.Sprintf("the thread list is incomplete: %v", err))
 	}
-	gil, gilErr := p.GIL()
-	if gilErr != nil {
-		b.warnf("GIL state unreadable: %v", gilErr)
+	d.tstates = tstates
+	d.gil, d.gilErr = p.GIL()
+	if d.gilErr != nil {
+		b.warnf("GIL state unreadable: %v", d.gilErr)
 	}
 	mainIdent, _ := p.MainThreadIdent()
-	mainInterp, _ := p.MainInterpreter()
-	threadObjs, err := p.ThreadObjects()
+	d.threadObjs, err = p.ThreadObjects()
 	if err != nil {
 		b.warnf("thread names unavailable: %v", err)
 	}
-	kthreads := t.Threads()
-	byTID := map[int]*target.Thread{}
-	for i := range kthreads {
-		byTID[kthreads[i].TID] = &kthreads[i]
-	}
 	globalsSeen := map[uint64]bool{}
-	starting := startingThreads(tstates)
+	d.starting = startingThreads(tstates)
 	for _, ts := range tstates {
 		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: snapshot.Addr(ts.Addr),
-			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: []snapshot.Frame{}}
+			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: make([]snapshot.Frame, 0, len(ts.Frames))}
 		if ts.Err != nil {
 			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
 		}
-		if starting[ts.Addr] {
+		if d.starting[ts.Addr] {
 			// Not yet running: its ident and native id are still those of
 			// the thread starting it, whose kernel thread is not its own.
 			th.Ident, th.Main = 0, false
 			b.warnf("thread state %#x: a thread being started (no frame yet, and its creator's ident)", ts.Addr)
-			b.s.Threads = append(b.s.Threads, th)
+			d.threads = append(d.threads, th)
 			continue
 		}
-		if obj, ok := threadObjs[ts.Ident]; ok {
+		if obj, ok := d.threadObjs[ts.Ident]; ok {
 			th.Name = p.ThreadName(obj)
 			if th.Ident != 0 {
-				b.objs.Add(obj)
-			}
-		}
-		kt := b.kernelThread(ts, byTID, threadObjs)
-		if kt != nil {
-			th.TID = kt.TID
-			b.kernelState(&th, kt, gil)
-		}
-		if gilErr == nil {
-			switch {
-			case gil.Locked && gil.Holder == ts.Addr:
-				th.GIL = snapshot.GILHeld
-			case th.GIL != snapshot.GILWaiting:
-				th.GIL = snapshot.GILNone
+				d.objs.Add(obj)
 			}
 		}
 		for _, f := range ts.Frames {
 			th.Frames = append(th.Frames, b.frame(f, globalsSeen))
 		}
-		b.ioContext(&th, ts)
-		switch {
-		case ts.Interp != mainInterp && mainInterp != 0:
-			// A subinterpreter's state may run on another thread than
-			// its thread_id names: its native stack is read once it is
-			// placed (subNative).
-		case b.mods != nil && (b.opts.Native || b.faulted(kt)):
-			// A crashed thread's native stack is the crash's evidence:
-			// it is read even without --native (one thread, in a core).
-			b.nativeStack(&th, kt, &ts)
-		case b.mods != nil:
-			b.innermost(&th, kt)
-		}
-		b.s.Threads = append(b.s.Threads, th)
+		d.threads = append(d.threads, th)
 	}
-	b.interpreters(tstates)
-	b.subNative(tstates, byTID)
-	b.unmatchedWaits()
-	b.readAsyncio(tstates, globalsSeen)
-	b.noStateThreads(kthreads, gil)
-	if si := b.s.Target.Signal; si != nil && b.s.Target.Crashed() {
-		for i := range b.s.Threads {
-			if b.s.Threads[i].TID == si.TID {
-				b.s.Threads[i].State = snapshot.StateCrashed
-			}
-		}
-	}
-	sort.SliceStable(b.s.Threads, func(i, j int) bool {
-		a, c := b.s.Threads[i], b.s.Threads[j]
-		if a.Main != c.Main {
-			return a.Main
-		}
-		return a.TID < c.TID
-	})
-	b.s.Objects = b.objs.All()
-	return nil
+	return d, nil
 }
 
 // startingThreads finds the thread states of threads being started: CPython
@@ -335,6 +247,122 @@ func startingThreads(tstates []cpython.ThreadState) map[uint64]bool {
 func (b *builder) faulted(kt *target.Thread) bool {
 	si := b.s.Target.Signal
 	return kt != nil && si != nil && si.TID == kt.TID && b.s.Target.Crashed()
+}
+
+// builder joins a decoded snapshot with the kernel's threads of target t.
+type builder struct {
+	t        target.Target
+	p        *cpython.Process
+	opts     Options
+	d        *decoded
+	objs     *cpython.Objects
+	s        *snapshot.Snapshot
+	sites    siteCache
+	mods     *native.Modules // nil: no native frames (the working-set pass)
+	stackMem target.Memory   // where native stacks are read
+}
+
+// join assembles the snapshot: each thread state with its kernel thread (its
+// system call, futex, GIL wait, what it was doing in I/O, its native side
+// when mods is set), the locks behind unmatched waits, a crash. It leaves d
+// as it was, so that d can be joined again with another view.
+func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *native.Modules, stackMem target.Memory) *snapshot.Snapshot {
+	b := &builder{t: t, p: p, opts: opts, d: d, objs: d.objs.Clone(), mods: mods, stackMem: stackMem}
+	b.s = &snapshot.Snapshot{
+		Schema: snapshot.Schema,
+		Target: snapshot.TargetInfo{
+			Kind: t.Kind(), PID: t.PID(), Executable: t.Executable(),
+			Python: p.V.String(), Binary: p.Binary,
+			Warnings: append([]string(nil), d.warnings...),
+			Missing:  append([]string(nil), d.missing...),
+		},
+		Threads: append([]snapshot.Thread(nil), d.threads...),
+	}
+	if si := t.Signal(); si != nil {
+		b.s.Target.Signal = signalInfo(si)
+	}
+	kthreads := t.Threads()
+	byTID := map[int]*target.Thread{}
+	for i := range kthreads {
+		byTID[kthreads[i].TID] = &kthreads[i]
+	}
+	gil := d.gil
+	mainInterp, _ := p.MainInterpreter()
+	for i, ts := range d.tstates {
+		th := &b.s.Threads[i]
+		if d.starting[ts.Addr] {
+			continue // no kernel thread of its own yet
+		}
+		kt := b.kernelThread(ts, byTID, d.threadObjs)
+		if kt != nil {
+			th.TID = kt.TID
+			b.kernelState(th, kt, gil)
+		}
+		if d.gilErr == nil {
+			switch {
+			case gil.Locked && gil.Holder == ts.Addr:
+				th.GIL = snapshot.GILHeld
+			case th.GIL != snapshot.GILWaiting:
+				th.GIL = snapshot.GILNone
+			}
+		}
+		if th.State == snapshot.StateIO {
+			th.Frames = slices.Clone(th.Frames) // ioContext writes into them; d keeps its own
+			b.ioContext(th, ts)
+		}
+		switch {
+		case ts.Interp != mainInterp && mainInterp != 0:
+			// A subinterpreter's state may run on another thread than
+			// its thread_id names: its native stack is read once it is
+			// placed (subNative).
+		case b.mods != nil && (b.opts.Native || b.faulted(kt)):
+			// A crashed thread's native stack is the crash's evidence:
+			// it is read even without --native (one thread, in a core).
+			b.nativeStack(th, kt, &d.tstates[i])
+		case b.mods != nil:
+			b.innermost(th, kt)
+		}
+	}
+	b.interpreters(d.tstates)
+	b.subNative(d.tstates, byTID)
+	b.unmatchedWaits()
+	// The asyncio tasks' coroutine frames are decoded here, from the same
+	// memory as the threads', into this join's objects, so that d stays as
+	// it was for another join.
+	tasks := &memBuilder{p: p, opts: opts, d: &decoded{objs: b.objs}}
+	b.readAsyncio(d.tstates, tasks)
+	b.s.Target.Warnings = append(b.s.Target.Warnings, tasks.d.warnings...)
+	b.s.Target.Missing = append(b.s.Target.Missing, tasks.d.missing...)
+	b.noStateThreads(kthreads, gil)
+	if si := b.s.Target.Signal; si != nil && b.s.Target.Crashed() {
+		for i := range b.s.Threads {
+			if b.s.Threads[i].TID == si.TID {
+				b.s.Threads[i].State = snapshot.StateCrashed
+			}
+		}
+	}
+	sort.SliceStable(b.s.Threads, func(i, j int) bool {
+		a, c := b.s.Threads[i], b.s.Threads[j]
+		if a.Main != c.Main {
+			return a.Main
+		}
+		return a.TID < c.TID
+	})
+	b.s.Objects = b.objs.All()
+	if pr, ok := t.(interface{ Paused() time.Duration }); ok {
+		ms := float64(pr.Paused().Microseconds()) / 1000
+		b.s.Target.PausedMS = &ms
+	}
+	b.s.Target.Warnings = append(b.s.Target.Warnings, t.Warnings()...)
+	b.s.Target.Warnings = append(b.s.Target.Warnings, p.Warnings()...)
+	if m, ok := t.(interface{ Missing() []string }); ok {
+		b.s.Target.Missing = append(b.s.Target.Missing, m.Missing()...)
+	}
+	b.s.Target.Missing = append(b.s.Target.Missing, p.Missing()...)
+	if b.s.Target.Warnings == nil {
+		b.s.Target.Warnings = []string{}
+	}
+	return b.s
 }
 
 // kernelThread finds the LWP of a thread state: native_thread_id (3.11+), the
@@ -376,27 +404,34 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		}
 		return
 	}
-	k.Nr, k.Syscall = kt.Syscall, syscallName(kt.Syscall)
-	if k.Syscall == "" {
-		k.Syscall = fmt.Sprintf("syscall %d", kt.Syscall)
+	nr := kt.Syscall
+	if nr == target.SysRestart {
+		// An earlier stop interrupted a timed wait; the kernel resumes it.
+		k.Restarted = true
+		if call, how, ok := restarted(b.t, kt, &b.sites); ok {
+			nr, k.RestartedBy = call, how
+		}
 	}
-	th.State = stateOf(kt.Syscall, kt.Args)
-	if fd, ok := fdOf(kt.Syscall, kt.Args); ok {
+	k.Nr, k.Syscall = nr, syscallName(nr)
+	if k.Syscall == "" {
+		k.Syscall = fmt.Sprintf("syscall %d", nr)
+	}
+	th.State = stateOf(nr, kt.Args)
+	if fd, ok := fdOf(nr, kt.Args); ok {
 		k.FD = &fd
 	}
-	if fds, timed, ok := waitArgs(b.p.Word, kt.Syscall, kt.Args); ok {
+	if fds, timed, ok := waitArgs(b.p.Word, nr, kt.Args); ok {
 		k.FDs, k.Timed = fds, timed
 	}
-	if kt.Syscall == sysWait4 {
+	if nr == sysWait4 {
 		pid := int(int32(uint32(kt.Args[0])))
 		k.WaitPID = &pid
 	}
-	if kt.Syscall == sysRestart {
-		// A stop (a snapshot before this one) interrupted a wait with a
-		// timeout, and the kernel goes on with it through restart_syscall:
-		// futex, nanosleep and poll restart this way only when timed. The
-		// argument registers still hold the first call's: a futex word in
-		// the GIL's condition variable is a wait for the GIL.
+	if nr == target.SysRestart {
+		// A resumed wait whose call nothing could tell (restarted): futex,
+		// nanosleep and poll restart this way only when timed. The argument
+		// registers still hold the first call's: a futex word in the GIL's
+		// condition variable is a wait for the GIL.
 		k.Timed = true
 		if gil.WaitsForGIL(kt.Args[0]) {
 			k.Futex = snapshot.Addr(kt.Args[0])
@@ -404,7 +439,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		}
 		return
 	}
-	if kt.Syscall != sysFutex {
+	if nr != sysFutex {
 		return
 	}
 	uaddr := kt.Args[0]
@@ -424,7 +459,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 	}
 }
 
-func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.Frame {
+func (b *memBuilder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.Frame {
 	out := snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
 		FirstLine: f.FirstLine, Addr: snapshot.Addr(f.Addr)}
 	if f.Signal != 0 {
@@ -436,9 +471,9 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 			continue
 		}
 		if b.opts.Locals {
-			b.local(&out, v)
+			local(b.p, b.opts, &out, v)
 		}
-		if ob := b.objs.Add(v.Value); ob != nil {
+		if ob := b.d.objs.Add(v.Value); ob != nil {
 			b.ref(&out, v.Name, ob)
 			continue
 		}
@@ -449,16 +484,16 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 		b.itemsOf(&out, v)
 	}
 	for _, m := range f.With {
-		ob := b.objs.Add(m)
+		ob := b.d.objs.Add(m)
 		if ob == nil {
-			ob = b.objs.AddOther(m)
+			ob = b.d.objs.AddOther(m)
 		}
 		if ob != nil {
 			out.With = append(out.With, ob.ID)
 		}
 	}
 	if c := f.Calling; c != nil {
-		if ob := b.objs.Add(c.Self); ob != nil {
+		if ob := b.d.objs.Add(c.Self); ob != nil {
 			out.Calling = &snapshot.Call{Object: ob.ID, Method: c.Method, Via: c.Via}
 		}
 	}
@@ -473,46 +508,46 @@ func (b *builder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.F
 const maxSeqItems = 64
 
 // itemsOf names the primitives a local list or tuple holds ("workers[2]").
-func (b *builder) itemsOf(out *snapshot.Frame, v cpython.Var) {
+func (b *memBuilder) itemsOf(out *snapshot.Frame, v cpython.Var) {
 	for i, it := range b.p.SeqItems(v.Value, maxSeqItems) {
-		if ob := b.objs.Add(it); ob != nil {
+		if ob := b.d.objs.Add(it); ob != nil {
 			b.ref(out, v.Name+"["+strconv.Itoa(i)+"]", ob)
 		}
 	}
 }
 
 // attrsOf names the primitives held in the attributes of `self`.
-func (b *builder) attrsOf(out *snapshot.Frame, v cpython.Var) {
+func (b *memBuilder) attrsOf(out *snapshot.Frame, v cpython.Var) {
 	cls := b.p.TypeName(v.Value)
 	for name, a := range b.p.InstanceAttrs(v.Value) {
-		if ob := b.objs.Add(a); ob != nil {
+		if ob := b.d.objs.Add(a); ob != nil {
 			b.ref(out, v.Name+"."+name, ob)
 			if cls != "" {
-				b.objs.Name(ob, cls+"."+name)
+				b.d.objs.Name(ob, cls+"."+name)
 			}
 		}
 	}
 }
 
-func (b *builder) ref(out *snapshot.Frame, name string, ob *snapshot.Object) {
+func (b *memBuilder) ref(out *snapshot.Frame, name string, ob *snapshot.Object) {
 	if out.Refs == nil {
 		out.Refs = map[string]string{}
 	}
 	out.Refs[name] = ob.ID
-	b.objs.Name(ob, name)
+	b.d.objs.Name(ob, name)
 }
 
 // maxGlobals bounds the module globals examined per module.
 const maxGlobals = 4096
 
 // nameGlobals gives module-level primitives their global names ("ledger").
-func (b *builder) nameGlobals(dict uint64) {
+func (b *memBuilder) nameGlobals(dict uint64) {
 	for name, v := range b.p.DictStrItems(dict, maxGlobals) {
 		if len(name) > 2 && name[:2] == "__" {
 			continue
 		}
-		if ob := b.objs.Add(v); ob != nil {
-			b.objs.Name(ob, name)
+		if ob := b.d.objs.Add(v); ob != nil {
+			b.d.objs.Name(ob, name)
 			if ob.Global == "" || name < ob.Global {
 				ob.Global = name
 			}
@@ -523,10 +558,10 @@ func (b *builder) nameGlobals(dict uint64) {
 			// primitives are "catalog.write_lock" and "RWLock.write_lock".
 			cls := b.p.TypeName(v)
 			for attr, a := range b.p.InstanceAttrs(v) {
-				if ob := b.objs.Add(a); ob != nil {
-					b.objs.Name(ob, name+"."+attr)
+				if ob := b.d.objs.Add(a); ob != nil {
+					b.d.objs.Name(ob, name+"."+attr)
 					if cls != "" {
-						b.objs.Name(ob, cls+"."+attr)
+						b.d.objs.Name(ob, cls+"."+attr)
 					}
 				}
 			}
@@ -537,6 +572,12 @@ func (b *builder) nameGlobals(dict uint64) {
 func (b *builder) warnf(format string, args ...any) {
 	if len(b.s.Target.Warnings) < 200 {
 		b.s.Target.Warnings = append(b.s.Target.Warnings, fmt.Sprintf(format, args...))
+	}
+}
+
+func (b *memBuilder) warnf(format string, args ...any) {
+	if len(b.d.warnings) < 200 {
+		b.d.warnings = append(b.d.warnings, fmt.Sprintf(format, args...))
 	}
 }
 

@@ -25,12 +25,12 @@ func position(out *snapshot.Frame, f cpython.Frame) {
 
 // local records one bound local's repr: in the map of the JSON contract and
 // in the ordered list that also marks arguments and what the repr left out.
-func (b *builder) local(out *snapshot.Frame, v cpython.Var) {
-	lim := b.opts.LocalsLimits
+func local(p *cpython.Process, opts Options, out *snapshot.Frame, v cpython.Var) {
+	lim := opts.LocalsLimits
 	if lim == (cpython.ReprLimits{}) {
 		lim = cpython.DefaultReprLimits
 	}
-	repr, cut := b.p.ReprLimited(v.Value, lim)
+	repr, cut := p.ReprLimited(v.Value, lim)
 	if out.Locals == nil {
 		out.Locals = map[string]string{}
 	}

@@ -1,91 +1,292 @@
 package capture
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/live"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
-// A live snapshot is taken in three steps, so that the target stays stopped
-// only while bytes are copied, never while they are decoded:
+// A live snapshot is taken so that the target stays stopped only while bytes
+// are copied, never while they are decoded, and so that every stack in it is
+// of one instant:
 //
-//  1. read the whole snapshot without stopping the target, only to learn
-//     which pages of its memory a snapshot reads (the working set);
-//  2. stop every thread, copy those pages in a few batched reads, note each
-//     thread's registers and system call, and let the threads go;
-//  3. read the snapshot again from that copy.
+//  1. decode the whole snapshot without stopping the target, to learn which
+//     pages of its memory a snapshot reads (the working set), keeping the
+//     pages as read;
+//  2. stop every thread, copy the working set in a few batched reads and
+//     compare it with what step 1 read. If a page differs, follow every
+//     thread's frame chain over the copy and fetch the pages the chain has
+//     moved to (cpython.WalkStacks). Note each thread's registers and system
+//     call, and let the threads go;
+//  3. if every page of the copy holds what step 1 read, step 1's decode was a
+//     decode of the stopped instant: keep it. Otherwise decode again, from
+//     the copy.
 //
-// Threads blocked in a hang do not change their memory between 1 and 2, so
-// for them the copy holds all that step 3 needs, as of one instant. A page
-// step 3 needs that is not in the copy belongs to a thread that ran in
-// between; it is read from the running process, and the report says how many
-// such pages there were.
+// Threads blocked in a hang do not change their memory: for them the pause is
+// a copy and a comparison, and step 3 keeps step 1. A thread that ran between
+// 1 and 2 makes the pause walk the frame chains and step 3 decode again; its
+// frames are then all in the copy. What step 3 still reads outside the copy
+// (an object a new frame refers to) comes from the running process, and the
+// report says how many such pages there were.
+
+// takeLive snapshots a running process, stopping it only to copy memory.
+func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
+	peek, err := live.Attach(pid, live.Options{NonBlocking: true})
+	if err != nil {
+		return nil, err
+	}
+	defer peek.Close()
+	p, err := cpython.Open(peek)
+	if err != nil {
+		return nil, err
+	}
+	first, err := decodeMemory(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Joined only to learn the pages the join reads (wait entries, glibc's
+	// thread structs); the kernel's view that counts is the stopped one.
+	join(peek, p, first, opts, nil, peek)
+	seen, whole := p.PageData()
+	if opts.Keep != nil {
+		if err := opts.Keep.Plan(peek); err != nil {
+			return nil, err
+		}
+	}
+	var stacks *stackCopy
+	if opts.Native {
+		stacks = copyBlockedStacks(peek)
+	}
+	fz, err := freeze(peek, p, seen, stacks, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.Rebind(fz)
+	d := first
+	if !whole || !fz.same {
+		if d, err = decodeMemory(p, opts); err != nil {
+			return nil, err
+		}
+	}
+	return finish(fz, p, d, opts), nil
+}
 
 // frozen is the stopped instant of a live process.
 type frozen struct {
 	*live.Process // the unstopped view: mappings, files, pages not copied
 	pages         map[uint64][]byte
+	stopped       Stopped // set while the target is stopped
 	threads       []target.Thread
 	signal        *target.SigInfo
 	warnings      []string
 	paused        time.Duration
-	late          int
+	late          int  // pages read after the target was let go
+	same          bool // the copy holds what the first decode read
+	walkErr       error
 }
 
 // batchPages bounds one batched read (process_vm_readv takes 1024 ranges).
 const batchPages = 1024
 
-// freeze stops pid (as opts say), copies pages and returns the stopped
-// instant. With stacks (--native) it also copies the used stacks of the
-// threads whose stacks were not copied before the pause (see stacks.go).
-func freeze(peek *live.Process, pid int, pages []uint64, stacks *stackCopy, opts Options) (*frozen, error) {
-	t, err := opts.stop(pid)
+// maxRunPages bounds the pages one read request covers.
+const maxRunPages = 256
+
+// freeze stops the process, copies the pages of seen comparing each with what
+// the first decode read, completes every frame chain from the stopped process
+// when a page differs, and returns the stopped instant.
+func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stacks *stackCopy, opts Options) (*frozen, error) {
+	pages := make([]uint64, 0, len(seen))
+	for base := range seen {
+		pages = append(pages, base)
+	}
+	slices.Sort(pages)
+	// The pages are read into a small scratch buffer a batch at a time and
+	// each is compared with what the first decode read: an equal page is kept
+	// as that one, only a changed page takes memory of its own (fresh memory
+	// costs a page fault per page). The buffer is faulted in now, before the
+	// stop.
+	scratch := make([]byte, min(len(pages), copyBatch)*cpython.PageSize)
+	for i := 0; i < len(scratch); i += cpython.PageSize {
+		scratch[i] = 1
+	}
+	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages)), same: true}
+	t, err := opts.stop(peek)
 	if err != nil {
 		return nil, err
 	}
-	if stacks != nil {
-		pages = stacks.pausePages(pages, t.Threads())
+	for i := 0; i < len(pages); i += copyBatch {
+		fz.copyBatch(t, pages[i:min(i+copyBatch, len(pages))], scratch, seen)
 	}
-	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages))}
-	buf := make([]byte, len(pages)*cpython.PageSize)
-	reqs := make([]live.Request, 0, batchPages)
-	for i := 0; i < len(pages); i += batchPages {
-		reqs = reqs[:0]
-		for j := i; j < len(pages) && j < i+batchPages; j++ {
-			reqs = append(reqs, live.Request{Addr: pages[j], Buf: buf[j*cpython.PageSize : (j+1)*cpython.PageSize]})
-		}
-		t.ReadBatch(reqs)
-		for _, r := range reqs {
-			if r.N == len(r.Buf) {
-				fz.pages[r.Addr] = r.Buf
-			}
-		}
+	// When the copy holds what the first decode read, that decode stands
+	// and needs nothing more; else the stacks are decoded again from the
+	// copy, which the walk completes first.
+	if !fz.same {
+		fz.stopped = t
+		fz.walkErr = p.WalkStacks(fz)
+		fz.stopped = nil
 	}
 	if opts.Keep != nil {
 		opts.Keep.Keep(t, fz.pages)
 	}
 	fz.threads = t.Threads()
 	fz.signal = t.Signal()
-	fz.warnings = t.Warnings()
+	if stacks != nil {
+		fz.copyStacks(t, stacks.pausePages(nil, fz.threads))
+	}
+	keepKernelWaits(fz.threads, peek.Threads())
 	err = t.Close()
 	fz.paused = t.Paused()
 	if stacks != nil {
 		stacks.fill(fz.pages, fz.threads)
 	}
+	fz.warnings = t.Warnings()
 	return fz, err
 }
 
+// copyBatch is how many pages freeze reads into its scratch buffer at a time.
+const copyBatch = 128
+
+// copyBatch copies pages (sorted, at most copyBatch) from the stopped
+// process through scratch, comparing each with what the first read saw.
+func (f *frozen) copyBatch(t Stopped, pages []uint64, scratch []byte, seen map[uint64][]byte) {
+	runs := pageRuns(pages, scratch)
+	t.ReadBatch(runs)
+	var retry []live.Request
+	for _, r := range runs {
+		if r.N == len(r.Buf) {
+			for off := 0; off < len(r.Buf); off += cpython.PageSize {
+				f.keep(r.Addr+uint64(off), r.Buf[off:off+cpython.PageSize], seen)
+			}
+			continue
+		}
+		// Some page of the run is unreadable now: read its pages one by one.
+		for off := 0; off < len(r.Buf); off += cpython.PageSize {
+			retry = append(retry, live.Request{Addr: r.Addr + uint64(off), Buf: r.Buf[off : off+cpython.PageSize]})
+		}
+	}
+	if len(retry) > 0 {
+		t.ReadBatch(retry)
+		for _, r := range retry {
+			if r.N == len(r.Buf) {
+				f.keep(r.Addr, r.Buf, seen)
+			} else {
+				f.same = false // readable before, not now
+			}
+		}
+	}
+}
+
+// keep records the page at base, read into the scratch buffer.
+func (f *frozen) keep(base uint64, pg []byte, seen map[uint64][]byte) {
+	if old, ok := seen[base]; ok && bytes.Equal(pg, old) {
+		f.pages[base] = old
+		return
+	}
+	f.same = false
+	f.pages[base] = bytes.Clone(pg)
+}
+
+// keepKernelWaits gives a stopped thread in restart_syscall the kernel
+// functions the unstopped look saw it sleep in (stopping it made them
+// ptrace's), when that look saw it in the same call with the same arguments.
+func keepKernelWaits(stopped, before []target.Thread) {
+	byTID := map[int]*target.Thread{}
+	for i := range before {
+		byTID[before[i].TID] = &before[i]
+	}
+	for i := range stopped {
+		t := &stopped[i]
+		if !t.InSyscall || t.Syscall != target.SysRestart {
+			continue
+		}
+		if b := byTID[t.TID]; b != nil && b.InSyscall && b.Syscall == t.Syscall && b.Args == t.Args {
+			t.KernelWait = b.KernelWait
+		}
+	}
+}
+
+// copyStacks copies, while the target is stopped, the stack pages --native
+// needs that the working set lacks: they say nothing of whether the first
+// decode stands.
+func (f *frozen) copyStacks(t Stopped, pages []uint64) {
+	var need []uint64
+	for _, a := range pages {
+		if _, ok := f.pages[a]; !ok {
+			need = append(need, a)
+		}
+	}
+	if len(need) == 0 {
+		return
+	}
+	buf := make([]byte, len(need)*cpython.PageSize)
+	reqs := make([]live.Request, len(need))
+	for i, a := range need {
+		reqs[i] = live.Request{Addr: a, Buf: buf[i*cpython.PageSize : (i+1)*cpython.PageSize]}
+	}
+	t.ReadBatch(reqs)
+	for _, r := range reqs {
+		if r.N == len(r.Buf) {
+			f.pages[r.Addr] = r.Buf
+		}
+	}
+}
+
+// pageRuns makes one read request per run of adjacent pages (pages sorted,
+// buf holding a page for each in the same order).
+func pageRuns(pages []uint64, buf []byte) []live.Request {
+	var runs []live.Request
+	for i := 0; i < len(pages); {
+		j := i + 1
+		for j < len(pages) && pages[j] == pages[j-1]+cpython.PageSize && j-i < maxRunPages {
+			j++
+		}
+		runs = append(runs, live.Request{Addr: pages[i], Buf: buf[i*cpython.PageSize : j*cpython.PageSize]})
+		i = j
+	}
+	return runs
+}
+
+// Page hands out a page of the copy. While the target is stopped, a page the
+// copy lacks is read from it and kept; afterwards it comes from the running
+// process and counts as late.
+func (f *frozen) Page(base uint64) ([]byte, bool) {
+	if pg, ok := f.pages[base]; ok {
+		return pg, pg != nil
+	}
+	pg := make([]byte, cpython.PageSize)
+	var n int
+	if f.stopped != nil {
+		n, _ = f.stopped.ReadAt(pg, base)
+	} else {
+		n, _ = f.Process.ReadAt(pg, base)
+		if n == len(pg) {
+			f.late++
+		}
+	}
+	if n != len(pg) {
+		pg = nil
+	}
+	f.pages[base] = pg
+	return pg, pg != nil
+}
+
 // ReadAt reads from the copy, page by page; what the copy lacks comes from
-// the running process.
+// the running process (a heap scan reads through here, page cache aside).
 func (f *frozen) ReadAt(p []byte, addr uint64) (int, error) {
 	n := 0
 	for n < len(p) {
 		a := addr + uint64(n)
 		base := a &^ (cpython.PageSize - 1)
 		pg, ok := f.pages[base]
+		if ok && pg == nil {
+			return n, fmt.Errorf("reading %d bytes at %#x: %w (not readable while the target was stopped)", len(p)-n, a, target.ErrUnreadable)
+		}
 		if !ok {
 			f.late++
 			m, err := f.Process.ReadAt(p[n:], a)
@@ -113,7 +314,7 @@ func (c copyOnly) ReadAt(p []byte, addr uint64) (int, error) {
 		a := addr + uint64(n)
 		base := a &^ (cpython.PageSize - 1)
 		pg, ok := c.pages[base]
-		if !ok {
+		if !ok || pg == nil {
 			return n, fmt.Errorf("reading %d bytes at %#x: not in the copy taken while the target was stopped: %w",
 				len(p)-n, a, target.ErrUnreadable)
 		}
@@ -133,6 +334,10 @@ func (f *frozen) Close() error { return nil }
 
 func (f *frozen) Warnings() []string {
 	w := append(append([]string(nil), f.Process.Warnings()...), f.warnings...)
+	if f.walkErr != nil {
+		w = append(w, fmt.Sprintf("following the frame chains while the target was stopped: %v; "+
+			"frames beyond were read afterwards", f.walkErr))
+	}
 	if f.late > 0 {
 		w = append(w, fmt.Sprintf("%d memory page(s) were not in the copy taken while the target was stopped "+
 			"(threads ran between the two reads); they were read afterwards and may not match the rest", f.late))

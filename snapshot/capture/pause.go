@@ -34,10 +34,10 @@ type Keeper interface {
 	Keep(s Stopped, pages map[uint64][]byte)
 }
 
-// stop stops pid the way opts say.
-func (o Options) stop(pid int) (Stopped, error) {
+// stop stops the process of peek, an unstopped view of it, the way opts say.
+func (o Options) stop(peek *live.Process) (Stopped, error) {
 	if o.Stop != nil {
-		return o.Stop(pid)
+		return o.Stop(peek.PID())
 	}
-	return live.Attach(pid, live.Options{})
+	return peek.Stop(live.Options{})
 }

@@ -1,6 +1,9 @@
 package capture
 
-import "github.com/pyhang/pyhang/snapshot"
+import (
+	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/target"
+)
 
 // x86-64 system call numbers a blocked Python thread is commonly found in.
 const (
@@ -28,7 +31,6 @@ const (
 	sysPread64     = 17
 	sysReadv       = 19
 	sysWritev      = 20
-	sysRestart     = 219 // restart_syscall
 )
 
 var syscallNames = map[int]string{
@@ -37,7 +39,7 @@ var syscallNames = map[int]string{
 	sysRecvmsg: "recvmsg", sysWait4: "wait4", sysFutex: "futex", sysClockNanosl: "clock_nanosleep",
 	sysEpollWait: "epoll_wait", sysWaitid: "waitid", sysPselect6: "pselect6", sysPpoll: "ppoll",
 	sysEpollPwait: "epoll_pwait", sysAccept4: "accept4", sysEpollPwait2: "epoll_pwait2",
-	sysPread64: "pread64", sysReadv: "readv", sysWritev: "writev", sysRestart: "restart_syscall",
+	sysPread64: "pread64", sysReadv: "readv", sysWritev: "writev", target.SysRestart: "restart_syscall",
 }
 
 // syscallName names a system call, or "" when pyhang does not know it.

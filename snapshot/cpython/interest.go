@@ -88,6 +88,9 @@ func (p *Process) kindOf(v uint64) (kind, typeName string) {
 		return "", ""
 	}
 	if k, ok := p.kinds[t]; ok {
+		if k == "" {
+			return "", "" // most locals: not of interest, known by their type
+		}
 		n, _ := p.typeNameOfType(t)
 		return k, n
 	}
@@ -130,6 +133,16 @@ type Objects struct {
 // NewObjects starts a collection.
 func (p *Process) NewObjects() *Objects {
 	return &Objects{p: p, byAddr: map[uint64]*snapshot.Object{}}
+}
+
+// Clone returns a collection holding the same objects, to which further
+// objects can be added without changing this one.
+func (o *Objects) Clone() *Objects {
+	c := &Objects{p: o.p, byAddr: make(map[uint64]*snapshot.Object, len(o.byAddr))}
+	for a, ob := range o.byAddr {
+		c.byAddr[a] = ob
+	}
+	return c
 }
 
 // All returns the collected objects by id.

@@ -297,9 +297,20 @@ func (p *Process) Rebind(t target.Target) {
 	p.missing = nil // what the first view lacked says nothing of this one
 }
 
-// Pages lists the pages of target memory read since Open or Rebind: the
-// working set of a snapshot, to copy while the target is stopped.
-func (p *Process) Pages() []uint64 { return p.r.pageSet() }
+// PageData returns the pages of target memory read since Open or Rebind, with
+// their bytes as read: the working set of a snapshot, to copy while the target
+// is stopped. whole says that every byte read so far came from these pages
+// (none was read around them or dropped from the cache), so that a decode of
+// the same pages repeats exactly what was decoded.
+func (p *Process) PageData() (pages map[uint64][]byte, whole bool) {
+	out := make(map[uint64][]byte, len(p.r.pages))
+	for base, pg := range p.r.pages {
+		if pg != nil {
+			out[base] = pg
+		}
+	}
+	return out, !p.r.partial
+}
 
 // Word reads 8 bytes of target memory through the snapshot's page cache, for
 // callers that read a field of their own (a wait entry, a glibc thread).

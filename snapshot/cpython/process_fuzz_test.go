@@ -72,7 +72,7 @@ func fuzzProcess(l *Layout, in []byte, raw bool) *Process {
 
 // readAll does with p what a snapshot with --locals does: every thread, every
 // frame, every local's repr and object, the attributes of each, each frame's
-// globals and with-blocks, and the heap scan for a wait.
+// globals and with-blocks, the heap scan for a wait, and the stopped walk.
 func readAll(p *Process) {
 	ts, _ := p.Threads()
 	p.GIL()
@@ -115,6 +115,8 @@ func readAll(p *Process) {
 	for i := range min(len(ts), 1000) {
 		p.LockForWait(fuzzBase+8*uint64(i+2), 0)
 	}
+	// The frame walk a live snapshot makes while the target is stopped.
+	p.WalkStacks(p.T)
 }
 
 // maxFuzzAlloc is the most one input may make pyhang allocate: the budget

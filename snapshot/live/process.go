@@ -65,6 +65,23 @@ func Attach(pid int, opts Options) (*Process, error) {
 	return p, nil
 }
 
+// Stop stops the threads of a process opened with NonBlocking and returns
+// that stopped view: registers, system calls, memory as of the stop, until
+// its Close (or the MaxPause of opts). The executable and the mappings are the
+// ones p read: they rarely change, and not reading them again keeps the pause
+// short. p itself stays as it was.
+func (p *Process) Stop(opts Options) (*Process, error) {
+	if !p.opts.NonBlocking || opts.NonBlocking {
+		return nil, fmt.Errorf("process %d: Stop needs a process opened with NonBlocking, and stops it", p.pid)
+	}
+	st := &Process{pid: p.pid, opts: opts, exe: p.exe, maps: p.maps, mem: &memory{pid: p.pid}}
+	if err := st.stop(); err != nil {
+		st.mem.close()
+		return nil, err
+	}
+	return st, nil
+}
+
 // resolve checks that pid names a live process other than pyhang, and turns a
 // thread id into its process id.
 func (p *Process) resolve() error {
@@ -250,7 +267,7 @@ func (p *Process) probeMemory() error {
 // /proc/PID/task/TID/syscall; a running thread gets no registers.
 func (p *Process) fillFromSyscallFile(t *target.Thread) error {
 	path := procPath(p.pid, "task", strconv.Itoa(t.TID), "syscall")
-	b, err := os.ReadFile(path)
+	b, err := readProc(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			p.warn(fmt.Sprintf("thread %d: %v", t.TID, err))
@@ -267,6 +284,9 @@ func (p *Process) fillFromSyscallFile(t *target.Thread) error {
 	}
 	if si.InSyscall {
 		t.InSyscall, t.Syscall, t.Args = true, si.Nr, si.Args
+		if si.Nr == target.SysRestart {
+			t.KernelWait = kernelWait(p.pid, t.TID)
+		}
 	}
 	if si.SP != 0 || si.PC != 0 { // a zombie thread prints zeros
 		t.Regs = &target.Regs{RSP: si.SP, RIP: si.PC, Partial: true}

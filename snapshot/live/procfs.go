@@ -73,7 +73,7 @@ func parseStatState(stat []byte) (string, error) {
 
 // readState reads a thread's state letter; "" when the thread is gone.
 func readState(pid, tid int) string {
-	b, err := os.ReadFile(procPath(pid, "task", strconv.Itoa(tid), "stat"))
+	b, err := readProc(procPath(pid, "task", strconv.Itoa(tid), "stat"))
 	if err != nil {
 		return ""
 	}
@@ -86,7 +86,7 @@ func readState(pid, tid int) string {
 
 // statusField returns one "Name:\tvalue" field of /proc/PID/status.
 func statusField(pid int, name string) (string, error) {
-	b, err := os.ReadFile(procPath(pid, "status"))
+	b, err := readProc(procPath(pid, "status"))
 	if err != nil {
 		return "", err
 	}
@@ -223,4 +223,45 @@ func truncate(b []byte, n int) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
+}
+
+// maxStackLines bounds the kernel stack read for one thread.
+const maxStackLines = 64
+
+// kernelWait returns the kernel functions a sleeping thread is in, innermost
+// first: /proc/PID/task/TID/stack when readable (root), else wchan (its
+// innermost one). nil when neither says anything.
+func kernelWait(pid, tid int) []string {
+	task := strconv.Itoa(tid)
+	if b, err := readProc(procPath(pid, "task", task, "stack")); err == nil {
+		if fns := parseKernelStack(b); len(fns) > 0 {
+			return fns
+		}
+	}
+	b, err := readProc(procPath(pid, "task", task, "wchan"))
+	if w := strings.TrimSpace(string(b)); err == nil && w != "" && w != "0" && len(w) < 256 {
+		return []string{w}
+	}
+	return nil
+}
+
+// parseKernelStack takes the function names of /proc/PID/stack lines:
+//
+//	[<0>] futex_wait_restart+0x4f/0x90
+func parseKernelStack(b []byte) []string {
+	var out []string
+	for line := range strings.Lines(string(b)) {
+		if len(out) >= maxStackLines {
+			break
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[1], "+")
+		if name != "" && len(name) < 256 {
+			out = append(out, name)
+		}
+	}
+	return out
 }

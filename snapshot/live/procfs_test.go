@@ -127,3 +127,16 @@ func TestSyscallFromRegs(t *testing.T) {
 		}
 	}
 }
+
+func TestParseKernelStack(t *testing.T) {
+	in := "[<0>] futex_do_wait+0x46/0x90\n[<0>] __futex_wait+0x8a/0x100\n[<0>] futex_wait_restart+0x4f/0x90\n" +
+		"garbage\n[<0>] entry_SYSCALL_64_after_hwframe+0x76/0x7e\n"
+	got := parseKernelStack([]byte(in))
+	want := []string{"futex_do_wait", "__futex_wait", "futex_wait_restart", "entry_SYSCALL_64_after_hwframe"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := parseKernelStack([]byte(strings.Repeat("[<0>] f+0x1/0x2\n", 1000))); len(got) != maxStackLines {
+		t.Errorf("%d functions from a 1000-line stack, want the first %d", len(got), maxStackLines)
+	}
+}

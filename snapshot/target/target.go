@@ -55,7 +55,16 @@ type Thread struct {
 	// live thread's own; in a core only the main thread's, which is the
 	// process name NT_PRPSINFO carries (cores record no other thread names).
 	Name string
+	// KernelWait names the kernel functions a thread in restart_syscall slept
+	// in, innermost first, as /proc/PID/task/TID/stack (or wchan) showed them
+	// before anything stopped it: they tell which call the kernel resumes.
+	// Read only for such threads of a live process.
+	KernelWait []string
 }
+
+// SysRestart is restart_syscall: a thread sits in it after a timed wait was
+// interrupted by a stop (ptrace, a debugger) and the kernel resumed the wait.
+const SysRestart = 219
 
 // SigInfo describes the signal that killed a process (from a core's NT_SIGINFO).
 type SigInfo struct {

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// TestWriteReportAsEncodingJSON holds writeReport to json.Encoder's bytes, with
+// thread names and frames that spell out "frames":null themselves.
+func TestWriteReportAsEncodingJSON(t *testing.T) {
+	tricky := `"frames":null <&> ` + "\u2028\xff"
+	locked := true
+	s := &snapshot.Snapshot{Schema: snapshot.Schema, Target: snapshot.TargetInfo{Kind: "pid", PID: 42, Python: "3.12.1", Warnings: []string{tricky}},
+		Objects: map[string]*snapshot.Object{"lock@0x7f10": {ID: "lock@0x7f10", Kind: snapshot.KindLock, Type: "_thread.lock", Addr: 0x7f10, Locked: &locked, Names: []string{tricky}}}}
+	for tid := 1; tid <= 3; tid++ {
+		th := snapshot.Thread{TID: tid, Ident: uint64(tid) << 12, Name: tricky, Main: tid == 1, GIL: snapshot.GILNone, State: snapshot.StateBlocked,
+			Kernel: &snapshot.Kernel{Syscall: "futex", Nr: 202, Futex: 0x7f10 + 16, Timed: tid == 2, Restarted: tid == 3, RestartedBy: "call site"}}
+		for i := 0; i < tid*2; i++ {
+			th.Frames = append(th.Frames, snapshot.Frame{Function: tricky, Qualname: "q", File: "/a/" + tricky + ".py", Line: i, FirstLine: 1,
+				Refs: map[string]string{"lock": "lock@0x7f10"}, With: []string{"lock@0x7f10"}, Addr: snapshot.Addr(0x1000 * i)})
+		}
+		s.Threads = append(s.Threads, th)
+	}
+	s.Threads = append(s.Threads, snapshot.Thread{TID: 9, Name: "no frames"})
+	timeout, fd := 2.5e-7, 3
+	s.Objects["socket@0x7f20"] = &snapshot.Object{ID: "socket@0x7f20", Kind: snapshot.KindSocket, Type: "socket", Addr: 0x7f20, Timeout: &timeout, FD: &fd}
+	s.Objects[`"objects":{"\u0000objects":null}`] = &snapshot.Object{ID: tricky, Names: []string{`"objects":{}`}}
+	empty := &snapshot.Snapshot{Schema: snapshot.Schema, Target: s.Target, Threads: s.Threads[:1]}
+	for _, c := range []struct {
+		s        *snapshot.Snapshot
+		findings bool
+	}{{s, false}, {s, true}, {empty, false}} {
+		s, findings := c.s, c.findings
+		r := analyse(s).report(findings)
+		var want, got bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeJSON(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("findings %v:\ngot  %s\nwant %s", findings, got.Bytes(), want.Bytes())
+		}
+	}
+}

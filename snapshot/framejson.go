@@ -1,0 +1,193 @@
+package snapshot
+
+import (
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Frames are most of a report: tens of thousands in a large process. Encoding
+// them through encoding/json's reflection cost more than taking the snapshot,
+// so AppendFramesJSON writes them directly, byte for byte as encoding/json
+// writes them (HTML-safe escaping, the fields in order, omitempty, sorted map
+// keys); framejson_test.go holds it to that.
+
+// AppendFramesJSON appends frames as encoding/json encodes a []Frame.
+func AppendFramesJSON(b []byte, frames []Frame) []byte {
+	if frames == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range frames {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendFrame(b, &frames[i])
+	}
+	return append(b, ']')
+}
+
+func appendFrame(b []byte, f *Frame) []byte {
+	b = append(b, `{"function":`...)
+	b = appendJSONString(b, f.Function)
+	b = append(b, `,"qualname":`...)
+	b = appendJSONString(b, f.Qualname)
+	b = append(b, `,"file":`...)
+	b = appendJSONString(b, f.File)
+	b = append(b, `,"line":`...)
+	b = strconv.AppendInt(b, int64(f.Line), 10)
+	if f.FirstLine != 0 {
+		b = append(b, `,"first_line":`...)
+		b = strconv.AppendInt(b, int64(f.FirstLine), 10)
+	}
+	if f.Source != "" {
+		b = append(b, `,"source":`...)
+		b = appendJSONString(b, f.Source)
+	}
+	if len(f.Locals) > 0 {
+		b = append(b, `,"locals":`...)
+		b = appendStringMap(b, f.Locals)
+	}
+	if len(f.URLs) > 0 {
+		b = append(b, `,"urls":`...)
+		b = appendStringMap(b, f.URLs)
+	}
+	if len(f.Refs) > 0 {
+		b = append(b, `,"refs":`...)
+		b = appendStringMap(b, f.Refs)
+	}
+	if len(f.With) > 0 {
+		b = append(b, `,"with":`...)
+		b = appendStrings(b, f.With)
+	}
+	if c := f.Calling; c != nil {
+		b = append(b, `,"calling":{"object":`...)
+		b = appendJSONString(b, c.Object)
+		b = append(b, `,"method":`...)
+		b = appendJSONString(b, c.Method)
+		b = append(b, `,"via":`...)
+		b = appendJSONString(b, c.Via)
+		b = append(b, '}')
+	}
+	if f.Module != "" {
+		b = append(b, `,"module":`...)
+		b = appendJSONString(b, f.Module)
+	}
+	if f.Addr != 0 {
+		b = append(b, `,"addr":`...)
+		b = appendAddr(b, f.Addr)
+	}
+	if f.Native != nil {
+		b = append(b, `,"native_frame":`...)
+		b = strconv.AppendInt(b, int64(*f.Native), 10)
+	}
+	if h := f.SignalHandler; h != nil {
+		b = append(b, `,"signal_handler":{"number":`...)
+		b = strconv.AppendInt(b, int64(h.Number), 10)
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, h.Name)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendStringMap writes a map[string]string with its keys sorted.
+func appendStringMap(b []byte, m map[string]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+func appendAddr(b []byte, a Addr) []byte {
+	b = append(b, '"', '0', 'x')
+	b = strconv.AppendUint(b, uint64(a), 16)
+	return append(b, '"')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// jsonSafe holds the ASCII bytes a JSON string carries as they are.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// appendJSONString quotes s as encoding/json does with HTML escaping on:
+// control characters, <, > and &, U+2028 and U+2029 as \u escapes, invalid
+// UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if jsonSafe[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,104 @@
+package snapshot
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// hostile holds every kind of character encoding/json escapes.
+const hostile = "a\"b\\c\x00\x01\x1f\b\f\n\r\t<module>&\u2028\u2029\xff\xfe é 日本 \U0001F600 \x7f"
+
+func sampleFrames() []Frame {
+	return []Frame{
+		{Function: "<module>", Qualname: "<module>", File: "/app/main.py", Line: 12},
+		{Function: "f", Qualname: "C.f", File: "x.py", Line: -1, FirstLine: 3, Source: "with lock:  # <&>",
+			Locals: map[string]string{"z": "1", "a": "<unlocked _thread.lock object at 0x7f>", hostile: hostile},
+			Refs:   map[string]string{"self.lock": "lock@0x7f00", "lock": "lock@0x7f00"},
+			With:   []string{"lock@0x7f00", "object@0x10"}, Module: "module@0x55", Addr: 0x7f0012345678,
+			URLs: map[string]string{"url": "http://h/<&>"}, Calling: &Call{Object: "lock@0x7f00", Method: "acquire", Via: "stack-pointer"}, Native: new(int)},
+		{Function: hostile, Qualname: hostile, File: hostile, Source: hostile, Module: hostile, With: []string{hostile}},
+		{Locals: map[string]string{}, Refs: map[string]string{}, With: []string{}},
+	}
+}
+
+// TestFramesJSONAsEncodingJSON holds AppendFramesJSON to encoding/json's bytes.
+func TestFramesJSONAsEncodingJSON(t *testing.T) {
+	for _, frames := range [][]Frame{nil, {}, sampleFrames()} {
+		want, err := json.Marshal(frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendFramesJSON(nil, frames); !bytes.Equal(got, want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzFramesJSON(f *testing.F) {
+	f.Add("f", "C.f", "/a.py", 3, "x = 1", "k", "v", uint64(0x7f00))
+	f.Add(hostile, hostile, hostile, -1, hostile, hostile, hostile, uint64(0))
+	f.Fuzz(func(t *testing.T, fn, qn, file string, line int, src, k, v string, addr uint64) {
+		frames := []Frame{{Function: fn, Qualname: qn, File: file, Line: line, FirstLine: line / 2, Source: src,
+			Locals: map[string]string{k: v, v: k}, Refs: map[string]string{k: v}, With: []string{k, v}, Module: v, Addr: Addr(addr),
+			URLs: map[string]string{v: k}, Calling: &Call{Object: k, Method: v, Via: fn}, Native: &line,
+			SignalHandler: &FrameSignal{Number: line, Name: src}}}
+		want, err := json.Marshal(frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendFramesJSON(nil, frames); !bytes.Equal(got, want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	})
+}
+
+// TestFramesJSONCoversEveryField sets every field of a Frame, whatever fields
+// it has by now, so that a field added to Frame and not to AppendFramesJSON fails.
+func TestFramesJSONCoversEveryField(t *testing.T) {
+	var f Frame
+	v := reflect.ValueOf(&f).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		fv := v.Field(i)
+		switch fv.Kind() {
+		case reflect.String:
+			fv.SetString("s" + v.Type().Field(i).Name)
+		case reflect.Int, reflect.Int64:
+			fv.SetInt(int64(i + 1))
+		case reflect.Uint64:
+			fv.SetUint(uint64(0x1000 + i))
+		case reflect.Map:
+			fv.Set(reflect.ValueOf(map[string]string{"k": "v"}))
+		case reflect.Slice:
+			fv.Set(reflect.ValueOf([]string{"w"}))
+		case reflect.Pointer:
+			p := reflect.New(fv.Type().Elem())
+			switch e := p.Elem(); e.Kind() {
+			case reflect.Int:
+				e.SetInt(int64(i))
+			case reflect.Struct:
+				for k := 0; k < e.NumField(); k++ {
+					switch e.Field(k).Kind() {
+					case reflect.String:
+						e.Field(k).SetString(hostile + e.Type().Field(k).Name)
+					case reflect.Int:
+						e.Field(k).SetInt(int64(40 + k))
+					default:
+						t.Fatalf("Frame.%s.%s: a %s field; teach this test and AppendFramesJSON about it",
+							v.Type().Field(i).Name, e.Type().Field(k).Name, e.Field(k).Kind())
+					}
+				}
+			default:
+				t.Fatalf("Frame.%s: a pointer to %s; teach this test and AppendFramesJSON about it", v.Type().Field(i).Name, e.Kind())
+			}
+			fv.Set(p)
+		default:
+			t.Fatalf("Frame.%s: a %s field; teach this test and AppendFramesJSON about it", v.Type().Field(i).Name, fv.Kind())
+		}
+	}
+	want, _ := json.Marshal([]Frame{f})
+	if got := AppendFramesJSON(nil, []Frame{f}); !bytes.Equal(got, want) {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
