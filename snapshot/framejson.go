@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -36,6 +37,13 @@ func appendFrame(b []byte, f *Frame) []byte {
 	b = appendJSONString(b, f.File)
 	b = append(b, `,"line":`...)
 	b = strconv.AppendInt(b, int64(f.Line), 10)
+	if f.LineBasis != "" {
+		b = append(b, `,"line_basis":`...)
+		b = appendJSONString(b, f.LineBasis)
+	}
+	b = appendIntPtr(b, `,"end_line":`, f.EndLine)
+	b = appendIntPtr(b, `,"column":`, f.Column)
+	b = appendIntPtr(b, `,"end_column":`, f.EndColumn)
 	if f.FirstLine != 0 {
 		b = append(b, `,"first_line":`...)
 		b = strconv.AppendInt(b, int64(f.FirstLine), 10)
@@ -44,9 +52,19 @@ func appendFrame(b []byte, f *Frame) []byte {
 		b = append(b, `,"source":`...)
 		b = appendJSONString(b, f.Source)
 	}
+	if f.SourceIndent != 0 {
+		b = append(b, `,"source_indent":`...)
+		b = strconv.AppendInt(b, int64(f.SourceIndent), 10)
+	}
 	if len(f.Locals) > 0 {
 		b = append(b, `,"locals":`...)
 		b = appendStringMap(b, f.Locals)
+	}
+	if len(f.LocalList) > 0 {
+		// Only with --locals, and few: encoding/json's own bytes.
+		b = append(b, `,"locals_list":`...)
+		enc, _ := json.Marshal(f.LocalList)
+		b = append(b, enc...)
 	}
 	if len(f.URLs) > 0 {
 		b = append(b, `,"urls":`...)
@@ -89,6 +107,14 @@ func appendFrame(b []byte, f *Frame) []byte {
 		b = append(b, '}')
 	}
 	return append(b, '}')
+}
+
+func appendIntPtr(b []byte, key string, v *int) []byte {
+	if v == nil {
+		return b
+	}
+	b = append(b, key...)
+	return strconv.AppendInt(b, int64(*v), 10)
 }
 
 // appendStringMap writes a map[string]string with its keys sorted.
