@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -98,43 +97,18 @@ type aioReportWait struct {
 // exactly those the program saw, with the same await chains, and the
 // findings exactly the expected ones.
 func TestAsyncio(t *testing.T) {
-	for _, in := range testinterp.All(t) {
-		t.Run(in.Name, func(t *testing.T) {
-			for _, prog := range asyncioPrograms {
-				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
-					t.Parallel()
-					p := startProgram(t, in, prog)
-					var want struct {
-						Expect aioExpect `json:"expect"`
-					}
-					if err := json.Unmarshal(p.raw, &want); err != nil {
-						t.Fatal(err)
-					}
-					t.Run("live", func(t *testing.T) {
-						checkAsyncio(t, strconv.Itoa(p.PID), want.Expect, false)
-						assertNotStopped(t, p.PID)
-					})
-					t.Run("gcore", func(t *testing.T) {
-						// gdb zero-fills the 1 MiB chunks it cannot read (glibc
-						// 2.41+ guard pages in thread stacks): a healthy
-						// program's answer may then be "incomplete" (exit 4).
-						holes := unreadableChunks(t, p.PID)
-						if len(holes) > 0 {
-							t.Logf("%d unreadable 1 MiB chunks (guard pages): gdb zero-fills them in the core", len(holes))
-						}
-						checkAsyncio(t, testinterp.Gcore(t, p.PID), want.Expect, len(holes) > 0)
-					})
-					t.Run("kernel-core", func(t *testing.T) {
-						core, ok := testinterp.KernelCore(t, p.Started)
-						if !ok {
-							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
-						}
-						checkAsyncio(t, core, want.Expect, false)
-					})
-				})
-			}
+	eachProgram(t, asyncioPrograms, func(t *testing.T, in testinterp.Interp, prog string) {
+		p := startProgram(t, in, prog)
+		var want struct {
+			Expect aioExpect `json:"expect"`
+		}
+		if err := json.Unmarshal(p.raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		lookEachWay(t, p.lookable(), func(t *testing.T, w way) {
+			checkAsyncio(t, w.target, want.Expect, w.lossy)
 		})
-	}
+	})
 }
 
 // checkAsyncio diagnoses target; holed says its memory lacks chunks gdb

@@ -189,6 +189,43 @@ func (d *diagnosis) problems() (out []int) {
 	return out
 }
 
+// onlyProblem returns the index of the one problem finding, which must be of
+// kind kind, and logs its summary.
+func (d *diagnosis) onlyProblem(t *testing.T, kind string) int {
+	t.Helper()
+	ps := d.problems()
+	if len(ps) != 1 || d.Findings[ps[0]].Kind != kind {
+		var got []string
+		for _, f := range d.Findings {
+			got = append(got, f.Kind+"/"+f.Severity+": "+f.Summary)
+		}
+		t.Fatalf("want exactly one %s problem, got %q", kind, got)
+	}
+	t.Logf("%s", d.Findings[ps[0]].Summary)
+	return ps[0]
+}
+
+// checkCode: diagnose exits 3 on a problem and 0 on a healthy program; from
+// a core that lost memory (lossy) a healthy program may instead be
+// incomplete (exit 4), saying what is missing.
+func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
+	t.Helper()
+	wantCode := 3
+	if healthy {
+		wantCode = 0
+		if lossy && r.code == 4 {
+			if len(d.Target.Missing) == 0 {
+				t.Errorf("exit 4 (incomplete) without target.missing\n%v", r)
+			}
+			wantCode = 4
+			t.Logf("incomplete, as the core lost memory: %q", d.Target.Missing)
+		}
+	}
+	if r.code != wantCode {
+		t.Errorf("exit %d, want %d\n%v", r.code, wantCode, r)
+	}
+}
+
 var diagnosePrograms = []string{
 	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "all_blocked.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
@@ -202,58 +239,28 @@ var diagnosePrograms = []string{
 // core: the findings must name exactly the right threads and locks, and the
 // healthy programs must get none.
 func TestDiagnose(t *testing.T) {
-	for _, in := range testinterp.All(t) {
-		t.Run(in.Name, func(t *testing.T) {
-			for _, prog := range diagnosePrograms {
-				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
-					t.Parallel()
-					p := startProgram(t, in, prog)
-					var want struct {
-						Expect expectation `json:"expect"`
-					}
-					if err := json.Unmarshal(p.raw, &want); err != nil {
-						t.Fatal(err)
-					}
-					pid := strconv.Itoa(p.PID)
-					t.Run("live", func(t *testing.T) {
-						checkDiagnosis(t, pid, want.Expect, p, false)
-						assertNotStopped(t, p.PID)
-						if want.Expect.GILHolder != "" {
-							checkGILHeldNative(t, pid, want.Expect)
-						}
-					})
-					t.Run("gcore", func(t *testing.T) {
-						// glibc 2.41+ puts a guard inside each thread stack's
-						// mapping; gdb zero-fills every 1 MiB chunk it cannot
-						// read, so such a core has lost part of the waiters' C
-						// stacks: the 3.13.1+ wait entries that name a parked
-						// lock, and the Python frames above an entry frame. The
-						// waits are then named from the Python frames, and a
-						// healthy program's answer may be "incomplete".
-						holes := unreadableChunks(t, p.PID)
-						if len(holes) > 0 {
-							t.Logf("%d unreadable 1 MiB chunks (guard pages): gdb zero-fills them in the core", len(holes))
-						}
-						checkDiagnosis(t, testinterp.Gcore(t, p.PID), want.Expect, p, len(holes) > 0)
-					})
-					t.Run("kernel-core", func(t *testing.T) {
-						core, ok := testinterp.KernelCore(t, p.Started)
-						if !ok {
-							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
-						}
-						checkDiagnosis(t, core, want.Expect, p, false)
-					})
-				})
+	eachProgram(t, diagnosePrograms, func(t *testing.T, in testinterp.Interp, prog string) {
+		p := startProgram(t, in, prog)
+		var want struct {
+			Expect expectation `json:"expect"`
+		}
+		if err := json.Unmarshal(p.raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		lookEachWay(t, p.lookable(), func(t *testing.T, w way) {
+			checkDiagnosis(t, w.target, want.Expect, w.lossy)
+			if w.live && want.Expect.GILHolder != "" {
+				checkGILHeldNative(t, w.target, want.Expect)
 			}
 		})
-	}
+	})
 }
 
 // checkDiagnosis diagnoses target and compares the findings with the
 // program's expectation. lossy says the core lost memory (zero-filled
 // chunks): a healthy program's diagnosis may then be incomplete (exit 4,
 // saying what is missing), never a problem.
-func checkDiagnosis(t *testing.T, target string, want expectation, p *program, lossy bool) {
+func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 	t.Helper()
 	r := runPyhang(t, "diagnose", target, "--format", "json")
 	var d diagnosis
@@ -262,21 +269,7 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 	}
 	d.checkRefs(t)
 	d.checkCalls(t)
-	problems := d.problems()
-	wantCode := 3
-	if want.Healthy {
-		wantCode = 0
-		if lossy && r.code == 4 {
-			if len(d.Target.Missing) == 0 {
-				t.Errorf("exit 4 (incomplete) without target.missing\n%v", r)
-			}
-			wantCode = 4
-			t.Logf("incomplete, as the core lost memory: %q", d.Target.Missing)
-		}
-	}
-	if r.code != wantCode {
-		t.Errorf("exit %d, want %d\n%v", r.code, wantCode, r)
-	}
+	d.checkCode(t, r, want.Healthy, lossy)
 	switch {
 	case want.Healthy:
 		if len(d.Findings) != 0 {
@@ -289,10 +282,7 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 			checkRLockOwner(t, &d, want)
 		}
 	case len(want.CycleThreads) > 0:
-		if len(problems) != 1 || d.Findings[problems[0]].Kind != "deadlock" {
-			t.Fatalf("want exactly one deadlock, got %+v", d.Findings)
-		}
-		f := d.Findings[problems[0]]
+		f := d.Findings[d.onlyProblem(t, "deadlock")]
 		wantThreads := slices.Sorted(slices.Values(want.CycleThreads))
 		if got := d.names(f.Threads); !slices.Equal(got, wantThreads) {
 			t.Errorf("deadlock threads %v, want %v", got, wantThreads)
@@ -309,12 +299,8 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 		if want.Join != nil {
 			checkJoin(t, &d, want)
 		}
-		t.Logf("%s", f.Summary)
 	case want.Orphaned != "":
-		if len(problems) != 1 || d.Findings[problems[0]].Kind != "orphaned-lock" {
-			t.Fatalf("want exactly one orphaned-lock, got %+v", d.Findings)
-		}
-		f := d.Findings[problems[0]]
+		f := d.Findings[d.onlyProblem(t, "orphaned-lock")]
 		if len(f.Objects) != 1 || !slices.Contains(d.Objects[f.Objects[0]].Names, "ReadersWriters."+want.Orphaned) {
 			t.Errorf("orphaned object %v, want ReadersWriters.%s", f.Objects, want.Orphaned)
 		}
@@ -326,12 +312,8 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 		if !strings.Contains(strings.Join(f.Evidence, " "), site) {
 			t.Errorf("evidence does not name the bare acquire() at %s: %q", site, f.Evidence)
 		}
-		t.Logf("%s", f.Summary)
 	case want.OrphanedRLock != "":
-		if len(problems) != 1 || d.Findings[problems[0]].Kind != "orphaned-lock" {
-			t.Fatalf("want exactly one orphaned-lock, got %+v", d.Findings)
-		}
-		f := d.Findings[problems[0]]
+		f := d.Findings[d.onlyProblem(t, "orphaned-lock")]
 		if len(f.Objects) != 1 || !strings.HasPrefix(f.Objects[0], "rlock@") || !slices.Contains(d.Objects[f.Objects[0]].Names, want.OrphanedRLock) {
 			t.Errorf("orphaned object %v, want the RLock %s", f.Objects, want.OrphanedRLock)
 		}
@@ -339,7 +321,6 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 		if got := d.names(f.Threads); !slices.Equal(got, wantBlocked) {
 			t.Errorf("waiters %v, want %v", got, wantBlocked)
 		}
-		t.Logf("%s", f.Summary)
 	case len(want.Starved) > 0:
 		checkStarved(t, &d, want)
 	case want.GILHolder != "":
@@ -349,11 +330,9 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 	case want.GC != nil:
 		checkGC(t, &d, want)
 	case want.AllBlocked:
-		if len(problems) != 1 || d.Findings[problems[0]].Kind != "all-blocked" {
-			t.Fatalf("want exactly one all-blocked, got %+v", d.Findings)
-		}
+		f := d.Findings[d.onlyProblem(t, "all-blocked")]
 		wantThreads := slices.Sorted(slices.Values(want.Threads))
-		if got := d.names(d.Findings[problems[0]].Threads); !slices.Equal(got, wantThreads) {
+		if got := d.names(f.Threads); !slices.Equal(got, wantThreads) {
 			t.Errorf("all-blocked threads %v, want %v", got, wantThreads)
 		}
 	default:
@@ -365,11 +344,7 @@ func checkDiagnosis(t *testing.T, target string, want expectation, p *program, l
 // consumers and, when the program says so, the other threads as blocked.
 // A process where every thread is blocked also gets all-blocked, as a note.
 func checkStarved(t *testing.T, d *diagnosis, want expectation) {
-	problems := d.problems()
-	if len(problems) != 1 || d.Findings[problems[0]].Kind != "starved-consumers" {
-		t.Fatalf("want exactly one starved-consumers, got %+v", d.Findings)
-	}
-	f := d.Findings[problems[0]]
+	f := d.Findings[d.onlyProblem(t, "starved-consumers")]
 	var det struct {
 		Queue struct {
 			ID string `json:"id"`
@@ -412,7 +387,6 @@ func checkStarved(t *testing.T, d *diagnosis, want expectation) {
 			t.Errorf("no all-blocked note: %+v", d.Findings)
 		}
 	}
-	t.Logf("%s", f.Summary)
 }
 
 // checkGILHeld: one gil-held-in-native error naming the holder, its C
@@ -420,11 +394,7 @@ func checkStarved(t *testing.T, d *diagnosis, want expectation) {
 // seen waiting for the GIL are the program's workers, and every other
 // thread is listed as unable to run.
 func checkGILHeld(t *testing.T, d *diagnosis, want expectation) {
-	problems := d.problems()
-	if len(problems) != 1 || d.Findings[problems[0]].Kind != "gil-held-in-native" {
-		t.Fatalf("want exactly one gil-held-in-native, got %+v", d.Findings)
-	}
-	f := d.Findings[problems[0]]
+	f := d.Findings[d.onlyProblem(t, "gil-held-in-native")]
 	if f.Severity != "error" {
 		t.Errorf("severity %s, want error (pause() has no timeout)", f.Severity)
 	}
@@ -475,7 +445,6 @@ func checkGILHeld(t *testing.T, d *diagnosis, want expectation) {
 	if !slices.Contains(f.Objects, "gil") {
 		t.Errorf("objects %v do not name the GIL", f.Objects)
 	}
-	t.Logf("%s", f.Summary)
 }
 
 // checkGILHeldNative: with --native the finding names the C function the

@@ -343,3 +343,86 @@ func unreadableChunks(t testing.TB, pid int) []string {
 	}
 	return holes
 }
+
+// eachProgram runs check on each program under each interpreter, as the subtest
+// INTERPRETER/PROGRAM; the programs of one interpreter run in parallel.
+func eachProgram(t *testing.T, progs []string, check func(t *testing.T, in testinterp.Interp, prog string)) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			for _, prog := range progs {
+				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
+					t.Parallel()
+					check(t, in, prog)
+				})
+			}
+		})
+	}
+}
+
+// lookable is a running process the tests look at, and how to have the
+// kernel core it (which ends it).
+type lookable struct {
+	pid        int
+	kernelCore func(t *testing.T) (string, bool)
+	// again, when set, starts a fresh process for each look after the live
+	// one: a look that stops the target (pyhang's, gdb's) makes a futex wait
+	// with a timeout resume in restart_syscall, whose timeout no later look
+	// and no core shows.
+	again func(t *testing.T) lookable
+}
+
+// lookable is the started program as a process to look at.
+func (p *program) lookable() lookable {
+	return lookable{pid: p.PID, kernelCore: func(t *testing.T) (string, bool) { return testinterp.KernelCore(t, p.Started) }}
+}
+
+// way is one way of looking at a process: what pyhang is given.
+type way struct {
+	target string // the pid, or the path of a core of the process
+	live   bool
+	// lossy says the core lost memory. glibc 2.41+ puts a guard inside each
+	// thread stack's mapping; gdb zero-fills every 1 MiB chunk it cannot
+	// read, so such a core has lost part of the waiters' C stacks: the
+	// 3.13.1+ wait entries that name a parked lock, and the Python frames
+	// above an entry frame. The waits are then named from the Python
+	// frames, and a healthy program's answer may be "incomplete".
+	lossy bool
+}
+
+// lookEachWay runs check on p live, from a gcore and from the kernel's core,
+// as the subtests live, gcore and kernel-core, in that order since the
+// kernel core ends the process. A live look must leave every thread running.
+func lookEachWay(t *testing.T, p lookable, check func(t *testing.T, w way)) {
+	again := func(t *testing.T) lookable {
+		if p.again != nil {
+			return p.again(t)
+		}
+		return p
+	}
+	t.Run("live", func(t *testing.T) {
+		check(t, way{target: strconv.Itoa(p.pid), live: true})
+		assertNotStopped(t, p.pid)
+	})
+	t.Run("gcore", func(t *testing.T) {
+		core, lossy := gcoreOf(t, again(t).pid)
+		check(t, way{target: core, lossy: lossy})
+	})
+	t.Run("kernel-core", func(t *testing.T) {
+		core, ok := again(t).kernelCore(t)
+		if !ok {
+			t.Skip("the kernel wrote no core file on this machine (reason logged above)")
+		}
+		check(t, way{target: core})
+	})
+}
+
+// gcoreOf writes a core of pid with gdb's gcore; lossy says gdb zero-filled
+// chunks of it it could not read (see way.lossy).
+func gcoreOf(t *testing.T, pid int) (core string, lossy bool) {
+	t.Helper()
+	holes := unreadableChunks(t, pid)
+	if len(holes) > 0 {
+		t.Logf("%d unreadable 1 MiB chunks (guard pages): gdb zero-fills them in the core", len(holes))
+	}
+	return testinterp.Gcore(t, pid), len(holes) > 0
+}

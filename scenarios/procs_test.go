@@ -155,79 +155,22 @@ var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "signal_de
 // TestProcs runs each program under every interpreter and diagnoses it live,
 // from a gcore and from a kernel core.
 func TestProcs(t *testing.T) {
-	for _, in := range testinterp.All(t) {
-		t.Run(in.Name, func(t *testing.T) {
-			for _, prog := range procPrograms {
-				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
-					t.Parallel()
-					p := startProc(t, in, prog)
-					// A look that stops the target (pyhang's, gdb's) makes a
-					// futex wait with a timeout resume in restart_syscall, whose
-					// timeout no later look and no core shows: a program whose
-					// point is its timeouts gets a fresh process for each look.
-					fresh := freshEachLook[prog]
-					want := procExpectOf(t, p.raw)
-					t.Run("live", func(t *testing.T) {
-						procCheck(t, strconv.Itoa(p.PID), want, true)
-						assertNotStopped(t, p.PID)
-					})
-					t.Run("gcore", func(t *testing.T) {
-						p := p
-						if fresh {
-							p = startProc(t, in, prog)
-						}
-						// glibc 2.41+ guard pages: gdb zero-fills them, and the core
-						// loses part of the waiters' C stacks (see TestDiagnose).
-						holes := unreadableChunks(t, p.PID)
-						if len(holes) > 0 {
-							t.Logf("%d unreadable 1 MiB chunks (guard pages): gdb zero-fills them in the core", len(holes))
-						}
-						procCheckLossy(t, testinterp.Gcore(t, p.PID), procExpectOf(t, p.raw), len(holes) > 0)
-					})
-					t.Run("kernel-core", func(t *testing.T) {
-						p := p
-						if fresh {
-							p = startProc(t, in, prog)
-						}
-						core, ok := testinterp.KernelCore(t, p.Started)
-						if !ok {
-							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
-						}
-						procCheck(t, core, procExpectOf(t, p.raw), false)
-					})
-				})
-			}
+	eachProgram(t, procPrograms, func(t *testing.T, in testinterp.Interp, prog string) {
+		p := startProgram(t, in, prog)
+		want := procExpectOf(t, p.raw)
+		target := p.lookable()
+		if freshEachLook[prog] {
+			target.again = func(t *testing.T) lookable { return startProgram(t, in, prog).lookable() }
+		}
+		lookEachWay(t, target, func(t *testing.T, w way) {
+			procCheck(t, w, want)
 		})
-	}
+	})
 }
 
-// freshEachLook are the programs each look of TestProcs runs anew.
+// freshEachLook are the programs each look of TestProcs runs anew: their
+// point is their timeouts (see lookable.again).
 var freshEachLook = map[string]bool{"healthy_timeouts.py": true}
-
-// procQuiet are the system calls these programs' threads settle in: the
-// usual ones, and wait4 and read (a parent waiting for its child).
-var procQuiet = append(append([]int{}, quietSyscalls...), 61, 0)
-
-// startProc is startProgram, with wait4 and read among the quiet calls.
-func startProc(t *testing.T, in testinterp.Interp, name string, args ...string) *program {
-	t.Helper()
-	s, b := testinterp.Start(t, in, filepath.Join("..", "testprogs", name), args...)
-	p := &program{Started: s, raw: b}
-	if err := json.Unmarshal(b, &p.ready); err != nil {
-		t.Fatalf("%s ready file: %v\n%s", name, err, tail(b, 2000))
-	}
-	if p.ready.Error != "" {
-		t.Fatalf("%s under %s not ready: %s", name, in.Name, p.ready.Error)
-	}
-	if p.ready.PID != s.PID {
-		t.Fatalf("%s: ready file says pid %d, started pid %d", name, p.ready.PID, s.PID)
-	}
-	if w := p.ready.WatcherNativeID; w != nil {
-		waitGone(t, s.PID, *w, 30*time.Second)
-	}
-	testinterp.WaitThreads(t, s.PID, len(p.ready.Threads), 60*time.Second, procQuiet...)
-	return p
-}
 
 func procExpectOf(t *testing.T, raw []byte) procExpect {
 	t.Helper()
@@ -253,25 +196,6 @@ func procDiagnose(t *testing.T, target string) (*procDiagnosis, result) {
 	}
 	d.checkRefs(t)
 	return &d, r
-}
-
-// onlyProblem returns the one finding that is an error or a warning, of kind.
-func (d *procDiagnosis) onlyProblem(t *testing.T, kind string) int {
-	t.Helper()
-	var idx []int
-	for i, f := range d.Findings {
-		if f.Severity != "info" {
-			idx = append(idx, i)
-		}
-	}
-	if len(idx) != 1 || d.Findings[idx[0]].Kind != kind {
-		var got []string
-		for _, f := range d.Findings {
-			got = append(got, f.Kind+"/"+f.Severity+": "+f.Summary)
-		}
-		t.Fatalf("want exactly one %s problem, got %q", kind, got)
-	}
-	return idx[0]
 }
 
 func (d *procDiagnosis) tidOf(name string) int {
@@ -301,39 +225,16 @@ func (d *procDiagnosis) namesOf(tids []int) []string {
 	return out
 }
 
-// procCheck diagnoses target (live: the program's pid; else a core of it).
-func procCheck(t *testing.T, target string, want procExpect, live bool) {
+// procCheck diagnoses one look at a program (live: the program's pid;
+// else a core of it, which may have lost memory).
+func procCheck(t *testing.T, w way, want procExpect) {
 	t.Helper()
-	procCheckAs(t, target, want, live, false)
-}
-
-// procCheckLossy diagnoses a core that may have lost memory (lossy): a
-// program with nothing to prove from it may then be "incomplete" (exit 4).
-func procCheckLossy(t *testing.T, target string, want procExpect, lossy bool) {
-	t.Helper()
-	procCheckAs(t, target, want, false, lossy)
-}
-
-func procCheckAs(t *testing.T, target string, want procExpect, live, lossy bool) {
-	t.Helper()
-	d, r := procDiagnose(t, target)
+	live := w.live
+	d, r := procDiagnose(t, w.target)
 	if want.Starved != "" {
 		want.Healthy = true
 	}
-	wantCode := 3
-	if want.Healthy || (!live && (want.LostTask != "" || want.DeadWorker != "")) {
-		wantCode = 0
-		if lossy && r.code == 4 {
-			if len(d.Target.Missing) == 0 {
-				t.Errorf("exit 4 (incomplete) without target.missing\n%v", r)
-			}
-			wantCode = 4
-			t.Logf("incomplete, as the core lost memory: %q", d.Target.Missing)
-		}
-	}
-	if r.code != wantCode {
-		t.Errorf("exit %d, want %d\n%v", r.code, wantCode, r)
-	}
+	d.checkCode(t, r, want.Healthy || (!live && (want.LostTask != "" || want.DeadWorker != "")), w.lossy)
 	switch {
 	case want.Healthy:
 		for _, f := range d.Findings {
@@ -376,7 +277,6 @@ func deadlockOf(t *testing.T, d *procDiagnosis, want procExpect) (int, deadlockD
 	if err := json.Unmarshal(f.Details, &dd); err != nil {
 		t.Fatalf("deadlock details: %v\n%s", err, f.Details)
 	}
-	t.Logf("%s", f.Summary)
 	return i, dd
 }
 
@@ -466,7 +366,6 @@ func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live boo
 		t.Fatalf("deadlock details without a pipe: %v\n%s", err, f.Details)
 	}
 	p := dd.Pipe
-	t.Logf("%s", f.Summary)
 	if d.nameOf(p.Thread) != want.PipeDeadlock || p.Child != want.ChildPID || !slices.Equal(p.Pipes, want.Pipes) {
 		t.Errorf("%s waits for child %d with pipes %v; want %s, %d, %v", d.nameOf(p.Thread), p.Child, p.Pipes, want.PipeDeadlock, want.ChildPID, want.Pipes)
 	}
@@ -493,46 +392,25 @@ var forkPrograms = []string{"fork_child.py"}
 // TestProcsForked diagnoses a process the program forked, live and from
 // its cores.
 func TestProcsForked(t *testing.T) {
-	for _, in := range testinterp.All(t) {
-		t.Run(in.Name, func(t *testing.T) {
-			for _, prog := range forkPrograms {
-				t.Run(strings.TrimSuffix(prog, ".py"), func(t *testing.T) {
-					t.Parallel()
-					s, raw := testinterp.Start(t, in, filepath.Join("..", "testprogs", prog))
-					var rd ready
-					if err := json.Unmarshal(raw, &rd); err != nil || rd.Error != "" {
-						t.Fatalf("%s ready file: %v %s\n%s", prog, err, rd.Error, tail(raw, 2000))
-					}
-					if ppid := parentOf(t, rd.PID); ppid != s.PID {
-						t.Fatalf("the ready file's pid %d is not a child of the program (%d): its parent is %d", rd.PID, s.PID, ppid)
-					}
-					if w := rd.WatcherNativeID; w != nil {
-						waitGone(t, rd.PID, *w, 30*time.Second)
-					}
-					testinterp.WaitThreads(t, rd.PID, len(rd.Threads), 60*time.Second, procQuiet...)
-					want := procExpectOf(t, raw)
-					t.Run("live", func(t *testing.T) {
-						procCheck(t, strconv.Itoa(rd.PID), want, true)
-						assertNotStopped(t, rd.PID)
-					})
-					t.Run("gcore", func(t *testing.T) {
-						holes := unreadableChunks(t, rd.PID)
-						if len(holes) > 0 {
-							t.Logf("%d unreadable 1 MiB chunks (guard pages): gdb zero-fills them in the core", len(holes))
-						}
-						procCheckLossy(t, testinterp.Gcore(t, rd.PID), want, len(holes) > 0)
-					})
-					t.Run("kernel-core", func(t *testing.T) {
-						core, ok := testinterp.KernelCoreOf(t, s, rd.PID)
-						if !ok {
-							t.Skip("the kernel wrote no core file on this machine (reason logged above)")
-						}
-						procCheck(t, core, want, false)
-					})
-				})
-			}
+	eachProgram(t, forkPrograms, func(t *testing.T, in testinterp.Interp, prog string) {
+		s, raw := testinterp.Start(t, in, filepath.Join("..", "testprogs", prog))
+		var rd ready
+		if err := json.Unmarshal(raw, &rd); err != nil || rd.Error != "" {
+			t.Fatalf("%s ready file: %v %s\n%s", prog, err, rd.Error, tail(raw, 2000))
+		}
+		if ppid := parentOf(t, rd.PID); ppid != s.PID {
+			t.Fatalf("the ready file's pid %d is not a child of the program (%d): its parent is %d", rd.PID, s.PID, ppid)
+		}
+		if w := rd.WatcherNativeID; w != nil {
+			waitGone(t, rd.PID, *w, 30*time.Second)
+		}
+		testinterp.WaitThreads(t, rd.PID, len(rd.Threads), 60*time.Second, quietSyscalls...)
+		want := procExpectOf(t, raw)
+		child := lookable{pid: rd.PID, kernelCore: func(t *testing.T) (string, bool) { return testinterp.KernelCoreOf(t, s, rd.PID) }}
+		lookEachWay(t, child, func(t *testing.T, w way) {
+			procCheck(t, w, want)
 		})
-	}
+	})
 }
 
 // parentOf reads a process's parent pid.
@@ -581,7 +459,6 @@ type orphanDetails struct {
 func checkForkOrphan(t *testing.T, d *procDiagnosis, want procExpect, live bool) {
 	i := d.onlyProblem(t, "orphaned-lock")
 	f := d.Findings[i]
-	t.Logf("%s", f.Summary)
 	var od orphanDetails
 	if err := json.Unmarshal(f.Details, &od); err != nil {
 		t.Fatalf("orphaned-lock details: %v\n%s", err, f.Details)
@@ -651,7 +528,6 @@ type abandonedDetails struct {
 func checkAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
 	i := d.onlyProblem(t, "abandoned-wait")
 	f := d.Findings[i]
-	t.Logf("%s", f.Summary)
 	var ad abandonedDetails
 	if err := json.Unmarshal(f.Details, &ad); err != nil {
 		t.Fatalf("abandoned-wait details: %v\n%s", err, f.Details)
@@ -694,7 +570,6 @@ func checkAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
 func checkMPAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
 	i := d.onlyProblem(t, "abandoned-wait")
 	f := d.Findings[i]
-	t.Logf("%s", f.Summary)
 	var ad abandonedDetails
 	if err := json.Unmarshal(f.Details, &ad); err != nil {
 		t.Fatalf("abandoned-wait details: %v\n%s", err, f.Details)
