@@ -1,6 +1,8 @@
 package heuristics
 
 import (
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/pyhang/pyhang/locks"
@@ -75,13 +77,8 @@ func abandonedWaits(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[in
 		}
 		byObject[ob.ID] = append(byObject[ob.ID], t.TID)
 	}
-	ids := make([]string, 0, len(byObject))
-	for id := range byObject {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	var out []Finding
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(byObject)) {
 		if f, ok := abandonedOn(s, a, live, likely, s.Objects[id], byObject[id]); ok {
 			out = append(out, f)
 		}
@@ -91,11 +88,11 @@ func abandonedWaits(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[in
 
 func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool, ob *snapshot.Object, waiters []int) (Finding, bool) {
 	sort.Ints(waiters)
-	isWaiter := map[int]bool{}
-	for _, tid := range waiters {
-		isWaiter[tid] = true
+	others, canRun, ok := othersOf(s, a, live, likely, ob, waiters, nil)
+	if !ok {
+		return Finding{}, false // a thread that can run may still end it
 	}
-	d := &AbandonedWaitDetails{Object: locks.RefOf(ob)}
+	d := &AbandonedWaitDetails{Object: locks.RefOf(ob), Others: others, Ended: endedThreads(s)}
 	switch ob.Kind {
 	case snapshot.KindQueue:
 		d.What, d.Unfinished, d.Queued = WhatQueueJoin, ob.Unfinished, ob.Len
@@ -103,48 +100,9 @@ func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]b
 		d.What, d.Parties, d.Waiting = WhatBarrier, ob.Barrier.Parties, ob.Barrier.Waiting
 		d.Missing = d.Parties - d.Waiting
 	}
-	canRun := 0
-	for i := range s.Threads {
-		t := &s.Threads[i]
-		if isWaiter[t.TID] {
-			continue
-		}
-		p := Producer{Thread: t.TID, Refers: refersTo(s, t, ob.ID), CanRun: live[t.TID]}
-		if likely[t.TID] && (p.Refers || ob.Global != "") {
-			return Finding{}, false // a thread that can run may still end it
-		}
-		if p.CanRun {
-			canRun++
-		}
-		if w := a.Waits[t.TID]; stuckForever(t, w) {
-			tw := threadWait(a, t.TID)
-			p.Waits = &tw
-		}
-		d.Others = append(d.Others, p)
-	}
-	f := Finding{Kind: AbandonedWait, Severity: Error, Threads: waiters, Objects: []string{ob.ID}, Details: d}
-	switch {
-	case canRun > 0:
-		d.Reason, f.Severity = ReasonNoReference, Warning
-	case len(d.Others) == 0:
-		d.Reason = ReasonNoOtherThread
-	default:
-		d.Reason = ReasonOthersBlocked
-	}
-	d.Ended = endedThreads(s)
-	for _, e := range d.Ended {
-		f.Objects = append(f.Objects, e.Object)
-	}
-	for _, tid := range waiters {
-		d.Waiters = append(d.Waiters, threadWait(a, tid))
-	}
-	for _, p := range d.Others {
-		f.Threads = append(f.Threads, p.Thread)
-		if p.Waits != nil {
-			f.Objects = append(f.Objects, p.Waits.Waits.ID)
-		}
-	}
-	f.Threads = uniqueInts(f.Threads)
-	f.Objects = uniqueStrings(f.Objects)
+	var severity Severity
+	d.Reason, severity = noEnder(canRun, others)
+	f := abandonedFinding(a, d, ob, waiters)
+	f.Severity = severity
 	return f, true
 }

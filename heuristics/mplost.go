@@ -1,7 +1,9 @@
 package heuristics
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -74,13 +76,8 @@ func mpAbandoned(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool) []F
 		}
 		byObject[ob.ID] = append(byObject[ob.ID], t.TID)
 	}
-	ids := make([]string, 0, len(byObject))
-	for id := range byObject {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	var out []Finding
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(byObject)) {
 		ob := s.Objects[id]
 		var f Finding
 		var ok bool
@@ -158,7 +155,7 @@ func lostTask(s *snapshot.Snapshot, a *locks.Analysis, r *snapshot.Object, waite
 	if !tasks || !results {
 		return Finding{}, false
 	}
-	return abandonedFinding(s, a, d, r, waiters), true
+	return abandonedFinding(a, d, r, waiters), true
 }
 
 // deadProducers: the waiters take from a multiprocessing queue; every
@@ -178,12 +175,7 @@ func deadProducers(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, q
 		if live[t.TID] {
 			return Finding{}, false // it may put to the queue
 		}
-		p := Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID)}
-		if w := a.Waits[t.TID]; stuckForever(t, w) {
-			tw := threadWait(a, t.TID)
-			p.Waits = &tw
-		}
-		d.Others = append(d.Others, p)
+		d.Others = append(d.Others, Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID), Waits: foreverWait(a, t)})
 	}
 	d.Reason = ReasonOthersBlocked
 	if len(d.Others) == 0 {
@@ -219,15 +211,15 @@ func deadProducers(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, q
 	if len(d.Processes) == 0 {
 		return Finding{}, false // nothing says who was to put
 	}
-	return abandonedFinding(s, a, d, q, waiters), true
+	return abandonedFinding(a, d, q, waiters), true
 }
 
-func abandonedFinding(s *snapshot.Snapshot, a *locks.Analysis, d *AbandonedWaitDetails, ob *snapshot.Object, waiters []int) Finding {
+// abandonedFinding is the error that the waiters wait on ob for good, as d
+// says why.
+func abandonedFinding(a *locks.Analysis, d *AbandonedWaitDetails, ob *snapshot.Object, waiters []int) Finding {
 	sort.Ints(waiters)
-	f := Finding{Kind: AbandonedWait, Severity: Error, Threads: append([]int(nil), waiters...), Objects: []string{ob.ID}, Details: d}
-	for _, tid := range waiters {
-		d.Waiters = append(d.Waiters, threadWait(a, tid))
-	}
+	f := Finding{Kind: AbandonedWait, Severity: Error, Threads: slices.Clone(waiters), Objects: []string{ob.ID}, Details: d}
+	d.Waiters = threadWaits(a, waiters)
 	if d.Task != nil {
 		f.Objects = append(f.Objects, d.Task.Pool.ID)
 	}
@@ -236,14 +228,7 @@ func abandonedFinding(s *snapshot.Snapshot, a *locks.Analysis, d *AbandonedWaitD
 			f.Objects = append(f.Objects, p.Object)
 		}
 	}
-	for _, p := range d.Others {
-		f.Threads = append(f.Threads, p.Thread)
-		if p.Waits != nil {
-			f.Objects = append(f.Objects, p.Waits.Waits.ID)
-		}
-	}
-	f.Threads = uniqueInts(f.Threads)
-	f.Objects = uniqueStrings(f.Objects)
+	f.gather(d.Others, d.Ended)
 	return f
 }
 

@@ -1,6 +1,8 @@
 package heuristics
 
 import (
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/pyhang/pyhang/locks"
@@ -148,13 +150,8 @@ func idle(w *locks.Wait) bool {
 // queue feed it.
 func starvedConsumers(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool) []Finding {
 	byQueue := consumersOf(s, a)
-	ids := make([]string, 0, len(byQueue))
-	for id := range byQueue {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	var out []Finding
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(byQueue)) {
 		if f, ok := starvedOn(s, a, live, likely, s.Objects[id], byQueue[id]); ok {
 			out = append(out, f)
 		}
@@ -167,59 +164,27 @@ func starvedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]boo
 		return Finding{}, false // items wait: a get() is about to return
 	}
 	sort.Ints(consumers)
-	isConsumer := map[int]bool{}
-	for _, tid := range consumers {
-		isConsumer[tid] = true
+	others, canRun, ok := othersOf(s, a, live, likely, q, consumers, func(t *snapshot.Thread, p *Producer) {
+		p.Puts = a.CallsIn(t.TID, q, putCalls[q.Kind]...)
+		if p.Waits != nil {
+			p.PastPuts = pastAll(t, p.Puts)
+		}
+	})
+	if !ok {
+		return Finding{}, false // a producer may still come
 	}
-	d := &StarvedConsumersDetails{Queue: locks.RefOf(q), Length: q.Len, Unfinished: q.Unfinished}
+	d := &StarvedConsumersDetails{Queue: locks.RefOf(q), Length: q.Len, Unfinished: q.Unfinished, Others: others}
 	if q.Kind == snapshot.KindCondition {
 		d.Length = nil
 	}
-	canRun := 0
-	for i := range s.Threads {
-		t := &s.Threads[i]
-		if isConsumer[t.TID] {
-			continue
-		}
-		p := Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID), CanRun: live[t.TID]}
-		if likely[t.TID] && (p.Refers || q.Global != "") {
-			return Finding{}, false // a producer may still come
-		}
-		p.Puts = a.CallsIn(t.TID, q, putCalls[q.Kind]...)
-		if p.CanRun {
-			canRun++
-		}
-		if w := a.Waits[t.TID]; stuckForever(t, w) {
-			tw := threadWait(a, t.TID)
-			p.Waits = &tw
-			p.PastPuts = pastAll(t, p.Puts)
-		}
-		d.Others = append(d.Others, p)
+	f := Finding{Kind: StarvedConsumers, Threads: consumers, Objects: []string{q.ID}, Details: d}
+	d.Reason, f.Severity = noEnder(canRun, others)
+	if d.Reason != ReasonNoReference {
+		// Only where no thread can run is a gone producer the cause.
+		d.Ended = endedThreads(s)
 	}
-	f := Finding{Kind: StarvedConsumers, Severity: Error, Threads: consumers, Objects: []string{q.ID}, Details: d}
-	switch {
-	case canRun > 0:
-		// Only a thread with no visible reference to the queue can run.
-		d.Reason, f.Severity = ReasonNoReference, Warning
-	case len(d.Others) == 0:
-		d.Reason, d.Ended = ReasonNoOtherThread, endedThreads(s)
-	default:
-		d.Reason, d.Ended = ReasonOthersBlocked, endedThreads(s)
-	}
-	for _, e := range d.Ended {
-		f.Objects = append(f.Objects, e.Object)
-	}
-	for _, tid := range consumers {
-		d.Consumers = append(d.Consumers, threadWait(a, tid))
-	}
-	for _, p := range d.Others {
-		f.Threads = append(f.Threads, p.Thread)
-		if p.Waits != nil {
-			f.Objects = append(f.Objects, p.Waits.Waits.ID)
-		}
-	}
-	f.Threads = uniqueInts(f.Threads)
-	f.Objects = uniqueStrings(f.Objects)
+	d.Consumers = threadWaits(a, consumers)
+	f.gather(others, d.Ended)
 	return f, true
 }
 
@@ -264,26 +229,4 @@ func refersTo(s *snapshot.Snapshot, t *snapshot.Thread, id string) bool {
 		}
 	}
 	return false
-}
-
-func uniqueInts(xs []int) []int {
-	sort.Ints(xs)
-	out := xs[:0]
-	for i, x := range xs {
-		if i == 0 || x != xs[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func uniqueStrings(xs []string) []string {
-	sort.Strings(xs)
-	out := xs[:0]
-	for i, x := range xs {
-		if i == 0 || x != xs[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }

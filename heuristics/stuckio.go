@@ -113,8 +113,8 @@ func stuckIO(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 			objs = append(objs, w.ID)
 		}
 	}
-	f.Threads = uniqueInts(f.Threads)
-	f.Objects = uniqueStrings(objs)
+	f.Threads = sortedUnique(f.Threads)
+	f.Objects = sortedUnique(objs)
 	return f, true
 }
 

@@ -1,0 +1,98 @@
+package heuristics
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// Who could end a wait: starved consumers and abandoned waits both ask, of
+// every thread besides the waiters, whether it refers to the object, can
+// run, and waits forever itself.
+
+// othersOf lists the threads other than waiters as would-be enders of a wait
+// on ob, with how many of them can run. It returns false when a thread that
+// likely runs refers to ob, or may reach it as a module global: that thread
+// may still end the wait. each, when set, adds to each thread's entry.
+func othersOf(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool, ob *snapshot.Object, waiters []int,
+	each func(t *snapshot.Thread, p *Producer)) (others []Producer, canRun int, ok bool) {
+	isWaiter := map[int]bool{}
+	for _, tid := range waiters {
+		isWaiter[tid] = true
+	}
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		if isWaiter[t.TID] {
+			continue
+		}
+		p := Producer{Thread: t.TID, Refers: refersTo(s, t, ob.ID), CanRun: live[t.TID]}
+		if likely[t.TID] && (p.Refers || ob.Global != "") {
+			return nil, 0, false
+		}
+		if p.CanRun {
+			canRun++
+		}
+		p.Waits = foreverWait(a, t)
+		if each != nil {
+			each(t, &p)
+		}
+		others = append(others, p)
+	}
+	return others, canRun, true
+}
+
+// foreverWait is what the thread waits for without a timeout, or nil.
+func foreverWait(a *locks.Analysis, t *snapshot.Thread) *ThreadWait {
+	if !stuckForever(t, a.Waits[t.TID]) {
+		return nil
+	}
+	tw := threadWait(a, t.TID)
+	return &tw
+}
+
+// noEnder says why no thread can end the wait: a thread that can run but
+// shows no reference to the object leaves it a guess (a warning).
+func noEnder(canRun int, others []Producer) (string, Severity) {
+	switch {
+	case canRun > 0:
+		return ReasonNoReference, Warning
+	case len(others) == 0:
+		return ReasonNoOtherThread, Error
+	default:
+		return ReasonOthersBlocked, Error
+	}
+}
+
+// threadWaits is each thread's wait, in order.
+func threadWaits(a *locks.Analysis, tids []int) []ThreadWait {
+	var out []ThreadWait
+	for _, tid := range tids {
+		out = append(out, threadWait(a, tid))
+	}
+	return out
+}
+
+// gather adds to a finding about a wait the other threads and what they
+// wait for, and the ended threads' objects; it leaves the finding's threads
+// and objects sorted, each once.
+func (f *Finding) gather(others []Producer, ended []EndedThread) {
+	for _, e := range ended {
+		f.Objects = append(f.Objects, e.Object)
+	}
+	for _, p := range others {
+		f.Threads = append(f.Threads, p.Thread)
+		if p.Waits != nil {
+			f.Objects = append(f.Objects, p.Waits.Waits.ID)
+		}
+	}
+	f.Threads = sortedUnique(f.Threads)
+	f.Objects = sortedUnique(f.Objects)
+}
+
+// sortedUnique sorts xs in place and drops repeats.
+func sortedUnique[T cmp.Ordered](xs []T) []T {
+	slices.Sort(xs)
+	return slices.Compact(xs)
+}
