@@ -29,11 +29,7 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 		return w.mpSummary(d)
 	}
 	obj := w.shortRef(d.Object)
-	n := len(d.Waiters)
-	who := threadsWait(n)
-	if n == 1 {
-		who = w.threadName(d.Waiters[0].Thread) + " waits"
-	}
+	who := w.waitersWait(d.Waiters)
 	gone := "no thread left can end it"
 	if d.Reason == heuristics.ReasonNoReference {
 		gone = "no thread that refers to it can run"
@@ -83,11 +79,7 @@ func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 		out = append(out, fmt.Sprintf("%s needs %d parties; %d wait at it", w.ref(d.Object), d.Parties, d.Waiting))
 	}
 	for _, g := range w.groupWaits(d.Waiters) {
-		verb := "waits"
-		if len(g.tids) > 1 {
-			verb = "wait"
-		}
-		out = append(out, fmt.Sprintf("%s %s at %s, without a timeout", w.threadList(g.tids), verb, g.at))
+		out = append(out, fmt.Sprintf("%s at %s, without a timeout", w.whoWait(g.tids), g.at))
 	}
 	switch d.Reason {
 	case heuristics.ReasonNoOtherThread:
@@ -95,13 +87,7 @@ func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 	case heuristics.ReasonOthersBlocked:
 		out = append(out, "no other thread can ever run: each waits forever itself")
 	case heuristics.ReasonNoReference:
-		var tids []int
-		for _, p := range d.Others {
-			if p.CanRun && !p.Refers {
-				tids = append(tids, p.Thread)
-			}
-		}
-		out = append(out, fmt.Sprintf("only %s can still run, and no frame of theirs refers to it and it is no module global: they could end the wait only through a reference pyhang does not see", w.threadList(tids)))
+		out = append(out, fmt.Sprintf("only %s can still run, and no frame of theirs refers to it and it is no module global: they could end the wait only through a reference pyhang does not see", w.threadList(unseen(d.Others))))
 	}
 	for _, e := range d.Ended {
 		out = append(out, fmt.Sprintf("thread %q (%s) has ended: if it was meant to end the wait, it is gone", w.esc(e.Name), e.Object))
@@ -112,14 +98,7 @@ func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 			rest = append(rest, *p.Waits)
 		}
 	}
-	for _, g := range w.groupWaits(rest) {
-		verb := "waits"
-		if len(g.tids) > 1 {
-			verb = "wait"
-		}
-		out = append(out, fmt.Sprintf("%s %s for %s at %s%s, forever", w.threadList(g.tids), verb, w.ref(g.waits), g.at, w.heldBy(g.waits)))
-	}
-	return out
+	return append(out, w.othersWait(rest, ", forever")...)
 }
 
 // linuxSignals names the signals that end processes (x86-64 Linux numbers).
@@ -166,10 +145,7 @@ func (w *words) deadOnes(ps []heuristics.ProcessFate) string {
 }
 
 func (w *words) mpSummary(d *heuristics.AbandonedWaitDetails) string {
-	who := threadsWait(len(d.Waiters))
-	if len(d.Waiters) == 1 {
-		who = w.threadName(d.Waiters[0].Thread) + " waits"
-	}
+	who := w.waitersWait(d.Waiters)
 	dead := w.deadOnes(d.Processes)
 	if d.What == heuristics.WhatLostTask {
 		t := d.Task
@@ -195,11 +171,7 @@ func (w *words) mpSummary(d *heuristics.AbandonedWaitDetails) string {
 func (w *words) mpEvidence(d *heuristics.AbandonedWaitDetails) []string {
 	var out []string
 	for _, g := range w.groupWaits(d.Waiters) {
-		verb := "waits"
-		if len(g.tids) > 1 {
-			verb = "wait"
-		}
-		out = append(out, fmt.Sprintf("%s %s for %s at %s, without a timeout", w.threadList(g.tids), verb, w.ref(g.waits), g.at))
+		out = append(out, fmt.Sprintf("%s for %s at %s, without a timeout", w.whoWait(g.tids), w.ref(g.waits), g.at))
 	}
 	if t := d.Task; t != nil {
 		out = append(out, fmt.Sprintf("%s has %d worker process(es); its task queue is empty, its task thread waits for tasks and its result thread reads the result pipe: no task or result is on its way", w.ref(t.Pool), t.Processes))

@@ -53,11 +53,7 @@ func (w *words) gilHeldEvidence(d *heuristics.GILHeldDetails) []string {
 		out = append(out, "its Python frame that made the call: "+w.frameAt(d.Holder, *d.Frame))
 	}
 	if len(d.Waiters) > 0 {
-		verb := "waits"
-		if len(d.Waiters) > 1 {
-			verb = "wait"
-		}
-		out = append(out, fmt.Sprintf("%s %s for the GIL (in a futex on its condition variable)", w.threadList(d.Waiters), verb))
+		out = append(out, fmt.Sprintf("%s for the GIL (in a futex on its condition variable)", w.whoWait(d.Waiters)))
 	}
 	if len(d.Others) > 0 && !d.Timed {
 		out = append(out, fmt.Sprintf("%s cannot run Python either once %s", w.threadList(d.Others), whenOwnWaitEnds(len(d.Others))))

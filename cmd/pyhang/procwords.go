@@ -98,19 +98,6 @@ func (w *words) signalDeadlock(d *heuristics.DeadlockDetails) (string, bool) {
 		w.frameFunc(h.Thread, h.Holder)), true
 }
 
-// frameFunc is a frame's qualified function name.
-func (w *words) frameFunc(tid, i int) string {
-	t := w.thread(tid)
-	if t == nil || i < 0 || i >= len(t.Frames) {
-		return "?"
-	}
-	f := &t.Frames[i]
-	if f.Qualname != "" {
-		return w.esc(f.Qualname)
-	}
-	return w.esc(f.Function)
-}
-
 // signalEvidence says which frame runs the handler and what it interrupted.
 func (w *words) signalEvidence(d *heuristics.DeadlockDetails) string {
 	h := d.Handler

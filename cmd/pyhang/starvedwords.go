@@ -29,6 +29,43 @@ func (w *words) threadList(tids []int) string {
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
+// whoWait is `"a" (tid 1) waits` or `"a" (tid 1) and "b" (tid 2) wait`.
+func (w *words) whoWait(tids []int) string {
+	if len(tids) > 1 {
+		return w.threadList(tids) + " wait"
+	}
+	return w.threadList(tids) + " waits"
+}
+
+// waitersWait is `posting waits` for one waiter, "3 threads wait" for more.
+func (w *words) waitersWait(ws []heuristics.ThreadWait) string {
+	if len(ws) == 1 {
+		return w.threadName(ws[0].Thread) + " waits"
+	}
+	return threadsWait(len(ws))
+}
+
+// othersWait says, grouped by wait, what the other threads wait for, each
+// sentence ending in tail.
+func (w *words) othersWait(tws []heuristics.ThreadWait, tail string) []string {
+	var out []string
+	for _, g := range w.groupWaits(tws) {
+		out = append(out, fmt.Sprintf("%s for %s at %s%s%s", w.whoWait(g.tids), w.ref(g.waits), g.at, w.heldBy(g.waits), tail))
+	}
+	return out
+}
+
+// unseen are the threads that can run but show no reference to the object.
+func unseen(others []heuristics.Producer) []int {
+	var tids []int
+	for _, p := range others {
+		if p.CanRun && !p.Refers {
+			tids = append(tids, p.Thread)
+		}
+	}
+	return tids
+}
+
 // threadsWait is "1 thread waits" or "3 threads wait".
 func threadsWait(n int) string {
 	if n == 1 {
@@ -89,11 +126,7 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 		call = "wait()"
 	}
 	for _, g := range w.groupWaits(d.Consumers) {
-		verb := "waits"
-		if len(g.tids) > 1 {
-			verb = "wait"
-		}
-		out = append(out, fmt.Sprintf("%s %s in %s at %s, without a timeout", w.threadList(g.tids), verb, call, g.at))
+		out = append(out, fmt.Sprintf("%s in %s at %s, without a timeout", w.whoWait(g.tids), call, g.at))
 	}
 	forever := ", forever"
 	switch d.Reason {
@@ -102,13 +135,7 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 	case heuristics.ReasonOthersBlocked:
 		out = append(out, "no other thread can ever run: each waits forever itself")
 	case heuristics.ReasonNoReference:
-		var tids []int
-		for _, p := range d.Others {
-			if p.CanRun && !p.Refers {
-				tids = append(tids, p.Thread)
-			}
-		}
-		out = append(out, fmt.Sprintf("only %s can still run, and the queue is no module global and no frame of theirs refers to it: they could feed it only through a reference pyhang does not see", w.threadList(tids)))
+		out = append(out, fmt.Sprintf("only %s can still run, and the queue is no module global and no frame of theirs refers to it: they could feed it only through a reference pyhang does not see", w.threadList(unseen(d.Others))))
 		forever = ""
 	}
 	for _, e := range d.Ended {
@@ -136,14 +163,7 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 		out = append(out, fmt.Sprintf("%s waits for %s at %s%s%s%s", s, w.ref(p.Waits.Waits), w.frameAt(p.Thread, p.Waits.Frame),
 			w.indirect(p.Waits.Evidence), w.heldBy(p.Waits.Waits), forever))
 	}
-	for _, g := range w.groupWaits(rest) {
-		verb := "waits"
-		if len(g.tids) > 1 {
-			verb = "wait"
-		}
-		out = append(out, fmt.Sprintf("%s %s for %s at %s%s%s", w.threadList(g.tids), verb, w.ref(g.waits), g.at, w.heldBy(g.waits), forever))
-	}
-	return out
+	return append(out, w.othersWait(rest, forever)...)
 }
 
 // feeds is "puts to it at jobs.py:12 in main" from put() call sites; past

@@ -59,7 +59,7 @@ func (w *words) stuckIOEvidence(d *heuristics.StuckIODetails) []string {
 			s += " (" + w.esc(st.State) + ")"
 		}
 		if st.URL != "" && st.URLFrame != nil {
-			s += fmt.Sprintf(", fetching %s (%s in %s)", w.esc(st.URL), w.esc(st.URLLocal), w.frameFunction(st.Thread, *st.URLFrame))
+			s += fmt.Sprintf(", fetching %s (%s in %s)", w.esc(st.URL), w.esc(st.URLLocal), w.frameFunc(st.Thread, *st.URLFrame))
 		}
 		s += ", at " + w.frameAt(st.Thread, st.Frame)
 		out = append(out, s)
@@ -79,25 +79,8 @@ func (w *words) stuckIOEvidence(d *heuristics.StuckIODetails) []string {
 		out = append(out, s)
 	}
 	for _, g := range w.groupWaits(d.Dependents) {
-		verb := "waits"
-		if len(g.tids) > 1 {
-			verb = "wait"
-		}
-		out = append(out, fmt.Sprintf("%s %s for %s at %s, which only the stuck threads can end: a consequence, not a problem of its own",
-			w.threadList(g.tids), verb, w.ref(g.waits), g.at))
+		out = append(out, fmt.Sprintf("%s for %s at %s, which only the stuck threads can end: a consequence, not a problem of its own",
+			w.whoWait(g.tids), w.ref(g.waits), g.at))
 	}
 	return out
-}
-
-// frameFunction is the qualified name of a thread's frame.
-func (w *words) frameFunction(tid, i int) string {
-	t := w.thread(tid)
-	if t == nil || i < 0 || i >= len(t.Frames) {
-		return "?"
-	}
-	f := &t.Frames[i]
-	if f.Qualname != "" {
-		return w.esc(f.Qualname)
-	}
-	return w.esc(f.Function)
 }

@@ -55,13 +55,33 @@ func (w *words) threadName(tid int) string {
 	return fmt.Sprintf("tid %d", tid)
 }
 
-// frameAt is "deadlock.py:28 in post_entry" for a thread's frame.
-func (w *words) frameAt(tid, i int) string {
+// frame is a thread's i-th frame, or nil.
+func (w *words) frame(tid, i int) *snapshot.Frame {
 	t := w.thread(tid)
 	if t == nil || i < 0 || i >= len(t.Frames) {
-		return "?"
+		return nil
 	}
-	return w.esc(t.Frames[i].Where())
+	return &t.Frames[i]
+}
+
+// frameAt is "deadlock.py:28 in post_entry" for a thread's frame.
+func (w *words) frameAt(tid, i int) string {
+	if f := w.frame(tid, i); f != nil {
+		return w.esc(f.Where())
+	}
+	return "?"
+}
+
+// frameFunc is a thread's frame's qualified function name.
+func (w *words) frameFunc(tid, i int) string {
+	f := w.frame(tid, i)
+	switch {
+	case f == nil:
+		return "?"
+	case f.Qualname != "":
+		return w.esc(f.Qualname)
+	}
+	return w.esc(f.Function)
 }
 
 // kindWords spells resource kinds the way Python code does.
