@@ -43,8 +43,8 @@ as zeros. The file is created with mode 0600: a core holds the process's secrets
 			if f.out == "" {
 				return usageError{fmt.Errorf("core needs -o FILE")}
 			}
-			if f.format != "text" && f.format != "json" {
-				return usageError{fmt.Errorf("--format must be text or json, not %q", f.format)}
+			if err := checkFormat(f.format); err != nil {
+				return err
 			}
 			pid, err := strconv.Atoi(args[0])
 			if err != nil || pid <= 0 {

@@ -108,8 +108,8 @@ func demoList() string {
 }
 
 func runDemo(cmd *cobra.Command, name string, f demoFlags) error {
-	if f.format != "text" && f.format != "json" {
-		return usageError{fmt.Errorf("--format must be text or json, not %q", f.format)}
+	if err := checkFormat(f.format); err != nil {
+		return err
 	}
 	graph, err := prepareGraph(f.graph)
 	if errors.As(err, &missingRendererError{}) && !cmd.Flags().Changed("graph") {

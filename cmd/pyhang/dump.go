@@ -46,10 +46,7 @@ func (f *targetFlags) options() capture.Options {
 }
 
 func (f *targetFlags) check() error {
-	if f.format != "text" && f.format != "json" {
-		return usageError{fmt.Errorf("--format must be text or json, not %q", f.format)}
-	}
-	return nil
+	return checkFormat(f.format)
 }
 
 type dumpFlags struct {

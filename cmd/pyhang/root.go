@@ -39,6 +39,14 @@ func (e exitStatusError) Error() string { return fmt.Sprintf("exit status %d", e
 // usageError marks bad flags or arguments.
 type usageError struct{ error }
 
+// checkFormat accepts the output formats every command writes.
+func checkFormat(format string) error {
+	if format != "text" && format != "json" {
+		return usageError{fmt.Errorf("--format must be text or json, not %q", format)}
+	}
+	return nil
+}
+
 // New builds the command tree.
 func New() *cobra.Command {
 	root := &cobra.Command{

@@ -42,8 +42,9 @@ func (f *monitorFlags) check() error {
 		return usageError{fmt.Errorf("--hang-after must be positive, not %v", f.hangAfter)}
 	case f.interval <= 0 || f.interval > f.hangAfter:
 		return usageError{fmt.Errorf("--interval must be positive and at most --hang-after (%v), not %v", f.hangAfter, f.interval)}
-	case f.format != "text" && f.format != "json":
-		return usageError{fmt.Errorf("--format must be text or json, not %q", f.format)}
+	}
+	if err := checkFormat(f.format); err != nil {
+		return err
 	}
 	if f.coreDir != "" {
 		if err := os.MkdirAll(f.coreDir, 0o700); err != nil {
