@@ -19,41 +19,13 @@ cd "$(dirname "$0")/.."
 VERSION=${1:-3.12.1}
 RUNS=${RUNS:-5}
 GDB_RUNS=${GDB_RUNS:-3}
-PYENV_ROOT=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
-prefix=$PYENV_ROOT/versions/$VERSION
-minor=$(echo "$VERSION" | cut -d. -f1,2)
-python=$prefix/bin/python$minor
-gdbpy=$prefix/bin/python$minor-gdb.py
-
-exec 3>&2 # die() speaks here even where stderr is silenced
-die() { echo "bench-talk: $*" >&3; exit 1; }
-[[ -x $python ]] || die "no pyenv Python $VERSION at $python"
-[[ -f $gdbpy ]] || die "no $gdbpy: this pyenv build has no gdb extension, py-bt is unavailable"
-command -v gdb >/dev/null || die "gdb not found (scripts/install-test-deps.sh installs it)"
-command -v gcore >/dev/null || die "gcore not found (scripts/install-test-deps.sh installs it)"
+BENCH=bench-talk
+# shellcheck source=scripts/lib-bench.sh
+. scripts/lib-bench.sh
 pattern=$(cat /proc/sys/kernel/core_pattern)
 [[ $pattern != "|"* ]] || die "core_pattern pipes cores to a program ($pattern): the crash example needs a core file"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-talk.XXXXXX")
-pid=
-cleanup() {
-    if [[ -n $pid ]]; then
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-pyhang=${PYHANG:-}
-if [[ -z $pyhang ]]; then
-    pyhang=$work/pyhang
-    go build -o "$pyhang" ./cmd/pyhang
-fi
-
-json() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v g="$1" -v p="$2" 'BEGIN { printf "%.0f", (p > 0 ? g / p : 0) }'; }
 
 # time_pyhang OUT TARGET: median ms of $RUNS `pyhang diagnose TARGET`; exit 0 or 3 (problems).
