@@ -16,13 +16,7 @@ import (
 // The program must reap it (a parent that waits for its child does).
 func KernelCoreOf(t testing.TB, s *Started, pid int) (string, bool) {
 	t.Helper()
-	pattern, piped, err := corepattern.Pattern()
-	if err != nil {
-		t.Logf("kernel core: %v", err)
-		return "", false
-	}
-	if piped {
-		t.Logf("kernel core: core_pattern %q pipes cores to a program, not to a file", pattern)
+	if _, ok := filePattern(t); !ok {
 		return "", false
 	}
 	if err := syscall.Kill(pid, syscall.SIGABRT); err != nil {

@@ -42,13 +42,8 @@ func Gcore(t testing.TB, pid int) string {
 // program (core_pattern "|…", e.g. systemd-coredump or apport) or wrote none.
 func KernelCore(t testing.TB, s *Started) (string, bool) {
 	t.Helper()
-	pattern, piped, err := corepattern.Pattern()
-	if err != nil {
-		t.Logf("kernel core: %v", err)
-		return "", false
-	}
-	if piped {
-		t.Logf("kernel core: core_pattern %q pipes cores to a program, not to a file", pattern)
+	pattern, ok := filePattern(t)
+	if !ok {
 		return "", false
 	}
 	if s.Exited() {
@@ -80,17 +75,29 @@ func CrashCore(t testing.TB, s *Started) (string, syscall.Signal, bool) {
 	if !ok || !ws.Signaled() {
 		t.Fatalf("pid %d did not die of a signal: %v\n%s", s.PID, s.Cmd.ProcessState, s.Output())
 	}
-	pattern, piped, err := corepattern.Pattern()
-	if err != nil {
-		t.Logf("kernel core: %v", err)
-		return "", ws.Signal(), false
-	}
-	if piped {
-		t.Logf("kernel core: core_pattern %q pipes cores to a program, not to a file", pattern)
+	pattern, ok := filePattern(t)
+	if !ok {
 		return "", ws.Signal(), false
 	}
 	core, ok := s.coreFile(t, pattern)
 	return core, ws.Signal(), ok
+}
+
+// filePattern is the kernel's core_pattern when it names a file; it returns
+// false, after logging why, when the kernel hands cores to a program
+// ("|…", e.g. systemd-coredump or apport) or the pattern cannot be read.
+func filePattern(t testing.TB) (string, bool) {
+	t.Helper()
+	pattern, piped, err := corepattern.Pattern()
+	if err != nil {
+		t.Logf("kernel core: %v", err)
+		return "", false
+	}
+	if piped {
+		t.Logf("kernel core: core_pattern %q pipes cores to a program, not to a file", pattern)
+		return "", false
+	}
+	return pattern, true
 }
 
 // coreFile finds the core the kernel wrote for the ended program s.
