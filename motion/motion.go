@@ -76,7 +76,7 @@ func NewLook(at time.Time, s *snapshot.Snapshot, cpu map[int]Usage, timed, pause
 			continue
 		}
 		tl := l.Threads[t.TID]
-		tl.Stack = StackKey(t)
+		tl.Stack = stackKey(t)
 		tl.Refs = refs(t)
 		l.Threads[t.TID] = tl
 	}
@@ -89,9 +89,9 @@ type Usage struct {
 	Runs uint64
 }
 
-// StackKey identifies a thread's Python stack by its frames' files, lines
+// stackKey identifies a thread's Python stack by its frames' files, lines
 // and functions.
-func StackKey(t *snapshot.Thread) string {
+func stackKey(t *snapshot.Thread) string {
 	var b strings.Builder
 	for _, f := range t.Frames {
 		b.WriteString(f.File)

@@ -56,27 +56,27 @@ func (c Cycle) String() string {
 // exponentially with the graph (many threads on one Condition, each holding
 // something); a report needs a few of them, never all.
 const (
-	// MaxCycles is how many cycles Cycles returns at most.
-	MaxCycles = 1000
+	// maxCycles is how many cycles Cycles returns at most.
+	maxCycles = 1000
 	// maxSteps bounds the edge visits of one enumeration.
 	maxSteps = 20_000_000
 )
 
 // Cycles returns the deadlock cycles of the graph (probable holds do not
-// count), at most MaxCycles, sorted and without duplicates.
+// count), at most maxCycles, sorted and without duplicates.
 func (g *Graph) Cycles() []Cycle {
-	c, _ := g.FindCycles(MaxCycles)
+	c, _ := g.findCycles(maxCycles)
 	return c
 }
 
-// FindCycles returns at most max cycles; complete is false when the search
+// findCycles returns at most max cycles; complete is false when the search
 // stopped early (max reached or the work bound hit), so more may exist.
 //
 // The strongly connected components of the blocking edges come from gonum's
 // TarjanSCC; each component with more than one node is then searched with
 // Johnson's algorithm (a bounded copy of it: gonum's DirectedCyclesIn
 // enumerates every cycle, with no way to stop early).
-func (g *Graph) FindCycles(max int) (cycles []Cycle, complete bool) {
+func (g *Graph) findCycles(max int) (cycles []Cycle, complete bool) {
 	if max <= 0 {
 		return nil, false
 	}

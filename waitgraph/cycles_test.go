@@ -180,14 +180,14 @@ func TestCyclesBounded(t *testing.T) {
 	}
 	start := time.Now()
 	g := f.build()
-	cs, complete := g.FindCycles(MaxCycles)
-	if complete || len(cs) != MaxCycles {
+	cs, complete := g.findCycles(maxCycles)
+	if complete || len(cs) != maxCycles {
 		t.Fatalf("got %d cycles, complete %v; want the cap", len(cs), complete)
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("too slow: %v", took)
 	}
-	if cs2, _ := g.FindCycles(MaxCycles); !reflect.DeepEqual(cs, cs2) {
+	if cs2, _ := g.findCycles(maxCycles); !reflect.DeepEqual(cs, cs2) {
 		t.Fatal("capped result differs between runs")
 	}
 }
