@@ -55,15 +55,8 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 		return nil
 	}
 	var out []Site
-	for _, p := range src.frameFiles(s) {
-		if isStdlib(p) {
-			continue
-		}
-		f := src.file(p)
-		if f == nil {
-			continue
-		}
-		for _, c := range f.Calls("acquire", "release") {
+	for _, p := range src.programFiles(s) {
+		for _, c := range src.calls(p, []string{"acquire", "release"}) {
 			if c.With || !containsString(names, c.Last) {
 				continue
 			}
@@ -126,15 +119,8 @@ func wrapperSites(s *snapshot.Snapshot, src *sourceCache, sites []Site) []Site {
 	}
 	sort.Strings(names)
 	var out []Site
-	for _, p := range src.frameFiles(s) {
-		if isStdlib(p) {
-			continue
-		}
-		f := src.file(p)
-		if f == nil {
-			continue
-		}
-		for _, c := range f.Calls(names...) {
+	for _, p := range src.programFiles(s) {
+		for _, c := range src.calls(p, names) {
 			if c.With {
 				continue
 			}

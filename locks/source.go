@@ -14,7 +14,7 @@ type sourceCache struct {
 	view   snapshot.Sources
 	files  map[string]*pysource.File
 	defs   map[fileLine]defInfo
-	frames []string // the snapshot's frame files, once computed
+	frames []string // the program's own frame files, once computed
 	// callsOf caches the method calls of a file, by file and methods.
 	callsOf map[string][]pysource.Call
 }
@@ -61,8 +61,10 @@ func (c *sourceCache) def(path string, n int) (int, string) {
 	return d.line, d.name
 }
 
-// frameFiles lists, once, the files of every frame of the snapshot, sorted.
-func (c *sourceCache) frameFiles(s *snapshot.Snapshot) []string {
+// programFiles lists, once, the files of the snapshot's frames that are the
+// program's own (outside the standard library), sorted: where its bare
+// acquire() and release() calls may stand.
+func (c *sourceCache) programFiles(s *snapshot.Snapshot) []string {
 	if c.frames != nil {
 		return c.frames
 	}
@@ -72,7 +74,9 @@ func (c *sourceCache) frameFiles(s *snapshot.Snapshot) []string {
 		for i := range th.Frames {
 			if f := th.Frames[i].File; !seen[f] {
 				seen[f] = true
-				c.frames = append(c.frames, f)
+				if !isStdlib(f) {
+					c.frames = append(c.frames, f)
+				}
 			}
 		}
 	}
