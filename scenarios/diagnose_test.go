@@ -1,12 +1,8 @@
 package scenarios
 
 import (
-	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -620,30 +616,7 @@ func TestGraphSVG(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("%v", r)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text []string
-	dec := xml.NewDecoder(bytes.NewReader(b))
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("the SVG does not parse: %v", err)
-		}
-		if cd, ok := tok.(xml.CharData); ok {
-			text = append(text, string(cd))
-		}
-	}
-	all := strings.Join(text, "\n")
-	for _, want := range []string{"indexer", "loader", "warmer", "registry", "cache_lock"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("the SVG does not show %q", want)
-		}
-	}
+	b := checkSVG(t, out, "indexer", "loader", "warmer", "registry", "cache_lock")
 	if !strings.Contains(string(b), "red") {
 		t.Error("the SVG has no red cycle")
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -425,4 +427,35 @@ func gcoreOf(t *testing.T, pid int) (core string, lossy bool) {
 		t.Logf("%d unreadable 1 MiB chunks (guard pages): gdb zero-fills them in the core", len(holes))
 	}
 	return testinterp.Gcore(t, pid), len(holes) > 0
+}
+
+// checkSVG requires the file to be an SVG that shows every want string, and
+// returns its bytes.
+func checkSVG(t *testing.T, path string, want ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s does not parse as SVG: %v", path, err)
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			text = append(text, string(cd))
+		}
+	}
+	all := strings.Join(text, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("%s does not show %q", path, w)
+		}
+	}
+	return b
 }

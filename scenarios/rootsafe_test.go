@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -129,35 +127,6 @@ func listDir(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// checkSVG requires the file to be an SVG that shows every want string.
-func checkSVG(t *testing.T, path string, want ...string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text []string
-	dec := xml.NewDecoder(bytes.NewReader(b))
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s does not parse as SVG: %v", path, err)
-		}
-		if cd, ok := tok.(xml.CharData); ok {
-			text = append(text, string(cd))
-		}
-	}
-	all := strings.Join(text, "\n")
-	for _, w := range want {
-		if !strings.Contains(all, w) {
-			t.Errorf("%s does not show %q", path, w)
-		}
-	}
 }
 
 // nobodyUser is the unprivileged user the tests run pyhang as.
