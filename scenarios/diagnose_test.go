@@ -483,6 +483,14 @@ func threadNamed(d *diagnosis, name string) int {
 	return -1
 }
 
+// tidNamed is the tid of the thread of that name, or -1.
+func (d *diagnosis) tidNamed(name string) int {
+	if i := threadNamed(d, name); i >= 0 {
+		return d.Threads[i].TID
+	}
+	return -1
+}
+
 func checkProbable(t *testing.T, d *diagnosis, want expectation) {
 	i := threadNamed(d, want.ProbableHolder)
 	if i < 0 {

@@ -198,15 +198,6 @@ func procDiagnose(t *testing.T, target string) (*procDiagnosis, result) {
 	return &d, r
 }
 
-func (d *procDiagnosis) tidOf(name string) int {
-	for _, th := range d.Threads {
-		if th.Name == name {
-			return th.TID
-		}
-	}
-	return -1
-}
-
 func (d *procDiagnosis) nameOf(tid int) string {
 	for _, th := range d.Threads {
 		if th.TID == tid {

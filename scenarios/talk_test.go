@@ -256,15 +256,6 @@ func checkTalk(t *testing.T, ex talkExample, target, mode string, want talkExpec
 	return rep.partial
 }
 
-func (r *talkReport) tidNamed(name string) int {
-	for _, th := range r.Threads {
-		if th.Name == name {
-			return th.TID
-		}
-	}
-	return -1
-}
-
 func checkJobQueue(t *testing.T, r *talkReport, want talkExpect, mode string) {
 	i := r.onlyProblem(t, "starved-consumers")
 	if r.Findings[i].Severity != "error" {
