@@ -92,8 +92,8 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 					hs = append(hs, fmt.Sprintf("held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence)))
 				}
 			}
-			out = append(out, fmt.Sprintf("%s waits for %s at %s%s, %s", w.threadLabel(st.Thread), w.ref(st.Waits),
-				w.frameAt(st.Thread, st.Frame), w.indirect(st.Evidence), strings.Join(hs, ", ")))
+			out = append(out, fmt.Sprintf("%s waits for %s at %s, %s", w.threadLabel(st.Thread), w.ref(st.Waits),
+				w.waitsAt(st.ThreadWait), strings.Join(hs, ", ")))
 		}
 		if s := w.signalEvidence(d); s != "" {
 			out = append(out, s)
@@ -116,7 +116,7 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			out = append(out, "no acquire() of it was found in the source files of the stacks; the thread that took it may still be running")
 		}
 		for _, wt := range d.Waiters {
-			out = append(out, fmt.Sprintf("%s waits for it at %s%s", w.threadLabel(wt.Thread), w.frameAt(wt.Thread, wt.Frame), w.indirect(wt.Evidence)))
+			out = append(out, fmt.Sprintf("%s waits for it at %s", w.threadLabel(wt.Thread), w.waitsAt(wt)))
 		}
 	case *heuristics.AbandonedWaitDetails:
 		out = w.abandonedEvidence(d)
@@ -130,7 +130,7 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		out = w.crashEvidence(d)
 	case *heuristics.AllBlockedDetails:
 		for _, wt := range d.Waits {
-			out = append(out, fmt.Sprintf("%s waits for %s at %s%s", w.threadLabel(wt.Thread), w.ref(wt.Waits), w.frameAt(wt.Thread, wt.Frame), w.indirect(wt.Evidence)))
+			out = append(out, fmt.Sprintf("%s waits for %s at %s", w.threadLabel(wt.Thread), w.ref(wt.Waits), w.waitsAt(wt)))
 		}
 	case *heuristics.BlockedLoopDetails:
 		out = w.blockedLoopEvidence(d)
@@ -142,6 +142,12 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		out = w.gcEvidence(d)
 	}
 	return out
+}
+
+// waitsAt is where a thread waits: its frame, marked when only that frame
+// names what it waits for.
+func (w *words) waitsAt(tw heuristics.ThreadWait) string {
+	return w.frameAt(tw.Thread, tw.Frame) + w.indirect(tw.Evidence)
 }
 
 // indirect marks a wait known only from the Python frame (the kernel's

@@ -160,8 +160,7 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 		default:
 			s += " refers to it, but"
 		}
-		out = append(out, fmt.Sprintf("%s waits for %s at %s%s%s%s", s, w.ref(p.Waits.Waits), w.frameAt(p.Thread, p.Waits.Frame),
-			w.indirect(p.Waits.Evidence), w.heldBy(p.Waits.Waits), forever))
+		out = append(out, fmt.Sprintf("%s waits for %s at %s%s%s", s, w.ref(p.Waits.Waits), w.waitsAt(*p.Waits), w.heldBy(p.Waits.Waits), forever))
 	}
 	return append(out, w.othersWait(rest, forever)...)
 }
@@ -209,7 +208,7 @@ func (w *words) groupWaits(tws []heuristics.ThreadWait) []waitGroup {
 	var out []waitGroup
 	index := map[string]int{}
 	for _, tw := range tws {
-		at := w.frameAt(tw.Thread, tw.Frame) + w.indirect(tw.Evidence)
+		at := w.waitsAt(tw)
 		key := tw.Waits.ID + "\x00" + at
 		i, ok := index[key]
 		if !ok {
