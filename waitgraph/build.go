@@ -78,19 +78,25 @@ func newBuilder(s *snapshot.Snapshot) *builder {
 		res:     map[string]locks.Ref{},
 	}
 	if s != nil {
-		for i := range s.Threads {
-			t := &s.Threads[i]
-			if _, dup := b.threads[t.TID]; !dup {
-				b.threads[t.TID] = t
-			}
-		}
-		for i := range s.Tasks {
-			b.tasks[s.Tasks[i].ID] = &s.Tasks[i]
-		}
+		b.index(s)
 		b.objects = s.Objects
 		b.target = targetName(s.Target)
 	}
 	return b
+}
+
+// index makes the snapshot's threads and tasks known by id, for the labels;
+// a thread id seen twice keeps its first thread.
+func (b *builder) index(s *snapshot.Snapshot) {
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		if _, dup := b.threads[t.TID]; !dup {
+			b.threads[t.TID] = t
+		}
+	}
+	for i := range s.Tasks {
+		b.tasks[s.Tasks[i].ID] = &s.Tasks[i]
+	}
 }
 
 // targetName is "pid 4321, Python 3.12.1" or "core.4321, Python 3.12.1".

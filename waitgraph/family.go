@@ -27,15 +27,7 @@ func BuildAll(parts []*locks.Analysis, cross []locks.CrossWait) *Graph {
 		}
 		s := a.Snap
 		b.prefix = fmt.Sprintf("pid %d/", s.Target.PID)
-		for i := range s.Threads {
-			t := &s.Threads[i]
-			if _, dup := b.threads[t.TID]; !dup {
-				b.threads[t.TID] = t
-			}
-		}
-		for i := range s.Tasks {
-			b.tasks[s.Tasks[i].ID] = &s.Tasks[i]
-		}
+		b.index(s)
 		b.snap = s
 		for id, ob := range s.Objects {
 			b.objects[b.prefix+id] = ob

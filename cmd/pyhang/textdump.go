@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -212,15 +213,14 @@ func writeFrame(w io.Writer, f *snapshot.Frame, indent string) {
 		}
 		return
 	}
-	if len(f.Locals) > 0 {
-		names := make([]string, 0, len(f.Locals))
-		for n := range f.Locals {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(w, "%s    %s = %s\n", indent, esc(n), esc(f.Locals[n]))
-		}
+	writeLocals(w, f.Locals, indent)
+}
+
+// writeLocals writes a frame's locals by name, for a snapshot that did not
+// record their order.
+func writeLocals(w io.Writer, locals map[string]string, indent string) {
+	for _, n := range slices.Sorted(maps.Keys(locals)) {
+		fmt.Fprintf(w, "%s    %s = %s\n", indent, esc(n), esc(locals[n]))
 	}
 }
 

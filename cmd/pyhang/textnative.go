@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -74,16 +73,7 @@ func writePyFrame(w io.Writer, f *snapshot.Frame, indent string) {
 	if f.Source != "" {
 		fmt.Fprintf(w, "%s  %s\n", indent, esc(f.Source))
 	}
-	if len(f.Locals) > 0 {
-		names := make([]string, 0, len(f.Locals))
-		for n := range f.Locals {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(w, "%s    %s = %s\n", indent, esc(n), esc(f.Locals[n]))
-		}
-	}
+	writeLocals(w, f.Locals, indent)
 }
 
 // maxChain bounds the native frames nativeChain quotes.
