@@ -1,8 +1,6 @@
 package heuristics
 
 import (
-	"maps"
-	"slices"
 	"sort"
 
 	"github.com/pyhang/pyhang/locks"
@@ -77,13 +75,9 @@ func abandonedWaits(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[in
 		}
 		byObject[ob.ID] = append(byObject[ob.ID], t.TID)
 	}
-	var out []Finding
-	for _, id := range slices.Sorted(maps.Keys(byObject)) {
-		if f, ok := abandonedOn(s, a, live, likely, s.Objects[id], byObject[id]); ok {
-			out = append(out, f)
-		}
-	}
-	return out
+	return eachObject(s, byObject, func(ob *snapshot.Object, waiters []int) (Finding, bool) {
+		return abandonedOn(s, a, live, likely, ob, waiters)
+	})
 }
 
 func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool, ob *snapshot.Object, waiters []int) (Finding, bool) {

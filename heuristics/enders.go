@@ -2,6 +2,7 @@ package heuristics
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
 	"github.com/pyhang/pyhang/locks"
@@ -41,6 +42,18 @@ func othersOf(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool
 		others = append(others, p)
 	}
 	return others, canRun, true
+}
+
+// eachObject runs find on the waiters of each object, in the order of the
+// objects' ids, and collects what it finds.
+func eachObject(s *snapshot.Snapshot, waiters map[string][]int, find func(ob *snapshot.Object, waiters []int) (Finding, bool)) []Finding {
+	var out []Finding
+	for _, id := range slices.Sorted(maps.Keys(waiters)) {
+		if f, ok := find(s.Objects[id], waiters[id]); ok {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // foreverWait is what the thread waits for without a timeout, or nil.

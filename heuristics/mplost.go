@@ -1,7 +1,6 @@
 package heuristics
 
 import (
-	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -76,21 +75,12 @@ func mpAbandoned(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool) []F
 		}
 		byObject[ob.ID] = append(byObject[ob.ID], t.TID)
 	}
-	var out []Finding
-	for _, id := range slices.Sorted(maps.Keys(byObject)) {
-		ob := s.Objects[id]
-		var f Finding
-		var ok bool
+	return eachObject(s, byObject, func(ob *snapshot.Object, waiters []int) (Finding, bool) {
 		if ob.Kind == snapshot.KindMPResult {
-			f, ok = lostTask(s, a, ob, byObject[id])
-		} else {
-			f, ok = deadProducers(s, a, live, ob, byObject[id])
+			return lostTask(s, a, ob, waiters)
 		}
-		if ok {
-			out = append(out, f)
-		}
-	}
-	return out
+		return deadProducers(s, a, live, ob, waiters)
+	})
 }
 
 // lostTask: the waiters wait for a Pool result; every worker of the pool

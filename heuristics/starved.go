@@ -1,8 +1,6 @@
 package heuristics
 
 import (
-	"maps"
-	"slices"
 	"sort"
 
 	"github.com/pyhang/pyhang/locks"
@@ -149,14 +147,9 @@ func idle(w *locks.Wait) bool {
 // run at all (proven); likely which can if only the threads that refer to a
 // queue feed it.
 func starvedConsumers(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool) []Finding {
-	byQueue := consumersOf(s, a)
-	var out []Finding
-	for _, id := range slices.Sorted(maps.Keys(byQueue)) {
-		if f, ok := starvedOn(s, a, live, likely, s.Objects[id], byQueue[id]); ok {
-			out = append(out, f)
-		}
-	}
-	return out
+	return eachObject(s, consumersOf(s, a), func(q *snapshot.Object, consumers []int) (Finding, bool) {
+		return starvedOn(s, a, live, likely, q, consumers)
+	})
 }
 
 func starvedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool, q *snapshot.Object, consumers []int) (Finding, bool) {
