@@ -127,11 +127,6 @@ func (g *Graph) Nodes() []Node {
 	return append([]Node(nil), g.nodes...)
 }
 
-// Edges returns all edges ordered by (From, To).
-func (g *Graph) Edges() []Edge {
-	return append([]Edge(nil), g.edges...)
-}
-
 // Node returns the node with the given ID.
 func (g *Graph) Node(id int64) (Node, bool) {
 	if id < 0 || id >= int64(len(g.nodes)) {
@@ -175,14 +170,6 @@ func (g *Graph) EdgeBetween(from, to int64) (Edge, bool) {
 	}
 	return g.edges[e.(gedge).index], true
 }
-
-// Directed exposes the whole graph (probable edges included) to gonum
-// algorithms. Node IDs are Node.ID; edges are graph.Edge values whose ends are
-// simple.Node.
-func (g *Graph) Directed() graph.Directed { return g.all }
-
-// Blocking exposes the graph of the edges that count for cycles.
-func (g *Graph) Blocking() graph.Directed { return g.blocking }
 
 // Len is the number of nodes.
 func (g *Graph) Len() int { return len(g.nodes) }
