@@ -109,6 +109,49 @@ func appendFrame(b []byte, f *Frame) []byte {
 	return append(b, '}')
 }
 
+// AppendNativeFramesJSON appends native frames as encoding/json encodes a
+// []NativeFrame: a --native report has several for each Python frame.
+func AppendNativeFramesJSON(b []byte, frames []NativeFrame) []byte {
+	if frames == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range frames {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendNativeFrame(b, &frames[i])
+	}
+	return append(b, ']')
+}
+
+func appendNativeFrame(b []byte, f *NativeFrame) []byte {
+	b = append(b, `{"pc":`...)
+	b = appendAddr(b, f.PC)
+	if f.Symbol != "" {
+		b = append(b, `,"symbol":`...)
+		b = appendJSONString(b, f.Symbol)
+	}
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendUint(b, f.Offset, 10)
+	if f.Module != "" {
+		b = append(b, `,"module":`...)
+		b = appendJSONString(b, f.Module)
+	}
+	if f.File != "" {
+		b = append(b, `,"file":`...)
+		b = appendJSONString(b, f.File)
+	}
+	if f.Line != 0 {
+		b = append(b, `,"line":`...)
+		b = strconv.AppendInt(b, int64(f.Line), 10)
+	}
+	if f.SignalFrame {
+		b = append(b, `,"signal_frame":true`...)
+	}
+	return append(b, '}')
+}
+
 func appendIntPtr(b []byte, key string, v *int) []byte {
 	if v == nil {
 		return b

@@ -122,3 +122,50 @@ func TestFramesJSONCoversEveryField(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestNativeFramesJSONAsEncodingJSON holds AppendNativeFramesJSON to
+// encoding/json's bytes, every field of NativeFrame set and left zero.
+func TestNativeFramesJSONAsEncodingJSON(t *testing.T) {
+	var full NativeFrame
+	v := reflect.ValueOf(&full).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		switch fv := v.Field(i); fv.Kind() {
+		case reflect.String:
+			fv.SetString(hostile + v.Type().Field(i).Name)
+		case reflect.Int:
+			fv.SetInt(-int64(i + 1))
+		case reflect.Uint64:
+			fv.SetUint(1<<63 + uint64(i))
+		case reflect.Bool:
+			fv.SetBool(true)
+		default:
+			t.Fatalf("NativeFrame.%s: a %s field; teach this test and AppendNativeFramesJSON about it", v.Type().Field(i).Name, fv.Kind())
+		}
+	}
+	frames := []NativeFrame{full, {}, {PC: 0x7f0012345678, Symbol: "sem_clockwait", Offset: 0x8b, Module: "libc.so.6"},
+		{PC: 1, Offset: 0x1234, Module: "python3.8", File: "Python/ceval.c", Line: 1234}}
+	for _, frames := range [][]NativeFrame{nil, {}, frames} {
+		want, err := json.Marshal(frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendNativeFramesJSON(nil, frames); !bytes.Equal(got, want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzNativeFramesJSON(f *testing.F) {
+	f.Add(uint64(0x7f00), "sem_clockwait", uint64(0x8b), "libc.so.6", "", 0, false)
+	f.Add(uint64(0), hostile, uint64(1<<63), hostile, hostile, -1, true)
+	f.Fuzz(func(t *testing.T, pc uint64, sym string, off uint64, mod, file string, line int, signal bool) {
+		frames := []NativeFrame{{PC: Addr(pc), Symbol: sym, Offset: off, Module: mod, File: file, Line: line, SignalFrame: signal}}
+		want, err := json.Marshal(frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendNativeFramesJSON(nil, frames); !bytes.Equal(got, want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	})
+}

@@ -109,15 +109,19 @@ var framesKey = []byte(`"frames":null`)
 // each thread's frames left nil, and each "frames":null is then replaced. (The
 // sequence cannot occur inside a string, whose quotes are escaped; the
 // threads' frames come first and in order, the target before them has none.)
+// A thread's native frames (--native), the field after its frames and absent
+// when nil, are left out the same way and written after its frames by
+// snapshot.AppendNativeFramesJSON.
 func writeReport(w io.Writer, r *report) error {
 	frames := make([][]snapshot.Frame, len(r.Threads))
+	natives := make([][]snapshot.NativeFrame, len(r.Threads))
 	for i := range r.Threads {
-		frames[i] = r.Threads[i].Frames
-		r.Threads[i].Frames = nil
+		frames[i], natives[i] = r.Threads[i].Frames, r.Threads[i].Native
+		r.Threads[i].Frames, r.Threads[i].Native = nil, nil
 	}
 	defer func() {
 		for i := range r.Threads {
-			r.Threads[i].Frames = frames[i]
+			r.Threads[i].Frames, r.Threads[i].Native = frames[i], natives[i]
 		}
 	}()
 	var enc bytes.Buffer
@@ -129,13 +133,17 @@ func writeReport(w io.Writer, r *report) error {
 	// be megabytes of fresh memory.
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var buf []byte
-	for _, fs := range frames {
+	for k, fs := range frames {
 		i := bytes.Index(doc, framesKey)
 		if i < 0 {
 			return fmt.Errorf("encoding the report: a thread's frames are missing")
 		}
 		bw.Write(doc[:i+len(framesKey)-len("null")])
 		buf = snapshot.AppendFramesJSON(buf[:0], fs)
+		if len(natives[k]) > 0 {
+			buf = append(buf, `,"native":`...)
+			buf = snapshot.AppendNativeFramesJSON(buf, natives[k])
+		}
 		bw.Write(buf)
 		doc = doc[i+len(framesKey):]
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // TestWriteReportAsEncodingJSON holds writeReport to json.Encoder's bytes, with
-// thread names and frames that spell out "frames":null themselves.
+// thread names, frames and native frames that spell out "frames":null themselves.
 func TestWriteReportAsEncodingJSON(t *testing.T) {
 	tricky := `"frames":null <&> ` + "\u2028\xff"
 	locked := true
@@ -21,6 +21,12 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 		for i := 0; i < tid*2; i++ {
 			th.Frames = append(th.Frames, snapshot.Frame{Function: tricky, Qualname: "q", File: "/a/" + tricky + ".py", Line: i, FirstLine: 1,
 				Refs: map[string]string{"lock": "lock@0x7f10"}, With: []string{"lock@0x7f10"}, Addr: snapshot.Addr(0x1000 * i)})
+		}
+		if tid > 1 {
+			// --native: a thread's native frames follow its frames.
+			th.Native = []snapshot.NativeFrame{{PC: 0x7f00, Symbol: tricky, Offset: 0x8b, Module: "libc.so.6", SignalFrame: tid == 3},
+				{PC: 0x5500, Offset: 0x10, Module: tricky, File: tricky, Line: tid}}
+			th.NativeEnd, th.Innermost = tricky, &th.Native[0]
 		}
 		s.Threads = append(s.Threads, th)
 	}
