@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -10,31 +13,50 @@ import (
 
 // writeMixedStack prints a thread's native stack as gdb's bt does, each
 // interpreter frame followed by the Python frames it runs (innermost first),
-// then the Python frames that could not be placed.
+// then the Python frames that could not be placed. The lines are appended to
+// one buffer, not formatted one by one: a --native dump of a big process has
+// tens of thousands of them.
 func writeMixedStack(w io.Writer, t *snapshot.Thread) {
-	byNative := map[int][]*snapshot.Frame{}
-	var unplaced []*snapshot.Frame
+	// The placed Python frames by native frame, each native frame's in the
+	// order the thread lists them.
+	var placed, unplaced []*snapshot.Frame
 	for i := range t.Frames {
 		f := &t.Frames[i]
 		if f.Native != nil && *f.Native >= 0 && *f.Native < len(t.Native) {
-			byNative[*f.Native] = append(byNative[*f.Native], f)
+			placed = append(placed, f)
 		} else {
 			unplaced = append(unplaced, f)
 		}
 	}
-	for i, nf := range t.Native {
-		fmt.Fprintf(w, "  #%-3d %s\n", i, nativeLine(&nf))
-		for _, f := range byNative[i] {
-			writePyFrame(w, f, "        ")
+	slices.SortStableFunc(placed, func(a, b *snapshot.Frame) int { return cmp.Compare(*a.Native, *b.Native) })
+	b := make([]byte, 0, 64<<10)
+	for i := range t.Native {
+		b = append(b, "  #"...)
+		n := len(b)
+		b = strconv.AppendInt(b, int64(i), 10)
+		for len(b)-n < 3 {
+			b = append(b, ' ')
+		}
+		b = append(b, ' ')
+		b = appendNativeLine(b, &t.Native[i])
+		b = append(b, '\n')
+		for len(placed) > 0 && *placed[0].Native == i {
+			b = appendPyFrame(b, placed[0], "        ")
+			placed = placed[1:]
+		}
+		if len(b) > 48<<10 {
+			w.Write(b)
+			b = b[:0]
 		}
 	}
+	w.Write(b)
 	if t.NativeEnd != "" {
 		fmt.Fprintf(w, "  (native stack ends here: %s)\n", esc(t.NativeEnd))
 	}
 	if len(unplaced) > 0 {
 		fmt.Fprintln(w, "  Python frames not placed on the native stack (most recent call first):")
 		for _, f := range unplaced {
-			writePyFrame(w, f, "    ")
+			w.Write(appendPyFrame(b[:0], f, "    "))
 		}
 	}
 }
@@ -42,38 +64,87 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 // nativeLine is one native frame: "0x7f… in sem_clockwait+0x8b (libc.so.6)",
 // with " at file:line" when the module has DWARF.
 func nativeLine(nf *snapshot.NativeFrame) string {
-	fn := "??"
-	if nf.Symbol != "" {
-		fn = fmt.Sprintf("%s+%#x", esc(nf.Symbol), nf.Offset)
+	return string(appendNativeLine(nil, nf))
+}
+
+// appendNativeLine appends nativeLine(nf) to b.
+func appendNativeLine(b []byte, nf *snapshot.NativeFrame) []byte {
+	// The program counter right-aligned in 18 columns, as "%18s" puts it.
+	var pc [18]byte
+	hex := strconv.AppendUint(append(pc[:0], "0x"...), uint64(nf.PC), 16)
+	for k := len(hex); k < 18; k++ {
+		b = append(b, ' ')
 	}
-	where := ""
+	b = append(b, hex...)
+	b = append(b, " in "...)
+	if nf.Symbol != "" {
+		b = append(b, esc(nf.Symbol)...)
+		b = append(b, "+0x"...)
+		b = strconv.AppendUint(b, nf.Offset, 16)
+	} else {
+		b = append(b, "??"...)
+	}
+	if nf.File != "" {
+		b = append(b, " at "...)
+		b = append(b, esc(nf.File)...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(nf.Line), 10)
+	}
 	switch {
 	case nf.Module != "" && nf.Symbol == "":
-		where = fmt.Sprintf(" (%s+%#x)", esc(nf.Module), nf.Offset)
+		b = append(b, " ("...)
+		b = append(b, esc(nf.Module)...)
+		b = append(b, "+0x"...)
+		b = strconv.AppendUint(b, nf.Offset, 16)
+		b = append(b, ')')
 	case nf.Module != "":
-		where = fmt.Sprintf(" (%s)", esc(nf.Module))
-	}
-	line := ""
-	if nf.File != "" {
-		line = fmt.Sprintf(" at %s:%d", esc(nf.File), nf.Line)
+		b = append(b, " ("...)
+		b = append(b, esc(nf.Module)...)
+		b = append(b, ')')
 	}
 	if nf.SignalFrame {
-		where += " <signal handler called>"
+		b = append(b, " <signal handler called>"...)
 	}
-	return fmt.Sprintf("%18s in %s%s%s", nf.PC, fn, line, where)
+	return b
 }
 
 // writePyFrame prints one Python frame the way a traceback does.
 func writePyFrame(w io.Writer, f *snapshot.Frame, indent string) {
+	w.Write(appendPyFrame(nil, f, indent))
+}
+
+// appendPyFrame appends what writePyFrame prints to b.
+func appendPyFrame(b []byte, f *snapshot.Frame, indent string) []byte {
 	fn := f.Qualname
 	if fn == "" {
 		fn = f.Function
 	}
-	fmt.Fprintf(w, "%sFile \"%s\", line %d, in %s\n", indent, esc(f.File), f.Line, esc(fn))
+	b = append(b, indent...)
+	b = append(b, `File "`...)
+	b = append(b, esc(f.File)...)
+	b = append(b, `", line `...)
+	b = strconv.AppendInt(b, int64(f.Line), 10)
+	b = append(b, ", in "...)
+	b = append(b, esc(fn)...)
+	b = append(b, '\n')
 	if f.Source != "" {
-		fmt.Fprintf(w, "%s  %s\n", indent, esc(f.Source))
+		b = append(b, indent...)
+		b = append(b, "  "...)
+		b = append(b, esc(f.Source)...)
+		b = append(b, '\n')
 	}
-	writeLocals(w, f.Locals, indent)
+	if len(f.Locals) > 0 {
+		writeLocals(appendWriter{&b}, f.Locals, indent)
+	}
+	return b
+}
+
+// appendWriter appends what is written to it to a buffer.
+type appendWriter struct{ b *[]byte }
+
+func (w appendWriter) Write(p []byte) (int, error) {
+	*w.b = append(*w.b, p...)
+	return len(p), nil
 }
 
 // maxChain bounds the native frames nativeChain quotes.

@@ -260,6 +260,7 @@ type builder struct {
 	sites    siteCache
 	mods     *native.Modules // nil: no native frames (the working-set pass)
 	stackMem target.Memory   // where native stacks are read
+	unwound  native.Stack    // each native stack as it is walked, its memory reused
 }
 
 // join assembles the snapshot: each thread state with its kernel thread (its

@@ -35,13 +35,15 @@ func (b *builder) nativeStack(th *snapshot.Thread, kt *target.Thread, ts *cpytho
 		}
 		return
 	}
-	st := b.mods.Unwind(b.stackMem, kt.Regs, true)
+	st := &b.unwound
+	b.mods.UnwindInto(st, b.stackMem, kt.Regs, true)
 	th.NativeEnd = st.End
 	if st.End != "" && kt.Regs.Partial {
 		th.NativeEnd += " (with --nonblocking only the stack and program counters are known)"
 	}
 	th.Native = make([]snapshot.NativeFrame, len(st.Frames))
-	for i, f := range st.Frames {
+	for i := range st.Frames {
+		f := &st.Frames[i]
 		th.Native[i] = nativeFrame(f.PC, f.Location)
 		th.Native[i].SignalFrame = f.Signal
 	}
@@ -66,7 +68,7 @@ func nativeFrame(pc uint64, loc native.Location) snapshot.NativeFrame {
 // an address cpython found on the C stack), else the k-th interpreter-loop
 // frame by name for the k-th activation (before 3.11, one per Python frame).
 // It returns a note when frames could not be matched.
-func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st native.Stack) string {
+func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *native.Stack) string {
 	if len(ts.Frames) == 0 || len(th.Frames) != len(ts.Frames) {
 		return ""
 	}
@@ -92,8 +94,8 @@ func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st native.
 		how = "by name"
 		fn := b.p.L.EvalFunction
 		var evals []int
-		for i, f := range st.Frames {
-			if f.Symbol == fn || strings.HasPrefix(f.Symbol, fn+".") {
+		for i := range st.Frames {
+			if s := st.Frames[i].Symbol; s == fn || strings.HasPrefix(s, fn) && strings.HasPrefix(s[len(fn):], ".") {
 				evals = append(evals, i)
 			}
 		}

@@ -23,6 +23,7 @@ type Modules struct {
 	images   target.Memory       // where code mapped without a file is read, if anywhere
 	rows     map[uint64]*cfiRow  // by code address
 	locs     map[locKey]Location // by address and lookup kind
+	stack    *stackReader        // the last stack unwound's, its pages kept for the next
 	warnings []string
 }
 

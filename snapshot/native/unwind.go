@@ -95,35 +95,52 @@ func regsOf(t *target.Regs) regSet {
 // when its file carries DWARF.
 func (m *Modules) Unwind(mem target.Memory, regs *target.Regs, lines bool) Stack {
 	var st Stack
+	m.UnwindInto(&st, mem, regs, lines)
+	return st
+}
+
+// UnwindInto is Unwind into st, whose Frames' memory is reused: a caller
+// that converts each stack as it is unwound walks every thread's stack
+// through the same frames (a --native snapshot of a big process has tens of
+// thousands of them).
+func (m *Modules) UnwindInto(st *Stack, mem target.Memory, regs *target.Regs, lines bool) {
+	st.Frames, st.End = st.Frames[:0], ""
 	if regs == nil {
 		st.End = "the thread's registers are unknown"
-		return st
+		return
 	}
-	w := walker{m: m, mem: newStackReader(mem)}
+	if m.stack == nil {
+		m.stack = newStackReader(mem)
+	} else {
+		m.stack.reset(mem)
+	}
+	w := walker{m: m, mem: m.stack}
 	r := regsOf(regs)
-	st.Frames = make([]Frame, 0, 32)
+	if st.Frames == nil {
+		st.Frames = make([]Frame, 0, 32)
+	}
 	exact := true // frame 0's pc is the instruction itself, not a return address
 	for len(st.Frames) < maxFrames {
 		pc := r.v[regRA]
-		f := Frame{PC: pc, SP: r.v[regRSP], Location: m.Symbolize(pc, exact, lines)}
-		caller, step := w.step(&r, exact, len(st.Frames) == 0)
+		st.Frames = append(st.Frames, Frame{PC: pc, SP: r.v[regRSP]})
+		f := &st.Frames[len(st.Frames)-1]
+		f.Location = m.Symbolize(pc, exact, lines)
+		caller, step := w.step(&r, exact, len(st.Frames) == 1)
 		f.CFA, f.ViaFramePointer, f.Signal = step.cfa, step.viaFP, step.signal
-		st.Frames = append(st.Frames, f)
 		if step.outermost {
-			return st
+			return
 		}
 		if step.end != "" {
 			st.End = step.end
-			return st
+			return
 		}
 		if err := w.plausible(&r, &caller, step.signal); err != "" {
 			st.End = err
-			return st
+			return
 		}
 		r, exact = caller, step.signal
 	}
 	st.End = fmt.Sprintf("cut after %d frames", maxFrames)
-	return st
 }
 
 // stepResult is what one unwinding step learned about the frame it left.
@@ -378,6 +395,12 @@ const (
 
 func newStackReader(mem target.Memory) *stackReader {
 	return &stackReader{mem: mem, pages: map[uint64][]byte{}}
+}
+
+// reset makes s read mem afresh, its map of pages kept for reuse.
+func (s *stackReader) reset(mem target.Memory) {
+	s.mem, s.last = mem, nil
+	clear(s.pages)
 }
 
 // pager is memory that hands out whole pages without copying them: a copy of
