@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -29,7 +30,11 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 		}
 	}
 	slices.SortStableFunc(placed, func(a, b *snapshot.Frame) int { return cmp.Compare(*a.Native, *b.Native) })
-	b := make([]byte, 0, 64<<10)
+	// One buffer for every thread: fresh memory costs a page fault a page.
+	bp := lineBuffers.Get().(*[]byte)
+	defer func() { lineBuffers.Put(bp) }()
+	b := (*bp)[:0]
+	defer func() { *bp = b[:0] }()
 	for i := range t.Native {
 		b = append(b, "  #"...)
 		n := len(b)
@@ -60,6 +65,9 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 		}
 	}
 }
+
+// lineBuffers hold the lines writeMixedStack appends, from thread to thread.
+var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // nativeLine is one native frame: "0x7f… in sem_clockwait+0x8b (libc.so.6)",
 // with " at file:line" when the module has DWARF.
