@@ -117,7 +117,12 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 // finish joins a decoded snapshot with the kernel's threads of t, with the
 // native side, and quotes each frame's source line.
 func finish(t target.Target, p *cpython.Process, d *decoded, opts Options) *snapshot.Snapshot {
-	mods := native.NewModules(t.Mappings(), t.OpenFile)
+	var mods *native.Modules
+	if fz, ok := t.(*frozen); ok && fz.stacks != nil {
+		mods = fz.stacks.mods // what the blocked threads' stacks were unwound with
+	} else {
+		mods = native.NewModules(t.Mappings(), t.OpenFile)
+	}
 	defer mods.Close()
 	mods.Adopt(p.Binary, p.Bin)
 	stackMem := target.Memory(t)

@@ -9,6 +9,7 @@ import (
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/live"
+	"github.com/pyhang/pyhang/snapshot/native"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
@@ -61,7 +62,11 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	}
 	var stacks *stackCopy
 	if opts.Native {
-		stacks = copyBlockedStacks(peek)
+		mods := native.NewModules(peek.Mappings(), peek.OpenFile)
+		defer mods.Close() // finish closes it too, when it gets that far
+		mods.Adopt(p.Binary, p.Bin)
+		mods.ImagesFrom(peek)
+		stacks = copyBlockedStacks(peek, mods)
 	}
 	fz, err := freeze(peek, p, seen, stacks, opts)
 	if err != nil {
@@ -89,6 +94,7 @@ type frozen struct {
 	late          int  // pages read after the target was let go
 	same          bool // the copy holds what the first decode read
 	walkErr       error
+	stacks        *stackCopy // --native: the stacks read before the pause
 }
 
 // batchPages bounds one batched read (process_vm_readv takes 1024 ranges).
@@ -115,7 +121,7 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 	for i := 0; i < len(scratch); i += cpython.PageSize {
 		scratch[i] = 1
 	}
-	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages)), same: true}
+	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages)), same: true, stacks: stacks}
 	t, err := opts.stop(peek)
 	if err != nil {
 		return nil, err

@@ -35,27 +35,57 @@ func (b *builder) nativeStack(th *snapshot.Thread, kt *target.Thread, ts *cpytho
 		}
 		return
 	}
-	st := &b.unwound
-	b.mods.UnwindInto(st, b.stackMem, kt.Regs, true)
-	th.NativeEnd = st.End
-	if st.End != "" && kt.Regs.Partial {
+	us := b.unwoundBefore(kt)
+	if us == nil {
+		b.mods.UnwindInto(&b.unwound, b.stackMem, kt.Regs, true)
+		us = keepStack(&b.unwound)
+	}
+	th.NativeEnd = us.end
+	if us.end != "" && kt.Regs.Partial {
 		th.NativeEnd += " (with --nonblocking only the stack and program counters are known)"
 	}
-	th.Native = make([]snapshot.NativeFrame, len(st.Frames))
-	for i := range st.Frames {
-		f := &st.Frames[i]
-		th.Native[i] = nativeFrame(f.PC, f.Location)
-		th.Native[i].SignalFrame = f.Signal
-	}
-	if len(st.Frames) > 0 {
+	th.Native = us.frames
+	if len(us.frames) > 0 {
 		th.Innermost = &th.Native[0]
 	}
 	if ts == nil {
 		return // a thread without Python: no Python frames to place
 	}
-	if note := b.runBy(th, ts, st); note != "" {
+	if note := b.runBy(th, ts, us); note != "" {
 		b.warnf("thread %d: %s", th.TID, note)
 	}
+}
+
+// unwoundBefore returns kt's native stack as unwound before the pause (a
+// live target's blocked thread), or nil.
+func (b *builder) unwoundBefore(kt *target.Thread) *unwoundStack {
+	if fz, ok := b.t.(*frozen); ok {
+		return fz.stacks.unwound(kt)
+	}
+	return nil
+}
+
+// unwoundStack is a native stack as the snapshot keeps it, with each
+// frame's extent on the stack, by which runBy places Python frames.
+type unwoundStack struct {
+	frames []snapshot.NativeFrame
+	spans  []frameSpan
+	end    string
+}
+
+// frameSpan is where a frame's locals lie: [sp, cfa); cfa 0 when unknown.
+type frameSpan struct{ sp, cfa uint64 }
+
+// keepStack converts an unwound stack, whose frames are reused.
+func keepStack(st *native.Stack) *unwoundStack {
+	us := &unwoundStack{frames: make([]snapshot.NativeFrame, len(st.Frames)), spans: make([]frameSpan, len(st.Frames)), end: st.End}
+	for i := range st.Frames {
+		f := &st.Frames[i]
+		us.frames[i] = nativeFrame(f.PC, f.Location)
+		us.frames[i].SignalFrame = f.Signal
+		us.spans[i] = frameSpan{f.SP, f.CFA}
+	}
+	return us
 }
 
 func nativeFrame(pc uint64, loc native.Location) snapshot.NativeFrame {
@@ -68,7 +98,7 @@ func nativeFrame(pc uint64, loc native.Location) snapshot.NativeFrame {
 // an address cpython found on the C stack), else the k-th interpreter-loop
 // frame by name for the k-th activation (before 3.11, one per Python frame).
 // It returns a note when frames could not be matched.
-func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *native.Stack) string {
+func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *unwoundStack) string {
 	if len(ts.Frames) == 0 || len(th.Frames) != len(ts.Frames) {
 		return ""
 	}
@@ -83,10 +113,10 @@ func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *native
 		i := 0
 		for k := 0; k < acts; k++ {
 			m := ts.EvalMarkers[k]
-			for i < len(st.Frames) && (st.Frames[i].CFA == 0 || m >= st.Frames[i].CFA) {
+			for i < len(st.spans) && (st.spans[i].cfa == 0 || m >= st.spans[i].cfa) {
 				i++
 			}
-			if i < len(st.Frames) && m >= st.Frames[i].SP {
+			if i < len(st.spans) && m >= st.spans[i].sp {
 				at[k] = i
 			}
 		}
@@ -94,12 +124,12 @@ func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *native
 		how = "by name"
 		fn := b.p.L.EvalFunction
 		var evals []int
-		for i := range st.Frames {
-			if s := st.Frames[i].Symbol; s == fn || strings.HasPrefix(s, fn) && strings.HasPrefix(s[len(fn):], ".") {
+		for i := range st.frames {
+			if s := st.frames[i].Symbol; s == fn || strings.HasPrefix(s, fn) && strings.HasPrefix(s[len(fn):], ".") {
 				evals = append(evals, i)
 			}
 		}
-		if len(evals) != acts && (st.End == "" || len(evals) > acts) {
+		if len(evals) != acts && (st.end == "" || len(evals) > acts) {
 			return fmt.Sprintf("Python frames not matched to native frames: %d Python activations of %s, %d native frames of it",
 				acts, fn, len(evals))
 		}
@@ -114,7 +144,7 @@ func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *native
 			missing++
 		}
 	}
-	if missing > 0 && st.End == "" {
+	if missing > 0 && st.end == "" {
 		return fmt.Sprintf("%d Python frame(s) not matched to a native frame %s", missing, how)
 	}
 	return ""

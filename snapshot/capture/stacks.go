@@ -1,21 +1,33 @@
 package capture
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
 
 	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/live"
+	"github.com/pyhang/pyhang/snapshot/native"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
 // Unwinding a live thread's native stack needs its used stack as of the
 // instant the threads were stopped. A thread blocked in a system call does
-// not touch its stack until it returns, so its stack is copied before the
-// pause: the copy is kept for the pause when the thread did not run while it
-// was copied (its CPU time did not move) and the pause finds it in the same
+// not touch its stack until it returns, so its stack is read before the
+// pause: what is read holds for the pause when the thread did not run while
+// it was read (its CPU time did not move) and the pause finds it in the same
 // call at the same stack and program counters. Only the stacks of the other
 // threads (running, or woken meanwhile) are copied during the pause, so
 // --native adds next to nothing to it.
+//
+// A blocked thread's stack is unwound as soon as it is read, through one
+// buffer reused from thread to thread, and only its frames are kept: fresh
+// memory costs a page fault a page, and a hundred threads of CPython 3.8
+// under fifty Python calls each have 8 MiB of stack. Before the pause only
+// its stack and program counters are known, not its other registers; an
+// unwind that needs one of those (it stops short of the thread's first
+// function) is not kept, and the thread's stack is kept instead, to be
+// unwound with the registers the pause reads.
 
 // Bounds on the stack memory copied: a thread's used stack is [sp, top of its
 // stack mapping), which for a thread blocked under a few hundred frames is
@@ -25,25 +37,32 @@ const (
 	maxStackCopyTotal = 256 << 20 // per snapshot
 )
 
-// stackCopy is the used stacks of blocked threads, copied before the pause.
+// stackGroup bounds the pages of the stacks read at once (more when one
+// thread's stack alone is larger): the buffer they are read through.
+const stackGroup = 128
+
+// stackCopy is what was read of the stacks of blocked threads before the
+// pause: the native stacks unwound, and the stacks kept to be unwound later.
 type stackCopy struct {
 	pages map[uint64][]byte
-	// blocked is, by tid, the threads whose copy was taken, with the state
-	// it holds for.
+	// blocked is, by tid, the threads whose stacks were read, with the
+	// state what was read holds for.
 	blocked map[int]preCopied
 	maps    []target.Mapping
-	total   uint64 // bytes copied, towards maxStackCopyTotal
+	total   uint64          // bytes copied, towards maxStackCopyTotal
+	mods    *native.Modules // what the stacks were unwound with, for the rest
 }
 
 type preCopied struct {
 	th    target.Thread
-	pages []uint64
+	pages []uint64      // the stack kept, when not unwound
+	stack *unwoundStack // the stack unwound, or nil
 }
 
-// copyBlockedStacks copies the used stacks of peek's threads that sit in a
-// system call, without stopping them.
-func copyBlockedStacks(peek *live.Process) *stackCopy {
-	sc := &stackCopy{pages: map[uint64][]byte{}, blocked: map[int]preCopied{}, maps: peek.Mappings()}
+// copyBlockedStacks reads the used stacks of peek's threads that sit in a
+// system call, without stopping them, and unwinds each with mods.
+func copyBlockedStacks(peek *live.Process, mods *native.Modules) *stackCopy {
+	sc := &stackCopy{pages: map[uint64][]byte{}, blocked: map[int]preCopied{}, maps: peek.Mappings(), mods: mods}
 	type cand struct {
 		th    target.Thread
 		cpu   uint64
@@ -59,48 +78,106 @@ func copyBlockedStacks(peek *live.Process) *stackCopy {
 		if !ok {
 			continue
 		}
-		cands = append(cands, cand{bt, cpu, sc.stackPages(bt.Regs.RSP)})
-	}
-	n := 0
-	for _, c := range cands {
-		n += len(c.pages)
-	}
-	buf := make([]byte, n*cpython.PageSize)
-	reqs := make([]live.Request, 0, n)
-	for _, c := range cands {
-		for _, a := range c.pages {
-			i := len(reqs) * cpython.PageSize
-			reqs = append(reqs, live.Request{Addr: a, Buf: buf[i : i+cpython.PageSize]})
+		if pages := sc.stackPages(bt.Regs.RSP); len(pages) > 0 {
+			cands = append(cands, cand{bt, cpu, pages})
 		}
 	}
-	for i := 0; i < len(reqs); i += batchPages {
-		peek.ReadBatch(reqs[i:min(i+batchPages, len(reqs))])
-	}
-	got := map[uint64][]byte{}
-	for _, r := range reqs {
-		if r.N == len(r.Buf) {
-			got[r.Addr] = r.Buf
+	var (
+		buf  []byte
+		reqs []live.Request
+		st   native.Stack
+	)
+	for i := 0; i < len(cands); {
+		// A group of threads, its stacks read in one batch.
+		j, n := i, 0
+		for j < len(cands) && (j == i || n+len(cands[j].pages) <= stackGroup) {
+			n += len(cands[j].pages)
+			j++
 		}
-	}
-	for _, c := range cands {
-		if cpu, err := peek.CPUTime(c.th.TID); err != nil || cpu != c.cpu {
-			continue // it ran: its stack is copied in the pause
+		if len(buf) < n*cpython.PageSize {
+			buf = make([]byte, max(n, stackGroup)*cpython.PageSize)
 		}
-		complete := true
-		for _, a := range c.pages {
-			if got[a] == nil {
-				complete = false
+		reqs = reqs[:0]
+		for _, c := range cands[i:j] {
+			for _, a := range c.pages {
+				k := len(reqs) * cpython.PageSize
+				reqs = append(reqs, live.Request{Addr: a, Buf: buf[k : k+cpython.PageSize]})
 			}
 		}
-		if !complete {
-			continue
+		for k := 0; k < len(reqs); k += batchPages {
+			peek.ReadBatch(reqs[k:min(k+batchPages, len(reqs))])
 		}
-		for _, a := range c.pages {
-			sc.pages[a] = got[a]
+		at := 0
+		for _, c := range cands[i:j] {
+			rs := reqs[at : at+len(c.pages)]
+			at += len(c.pages)
+			if cpu, err := peek.CPUTime(c.th.TID); err != nil || cpu != c.cpu {
+				continue // it ran: its stack is copied in the pause
+			}
+			complete := true
+			for _, r := range rs {
+				if r.N != len(r.Buf) {
+					complete = false
+				}
+			}
+			if !complete {
+				continue
+			}
+			// The pages of one stack are adjacent, and so are their buffers.
+			first := rs[0].Addr
+			mem := stackView{start: first, data: buf[(at-len(c.pages))*cpython.PageSize : at*cpython.PageSize]}
+			mods.UnwindInto(&st, mem, c.th.Regs, true)
+			if st.End == "" {
+				sc.blocked[c.th.TID] = preCopied{th: c.th, stack: keepStack(&st)}
+				continue
+			}
+			for _, r := range rs {
+				sc.pages[r.Addr] = bytes.Clone(r.Buf)
+			}
+			sc.blocked[c.th.TID] = preCopied{th: c.th, pages: c.pages}
 		}
-		sc.blocked[c.th.TID] = preCopied{c.th, c.pages}
+		i = j
 	}
 	return sc
+}
+
+// unwound returns the native stack of kt unwound before the pause, when the
+// pause found kt where it was then.
+func (sc *stackCopy) unwound(kt *target.Thread) *unwoundStack {
+	if sc == nil {
+		return nil
+	}
+	if pre, ok := sc.blocked[kt.TID]; ok && pre.stack != nil && sameState(&pre.th, kt) {
+		return pre.stack
+	}
+	return nil
+}
+
+// stackView is the memory of one stack read before the pause: data holds
+// the pages from start on.
+type stackView struct {
+	start uint64
+	data  []byte
+}
+
+// Page hands the unwinder a page without copying it.
+func (v stackView) Page(base uint64) []byte {
+	if base < v.start || base-v.start >= uint64(len(v.data)) {
+		return nil
+	}
+	off := base - v.start
+	return v.data[off : off+cpython.PageSize]
+}
+
+func (v stackView) ReadAt(p []byte, addr uint64) (int, error) {
+	if addr < v.start || addr-v.start >= uint64(len(v.data)) {
+		return 0, fmt.Errorf("reading %d bytes at %#x: not in the stack read: %w", len(p), addr, target.ErrUnreadable)
+	}
+	n := copy(p, v.data[addr-v.start:])
+	if n < len(p) {
+		return n, fmt.Errorf("reading %d bytes at %#x: not in the stack read: %w", len(p)-n, addr+uint64(n), target.ErrUnreadable)
+	}
+	return n, nil
 }
 
 // sameState reports whether a thread is in the same system call, with the
