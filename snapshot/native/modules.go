@@ -43,6 +43,7 @@ type module struct {
 	err   error        // the file could not be read
 
 	eh, debug *cfiTable // .eh_frame, .debug_frame; nil until first needed
+	ehIndex   *ehIndex  // .eh_frame_hdr; nil until first needed
 	lines     *lineTable
 }
 
