@@ -266,6 +266,7 @@ type builder struct {
 	mods     *native.Modules // nil: no native frames (the working-set pass)
 	stackMem target.Memory   // where native stacks are read
 	unwound  native.Stack    // each native stack as it is walked, its memory reused
+	slab     frameSlab       // where the native frames kept are taken from
 }
 
 // join assembles the snapshot: each thread state with its kernel thread (its

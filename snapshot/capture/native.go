@@ -38,7 +38,7 @@ func (b *builder) nativeStack(th *snapshot.Thread, kt *target.Thread, ts *cpytho
 	us := b.unwoundBefore(kt)
 	if us == nil {
 		b.mods.UnwindInto(&b.unwound, b.stackMem, kt.Regs, true)
-		us = keepStack(&b.unwound)
+		us = keepStack(&b.unwound, &b.slab)
 	}
 	th.NativeEnd = us.end
 	if us.end != "" && kt.Regs.Partial {
@@ -54,6 +54,32 @@ func (b *builder) nativeStack(th *snapshot.Thread, kt *target.Thread, ts *cpytho
 	if note := b.runBy(th, ts, us); note != "" {
 		b.warnf("thread %d: %s", th.TID, note)
 	}
+}
+
+// frameSlab hands out the native frames of stacks from shared blocks: a
+// --native snapshot of a big process keeps tens of thousands, and one
+// allocation a stack, each rounded up to its size class, took twice the
+// memory they fill.
+type frameSlab struct {
+	frames []snapshot.NativeFrame
+	spans  []frameSpan
+}
+
+// slabFrames is how many frames a block holds (320 KiB of them).
+const slabFrames = 4096
+
+// take returns n frames and their spans, zero.
+func (s *frameSlab) take(n int) ([]snapshot.NativeFrame, []frameSpan) {
+	if n == 0 {
+		return []snapshot.NativeFrame{}, nil
+	}
+	if len(s.frames) < n {
+		size := max(n, slabFrames)
+		s.frames, s.spans = make([]snapshot.NativeFrame, size), make([]frameSpan, size)
+	}
+	f, sp := s.frames[:n:n], s.spans[:n:n]
+	s.frames, s.spans = s.frames[n:], s.spans[n:]
+	return f, sp
 }
 
 // unwoundBefore returns kt's native stack as unwound before the pause (a
@@ -76,9 +102,11 @@ type unwoundStack struct {
 // frameSpan is where a frame's locals lie: [sp, cfa); cfa 0 when unknown.
 type frameSpan struct{ sp, cfa uint64 }
 
-// keepStack converts an unwound stack, whose frames are reused.
-func keepStack(st *native.Stack) *unwoundStack {
-	us := &unwoundStack{frames: make([]snapshot.NativeFrame, len(st.Frames)), spans: make([]frameSpan, len(st.Frames)), end: st.End}
+// keepStack converts an unwound stack, whose frames are reused, into frames
+// taken from slab.
+func keepStack(st *native.Stack, slab *frameSlab) *unwoundStack {
+	us := &unwoundStack{end: st.End}
+	us.frames, us.spans = slab.take(len(st.Frames))
 	for i := range st.Frames {
 		f := &st.Frames[i]
 		us.frames[i] = nativeFrame(f.PC, f.Location)

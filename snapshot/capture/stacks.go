@@ -51,6 +51,7 @@ type stackCopy struct {
 	maps    []target.Mapping
 	total   uint64          // bytes copied, towards maxStackCopyTotal
 	mods    *native.Modules // what the stacks were unwound with, for the rest
+	slab    frameSlab       // where their frames are taken from
 }
 
 type preCopied struct {
@@ -128,7 +129,7 @@ func copyBlockedStacks(peek *live.Process, mods *native.Modules) *stackCopy {
 			mem := stackView{start: first, data: buf[(at-len(c.pages))*cpython.PageSize : at*cpython.PageSize]}
 			mods.UnwindInto(&st, mem, c.th.Regs, true)
 			if st.End == "" {
-				sc.blocked[c.th.TID] = preCopied{th: c.th, stack: keepStack(&st)}
+				sc.blocked[c.th.TID] = preCopied{th: c.th, stack: keepStack(&st, &sc.slab)}
 				continue
 			}
 			for _, r := range rs {
