@@ -56,32 +56,6 @@ func (b *builder) nativeStack(th *snapshot.Thread, kt *target.Thread, ts *cpytho
 	}
 }
 
-// frameSlab hands out the native frames of stacks from shared blocks: a
-// --native snapshot of a big process keeps tens of thousands, and one
-// allocation a stack, each rounded up to its size class, took twice the
-// memory they fill.
-type frameSlab struct {
-	frames []snapshot.NativeFrame
-	spans  []frameSpan
-}
-
-// slabFrames is how many frames a block holds (320 KiB of them).
-const slabFrames = 4096
-
-// take returns n frames and their spans, zero.
-func (s *frameSlab) take(n int) ([]snapshot.NativeFrame, []frameSpan) {
-	if n == 0 {
-		return []snapshot.NativeFrame{}, nil
-	}
-	if len(s.frames) < n {
-		size := max(n, slabFrames)
-		s.frames, s.spans = make([]snapshot.NativeFrame, size), make([]frameSpan, size)
-	}
-	f, sp := s.frames[:n:n], s.spans[:n:n]
-	s.frames, s.spans = s.frames[n:], s.spans[n:]
-	return f, sp
-}
-
 // unwoundBefore returns kt's native stack as unwound before the pause (a
 // live target's blocked thread), or nil.
 func (b *builder) unwoundBefore(kt *target.Thread) *unwoundStack {
@@ -105,15 +79,97 @@ type frameSpan struct{ sp, cfa uint64 }
 // keepStack converts an unwound stack, whose frames are reused, into frames
 // taken from slab.
 func keepStack(st *native.Stack, slab *frameSlab) *unwoundStack {
-	us := &unwoundStack{end: st.End}
-	us.frames, us.spans = slab.take(len(st.Frames))
+	us := &unwoundStack{end: st.End, spans: slab.takeSpans(len(st.Frames))}
+	for i := range st.Frames {
+		us.spans[i] = frameSpan{st.Frames[i].SP, st.Frames[i].CFA}
+	}
+	h := stackHash(st)
+	if us.frames = slab.same(h, st); us.frames != nil {
+		return us
+	}
+	us.frames = slab.take(len(st.Frames))
 	for i := range st.Frames {
 		f := &st.Frames[i]
 		us.frames[i] = nativeFrame(f.PC, f.Location)
 		us.frames[i].SignalFrame = f.Signal
-		us.spans[i] = frameSpan{f.SP, f.CFA}
 	}
+	slab.kept[h] = append(slab.kept[h], us.frames)
 	return us
+}
+
+// frameSlab hands out the native frames of stacks from shared blocks, and
+// the frames of a stack already kept again: a --native snapshot of a big
+// process keeps tens of thousands of frames, most of them in stacks that
+// other threads have too (the workers of a pool, blocked the same way
+// under the same calls). A thread's frames are read, never written, once
+// the snapshot has them, so threads share them.
+type frameSlab struct {
+	frames []snapshot.NativeFrame
+	spans  []frameSpan
+	kept   map[uint64][][]snapshot.NativeFrame // by stackHash
+}
+
+// slabFrames is how many frames a block holds (320 KiB of them).
+const slabFrames = 4096
+
+// take returns n zero frames.
+func (s *frameSlab) take(n int) []snapshot.NativeFrame {
+	if n == 0 {
+		return []snapshot.NativeFrame{}
+	}
+	if len(s.frames) < n {
+		s.frames = make([]snapshot.NativeFrame, max(n, slabFrames))
+	}
+	f := s.frames[:n:n]
+	s.frames = s.frames[n:]
+	return f
+}
+
+// takeSpans returns n zero spans.
+func (s *frameSlab) takeSpans(n int) []frameSpan {
+	if len(s.spans) < n {
+		s.spans = make([]frameSpan, max(n, slabFrames))
+	}
+	f := s.spans[:n:n]
+	s.spans = s.spans[n:]
+	return f
+}
+
+// same returns the frames of a stack kept before with the same program
+// counters and signal frames as st (whose stackHash is h), or nil. Those
+// decide the rest of each frame (an address is looked up as an instruction
+// in frame 0 and above a signal frame, else as a return address).
+func (s *frameSlab) same(h uint64, st *native.Stack) []snapshot.NativeFrame {
+	if s.kept == nil {
+		s.kept = map[uint64][][]snapshot.NativeFrame{}
+	}
+next:
+	for _, fs := range s.kept[h] {
+		if len(fs) != len(st.Frames) {
+			continue
+		}
+		for i := range fs {
+			if uint64(fs[i].PC) != st.Frames[i].PC || fs[i].SignalFrame != st.Frames[i].Signal {
+				continue next
+			}
+		}
+		return fs
+	}
+	return nil
+}
+
+// stackHash hashes the program counters and signal frames of a stack
+// (FNV-1a over the counters).
+func stackHash(st *native.Stack) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range st.Frames {
+		v := st.Frames[i].PC
+		if st.Frames[i].Signal {
+			v ^= 1 << 63
+		}
+		h = (h ^ v) * 1099511628211
+	}
+	return h
 }
 
 func nativeFrame(pc uint64, loc native.Location) snapshot.NativeFrame {
