@@ -49,12 +49,15 @@ var nativeBenchArgs = []string{"--threads", "100", "--depth", "50", "--ready-tim
 // (native/plain, at most 1.33 by the goal), the same for the CPU time pyhang used
 // (plain-cpu-ms, native-cpu-ms, native/plain-cpu: steadier on a loaded machine), and the
 // median pause of each (plain-paused-ms, native-paused-ms, which --native must not grow).
+// The same process is dumped in text too, plain and with --native in turns: the
+// text-… metrics.
 func BenchmarkDumpNative(b *testing.B) {
 	for _, in := range benchTargets(b) {
 		p := startProgram(b, in, "parked.py", nativeBenchArgs...)
 		pid := strconv.Itoa(p.PID)
 		b.Run(in.Name, func(b *testing.B) {
 			var plain, native, plainCPU, nativeCPU, plainPaused, nativePaused []float64
+			var textPlain, textNative, textPlainCPU, textNativeCPU []float64
 			for b.Loop() {
 				for _, mode := range [][]string{{pid}, {pid, "--native"}} {
 					s, r := dumpJSON(b, mode...)
@@ -74,6 +77,19 @@ func BenchmarkDumpNative(b *testing.B) {
 						}
 					}
 				}
+				for _, mode := range [][]string{{pid}, {pid, "--native"}} {
+					r := runPyhang(b, append([]string{"dump"}, mode...)...)
+					if r.code != 0 {
+						b.Fatalf("%v", r)
+					}
+					ms := float64(r.elapsed.Microseconds()) / 1000
+					cpu := float64(r.cpu.Microseconds()) / 1000
+					if len(mode) == 1 {
+						textPlain, textPlainCPU = append(textPlain, ms), append(textPlainCPU, cpu)
+					} else {
+						textNative, textNativeCPU = append(textNative, ms), append(textNativeCPU, cpu)
+					}
+				}
 			}
 			b.ReportMetric(medianOf(plain), "plain-ms")
 			b.ReportMetric(medianOf(native), "native-ms")
@@ -83,6 +99,10 @@ func BenchmarkDumpNative(b *testing.B) {
 			b.ReportMetric(medianOf(nativeCPU)/medianOf(plainCPU), "native/plain-cpu")
 			b.ReportMetric(medianOf(plainPaused), "plain-paused-ms")
 			b.ReportMetric(medianOf(nativePaused), "native-paused-ms")
+			b.ReportMetric(medianOf(textPlain), "text-plain-ms")
+			b.ReportMetric(medianOf(textNative), "text-native-ms")
+			b.ReportMetric(medianOf(textNative)/medianOf(textPlain), "text-native/plain")
+			b.ReportMetric(medianOf(textNativeCPU)/medianOf(textPlainCPU), "text-native/plain-cpu")
 		})
 	}
 }
