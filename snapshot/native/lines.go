@@ -271,7 +271,7 @@ func (t *lineTable) unit(off uint64) *unitLines {
 			e.Field[i].Val = int64(0)
 		}
 	}
-	u.decode(d, e)
+	u.decode(d, e, len(line))
 	return u
 }
 
@@ -326,12 +326,18 @@ func (t *lineTable) unitByPC(va uint64) *unitLines {
 	}
 	u := &unitLines{}
 	t.units[uint64(e.Offset)] = u
-	u.decode(t.full, e)
+	u.decode(t.full, e, 0)
 	return u
 }
 
-// decode reads the line program of unit entry e into spans.
-func (u *unitLines) decode(d *dwarf.Data, e *dwarf.Entry) {
+// decode reads the line program of unit entry e into spans. size is the
+// program's length in bytes when known: a span takes 9 to 11 of them, and the
+// spans are allocated once for about as many as it has, not grown by
+// doubling (fresh memory costs a page fault a page).
+func (u *unitLines) decode(d *dwarf.Data, e *dwarf.Entry, size int) {
+	if size > 0 {
+		u.spans = make([]lineSpan, 0, min(size/8, maxLineRows))
+	}
 	lr, err := d.LineReader(e)
 	if err != nil || lr == nil {
 		u.err = fmt.Errorf("no line program: %v", err)
