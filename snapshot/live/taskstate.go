@@ -4,7 +4,6 @@ package live
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -16,7 +15,7 @@ import (
 // counters (/proc/PID/task/TID/syscall).
 func (p *Process) Blocked(tid int) (target.Thread, bool) {
 	t := target.Thread{TID: tid}
-	b, err := os.ReadFile(procPath(p.pid, "task", strconv.Itoa(tid), "syscall"))
+	b, err := readProc(procPath(p.pid, "task", strconv.Itoa(tid), "syscall"))
 	if err != nil {
 		return t, false
 	}
@@ -33,7 +32,7 @@ func (p *Process) Blocked(tid int) (target.Thread, bool) {
 // of /proc/PID/task/TID/schedstat): unchanged over an interval, the thread
 // did not run in it.
 func (p *Process) CPUTime(tid int) (uint64, error) {
-	b, err := os.ReadFile(procPath(p.pid, "task", strconv.Itoa(tid), "schedstat"))
+	b, err := readProc(procPath(p.pid, "task", strconv.Itoa(tid), "schedstat"))
 	if err != nil {
 		return 0, err
 	}
