@@ -94,7 +94,13 @@ func (p *Process) frames(tstate uint64) ([]Frame, []uint64, error) {
 // decode's second argument says f is the thread's current frame: the first
 // of the chain, so the thread runs its instruction (or C code it called).
 func (p *Process) walk(f uint64, decode func(uint64, bool) (Frame, bool, error), prevOff int64) ([]Frame, []uint64, error) {
-	var out []Frame
+	out, shims, err := p.walkInto(p.frameSpace(), f, decode, prevOff)
+	p.frameBuf = carved(p.frameBuf, out)
+	return out[:len(out):len(out)], shims, err
+}
+
+// walkInto is walk, appending the frames to out.
+func (p *Process) walkInto(out []Frame, f uint64, decode func(uint64, bool) (Frame, bool, error), prevOff int64) ([]Frame, []uint64, error) {
 	var shims []uint64
 	act := 0
 	// A chain that loops is caught by the bound (and the budget); no
@@ -129,6 +135,46 @@ func (p *Process) walk(f uint64, decode func(uint64, bool) (Frame, bool, error),
 		f = next
 	}
 	return out, shims, nil
+}
+
+// frameChunk is how many frames one allocation holds: a stack's frames are
+// carved from a shared block instead of a slice of its own grown by doubling
+// (fresh memory costs a page fault per page, and a snapshot keeps it all).
+const frameChunk = 1024
+
+// varChunk is the same for the frames' locals.
+const varChunk = 4096
+
+// frameSpace returns an empty slice at the free end of the frame block, a
+// fresh block when little is left.
+func (p *Process) frameSpace() []Frame {
+	if cap(p.frameBuf)-len(p.frameBuf) < 64 {
+		p.frameBuf = make([]Frame, 0, frameChunk)
+	}
+	return p.frameBuf[len(p.frameBuf):len(p.frameBuf)]
+}
+
+// vars returns an empty slice with room for n locals, from the locals block.
+func (p *Process) vars(n int) []Var {
+	if n > varChunk/4 {
+		return make([]Var, 0, n)
+	}
+	if cap(p.varBuf)-len(p.varBuf) < n {
+		p.varBuf = make([]Var, 0, varChunk)
+	}
+	k := len(p.varBuf)
+	p.varBuf = p.varBuf[:k+n]
+	return p.varBuf[k : k : k+n]
+}
+
+// carved marks used the part of block that s, taken at block's free end,
+// filled (when appending to s left it in place), and caps s there, so that
+// appending to s never writes over what is carved next.
+func carved[E any](block, s []E) []E {
+	if len(s) > 0 && len(s) <= cap(block)-len(block) && &s[0] == &block[:len(block)+1][len(block)] {
+		return block[:len(block)+len(s)]
+	}
+	return block
 }
 
 // cframes follows 3.11's chain of _PyCFrame, one on the C stack of each
@@ -210,7 +256,7 @@ func (p *Process) oldLocals(f uint64, c *code) []Var {
 	var out []Var
 	if n := min(c.nLocals, len(c.localNames)); n > 0 {
 		if raw, err := p.r.view(f+uint64(p.L.FLocalsplus), 8*n); err == nil {
-			out = make([]Var, n, n+len(c.cellNames))
+			out = p.vars(n + len(c.cellNames))[:n]
 			for i := range out {
 				out[i] = Var{Name: c.localNames[i], Value: le64(raw[8*i:]), Arg: i < c.nArgs}
 			}
@@ -257,7 +303,9 @@ func (p *Process) oldCells(f uint64, c *code) []Var {
 func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 	l := p.L
 	fr := Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1}
-	var hdr [128]byte
+	// One buffer for every frame (newFrame does not nest): an array here
+	// would escape, a heap allocation per frame.
+	hdr := &p.hdrBuf
 	if int(l.IFLocalsplus) > len(hdr) {
 		return fr, false, fmt.Errorf("frame header of %d bytes is too big", l.IFLocalsplus)
 	}
@@ -317,7 +365,7 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 		depth = c.depthAt(unit)
 	}
 	slots := p.frameSlots(f, hdr[:], c, depth)
-	fr.Locals = make([]Var, 0, min(c.nLocals, len(slots)))
+	fr.Locals = p.vars(min(c.nLocals, len(slots)))
 	for i := 0; i < c.nLocals && i < len(c.localNames) && i < len(slots); i++ {
 		if i < len(c.localKinds) && c.localKinds[i]&kindHidden != 0 {
 			continue

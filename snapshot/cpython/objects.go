@@ -149,6 +149,58 @@ func (p *Process) bytesObj(obj uint64, max int) ([]byte, bool, error) {
 
 // intObj decodes an int (bool is an int too).
 func (p *Process) intObj(obj uint64) (*big.Int, error) {
+	if v, ok, err := p.shortInt(obj); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return big.NewInt(v), nil
+	}
+	return p.longInt(obj)
+}
+
+// shortInt decodes an int of at most two 30-bit digits, the ints a
+// snapshot meets (ids, counts, file descriptors) without building a big.Int;
+// ok is false for a longer one.
+func (p *Process) shortInt(obj uint64) (v int64, ok bool, err error) {
+	var ndigits int64
+	neg := false
+	if p.L.IntNewLayout {
+		tag, err := p.r.u64(obj + obSize)
+		if err != nil {
+			return 0, false, err
+		}
+		ndigits, neg = int64(tag>>3), tag&3 == 2
+		if tag&3 == 1 {
+			return 0, true, nil
+		}
+	} else {
+		n, err := p.r.i64(obj + obSize)
+		if err != nil {
+			return 0, false, err
+		}
+		ndigits, neg = n, n < 0
+		if neg {
+			ndigits = -n
+		}
+	}
+	if ndigits > 2 {
+		return 0, false, nil
+	}
+	for i := ndigits - 1; i >= 0; i-- {
+		d, err := p.r.u32(obj + 24 + 4*uint64(i))
+		if err != nil {
+			return 0, false, err
+		}
+		v = v<<30 | int64(d&(1<<30-1))
+	}
+	if neg {
+		v = -v
+	}
+	return v, true, nil
+}
+
+// longInt decodes any int.
+func (p *Process) longInt(obj uint64) (*big.Int, error) {
 	var ndigits int64
 	neg := false
 	if p.L.IntNewLayout {
@@ -194,7 +246,10 @@ func (p *Process) intObj(obj uint64) (*big.Int, error) {
 
 // smallInt decodes an int that must fit in int64.
 func (p *Process) smallInt(obj uint64) (int64, error) {
-	v, err := p.intObj(obj)
+	if v, ok, err := p.shortInt(obj); err != nil || ok {
+		return v, err
+	}
+	v, err := p.longInt(obj)
 	if err != nil {
 		return 0, err
 	}

@@ -49,6 +49,9 @@ type Process struct {
 	missing   []string
 	openWarns int             // how many of warnings Open gave (kept across Rebind)
 	slotBuf   []uint64        // scratch for one frame's value-stack slots
+	hdrBuf    [128]byte       // scratch for one frame's header (newFrame)
+	frameBuf  []Frame         // where the stacks' frames are carved from (walk)
+	varBuf    []Var           // where the frames' locals are carved from (vars)
 	aioDone   bool            // the asyncio offsets of .AsyncioDebug were looked for (asyncio.go)
 	aioWarns  []string        // what looking for them said (kept across Rebind, as Open's)
 	aioTypes  map[uint64]bool // types kindOf found to be asyncio's (interest.go)

@@ -181,6 +181,14 @@ func (r *reader) i64(addr uint64) (int64, error) {
 }
 
 func (r *reader) u32(addr uint64) (uint32, error) {
+	if off := addr & (pageSize - 1); off <= pageSize-4 && addr != 0 {
+		if err := r.spend(4); err != nil {
+			return 0, err
+		}
+		if pg, ok := r.page(addr - off); ok {
+			return binary.LittleEndian.Uint32(pg[off:]), nil
+		}
+	}
 	var b [4]byte
 	if err := r.read(b[:], addr); err != nil {
 		return 0, err
@@ -194,6 +202,14 @@ func (r *reader) i32(addr uint64) (int32, error) {
 }
 
 func (r *reader) u8(addr uint64) (uint8, error) {
+	if off := addr & (pageSize - 1); addr != 0 {
+		if err := r.spend(1); err != nil {
+			return 0, err
+		}
+		if pg, ok := r.page(addr - off); ok {
+			return pg[off], nil
+		}
+	}
 	var b [1]byte
 	err := r.read(b[:], addr)
 	return b[0], err
