@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Symbol is a defined symbol.
@@ -37,7 +38,8 @@ type File struct {
 	Soname   string // DT_SONAME of a shared object ("linux-vdso.so.1")
 
 	tabs     []symtab  // .dynsym, .symtab
-	byAddr   []funcSym // function symbols sorted by value, the preferred alias last
+	byAddr   []funcSym // function symbols sorted by value, the preferred alias last; built by sortFuncs on first use
+	sorted   sync.Once
 	sections map[string]*elf.Section
 	loads    []elf.ProgHeader // PT_LOAD segments
 	f        *elf.File
@@ -81,6 +83,16 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 	for _, name := range []string{".dynsym", ".symtab"} {
 		f.loadSymtab(ef, name)
 	}
+	return f, nil
+}
+
+// sortFuncs builds byAddr, on the first Symbolize: most files are opened
+// for a few names (Lookup), and the interpreter's has tens of thousands of
+// functions to sort.
+func (f *File) sortFuncs() {
+	for i := range f.tabs {
+		f.addFuncs(uint8(i))
+	}
 	slices.SortFunc(f.byAddr, func(a, b funcSym) int { return cmp.Compare(a.value, b.value) })
 	// Of the aliases at one address, the preferred one goes last, where
 	// Symbolize looks.
@@ -98,7 +110,6 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 		f.byAddr[best], f.byAddr[j-1] = f.byAddr[j-1], f.byAddr[best]
 		i = j
 	}
-	return f, nil
 }
 
 // symtab is one symbol table, kept as read: a name is decoded only for the
@@ -132,17 +143,31 @@ func (f *File) loadSymtab(ef *elf.File, name string) {
 	if err != nil {
 		return
 	}
-	t := symtab{ents: ents[symSize : len(ents)/symSize*symSize], strs: strs}
-	tab := uint8(len(f.tabs))
-	f.tabs = append(f.tabs, t)
+	f.tabs = append(f.tabs, symtab{ents: ents[symSize : len(ents)/symSize*symSize], strs: strs})
+}
+
+// addFuncs adds table tab's defined functions to byAddr.
+func (f *File) addFuncs(tab uint8) {
 	le := binary.LittleEndian
-	for e := t.ents; len(e) >= symSize; e = e[symSize:] {
-		info, shndx, value := e[4], le.Uint16(e[6:]), le.Uint64(e[8:])
-		if elf.SectionIndex(shndx) == elf.SHN_UNDEF || elf.ST_TYPE(info) != elf.STT_FUNC || value == 0 {
+	n := 0
+	for e := f.tabs[tab].ents; len(e) >= symSize; e = e[symSize:] {
+		if isFunc(e) {
+			n++
+		}
+	}
+	f.byAddr = slices.Grow(f.byAddr, n)
+	for e := f.tabs[tab].ents; len(e) >= symSize; e = e[symSize:] {
+		if !isFunc(e) {
 			continue
 		}
-		f.byAddr = append(f.byAddr, funcSym{value: value, size: le.Uint64(e[16:]), name: le.Uint32(e), tab: tab, bind: uint8(elf.ST_BIND(info))})
+		f.byAddr = append(f.byAddr, funcSym{value: le.Uint64(e[8:]), size: le.Uint64(e[16:]), name: le.Uint32(e), tab: tab, bind: uint8(elf.ST_BIND(e[4]))})
 	}
+}
+
+// isFunc reports whether symbol entry e is a defined function.
+func isFunc(e []byte) bool {
+	return elf.SectionIndex(binary.LittleEndian.Uint16(e[6:])) != elf.SHN_UNDEF && elf.ST_TYPE(e[4]) == elf.STT_FUNC &&
+		binary.LittleEndian.Uint64(e[8:]) != 0
 }
 
 // maxName bounds a symbol name read from a string table.
@@ -238,6 +263,7 @@ func (f *File) Lookup(name string) (Symbol, bool) {
 // nearest function before it (a static function of a stripped file) has no
 // symbol, rather than the wrong one.
 func (f *File) Symbolize(va uint64) (Symbol, bool) {
+	f.sorted.Do(f.sortFuncs)
 	i := sort.Search(len(f.byAddr), func(i int) bool { return f.byAddr[i].value > va })
 	if i == 0 {
 		return Symbol{}, false
