@@ -61,6 +61,9 @@ func Open(arg string, opts Options) (target.Target, error) {
 // snapshotHeap is the heap size at which a snapshot in progress collects.
 const snapshotHeap = 512 << 20
 
+// maxPrefault bounds the heap made resident before a snapshot (prefault).
+const maxPrefault = 64 << 20
+
 // Take reads a snapshot of the target named by arg.
 //
 // A live target is read without stopping it first, to parse the interpreter's
@@ -73,6 +76,7 @@ func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(snapshotHeap))
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	if pid, err := strconv.Atoi(arg); err == nil && pid > 0 && !opts.NonBlocking {
+		prefault(liveHeap(pid))
 		return takeLive(pid, opts)
 	}
 	t, err := Open(arg, opts)
