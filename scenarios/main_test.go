@@ -47,9 +47,16 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	// go test puts $GOROOT/bin first in PATH, so this is the toolchain running the test.
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/pyhang/pyhang/cmd/pyhang", "github.com/pyhang/pyhang/cmd/pyhang-render")
+	// pyhang without cgo, as make build builds it.
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/pyhang/pyhang/cmd/pyhang")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "scenarios: go build cmd/pyhang cmd/pyhang-render: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "scenarios: go build cmd/pyhang: %v\n%s", err, out)
+		return 1
+	}
+	cmd = exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/pyhang/pyhang/cmd/pyhang-render")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "scenarios: go build cmd/pyhang-render: %v\n%s", err, out)
 		return 1
 	}
 	for _, bin := range []string{pyhangBin, renderBin} {
