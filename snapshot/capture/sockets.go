@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
+	"golang.org/x/sys/unix"
 )
 
 // The kernel's side of a socket a thread waits on: its local and peer
@@ -62,11 +63,13 @@ func addSocketFacts(s *snapshot.Snapshot, pid int) {
 				continue
 			}
 			ob.Socket = &snapshot.SocketInfo{Inode: inode}
-			want[inode] = ob
+			if maybeTCP(pid, fd) {
+				want[inode] = ob
+			}
 		}
 	}
 	if len(want) == 0 {
-		return
+		return // no TCP socket: the tables (one line per socket of the namespace) are not read
 	}
 	for _, proto := range []string{"tcp", "tcp6"} {
 		f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, proto))
@@ -76,6 +79,15 @@ func addSocketFacts(s *snapshot.Snapshot, pid int) {
 		scanNetTable(f, proto, want)
 		f.Close()
 	}
+}
+
+// maybeTCP says whether the socket behind a descriptor may be a TCP one: its
+// protocol as the kernel names it (the system.sockprotoname attribute: TCP,
+// TCPv6, UNIX-STREAM, UDP…) starts with TCP, or cannot be read.
+func maybeTCP(pid, fd int) bool {
+	var buf [32]byte
+	n, err := unix.Getxattr(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), "system.sockprotoname", buf[:])
+	return err != nil || strings.HasPrefix(string(buf[:n]), "TCP")
 }
 
 // socketInode reads the inode of the socket behind a descriptor.
