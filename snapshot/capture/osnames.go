@@ -1,25 +1,36 @@
 package capture
 
 import (
+	"maps"
+
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/live"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
-// osNames gives every thread its kernel name. A live process's threads are
-// read from /proc once the snapshot has let them go (names are not part of
-// the instant a snapshot copies, and reading them costs the pause nothing);
+// osNames gives every thread its kernel name. A live process's come from the
+// stat lines the stop read, with each thread's state, before interrupting it
+// (the pause does not grow for them), or for a thread the stop did not
+// list, from /proc once the snapshot has let the threads go;
 // a core carries at most the process name, the main thread's (NT_PRPSINFO,
 // as the kernel writes it).
 func osNames(s *snapshot.Snapshot, t target.Target) {
 	if t.Kind() == "pid" {
-		tids := make([]int, 0, len(s.Threads))
+		names := map[int]string{}
+		for _, kt := range t.Threads() {
+			if kt.Name != "" {
+				names[kt.TID] = kt.Name
+			}
+		}
+		var tids []int
 		for _, th := range s.Threads {
-			if th.TID != 0 {
+			if _, ok := names[th.TID]; th.TID != 0 && !ok {
 				tids = append(tids, th.TID)
 			}
 		}
-		names := live.ThreadNames(t.PID(), tids)
+		if len(tids) > 0 {
+			maps.Copy(names, live.ThreadNames(t.PID(), tids))
+		}
 		for i := range s.Threads {
 			s.Threads[i].OSName = names[s.Threads[i].TID]
 		}

@@ -166,7 +166,7 @@ func (p *Process) stop() error {
 		if th.gone {
 			continue
 		}
-		t := target.Thread{TID: th.tid, State: th.state, Regs: th.regs}
+		t := target.Thread{TID: th.tid, State: th.state, Regs: th.regs, Name: th.comm}
 		if th.regs != nil {
 			t.InSyscall, t.Syscall, t.Args = syscallFromRegs(th.regs)
 		} else {

@@ -73,15 +73,25 @@ func parseStatState(stat []byte) (string, error) {
 
 // readState reads a thread's state letter; "" when the thread is gone.
 func readState(pid, tid int) string {
+	s, _ := readStateComm(pid, tid)
+	return s
+}
+
+// readStateComm reads a thread's state letter and its name (comm), both
+// from its stat line; "" when the thread is gone.
+func readStateComm(pid, tid int) (state, comm string) {
 	b, err := readProc(procPath(pid, "task", strconv.Itoa(tid), "stat"))
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	s, err := parseStatState(b)
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	return s
+	if i, j := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')'); i >= 0 && j > i {
+		comm = string(b[i+1 : j])
+	}
+	return s, comm
 }
 
 // statusField returns one "Name:\tvalue" field of /proc/PID/status.

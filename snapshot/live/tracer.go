@@ -28,6 +28,7 @@ const spinWait = time.Millisecond
 type tracedThread struct {
 	tid     int
 	state   string // /proc state letter read before the thread was interrupted
+	comm    string // the thread's name, read with state
 	seized  bool
 	stopped bool
 	gone    bool // exited during the attach
@@ -204,7 +205,8 @@ func (t *tracer) stopAll(stopWait time.Duration) (warns []string, err error) {
 			if _, ok := t.threads[tid]; ok {
 				continue
 			}
-			th := &tracedThread{tid: tid, state: readState(t.pid, tid)}
+			th := &tracedThread{tid: tid}
+			th.state, th.comm = readStateComm(t.pid, tid)
 			t.threads[tid] = th
 			t.order = append(t.order, th)
 			fresh = append(fresh, th)
