@@ -15,7 +15,8 @@
 #     next to the executable, sourced explicitly (gdb's auto-load declines it under the
 #     default safe-path); the script checks that py-bt printed as many frames as pyhang;
 #   - gcore, and `pyhang dump CORE` on that core ($RUNS runs).
-# Each figure is the median. Wall-clock times on a shared machine: compare the ratios, and
+# Each figure is the median; pyhang, austin and gdb have their CPU time (user + system)
+# measured too, steadier than wall time on a loaded machine. Wall-clock times on a shared machine: compare the ratios, and
 # the load average printed with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,13 +63,20 @@ fi
 json() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# timed FILE CMD…: run CMD with stdout to $work/out, append its wall time in ms to FILE.
+# cpu_of FILE: the children's CPU time (user + system) in ms from the output of times in FILE.
+cpu_of() { awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }; printf "%.1f\n", t * 1000 }' "$1"; }
+# timed FILE CMD…: run CMD with stdout to $work/out, append its wall time in ms to FILE
+# and its CPU time in ms to FILE.cpu. times runs in this shell, right around CMD, so that
+# it counts CMD alone (in a pipe or $(…) it would count a subshell's children).
 timed() {
     local file=$1 t0
     shift
     t0=$(now_us)
+    times >"$work/times0"
     "$@" >"$work/out" 2>"$work/err"
+    times >"$work/times1"
     awk -v d=$(( $(now_us) - t0 )) 'BEGIN { printf "%.1f\n", d / 1000 }' >>"$file"
+    awk -v a="$(cpu_of "$work/times0")" -v b="$(cpu_of "$work/times1")" 'BEGIN { printf "%.1f\n", b - a }' >>"$file.cpu"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
 
@@ -90,7 +98,7 @@ want_frames=$(json "$work/ready.json" "sum(len(t['frames']) for t in d['threads'
 echo "pid $pid ready: $want_threads threads, $want_frames Python frames"
 
 echo "pyhang live x$RUNS"
-: >"$work/live.ms"; : >"$work/paused.ms"
+: >"$work/live.ms"; : >"$work/live.ms.cpu"; : >"$work/paused.ms"
 for _ in $(seq "$RUNS"); do
     timed "$work/live.ms" "$pyhang" dump "$pid" --format json
     cp "$work/out" "$work/live.json"
@@ -102,7 +110,7 @@ got_frames=$(json "$work/live.json" "sum(len(t['frames']) for t in d['threads'])
 austin_ms=
 if [[ -n $AUSTIN ]]; then
     echo "austin -w x$RUNS"
-    : >"$work/austin.ms"
+    : >"$work/austin.ms"; : >"$work/austin.ms.cpu"
     for _ in $(seq "$RUNS"); do
         timed "$work/austin.ms" "$AUSTIN" -w "$pid"
     done
@@ -110,10 +118,11 @@ if [[ -n $AUSTIN ]]; then
     austin_frames=$(grep -c '^    ' "$work/out" || true)
     [[ $austin_frames -gt 0 ]] || die "austin printed no frames: $(tail -5 "$work/err")"
     austin_ms=$(median <"$work/austin.ms")
+    austin_cpu=$(median <"$work/austin.ms.cpu")
 fi
 
 echo "gdb py-bt x$GDB_RUNS"
-: >"$work/gdb.ms"
+: >"$work/gdb.ms"; : >"$work/gdb.ms.cpu"
 for _ in $(seq "$GDB_RUNS"); do
     timed "$work/gdb.ms" gdb -p "$pid" -batch -iex "set auto-load python-scripts off" -ex "source $gdbpy" \
         -ex "thread apply all py-bt" </dev/null
@@ -131,7 +140,7 @@ core=$work/core.$pid
 core_mb=$(( $(stat -c %s "$core") / 1048576 ))
 
 echo "pyhang core x$RUNS"
-: >"$work/core.ms"
+: >"$work/core.ms"; : >"$work/core.ms.cpu"
 for _ in $(seq "$RUNS"); do
     timed "$work/core.ms" "$pyhang" dump "$core" --format json
 done
@@ -141,20 +150,26 @@ live=$(median <"$work/live.ms")
 corems=$(median <"$work/core.ms")
 gdbms=$(median <"$work/gdb.ms")
 paused=$(median <"$work/paused.ms")
+live_cpu=$(median <"$work/live.ms.cpu")
+gdb_cpu=$(median <"$work/gdb.ms.cpu")
 
 echo
 echo "Python $VERSION, parked.py --threads $THREADS --depth $DEPTH: $want_threads threads, $want_frames frames; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-36s %10s   %s\n' "measure" "median" "runs"
 printf '%-36s %10s   %s\n' "pyhang dump PID --format json (ms)" "$live" "$(tr '\n' ' ' <"$work/live.ms")"
+printf '%-36s %10s   %s\n' "  CPU time (ms)" "$live_cpu" "$(tr '\n' ' ' <"$work/live.ms.cpu")"
 printf '%-36s %10s   %s\n' "pyhang target pause (ms, JSON)" "$paused" "$(tr '\n' ' ' <"$work/paused.ms")"
 if [[ -n $austin_ms ]]; then
     printf '%-36s %10s   %s\n' "austin -w PID (ms)" "$austin_ms" "$(tr '\n' ' ' <"$work/austin.ms")"
+    printf '%-36s %10s   %s\n' "  CPU time (ms)" "$austin_cpu" "$(tr '\n' ' ' <"$work/austin.ms.cpu")"
 fi
 printf '%-36s %10s   %s\n' "gdb thread apply all py-bt (ms)" "$gdbms" "$(tr '\n' ' ' <"$work/gdb.ms")"
+printf '%-36s %10s   %s\n' "  CPU time (ms)" "$gdb_cpu" "$(tr '\n' ' ' <"$work/gdb.ms.cpu")"
 printf '%-36s %10s\n' "gcore (ms)" "$(cat "$work/gcore.ms")"
 printf '%-36s %10s   %s\n' "pyhang dump CORE (ms, ${core_mb} MiB)" "$corems" "$(tr '\n' ' ' <"$work/core.ms")"
 printf '%-36s %10s\n' "ratio gdb / pyhang live" "$(ratio "$gdbms" "$live")"
 if [[ -n $austin_ms ]]; then
     printf '%-36s %10s\n' "ratio pyhang live / austin" "$(ratio "$live" "$austin_ms")"
+    printf '%-36s %10s\n' "ratio pyhang / austin, CPU time" "$(ratio "$live_cpu" "$austin_cpu")"
 fi
 printf '%-36s %10s\n' "frames: pyhang live/core, py-bt" "$got_frames/$core_frames, $gdb_frames"

@@ -159,7 +159,7 @@ func (p *Process) vars(n int) []Var {
 	if n > varChunk/4 {
 		return make([]Var, 0, n)
 	}
-	if cap(p.varBuf)-len(p.varBuf) < n {
+	if p.varBuf == nil || cap(p.varBuf)-len(p.varBuf) < n {
 		p.varBuf = make([]Var, 0, varChunk)
 	}
 	k := len(p.varBuf)
