@@ -37,12 +37,16 @@ type File struct {
 	Stripped bool   // no .symtab
 	Soname   string // DT_SONAME of a shared object ("linux-vdso.so.1")
 
-	tabs     []symtab  // .dynsym, .symtab
-	byAddr   []funcSym // function symbols sorted by value, the preferred alias last; built by sortFuncs on first use
-	sorted   sync.Once
-	sections map[string]*elf.Section
-	loads    []elf.ProgHeader // PT_LOAD segments
-	f        *elf.File
+	tabs   []symtab  // .dynsym, .symtab
+	byAddr []funcSym // function symbols sorted by value, the preferred alias last; built by sortFuncs on first use
+	sorted sync.Once
+	mu     sync.Mutex // guards tabs while .symtab is read
+	// symtabLater is set until .symtab, which the file has, is read
+	// (loadSymtabs).
+	symtabLater bool
+	sections    map[string]*elf.Section
+	loads       []elf.ProgHeader // PT_LOAD segments
+	f           *elf.File
 }
 
 // maxSymbols bounds the symbol tables read from one file.
@@ -80,16 +84,31 @@ func Open(r io.ReaderAt, path string) (f *File, err error) {
 	if names, err := ef.DynString(elf.DT_SONAME); err == nil && len(names) > 0 && len(names[0]) < 256 {
 		f.Soname = names[0]
 	}
-	for _, name := range []string{".dynsym", ".symtab"} {
-		f.loadSymtab(ef, name)
-	}
+	// .symtab (a file not stripped has one) is read when .dynsym is not
+	// enough: the names looked up in most files are exported ones, and an
+	// interpreter's .symtab and its strings are a megabyte.
+	f.loadSymtab(ef, ".dynsym")
+	f.symtabLater = f.sections[".symtab"] != nil
 	return f, nil
+}
+
+// loadSymtabs reads .symtab if it is still to be read, and says whether it did.
+func (f *File) loadSymtabs() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.symtabLater {
+		return false
+	}
+	f.symtabLater = false
+	f.loadSymtab(f.f, ".symtab")
+	return true
 }
 
 // sortFuncs builds byAddr, on the first Symbolize: most files are opened
 // for a few names (Lookup), and the interpreter's has tens of thousands of
 // functions to sort.
 func (f *File) sortFuncs() {
+	f.loadSymtabs()
 	for i := range f.tabs {
 		f.addFuncs(uint8(i))
 	}
@@ -235,10 +254,19 @@ func bindRank(s Symbol) int {
 // Lookup returns the defined symbol called name (a global one when both
 // exist). It scans the tables: callers look up a handful of names per file.
 func (f *File) Lookup(name string) (Symbol, bool) {
+	n := len(f.tabs)
+	found, ok := f.lookupIn(f.tabs, name, Symbol{}, false)
+	if (!ok || found.Local) && f.loadSymtabs() {
+		// .symtab holds what .dynsym lacks: static and hidden symbols.
+		found, ok = f.lookupIn(f.tabs[n:], name, found, ok)
+	}
+	return found, ok
+}
+
+// lookupIn continues Lookup's scan over tabs, from what it found so far.
+func (f *File) lookupIn(tabs []symtab, name string, found Symbol, ok bool) (Symbol, bool) {
 	le := binary.LittleEndian
-	var found Symbol
-	ok := false
-	for _, t := range f.tabs {
+	for _, t := range tabs {
 		for e := t.ents; len(e) >= symSize; e = e[symSize:] {
 			off := int(le.Uint32(e))
 			if off+len(name) >= len(t.strs) || t.strs[off+len(name)] != 0 || string(t.strs[off:off+len(name)]) != name {
