@@ -18,7 +18,8 @@ var benchInterps = []string{"pyenv-3.12.1", "pyenv-3.8.18"}
 var benchArgs = []string{"--threads", "100", "--depth", "50", "--ready-timeout", "120"}
 
 // BenchmarkDumpLive dumps a live parked.py with the pyhang binary, threads paused.
-// It reports how long the target's threads were stopped (paused-ms, the mean) and the
+// It reports how long the target's threads were stopped (paused-ms, the mean), the CPU
+// time pyhang used (cpu-ms, the mean: steadier than ns/op on a loaded machine) and the
 // frames read per snapshot.
 func BenchmarkDumpLive(b *testing.B) {
 	for _, in := range benchTargets(b) {
@@ -128,13 +129,14 @@ func medianOf(v []float64) float64 {
 // a live program would be wrong here: the program is this test's own child,
 // and the test's wait for it races pyhang's ptrace waits for its stops.)
 func benchTake(b *testing.B, arg string, threads int) {
-	var paused float64
+	var paused, cpu float64
 	var frames int
 	for b.Loop() {
 		s, r := dumpJSON(b, arg)
 		if r.code != 0 {
 			b.Fatalf("%v", r)
 		}
+		cpu += float64(r.cpu.Microseconds()) / 1000
 		if len(s.Threads) != threads {
 			b.Fatalf("pyhang dump %s: %d threads, want %d", arg, len(s.Threads), threads)
 		}
@@ -144,6 +146,7 @@ func benchTake(b *testing.B, arg string, threads int) {
 		frames = countFrames(s)
 	}
 	b.ReportMetric(paused/float64(b.N), "paused-ms")
+	b.ReportMetric(cpu/float64(b.N), "cpu-ms")
 	b.ReportMetric(float64(frames), "frames/op")
 }
 
