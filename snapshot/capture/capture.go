@@ -64,6 +64,16 @@ const snapshotHeap = 512 << 20
 // maxPrefault bounds the heap made resident before a snapshot (prefault).
 const maxPrefault = 64 << 20
 
+// heapFor is about what a snapshot of a process of so many threads
+// allocates: a few megabytes, and about 256 KiB a thread (a thread of 50
+// Python frames takes 200 KiB).
+func heapFor(threads int) int {
+	if threads <= 0 {
+		return 0
+	}
+	return min(maxPrefault, 8<<20+threads*(256<<10))
+}
+
 // Take reads a snapshot of the target named by arg.
 //
 // A live target is read without stopping it first, to parse the interpreter's
@@ -84,6 +94,7 @@ func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 		return nil, err
 	}
 	defer t.Close()
+	prefault(heapFor(len(t.Threads())))
 	s, err := Read(t, opts)
 	if err != nil {
 		return nil, err

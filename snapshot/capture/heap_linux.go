@@ -33,9 +33,7 @@ func prefault(n int) {
 	runtime.GC() // frees b's pages, resident, for what follows
 }
 
-// liveHeap is about what a snapshot of live process pid allocates: a few
-// megabytes, and about 256 KiB a thread (a thread of 50 Python frames takes
-// 200 KiB).
+// liveHeap is about what a snapshot of live process pid allocates (heapFor).
 func liveHeap(pid int) int {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
@@ -50,5 +48,5 @@ func liveHeap(pid int) int {
 	if err != nil || threads <= 0 {
 		return 0
 	}
-	return min(maxPrefault, 8<<20+threads*(256<<10))
+	return heapFor(threads)
 }
