@@ -28,9 +28,8 @@ func prefault(n int) {
 	if err := unix.Madvise(b, unix.MADV_POPULATE_WRITE); err != nil {
 		return // before Linux 5.14: the pages fault in as they are used
 	}
-	runtime.KeepAlive(b)
-	b = nil
-	runtime.GC() // frees b's pages, resident, for what follows
+	runtime.KeepAlive(b) // b is garbage from here on
+	runtime.GC()         // frees b's pages, resident, for what follows
 }
 
 // liveHeap is about what a snapshot of live process pid allocates (heapFor).
