@@ -66,12 +66,17 @@ const maxPrefault = 64 << 20
 
 // heapFor is about what a snapshot of a process of so many threads
 // allocates: a few megabytes, and about 256 KiB a thread (a thread of 50
-// Python frames takes 200 KiB).
-func heapFor(threads int) int {
+// Python frames takes 200 KiB). Native stacks add 4 MiB of module tables
+// and about 64 KiB a thread (3.8 runs each Python call on four C frames).
+func heapFor(threads int, native bool) int {
 	if threads <= 0 {
 		return 0
 	}
-	return min(maxPrefault, 8<<20+threads*(256<<10))
+	n := 8<<20 + threads*(256<<10)
+	if native {
+		n += 4<<20 + threads*(64<<10)
+	}
+	return min(maxPrefault, n)
 }
 
 // Take reads a snapshot of the target named by arg.
@@ -86,7 +91,7 @@ func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(snapshotHeap))
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	if pid, err := strconv.Atoi(arg); err == nil && pid > 0 && !opts.NonBlocking {
-		prefault(liveHeap(pid))
+		prefault(liveHeap(pid, opts.Native))
 		return takeLive(pid, opts)
 	}
 	t, err := Open(arg, opts)
@@ -94,7 +99,7 @@ func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 		return nil, err
 	}
 	defer t.Close()
-	prefault(heapFor(len(t.Threads())))
+	prefault(heapFor(len(t.Threads()), opts.Native))
 	s, err := Read(t, opts)
 	if err != nil {
 		return nil, err

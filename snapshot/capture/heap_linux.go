@@ -33,7 +33,7 @@ func prefault(n int) {
 }
 
 // liveHeap is about what a snapshot of live process pid allocates (heapFor).
-func liveHeap(pid int) int {
+func liveHeap(pid int, native bool) int {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
@@ -47,5 +47,5 @@ func liveHeap(pid int) int {
 	if err != nil || threads <= 0 {
 		return 0
 	}
-	return heapFor(threads)
+	return heapFor(threads, native)
 }

@@ -4,4 +4,4 @@ package capture
 
 func prefault(int) {}
 
-func liveHeap(int) int { return 0 }
+func liveHeap(int, bool) int { return 0 }
