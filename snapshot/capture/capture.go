@@ -299,7 +299,7 @@ func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *n
 		Schema: snapshot.Schema,
 		Target: snapshot.TargetInfo{
 			Kind: t.Kind(), PID: t.PID(), Executable: t.Executable(),
-			Python: p.V.String(), Binary: p.Binary,
+			Python: p.Version.String(), Binary: p.Binary,
 			Warnings: append([]string(nil), d.warnings...),
 			Missing:  append([]string(nil), d.missing...),
 		},
@@ -476,7 +476,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		th.GIL = snapshot.GILWaiting
 		return
 	}
-	if b.p.V.Minor >= 13 {
+	if b.p.Version.Minor >= 13 {
 		// 3.13+ parks on a semaphore inside a wait_entry on the waiter's own
 		// stack: {park_arg, addr, sema, …}, so the parked address sits 8 bytes
 		// below the futex word.

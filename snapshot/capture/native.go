@@ -206,7 +206,7 @@ func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *unwoun
 		}
 	} else {
 		how = "by name"
-		fn := b.p.L.EvalFunction
+		fn := b.p.Layout.EvalFunction
 		var evals []int
 		for i := range st.frames {
 			if s := st.frames[i].Symbol; s == fn || strings.HasPrefix(s, fn) && strings.HasPrefix(s[len(fn):], ".") {

@@ -109,7 +109,7 @@ func (p *Process) AsyncioTasks(threads []ThreadState) (tasks []Task, complete bo
 			complete = false
 		}
 	}
-	if p.L.TaskNode >= 0 {
+	if p.Layout.TaskNode >= 0 {
 		if !p.taskLists(threads, add) {
 			complete = false
 		}
@@ -304,8 +304,8 @@ const aioSection = ".AsyncioDebug"
 // aioLayout is the layout with the asyncio offsets the interpreter publishes
 // about itself, once they have been read (3.14+).
 func (p *Process) aioLayout() *Layout {
-	if p.aioDone || p.L.TaskNode < 0 {
-		return p.L
+	if p.aioDone || p.Layout.TaskNode < 0 {
+		return p.Layout
 	}
 	p.aioDone = true
 	warn := func(format string, args ...any) {
@@ -314,16 +314,16 @@ func (p *Process) aioLayout() *Layout {
 	}
 	o, path, err := p.readAioOffsets()
 	if err != nil {
-		warn("asyncio: %v; using the built-in 3.%d table", err, p.V.Minor)
-		return p.L
+		warn("asyncio: %v; using the built-in 3.%d table", err, p.Version.Minor)
+		return p.Layout
 	}
 	if o == nil {
-		return p.L // _asyncio is not loaded: no C task exists
+		return p.Layout // _asyncio is not loaded: no C task exists
 	}
-	l := p.L
+	l := p.Layout
 	set := func(dst *int64, v uint64, what string) {
 		if *dst != int64(v) {
-			warn("Python %s: %s is %d in %s, built-in table says %d; using %d", p.V, what, v, path, *dst, v)
+			warn("Python %s: %s is %d in %s, built-in table says %d; using %d", p.Version, what, v, path, *dst, v)
 			*dst = int64(v)
 		}
 	}
@@ -351,7 +351,7 @@ func (p *Process) readAioOffsets() (*aioOffsets, string, error) {
 		raw, where = b, p.Binary
 	}
 	if raw == nil {
-		for path := range fileBases(p.T.Mappings()) {
+		for path := range fileBases(p.Target.Mappings()) {
 			if !strings.HasPrefix(filepath.Base(path), "_asyncio.") {
 				continue
 			}
@@ -370,7 +370,7 @@ func (p *Process) readAioOffsets() (*aioOffsets, string, error) {
 }
 
 func (p *Process) aioSectionOf(path string) ([]byte, error) {
-	f, err := p.T.OpenFile(path)
+	f, err := p.Target.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}

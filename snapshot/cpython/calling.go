@@ -56,7 +56,7 @@ const (
 // it). It returns nil when the frame's instruction and stack do not say so
 // exactly.
 func (p *Process) calling(f uint64, hdr []byte, c *code, instr uint64, unit int, current bool) *Call {
-	l := p.L
+	l := p.Layout
 	switch {
 	case l.IFStackpointer >= 0 && len(l.CallOps) > 0:
 		if current {
@@ -79,7 +79,7 @@ func (p *Process) instruction(instr uint64) (op, arg uint8, ok bool) {
 
 // callAtStackPointer: 3.14, the current frame stopped in a CALL or CALL_KW.
 func (p *Process) callAtStackPointer(f uint64, hdr []byte, c *code, instr uint64) *Call {
-	l := p.L
+	l := p.Layout
 	op, arg, ok := p.instruction(instr)
 	if !ok || c.stackSize < 0 {
 		return nil
@@ -118,7 +118,7 @@ func (p *Process) callAtStackPointer(f uint64, hdr []byte, c *code, instr uint64
 
 // enteringWith: 3.11–3.13, a frame at BEFORE_WITH, which runs __enter__.
 func (p *Process) enteringWith(f uint64, c *code, instr uint64, unit int) *Call {
-	l := p.L
+	l := p.Layout
 	op, _, ok := p.instruction(instr)
 	if !ok || int(op) != l.OpBeforeWith {
 		return nil
@@ -151,7 +151,7 @@ func (p *Process) stackSlot(base uint64, i int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if p.L.StackRefTagged {
+	if p.Layout.StackRefTagged {
 		if v == 1 || v&3 == 3 {
 			return 0, nil
 		}

@@ -112,7 +112,7 @@ func newCallWorld(t *testing.T, minor int) *callWorld {
 	}
 	h := newHeap()
 	w := &callWorld{h: h}
-	w.p = &Process{T: heapTarget{h}, L: l, r: newReader(heapTarget{h}), typeNames: map[uint64]string{},
+	w.p = &Process{Target: heapTarget{h}, Layout: l, r: newReader(heapTarget{h}), typeNames: map[uint64]string{},
 		codes: map[uint64]*code{}, kinds: map[uint64]string{}, attrs: map[uint64]map[string]uint64{}, scanned: map[uint64]uint64{}}
 	strType := h.typ("str", 0)
 	descrType := h.typ("method_descriptor", 0)
@@ -149,7 +149,7 @@ func (w *callWorld) slot(i int, v uint64, tag bool) {
 	if tag && v != 0 {
 		v |= 1 // a borrowed (deferred) reference
 	}
-	if w.p.L.StackRefTagged && v == 0 {
+	if w.p.Layout.StackRefTagged && v == 0 {
 		v = 1 // PyStackRef_NULL
 	}
 	w.h.put64(w.localsplus+8*uint64(callLocals+i), v)
@@ -160,7 +160,7 @@ func (w *callWorld) instr(op, arg uint8) { w.h.put(w.codeUnit, []byte{op, arg}) 
 // call runs the derivation for the frame, with the stack pointer at depth
 // (3.14) and the given exception table (3.11–3.13).
 func (w *callWorld) call(depth int, exc []byte, current bool) *Call {
-	l := w.p.L
+	l := w.p.Layout
 	hdr := make([]byte, 128)
 	if l.IFStackpointer >= 0 {
 		binary.LittleEndian.PutUint64(hdr[l.IFStackpointer:], w.localsplus+8*uint64(callLocals+depth))
@@ -199,7 +199,7 @@ func TestCallingWithEntry(t *testing.T) {
 	for _, minor := range []int{11, 12, 13} {
 		t.Run(fmt.Sprintf("3.%d", minor), func(t *testing.T) {
 			w := newCallWorld(t, minor)
-			l := w.p.L
+			l := w.p.Layout
 			op := uint8(l.OpBeforeWith)
 			inSlot := w.lock // 3.12/3.13: the manager until __enter__ returns
 			if l.WithEnterExit {
@@ -232,7 +232,7 @@ func TestCallingWithEntry(t *testing.T) {
 // arguments, at the stack pointer the current frame saved.
 func TestCallingStackPointer(t *testing.T) {
 	w := newCallWorld(t, 14)
-	l := w.p.L
+	l := w.p.Layout
 	call, callKW := l.CallOps[0], l.CallKWOps[0]
 
 	// with lock:  →  [exit, lock, __enter__, lock]; CALL 0

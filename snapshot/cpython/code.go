@@ -100,7 +100,7 @@ func (p *Process) readCode(addr uint64) (*code, error) {
 	if tn != "code" {
 		return nil, fmt.Errorf("is a %q, not code", tn)
 	}
-	l := p.L
+	l := p.Layout
 	c := &code{Addr: addr, stackSize: -1}
 	ptr := func(off int64) uint64 {
 		v, e := p.r.u64(addr + uint64(off))
@@ -193,7 +193,7 @@ const (
 // argCount returns how many leading local names of a code object are its
 // arguments; 0 when the header is unreadable.
 func (p *Process) argCount(addr uint64) int {
-	l := p.L
+	l := p.Layout
 	args, e1 := p.r.i32(addr + uint64(l.CoArgcount))
 	kw, e2 := p.r.i32(addr + uint64(l.CoKwonlyargcount))
 	flags, e3 := p.r.i32(addr + uint64(l.CoFlags))

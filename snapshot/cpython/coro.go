@@ -102,7 +102,7 @@ walk:
 
 // genFrame returns the frame of a coroutine or generator object and its state.
 func (p *Process) genFrame(gen uint64) (uint64, int, error) {
-	l := p.L
+	l := p.Layout
 	if l.GenFrame >= 0 { // ≤3.10: a separate frame object, NULL once finished
 		f, err := p.r.u64(gen + uint64(l.GenFrame))
 		if err != nil {
@@ -153,7 +153,7 @@ func genStateOf(l *Layout, st int) int {
 }
 
 func (p *Process) decodeGenFrame(f uint64) (Frame, bool, error) {
-	if p.L.GenFrame >= 0 {
+	if p.Layout.GenFrame >= 0 {
 		return p.oldFrame(f, false)
 	}
 	return p.newFrame(f, false) // a suspended frame: not the one a thread executes
@@ -165,7 +165,7 @@ const maxStackDepth = 1 << 16
 // yieldFrom returns what a suspended coroutine awaits (the top of its value
 // stack when it is suspended in an await or a yield from), 0 for none.
 func (p *Process) yieldFrom(gen, f uint64) uint64 {
-	l := p.L
+	l := p.Layout
 	top := func(stack uint64, depth int64) uint64 {
 		if depth < 1 || depth > maxStackDepth {
 			return 0
@@ -250,7 +250,7 @@ func (p *Process) yieldFrom(gen, f uint64) uint64 {
 // oldOpcodeAfter reads the opcode `units` code units after f_lasti of a
 // 3.8–3.10 frame (f_lasti counts bytes before 3.10, code units from it).
 func (p *Process) oldOpcodeAfter(f uint64, units int64) int {
-	l := p.L
+	l := p.Layout
 	lasti, err := p.r.i32(f + uint64(l.FLasti))
 	if err != nil || lasti < 0 {
 		return -1

@@ -75,9 +75,9 @@ type debugGroup struct {
 
 // debugOffsets reads the groups of this minor version into "group.field" → value.
 func (p *Process) debugOffsets() (map[string]int64, error) {
-	groups, ok := debugGroups[p.V.Minor]
+	groups, ok := debugGroups[p.Version.Minor]
 	if !ok {
-		return nil, fmt.Errorf("no _Py_DebugOffsets description for 3.%d", p.V.Minor)
+		return nil, fmt.Errorf("no _Py_DebugOffsets description for 3.%d", p.Version.Minor)
 	}
 	out := map[string]int64{}
 	for _, g := range groups {
@@ -108,14 +108,14 @@ func (p *Process) applyDebugOffsets() error {
 	if err != nil {
 		return err
 	}
-	l := p.L
+	l := p.Layout
 	set := func(dst *int64, key string) {
 		v, ok := d[key]
 		if !ok {
 			return
 		}
 		if *dst != v {
-			p.warnf("Python %s: %s is %d, built-in table says %d; using %d", p.V, key, v, *dst, v)
+			p.warnf("Python %s: %s is %d, built-in table says %d; using %d", p.Version, key, v, *dst, v)
 			*dst = v
 		}
 	}

@@ -25,10 +25,10 @@ const maxLineScan = 512
 
 // unitLine is the line of code unit k as CPython reports it, -1 for none.
 func (p *Process) unitLine(c *code, k int) int {
-	if p.L.Minor >= 11 {
+	if p.Layout.Minor >= 11 {
 		return c.locationAt(k).line
 	}
-	return c.line(p.L.Minor, k)
+	return c.line(p.Layout.Minor, k)
 }
 
 // enclosingLine returns the line to report for code unit `unit` of c, which
@@ -40,10 +40,10 @@ func (p *Process) enclosingLine(c *code, unit int) (int, string) {
 		return e.line, e.basis
 	}
 	var units []byte
-	if p.L.OpJumpBack != nil || p.L.OpJumpAbsolute != 0 {
+	if p.Layout.OpJumpBack != nil || p.Layout.OpJumpAbsolute != 0 {
 		units = p.codeUnits(c)
 	}
-	line, basis := enclosingLine(p.L, units, func(k int) int { return p.unitLine(c, k) }, c.FirstLine, unit)
+	line, basis := enclosingLine(p.Layout, units, func(k int) int { return p.unitLine(c, k) }, c.FirstLine, unit)
 	if c.encl == nil {
 		c.encl = map[int]enclosed{}
 	}
@@ -120,7 +120,7 @@ func (p *Process) codeUnits(c *code) []byte {
 		return c.units
 	}
 	c.unitsRead = true
-	l := p.L
+	l := p.Layout
 	if l.CoCodeAdaptive >= 0 {
 		n, err := p.r.i64(c.Addr + obSize) // ob_size counts code units
 		if err != nil || n <= 0 || n > maxCodeUnits {

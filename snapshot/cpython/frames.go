@@ -57,28 +57,28 @@ const maxFrames = 4096
 // per activation of the interpreter loop, an address inside that
 // activation's C stack frame where the version leaves one (see Layout).
 func (p *Process) frames(tstate uint64) ([]Frame, []uint64, error) {
-	if p.L.Minor <= 10 {
-		f, err := p.r.u64(tstate + uint64(p.L.TstateFrame))
+	if p.Layout.Minor <= 10 {
+		f, err := p.r.u64(tstate + uint64(p.Layout.TstateFrame))
 		if err != nil {
 			return nil, nil, fmt.Errorf("thread state %#x: frame pointer: %w", tstate, err)
 		}
-		return p.walk(f, p.oldFrame, p.L.FBack)
+		return p.walk(f, p.oldFrame, p.Layout.FBack)
 	}
 	var f uint64
 	var err error
-	if p.L.CFrameCurrentFrame >= 0 {
+	if p.Layout.CFrameCurrentFrame >= 0 {
 		var cf uint64
-		if cf, err = p.r.u64(tstate + uint64(p.L.TstateFrame)); err == nil && cf != 0 {
-			f, err = p.r.u64(cf + uint64(p.L.CFrameCurrentFrame))
+		if cf, err = p.r.u64(tstate + uint64(p.Layout.TstateFrame)); err == nil && cf != 0 {
+			f, err = p.r.u64(cf + uint64(p.Layout.CFrameCurrentFrame))
 		}
 	} else {
-		f, err = p.r.u64(tstate + uint64(p.L.TstateFrame))
+		f, err = p.r.u64(tstate + uint64(p.Layout.TstateFrame))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("thread state %#x: current frame: %w", tstate, err)
 	}
-	out, markers, err := p.walk(f, p.newFrame, p.L.IFPrevious)
-	if p.L.OwnerEntryShim < 0 && p.L.CFramePrevious >= 0 {
+	out, markers, err := p.walk(f, p.newFrame, p.Layout.IFPrevious)
+	if p.Layout.OwnerEntryShim < 0 && p.Layout.CFramePrevious >= 0 {
 		markers = p.cframes(tstate, out)
 	}
 	return out, markers, err
@@ -187,10 +187,10 @@ func (p *Process) cframes(tstate uint64, frames []Frame) []uint64 {
 		want = frames[len(frames)-1].Activation + 1
 	}
 	var out []uint64
-	cf, err := p.r.u64(tstate + uint64(p.L.TstateFrame))
+	cf, err := p.r.u64(tstate + uint64(p.Layout.TstateFrame))
 	for n := 0; err == nil && cf != 0 && n <= maxFrames; n++ {
 		var prev uint64
-		if prev, err = p.r.u64(cf + uint64(p.L.CFramePrevious)); err != nil || prev == 0 {
+		if prev, err = p.r.u64(cf + uint64(p.Layout.CFramePrevious)); err != nil || prev == 0 {
 			break
 		}
 		out = append(out, cf)
@@ -220,7 +220,7 @@ func (p *Process) keep(f uint64, n int) error {
 
 // oldFrame decodes a PyFrameObject (3.8–3.10).
 func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
-	l := p.L
+	l := p.Layout
 	fr := Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1, entry: l.EvalPerFrame}
 	hdr, err := p.r.view(f, int(l.FLocalsplus))
 	if err != nil {
@@ -255,7 +255,7 @@ func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
 func (p *Process) oldLocals(f uint64, c *code) []Var {
 	var out []Var
 	if n := min(c.nLocals, len(c.localNames)); n > 0 {
-		if raw, err := p.r.view(f+uint64(p.L.FLocalsplus), 8*n); err == nil {
+		if raw, err := p.r.view(f+uint64(p.Layout.FLocalsplus), 8*n); err == nil {
 			out = p.vars(n + len(c.cellNames))[:n]
 			for i := range out {
 				out[i] = Var{Name: c.localNames[i], Value: le64(raw[8*i:]), Arg: i < c.nArgs}
@@ -274,7 +274,7 @@ func (p *Process) oldCells(f uint64, c *code) []Var {
 	if n == 0 || len(c.localNames) != c.nLocals {
 		return nil
 	}
-	raw, err := p.r.view(f+uint64(p.L.FLocalsplus)+8*uint64(c.nLocals), 8*n)
+	raw, err := p.r.view(f+uint64(p.Layout.FLocalsplus)+8*uint64(c.nLocals), 8*n)
 	if err != nil {
 		return nil
 	}
@@ -301,7 +301,7 @@ func (p *Process) oldCells(f uint64, c *code) []Var {
 
 // newFrame decodes a _PyInterpreterFrame (3.11+).
 func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
-	l := p.L
+	l := p.Layout
 	fr := Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1}
 	// One buffer for every frame (newFrame does not nest): an array here
 	// would escape, a heap allocation per frame.
@@ -327,7 +327,7 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 		// core whose writer could not read the thread's stack.
 		return fr, false, fmt.Errorf("frame at %#x has no code object (memory zeroed or not in the core)", f)
 	}
-	if p.L.Minor >= 13 {
+	if p.Layout.Minor >= 13 {
 		// Shim frames of 3.13 carry Py_None instead of a code object.
 		tn, err := p.typeName(codePtr)
 		if err != nil {
@@ -391,7 +391,7 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 // ones the covering exception-table entry says are live; stacktop is stale
 // for the executing frame), as object pointers (0 for NULL or a tagged int).
 func (p *Process) frameSlots(f uint64, hdr []byte, c *code, depth int) []uint64 {
-	base := f + uint64(p.L.IFLocalsplus)
+	base := f + uint64(p.Layout.IFLocalsplus)
 	n := c.nLocals
 	raw, err := p.r.view(base, 8*(n+depth))
 	if err != nil {
@@ -399,7 +399,7 @@ func (p *Process) frameSlots(f uint64, hdr []byte, c *code, depth int) []uint64 
 			return nil
 		}
 	}
-	l := p.L
+	l := p.Layout
 	// The slots are only looked at while this frame is decoded: reuse one
 	// buffer for every frame.
 	if cap(p.slotBuf) < len(raw)/8 {

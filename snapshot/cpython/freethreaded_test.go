@@ -45,13 +45,13 @@ func TestFreeThreadedRefused(t *testing.T) {
 		if !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%#x: message %q, want one line starting %q", c.hex, err, c.want)
 		}
-		if p.L != nil {
+		if p.Layout != nil {
 			t.Errorf("%#x: a layout was chosen for a free-threaded build", c.hex)
 		}
 
 		p = newProcess(fuzzTarget{&fuzzMemory{data: debugOffsetsImage(c.hex, 0)}}, nil, fuzzBase)
-		if err := p.detectVersion(); err != nil || p.V != VersionFromHex(c.hex) {
-			t.Errorf("%#x with free_threaded 0: version %v, %v", c.hex, p.V, err)
+		if err := p.detectVersion(); err != nil || p.Version != VersionFromHex(c.hex) {
+			t.Errorf("%#x with free_threaded 0: version %v, %v", c.hex, p.Version, err)
 		}
 	}
 }
@@ -72,14 +72,14 @@ func TestFreeThreadedFromFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := fileProcess(t, in.Binary)
-			if err := p.detectVersion(); err != nil || p.V.String() != in.Version {
-				t.Fatalf("from %s: version %v, %v; want %s", in.Binary, p.V, err, in.Version)
+			if err := p.detectVersion(); err != nil || p.Version.String() != in.Version {
+				t.Fatalf("from %s: version %v, %v; want %s", in.Binary, p.Version, err, in.Version)
 			}
 
 			// Set free_threaded in a copy of the file: the one header in
 			// initialised data is the one after the cookie and version.
 			hdr := append([]byte(debugCookie), make([]byte, 8)...)
-			binary.LittleEndian.PutUint64(hdr[8:], hexOf(p.V))
+			binary.LittleEndian.PutUint64(hdr[8:], hexOf(p.Version))
 			at := bytes.Index(raw, hdr)
 			if at < 0 || bytes.Contains(raw[at+1:], hdr) {
 				t.Fatalf("%s: the debug-offsets header is not there once", in.Binary)
@@ -91,8 +91,8 @@ func TestFreeThreadedFromFile(t *testing.T) {
 			}
 			err = fileProcess(t, copyPath).detectVersion()
 			var fe *FreeThreadedError
-			if !errors.As(err, &fe) || fe.Version != p.V {
-				t.Fatalf("patched copy: %v, want a FreeThreadedError for %v", err, p.V)
+			if !errors.As(err, &fe) || fe.Version != p.Version {
+				t.Fatalf("patched copy: %v, want a FreeThreadedError for %v", err, p.Version)
 			}
 			t.Logf("%s", err)
 		})

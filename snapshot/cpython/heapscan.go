@@ -52,7 +52,7 @@ func (p *Process) scanFor(futex uint64) (obj uint64, ok, done bool) {
 	}
 	buf := p.scanBuf
 	scanned := uint64(0)
-	for _, m := range p.T.Mappings() {
+	for _, m := range p.Target.Mappings() {
 		if len(m.Perms) < 2 || m.Perms[0] != 'r' || m.Perms[1] != 'w' || (m.Path != "" && m.Path != "[heap]") {
 			continue
 		}
@@ -68,7 +68,7 @@ func (p *Process) scanFor(futex uint64) (obj uint64, ok, done bool) {
 			}
 			p.r.spend(int(n))
 			scanned += n
-			got, _ := p.T.ReadAt(buf[:n], at)
+			got, _ := p.Target.ReadAt(buf[:n], at)
 			for off := 0; off+8 <= got; off += 8 {
 				if buf[off] != want[0] || string(buf[off:off+8]) != string(want[:]) {
 					continue

@@ -323,11 +323,11 @@ func (p *Process) lockState(v uint64, tn string) *lockInfo {
 	}
 	li := &lockInfo{}
 	switch {
-	case tn == "_thread.lock" && p.L.LockLockAddr: // sem_t* @16, char locked @32
+	case tn == "_thread.lock" && p.Layout.LockLockAddr: // sem_t* @16, char locked @32
 		li.waitKey, li.locked = le64(raw[16:]), raw[32] != 0
 	case tn == "_thread.lock": // PyMutex @16
 		li.waitKey, li.locked = v+16, raw[16]&1 != 0
-	case p.L.RLockMutex: // _PyRecursiveMutex {PyMutex, thread, level}
+	case p.Layout.RLockMutex: // _PyRecursiveMutex {PyMutex, thread, level}
 		li.waitKey, li.owner = v+16, le64(raw[24:])
 		if li.owner != 0 {
 			li.count = int(le64(raw[32:])) + 1
@@ -345,7 +345,7 @@ func (p *Process) lockState(v uint64, tn string) *lockInfo {
 
 // simpleQueue decodes a _queue.SimpleQueue (the idle pool workers' queue).
 func (p *Process) simpleQueue(v uint64, ob *snapshot.Object) {
-	if p.L.Minor >= 13 {
+	if p.Layout.Minor >= 13 {
 		ob.WaitKey = snapshot.Addr(v + 16)
 		if n, err := p.r.i64(v + sqRingNum); err == nil && n >= 0 {
 			ln := int(n)

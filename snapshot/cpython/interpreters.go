@@ -31,7 +31,7 @@ const maxGCCallbacks = 64
 
 // MainInterpreter returns the address of the main interpreter.
 func (p *Process) MainInterpreter() (uint64, error) {
-	a := p.Runtime + uint64(p.L.RuntimeInterpMain)
+	a := p.Runtime + uint64(p.Layout.RuntimeInterpMain)
 	m, err := p.r.u64(a)
 	if err != nil {
 		return 0, fmt.Errorf("_PyRuntime.interpreters.main at %#x: %w", a, err)
@@ -45,7 +45,7 @@ func (p *Process) MainInterpreter() (uint64, error) {
 // RuntimeFinalizing returns the thread state running Py_FinalizeEx, 0 while
 // the runtime is not shutting down.
 func (p *Process) RuntimeFinalizing() (uint64, error) {
-	a := p.Runtime + uint64(p.L.RuntimeFinalizing)
+	a := p.Runtime + uint64(p.Layout.RuntimeFinalizing)
 	ts, err := p.r.u64(a)
 	if err != nil {
 		return 0, fmt.Errorf("_PyRuntime._finalizing at %#x: %w", a, err)
@@ -56,7 +56,7 @@ func (p *Process) RuntimeFinalizing() (uint64, error) {
 // Interpreters lists every interpreter, newest first (the order of
 // _PyRuntime.interpreters), with its state.
 func (p *Process) Interpreters() ([]Interpreter, error) {
-	l := p.L
+	l := p.Layout
 	head, err := p.r.u64(p.Runtime + uint64(l.RuntimeInterpHead))
 	if err != nil {
 		return nil, fmt.Errorf("_PyRuntime.interpreters.head at %#x: %w", p.Runtime+uint64(l.RuntimeInterpHead), err)
@@ -77,7 +77,7 @@ func (p *Process) Interpreters() ([]Interpreter, error) {
 }
 
 func (p *Process) interpreter(addr uint64) Interpreter {
-	l := p.L
+	l := p.Layout
 	in := Interpreter{Addr: addr}
 	var err error
 	if in.ID, err = p.r.i64(addr + uint64(l.InterpID)); err != nil {
@@ -150,7 +150,7 @@ func (p *Process) callbackCodes(list uint64) []uint64 {
 // GILOf returns the GIL an interpreter's threads take: the runtime's one GIL
 // up to 3.11, the interpreter's own (or the main one it shares) from 3.12.
 func (p *Process) GILOf(interp uint64) (GIL, error) {
-	l := p.L
+	l := p.Layout
 	var g GIL
 	if l.RuntimeGIL >= 0 {
 		g.Addr = p.Runtime + uint64(l.RuntimeGIL)
@@ -210,7 +210,7 @@ func (p *Process) ThreadObjectsIn(interp uint64) (map[uint64]uint64, error) {
 // ModuleIn returns the dict of a module imported in one interpreter, from
 // its sys.modules.
 func (p *Process) ModuleIn(interp uint64, name string) (uint64, error) {
-	mods, err := p.r.u64(interp + uint64(p.L.InterpModules))
+	mods, err := p.r.u64(interp + uint64(p.Layout.InterpModules))
 	if err != nil {
 		return 0, fmt.Errorf("interpreter %#x: sys.modules: %w", interp, err)
 	}

@@ -97,7 +97,7 @@ func (p *Process) strTotal(obj uint64, max int) (string, int, error) {
 		n = int64(max)
 	}
 	if ascii {
-		b, err := p.r.bytes(obj+uint64(p.L.StrASCIIData), int(n))
+		b, err := p.r.bytes(obj+uint64(p.Layout.StrASCIIData), int(n))
 		if err != nil {
 			return "", 0, err
 		}
@@ -106,7 +106,7 @@ func (p *Process) strTotal(obj uint64, max int) (string, int, error) {
 		}
 		return string(b), total, nil
 	}
-	b, err := p.r.bytes(obj+uint64(p.L.StrCompactData), int(n)*kind)
+	b, err := p.r.bytes(obj+uint64(p.Layout.StrCompactData), int(n)*kind)
 	if err != nil {
 		return "", 0, err
 	}
@@ -164,7 +164,7 @@ func (p *Process) intObj(obj uint64) (*big.Int, error) {
 func (p *Process) shortInt(obj uint64) (v int64, ok bool, err error) {
 	var ndigits int64
 	neg := false
-	if p.L.IntNewLayout {
+	if p.Layout.IntNewLayout {
 		tag, err := p.r.u64(obj + obSize)
 		if err != nil {
 			return 0, false, err
@@ -203,7 +203,7 @@ func (p *Process) shortInt(obj uint64) (v int64, ok bool, err error) {
 func (p *Process) longInt(obj uint64) (*big.Int, error) {
 	var ndigits int64
 	neg := false
-	if p.L.IntNewLayout {
+	if p.Layout.IntNewLayout {
 		tag, err := p.r.u64(obj + obSize)
 		if err != nil {
 			return nil, err
@@ -265,7 +265,7 @@ func (p *Process) tupleItems(obj uint64, max int) ([]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.ptrArray(obj+uint64(p.L.TupleItems), n, max, obj)
+	return p.ptrArray(obj+uint64(p.Layout.TupleItems), n, max, obj)
 }
 
 // listItems returns the item pointers of a list (at most max).
@@ -331,7 +331,7 @@ func (p *Process) keysItems(keys, values uint64, max int) ([]dictItem, error) {
 	var entries uint64
 	entrySize := uint64(24)
 	keyOff, valOff := uint64(8), uint64(16)
-	if p.L.DictNew {
+	if p.Layout.DictNew {
 		hdr, err := p.r.bytes(keys, 32)
 		if err != nil {
 			return nil, fmt.Errorf("dict keys at %#x: %w", keys, err)
@@ -375,7 +375,7 @@ func (p *Process) keysItems(keys, values uint64, max int) ([]dictItem, error) {
 	}
 	var vals []byte
 	if values != 0 {
-		if vals, err = p.r.bytes(values+uint64(p.L.ValuesHeader), int(nentries)*8); err != nil {
+		if vals, err = p.r.bytes(values+uint64(p.Layout.ValuesHeader), int(nentries)*8); err != nil {
 			return nil, fmt.Errorf("dict values at %#x: %w", values, err)
 		}
 	}
@@ -427,10 +427,10 @@ func (p *Process) instanceAttrs(obj uint64, max int) (map[string]uint64, error) 
 	}
 	var dict, values uint64
 	switch {
-	case p.L.ManagedDict == 11 && flags&flagManaged11 != 0:
+	case p.Layout.ManagedDict == 11 && flags&flagManaged11 != 0:
 		values, _ = p.r.u64(obj - 32)
 		dict, _ = p.r.u64(obj - 24)
-	case p.L.ManagedDict == 12 && flags&flagManaged11 != 0:
+	case p.Layout.ManagedDict == 12 && flags&flagManaged11 != 0:
 		v, err := p.r.u64(obj - 24)
 		if err != nil {
 			return nil, err
@@ -440,7 +440,7 @@ func (p *Process) instanceAttrs(obj uint64, max int) (map[string]uint64, error) 
 		} else {
 			dict = v
 		}
-	case p.L.ManagedDict == 13 && flags&flagManaged11 != 0:
+	case p.Layout.ManagedDict == 13 && flags&flagManaged11 != 0:
 		dict, _ = p.r.u64(obj - 24)
 		if dict == 0 && flags&flagInline13 != 0 {
 			bs, err := p.r.i64(t + tpBasicsize)
@@ -466,7 +466,7 @@ func (p *Process) instanceAttrs(obj uint64, max int) (map[string]uint64, error) 
 	case dict != 0:
 		items, err = p.dictItems(dict, max)
 	case values != 0:
-		keys, kerr := p.r.u64(t + uint64(p.L.HeapTypeCachedKeys))
+		keys, kerr := p.r.u64(t + uint64(p.Layout.HeapTypeCachedKeys))
 		if kerr != nil || keys == 0 {
 			return nil, fmt.Errorf("type at %#x: no cached keys for inline values", t)
 		}

@@ -30,9 +30,9 @@ func (e *NotPythonError) Error() string {
 
 // Process is one interpreter inside a target.
 type Process struct {
-	T       target.Target
-	L       *Layout
-	V       Version
+	Target  target.Target
+	Layout  *Layout
+	Version Version
 	Runtime uint64 // address of _PyRuntime
 	Binary  string // the mapped ELF file that defines _PyRuntime (target path)
 	Bin     *elfsym.File
@@ -59,7 +59,7 @@ type Process struct {
 
 // newProcess is the interpreter at runtime in t, read with layout l.
 func newProcess(t target.Target, l *Layout, runtime uint64) *Process {
-	p := &Process{T: t, L: l, Runtime: runtime, scanned: map[uint64]uint64{}}
+	p := &Process{Target: t, Layout: l, Runtime: runtime, scanned: map[uint64]uint64{}}
 	p.Rebind(t)
 	return p
 }
@@ -205,7 +205,7 @@ func (p *Process) detectVersion() error {
 		if err != nil {
 			return err
 		}
-		p.L = l
+		p.Layout = l
 		h, err := p.hexversion()
 		if err == nil && VersionFromHex(h).Minor == minor && plausibleHex(h) {
 			return p.setVersion(VersionFromHex(h), false)
@@ -222,7 +222,7 @@ func (p *Process) setVersion(v Version, debugOffsets bool) error {
 	if err != nil {
 		return err
 	}
-	p.V, p.L = v, l
+	p.Version, p.Layout = v, l
 	if debugOffsets {
 		if err := p.applyDebugOffsets(); err != nil {
 			p.warnf("_Py_DebugOffsets unusable, using built-in 3.%d table: %v", v.Minor, err)
@@ -233,11 +233,11 @@ func (p *Process) setVersion(v Version, debugOffsets bool) error {
 
 // hexversion reads sys.hexversion from the main interpreter's sys dict.
 func (p *Process) hexversion() (uint64, error) {
-	interp, err := p.r.u64(p.Runtime + uint64(p.L.RuntimeInterpHead))
+	interp, err := p.r.u64(p.Runtime + uint64(p.Layout.RuntimeInterpHead))
 	if err != nil {
 		return 0, fmt.Errorf("interpreters.head: %w", err)
 	}
-	sysdict, err := p.r.u64(interp + uint64(p.L.InterpSysdict))
+	sysdict, err := p.r.u64(interp + uint64(p.Layout.InterpSysdict))
 	if err != nil {
 		return 0, fmt.Errorf("interp %#x sysdict: %w", interp, err)
 	}
@@ -289,7 +289,7 @@ func (p *Process) Reads() int { return p.r.reads }
 // the warnings of that reading, with a fresh budget: the ELF work is done
 // once, before the target is stopped.
 func (p *Process) Rebind(t target.Target) {
-	p.T = t
+	p.Target = t
 	p.r = newReader(t)
 	p.warnings = append(p.warnings[:p.openWarns], p.aioWarns...)
 	p.typeNames = map[uint64]string{}

@@ -116,7 +116,7 @@ func readAll(p *Process) {
 		p.LockForWait(fuzzBase+8*uint64(i+2), 0)
 	}
 	// The frame walk a live snapshot makes while the target is stopped.
-	p.WalkStacks(p.T)
+	p.WalkStacks(p.Target)
 }
 
 // maxFuzzAlloc is the most one input may make pyhang allocate: the budget

@@ -195,7 +195,7 @@ func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
 // simpleQueueItems returns the first items of a _queue.SimpleQueue, oldest
 // first.
 func (p *Process) simpleQueueItems(v uint64, max int) []uint64 {
-	if p.L.Minor >= 13 {
+	if p.Layout.Minor >= 13 {
 		get, err1 := p.r.i64(v + sqRingGetIdx)
 		items, err2 := p.r.u64(v + sqRingItems)
 		cp, err3 := p.r.i64(v + sqRingCap)

@@ -51,12 +51,12 @@ func (p *Process) isFrameOf(v, addr uint64) bool {
 	if v == 0 || addr == 0 {
 		return false
 	}
-	if p.L.FrameObjFrame < 0 {
+	if p.Layout.FrameObjFrame < 0 {
 		return v == addr // PyFrameObject is the frame (3.8–3.10)
 	}
 	if tn, err := p.typeName(v); err != nil || tn != "frame" {
 		return false
 	}
-	f, err := p.r.u64(v + uint64(p.L.FrameObjFrame))
+	f, err := p.r.u64(v + uint64(p.Layout.FrameObjFrame))
 	return err == nil && f == addr
 }

@@ -48,7 +48,7 @@ type codeShape struct {
 }
 
 func (w *stackWalk) run() error {
-	p, l := w.p, w.p.L
+	p, l := w.p, w.p.Layout
 	interp, err := w.r.u64(p.Runtime + uint64(l.RuntimeInterpHead))
 	if err != nil {
 		return fmt.Errorf("_PyRuntime.interpreters.head: %w", err)
@@ -78,7 +78,7 @@ func (w *stackWalk) run() error {
 
 // chain follows one thread's frames, as frames does.
 func (w *stackWalk) chain(ts uint64) error {
-	l := w.p.L
+	l := w.p.Layout
 	f, err := w.r.u64(ts + uint64(l.TstateFrame))
 	if err == nil && l.CFrameCurrentFrame >= 0 && f != 0 {
 		f, err = w.r.u64(f + uint64(l.CFrameCurrentFrame))
@@ -112,7 +112,7 @@ func (w *stackWalk) chain(ts uint64) error {
 // oldFrame touches a PyFrameObject: a variable-size object whose ob_size
 // counts the slots after f_localsplus (locals, cells, frees, value stack).
 func (w *stackWalk) oldFrame(f uint64) {
-	l := w.p.L
+	l := w.p.Layout
 	n, err := w.r.i64(f + obSize)
 	if err != nil {
 		return
@@ -130,7 +130,7 @@ func (w *stackWalk) oldFrame(f uint64) {
 // newFrame touches a _PyInterpreterFrame: its header, then as many slots as
 // its code object reserves.
 func (w *stackWalk) newFrame(f uint64) {
-	l := w.p.L
+	l := w.p.Layout
 	w.touch(f, uint64(l.IFLocalsplus))
 	c, err := w.r.u64(f + uint64(l.IFCode))
 	if err != nil {
@@ -156,7 +156,7 @@ func (w *stackWalk) locals(at uint64, n int) {
 		if err != nil {
 			return
 		}
-		if w.p.L.StackRefTagged {
+		if w.p.Layout.StackRefTagged {
 			if v&3 == 3 {
 				continue // a tagged int
 			}
@@ -175,7 +175,7 @@ func (w *stackWalk) code(c uint64) codeShape {
 	if shape, ok := w.codes[c]; ok {
 		return shape
 	}
-	l := w.p.L
+	l := w.p.Layout
 	end := l.CoCodeAdaptive
 	if end < 0 {
 		end = l.CoLinetable + 8
@@ -248,7 +248,7 @@ func (w *stackWalk) str(s uint64) {
 	if err != nil || n < 0 || n > maxNameLen {
 		return
 	}
-	w.touch(s, uint64(w.p.L.StrCompactData)+4*uint64(n))
+	w.touch(s, uint64(w.p.Layout.StrCompactData)+4*uint64(n))
 }
 
 // touch reads every page of [addr, addr+n).

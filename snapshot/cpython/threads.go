@@ -26,7 +26,7 @@ const (
 
 // Threads returns every thread state of every interpreter.
 func (p *Process) Threads() ([]ThreadState, error) {
-	l := p.L
+	l := p.Layout
 	interp, err := p.r.u64(p.Runtime + uint64(l.RuntimeInterpHead))
 	if err != nil {
 		return nil, fmt.Errorf("_PyRuntime.interpreters.head at %#x: %w", p.Runtime+uint64(l.RuntimeInterpHead), err)
@@ -67,7 +67,7 @@ func (p *Process) Threads() ([]ThreadState, error) {
 }
 
 func (p *Process) threadState(ts, interp uint64) (ThreadState, error) {
-	l := p.L
+	l := p.Layout
 	t := ThreadState{Addr: ts, Interp: interp}
 	var err error
 	if t.Ident, err = p.r.u64(ts + uint64(l.TstateThreadID)); err != nil {
@@ -85,7 +85,7 @@ func (p *Process) threadState(ts, interp uint64) (ThreadState, error) {
 
 // MainThreadIdent is the pthread ident of the main thread.
 func (p *Process) MainThreadIdent() (uint64, error) {
-	return p.r.u64(p.Runtime + uint64(p.L.RuntimeMainThread))
+	return p.r.u64(p.Runtime + uint64(p.Layout.RuntimeMainThread))
 }
 
 // GIL describes the GIL of the main interpreter.

@@ -19,7 +19,7 @@ func isExit(name string) bool { return name == exitName || name == aexitName }
 // withOld finds the managers of the live with-blocks of a 3.8–3.10 frame: for
 // each SETUP_FINALLY block, the slot below its level holds the bound __exit__.
 func (p *Process) withOld(f uint64, hdr []byte, c *code) []uint64 {
-	l := p.L
+	l := p.Layout
 	n := int(int32(le32(hdr[l.FIblock:])))
 	if n <= 0 || n > maxBlocks {
 		return nil
@@ -129,7 +129,7 @@ func (p *Process) functionName(fn uint64) string {
 // funcCode returns the address of a function's code object (0 when unreadable).
 func (p *Process) funcCode(fn uint64) uint64 {
 	off := uint64(16) // func_code, 3.8/3.9
-	if p.L.Minor >= 10 {
+	if p.Layout.Minor >= 10 {
 		off = 48 // 3.10 moved the common func_ fields first
 	}
 	cp, _ := p.r.u64(fn + off)
