@@ -91,6 +91,7 @@ type Layout struct {
 	DictNew            bool  // 3.11+ dict keys layout
 	ValuesHeader       int64 // offset of values[0] in PyDictValues (3.13+: 8)
 	ManagedDict        int   // 0 none (≤3.10), 11, 12, 13 (3.13+)
+	FuncCode           int64 // PyFunctionObject.func_code
 
 	// GIL (struct _gil_runtime_state)
 	GILLastHolder, GILLocked int64
@@ -230,6 +231,7 @@ func oldCommon() Layout {
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
 		CoStacksize: -1, OpBeforeWith: -1,
 		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1,
+		FuncCode:      16,
 		GILLastHolder: 8, GILLocked: 16, LockLockAddr: true,
 		OpExtendedArg: 144,
 	}
@@ -261,6 +263,7 @@ func layout39() *Layout {
 func layout310() *Layout {
 	l := oldCommon()
 	l.Minor = 10
+	l.FuncCode = 48 // 3.10 moved the fields every function has first
 	l.RuntimeGILCurrent, l.RuntimeGIL = 568, 352
 	l.InterpID, l.InterpGC, l.InterpFinalizing = 24, 616, 56
 	l.InterpModules, l.InterpSysdict = 856, 872
@@ -286,7 +289,7 @@ func newCommon() Layout {
 		CoArgcount: 52, CoKwonlyargcount: 60, CoFlags: 48, CoNlocals: -1, CoCode: -1, CoVarnames: -1,
 		CoCellvars: -1, CoFreevars: -1, CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
 		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136, CoStacksize: 64,
-		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true,
+		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true, FuncCode: 48,
 		OpBeforeWith:       -1,
 		HeapTypeCachedKeys: 880,
 		GILLastHolder:      8, GILLocked: 16, LockLockAddr: false,

@@ -66,6 +66,7 @@ var layoutPaths = []fieldPath{
 	// struct _frame is PyFrameObject up to 3.10 only.
 	{"FBack", 8, 10, "_frame", "f_back", 8},
 	{"FCode", 8, 10, "_frame", "f_code", 8},
+	{"FuncCode", 8, latest, "PyFunctionObject", "func_code", 8},
 	{"FValuestack", 8, 10, "_frame", "f_valuestack", 8},
 	{"FLasti", 8, 10, "_frame", "f_lasti", 4},
 	{"FIblock", 8, 10, "_frame", "f_iblock", 4},
@@ -191,8 +192,6 @@ var constChecks = []constCheck{
 	{8, latest, offsetCheck{what: "withblocks.go method_descriptor d_name", want: 24, typ: "PyMethodDescrObject", path: "d_common.d_name", size: 8}},
 	{8, latest, offsetCheck{what: "withblocks.go wrapper_descriptor d_name", want: 24, typ: "PyWrapperDescrObject", path: "d_common.d_name", size: 8}},
 	{8, latest, offsetCheck{what: "calling.go method_descriptor d_type", want: 16, typ: "PyMethodDescrObject", path: "d_common.d_type", size: 8}},
-	{8, 9, offsetCheck{what: "withblocks.go functionName func_code", want: 16, typ: "PyFunctionObject", path: "func_code", size: 8}},
-	{10, latest, offsetCheck{what: "withblocks.go functionName func_code", want: 48, typ: "PyFunctionObject", path: "func_code", size: 8}},
 	{8, 10, offsetCheck{what: "withblocks.go withOld PyTryBlock.b_type", want: 0, typ: "PyTryBlock", path: "b_type", size: 4}},
 	{8, 10, offsetCheck{what: "withblocks.go withOld PyTryBlock.b_level", want: 8, typ: "PyTryBlock", path: "b_level", size: 4}},
 	{8, 10, offsetCheck{what: "withblocks.go withOld PyTryBlock size", want: 12, typ: "PyTryBlock", path: sizeOf}},

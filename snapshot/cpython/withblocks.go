@@ -128,11 +128,7 @@ func (p *Process) functionName(fn uint64) string {
 
 // funcCode returns the address of a function's code object (0 when unreadable).
 func (p *Process) funcCode(fn uint64) uint64 {
-	off := uint64(16) // func_code, 3.8/3.9
-	if p.Layout.Minor >= 10 {
-		off = 48 // 3.10 moved the common func_ fields first
-	}
-	cp, _ := p.r.u64(fn + off)
+	cp, _ := p.r.u64(fn + uint64(p.Layout.FuncCode))
 	return cp
 }
 
