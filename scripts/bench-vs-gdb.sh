@@ -16,8 +16,8 @@
 #     default safe-path); the script checks that py-bt printed as many frames as pyhang;
 #   - gcore, and `pyhang dump CORE` on that core ($RUNS runs).
 # Each figure is the median; pyhang, austin and gdb have their CPU time (user + system)
-# measured too, steadier than wall time on a loaded machine. Wall-clock times on a shared machine: compare the ratios, and
-# the load average printed with them.
+# measured too, steadier than wall time on a loaded machine. Wall-clock times on a shared
+# machine: compare the ratios, and the load average printed with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,42 +27,11 @@ GDB_RUNS=${GDB_RUNS:-2}
 THREADS=${THREADS:-100}
 DEPTH=${DEPTH:-50}
 AUSTIN=${AUSTIN:-}
-PYENV_ROOT=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
-prefix=$PYENV_ROOT/versions/$VERSION
-minor=$(echo "$VERSION" | cut -d. -f1,2)
-python=$prefix/bin/python$minor
-gdbpy=$prefix/bin/python$minor-gdb.py
+BENCH=bench-vs-gdb
+[[ -z $AUSTIN || -x $AUSTIN ]] || { echo "$BENCH: AUSTIN=$AUSTIN is not an executable" >&2; exit 1; }
+source scripts/lib-bench.sh
 
-die() { echo "bench-vs-gdb: $*" >&2; exit 1; }
-[[ -x $python ]] || die "no pyenv Python $VERSION at $python"
-[[ -f $gdbpy ]] || die "no $gdbpy: this pyenv build has no gdb extension, py-bt is unavailable"
-command -v gdb >/dev/null || die "gdb not found (scripts/install-test-deps.sh installs it)"
-command -v gcore >/dev/null || die "gcore not found (scripts/install-test-deps.sh installs it)"
-if [[ -n $AUSTIN && ! -x $AUSTIN ]]; then
-    die "AUSTIN=$AUSTIN is not an executable"
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-gdb.XXXXXX")
-pid=
-cleanup() {
-    if [[ -n $pid ]]; then
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true # reaped here, so bash reports no "Killed"
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-pyhang=${PYHANG:-}
-if [[ -z $pyhang ]]; then
-    pyhang=$work/pyhang
-    CGO_ENABLED=0 go build -o "$pyhang" ./cmd/pyhang # as make build does
-fi
-
-# json FILE EXPR: evaluate a Python expression on the JSON document d in FILE.
-json() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # cpu_of FILE: the children's CPU time (user + system) in ms from the output of times in FILE.
 cpu_of() { awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }; printf "%.1f\n", t * 1000 }' "$1"; }
 # timed FILE CMD…: run CMD with stdout to $work/out, append its wall time in ms to FILE

@@ -35,7 +35,7 @@ trap bench_cleanup EXIT
 pyhang=${PYHANG:-}
 if [[ -z $pyhang ]]; then
     pyhang=$work/pyhang
-    go build -o "$pyhang" ./cmd/pyhang
+    CGO_ENABLED=0 go build -o "$pyhang" ./cmd/pyhang # as make build does
 fi
 
 # json FILE EXPR: evaluate a Python expression on the JSON document d in FILE.
