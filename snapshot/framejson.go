@@ -15,15 +15,21 @@ import (
 
 // AppendFramesJSON appends frames as encoding/json encodes a []Frame.
 func AppendFramesJSON(b []byte, frames []Frame) []byte {
-	if frames == nil {
+	return appendJSONList(b, frames, appendFrame)
+}
+
+// appendJSONList appends a list as encoding/json encodes a slice: null when
+// nil, each element written by one.
+func appendJSONList[T any](b []byte, list []T, one func([]byte, *T) []byte) []byte {
+	if list == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
-	for i := range frames {
+	for i := range list {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendFrame(b, &frames[i])
+		b = one(b, &list[i])
 	}
 	return append(b, ']')
 }
@@ -112,17 +118,7 @@ func appendFrame(b []byte, f *Frame) []byte {
 // AppendNativeFramesJSON appends native frames as encoding/json encodes a
 // []NativeFrame: a --native report has several for each Python frame.
 func AppendNativeFramesJSON(b []byte, frames []NativeFrame) []byte {
-	if frames == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i := range frames {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendNativeFrame(b, &frames[i])
-	}
-	return append(b, ']')
+	return appendJSONList(b, frames, appendNativeFrame)
 }
 
 func appendNativeFrame(b []byte, f *NativeFrame) []byte {
