@@ -1,11 +1,9 @@
 package cpython
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pyhang/pyhang/internal/testinterp"
 )
@@ -50,22 +48,8 @@ func TestCodeFieldsAgainstInterpreters(t *testing.T) {
 				src = append(src, fmt.Sprintf("print(%q, ctypes.c_int.from_address(id(co) + %d).value, co.%s)", fd.field, off, fd.attr))
 				checked = append(checked, fd.field)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			out, err := in.Command(ctx, "-c", strings.Join(src, "\n")).CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-				var field string
-				var got, want int
-				if _, err := fmt.Sscan(line, &field, &got, &want); err != nil {
-					t.Fatalf("unexpected output %q", line)
-				}
-				if got != want {
-					t.Errorf("Layout.%s: the int at the table's offset is %d, the code object's attribute %d", field, got, want)
-				}
-			}
+			checkFieldLines(t, in, strings.Join(src, "\n"),
+				"Layout.%s: the int at the table's offset is %d, the code object's attribute %d")
 			t.Logf("%s: %s agree with the interpreter", in.Name, strings.Join(checked, ", "))
 		})
 	}

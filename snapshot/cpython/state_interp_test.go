@@ -86,29 +86,39 @@ func TestStateFieldsAgainstInterpreters(t *testing.T) {
 				`"RuntimeFinalizing": %d, "InterpFinalizing": %d, "InterpFinalizingPtr": %d}`,
 				l.TstateInterp, l.RuntimeInterpMain, l.InterpID, l.RuntimeGC, l.InterpGC, l.GCCallbacks, l.GCCollecting,
 				l.CoArgcount, l.CoKwonlyargcount, l.CoFlags, l.RuntimeFinalizing, l.InterpFinalizing, ptrFinalizing)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			out, err := in.Command(ctx, "-c", strings.Replace(stateCheckScript, "{layout}", layout, 1)).CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			var checked []string
-			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-				var field string
-				var got, want int64
-				if _, err := fmt.Sscan(line, &field, &got, &want); err != nil {
-					t.Fatalf("unexpected output %q", line)
-				}
-				if got != want {
-					t.Errorf("Layout.%s: the table's offset reads %d, the interpreter says %d", field, got, want)
-				}
-				checked = append(checked, field)
-			}
+			checked := checkFieldLines(t, in, strings.Replace(stateCheckScript, "{layout}", layout, 1),
+				"Layout.%s: the table's offset reads %d, the interpreter says %d")
 			want := 9 + ptrFinalizing
 			if len(checked) != want {
-				t.Errorf("%d checks ran, want %d: %s", len(checked), want, out)
+				t.Errorf("%d checks ran, want %d: %v", len(checked), want, checked)
 			}
 			t.Logf("%s: %s agree with the interpreter", in.Name, strings.Join(checked, ", "))
 		})
 	}
+}
+
+// checkFieldLines runs src under in, which prints "Field got want" lines, reports
+// each line whose values differ with mismatch (field, got, want), and returns the
+// fields checked.
+func checkFieldLines(t *testing.T, in testinterp.Interp, src, mismatch string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := in.Command(ctx, "-c", src).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var checked []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var field string
+		var got, want int64
+		if _, err := fmt.Sscan(line, &field, &got, &want); err != nil {
+			t.Fatalf("unexpected output %q", line)
+		}
+		if got != want {
+			t.Errorf(mismatch, field, got, want)
+		}
+		checked = append(checked, field)
+	}
+	return checked
 }
