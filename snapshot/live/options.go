@@ -17,6 +17,9 @@ type Options struct {
 	// carry only RSP and RIP (from /proc/PID/task/TID/syscall, nil when the
 	// thread is running) and the system call comes from that file too.
 	NonBlocking bool
+	// ThreadsLater, with NonBlocking, leaves the threads unread until
+	// ReadThreads: a snapshot reads them beside its first read of memory.
+	ThreadsLater bool
 	// MaxPause is the longest the target may stay stopped; a watchdog resumes
 	// it then. Zero means DefaultMaxPause; a negative value disables the
 	// watchdog (only for tests and debugging).

@@ -27,6 +27,7 @@ type Process struct {
 	threads []target.Thread
 	mem     *memory
 	tr      *tracer // nil with NonBlocking
+	ahead   *tracer // threads seized for a later Stop (Seize)
 
 	mu       sync.Mutex
 	warnings []string
@@ -53,9 +54,12 @@ func Attach(pid int, opts Options) (*Process, error) {
 		return nil, err
 	}
 	var err error
-	if opts.NonBlocking {
+	switch {
+	case opts.ThreadsLater && opts.NonBlocking:
+		err = p.probeMemory()
+	case opts.NonBlocking:
 		err = p.readThreadsNonBlocking()
-	} else {
+	default:
 		err = p.stop()
 	}
 	if err != nil {
@@ -74,7 +78,8 @@ func (p *Process) Stop(opts Options) (*Process, error) {
 	if !p.opts.NonBlocking || opts.NonBlocking {
 		return nil, fmt.Errorf("process %d: Stop needs a process opened with NonBlocking, and stops it", p.pid)
 	}
-	st := &Process{pid: p.pid, opts: opts, exe: p.exe, maps: p.maps, mem: &memory{pid: p.pid}}
+	st := &Process{pid: p.pid, opts: opts, exe: p.exe, maps: p.maps, mem: &memory{pid: p.pid}, tr: p.ahead}
+	p.ahead = nil
 	if err := st.stop(); err != nil {
 		st.mem.close()
 		return nil, err
@@ -147,7 +152,11 @@ func (p *Process) readLayout() error {
 
 // stop seizes and stops every thread and reads their registers.
 func (p *Process) stop() error {
-	p.tr = startTracer(p.pid, p.opts.maxPause())
+	if p.tr == nil {
+		p.tr = startTracer(p.pid, p.opts.maxPause())
+	} else {
+		p.tr.maxPause = p.opts.maxPause() // read by the tracer thread, after do hands it the work
+	}
 	p.releaseOnSignal()
 	var warns []string
 	var err error
@@ -214,6 +223,44 @@ func (p *Process) attachError(err error) error {
 	return fmt.Errorf("attaching to pid %d: %w", p.pid, err)
 }
 
+// ReadThreads reads the threads of a process opened with NonBlocking and
+// ThreadsLater, without stopping them. It may run beside reads of memory.
+func (p *Process) ReadThreads() error {
+	if !p.opts.NonBlocking || !p.opts.ThreadsLater {
+		return fmt.Errorf("process %d: ReadThreads is for a process opened with NonBlocking and ThreadsLater", p.pid)
+	}
+	return p.readThreadsNonBlocking()
+}
+
+// Seize readies a later Stop of a process opened with NonBlocking: it
+// seizes every thread (PTRACE_SEIZE, which does not stop it) and reads its
+// state and name. That is a system call and a /proc read per thread, which
+// would otherwise open the pause; done ahead, while pyhang still reads the
+// running process, Stop only interrupts. A thread that takes a signal while
+// seized stops until Stop's Close, or Close, hands the signal back.
+func (p *Process) Seize() error {
+	if !p.opts.NonBlocking || p.ahead != nil {
+		return fmt.Errorf("process %d: Seize needs a process opened with NonBlocking, once", p.pid)
+	}
+	tr := startTracer(p.pid, p.opts.maxPause())
+	// The state letters and names ReadThreads read a moment ago serve: a
+	// second read of each stat line would double the cost.
+	for _, t := range p.threads {
+		tr.known[t.TID] = stateComm{t.State, t.Name}
+	}
+	var err error
+	tr.do(func() bool {
+		_, _, err = tr.seizeNew(0)
+		return false
+	})
+	if err != nil {
+		tr.release("attach failed")
+		return p.attachError(err)
+	}
+	p.ahead = tr
+	return nil
+}
+
 // readThreadsNonBlocking reads the threads from /proc without stopping them.
 func (p *Process) readThreadsNonBlocking() error {
 	tids, err := listTasks(p.pid)
@@ -226,7 +273,8 @@ func (p *Process) readThreadsNonBlocking() error {
 	}
 	denied := 0
 	for _, tid := range tids {
-		t := target.Thread{TID: tid, State: readState(p.pid, tid)}
+		t := target.Thread{TID: tid}
+		t.State, t.Name = readStateComm(p.pid, tid)
 		if t.State == "" {
 			continue // exited meanwhile
 		}
@@ -368,6 +416,9 @@ func (p *Process) Close() error {
 		var errs []error
 		if p.tr != nil {
 			errs = append(errs, p.tr.release("close"))
+		}
+		if p.ahead != nil {
+			errs = append(errs, p.ahead.release("close"))
 		}
 		errs = append(errs, p.mem.close())
 		p.closeErr = errors.Join(errs...)

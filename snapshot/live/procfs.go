@@ -71,6 +71,24 @@ func parseStatState(stat []byte) (string, error) {
 	return string(stat[i+2]), nil
 }
 
+// numThreads reads how many threads process pid has (/proc/PID/stat, field
+// 20): one small read, where listing /proc/PID/task reads a directory.
+func numThreads(pid int) (int, error) {
+	b, err := readProc(procPath(pid, "stat"))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed stat line %q", truncate(b, 80))
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 18 {
+		return 0, fmt.Errorf("short stat line %q", truncate(b, 80))
+	}
+	return strconv.Atoi(f[17]) // fields from 3 (state) on: 20 is the 18th
+}
+
 // readState reads a thread's state letter; "" when the thread is gone.
 func readState(pid, tid int) string {
 	s, _ := readStateComm(pid, tid)

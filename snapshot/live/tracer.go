@@ -26,15 +26,16 @@ const spinWait = time.Millisecond
 // tracedThread is what the tracer knows of one thread. It is owned by the
 // tracer goroutine; Attach reads it only after that goroutine handed it over.
 type tracedThread struct {
-	tid     int
-	state   string // /proc state letter read before the thread was interrupted
-	comm    string // the thread's name, read with state
-	seized  bool
-	stopped bool
-	gone    bool // exited during the attach
-	sig     int  // signal to hand back on detach (the thread stopped delivering it)
-	regs    *target.Regs
-	note    string // why there are no registers
+	tid         int
+	state       string // /proc state letter read before the thread was interrupted
+	comm        string // the thread's name, read with state
+	seized      bool
+	interrupted bool // sent its PTRACE_INTERRUPT
+	stopped     bool
+	gone        bool // exited during the attach
+	sig         int  // signal to hand back on detach (the thread stopped delivering it)
+	regs        *target.Regs
+	note        string // why there are no registers
 }
 
 // tracer owns every ptrace request for one process, made from one locked OS
@@ -58,9 +59,14 @@ type tracer struct {
 
 	// Owned by the tracer goroutine.
 	tid     int // its thread
+	listed  int // listings of /proc/PID/task that seized threads
 	threads map[int]*tracedThread
 	order   []*tracedThread
+	known   map[int]stateComm // read before the first listing (Process.Seize)
 }
+
+// stateComm is a thread's state letter and name, as its stat line gave them.
+type stateComm struct{ state, comm string }
 
 func startTracer(pid int, maxPause time.Duration) *tracer {
 	t := &tracer{
@@ -69,6 +75,7 @@ func startTracer(pid int, maxPause time.Duration) *tracer {
 		work:     make(chan func() bool),
 		exited:   make(chan struct{}),
 		threads:  map[int]*tracedThread{},
+		known:    map[int]stateComm{},
 	}
 	go t.loop(nil)
 	return t
@@ -185,87 +192,137 @@ func (e *seizeError) Error() string {
 }
 func (e *seizeError) Unwrap() error { return e.err }
 
-// stopAll seizes every thread, then interrupts them all and waits for their
-// stops, re-listing /proc/PID/task until no new thread appears. The state
-// letters are read before any interrupt: a stopped thread shows 't'.
-// It runs on the tracer thread and returns non-fatal problems as warnings.
-func (t *tracer) stopAll(stopWait time.Duration) (warns []string, err error) {
-	var deadline time.Time
-	for round := 0; ; round++ {
-		tids, err := listTasks(t.pid)
-		if err != nil {
-			if round == 0 {
-				return nil, err
-			}
-			warns = append(warns, fmt.Sprintf("re-listing threads: %v", err))
-			break
+// seizeNew lists /proc/PID/task and seizes (PTRACE_SEIZE, which does not
+// stop them) the threads not seized yet, reading each one's state letter and
+// name first: a stopped thread shows 't'. round counts the listings before
+// this one. It returns the threads it seized; with round 0, an error when
+// none at all could be.
+func (t *tracer) seizeNew(round int) (fresh []*tracedThread, warns []string, err error) {
+	tids, err := listTasks(t.pid)
+	if err != nil {
+		if round == 0 {
+			return nil, nil, err
 		}
-		var fresh []*tracedThread
-		for _, tid := range tids {
-			if _, ok := t.threads[tid]; ok {
-				continue
-			}
-			th := &tracedThread{tid: tid}
+		return nil, []string{fmt.Sprintf("re-listing threads: %v", err)}, nil
+	}
+	for _, tid := range tids {
+		if _, ok := t.threads[tid]; ok {
+			continue
+		}
+		th := &tracedThread{tid: tid}
+		if k, ok := t.known[tid]; ok && round == 0 {
+			th.state, th.comm = k.state, k.comm
+		} else {
 			th.state, th.comm = readStateComm(t.pid, tid)
-			t.threads[tid] = th
-			t.order = append(t.order, th)
-			fresh = append(fresh, th)
 		}
-		if len(fresh) == 0 {
-			break
-		}
-		if round == maxListRounds || t.abort.Load() {
-			for _, th := range fresh {
-				th.note = "appeared while the others were being stopped; not stopped"
-			}
-			warns = append(warns, fmt.Sprintf("%d thread(s) appeared after %d listings and were not stopped", len(fresh), round))
-			break
-		}
-		var firstErr *seizeError
+		t.threads[tid] = th
+		t.order = append(t.order, th)
+		fresh = append(fresh, th)
+	}
+	if len(fresh) == 0 {
+		return nil, nil, nil
+	}
+	if round == maxListRounds || t.abort.Load() {
 		for _, th := range fresh {
-			if th.state == "Z" || th.state == "X" {
-				th.note = "exited (zombie thread)"
-				continue
-			}
-			switch err := unix.PtraceSeize(th.tid); {
-			case err == nil:
-				th.seized = true
-			case errors.Is(err, unix.ESRCH):
-				th.gone = true
-			default:
-				th.note = fmt.Sprintf("PTRACE_SEIZE: %v", err)
-				if firstErr == nil {
-					firstErr = &seizeError{th.tid, err}
-				}
-			}
+			th.note = "appeared while the others were being stopped; not stopped"
 		}
-		if round == 0 && firstErr != nil && !t.anySeized() {
-			return warns, firstErr
+		return nil, []string{fmt.Sprintf("%d thread(s) appeared after %d listings and were not stopped", len(fresh), round)}, nil
+	}
+	var firstErr *seizeError
+	for _, th := range fresh {
+		if th.state == "Z" || th.state == "X" {
+			th.note = "exited (zombie thread)"
+			continue
 		}
-		for _, th := range fresh {
-			if !th.seized {
-				continue
-			}
-			t.markPause()
-			if err := unix.PtraceInterrupt(th.tid); err != nil {
-				if errors.Is(err, unix.ESRCH) {
-					th.gone = true
-				} else {
-					th.note = fmt.Sprintf("PTRACE_INTERRUPT: %v", err)
-				}
-			}
-		}
-		if deadline.IsZero() {
-			deadline = time.Now().Add(stopWait)
-		}
-		warns = append(warns, t.waitStops(fresh, deadline)...)
-		for _, th := range fresh {
-			if th.stopped && !th.gone {
-				t.getRegs(th)
+		switch err := unix.PtraceSeize(th.tid); {
+		case err == nil:
+			th.seized = true
+		case errors.Is(err, unix.ESRCH):
+			th.gone = true
+		default:
+			th.note = fmt.Sprintf("PTRACE_SEIZE: %v", err)
+			if firstErr == nil {
+				firstErr = &seizeError{th.tid, err}
 			}
 		}
 	}
+	if round == 0 && firstErr != nil && !t.anySeized() {
+		return nil, nil, firstErr
+	}
+	t.listed = round + 1
+	return fresh, nil, nil
+}
+
+// stopAll interrupts every seized thread and waits for their stops,
+// re-listing /proc/PID/task until no new thread appears: a thread created
+// after a listing but before its creator stopped shows up in the next one.
+// Threads seized ahead (seizeNew, while pyhang still read the running
+// process) are interrupted first; without them the first listing seizes.
+func (t *tracer) stopAll(stopWait time.Duration) (warns []string, err error) {
+	var pending []*tracedThread
+	for _, th := range t.order {
+		if th.seized && !th.gone && !th.interrupted {
+			pending = append(pending, th)
+		}
+	}
+	if t.listed == 0 {
+		if pending, warns, err = t.seizeNew(0); err != nil {
+			return warns, err
+		}
+	}
+	defer quietStops()()
+	var deadline time.Time
+	for len(pending) > 0 {
+		urgently(func() { t.interrupt(pending) })
+		if deadline.IsZero() {
+			deadline = time.Now().Add(stopWait)
+		}
+		warns = append(warns, t.waitStops(pending, deadline)...)
+		if t.noneUnseen() {
+			break
+		}
+		fresh, w, _ := t.seizeNew(t.listed)
+		warns = append(warns, w...)
+		pending = fresh
+	}
 	return warns, nil
+}
+
+// noneUnseen says whether the process has no thread but the ones stopped,
+// from its thread count alone, which is cheaper to read than the listing
+// of /proc/PID/task. Every stopped thread is counted, so an equal count
+// leaves no room for another; any other count (a thread that exited
+// unreaped, a new one) is settled by listing.
+func (t *tracer) noneUnseen() bool {
+	n, err := numThreads(t.pid)
+	if err != nil {
+		return false
+	}
+	stopped := 0
+	for _, th := range t.order {
+		if th.stopped && !th.gone {
+			stopped++
+		}
+	}
+	return n == stopped
+}
+
+// interrupt asks each seized thread of ths to stop (PTRACE_INTERRUPT).
+func (t *tracer) interrupt(ths []*tracedThread) {
+	for _, th := range ths {
+		if !th.seized {
+			continue
+		}
+		t.markPause()
+		th.interrupted = true
+		if err := unix.PtraceInterrupt(th.tid); err != nil {
+			if errors.Is(err, unix.ESRCH) {
+				th.gone = true
+			} else {
+				th.note = fmt.Sprintf("PTRACE_INTERRUPT: %v", err)
+			}
+		}
+	}
 }
 
 func (t *tracer) anySeized() bool {
@@ -278,7 +335,8 @@ func (t *tracer) anySeized() bool {
 }
 
 // waitStops collects the stop of each interrupted thread, polling with
-// WNOHANG so that the wait is bounded by deadline and by release.
+// WNOHANG so that the wait is bounded by deadline and by release, and reads
+// the registers of each as it stops, while the others are on their way.
 func (t *tracer) waitStops(ths []*tracedThread, deadline time.Time) (warns []string) {
 	var pending []*tracedThread
 	for _, th := range ths {
@@ -294,8 +352,11 @@ func (t *tracer) waitStops(ths []*tracedThread, deadline time.Time) (warns []str
 	for len(pending) > 0 {
 		next := pending[:0]
 		for _, th := range pending {
-			if !t.reap(th) {
+			switch {
+			case !t.reap(th):
 				next = append(next, th)
+			case th.stopped && !th.gone:
+				t.getRegs(th)
 			}
 		}
 		pending = next
@@ -369,6 +430,17 @@ func (t *tracer) getRegs(th *tracedThread) {
 // still running it is released when the tracer thread exits.
 func (t *tracer) detachAll() error {
 	var errs []error
+	urgently(func() { errs = t.detachEach() })
+	t.mu.Lock()
+	if !t.start.IsZero() {
+		t.end = time.Now()
+	}
+	t.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// detachEach detaches every stopped thread (detachAll).
+func (t *tracer) detachEach() (errs []error) {
 	for _, th := range t.order {
 		if !th.seized || th.gone {
 			continue
@@ -384,12 +456,7 @@ func (t *tracer) detachAll() error {
 		}
 		th.stopped = false
 	}
-	t.mu.Lock()
-	if !t.start.IsZero() {
-		t.end = time.Now()
-	}
-	t.mu.Unlock()
-	return errors.Join(errs...)
+	return errs
 }
 
 // ptraceDetach is PTRACE_DETACH with a signal to deliver (x/sys/unix passes 0).
