@@ -131,26 +131,23 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 	if err != nil {
 		return nil, err
 	}
-	return finish(t, p, d, opts), nil
+	return finish(t, p, d, opts, nil), nil
 }
 
 // finish joins a decoded snapshot with the kernel's threads of t, with the
-// native side, and quotes each frame's source line.
-func finish(t target.Target, p *cpython.Process, d *decoded, opts Options) *snapshot.Snapshot {
+// native side, and quotes each frame's source line. k is a live target's
+// children when already read (nil: read now).
+func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *kin) *snapshot.Snapshot {
 	var mods *native.Modules
-	if fz, ok := t.(*frozen); ok && fz.stacks != nil {
-		mods = fz.stacks.mods // what the blocked threads' stacks were unwound with
-	} else {
-		mods = native.NewModules(t.Mappings(), t.OpenFile)
-	}
-	defer mods.Close()
-	mods.Adopt(p.Binary, p.Bin)
 	stackMem := target.Memory(t)
 	if fz, ok := t.(*frozen); ok {
-		mods.ImagesFrom(fz.Process) // the [vdso] does not change: read it unstopped
+		mods = fz.mods // loaded beside the first decode, and what --native unwound blocked stacks with
 		// Unwinding reads the stacks as copied while the target was stopped, never the running process.
 		stackMem = fz.copied()
 	} else {
+		mods = native.NewModules(t.Mappings(), t.OpenFile)
+		defer mods.Close()
+		mods.Adopt(p.Binary, p.Bin)
 		mods.ImagesFrom(t)
 	}
 	s := join(t, p, d, opts, mods, stackMem)
@@ -160,7 +157,10 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options) *snap
 	}
 	if t.Kind() == "pid" {
 		addSocketFacts(s, t.PID())
-		addFamily(s, t.PID())
+		if k == nil {
+			k = readKin(t.PID())
+		}
+		addFamily(s, t.PID(), k)
 	}
 	osNames(s, t)
 	openPipes(s, t)

@@ -7,14 +7,34 @@ import (
 	"github.com/pyhang/pyhang/snapshot/live"
 )
 
-// addFamily records a live target's parent and children as the kernel shows
-// them, read after its memory (a moment later: a stable hang does not
-// change in between). A child's pipe is matched to the target's own
-// descriptors on it; the parent is asked which Thread objects of the
-// target's memory, whose thread the target does not have, are its threads.
-func addFamily(s *snapshot.Snapshot, pid int) {
+// kin is a live target's children as the kernel shows them, and the
+// target's own descriptors on the pipes they read or write.
+type kin struct {
+	children []live.ChildProc
+	ends     []live.PipeEnd
+}
+
+// readKin reads the children of live process pid. It runs beside the first
+// read of the target's memory (a moment before the stop: a stable hang does
+// not change in between), since it reads a /proc file per thread.
+func readKin(pid int) *kin {
+	k := &kin{children: live.Children(pid)}
 	inodes := map[uint64]bool{}
-	for _, c := range live.Children(pid) {
+	for _, c := range k.children {
+		if c.FDPipe != 0 {
+			inodes[c.FDPipe] = true
+		}
+	}
+	k.ends = live.PipeEnds(pid, inodes)
+	return k
+}
+
+// addFamily records a live target's parent and its children (k). A child's
+// pipe is matched to the target's own descriptors on it; the parent is
+// asked which Thread objects of the target's memory, whose thread the
+// target does not have, are its threads.
+func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
+	for _, c := range k.children {
 		ch := snapshot.ChildProcess{PID: c.PID, Comm: c.Comm, State: c.State}
 		if c.ExitCode != nil {
 			if sig := *c.ExitCode & 0x7f; sig != 0 {
@@ -35,18 +55,16 @@ func addFamily(s *snapshot.Snapshot, pid int) {
 		}
 		if c.FDPipe != 0 {
 			ch.Pipe = &snapshot.Pipe{Inode: c.FDPipe}
-			inodes[c.FDPipe] = true
 		}
 		s.Target.Children = append(s.Target.Children, ch)
 	}
 	sort.Slice(s.Target.Children, func(i, j int) bool { return s.Target.Children[i].PID < s.Target.Children[j].PID })
-	ends := live.PipeEnds(pid, inodes)
 	for i := range s.Target.Children {
 		p := s.Target.Children[i].Pipe
 		if p == nil {
 			continue
 		}
-		for _, e := range ends {
+		for _, e := range k.ends {
 			if e.Inode == p.Inode {
 				p.Ends = append(p.Ends, snapshot.PipeEnd{FD: e.FD, Write: e.Write})
 			}

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"time"
@@ -38,17 +37,29 @@ import (
 
 // takeLive snapshots a running process, stopping it only to copy memory.
 func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
-	peek, err := live.Attach(pid, live.Options{NonBlocking: true})
+	peek, err := live.Attach(pid, live.Options{NonBlocking: true, ThreadsLater: true})
 	if err != nil {
 		return nil, err
 	}
 	defer peek.Close()
+	// The modules whose symbols name the threads' native frames: the side
+	// work loads the ones the blocked threads are in, finish uses them.
+	mods := native.NewModules(peek.Mappings(), peek.OpenFile)
+	defer mods.Close()
+	mods.ImagesFrom(peek) // the [vdso] does not change: read it unstopped
+	side := startAhead(peek, opts.Stop == nil, mods)
+	defer side.wait() // before Close: the work uses peek
 	p, err := cpython.Open(peek)
 	if err != nil {
-		return nil, err
+		side.interpreter(nil)
+		return nil, side.first(err)
 	}
+	side.interpreter(p)
 	first, err := decodeMemory(p, opts)
 	if err != nil {
+		return nil, side.first(err)
+	}
+	if err := side.wait(); err != nil {
 		return nil, err
 	}
 	// Joined only to learn the pages the join reads (wait entries, glibc's
@@ -61,11 +72,8 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 		}
 	}
 	var stacks *stackCopy
+	mods.Adopt(p.Binary, p.Bin)
 	if opts.Native {
-		mods := native.NewModules(peek.Mappings(), peek.OpenFile)
-		defer mods.Close() // finish closes it too, when it gets that far
-		mods.Adopt(p.Binary, p.Bin)
-		mods.ImagesFrom(peek)
 		stacks = copyBlockedStacks(peek, mods)
 	}
 	fz, err := freeze(peek, p, seen, stacks, opts)
@@ -79,7 +87,8 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 			return nil, err
 		}
 	}
-	return finish(fz, p, d, opts), nil
+	fz.mods = mods
+	return finish(fz, p, d, opts, side.kin), nil
 }
 
 // frozen is the stopped instant of a live process.
@@ -94,7 +103,8 @@ type frozen struct {
 	late          int  // pages read after the target was let go
 	same          bool // the copy holds what the first decode read
 	walkErr       error
-	stacks        *stackCopy // --native: the stacks read before the pause
+	stacks        *stackCopy      // --native: the stacks read before the pause
+	mods          *native.Modules // for the native frames: loaded beside the first decode
 }
 
 // batchPages bounds one batched read (process_vm_readv takes 1024 ranges).
@@ -112,22 +122,17 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 		pages = append(pages, base)
 	}
 	slices.Sort(pages)
-	// The pages are read into a small scratch buffer a batch at a time and
-	// each is compared with what the first decode read: an equal page is kept
-	// as that one, only a changed page takes memory of its own (fresh memory
-	// costs a page fault per page). The buffer is faulted in now, before the
-	// stop.
-	scratch := make([]byte, min(len(pages), copyBatch)*cpython.PageSize)
-	for i := 0; i < len(scratch); i += cpython.PageSize {
-		scratch[i] = 1
-	}
+	cp := newPageCopy(pages, seen)
 	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages)), same: true, stacks: stacks}
 	t, err := opts.stop(peek)
 	if err != nil {
 		return nil, err
 	}
-	for i := 0; i < len(pages); i += copyBatch {
-		fz.copyBatch(t, pages[i:min(i+copyBatch, len(pages))], scratch, seen)
+	fz.same = cp.run(t)
+	for i, pg := range cp.kept {
+		if pg != nil {
+			fz.pages[pages[i]] = pg
+		}
 	}
 	// When the copy holds what the first decode read, that decode stands
 	// and needs nothing more; else the stacks are decoded again from the
@@ -153,49 +158,6 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 	}
 	fz.warnings = t.Warnings()
 	return fz, err
-}
-
-// copyBatch is how many pages freeze reads into its scratch buffer at a time.
-const copyBatch = 128
-
-// copyBatch copies pages (sorted, at most copyBatch) from the stopped
-// process through scratch, comparing each with what the first read saw.
-func (f *frozen) copyBatch(t Stopped, pages []uint64, scratch []byte, seen map[uint64][]byte) {
-	runs := pageRuns(pages, scratch)
-	t.ReadBatch(runs)
-	var retry []live.Request
-	for _, r := range runs {
-		if r.N == len(r.Buf) {
-			for off := 0; off < len(r.Buf); off += cpython.PageSize {
-				f.keep(r.Addr+uint64(off), r.Buf[off:off+cpython.PageSize], seen)
-			}
-			continue
-		}
-		// Some page of the run is unreadable now: read its pages one by one.
-		for off := 0; off < len(r.Buf); off += cpython.PageSize {
-			retry = append(retry, live.Request{Addr: r.Addr + uint64(off), Buf: r.Buf[off : off+cpython.PageSize]})
-		}
-	}
-	if len(retry) > 0 {
-		t.ReadBatch(retry)
-		for _, r := range retry {
-			if r.N == len(r.Buf) {
-				f.keep(r.Addr, r.Buf, seen)
-			} else {
-				f.same = false // readable before, not now
-			}
-		}
-	}
-}
-
-// keep records the page at base, read into the scratch buffer.
-func (f *frozen) keep(base uint64, pg []byte, seen map[uint64][]byte) {
-	if old, ok := seen[base]; ok && bytes.Equal(pg, old) {
-		f.pages[base] = old
-		return
-	}
-	f.same = false
-	f.pages[base] = bytes.Clone(pg)
 }
 
 // keepKernelWaits gives a stopped thread in restart_syscall the kernel

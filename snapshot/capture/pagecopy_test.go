@@ -1,0 +1,76 @@
+package capture
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/pyhang/pyhang/snapshot/cpython"
+	"github.com/pyhang/pyhang/snapshot/live"
+)
+
+// pagesOnly is a stopped target that only reads memory, from mem by page.
+type pagesOnly struct {
+	Stopped
+	mem map[uint64][]byte
+}
+
+func (s pagesOnly) ReadBatch(reqs []live.Request) {
+	for i := range reqs {
+		r := &reqs[i]
+		r.N = 0
+		for off := 0; off < len(r.Buf); off += cpython.PageSize {
+			pg, ok := s.mem[r.Addr+uint64(off)]
+			if !ok {
+				break
+			}
+			r.N += copy(r.Buf[off:], pg)
+		}
+	}
+}
+
+func TestPageCopy(t *testing.T) {
+	page := func(b byte) []byte { return bytes.Repeat([]byte{b}, cpython.PageSize) }
+	// Runs of adjacent pages and gaps, over more than one part and batch.
+	var pages []uint64
+	for i := range 700 {
+		pages = append(pages, 0x10000000+uint64(i+i/7)*cpython.PageSize)
+	}
+	seen := map[uint64][]byte{}
+	mem := map[uint64][]byte{}
+	for i, a := range pages {
+		seen[a] = page(byte(i))
+		mem[a] = page(byte(i))
+	}
+
+	c := newPageCopy(pages, seen)
+	if !c.run(pagesOnly{mem: mem}) {
+		t.Errorf("an unchanged working set copied as changed")
+	}
+	for i, a := range pages {
+		if &c.kept[i][0] != &seen[a][0] {
+			t.Fatalf("page %#x: an equal page was not kept as the first read's", a)
+		}
+	}
+
+	changed, gone := pages[650], pages[3]
+	mem[changed] = page(0xff)
+	delete(mem, gone)
+	c = newPageCopy(pages, seen)
+	if c.run(pagesOnly{mem: mem}) {
+		t.Errorf("a changed and an unreadable page copied as unchanged")
+	}
+	for i, a := range pages {
+		switch {
+		case a == changed:
+			if !bytes.Equal(c.kept[i], mem[a]) {
+				t.Errorf("the changed page %#x was not kept as copied", a)
+			}
+		case a == gone:
+			if c.kept[i] != nil {
+				t.Errorf("the unreadable page %#x was kept", a)
+			}
+		case !bytes.Equal(c.kept[i], seen[a]):
+			t.Errorf("page %#x: kept wrong bytes", a)
+		}
+	}
+}
