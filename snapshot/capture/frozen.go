@@ -18,9 +18,11 @@ import (
 //
 //  1. decode the whole snapshot without stopping the target, to learn which
 //     pages of its memory a snapshot reads (the working set), keeping the
-//     pages as read;
-//  2. stop every thread, copy the working set in a few batched reads and
-//     compare it with what step 1 read. If a page differs, follow every
+//     pages as read. Meanwhile, on another CPU, read the threads from /proc
+//     and seize them for the stop (ahead.go);
+//  2. stop every thread, copy the working set in a few batched reads (in two
+//     parts at once, pagecopy.go) and compare it with what step 1 read. If
+//     a page differs, follow every
 //     thread's frame chain over the copy and fetch the pages the chain has
 //     moved to (cpython.WalkStacks). Note each thread's registers and system
 //     call, and let the threads go;
