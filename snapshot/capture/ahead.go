@@ -10,7 +10,7 @@ import (
 // ahead is the work of a live snapshot that needs the running process but
 // not its memory: reading the threads from /proc, seizing them for the
 // stop, reading the children. Each costs a /proc read or a system call per
-// thread (on 100 threads about 10 ms together); run beside the first decode,
+// thread (on 100 threads about 12 ms together); run beside the first decode,
 // which reads memory alone, they cost the snapshot no time on a machine with
 // a second CPU, and nothing of the pause. Last it loads the symbols of the
 // modules the blocked threads are in (the C library, mostly), which finish
