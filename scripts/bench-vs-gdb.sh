@@ -9,8 +9,9 @@
 #
 # Measured, all on the same process, in turn:
 #   - `pyhang dump PID --format json` ($RUNS runs): wall time, and the target pause it reports;
-#   - `austin -w PID` ($RUNS runs), when $AUSTIN names an austin binary (built from its
-#     public source for the measurement; it reads the stacks without stopping the target);
+#   - `austin -w PID` ($RUNS runs, in turns with pyhang's), when $AUSTIN names an austin
+#     binary (built from its public source for the measurement; it reads the stacks without
+#     stopping the target);
 #   - gdb `thread apply all py-bt` ($GDB_RUNS runs), with the pythonX.Y-gdb.py pyenv installs
 #     next to the executable, sourced explicitly (gdb's auto-load declines it under the
 #     default safe-path); the script checks that py-bt printed as many frames as pyhang;
@@ -66,23 +67,24 @@ want_threads=$(json "$work/ready.json" "len(d['threads'])")
 want_frames=$(json "$work/ready.json" "sum(len(t['frames']) for t in d['threads'])")
 echo "pid $pid ready: $want_threads threads, $want_frames Python frames"
 
-echo "pyhang live x$RUNS"
+# pyhang and austin take turns, so that both see the machine in the same
+# state (on a shared virtual machine it drifts within a minute).
+echo "pyhang live x$RUNS${AUSTIN:+, austin -w x$RUNS, in turns}"
 : >"$work/live.ms"; : >"$work/live.ms.cpu"; : >"$work/paused.ms"
+: >"$work/austin.ms"; : >"$work/austin.ms.cpu"
 for _ in $(seq "$RUNS"); do
     timed "$work/live.ms" "$pyhang" dump "$pid" --format json
     cp "$work/out" "$work/live.json"
     json "$work/live.json" "d['target']['paused_ms']" >>"$work/paused.ms"
+    if [[ -n $AUSTIN ]]; then
+        timed "$work/austin.ms" "$AUSTIN" -w "$pid"
+    fi
 done
 got_frames=$(json "$work/live.json" "sum(len(t['frames']) for t in d['threads'])")
 [[ $got_frames == "$want_frames" ]] || echo "WARNING: pyhang read $got_frames frames, the program has $want_frames"
 
 austin_ms=
 if [[ -n $AUSTIN ]]; then
-    echo "austin -w x$RUNS"
-    : >"$work/austin.ms"; : >"$work/austin.ms.cpu"
-    for _ in $(seq "$RUNS"); do
-        timed "$work/austin.ms" "$AUSTIN" -w "$pid"
-    done
     # austin -w prints one line per frame, indented, under a header per thread.
     austin_frames=$(grep -c '^    ' "$work/out" || true)
     [[ $austin_frames -gt 0 ]] || die "austin printed no frames: $(tail -5 "$work/err")"
