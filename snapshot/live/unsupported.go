@@ -27,3 +27,18 @@ func (p *Process) ReadBatch(reqs []Request) {
 		reqs[i].N, reqs[i].Err = 0, ErrUnsupported
 	}
 }
+
+// Stop fails with ErrUnsupported here.
+func (p *Process) Stop(opts Options) (*Process, error) { return nil, ErrUnsupported }
+
+// ReadThreads fails with ErrUnsupported here.
+func (p *Process) ReadThreads() error { return ErrUnsupported }
+
+// Seize fails with ErrUnsupported here.
+func (p *Process) Seize() error { return ErrUnsupported }
+
+// Blocked knows no thread here.
+func (p *Process) Blocked(tid int) (target.Thread, bool) { return target.Thread{}, false }
+
+// CPUTime fails with ErrUnsupported here.
+func (p *Process) CPUTime(tid int) (uint64, error) { return 0, ErrUnsupported }
