@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"runtime"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/live"
@@ -82,10 +80,7 @@ func (c *pageCopy) copyPart(t Stopped, part *copyPart) {
 // scratch buffer.
 func (c *pageCopy) copyBatch(t Stopped, part *copyPart, from, to int) {
 	runs := pageRuns(c.pages[from:to], part.scratch)
-	t0 := time.Now()
 	t.ReadBatch(runs)
-	readNS.Add(int64(time.Since(t0)))
-	defer func(t1 time.Time) { keepNS.Add(int64(time.Since(t1))) }(time.Now())
 	var retry []live.Request
 	var at []int // the page index of each retry
 	i := from
@@ -126,5 +121,3 @@ func (c *pageCopy) keep(part *copyPart, i int, pg []byte) {
 	part.same = false
 	c.kept[i] = bytes.Clone(pg)
 }
-
-var readNS, keepNS atomic.Int64
