@@ -12,6 +12,7 @@ import (
 // already traces (pyhang run, pyhang watch) is stopped by its tracer instead.
 type Stopped interface {
 	target.Memory
+	// ReadBatch is called from two goroutines at once (pageCopy).
 	ReadBatch(reqs []live.Request)
 	Threads() []target.Thread // with their registers
 	Mappings() []target.Mapping
