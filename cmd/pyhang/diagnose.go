@@ -51,7 +51,11 @@ starved of a lock that other threads keep passing among themselves.`,
 			if err != nil {
 				return err
 			}
-			fam, err := takeFamily(args[0], f.options(), f.subprocesses, analyse)
+			an := analyse
+			if f.format == "json" {
+				an = withFramesAhead(an)
+			}
+			fam, err := takeFamily(args[0], f.options(), f.subprocesses, an)
 			if err != nil {
 				return err
 			}

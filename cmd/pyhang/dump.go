@@ -68,7 +68,11 @@ func newDumpCmd() *cobra.Command {
 			if opts.Locals, opts.LocalsLimits, err = f.locals.limits(cmd); err != nil {
 				return err
 			}
-			fam, err := takeFamily(args[0], opts, f.subprocesses, analyseLocks)
+			analyse := analyseLocks
+			if f.format == "json" {
+				analyse = withFramesAhead(analyse)
+			}
+			fam, err := takeFamily(args[0], opts, f.subprocesses, analyse)
 			if err != nil {
 				return err
 			}
@@ -100,18 +104,25 @@ func writeJSON(w io.Writer, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// framesKey is how encoding/json writes a thread's frames left nil.
-var framesKey = []byte(`"frames":null`)
+// framesKey and objectsKey are how encoding/json writes a thread's frames
+// and a report's objects left nil.
+var (
+	framesKey  = []byte(`"frames":null`)
+	objectsKey = []byte(`"objects":null`)
+)
 
 // writeReport writes a report as json.Encoder does, byte for byte, but has
 // the frames, most of a report, written by snapshot.AppendFramesJSON, which
-// costs a fraction of encoding/json's reflection. The report is encoded with
-// each thread's frames left nil, and each "frames":null is then replaced. (The
-// sequence cannot occur inside a string, whose quotes are escaped; the
-// threads' frames come first and in order, the target before them has none.)
-// A thread's native frames (--native), the field after its frames and absent
-// when nil, are left out the same way and written after its frames by
-// snapshot.AppendNativeFramesJSON.
+// costs a fraction of encoding/json's reflection, and the objects encoded on
+// another goroutine while the rest is. The report is encoded with each
+// thread's frames and the objects left nil, and each "frames":null, then
+// "objects":null, is replaced. (The sequences cannot occur inside a string,
+// whose quotes are escaped; the threads' frames come first and in order, the
+// target before them has none; the objects follow the threads, and nothing
+// in a thread has objects.) A thread's native frames (--native), the field
+// after its frames and absent when nil, are left out the same way and written
+// after its frames by snapshot.AppendNativeFramesJSON. When the frames were
+// encoded beside the analysis (withFramesAhead), that encoding is used.
 func writeReport(w io.Writer, r *report) error {
 	frames := make([][]snapshot.Frame, len(r.Threads))
 	natives := make([][]snapshot.NativeFrame, len(r.Threads))
@@ -119,34 +130,61 @@ func writeReport(w io.Writer, r *report) error {
 		frames[i], natives[i] = r.Threads[i].Frames, r.Threads[i].Native
 		r.Threads[i].Frames, r.Threads[i].Native = nil, nil
 	}
+	objects := r.Objects
+	r.Objects = nil
 	defer func() {
 		for i := range r.Threads {
 			r.Threads[i].Frames, r.Threads[i].Native = frames[i], natives[i]
 		}
+		r.Objects = objects
+	}()
+	type encoded struct {
+		doc []byte
+		err error
+	}
+	objectsDone := make(chan encoded, 1)
+	go func() {
+		doc, err := json.Marshal(objects)
+		objectsDone <- encoded{doc, err}
 	}()
 	var enc bytes.Buffer
-	if err := json.NewEncoder(&enc).Encode(r); err != nil {
+	err := json.NewEncoder(&enc).Encode(r)
+	objs := <-objectsDone
+	if err != nil {
 		return err
 	}
+	if objs.err != nil {
+		return objs.err
+	}
 	doc := enc.Bytes()
+	ahead := r.frames
+	if ahead != nil && ahead.threads != len(r.Threads) {
+		ahead = nil
+	}
 	// Written as it is made, through one buffer: the whole document would
 	// be megabytes of fresh memory.
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var buf []byte
-	for k, fs := range frames {
+	for k := range frames {
 		i := bytes.Index(doc, framesKey)
 		if i < 0 {
 			return fmt.Errorf("encoding the report: a thread's frames are missing")
 		}
 		bw.Write(doc[:i+len(framesKey)-len("null")])
-		buf = snapshot.AppendFramesJSON(buf[:0], fs)
-		if len(natives[k]) > 0 {
-			buf = append(buf, `,"native":`...)
-			buf = snapshot.AppendNativeFramesJSON(buf, natives[k])
+		if ahead != nil {
+			bw.Write(ahead.thread(k))
+		} else {
+			buf = appendThreadFrames(buf[:0], frames[k], natives[k])
+			bw.Write(buf)
 		}
-		bw.Write(buf)
 		doc = doc[i+len(framesKey):]
 	}
-	bw.Write(doc)
+	i := bytes.Index(doc, objectsKey)
+	if i < 0 {
+		return fmt.Errorf("encoding the report: the objects are missing")
+	}
+	bw.Write(doc[:i+len(objectsKey)-len("null")])
+	bw.Write(objs.doc)
+	bw.Write(doc[i+len(objectsKey):])
 	return bw.Flush()
 }

@@ -34,6 +34,8 @@ type report struct {
 	CrossWaits []locks.CrossWait `json:"cross_waits,omitempty"`
 	// Error says why a subprocess has no threads.
 	Error string `json:"error,omitempty"`
+
+	frames *encodedFrames // Threads' frames in JSON, when encoded ahead
 }
 
 // reportTask is an asyncio task with what it waits on and holds, as a
@@ -79,6 +81,7 @@ type analysis struct {
 	findings []heuristics.Finding
 	motion   map[int]motion.Thread // by tid, with looks
 	looks    *looksInfo
+	frames   *encodedFrames // the threads' frames in JSON, encoded beside the analysis; or nil
 }
 
 // analyseLocks is the analysis a dump needs: each thread's wait and holds,
@@ -95,7 +98,7 @@ func analyse(s *snapshot.Snapshot) *analysis {
 
 func (an *analysis) report(withFindings bool) *report {
 	w := jsonWords(an)
-	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: map[string]*snapshot.Object{}, Looks: an.looks}
+	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: map[string]*snapshot.Object{}, Looks: an.looks, frames: an.frames}
 	for id, ob := range an.snap.Objects {
 		r.Objects[id] = ob
 	}

@@ -9,7 +9,9 @@ import (
 )
 
 // TestWriteReportAsEncodingJSON holds writeReport to json.Encoder's bytes, with
-// thread names, frames and native frames that spell out "frames":null themselves.
+// thread names, frames, native frames and objects that spell out "frames":null
+// and "objects" themselves, with the frames encoded as the report is written
+// and encoded beside the analysis (withFramesAhead).
 func TestWriteReportAsEncodingJSON(t *testing.T) {
 	tricky := `"frames":null <&> ` + "\u2028\xff"
 	locked := true
@@ -38,9 +40,17 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 	for _, c := range []struct {
 		s        *snapshot.Snapshot
 		findings bool
-	}{{s, false}, {s, true}, {empty, false}} {
+		ahead    bool
+	}{{s, false, false}, {s, true, false}, {empty, false, false}, {s, false, true}, {s, true, true}, {empty, false, true}} {
 		s, findings := c.s, c.findings
-		r := analyse(s).report(findings)
+		an := analyse
+		if c.ahead {
+			an = withFramesAhead(an)
+		}
+		r := an(s).report(findings)
+		if c.ahead != (r.frames != nil) {
+			t.Fatalf("frames encoded ahead: %v, want %v", r.frames != nil, c.ahead)
+		}
 		var want, got bytes.Buffer
 		if err := json.NewEncoder(&want).Encode(r); err != nil {
 			t.Fatal(err)
@@ -49,7 +59,7 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got.Bytes(), want.Bytes()) {
-			t.Errorf("findings %v:\ngot  %s\nwant %s", findings, got.Bytes(), want.Bytes())
+			t.Errorf("findings %v, frames ahead %v:\ngot  %s\nwant %s", findings, c.ahead, got.Bytes(), want.Bytes())
 		}
 	}
 }

@@ -64,15 +64,16 @@ const snapshotHeap = 512 << 20
 // maxPrefault bounds the heap made resident before a snapshot (prefault).
 const maxPrefault = 64 << 20
 
-// heapFor is about what a snapshot of a process of so many threads
-// allocates: a few megabytes, and about 256 KiB a thread (a thread of 50
-// Python frames takes 200 KiB). Native stacks add 4 MiB of module tables
-// and about 64 KiB a thread (3.8 runs each Python call on four C frames).
+// heapFor is about what a snapshot of a process of so many threads, and
+// its report, allocate: a few megabytes, and about 288 KiB a thread (a
+// thread of 50 Python frames takes 200 KiB, and its frames in JSON 32 KiB).
+// Native stacks add 4 MiB of module tables and about 64 KiB a thread (3.8
+// runs each Python call on four C frames).
 func heapFor(threads int, native bool) int {
 	if threads <= 0 {
 		return 0
 	}
-	n := 8<<20 + threads*(256<<10)
+	n := 8<<20 + threads*(288<<10)
 	if native {
 		n += 4<<20 + threads*(64<<10)
 	}
