@@ -31,21 +31,25 @@ AUSTIN=${AUSTIN:-}
 BENCH=bench-vs-gdb
 [[ -z $AUSTIN || -x $AUSTIN ]] || { echo "$BENCH: AUSTIN=$AUSTIN is not an executable" >&2; exit 1; }
 source scripts/lib-bench.sh
+[[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is needed (for \$EPOCHREALTIME)"
+export LC_NUMERIC=C # $EPOCHREALTIME with a decimal point
 
-now_us() { echo $(( $(date +%s%N) / 1000 )); }
 # cpu_of FILE: the children's CPU time (user + system) in ms from the output of times in FILE.
 cpu_of() { awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }; printf "%.1f\n", t * 1000 }' "$1"; }
 # timed FILE CMD…: run CMD with stdout to $work/out, append its wall time in ms to FILE
-# and its CPU time in ms to FILE.cpu. times runs in this shell, right around CMD, so that
-# it counts CMD alone (in a pipe or $(…) it would count a subshell's children).
+# and its CPU time in ms to FILE.cpu. The clock is bash's own $EPOCHREALTIME, read
+# right around CMD: a $(date …) there would count the fork of a subshell and of date
+# (about 8 ms here) into every figure. times runs in this shell, outside the timed
+# span, and counts CMD alone (in a pipe or $(…) it would count a subshell's children).
 timed() {
-    local file=$1 t0
+    local file=$1 t0 t1
     shift
-    t0=$(now_us)
     times >"$work/times0"
+    t0=$EPOCHREALTIME
     "$@" >"$work/out" 2>"$work/err"
+    t1=$EPOCHREALTIME
     times >"$work/times1"
-    awk -v d=$(( $(now_us) - t0 )) 'BEGIN { printf "%.1f\n", d / 1000 }' >>"$file"
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$file"
     awk -v a="$(cpu_of "$work/times0")" -v b="$(cpu_of "$work/times1")" 'BEGIN { printf "%.1f\n", b - a }' >>"$file.cpu"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
