@@ -19,18 +19,27 @@ type encodedFrames struct {
 // document to be allocated once, in most cases.
 const frameJSONSize = 320
 
+// maxFramesAhead bounds the frames encoded ahead, which are held in memory
+// all at once (about 20 MB of JSON at most): a bigger snapshot has its
+// frames written as the report is, a thread at a time.
+const maxFramesAhead = 64 << 10
+
 // encodeFramesAhead starts encoding the frames of s's threads: each thread's
 // frames list, and then, when the thread has native frames, its "native"
-// member, as writeReport writes them after the thread's "frames" key.
+// member, as writeReport writes them after the thread's "frames" key. It
+// returns nil for a snapshot of more than maxFramesAhead frames.
 func encodeFramesAhead(s *snapshot.Snapshot) *encodedFrames {
+	n := 0
+	for i := range s.Threads {
+		n += len(s.Threads[i].Frames)
+	}
+	if n > maxFramesAhead {
+		return nil
+	}
 	e := &encodedFrames{done: make(chan struct{}), threads: len(s.Threads)}
 	threads := s.Threads // the slice as it is now: its frames are final
 	go func() {
 		defer close(e.done)
-		n := 0
-		for i := range threads {
-			n += len(threads[i].Frames)
-		}
 		e.doc = make([]byte, 0, n*frameJSONSize)
 		e.ends = make([]int, len(threads))
 		for i := range threads {
@@ -63,7 +72,7 @@ func (e *encodedFrames) thread(i int) []byte {
 }
 
 // withFramesAhead is analyse, with the snapshot's frames encoded as JSON
-// beside it (for a report in JSON).
+// beside it (for a report in JSON), unless there are too many of them.
 func withFramesAhead(analyse func(*snapshot.Snapshot) *analysis) func(*snapshot.Snapshot) *analysis {
 	return func(s *snapshot.Snapshot) *analysis {
 		e := encodeFramesAhead(s)

@@ -63,3 +63,34 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestFramesAheadBounded: a snapshot of more frames than maxFramesAhead has
+// none encoded ahead, all of them held in memory at once, and its report is
+// written a thread at a time, as encoding/json writes it.
+func TestFramesAheadBounded(t *testing.T) {
+	frames := make([]snapshot.Frame, maxFramesAhead/2+1)
+	for i := range frames {
+		frames[i] = snapshot.Frame{Function: "f", File: "/a.py", Line: i}
+	}
+	s := &snapshot.Snapshot{Schema: snapshot.Schema, Target: snapshot.TargetInfo{Kind: "pid", PID: 42},
+		Threads: []snapshot.Thread{{TID: 1, Frames: frames}, {TID: 2, Frames: frames}}}
+	r := withFramesAhead(analyseLocks)(s).report(false)
+	if r.frames != nil {
+		t.Fatalf("%d frames encoded ahead, above the bound of %d", 2*len(frames), maxFramesAhead)
+	}
+	var want, got bytes.Buffer
+	if err := json.NewEncoder(&want).Encode(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSON(&got, r); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("the report differs from encoding/json's (%d bytes against %d)", got.Len(), want.Len())
+	}
+	s.Threads = s.Threads[:1]
+	s.Threads[0].Frames = frames[:10]
+	if withFramesAhead(analyseLocks)(s).frames == nil {
+		t.Errorf("10 frames not encoded ahead")
+	}
+}
