@@ -244,7 +244,7 @@ func (c *code) line(minor, at int) int {
 	case minor == 10:
 		return lineFromLinetable310(c.lineTable, c.FirstLine, at)
 	default:
-		return lineFromLocations(c.lineTable, c.FirstLine, at)
+		return c.locationAt(at).line
 	}
 }
 

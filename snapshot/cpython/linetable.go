@@ -4,7 +4,7 @@ package cpython
 //
 //	3.8, 3.9  co_lnotab     pairs (byte delta, line delta)          Objects/lnotab_notes.txt (3.8)
 //	3.10      co_linetable  pairs (byte delta, line delta, -128=none) Objects/lnotab_notes.txt (3.10)
-//	3.11–3.14 co_linetable  PEP 657 location entries               Objects/locations.md
+//	3.11–3.14 co_linetable  PEP 657 location entries               Objects/locations.md (positions.go)
 //
 // The tables come from target memory, so they are hostile input: every loop
 // advances through the slice and stops at its end, and nothing is allocated.
@@ -83,63 +83,6 @@ const (
 	locNone      = 15 // no location
 )
 
-// lineFromLocations returns the line of code unit `unit` (instruction index
-// counted in 2-byte units from the start of co_code, CACHE entries included)
-// from a 3.11+ co_linetable, or -1 when the unit has no location or lies past
-// the table.
-//
-// Each entry starts with a byte with bit 7 set: bits 3–6 are the code, bits
-// 0–2 the length in units minus one; following bytes (bit 7 clear) hold the
-// line delta and columns depending on the code. Only the line is decoded.
-func lineFromLocations(tbl []byte, firstLine int, unit int) int {
-	if unit < 0 {
-		// prev_instr before the first instruction: PyCode_Addr2Line gives
-		// co_firstlineno for a negative address.
-		return firstLine
-	}
-	line := firstLine
-	pos := 0 // first code unit of the current entry
-	for i := 0; i < len(tbl); {
-		head := tbl[i]
-		code := int(head>>3) & 15
-		length := int(head&7) + 1
-		// The entry's body runs to the next byte with bit 7 set. CPython
-		// starts every entry at such a byte; a hostile table that lacks one
-		// simply yields a long body.
-		j := i + 1
-		for j < len(tbl) && tbl[j]&0x80 == 0 {
-			j++
-		}
-		body := tbl[i+1 : j]
-		i = j
-
-		noLocation := false
-		switch {
-		case code <= locShortMax:
-			// Same line as the previous entry.
-		case code <= locOneLine2:
-			line += code - locOneLine0
-		case code == locNoColumns || code == locLong:
-			delta, ok := readLocSvarint(body)
-			if !ok {
-				// Truncated entry: the running line is lost from here on.
-				return -1
-			}
-			line += delta
-		case code == locNone:
-			noLocation = true
-		}
-		if unit < pos+length {
-			if noLocation {
-				return -1
-			}
-			return line
-		}
-		pos += length
-	}
-	return -1
-}
-
 // maxVarintChunks bounds the 6-bit groups of one varint (30 bits): CPython
 // writes C ints, so longer values only occur in corrupt tables, and the
 // bound keeps sums of deltas far from overflow.
@@ -163,14 +106,14 @@ func readLocVarint(b []byte) (v int, n int, ok bool) {
 }
 
 // readLocSvarint decodes a signed varint: the low bit of the unsigned value is
-// the sign, the rest the magnitude.
-func readLocSvarint(b []byte) (int, bool) {
-	u, _, ok := readLocVarint(b)
+// the sign, the rest the magnitude. n is how many bytes it read.
+func readLocSvarint(b []byte) (v int, n int, ok bool) {
+	u, n, ok := readLocVarint(b)
 	if !ok {
-		return 0, false
+		return 0, n, false
 	}
 	if u&1 != 0 {
-		return -(u >> 1), true
+		return -(u >> 1), n, true
 	}
-	return u >> 1, true
+	return u >> 1, n, true
 }

@@ -160,7 +160,7 @@ func compareDump(t *testing.T, minor int, r io.Reader, writeSeeds bool, interp s
 			case minor == 10:
 				got = lineFromLinetable310(tbl, d.FirstLine, k)
 			default:
-				got = lineFromLocations(tbl, d.FirstLine, k)
+				got = locationAt(tbl, d.FirstLine, k).line
 			}
 			c.positions++
 			if got != want {

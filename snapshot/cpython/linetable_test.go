@@ -133,9 +133,11 @@ var locations311Cases = []lineCase{
 	{33, -1}, {1 << 40, -1}, // past the table
 }
 
-func TestLineFromLocations(t *testing.T) {
+// TestLocationLines holds the lines of locationAt to hand-decoded 3.11 tables
+// and to malformed ones.
+func TestLocationLines(t *testing.T) {
 	for _, c := range locations311Cases {
-		if got := lineFromLocations(locations311, 20, c.at); got != c.want {
+		if got := locationAt(locations311, 20, c.at).line; got != c.want {
 			t.Errorf("unit %d: line %d, want %d", c.at, got, c.want)
 		}
 	}
@@ -160,7 +162,7 @@ func TestLineFromLocations(t *testing.T) {
 		{"head without bit 7", []byte{0x68, 0x04}, 0, 7},
 	}
 	for _, m := range malformed {
-		if got := lineFromLocations(m.tbl, 5, m.unit); got != m.want {
+		if got := locationAt(m.tbl, 5, m.unit).line; got != m.want {
 			t.Errorf("%s: line %d, want %d", m.name, got, m.want)
 		}
 	}
@@ -186,7 +188,7 @@ func TestReadLocVarint(t *testing.T) {
 		}
 	}
 	for u, want := range map[byte]int{0: 0, 1: 0, 2: 1, 3: -1, 7: -3, 62: 31, 63: -31} {
-		if got, ok := readLocSvarint([]byte{u}); !ok || got != want {
+		if got, n, ok := readLocSvarint([]byte{u}); !ok || n != 1 || got != want {
 			t.Errorf("readLocSvarint(%d) = %d, %v; want %d", u, got, ok, want)
 		}
 	}

@@ -13,10 +13,16 @@ type location struct {
 
 var noLocation = location{-1, -1, -1, -1}
 
-// locationAt returns the position of code unit `unit` from a 3.11+
-// co_linetable (see lineFromLocations for the entry format), or noLocation
-// when the unit has none or lies past the table. The table is hostile input:
-// the walk only moves forward and stops at its end.
+// locationAt returns the position of code unit `unit` (instruction index
+// counted in 2-byte units from the start of co_code, CACHE entries included)
+// from a 3.11+ co_linetable, or noLocation when the unit has none or lies
+// past the table. A truncated entry loses the running line: every unit from
+// it on has none. The table is hostile input: the walk only moves forward
+// and stops at its end.
+//
+// Each entry starts with a byte with bit 7 set: bits 3–6 are the code, bits
+// 0–2 the length in units minus one; the following bytes (bit 7 clear) hold
+// the line delta and the columns, as the code says.
 func locationAt(tbl []byte, firstLine int, unit int) location {
 	if unit < 0 {
 		// Before the first instruction: PyCode_Addr2Line gives
@@ -29,6 +35,9 @@ func locationAt(tbl []byte, firstLine int, unit int) location {
 		head := tbl[i]
 		code := int(head>>3) & 15
 		length := int(head&7) + 1
+		// The entry's body runs to the next byte with bit 7 set. CPython
+		// starts every entry at such a byte; a hostile table that lacks one
+		// simply yields a long body.
 		j := i + 1
 		for j < len(tbl) && tbl[j]&0x80 == 0 {
 			j++
@@ -52,14 +61,14 @@ func locationAt(tbl []byte, firstLine int, unit int) location {
 				loc.col, loc.endCol = int(body[0]), int(body[1])
 			}
 		case code == locNoColumns:
-			d, ok := readLocSvarint(body)
+			d, _, ok := readLocSvarint(body)
 			if !ok {
 				return noLocation
 			}
 			line += d
 			loc = location{line, line, -1, -1}
 		case code == locLong:
-			d, n, ok := readLocSvarintN(body)
+			d, n, ok := readLocSvarint(body)
 			if !ok {
 				return noLocation
 			}
@@ -84,18 +93,6 @@ func locationAt(tbl []byte, firstLine int, unit int) location {
 		pos += length
 	}
 	return noLocation
-}
-
-// readLocSvarintN is readLocSvarint that also says how many bytes it read.
-func readLocSvarintN(b []byte) (int, int, bool) {
-	u, n, ok := readLocVarint(b)
-	if !ok {
-		return 0, n, false
-	}
-	if u&1 != 0 {
-		return -(u >> 1), n, true
-	}
-	return u >> 1, n, true
 }
 
 // locationAt is locationAt memoised per code unit.
