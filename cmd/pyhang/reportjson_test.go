@@ -51,17 +51,23 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 		if c.ahead != (r.frames != nil) {
 			t.Fatalf("frames encoded ahead: %v, want %v", r.frames != nil, c.ahead)
 		}
-		var want, got bytes.Buffer
-		if err := json.NewEncoder(&want).Encode(r); err != nil {
-			t.Fatal(err)
-		}
-		if err := writeJSON(&got, r); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got.Bytes(), want.Bytes()) {
-			t.Errorf("findings %v, frames ahead %v:\ngot  %s\nwant %s", findings, c.ahead, got.Bytes(), want.Bytes())
+		if got, want := bothEncodings(t, r); !bytes.Equal(got, want) {
+			t.Errorf("findings %v, frames ahead %v:\ngot  %s\nwant %s", findings, c.ahead, got, want)
 		}
 	}
+}
+
+// bothEncodings is r as writeJSON writes it, and as json.Encoder does.
+func bothEncodings(t *testing.T, r *report) (got, want []byte) {
+	t.Helper()
+	var g, w bytes.Buffer
+	if err := json.NewEncoder(&w).Encode(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSON(&g, r); err != nil {
+		t.Fatal(err)
+	}
+	return g.Bytes(), w.Bytes()
 }
 
 // TestFramesAheadBounded: a snapshot of more frames than maxFramesAhead has
@@ -78,15 +84,8 @@ func TestFramesAheadBounded(t *testing.T) {
 	if r.frames != nil {
 		t.Fatalf("%d frames encoded ahead, above the bound of %d", 2*len(frames), maxFramesAhead)
 	}
-	var want, got bytes.Buffer
-	if err := json.NewEncoder(&want).Encode(r); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeJSON(&got, r); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got.Bytes(), want.Bytes()) {
-		t.Errorf("the report differs from encoding/json's (%d bytes against %d)", got.Len(), want.Len())
+	if got, want := bothEncodings(t, r); !bytes.Equal(got, want) {
+		t.Errorf("the report differs from encoding/json's (%d bytes against %d)", len(got), len(want))
 	}
 	s.Threads = s.Threads[:1]
 	s.Threads[0].Frames = frames[:10]
