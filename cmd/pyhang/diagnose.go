@@ -52,8 +52,8 @@ starved of a lock that other threads keep passing among themselves.`,
 				return err
 			}
 			an := analyse
-			if f.format == "json" {
-				an = withFramesAhead(an)
+			if f.format == "json" && !f.subprocesses {
+				an = withFramesAhead(an) // see withFramesAhead
 			}
 			fam, err := takeFamily(args[0], f.options(), f.subprocesses, an)
 			if err != nil {

@@ -69,8 +69,8 @@ func newDumpCmd() *cobra.Command {
 				return err
 			}
 			analyse := analyseLocks
-			if f.format == "json" {
-				analyse = withFramesAhead(analyse)
+			if f.format == "json" && !f.subprocesses {
+				analyse = withFramesAhead(analyse) // see withFramesAhead
 			}
 			fam, err := takeFamily(args[0], opts, f.subprocesses, analyse)
 			if err != nil {

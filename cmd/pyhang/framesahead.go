@@ -72,7 +72,10 @@ func (e *encodedFrames) thread(i int) []byte {
 }
 
 // withFramesAhead is analyse, with the snapshot's frames encoded as JSON
-// beside it (for a report in JSON), unless there are too many of them.
+// beside it (for a report in JSON), unless there are too many of them. It
+// is for one process: with --subprocesses, the analysis of every process
+// would encode its frames, and only the first report's are written this way
+// (the others are encoded with the report that holds them).
 func withFramesAhead(analyse func(*snapshot.Snapshot) *analysis) func(*snapshot.Snapshot) *analysis {
 	return func(s *snapshot.Snapshot) *analysis {
 		e := encodeFramesAhead(s)
