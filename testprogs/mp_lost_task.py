@@ -14,13 +14,17 @@ import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import _harness  # noqa: E402
 
-KILLED = os.path.abspath("killed.pid")
+# Where the killed worker leaves its pid and name: a fresh directory of this run's own, so
+# that a file left by an earlier run is never taken for this run's (workers are forked and
+# see the name main sets).
+KILLED = None
 
 
 def work(n):
@@ -42,7 +46,10 @@ def syscall_of(pid):
 
 
 def main():
+    global KILLED
     h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    here = os.path.dirname(os.path.abspath(h.args.ready)) if h.args.ready else tempfile.mkdtemp()
+    KILLED = os.path.join(here, "mp_lost_task.%d.killed" % os.getpid())
     # 3.12+ warns that forking a process with threads (the pool's own) may deadlock.
     warnings.simplefilter("ignore", DeprecationWarning)
     pool = multiprocessing.get_context("fork").Pool(2)
