@@ -53,7 +53,7 @@ starved of a lock that other threads keep passing among themselves.`,
 			}
 			an := analyse
 			if f.format == "json" && !f.subprocesses {
-				an = withFramesAhead(an) // see withFramesAhead
+				an = withEncodingAhead(an) // see withEncodingAhead
 			}
 			fam, err := takeFamily(args[0], f.options(), f.subprocesses, an)
 			if err != nil {

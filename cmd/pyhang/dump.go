@@ -70,7 +70,7 @@ func newDumpCmd() *cobra.Command {
 			}
 			analyse := analyseLocks
 			if f.format == "json" && !f.subprocesses {
-				analyse = withFramesAhead(analyse) // see withFramesAhead
+				analyse = withEncodingAhead(analyse) // see withEncodingAhead
 			}
 			fam, err := takeFamily(args[0], opts, f.subprocesses, analyse)
 			if err != nil {
@@ -121,8 +121,8 @@ var (
 // target before them has none; the objects follow the threads, and nothing
 // in a thread has objects.) A thread's native frames (--native), the field
 // after its frames and absent when nil, are left out the same way and written
-// after its frames by snapshot.AppendNativeFramesJSON. When the frames were
-// encoded beside the analysis (withFramesAhead), that encoding is used.
+// after its frames by snapshot.AppendNativeFramesJSON. What was encoded
+// beside the analysis (withEncodingAhead) is used.
 func writeReport(w io.Writer, r *report) error {
 	frames := make([][]snapshot.Frame, len(r.Threads))
 	natives := make([][]snapshot.NativeFrame, len(r.Threads))
@@ -144,7 +144,7 @@ func writeReport(w io.Writer, r *report) error {
 	}
 	objectsDone := make(chan encoded, 1)
 	go func() {
-		doc, err := json.Marshal(objects)
+		doc, err := encodeObjects(objects, r.ahead)
 		objectsDone <- encoded{doc, err}
 	}()
 	var enc bytes.Buffer
@@ -157,7 +157,7 @@ func writeReport(w io.Writer, r *report) error {
 		return objs.err
 	}
 	doc := enc.Bytes()
-	ahead := r.frames
+	ahead := r.ahead
 	if ahead != nil && ahead.threads != len(r.Threads) {
 		ahead = nil
 	}

@@ -35,7 +35,7 @@ type report struct {
 	// Error says why a subprocess has no threads.
 	Error string `json:"error,omitempty"`
 
-	frames *encodedFrames // Threads' frames in JSON, when encoded ahead
+	ahead *encodedAhead // the frames and objects in JSON, when encoded ahead
 }
 
 // reportTask is an asyncio task with what it waits on and holds, as a
@@ -81,7 +81,7 @@ type analysis struct {
 	findings []heuristics.Finding
 	motion   map[int]motion.Thread // by tid, with looks
 	looks    *looksInfo
-	frames   *encodedFrames // the threads' frames in JSON, encoded beside the analysis; or nil
+	ahead    *encodedAhead // the frames and objects in JSON, encoded beside the analysis; or nil
 }
 
 // analyseLocks is the analysis a dump needs: each thread's wait and holds,
@@ -98,7 +98,7 @@ func analyse(s *snapshot.Snapshot) *analysis {
 
 func (an *analysis) report(withFindings bool) *report {
 	w := jsonWords(an)
-	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: map[string]*snapshot.Object{}, Looks: an.looks, frames: an.frames}
+	r := &report{Schema: an.snap.Schema, Target: an.snap.Target, Objects: map[string]*snapshot.Object{}, Looks: an.looks, ahead: an.ahead}
 	for id, ob := range an.snap.Objects {
 		r.Objects[id] = ob
 	}

@@ -11,7 +11,8 @@ import (
 // TestWriteReportAsEncodingJSON holds writeReport to json.Encoder's bytes, with
 // thread names, frames, native frames and objects that spell out "frames":null
 // and "objects" themselves, with the frames encoded as the report is written
-// and encoded beside the analysis (withFramesAhead).
+// and encoded beside the analysis (withEncodingAhead), objects an analysis
+// adds or replaces included.
 func TestWriteReportAsEncodingJSON(t *testing.T) {
 	tricky := `"frames":null <&> ` + "\u2028\xff"
 	locked := true
@@ -45,11 +46,17 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 		s, findings := c.s, c.findings
 		an := analyse
 		if c.ahead {
-			an = withFramesAhead(an)
+			an = withEncodingAhead(an)
 		}
 		r := an(s).report(findings)
-		if c.ahead != (r.frames != nil) {
-			t.Fatalf("frames encoded ahead: %v, want %v", r.frames != nil, c.ahead)
+		if c.ahead != (r.ahead != nil) {
+			t.Fatalf("encoded ahead: %v, want %v", r.ahead != nil, c.ahead)
+		}
+		if c.ahead && findings {
+			// An analysis's own objects, one of them under an id the snapshot
+			// has: written as they are, not as the snapshot's were encoded ahead.
+			r.Objects["lock@0x7f10"] = &snapshot.Object{ID: "lock@0x7f10", Kind: snapshot.KindLock, Type: "replaced"}
+			r.Objects["gil"] = &snapshot.Object{ID: "gil", Kind: "gil"}
 		}
 		if got, want := bothEncodings(t, r); !bytes.Equal(got, want) {
 			t.Errorf("findings %v, frames ahead %v:\ngot  %s\nwant %s", findings, c.ahead, got, want)
@@ -80,8 +87,8 @@ func TestFramesAheadBounded(t *testing.T) {
 	}
 	s := &snapshot.Snapshot{Schema: snapshot.Schema, Target: snapshot.TargetInfo{Kind: "pid", PID: 42},
 		Threads: []snapshot.Thread{{TID: 1, Frames: frames}, {TID: 2, Frames: frames}}}
-	r := withFramesAhead(analyseLocks)(s).report(false)
-	if r.frames != nil {
+	r := withEncodingAhead(analyseLocks)(s).report(false)
+	if r.ahead != nil {
 		t.Fatalf("%d frames encoded ahead, above the bound of %d", 2*len(frames), maxFramesAhead)
 	}
 	if got, want := bothEncodings(t, r); !bytes.Equal(got, want) {
@@ -89,7 +96,7 @@ func TestFramesAheadBounded(t *testing.T) {
 	}
 	s.Threads = s.Threads[:1]
 	s.Threads[0].Frames = frames[:10]
-	if withFramesAhead(analyseLocks)(s).frames == nil {
+	if withEncodingAhead(analyseLocks)(s).ahead == nil {
 		t.Errorf("10 frames not encoded ahead")
 	}
 }

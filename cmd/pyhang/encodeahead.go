@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// encodedAhead is one snapshot's frames and objects as JSON, encoded on
+// another goroutine while the snapshot is analysed. The frames are most of a
+// report and the objects the costliest part for encoding/json; nothing in an
+// analysis changes either, and on a machine with two CPUs the encoding then
+// costs the report little time.
+type encodedAhead struct {
+	done    chan struct{}
+	threads int
+	doc     []byte
+	ends    []int // thread i's frames are doc[ends[i-1]:ends[i]] (from 0 for i == 0)
+	// objects holds each object of the snapshot in JSON: a report's object
+	// is written from it when it is the same object (an analysis adds
+	// objects of its own, and may replace one under the same id).
+	objects map[*snapshot.Object][]byte
+}
+
+// frameJSONSize is about what one frame takes in JSON: enough for the
+// document to be allocated once, in most cases.
+const frameJSONSize = 320
+
+// maxFramesAhead bounds the frames encoded ahead, which are held in memory
+// all at once (about 20 MB of JSON at most): a bigger snapshot has its
+// frames written as the report is, a thread at a time.
+const maxFramesAhead = 64 << 10
+
+// encodeAhead starts encoding the frames of s's threads, then its objects.
+// A thread's part is its frames list and then, when the thread has native
+// frames, its "native" member, as writeReport writes them after the
+// thread's "frames" key. It returns nil for a snapshot of more than
+// maxFramesAhead frames.
+func encodeAhead(s *snapshot.Snapshot) *encodedAhead {
+	n := 0
+	for i := range s.Threads {
+		n += len(s.Threads[i].Frames)
+	}
+	if n > maxFramesAhead {
+		return nil
+	}
+	e := &encodedAhead{done: make(chan struct{}), threads: len(s.Threads)}
+	// The slice and the objects as they are now, read here and not on the
+	// other goroutine: the analysis reads them meanwhile, and changes neither.
+	threads := s.Threads
+	objects := slices.Collect(maps.Values(s.Objects))
+	go func() {
+		defer close(e.done)
+		e.doc = make([]byte, 0, n*frameJSONSize)
+		e.ends = make([]int, len(threads))
+		for i := range threads {
+			e.doc = appendThreadFrames(e.doc, threads[i].Frames, threads[i].Native)
+			e.ends[i] = len(e.doc)
+		}
+		e.objects = make(map[*snapshot.Object][]byte, len(objects))
+		for _, ob := range objects {
+			if doc, err := json.Marshal(ob); err == nil {
+				e.objects[ob] = doc
+			}
+		}
+	}()
+	return e
+}
+
+// appendThreadFrames appends a thread's frames list and, when it has native
+// frames, its "native" member after them.
+func appendThreadFrames(b []byte, frames []snapshot.Frame, native []snapshot.NativeFrame) []byte {
+	b = snapshot.AppendFramesJSON(b, frames)
+	if len(native) > 0 {
+		b = append(b, `,"native":`...)
+		b = snapshot.AppendNativeFramesJSON(b, native)
+	}
+	return b
+}
+
+// thread is thread i's frames, once the encoding is done.
+func (e *encodedAhead) thread(i int) []byte {
+	<-e.done
+	start := 0
+	if i > 0 {
+		start = e.ends[i-1]
+	}
+	return e.doc[start:e.ends[i]]
+}
+
+// object is ob in JSON, once the encoding is done, if it was encoded ahead.
+func (e *encodedAhead) object(ob *snapshot.Object) ([]byte, bool) {
+	<-e.done
+	doc, ok := e.objects[ob]
+	return doc, ok
+}
+
+// encodeObjects is json.Marshal(objects), with each object encoded ahead
+// (e, which may be nil) taken from there.
+func encodeObjects(objects map[string]*snapshot.Object, e *encodedAhead) ([]byte, error) {
+	if e == nil || objects == nil {
+		return json.Marshal(objects)
+	}
+	// As encoding/json writes a map: keys sorted, each encoded as a string.
+	doc := []byte{'{'}
+	for i, id := range slices.Sorted(maps.Keys(objects)) {
+		if i > 0 {
+			doc = append(doc, ',')
+		}
+		key, err := json.Marshal(id)
+		if err != nil {
+			return nil, err
+		}
+		doc = append(append(doc, key...), ':')
+		ob, ok := e.object(objects[id])
+		if !ok {
+			if ob, err = json.Marshal(objects[id]); err != nil {
+				return nil, err
+			}
+		}
+		doc = append(doc, ob...)
+	}
+	return append(doc, '}'), nil
+}
+
+// withEncodingAhead is analyse, with the snapshot's frames and objects
+// encoded as JSON beside it (for a report in JSON), unless there are too
+// many frames. It is for one process: with --subprocesses, the analysis of
+// every process would encode its own, and only the first report's are
+// written this way (the others are encoded with the report that holds them).
+func withEncodingAhead(analyse func(*snapshot.Snapshot) *analysis) func(*snapshot.Snapshot) *analysis {
+	return func(s *snapshot.Snapshot) *analysis {
+		e := encodeAhead(s)
+		an := analyse(s)
+		an.ahead = e
+		return an
+	}
+}
