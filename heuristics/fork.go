@@ -50,7 +50,7 @@ func threadObject(s *snapshot.Snapshot, ident uint64) *EndedThread {
 func forkOrigin(s *snapshot.Snapshot, a *locks.Analysis, ob *snapshot.Object, d *OrphanedLockDetails, waiters []int) *ForkOrigin {
 	o := &ForkOrigin{Threads: len(s.Threads)}
 	for _, tid := range waiters {
-		if fc := a.Forks[tid]; fc != nil {
+		if fc := a.Fork(tid); fc != nil {
 			o.Fork = fc
 			break
 		}

@@ -13,7 +13,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 		TaskWaits: map[string]*Wait{}, TaskHolds: map[string][]Hold{}, TaskHolders: map[string][]string{},
 		Extra: map[string]*snapshot.Object{}}
 	x := newIndex(s)
-	a.src = x.src
+	a.src, a.x = x.src, x
 	for i := range s.Threads {
 		a.holdsOf(x, &s.Threads[i])
 	}
@@ -30,7 +30,6 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 	a.taskWaits(x)
 	a.probableHolds(x)
 	a.probableHolders()
-	a.forkCalls(x)
 	for id := range a.Holders {
 		sort.Ints(a.Holders[id])
 	}

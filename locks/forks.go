@@ -19,22 +19,28 @@ type ForkCall struct {
 	Site  Site `json:"site"`
 }
 
-// forkCalls finds, for each waiting thread, the innermost frame that stands
-// after an os.fork() call in its own function.
-func (a *Analysis) forkCalls(x *index) {
-	calls := map[string][]pysource.Call{} // os.fork() calls by file, each file scanned once
-	for _, tid := range sortedKeys(a.Waits) {
-		th := x.thread(tid)
-		if th == nil {
-			continue
-		}
-		if fc := forkCallOf(x, th, calls); fc != nil {
-			if a.Forks == nil {
-				a.Forks = map[int]*ForkCall{}
+// Fork is the os.fork() call the stack of waiting thread tid has gone
+// through, when it stands after one in its own function: the innermost frame
+// that does. It is nil for a thread that does not wait. It reads source on
+// demand (a dump never asks): each file once, for every thread.
+func (a *Analysis) Fork(tid int) *ForkCall {
+	if fc, ok := a.forks[tid]; ok {
+		return fc
+	}
+	var fc *ForkCall
+	if a.Waits[tid] != nil && a.x != nil {
+		if th := a.x.thread(tid); th != nil {
+			if a.forkSites == nil {
+				a.forkSites = map[string][]pysource.Call{}
 			}
-			a.Forks[tid] = fc
+			fc = forkCallOf(a.x, th, a.forkSites)
 		}
 	}
+	if a.forks == nil {
+		a.forks = map[int]*ForkCall{}
+	}
+	a.forks[tid] = fc
+	return fc
 }
 
 func forkCallOf(x *index, th *snapshot.Thread, calls map[string][]pysource.Call) *ForkCall {

@@ -5,7 +5,10 @@
 // evidence is typed, and the command line renders it.
 package locks
 
-import "github.com/pyhang/pyhang/snapshot"
+import (
+	"github.com/pyhang/pyhang/internal/pysource"
+	"github.com/pyhang/pyhang/snapshot"
+)
 
 // Ref names a resource the way the JSON contract does (waiting_on, holds).
 type Ref struct {
@@ -173,15 +176,18 @@ type Analysis struct {
 	TaskWaits   map[string]*Wait
 	TaskHolds   map[string][]Hold
 	TaskHolders map[string][]string
-	// Forks are, by tid, the os.fork() calls waiting threads' stacks went
-	// through: the process may be the child of that fork.
-	Forks map[int]*ForkCall
 	// Extra are the resources waits name that are not objects of the
 	// snapshot (the GIL, an unmatched futex, a set of futures), so that every
 	// reference of the report resolves.
 	Extra map[string]*snapshot.Object
 	// src reads the target's source files, for evidence from the source.
 	src *sourceCache
+	// x is the analysis's index, kept for what is read on demand (Fork).
+	x *index
+	// forks are the answers of Fork so far, by tid; forkSites are the
+	// os.fork() calls of each file Fork read (see Fork).
+	forks     map[int]*ForkCall
+	forkSites map[string][]pysource.Call
 }
 
 // Resource returns the object a resource id names, from the snapshot or Extra.
