@@ -47,7 +47,12 @@ func (p *Process) typeName(obj uint64) (string, error) {
 }
 
 func (p *Process) typeNameOfType(t uint64) (string, error) {
+	e := &p.recentTypes[(t/16)%recentTypes]
+	if e.addr == t && t != 0 {
+		return e.name, nil
+	}
 	if n, ok := p.typeNames[t]; ok {
+		e.addr, e.name = t, n
 		return n, nil
 	}
 	np, err := p.r.u64(t + tpName)
@@ -59,7 +64,18 @@ func (p *Process) typeNameOfType(t uint64) (string, error) {
 		return "", fmt.Errorf("type name at %#x: %w", np, err)
 	}
 	p.typeNames[t] = n
+	e.addr, e.name = t, n
 	return n, nil
+}
+
+// recentTypes is how many type names Process.recentTypes holds: a decode
+// asks the type of every local, and the same few types recur.
+const recentTypes = 64
+
+// recentType is a type's name and its address (0: none).
+type recentType struct {
+	addr uint64
+	name string
 }
 
 // str decodes a str object (compact strings; the legacy non-compact strings of

@@ -40,21 +40,24 @@ type Process struct {
 
 	r         *reader
 	typeNames map[uint64]string
-	codes     map[uint64]*code
-	kinds     map[uint64]string // type address → object kind ("" = not of interest)
-	attrs     map[uint64]map[string]uint64
-	scanned   map[uint64]uint64 // futex → lock object found by the heap scan (0: none)
-	scanBuf   []byte            // the heap scan's window
-	warnings  []string
-	missing   []string
-	openWarns int             // how many of warnings Open gave (kept across Rebind)
-	slotBuf   []uint64        // scratch for one frame's value-stack slots
-	hdrBuf    [128]byte       // scratch for one frame's header (newFrame)
-	frameBuf  []Frame         // where the stacks' frames are carved from (walk)
-	varBuf    []Var           // where the frames' locals are carved from (vars)
-	aioDone   bool            // the asyncio offsets of .AsyncioDebug were looked for (asyncio.go)
-	aioWarns  []string        // what looking for them said (kept across Rebind, as Open's)
-	aioTypes  map[uint64]bool // types kindOf found to be asyncio's (interest.go)
+	// recentTypes holds type names lately looked up, by address bits, in
+	// front of typeNames.
+	recentTypes [recentTypes]recentType
+	codes       map[uint64]*code
+	kinds       map[uint64]string // type address → object kind ("" = not of interest)
+	attrs       map[uint64]map[string]uint64
+	scanned     map[uint64]uint64 // futex → lock object found by the heap scan (0: none)
+	scanBuf     []byte            // the heap scan's window
+	warnings    []string
+	missing     []string
+	openWarns   int             // how many of warnings Open gave (kept across Rebind)
+	slotBuf     []uint64        // scratch for one frame's value-stack slots
+	hdrBuf      [128]byte       // scratch for one frame's header (newFrame)
+	frameBuf    []Frame         // where the stacks' frames are carved from (walk)
+	varBuf      []Var           // where the frames' locals are carved from (vars)
+	aioDone     bool            // the asyncio offsets of .AsyncioDebug were looked for (asyncio.go)
+	aioWarns    []string        // what looking for them said (kept across Rebind, as Open's)
+	aioTypes    map[uint64]bool // types kindOf found to be asyncio's (interest.go)
 }
 
 // newProcess is the interpreter at runtime in t, read with layout l.
@@ -293,6 +296,7 @@ func (p *Process) Rebind(t target.Target) {
 	p.r = newReader(t)
 	p.warnings = append(p.warnings[:p.openWarns], p.aioWarns...)
 	p.typeNames = map[uint64]string{}
+	p.recentTypes = [recentTypes]recentType{}
 	p.codes = map[uint64]*code{}
 	p.kinds = map[uint64]string{}
 	p.aioTypes = map[uint64]bool{}
