@@ -17,8 +17,9 @@ import (
 // is fresh memory that faults on first touch: on 100 threads x 50 frames,
 // 7,000 faults, which on a virtual machine cost as much as the rest of the
 // dump. So the heap is grown by n bytes at once (one allocation, mapped and
-// not touched), freed again (the collection costs about a millisecond while
-// the heap is that small), and a goroutine has the kernel back the pages
+// not touched), freed again (a collection of a heap that small takes half a
+// millisecond, when it runs on one thread: see collectAlone), and a
+// goroutine has the kernel back the pages
 // with huge pages where it can (MADV_HUGEPAGE) and populate them in one call
 // (MADV_POPULATE_WRITE). That takes milliseconds, on the other CPU, while the
 // snapshot starts and allocates the same pages, lowest addresses first:
@@ -32,8 +33,17 @@ func prefault(n int) {
 	b := make([]byte, n)
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	runtime.KeepAlive(b) // b is garbage from here on
-	runtime.GC()         // frees b's pages for what follows
+	collectAlone()       // frees b's pages for what follows
 	go populate(addr, uintptr(n))
+}
+
+// collectAlone runs a collection with one P. With two, the collector hands
+// its work to a mark worker on another thread, which has to be woken and
+// scheduled: on this virtual machine that made the collection of a heap of
+// a few live megabytes take 1.5-3.5 ms, and half a millisecond alone.
+func collectAlone() {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.GC()
 }
 
 // populate asks the kernel to make the n bytes at addr resident, huge pages
