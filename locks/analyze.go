@@ -13,7 +13,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 		TaskWaits: map[string]*Wait{}, TaskHolds: map[string][]Hold{}, TaskHolders: map[string][]string{},
 		Extra: map[string]*snapshot.Object{}}
 	x := newIndex(s)
-	a.src, a.x = x.src, x
+	a.x = x
 	for i := range s.Threads {
 		a.holdsOf(x, &s.Threads[i])
 	}

@@ -14,7 +14,7 @@ import (
 // source, not from memory: the name may also be another object's.
 func (a *Analysis) CallsIn(tid int, ob *snapshot.Object, methods ...string) []Site {
 	th := a.thread(tid)
-	if th == nil || a.src == nil {
+	if th == nil || a.x == nil {
 		return nil
 	}
 	var names []string
@@ -33,17 +33,17 @@ func (a *Analysis) CallsIn(tid int, ob *snapshot.Object, methods ...string) []Si
 		if isStdlib(fr.File) {
 			continue
 		}
-		calls := a.src.calls(fr.File, methods)
+		calls := a.x.src.calls(fr.File, methods)
 		if len(calls) == 0 {
 			continue
 		}
-		def, _ := a.src.def(fr.File, fr.Line)
+		def, _ := a.x.src.def(fr.File, fr.Line)
 		fn := fr.Qualname // the frame's own name for the function, as reports show it
 		for _, c := range calls {
 			if !containsString(names, c.Last) || seen[fileLine{fr.File, c.Line}] {
 				continue
 			}
-			if d, _ := a.src.def(fr.File, c.Line); d != def {
+			if d, _ := a.x.src.def(fr.File, c.Line); d != def {
 				continue
 			}
 			seen[fileLine{fr.File, c.Line}] = true

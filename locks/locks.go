@@ -180,9 +180,8 @@ type Analysis struct {
 	// snapshot (the GIL, an unmatched futex, a set of futures), so that every
 	// reference of the report resolves.
 	Extra map[string]*snapshot.Object
-	// src reads the target's source files, for evidence from the source.
-	src *sourceCache
-	// x is the analysis's index, kept for what is read on demand (Fork).
+	// x is the analysis's index, kept for what is read on demand (CallsIn,
+	// Fork): its src reads the target's source files.
 	x *index
 	// forks are the answers of Fork so far, by tid; forkSites are the
 	// os.fork() calls of each file Fork read (see Fork).
