@@ -10,7 +10,7 @@ import (
 
 // encodedAhead is one snapshot's frames and objects as JSON, encoded on
 // another goroutine while the snapshot is analysed. The frames are most of a
-// report and the objects the costliest part for encoding/json; nothing in an
+// report and the objects the next biggest part; nothing in an
 // analysis changes either, and on a machine with two CPUs the encoding then
 // costs the report little time.
 type encodedAhead struct {
@@ -60,9 +60,14 @@ func encodeAhead(s *snapshot.Snapshot) *encodedAhead {
 			e.ends[i] = len(e.doc)
 		}
 		e.objects = make(map[*snapshot.Object][]byte, len(objects))
+		var buf []byte
 		for _, ob := range objects {
-			if doc, err := json.Marshal(ob); err == nil {
-				e.objects[ob] = doc
+			start := len(buf)
+			var err error
+			if buf, err = snapshot.AppendObjectJSON(buf, ob); err == nil {
+				e.objects[ob] = buf[start:len(buf):len(buf)]
+			} else {
+				buf = buf[:start]
 			}
 		}
 	}()
@@ -90,8 +95,12 @@ func (e *encodedAhead) thread(i int) []byte {
 	return e.doc[start:e.ends[i]]
 }
 
-// object is ob in JSON, once the encoding is done, if it was encoded ahead.
+// object is ob in JSON, once the encoding is done, if it was encoded ahead
+// (never when e is nil).
 func (e *encodedAhead) object(ob *snapshot.Object) ([]byte, bool) {
+	if e == nil {
+		return nil, false
+	}
 	<-e.done
 	doc, ok := e.objects[ob]
 	return doc, ok
@@ -100,8 +109,8 @@ func (e *encodedAhead) object(ob *snapshot.Object) ([]byte, bool) {
 // encodeObjects is json.Marshal(objects), with each object encoded ahead
 // (e, which may be nil) taken from there.
 func encodeObjects(objects map[string]*snapshot.Object, e *encodedAhead) ([]byte, error) {
-	if e == nil || objects == nil {
-		return json.Marshal(objects)
+	if objects == nil {
+		return []byte("null"), nil
 	}
 	// As encoding/json writes a map: keys sorted, each encoded as a string.
 	doc := []byte{'{'}
@@ -114,13 +123,14 @@ func encodeObjects(objects map[string]*snapshot.Object, e *encodedAhead) ([]byte
 			return nil, err
 		}
 		doc = append(append(doc, key...), ':')
-		ob, ok := e.object(objects[id])
-		if !ok {
-			if ob, err = json.Marshal(objects[id]); err != nil {
-				return nil, err
-			}
+		ob := objects[id]
+		if enc, ok := e.object(ob); ok {
+			doc = append(doc, enc...)
+		} else if ob == nil {
+			doc = append(doc, "null"...)
+		} else if doc, err = snapshot.AppendObjectJSON(doc, ob); err != nil {
+			return nil, err
 		}
-		doc = append(doc, ob...)
 	}
 	return append(doc, '}'), nil
 }
