@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Symbol is a defined symbol.
@@ -38,9 +39,10 @@ type File struct {
 	Soname   string // DT_SONAME of a shared object ("linux-vdso.so.1")
 
 	tabs   []symtab  // .dynsym, .symtab
-	byAddr []funcSym // function symbols sorted by value, the preferred alias last; built by sortFuncs on first use
+	byAddr []funcSym // function symbols sorted by value, the preferred alias last; built by sortFuncs (Symbolize)
 	sorted sync.Once
-	mu     sync.Mutex // guards tabs while .symtab is read
+	scans  atomic.Int32 // Symbolize calls so far, up to scanFirst
+	mu     sync.Mutex   // guards tabs while .symtab is read
 	// symtabLater is set until .symtab, which the file has, is read
 	// (loadSymtabs).
 	symtabLater bool
@@ -286,17 +288,56 @@ func (f *File) lookupIn(tabs []symtab, name string, found Symbol, ok bool) (Symb
 	return found, ok
 }
 
+// scanFirst is how many addresses a file has symbolized by a scan of its
+// tables before they are sorted. Sorting a C library's functions takes
+// milliseconds, and a snapshot without --native symbolizes a few addresses
+// in it (where each thread sits); scanning them takes microseconds each.
+const scanFirst = 32
+
 // Symbolize returns the function symbol containing the file-relative address
 // va. A symbol covers [Value, Value+Size): an address past the end of the
 // nearest function before it (a static function of a stripped file) has no
-// symbol, rather than the wrong one.
+// symbol, rather than the wrong one. Of the aliases at one address, the
+// preferred one names it.
 func (f *File) Symbolize(va uint64) (Symbol, bool) {
+	if f.scans.Load() < scanFirst && f.scans.Add(1) <= scanFirst {
+		return f.scan(va)
+	}
 	f.sorted.Do(f.sortFuncs)
 	i := sort.Search(len(f.byAddr), func(i int) bool { return f.byAddr[i].value > va })
 	if i == 0 {
 		return Symbol{}, false
 	}
-	s := f.byAddr[i-1]
+	return f.covering(f.byAddr[i-1], va)
+}
+
+// scan is Symbolize without the sorted table: the nearest function at or
+// below va, in one pass over the symbol tables.
+func (f *File) scan(va uint64) (Symbol, bool) {
+	f.loadSymtabs()
+	le := binary.LittleEndian
+	var best funcSym
+	found := false
+	for tab := range f.tabs {
+		for e := f.tabs[tab].ents; len(e) >= symSize; e = e[symSize:] {
+			v := le.Uint64(e[8:])
+			if v > va || (found && v < best.value) || !isFunc(e) {
+				continue
+			}
+			s := funcSym{value: v, size: le.Uint64(e[16:]), name: le.Uint32(e), tab: uint8(tab), bind: uint8(elf.ST_BIND(e[4]))}
+			if !found || v > best.value || preferred(f.symbol(s), f.symbol(best)) {
+				best, found = s, true
+			}
+		}
+	}
+	if !found {
+		return Symbol{}, false
+	}
+	return f.covering(best, va)
+}
+
+// covering is s when it covers va.
+func (f *File) covering(s funcSym, va uint64) (Symbol, bool) {
 	if va < s.value+max(s.size, 1) {
 		return f.symbol(s), true
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -75,4 +76,47 @@ func FuzzOpen(f *testing.F) {
 			ef.Symbolize(0x1000)
 		}
 	})
+}
+
+// TestScanAsSorted holds the scan Symbolize starts with to the sorted table
+// it moves to, on real files: the C library (.dynsym, many aliases) and an
+// interpreter with its .symtab, at every function's start, inside, last
+// byte and just past it.
+func TestScanAsSorted(t *testing.T) {
+	paths := []string{"/lib/x86_64-linux-gnu/libc.so.6"}
+	if home, err := os.UserHomeDir(); err == nil {
+		paths = append(paths, filepath.Join(home, ".pyenv/versions/3.12.1/lib/libpython3.12.so.1.0"))
+	}
+	for _, path := range paths {
+		fh, err := os.Open(path)
+		if err != nil {
+			t.Logf("skipped %s: %v", path, err)
+			continue
+		}
+		defer fh.Close()
+		f, err := Open(fh, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.scans.Store(scanFirst) // the sorted table from the first call
+		f.Symbolize(0)
+		t.Logf("%s: %d functions", path, len(f.byAddr))
+		checked := 0
+		for i, s := range f.byAddr {
+			if i%7 != 0 { // a seventh of them: the scan is a pass over every symbol
+				continue
+			}
+			for _, va := range []uint64{s.value, s.value + s.size/2, s.value + max(s.size, 1) - 1, s.value + max(s.size, 1), s.value - 1} {
+				want, wok := f.Symbolize(va)
+				got, gok := f.scan(va)
+				if got != want || gok != wok {
+					t.Fatalf("%s: at %#x the scan says %+v %v, the table %+v %v", path, va, got, gok, want, wok)
+				}
+				checked++
+			}
+		}
+		if checked < 1000 {
+			t.Fatalf("%s: only %d addresses checked", path, checked)
+		}
+	}
 }
