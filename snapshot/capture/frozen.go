@@ -27,8 +27,8 @@ import (
 //     moved to (cpython.WalkStacks). Note each thread's registers and system
 //     call, and let the threads go;
 //  3. if every page of the copy holds what step 1 read, step 1's decode was a
-//     decode of the stopped instant: keep it. Otherwise decode again, from
-//     the copy.
+//     decode of the stopped instant: keep it, and what it read and decoded
+//     (cpython.Process.Keep). Otherwise decode again, from the copy.
 //
 // Threads blocked in a hang do not change their memory: for them the pause is
 // a copy and a comparison, and step 3 keeps step 1. A thread that ran between
@@ -61,6 +61,7 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	if err != nil {
 		return nil, side.first(err)
 	}
+	decoded := p.Notes() // what the decode noted, not the join below
 	if err := side.wait(); err != nil {
 		return nil, err
 	}
@@ -82,9 +83,13 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Rebind(fz)
 	d := first
-	if !whole || !fz.same {
+	if whole && fz.same {
+		// The stopped instant holds what was read: the decode stands, and
+		// so does all that was read and decoded for it and for the join.
+		p.Keep(fz, decoded)
+	} else {
+		p.Rebind(fz)
 		if d, err = decodeMemory(p, opts); err != nil {
 			return nil, err
 		}

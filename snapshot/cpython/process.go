@@ -304,6 +304,35 @@ func (p *Process) Rebind(t target.Target) {
 	p.missing = nil // what the first view lacked says nothing of this one
 }
 
+// Notes marks how many warnings and missing parts the reading so far noted.
+type Notes struct{ warnings, missing int }
+
+// Notes returns the mark of the notes so far (see Keep).
+func (p *Process) Notes() Notes { return Notes{len(p.warnings), len(p.missing)} }
+
+// Keep points the interpreter at another view of the same process that holds
+// the same bytes on every page read so far: the stopped copy of a live
+// process, when it matched each page PageData returned and that data was
+// whole. What was read and decoded then stands for the new view and is
+// kept, with the notes taken up to mark (a decode that stands keeps what it
+// noted; the reading after mark is done again) and the budget as spent.
+// Pages that were read ahead and never asked for, and pages found
+// unreadable, were not compared: they are read again, from t.
+func (p *Process) Keep(t target.Target, mark Notes) {
+	p.Target = t
+	r := p.r
+	r.mem = t
+	r.src, _ = t.(Pager)
+	r.ahead = nil
+	for base, pg := range r.pages {
+		if pg == nil {
+			delete(r.pages, base)
+		}
+	}
+	p.warnings = p.warnings[:min(mark.warnings, len(p.warnings))]
+	p.missing = p.missing[:min(mark.missing, len(p.missing))]
+}
+
 // PageData returns the pages of target memory read since Open or Rebind, with
 // their bytes as read: the working set of a snapshot, to copy while the target
 // is stopped. whole says that every byte read so far came from these pages
