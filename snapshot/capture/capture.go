@@ -613,11 +613,11 @@ func (b *memBuilder) warnf(format string, args ...any) {
 // reached from the frames.
 func (b *builder) unmatchedWaits() {
 	keys := map[snapshot.Addr]bool{}
-	for _, ob := range b.objs.All() {
+	b.objs.Each(func(ob *snapshot.Object) {
 		if ob.WaitKey != 0 {
 			keys[ob.WaitKey] = true
 		}
-	}
+	})
 	for _, th := range b.s.Threads {
 		k := th.Kernel
 		if k == nil || k.Futex == 0 || th.GIL == snapshot.GILWaiting || keys[k.Futex] || keys[k.Parked] {

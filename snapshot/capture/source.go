@@ -16,7 +16,7 @@ const maxMissingWarnings = 8
 // lines go unquoted, and bare acquire() sites in it cannot be judged).
 func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
 	s.Files = view
-	files := map[string][]string{}
+	files := map[string]*sourceLines{}
 	var missing []string
 	var frames []*snapshot.Frame
 	for i := range s.Threads {
@@ -29,20 +29,21 @@ func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
 			frames = append(frames, &s.Tasks[i].Frames[j])
 		}
 	}
+	var src *sourceLines
 	for _, f := range frames {
-		lines, ok := files[f.File]
-		if !ok {
-			text, err := view.Text(f.File)
-			if err != nil && !strings.HasPrefix(f.File, "<") && f.File != "" {
-				missing = append(missing, err.Error())
+		if src == nil || src.path != f.File {
+			var ok bool
+			if src, ok = files[f.File]; !ok {
+				text, err := view.Text(f.File)
+				if err != nil && !strings.HasPrefix(f.File, "<") && f.File != "" {
+					missing = append(missing, err.Error())
+				}
+				src = newSourceLines(f.File, text)
+				files[f.File] = src
 			}
-			lines = strings.Split(text, "\n")
-			files[f.File] = lines
 		}
-		if f.Line >= 1 && f.Line <= len(lines) {
-			line := strings.TrimRight(lines[f.Line-1], " \t\r\f\v")
-			f.Source = strings.TrimLeft(line, " \t\f\v")
-			f.SourceIndent = len(line) - len(f.Source)
+		if line, indent, ok := src.line(f.Line); ok {
+			f.Source, f.SourceIndent = line, indent
 		}
 	}
 	sort.Strings(missing)
@@ -53,4 +54,34 @@ func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
 		}
 		s.Target.Warnings = append(s.Target.Warnings, "source "+m)
 	}
+}
+
+// sourceLines is one file's lines, each trimmed once: a deep stack of a
+// recursion, or many threads running the same code, stand on a few lines.
+type sourceLines struct {
+	path    string
+	lines   []string
+	trimmed []bool
+	indent  []int
+}
+
+func newSourceLines(path, text string) *sourceLines {
+	lines := strings.Split(text, "\n")
+	return &sourceLines{path: path, lines: lines, trimmed: make([]bool, len(lines)), indent: make([]int, len(lines))}
+}
+
+// line is line n (from 1) without its indent and trailing blanks, and the
+// indent's length; false for a line the file lacks.
+func (s *sourceLines) line(n int) (string, int, bool) {
+	if n < 1 || n > len(s.lines) {
+		return "", 0, false
+	}
+	i := n - 1
+	if !s.trimmed[i] {
+		line := strings.TrimRight(s.lines[i], " \t\r\f\v")
+		s.lines[i] = strings.TrimLeft(line, " \t\f\v")
+		s.indent[i] = len(line) - len(s.lines[i])
+		s.trimmed[i] = true
+	}
+	return s.lines[i], s.indent[i], true
 }

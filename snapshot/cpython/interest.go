@@ -154,6 +154,13 @@ func (o *Objects) All() map[string]*snapshot.Object {
 	return out
 }
 
+// Each calls fn with every collected object, in no order.
+func (o *Objects) Each(fn func(*snapshot.Object)) {
+	for _, ob := range o.byAddr {
+		fn(ob)
+	}
+}
+
 // Add decodes v if it is of interest and returns it (nil otherwise).
 func (o *Objects) Add(v uint64) *snapshot.Object { return o.add(v, 0) }
 
