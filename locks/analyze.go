@@ -215,39 +215,36 @@ func (a *Analysis) addHold(tid int, h Hold) {
 // tried first: another frame may call a different object by the same name
 // (two tasks taking `first` and `second` in opposite order).
 func withEvidence(x *index, f *snapshot.Frame, ob *snapshot.Object) Evidence {
-	src := x.src.file(f.File)
-	if src == nil {
+	withs, ok := x.src.enclosingWith(f.File, f.Line)
+	if !ok {
 		return Evidence{Basis: BasisWith, At: siteOf(f), Enclosing: true}
 	}
-	withs := src.EnclosingWith(f.Line)
-	for _, names := range [][]string{frameNames(f, ob.ID), lockNames(ob)} {
-		for _, w := range withs {
-			for _, n := range names {
-				if w.Mentions(n) {
-					return Evidence{Basis: BasisWith, At: &Site{File: f.File, Line: w.Line, Function: f.Qualname}}
-				}
+	// The names the frame's code uses for the object, then the object's own
+	// names: the first with statement that mentions one of them. (Which
+	// name it mentions does not matter, so they are looked at unsorted.)
+	for _, w := range withs {
+		for name, ref := range f.Refs {
+			if ref == ob.ID && w.Mentions(lastComponent(name)) {
+				return Evidence{Basis: BasisWith, At: &Site{File: f.File, Line: w.Line, Function: f.Qualname}}
+			}
+		}
+	}
+	for _, w := range withs {
+		for _, name := range ob.Names {
+			if n := lastComponent(name); n != "" && w.Mentions(n) {
+				return Evidence{Basis: BasisWith, At: &Site{File: f.File, Line: w.Line, Function: f.Qualname}}
 			}
 		}
 	}
 	return Evidence{Basis: BasisWith, At: siteOf(f), Enclosing: true}
 }
 
-// frameNames are the identifiers a frame's code uses for an object: the
-// last component of each of its Refs that names it ("file_lock" for
-// self.file_lock), sorted.
-func frameNames(f *snapshot.Frame, id string) []string {
-	var out []string
-	for name, ref := range f.Refs {
-		if ref != id {
-			continue
-		}
-		if i := strings.LastIndexByte(name, '.'); i >= 0 {
-			name = name[i+1:]
-		}
-		out = append(out, name)
+// lastComponent is "file_lock" for "self.file_lock".
+func lastComponent(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[i+1:]
 	}
-	sort.Strings(out)
-	return out
+	return name
 }
 
 // probableHolders notes, on each wait for a lock nobody provably holds, the

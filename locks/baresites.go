@@ -188,14 +188,16 @@ func (a *Analysis) probableHolds(x *index) {
 // insideRegion reports whether the frame stands after an acquire() and before
 // the next release() of the same function.
 func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool) {
-	inFile := false
-	for _, st := range sites {
-		if st.File == f.File {
-			inFile = true
+	// Only an acquire() above the frame's line, in its file, can open a
+	// region around it: looked for first, before the def of the line.
+	acquiredAbove := false
+	for i := range sites {
+		if st := &sites[i]; st.Call == "acquire" && st.Line < f.Line && st.File == f.File {
+			acquiredAbove = true
 			break
 		}
 	}
-	if !inFile {
+	if !acquiredAbove {
 		return Hold{}, false
 	}
 	def, _ := src.def(f.File, f.Line)

@@ -8,15 +8,27 @@ import (
 )
 
 // sourceCache parses each source file of the snapshot once, read through
-// the target's own view (snapshot.Files), and remembers the enclosing def of
-// each line looked up (a deep recursion asks for the same lines many times).
+// the target's own view (snapshot.Files), and remembers, by line, the
+// enclosing def and with statements looked up: a deep recursion asks about
+// the same lines many times.
 type sourceCache struct {
-	view   snapshot.Sources
-	files  map[string]*pysource.File
-	defs   map[fileLine]defInfo
+	view  snapshot.Sources
+	files map[string]*sourceFile
+	// last is the file looked up last: the frames of a stack, asked about
+	// in turn, are mostly of one file.
+	last   *sourceFile
 	frames []string // the program's own frame files, once computed
 	// callsOf caches the method calls of a file, by file and methods.
 	callsOf map[string][]pysource.Call
+}
+
+// sourceFile is one file of the cache: parsed (nil when the target's view
+// has none), and what was looked up in it.
+type sourceFile struct {
+	path  string
+	src   *pysource.File
+	defs  map[int]defInfo
+	withs map[int][]pysource.With
 }
 
 type fileLine struct {
@@ -30,35 +42,59 @@ type defInfo struct {
 }
 
 func newSourceCache(view snapshot.Sources) *sourceCache {
-	return &sourceCache{view: view, files: map[string]*pysource.File{}, defs: map[fileLine]defInfo{}}
+	return &sourceCache{view: view, files: map[string]*sourceFile{}}
 }
 
-// file returns the parsed file, or nil when the target's view has none.
-func (c *sourceCache) file(path string) *pysource.File {
-	if f, ok := c.files[path]; ok {
-		return f
+// at returns the file at path, parsing it on first use.
+func (c *sourceCache) at(path string) *sourceFile {
+	if c.last != nil && c.last.path == path {
+		return c.last
 	}
-	var f *pysource.File
-	if c.view != nil {
-		if text, err := c.view.Text(path); err == nil {
-			f = pysource.Parse(text)
+	f, ok := c.files[path]
+	if !ok {
+		f = &sourceFile{path: path, defs: map[int]defInfo{}, withs: map[int][]pysource.With{}}
+		if c.view != nil {
+			if text, err := c.view.Text(path); err == nil {
+				f.src = pysource.Parse(text)
+			}
 		}
+		c.files[path] = f
 	}
-	c.files[path] = f
+	c.last = f
 	return f
 }
 
+// file returns the parsed file, or nil when the target's view has none.
+func (c *sourceCache) file(path string) *pysource.File { return c.at(path).src }
+
 // def returns the line and qualified name of the def enclosing a line.
 func (c *sourceCache) def(path string, n int) (int, string) {
-	if d, ok := c.defs[fileLine{path, n}]; ok {
+	f := c.at(path)
+	if d, ok := f.defs[n]; ok {
 		return d.line, d.name
 	}
 	var d defInfo
-	if f := c.file(path); f != nil {
-		d.line, d.name = f.Function(n)
+	if f.src != nil {
+		d.line, d.name = f.src.Function(n)
 	}
-	c.defs[fileLine{path, n}] = d
+	f.defs[n] = d
 	return d.line, d.name
+}
+
+// enclosingWith returns the with statements whose blocks enclose line n of
+// the file (pysource.File.EnclosingWith), and false when the target's view
+// has no such file.
+func (c *sourceCache) enclosingWith(path string, n int) ([]pysource.With, bool) {
+	f := c.at(path)
+	if f.src == nil {
+		return nil, false
+	}
+	w, ok := f.withs[n]
+	if !ok {
+		w = f.src.EnclosingWith(n)
+		f.withs[n] = w
+	}
+	return w, true
 }
 
 // programFiles lists, once, the files of the snapshot's frames that are the
@@ -70,9 +106,15 @@ func (c *sourceCache) programFiles(s *snapshot.Snapshot) []string {
 	}
 	seen := map[string]bool{}
 	c.frames = []string{}
+	last, started := "", false
 	for _, th := range s.Threads {
 		for i := range th.Frames {
-			if f := th.Frames[i].File; !seen[f] {
+			f := th.Frames[i].File
+			if started && f == last {
+				continue // the frame looked at before is of the same file
+			}
+			last, started = f, true
+			if !seen[f] {
 				seen[f] = true
 				if !isStdlib(f) {
 					c.frames = append(c.frames, f)
