@@ -15,17 +15,15 @@ import (
 // prefault makes n bytes of the heap resident while a snapshot allocates
 // them. A snapshot runs with the collector off, so every page it allocates
 // is fresh memory that faults on first touch: on 100 threads x 50 frames,
-// 7,000 faults, which on a virtual machine cost as much as the rest of the
-// dump. So the heap is grown by n bytes at once (one allocation, mapped and
-// not touched), freed again (a collection of a heap that small takes half a
-// millisecond, when it runs on one thread: see collectAlone), and a
-// goroutine has the kernel back the pages
-// with huge pages where it can (MADV_HUGEPAGE) and populate them in one call
-// (MADV_POPULATE_WRITE). That takes milliseconds, on the other CPU, while the
-// snapshot starts and allocates the same pages, lowest addresses first:
-// which of the two touches a page first does not matter. Populating leaves
-// the bytes as they are, and the runtime never unmaps its heap, so the
-// range stays the heap's own memory whatever was allocated in it meanwhile.
+// 8,000 faults. So the heap is grown by n bytes at once (one allocation,
+// mapped and not touched), freed again (a collection of a heap that small
+// takes half a millisecond, when it runs on one thread: see collectAlone),
+// and a goroutine has the kernel populate the pages (populate) on the other
+// CPU while the snapshot starts and allocates the same pages, lowest
+// addresses first: which of the two touches a page first does not matter.
+// Populating leaves the bytes as they are, and the runtime never unmaps its
+// heap, so the range stays the heap's own memory whatever was allocated in
+// it meanwhile.
 func prefault(n int) {
 	if n <= 0 {
 		return
@@ -46,14 +44,27 @@ func collectAlone() {
 	runtime.GC()
 }
 
-// populate asks the kernel to make the n bytes at addr resident, huge pages
-// where it can (before Linux 5.14, MADV_POPULATE_WRITE fails and the pages
+// populate asks the kernel to make the n bytes at addr resident, a chunk
+// at a time (before Linux 5.14, MADV_POPULATE_WRITE fails and the pages
 // fault in as they are used). The range is passed as numbers: it is the
 // heap's memory, not an object this goroutine keeps alive.
+//
+// Small pages, in small chunks, because of what the other ways cost on a
+// virtual machine whose free memory is handed back to the host (free page
+// reporting): huge pages made a dump run back to back with another 4-7 ms
+// quicker, and one run after a pause, as a person runs it, 50-60 ms slower
+// (100 ms against 45): each huge page is then 2 MB the host has to back
+// again, and the whole process waited, since one call holds the address
+// space's lock while it populates (Go maps its memory under the same lock).
 func populate(addr, n uintptr) {
-	_, _, _ = unix.Syscall(unix.SYS_MADVISE, addr, n, unix.MADV_HUGEPAGE) // a hint: huge pages may be off
-	_, _, _ = unix.Syscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE)
+	for off := uintptr(0); off < n; off += populateChunk {
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, addr+off, min(populateChunk, n-off), unix.MADV_POPULATE_WRITE)
+	}
 }
+
+// populateChunk is how much one populate call makes resident: the lock is
+// taken for 64 pages at a time.
+const populateChunk = 256 << 10
 
 // liveHeap is about what a snapshot of live process pid allocates (heapFor).
 func liveHeap(pid int, native bool) int {
