@@ -28,6 +28,10 @@ type encodedAhead struct {
 // document to be allocated once, in most cases.
 const frameJSONSize = 320
 
+// objectJSONSize is about what one object takes in JSON (175 bytes on
+// average for a thousand locks, queues and threads).
+const objectJSONSize = 192
+
 // maxFramesAhead bounds the frames encoded ahead, which are held in memory
 // all at once (about 20 MB of JSON at most): a bigger snapshot has its
 // frames written as the report is, a thread at a time.
@@ -60,7 +64,7 @@ func encodeAhead(s *snapshot.Snapshot) *encodedAhead {
 			e.ends[i] = len(e.doc)
 		}
 		e.objects = make(map[*snapshot.Object][]byte, len(objects))
-		var buf []byte
+		buf := make([]byte, 0, len(objects)*objectJSONSize)
 		for _, ob := range objects {
 			start := len(buf)
 			var err error
@@ -113,7 +117,8 @@ func encodeObjects(objects map[string]*snapshot.Object, e *encodedAhead) ([]byte
 		return []byte("null"), nil
 	}
 	// As encoding/json writes a map: keys sorted, each encoded as a string.
-	doc := []byte{'{'}
+	doc := make([]byte, 0, 2+len(objects)*(objectJSONSize+32))
+	doc = append(doc, '{')
 	for i, id := range slices.Sorted(maps.Keys(objects)) {
 		if i > 0 {
 			doc = append(doc, ',')

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -334,10 +333,7 @@ func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *n
 				th.GIL = snapshot.GILNone
 			}
 		}
-		if th.State == snapshot.StateIO {
-			th.Frames = slices.Clone(th.Frames) // ioContext writes into them; d keeps its own
-			b.ioContext(th, ts)
-		}
+		b.ioContext(th, ts)
 		switch {
 		case ts.Interp != mainInterp && mainInterp != 0:
 			// A subinterpreter's state may run on another thread than

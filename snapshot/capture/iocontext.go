@@ -3,6 +3,7 @@ package capture
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -21,18 +22,20 @@ const (
 // urlLike is an absolute URL with a scheme, and nothing that is not one.
 var urlLike = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,15}://[^\s]+$`)
 
-// ioContext records the URL-valued locals of a thread blocked in I/O.
+// ioContext records the URL-valued locals of a thread blocked in I/O. The
+// thread's frames are shared with the decoded snapshot, which may be joined
+// again: they are copied before the first URL is written, and only then.
 func (b *builder) ioContext(th *snapshot.Thread, ts cpython.ThreadState) {
 	if th.State != snapshot.StateIO {
 		return
 	}
+	copied := false
 	for i := range ts.Frames {
 		if i >= len(th.Frames) {
 			break
 		}
-		out := &th.Frames[i]
 		for _, v := range ts.Frames[i].Locals {
-			if v.Value == 0 || len(out.URLs) >= maxURLsPerFrame {
+			if v.Value == 0 || len(th.Frames[i].URLs) >= maxURLsPerFrame {
 				continue
 			}
 			s, ok := b.p.Str(v.Value, maxURLLen)
@@ -42,6 +45,10 @@ func (b *builder) ioContext(th *snapshot.Thread, ts cpython.ThreadState) {
 			if s, ok = redactURL(s); !ok {
 				continue
 			}
+			if !copied {
+				th.Frames, copied = slices.Clone(th.Frames), true
+			}
+			out := &th.Frames[i]
 			if out.URLs == nil {
 				out.URLs = map[string]string{}
 			}
