@@ -507,7 +507,9 @@ func (b *memBuilder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapsho
 			b.attrsOf(&out, v)
 			continue
 		}
-		b.itemsOf(&out, v)
+		if !b.d.objs.Plain(v.Value) {
+			b.itemsOf(&out, v)
+		}
 	}
 	for _, m := range f.With {
 		ob := b.d.objs.Add(m)
