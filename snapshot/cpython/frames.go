@@ -36,6 +36,8 @@ type Frame struct {
 	// thread's C stack, 0 for the innermost: this frame runs in that one.
 	Activation int
 
+	frameObj uint64 // its PyFrameObject, when one was made for it (3.11+; 0: none)
+
 	entry bool // the first frame its activation ran: the next one out runs in the next activation
 	shim  bool // not a Python frame but an activation's entry frame on the C stack (3.12+)
 	// Signal is the number of the signal whose Python handler this frame
@@ -351,6 +353,7 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 	}
 	fr.setCode(c)
 	fr.Globals = le64(hdr[l.FrameGlobals:])
+	fr.frameObj = le64(hdr[l.IFFrameObj:])
 	unit := -1
 	if instr >= start && instr-start < maxTableLen*8 {
 		unit = int(instr-start) / 2

@@ -24,6 +24,9 @@ func (p *Process) markSignalHandlers(frames []Frame) {
 	for i := 0; i+1 < len(frames); i++ {
 		f := &frames[i]
 		for k := 0; k < 2 && k+1 < len(f.Locals); k++ {
+			if !p.mayBeFrameOf(f.Locals[k+1].Value, &frames[i+1]) {
+				continue
+			}
 			if n, ok := p.signalNumber(f.Locals[k].Value); ok && p.isFrameOf(f.Locals[k+1].Value, frames[i+1].Addr) {
 				f.Signal = n
 				break
@@ -44,6 +47,21 @@ func (p *Process) signalNumber(v uint64) (int, bool) {
 		return 0, false
 	}
 	return int(n), true
+}
+
+// mayBeFrameOf is what the frame itself says of whether v is its frame
+// object, without reading v: up to 3.10 a frame is its frame object; from
+// 3.11 a frame points at the one made for it, if any (most frames have
+// none: CPython makes one only when asked for it, as for a handler's
+// argument). A quick test for every frame, before isFrameOf reads v.
+func (p *Process) mayBeFrameOf(v uint64, f *Frame) bool {
+	if v == 0 {
+		return false
+	}
+	if p.Layout.FrameObjFrame < 0 {
+		return v == f.Addr
+	}
+	return v == f.frameObj
 }
 
 // isFrameOf reports whether v is the frame object of the frame at addr.
