@@ -4,14 +4,18 @@
 # deep, under a pyenv Python (default 3.12.1; pass another version as the first argument).
 #
 #   scripts/bench-vs-gdb.sh [PYENV_VERSION]
-#   RUNS=11 GDB_RUNS=2 THREADS=200 DEPTH=100 PYHANG=path/to/pyhang AUSTIN=path/to/austin \
-#       scripts/bench-vs-gdb.sh 3.8.18
+#   RUNS=11 COLD_RUNS=5 PAUSE=3 GDB_RUNS=2 THREADS=200 DEPTH=100 PYHANG=path/to/pyhang \
+#       AUSTIN=path/to/austin scripts/bench-vs-gdb.sh 3.8.18
 #
 # Measured, all on the same process, in turn:
 #   - `pyhang dump PID --format json` ($RUNS runs): wall time, and the target pause it reports;
 #   - `austin -w PID` ($RUNS runs, in turns with pyhang's), when $AUSTIN names an austin
 #     binary (built from its public source for the measurement; it reads the stacks without
 #     stopping the target);
+#   - both again, $COLD_RUNS runs each in turns, every run after $PAUSE seconds with
+#     nothing running: as a person runs a tool once. On a virtual machine that hands free
+#     memory back to its host (free page reporting), the memory a program touches costs
+#     more then than in runs back to back, which reuse what the run before freed;
 #   - gdb `thread apply all py-bt` ($GDB_RUNS runs), with the pythonX.Y-gdb.py pyenv installs
 #     next to the executable, sourced explicitly (gdb's auto-load declines it under the
 #     default safe-path); the script checks that py-bt printed as many frames as pyhang;
@@ -24,6 +28,8 @@ cd "$(dirname "$0")/.."
 
 VERSION=${1:-3.12.1}
 RUNS=${RUNS:-11}
+COLD_RUNS=${COLD_RUNS:-5}
+PAUSE=${PAUSE:-3}
 GDB_RUNS=${GDB_RUNS:-2}
 THREADS=${THREADS:-100}
 DEPTH=${DEPTH:-50}
@@ -84,6 +90,16 @@ for _ in $(seq "$RUNS"); do
         timed "$work/austin.ms" "$AUSTIN" -w "$pid"
     fi
 done
+echo "pyhang live${AUSTIN:+ and austin -w} x$COLD_RUNS, each after ${PAUSE}s idle"
+: >"$work/cold.ms"; : >"$work/austin-cold.ms"
+for _ in $(seq "$COLD_RUNS"); do
+    sleep "$PAUSE"
+    timed "$work/cold.ms" "$pyhang" dump "$pid" --format json
+    if [[ -n $AUSTIN ]]; then
+        sleep "$PAUSE"
+        timed "$work/austin-cold.ms" "$AUSTIN" -w "$pid"
+    fi
+done
 got_frames=$(json "$work/live.json" "sum(len(t['frames']) for t in d['threads'])")
 [[ $got_frames == "$want_frames" ]] || echo "WARNING: pyhang read $got_frames frames, the program has $want_frames"
 
@@ -94,6 +110,7 @@ if [[ -n $AUSTIN ]]; then
     [[ $austin_frames -gt 0 ]] || die "austin printed no frames: $(tail -5 "$work/err")"
     austin_ms=$(median <"$work/austin.ms")
     austin_cpu=$(median <"$work/austin.ms.cpu")
+    austin_cold=$(median <"$work/austin-cold.ms")
 fi
 
 echo "gdb py-bt x$GDB_RUNS"
@@ -122,6 +139,7 @@ done
 core_frames=$(json "$work/out" "sum(len(t['frames']) for t in d['threads'])")
 
 live=$(median <"$work/live.ms")
+cold=$(median <"$work/cold.ms")
 corems=$(median <"$work/core.ms")
 gdbms=$(median <"$work/gdb.ms")
 paused=$(median <"$work/paused.ms")
@@ -134,9 +152,11 @@ printf '%-36s %10s   %s\n' "measure" "median" "runs"
 printf '%-36s %10s   %s\n' "pyhang dump PID --format json (ms)" "$live" "$(tr '\n' ' ' <"$work/live.ms")"
 printf '%-36s %10s   %s\n' "  CPU time (ms)" "$live_cpu" "$(tr '\n' ' ' <"$work/live.ms.cpu")"
 printf '%-36s %10s   %s\n' "pyhang target pause (ms, JSON)" "$paused" "$(tr '\n' ' ' <"$work/paused.ms")"
+printf '%-36s %10s   %s\n' "pyhang, each after ${PAUSE}s idle (ms)" "$cold" "$(tr '\n' ' ' <"$work/cold.ms")"
 if [[ -n $austin_ms ]]; then
     printf '%-36s %10s   %s\n' "austin -w PID (ms)" "$austin_ms" "$(tr '\n' ' ' <"$work/austin.ms")"
     printf '%-36s %10s   %s\n' "  CPU time (ms)" "$austin_cpu" "$(tr '\n' ' ' <"$work/austin.ms.cpu")"
+    printf '%-36s %10s   %s\n' "austin, each after ${PAUSE}s idle (ms)" "$austin_cold" "$(tr '\n' ' ' <"$work/austin-cold.ms")"
 fi
 printf '%-36s %10s   %s\n' "gdb thread apply all py-bt (ms)" "$gdbms" "$(tr '\n' ' ' <"$work/gdb.ms")"
 printf '%-36s %10s   %s\n' "  CPU time (ms)" "$gdb_cpu" "$(tr '\n' ' ' <"$work/gdb.ms.cpu")"
@@ -146,5 +166,6 @@ printf '%-36s %10s\n' "ratio gdb / pyhang live" "$(ratio "$gdbms" "$live")"
 if [[ -n $austin_ms ]]; then
     printf '%-36s %10s\n' "ratio pyhang live / austin" "$(ratio "$live" "$austin_ms")"
     printf '%-36s %10s\n' "ratio pyhang / austin, CPU time" "$(ratio "$live_cpu" "$austin_cpu")"
+    printf '%-36s %10s\n' "ratio pyhang / austin, after idle" "$(ratio "$cold" "$austin_cold")"
 fi
 printf '%-36s %10s\n' "frames: pyhang live/core, py-bt" "$got_frames/$core_frames, $gdb_frames"
