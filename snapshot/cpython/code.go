@@ -77,10 +77,15 @@ const (
 
 // codeAt decodes the code object at addr.
 func (p *Process) codeAt(addr uint64) (*code, error) {
+	e := &p.recentCodes[(addr/16)%recentCodes]
+	if *e != nil && (*e).Addr == addr {
+		return *e, nil
+	}
 	if c, ok := p.codes[addr]; ok {
 		if c == nil {
 			return nil, fmt.Errorf("code object at %#x unreadable", addr)
 		}
+		*e = c
 		return c, nil
 	}
 	c, err := p.readCode(addr)
@@ -89,8 +94,13 @@ func (p *Process) codeAt(addr uint64) (*code, error) {
 		return nil, fmt.Errorf("code object at %#x: %w", addr, err)
 	}
 	p.codes[addr] = c
+	*e = c
 	return c, nil
 }
+
+// recentCodes is how many code objects Process.recentCodes holds: the
+// frames of a deep stack run the same few functions over and over.
+const recentCodes = 64
 
 func (p *Process) readCode(addr uint64) (*code, error) {
 	tn, err := p.typeName(addr)

@@ -44,7 +44,9 @@ type Process struct {
 	// front of typeNames.
 	recentTypes [recentTypes]recentType
 	codes       map[uint64]*code
-	kinds       map[uint64]string // type address → object kind ("" = not of interest)
+	recentCodes [recentCodes]*code // codes lately looked up, by address bits, in front of codes
+	exitDefs    map[uint64]bool    // C method definitions: is it an __exit__ (withblocks.go)
+	kinds       map[uint64]string  // type address → object kind ("" = not of interest)
 	attrs       map[uint64]map[string]uint64
 	scanned     map[uint64]uint64 // futex → lock object found by the heap scan (0: none)
 	scanBuf     []byte            // the heap scan's window
@@ -298,6 +300,8 @@ func (p *Process) Rebind(t target.Target) {
 	p.typeNames = map[uint64]string{}
 	p.recentTypes = [recentTypes]recentType{}
 	p.codes = map[uint64]*code{}
+	p.recentCodes = [recentCodes]*code{}
+	p.exitDefs = map[uint64]bool{}
 	p.kinds = map[uint64]string{}
 	p.aioTypes = map[uint64]bool{}
 	p.attrs = map[uint64]map[string]uint64{}

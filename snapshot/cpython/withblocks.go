@@ -74,14 +74,7 @@ func (p *Process) boundExitSelf(v uint64) (uint64, bool) {
 	switch tn {
 	case "builtin_function_or_method": // C method: m_ml @16, m_self @24
 		ml, err := p.r.u64(v + 16)
-		if err != nil {
-			return 0, false
-		}
-		np, err := p.r.u64(ml)
-		if err != nil {
-			return 0, false
-		}
-		if name, err := p.r.cstring(np, 16); err != nil || !isExit(name) {
+		if err != nil || !p.exitDef(ml) {
 			return 0, false
 		}
 	case "method": // Python method: im_func @16, im_self @24
@@ -94,6 +87,25 @@ func (p *Process) boundExitSelf(v uint64) (uint64, bool) {
 	}
 	self, err := p.r.u64(v + 24)
 	return self, err == nil && self != 0
+}
+
+// exitDef reports whether the C method definition (PyMethodDef) at ml is an
+// __exit__, remembering it: every `with lock:` block of a deep stack binds
+// the same definition anew.
+func (p *Process) exitDef(ml uint64) bool {
+	if is, ok := p.exitDefs[ml]; ok {
+		return is
+	}
+	is := false
+	if np, err := p.r.u64(ml); err == nil {
+		name, err := p.r.cstring(np, 16)
+		is = err == nil && isExit(name)
+	}
+	if p.exitDefs == nil {
+		p.exitDefs = map[uint64]bool{}
+	}
+	p.exitDefs[ml] = is
+	return is
 }
 
 // isUnboundExit reports whether v is an __exit__ not bound to an instance:
