@@ -169,7 +169,6 @@ func (f *File) loadSymtab(ef *elf.File, name string) {
 
 // addFuncs adds table tab's defined functions to byAddr.
 func (f *File) addFuncs(tab uint8) {
-	le := binary.LittleEndian
 	n := 0
 	for e := f.tabs[tab].ents; len(e) >= symSize; e = e[symSize:] {
 		if isFunc(e) {
@@ -181,8 +180,14 @@ func (f *File) addFuncs(tab uint8) {
 		if !isFunc(e) {
 			continue
 		}
-		f.byAddr = append(f.byAddr, funcSym{value: le.Uint64(e[8:]), size: le.Uint64(e[16:]), name: le.Uint32(e), tab: tab, bind: uint8(elf.ST_BIND(e[4]))})
+		f.byAddr = append(f.byAddr, funcSymOf(e, tab))
 	}
+}
+
+// funcSymOf is symbol entry e of table tab, as byAddr keeps it.
+func funcSymOf(e []byte, tab uint8) funcSym {
+	le := binary.LittleEndian
+	return funcSym{value: le.Uint64(e[8:]), size: le.Uint64(e[16:]), name: le.Uint32(e), tab: tab, bind: uint8(elf.ST_BIND(e[4]))}
 }
 
 // isFunc reports whether symbol entry e is a defined function.
@@ -324,7 +329,7 @@ func (f *File) scan(va uint64) (Symbol, bool) {
 			if v > va || (found && v < best.value) || !isFunc(e) {
 				continue
 			}
-			s := funcSym{value: v, size: le.Uint64(e[16:]), name: le.Uint32(e), tab: uint8(tab), bind: uint8(elf.ST_BIND(e[4]))}
+			s := funcSymOf(e, uint8(tab))
 			if !found || v > best.value || preferred(f.symbol(s), f.symbol(best)) {
 				best, found = s, true
 			}
