@@ -48,8 +48,9 @@ func (b *builder) readAsyncio(tstates []cpython.ThreadState, frames *memBuilder)
 			}
 			st.Loop = lp.ID
 		}
-		for _, f := range t.Chain.Frames {
-			st.Frames = append(st.Frames, frames.frame(f, globalsSeen))
+		for i := range t.Chain.Frames {
+			st.Frames = append(st.Frames, snapshot.Frame{})
+			frames.frame(&st.Frames[len(st.Frames)-1], &t.Chain.Frames[i], globalsSeen)
 		}
 		if n := len(st.Frames); n > 0 {
 			st.Coro = st.Frames[n-1].Qualname

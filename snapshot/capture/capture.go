@@ -198,6 +198,7 @@ type memBuilder struct {
 	p    *cpython.Process
 	opts Options
 	d    *decoded
+	ints []int // where the frames' positions point (see position)
 }
 
 // decodeMemory reads the interpreter's threads, frames and objects.
@@ -244,8 +245,9 @@ func decodeMemory(p *cpython.Process, opts Options) (*decoded, error) {
 				d.objs.Add(obj)
 			}
 		}
-		for _, f := range ts.Frames {
-			th.Frames = append(th.Frames, b.frame(f, globalsSeen))
+		for i := range ts.Frames {
+			th.Frames = th.Frames[:i+1]
+			b.frame(&th.Frames[i], &ts.Frames[i], globalsSeen)
 		}
 		d.threads = append(d.threads, th)
 	}
@@ -485,30 +487,32 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 	}
 }
 
-func (b *memBuilder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapshot.Frame {
-	out := snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
+// frame fills out, a zero Frame, from f. Both by address: the two are
+// hundreds of bytes, and a snapshot has tens of thousands.
+func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globalsSeen map[uint64]bool) {
+	*out = snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
 		FirstLine: f.FirstLine, Addr: snapshot.Addr(f.Addr)}
 	if f.Signal != 0 {
 		out.SignalHandler = &snapshot.FrameSignal{Number: f.Signal, Name: signalName(f.Signal)}
 	}
-	position(&out, f)
+	b.position(out, f)
 	for _, v := range f.Locals {
 		if v.Value == 0 {
 			continue
 		}
 		if b.opts.Locals {
-			local(b.p, b.opts, &out, v)
+			local(b.p, b.opts, out, v)
 		}
 		if ob := b.d.objs.Add(v.Value); ob != nil {
-			b.ref(&out, v.Name, ob)
+			b.ref(out, v.Name, ob)
 			continue
 		}
 		if v.Name == "self" || v.Name == "cls" {
-			b.attrsOf(&out, v)
+			b.attrsOf(out, v)
 			continue
 		}
 		if !b.d.objs.Plain(v.Value) {
-			b.itemsOf(&out, v)
+			b.itemsOf(out, v)
 		}
 	}
 	for _, m := range f.With {
@@ -529,7 +533,6 @@ func (b *memBuilder) frame(f cpython.Frame, globalsSeen map[uint64]bool) snapsho
 		globalsSeen[f.Globals] = true
 		b.nameGlobals(f.Globals)
 	}
-	return out
 }
 
 // maxSeqItems bounds the items of a local list or tuple looked at.

@@ -7,20 +7,28 @@ import (
 
 // position copies a frame's full source position and says how its line was
 // found when the instruction has none of its own.
-func position(out *snapshot.Frame, f cpython.Frame) {
+func (b *memBuilder) position(out *snapshot.Frame, f *cpython.Frame) {
 	out.LineBasis = f.LineBasis
-	if f.EndLine >= 0 {
-		v := f.EndLine
-		out.EndLine = &v
+	out.EndLine = b.intOf(f.EndLine)
+	out.Column = b.intOf(f.Column)
+	out.EndColumn = b.intOf(f.EndColumn)
+}
+
+// positionInts is how many position numbers one block holds.
+const positionInts = 4096
+
+// intOf returns a pointer to v, or nil when v is negative (unknown). The
+// numbers are taken from a shared block: three allocations of their own
+// for every frame were a tenth of the time it takes to build the frames.
+func (b *memBuilder) intOf(v int) *int {
+	if v < 0 {
+		return nil
 	}
-	if f.Column >= 0 {
-		v := f.Column
-		out.Column = &v
+	if len(b.ints) == cap(b.ints) {
+		b.ints = make([]int, 0, positionInts)
 	}
-	if f.EndColumn >= 0 {
-		v := f.EndColumn
-		out.EndColumn = &v
-	}
+	b.ints = append(b.ints, v)
+	return &b.ints[len(b.ints)-1]
 }
 
 // local records one bound local's repr: in the map of the JSON contract and
