@@ -256,3 +256,9 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// AppendJSONString appends s quoted as encoding/json quotes it, HTML-safe:
+// for the parts of a report written directly, beside the frames.
+func AppendJSONString(b []byte, s string) []byte {
+	return appendJSONString(b, s)
+}

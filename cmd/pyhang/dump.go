@@ -121,20 +121,26 @@ var (
 // target before them has none; the objects follow the threads, and nothing
 // in a thread has objects.) A thread's native frames (--native), the field
 // after its frames and absent when nil, are left out the same way and written
-// after its frames by snapshot.AppendNativeFramesJSON. What was encoded
-// beside the analysis (withEncodingAhead) is used.
+// after its frames by snapshot.AppendNativeFramesJSON. A thread's
+// "waiting_on":null,"holds":null, which follows its frames, is replaced by
+// what appendClaims writes. What was encoded beside the analysis
+// (withEncodingAhead) is used.
 func writeReport(w io.Writer, r *report) error {
 	frames := make([][]snapshot.Frame, len(r.Threads))
 	natives := make([][]snapshot.NativeFrame, len(r.Threads))
+	waits := make([]*reportWait, len(r.Threads))
+	holds := make([][]reportHold, len(r.Threads))
 	for i := range r.Threads {
-		frames[i], natives[i] = r.Threads[i].Frames, r.Threads[i].Native
-		r.Threads[i].Frames, r.Threads[i].Native = nil, nil
+		t := &r.Threads[i]
+		frames[i], natives[i], waits[i], holds[i] = t.Frames, t.Native, t.WaitingOn, t.Holds
+		t.Frames, t.Native, t.WaitingOn, t.Holds = nil, nil, nil, nil
 	}
 	objects := r.Objects
 	r.Objects = nil
 	defer func() {
 		for i := range r.Threads {
-			r.Threads[i].Frames, r.Threads[i].Native = frames[i], natives[i]
+			t := &r.Threads[i]
+			t.Frames, t.Native, t.WaitingOn, t.Holds = frames[i], natives[i], waits[i], holds[i]
 		}
 		r.Objects = objects
 	}()
@@ -178,6 +184,13 @@ func writeReport(w io.Writer, r *report) error {
 			bw.Write(buf)
 		}
 		doc = doc[i+len(framesKey):]
+		if i = bytes.Index(doc, claimsKey); i < 0 {
+			return fmt.Errorf("encoding the report: a thread's waits and holds are missing")
+		}
+		bw.Write(doc[:i])
+		buf = appendClaims(buf[:0], waits[k], holds[k])
+		bw.Write(buf)
+		doc = doc[i+len(claimsKey):]
 	}
 	i := bytes.Index(doc, objectsKey)
 	if i < 0 {
