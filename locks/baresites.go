@@ -2,6 +2,7 @@ package locks
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -162,6 +163,9 @@ func (a *Analysis) probableHolds(x *index) {
 		}
 	}
 	sort.Strings(ids)
+	var places *framePlaces
+	var inner []int  // by thread: its innermost frame inside a region, -1 for none
+	var holds []Hold // by thread: that frame's hold
 	for _, id := range ids {
 		ob := x.s.Objects[id]
 		sites := sitesOf(x.s, ob, src)
@@ -169,20 +173,90 @@ func (a *Analysis) probableHolds(x *index) {
 			continue
 		}
 		a.BareSites[id] = sites
-		for i := range x.s.Threads {
-			th := &x.s.Threads[i]
-			if w := a.Waits[th.TID]; w != nil && w.Object == id {
+		if places == nil {
+			places = placesOf(x.s)
+			inner, holds = make([]int, len(x.s.Threads)), make([]Hold, len(x.s.Threads))
+		}
+		for i := range inner {
+			inner[i] = -1
+		}
+		for _, pl := range places.order {
+			at := places.at[pl]
+			h, ok := insideRegion(&x.s.Threads[at[0].thread].Frames[at[0].frame], sites, src)
+			if !ok {
 				continue
 			}
-			for fi := range th.Frames {
-				if h, ok := insideRegion(&th.Frames[fi], sites, src); ok {
-					h.Ref, h.Frame = ref(ob), fi
-					a.addHold(th.TID, h)
-					break
+			for _, tf := range at {
+				if inner[tf.thread] < 0 || tf.frame < inner[tf.thread] {
+					inner[tf.thread], holds[tf.thread] = tf.frame, h
 				}
 			}
 		}
+		r := ref(ob)
+		for i := range x.s.Threads {
+			th := &x.s.Threads[i]
+			if inner[i] < 0 {
+				continue
+			}
+			if w := a.Waits[th.TID]; w != nil && w.Object == id {
+				continue
+			}
+			h := holds[i]
+			h.Evidence = slices.Clone(h.Evidence)
+			h.Ref, h.Frame = r, inner[i]
+			a.addHold(th.TID, h)
+		}
 	}
+}
+
+// A bare region is judged by a frame's place in the source alone. A hundred
+// threads deep in the same few functions stand at a few dozen places, and a
+// hung program may have a hundred locked locks that nobody provably holds:
+// each place is judged once a lock, not each of the frames standing there.
+
+// place is where in the source a frame stands: its file, numbered in the
+// order first seen, and its line.
+type place struct{ file, line int }
+
+// threadFrame is frame frame of thread thread of a snapshot.
+type threadFrame struct{ thread, frame int }
+
+// framePlaces are the places the frames of a snapshot stand at, each with the
+// innermost frame of each thread standing there.
+type framePlaces struct {
+	order []place // each place once, as first seen
+	at    map[place][]threadFrame
+}
+
+func placesOf(s *snapshot.Snapshot) *framePlaces {
+	p := &framePlaces{at: map[place][]threadFrame{}}
+	files := map[string]int{}
+	last, file := "", -1
+	for ti := range s.Threads {
+		for fi := range s.Threads[ti].Frames {
+			f := &s.Threads[ti].Frames[fi]
+			if file < 0 || f.File != last {
+				// Numbered through the last file seen: the next frame out
+				// is mostly in the same file.
+				n, ok := files[f.File]
+				if !ok {
+					n = len(files)
+					files[f.File] = n
+				}
+				last, file = f.File, n
+			}
+			pl := place{file, f.Line}
+			at, seen := p.at[pl]
+			if !seen {
+				p.order = append(p.order, pl)
+			}
+			if n := len(at); n > 0 && at[n-1].thread == ti {
+				continue // the thread has a frame further in here
+			}
+			p.at[pl] = append(at, threadFrame{ti, fi})
+		}
+	}
+	return p
 }
 
 // insideRegion reports whether the frame stands after an acquire() and before
