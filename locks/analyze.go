@@ -165,16 +165,15 @@ func (a *Analysis) gilHolder() {
 
 // rlockOwners: an RLock names its owner; that is proof of holding.
 func (a *Analysis) rlockOwners(x *index) {
-	ids := make([]string, 0, len(x.s.Objects))
-	for id := range x.s.Objects {
-		ids = append(ids, id)
+	var ids []string
+	for id, ob := range x.s.Objects {
+		if ob.Kind == snapshot.KindRLock && ob.Owner != 0 {
+			ids = append(ids, id)
+		}
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
 		ob := x.s.Objects[id]
-		if ob.Kind != snapshot.KindRLock || ob.Owner == 0 {
-			continue
-		}
 		th := x.byIdent[ob.Owner]
 		if th == nil {
 			continue
@@ -250,17 +249,19 @@ func lastComponent(name string) string {
 // probableHolders notes, on each wait for a lock nobody provably holds, the
 // threads that probably hold it.
 func (a *Analysis) probableHolders() {
+	probable := map[string][]int{} // lock id → its probable holders, in order
+	for _, tid := range sortedKeys(a.Holds) {
+		for _, h := range a.Holds[tid] {
+			if h.Probable {
+				probable[h.ID] = append(probable[h.ID], tid)
+			}
+		}
+	}
 	for _, w := range a.Waits {
 		if w.Object == "" || len(a.Holders[w.Object]) > 0 || len(a.TaskHolders[w.Object]) > 0 {
 			continue
 		}
-		for _, tid := range sortedKeys(a.Holds) {
-			for _, h := range a.Holds[tid] {
-				if h.Probable && h.ID == w.Object {
-					w.Probable = append(w.Probable, tid)
-				}
-			}
-		}
+		w.Probable = append(w.Probable, probable[w.Object]...)
 	}
 }
 
