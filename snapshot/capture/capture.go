@@ -291,6 +291,7 @@ type builder struct {
 	stackMem target.Memory   // where native stacks are read
 	unwound  native.Stack    // each native stack as it is walked, its memory reused
 	slab     frameSlab       // where the native frames kept are taken from
+	notURLs  notURLs         // locals lately found not to be URLs (iocontext.go)
 }
 
 // join assembles the snapshot: each thread state with its kernel thread (its

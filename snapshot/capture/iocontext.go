@@ -22,6 +22,14 @@ const (
 // urlLike is an absolute URL with a scheme, and nothing that is not one.
 var urlLike = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,15}://[^\s]+$`)
 
+// notURLs holds values lately found not to be URLs, by address bits: the
+// frames of threads deep in the same functions hold the same few values (the
+// same ints, functions, self), and each was read again for every frame.
+type notURLs [notURLValues]uint64
+
+// notURLValues is how many values notURLs holds.
+const notURLValues = 256
+
 // ioContext records the URL-valued locals of a thread blocked in I/O. The
 // thread's frames are shared with the decoded snapshot, which may be joined
 // again: they are copied before the first URL is written, and only then.
@@ -38,11 +46,18 @@ func (b *builder) ioContext(th *snapshot.Thread, ts cpython.ThreadState) {
 			if v.Value == 0 || len(th.Frames[i].URLs) >= maxURLsPerFrame {
 				continue
 			}
-			s, ok := b.p.Str(v.Value, maxURLLen)
-			if !ok || strings.HasSuffix(s, "…") || !urlLike.MatchString(s) {
+			seen := &b.notURLs[(v.Value/16)%notURLValues]
+			if *seen == v.Value {
 				continue
 			}
-			if s, ok = redactURL(s); !ok {
+			s, ok := b.p.Str(v.Value, maxURLLen)
+			if ok && !strings.HasSuffix(s, "…") && urlLike.MatchString(s) {
+				s, ok = redactURL(s)
+			} else {
+				ok = false
+			}
+			if !ok {
+				*seen = v.Value
 				continue
 			}
 			if !copied {

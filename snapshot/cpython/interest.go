@@ -280,8 +280,8 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 // pyAttrs decodes the attributes of a Python-level primitive that matter.
 func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 	p := o.p
-	attrs, err := p.instanceAttrs(v, maxAttrs)
-	if err != nil {
+	attrs := p.InstanceAttrs(v) // a thread's are read for its name and flag too
+	if attrs == nil {
 		return
 	}
 	names := make([]string, 0, len(attrs))

@@ -125,11 +125,7 @@ func (p *Process) ThreadObjects() (map[uint64]uint64, error) {
 
 // ThreadName returns a Thread object's name (its _name attribute).
 func (p *Process) ThreadName(obj uint64) string {
-	attrs, err := p.instanceAttrs(obj, 64)
-	if err != nil {
-		return ""
-	}
-	s, _ := p.str(attrs["_name"], 256)
+	s, _ := p.str(p.InstanceAttrs(obj)["_name"], 256)
 	return s
 }
 
