@@ -36,6 +36,23 @@ func TestFramesJSONAsEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestFramesJSONRepeatedStrings: strings a frame list repeats, and strings of
+// the same length, escaped and not, in turn, as knownSafe sees them.
+func TestFramesJSONRepeatedStrings(t *testing.T) {
+	var frames []Frame
+	for i, s := range []string{"abc", "a<c", "abc", "a\nc", "a<c", "abc", "ab\xff", "abc"} {
+		frames = append(frames, Frame{Function: s, Qualname: s, File: s + ".py", Source: s, Line: i,
+			Refs: map[string]string{s: s, "self": "lock@0x1"}, With: []string{s, s}})
+	}
+	want, err := json.Marshal(frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := AppendFramesJSON(nil, frames); !bytes.Equal(got, want) {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
 func FuzzFramesJSON(f *testing.F) {
 	f.Add("f", "C.f", "/a.py", 3, "x = 1", "k", "v", uint64(0x7f00))
 	f.Add(hostile, hostile, hostile, -1, hostile, hostile, hostile, uint64(0))
