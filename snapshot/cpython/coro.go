@@ -153,10 +153,15 @@ func genStateOf(l *Layout, st int) int {
 }
 
 func (p *Process) decodeGenFrame(f uint64) (Frame, bool, error) {
+	var fr Frame
+	var ok bool
+	var err error
 	if p.Layout.GenFrame >= 0 {
-		return p.oldFrame(f, false)
+		ok, err = p.oldFrame(&fr, f, false)
+	} else {
+		ok, err = p.newFrame(&fr, f, false) // a suspended frame: not the one a thread executes
 	}
-	return p.newFrame(f, false) // a suspended frame: not the one a thread executes
+	return fr, ok, err
 }
 
 // maxStackDepth bounds the value-stack depth read from a frame.

@@ -95,14 +95,18 @@ func (p *Process) frames(tstate uint64) ([]Frame, []uint64, error) {
 //
 // decode's second argument says f is the thread's current frame: the first
 // of the chain, so the thread runs its instruction (or C code it called).
-func (p *Process) walk(f uint64, decode func(uint64, bool) (Frame, bool, error), prevOff int64) ([]Frame, []uint64, error) {
+func (p *Process) walk(f uint64, decode frameDecoder, prevOff int64) ([]Frame, []uint64, error) {
 	out, shims, err := p.walkInto(p.frameSpace(), f, decode, prevOff)
 	p.frameBuf = carved(p.frameBuf, out)
 	return out[:len(out):len(out)], shims, err
 }
 
 // walkInto is walk, appending the frames to out.
-func (p *Process) walkInto(out []Frame, f uint64, decode func(uint64, bool) (Frame, bool, error), prevOff int64) ([]Frame, []uint64, error) {
+// frameDecoder decodes the frame at f into dst (a zero Frame or one decoded
+// before) and says whether it is a Python frame to keep; see walk.
+type frameDecoder func(dst *Frame, f uint64, current bool) (bool, error)
+
+func (p *Process) walkInto(out []Frame, f uint64, decode frameDecoder, prevOff int64) ([]Frame, []uint64, error) {
 	var shims []uint64
 	act := 0
 	// A chain that loops is caught by the bound (and the budget); no
@@ -112,20 +116,26 @@ func (p *Process) walkInto(out []Frame, f uint64, decode func(uint64, bool) (Fra
 		if steps >= maxFrames {
 			return out, shims, fmt.Errorf("stack cut after %d frames (a loop in the frame chain at %#x?)", maxFrames, f)
 		}
-		fr, ok, err := decode(f, steps == 0)
+		// Decoded in place, at the end of out: a Frame is hundreds of
+		// bytes, and a stack may hold thousands.
+		out = append(out, Frame{})
+		fr := &out[len(out)-1]
+		ok, err := decode(fr, f, steps == 0)
+		shim, entry := fr.shim, fr.entry
+		if !ok || shim || err != nil {
+			out = out[:len(out)-1]
+		} else {
+			fr.Activation = act
+		}
 		if err != nil {
 			p.lost(err)
 			return out, shims, fmt.Errorf("%w; the stack beyond it is lost", err)
 		}
-		switch {
-		case fr.shim:
+		if shim {
 			shims = append(shims, f)
 			act++
-		case ok:
-			fr.Activation = act
-			out = append(out, fr)
 		}
-		if fr.entry {
+		if entry {
 			act++
 		}
 		next, err := p.r.u64(f + uint64(prevOff))
@@ -221,20 +231,23 @@ func (p *Process) keep(f uint64, n int) error {
 }
 
 // oldFrame decodes a PyFrameObject (3.8–3.10).
-func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
+func (p *Process) oldFrame(fr *Frame, f uint64, _ bool) (bool, error) {
 	l := p.Layout
-	fr := Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1, entry: l.EvalPerFrame}
+	*fr = Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1, entry: l.EvalPerFrame}
 	hdr, err := p.r.view(f, int(l.FLocalsplus))
 	if err != nil {
-		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
+		return false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
-	hdr = append([]byte(nil), hdr...) // kept across further reads
+	// Kept across further reads, in one buffer for every frame (oldFrame
+	// does not nest): a copy of its own for each took 400 bytes a frame.
+	p.oldHdr = append(p.oldHdr[:0], hdr...)
+	hdr = p.oldHdr
 	c, err := p.codeAt(le64(hdr[l.FCode:]))
 	if err != nil {
-		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
+		return false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
 	if err := p.keep(f, c.nLocals+len(c.cellNames)); err != nil {
-		return fr, false, err
+		return false, err
 	}
 	fr.setCode(c)
 	fr.Globals = le64(hdr[l.FrameGlobals:])
@@ -249,7 +262,7 @@ func (p *Process) oldFrame(f uint64, _ bool) (Frame, bool, error) {
 	}
 	fr.Locals = p.oldLocals(f, c)
 	fr.With = p.withOld(f, hdr, c)
-	return fr, true, nil
+	return true, nil
 }
 
 // oldLocals reads a 3.8–3.10 frame's locals in the order locals() lists
@@ -302,23 +315,23 @@ func (p *Process) oldCells(f uint64, c *code) []Var {
 }
 
 // newFrame decodes a _PyInterpreterFrame (3.11+).
-func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
+func (p *Process) newFrame(fr *Frame, f uint64, current bool) (bool, error) {
 	l := p.Layout
-	fr := Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1}
+	*fr = Frame{Addr: f, Line: -1, EndLine: -1, Column: -1, EndColumn: -1}
 	// One buffer for every frame (newFrame does not nest): an array here
 	// would escape, a heap allocation per frame.
 	hdr := &p.hdrBuf
 	if int(l.IFLocalsplus) > len(hdr) {
-		return fr, false, fmt.Errorf("frame header of %d bytes is too big", l.IFLocalsplus)
+		return false, fmt.Errorf("frame header of %d bytes is too big", l.IFLocalsplus)
 	}
 	if err := p.r.read(hdr[:l.IFLocalsplus], f); err != nil {
-		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
+		return false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
 	owner := int(hdr[l.IFOwner])
 	fr.entry = l.IFIsEntry >= 0 && hdr[l.IFIsEntry] != 0
 	if owner >= l.OwnerCStack {
 		fr.shim = owner == l.OwnerEntryShim
-		return fr, false, nil
+		return false, nil
 	}
 	codePtr := le64(hdr[l.IFCode:])
 	if l.StackRefTagged {
@@ -327,29 +340,29 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 	if codePtr == 0 {
 		// Never valid in a live interpreter: the memory is zeroed, as in a
 		// core whose writer could not read the thread's stack.
-		return fr, false, fmt.Errorf("frame at %#x has no code object (memory zeroed or not in the core)", f)
+		return false, fmt.Errorf("frame at %#x has no code object (memory zeroed or not in the core)", f)
 	}
 	if p.Layout.Minor >= 13 {
 		// Shim frames of 3.13 carry Py_None instead of a code object.
 		tn, err := p.typeName(codePtr)
 		if err != nil {
-			return fr, false, fmt.Errorf("frame at %#x: executable at %#x: %w", f, codePtr, err)
+			return false, fmt.Errorf("frame at %#x: executable at %#x: %w", f, codePtr, err)
 		}
 		if tn == "NoneType" {
-			return fr, false, nil
+			return false, nil
 		}
 	}
 	c, err := p.codeAt(codePtr)
 	if err != nil {
-		return fr, false, fmt.Errorf("frame at %#x: %w", f, err)
+		return false, fmt.Errorf("frame at %#x: %w", f, err)
 	}
 	instr := le64(hdr[l.IFInstr:])
 	start := codePtr + uint64(l.CoCodeAdaptive)
 	if owner != l.OwnerGenerator && instr < start+2*uint64(c.firstTrace) {
-		return fr, false, nil // pushed but not yet started
+		return false, nil // pushed but not yet started
 	}
 	if err := p.keep(f, c.nLocals); err != nil {
-		return fr, false, err
+		return false, err
 	}
 	fr.setCode(c)
 	fr.Globals = le64(hdr[l.FrameGlobals:])
@@ -387,7 +400,7 @@ func (p *Process) newFrame(f uint64, current bool) (Frame, bool, error) {
 	if unit >= 0 {
 		fr.Calling = p.calling(f, hdr[:], c, instr, unit, current)
 	}
-	return fr, true, nil
+	return true, nil
 }
 
 // frameSlots reads localsplus and the first depth value-stack slots (the

@@ -55,6 +55,7 @@ type Process struct {
 	openWarns   int             // how many of warnings Open gave (kept across Rebind)
 	slotBuf     []uint64        // scratch for one frame's value-stack slots
 	hdrBuf      [128]byte       // scratch for one frame's header (newFrame)
+	oldHdr      []byte          // the same for oldFrame
 	frameBuf    []Frame         // where the stacks' frames are carved from (walk)
 	varBuf      []Var           // where the frames' locals are carved from (vars)
 	aioDone     bool            // the asyncio offsets of .AsyncioDebug were looked for (asyncio.go)
