@@ -129,7 +129,9 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 		pages = append(pages, base)
 	}
 	slices.Sort(pages)
-	cp := newPageCopy(pages, seen)
+	// Nothing reads through p until the copy is done: its read-ahead
+	// memory is the copy's scratch.
+	cp := newPageCopy(pages, seen, p.Scratch())
 	fz := &frozen{Process: peek, pages: make(map[uint64][]byte, len(pages)), same: true, stacks: stacks}
 	t, err := opts.stop(peek)
 	if err != nil {

@@ -33,7 +33,11 @@ type copyPart struct {
 	same     bool   // every page equals what the first decode read
 }
 
-func newPageCopy(pages []uint64, seen map[uint64][]byte) *pageCopy {
+// newPageCopy prepares the copy of pages, seen as the first decode read
+// them. Its scratch buffers are carved from spare (the reader's read-ahead
+// memory, resident already) when spare is big enough, else allocated and
+// faulted in now, before the stop.
+func newPageCopy(pages []uint64, seen map[uint64][]byte, spare []byte) *pageCopy {
 	c := &pageCopy{pages: pages, seen: seen, kept: make([][]byte, len(pages))}
 	n := 1
 	if runtime.GOMAXPROCS(0) > 1 && len(pages) >= 2*copyBatch {
@@ -41,9 +45,15 @@ func newPageCopy(pages []uint64, seen map[uint64][]byte) *pageCopy {
 	}
 	for i := 0; i < n; i++ {
 		from, to := i*len(pages)/n, (i+1)*len(pages)/n
-		scratch := make([]byte, min(to-from, copyBatch)*cpython.PageSize)
-		for j := 0; j < len(scratch); j += cpython.PageSize {
-			scratch[j] = 1
+		size := min(to-from, copyBatch) * cpython.PageSize
+		var scratch []byte
+		if len(spare) >= size {
+			scratch, spare = spare[:size:size], spare[size:]
+		} else {
+			scratch = make([]byte, size)
+			for j := 0; j < len(scratch); j += cpython.PageSize {
+				scratch[j] = 1
+			}
 		}
 		c.parts = append(c.parts, copyPart{from: from, to: to, scratch: scratch, same: true})
 	}

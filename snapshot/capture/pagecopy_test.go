@@ -42,7 +42,7 @@ func TestPageCopy(t *testing.T) {
 		mem[a] = page(byte(i))
 	}
 
-	c := newPageCopy(pages, seen)
+	c := newPageCopy(pages, seen, nil)
 	if !c.run(pagesOnly{mem: mem}) {
 		t.Errorf("an unchanged working set copied as changed")
 	}
@@ -55,7 +55,9 @@ func TestPageCopy(t *testing.T) {
 	changed, gone := pages[650], pages[3]
 	mem[changed] = page(0xff)
 	delete(mem, gone)
-	c = newPageCopy(pages, seen)
+	// Scratch carved from spare memory (the reader's read-ahead ring), as
+	// a live snapshot copies.
+	c = newPageCopy(pages, seen, make([]byte, 1<<20))
 	if c.run(pagesOnly{mem: mem}) {
 		t.Errorf("a changed and an unreadable page copied as unchanged")
 	}

@@ -343,6 +343,12 @@ func (p *Process) Keep(t target.Target, mark Notes) {
 // is stopped. whole says that every byte read so far came from these pages
 // (none was read around them or dropped from the cache), so that a decode of
 // the same pages repeats exactly what was decoded.
+// Scratch lends the memory the reader reads ahead into (1 MiB, resident
+// already), until the next read of target memory: pages read ahead and not
+// yet asked for are dropped, to be read again when they are. nil when the
+// reader never read ahead.
+func (p *Process) Scratch() []byte { return p.r.lendRing() }
+
 func (p *Process) PageData() (pages map[uint64][]byte, whole bool) {
 	out := make(map[uint64][]byte, len(p.r.pages))
 	for base, pg := range p.r.pages {

@@ -31,6 +31,7 @@ type reader struct {
 	// of slab), and the others while their block is in the ring. A
 	// snapshot reads a thousand blocks and asks for about half their pages.
 	ring     [][]byte
+	ringMem  []byte   // the memory of ring's blocks, in one piece
 	ringBase []uint64 // the address of each block in ring
 	ringNext int
 	slab     []byte // where pages are taken from, a batch at a time
@@ -152,6 +153,7 @@ const aheadRing = 64
 func (r *reader) nextBlock(blk uint64) []byte {
 	if r.ring == nil {
 		mem := make([]byte, aheadRing*aheadPages*pageSize)
+		r.ringMem = mem
 		r.ring = make([][]byte, aheadRing)
 		r.ringBase = make([]uint64, aheadRing)
 		for i := range r.ring {
@@ -170,6 +172,15 @@ func (r *reader) nextBlock(blk uint64) []byte {
 	}
 	r.ringBase[i] = blk
 	return buf
+}
+
+// lendRing returns the memory of the read-ahead ring, resident already, for
+// use as scratch until the next read, and drops the pages read ahead and
+// not asked for, which it held; nil when nothing was read ahead.
+func (r *reader) lendRing() []byte {
+	r.ahead = nil
+	clear(r.ringBase) // what the blocks held is gone
+	return r.ringMem
 }
 
 // slabPages is how many pages freshPage allocates at once.
