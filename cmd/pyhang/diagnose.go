@@ -52,10 +52,13 @@ starved of a lock that other threads keep passing among themselves.`,
 				return err
 			}
 			an := analyse
+			opts := f.options()
 			if f.format == "json" && !f.subprocesses {
-				an = withEncodingAhead(an) // see withEncodingAhead
+				spare := &spareMemory{}
+				opts.Spare = spare.keep
+				an = withEncodingAhead(an, spare) // see withEncodingAhead
 			}
-			fam, err := takeFamily(args[0], f.options(), f.subprocesses, an)
+			fam, err := takeFamily(args[0], opts, f.subprocesses, an)
 			if err != nil {
 				return err
 			}

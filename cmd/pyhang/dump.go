@@ -70,7 +70,9 @@ func newDumpCmd() *cobra.Command {
 			}
 			analyse := analyseLocks
 			if f.format == "json" && !f.subprocesses {
-				analyse = withEncodingAhead(analyse) // see withEncodingAhead
+				spare := &spareMemory{}
+				opts.Spare = spare.keep
+				analyse = withEncodingAhead(analyse, spare) // see withEncodingAhead
 			}
 			fam, err := takeFamily(args[0], opts, f.subprocesses, analyse)
 			if err != nil {

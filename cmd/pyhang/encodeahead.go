@@ -16,17 +16,20 @@ import (
 type encodedAhead struct {
 	done    chan struct{}
 	threads int
-	doc     []byte
-	ends    []int // thread i's frames are doc[ends[i-1]:ends[i]] (from 0 for i == 0)
+	frames  [][]byte // thread i's part, by i
 	// objects holds each object of the snapshot in JSON: a report's object
 	// is written from it when it is the same object (an analysis adds
 	// objects of its own, and may replace one under the same id).
 	objects map[*snapshot.Object][]byte
 }
 
-// frameJSONSize is about what one frame takes in JSON: enough for the
-// document to be allocated once, in most cases.
-const frameJSONSize = 320
+// frameJSONSize is about what one frame takes in JSON, and nativeJSONSize
+// one native frame: enough for a thread's part to be allocated once, in most
+// cases.
+const (
+	frameJSONSize  = 320
+	nativeJSONSize = 160
+)
 
 // objectJSONSize is about what one object takes in JSON (175 bytes on
 // average for a thousand locks, queues and threads).
@@ -37,12 +40,12 @@ const objectJSONSize = 192
 // frames written as the report is, a thread at a time.
 const maxFramesAhead = 64 << 10
 
-// encodeAhead starts encoding the frames of s's threads, then its objects.
-// A thread's part is its frames list and then, when the thread has native
-// frames, its "native" member, as writeReport writes them after the
-// thread's "frames" key. It returns nil for a snapshot of more than
-// maxFramesAhead frames.
-func encodeAhead(s *snapshot.Snapshot) *encodedAhead {
+// encodeAhead starts encoding the frames of s's threads, then its objects,
+// into spare memory where it has room (spare may be nil). A thread's part is
+// its frames list and then, when the thread has native frames, its "native"
+// member, as writeReport writes them after the thread's "frames" key. It
+// returns nil for a snapshot of more than maxFramesAhead frames.
+func encodeAhead(s *snapshot.Snapshot, spare *spareMemory) *encodedAhead {
 	n := 0
 	for i := range s.Threads {
 		n += len(s.Threads[i].Frames)
@@ -57,14 +60,14 @@ func encodeAhead(s *snapshot.Snapshot) *encodedAhead {
 	objects := slices.Collect(maps.Values(s.Objects))
 	go func() {
 		defer close(e.done)
-		e.doc = make([]byte, 0, n*frameJSONSize)
-		e.ends = make([]int, len(threads))
+		e.frames = make([][]byte, len(threads))
 		for i := range threads {
-			e.doc = appendThreadFrames(e.doc, threads[i].Frames, threads[i].Native)
-			e.ends[i] = len(e.doc)
+			t := &threads[i]
+			b := spare.take(len(t.Frames)*frameJSONSize + len(t.Native)*nativeJSONSize + 16)
+			e.frames[i] = appendThreadFrames(b, t.Frames, t.Native)
 		}
 		e.objects = make(map[*snapshot.Object][]byte, len(objects))
-		buf := make([]byte, 0, len(objects)*objectJSONSize)
+		buf := spare.take(len(objects) * objectJSONSize)
 		for _, ob := range objects {
 			start := len(buf)
 			var err error
@@ -76,6 +79,31 @@ func encodeAhead(s *snapshot.Snapshot) *encodedAhead {
 		}
 	}()
 	return e
+}
+
+// spareMemory is memory the snapshot's reading no longer needs (the pages
+// it read: capture.Options.Spare), which the JSON encoded ahead is written
+// into instead of fresh memory: every fresh page costs a fault, more on a
+// virtual machine, and the kernel's work again at exit. Each chunk is the
+// part of a block not yet taken.
+type spareMemory struct{ chunks [][]byte }
+
+// keep is a capture.Options.Spare.
+func (m *spareMemory) keep(mem [][]byte) { m.chunks = append(m.chunks, mem...) }
+
+// take returns an empty slice with room for n bytes, from the first chunk
+// with room enough (m may be nil), else fresh. Appending past n reallocates,
+// as appending to any full slice does.
+func (m *spareMemory) take(n int) []byte {
+	if m != nil {
+		for i, c := range m.chunks {
+			if len(c) >= n {
+				m.chunks[i] = c[n:]
+				return c[:0:n]
+			}
+		}
+	}
+	return make([]byte, 0, n)
 }
 
 // appendThreadFrames appends a thread's frames list and, when it has native
@@ -92,11 +120,7 @@ func appendThreadFrames(b []byte, frames []snapshot.Frame, native []snapshot.Nat
 // thread is thread i's frames, once the encoding is done.
 func (e *encodedAhead) thread(i int) []byte {
 	<-e.done
-	start := 0
-	if i > 0 {
-		start = e.ends[i-1]
-	}
-	return e.doc[start:e.ends[i]]
+	return e.frames[i]
 }
 
 // object is ob in JSON, once the encoding is done, if it was encoded ahead
@@ -145,9 +169,12 @@ func encodeObjects(objects map[string]*snapshot.Object, e *encodedAhead) ([]byte
 // many frames. It is for one process: with --subprocesses, the analysis of
 // every process would encode its own, and only the first report's are
 // written this way (the others are encoded with the report that holds them).
-func withEncodingAhead(analyse func(*snapshot.Snapshot) *analysis) func(*snapshot.Snapshot) *analysis {
+//
+// The JSON goes into spare memory, when the snapshot was taken with
+// spare.keep as its capture.Options.Spare (spare may be nil).
+func withEncodingAhead(analyse func(*snapshot.Snapshot) *analysis, spare *spareMemory) func(*snapshot.Snapshot) *analysis {
 	return func(s *snapshot.Snapshot) *analysis {
-		e := encodeAhead(s)
+		e := encodeAhead(s, spare)
 		an := analyse(s)
 		an.ahead = e
 		return an

@@ -46,7 +46,7 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 		s, findings := c.s, c.findings
 		an := analyse
 		if c.ahead {
-			an = withEncodingAhead(an)
+			an = withEncodingAhead(an, nil)
 		}
 		r := an(s).report(findings)
 		if c.ahead != (r.ahead != nil) {
@@ -87,7 +87,7 @@ func TestFramesAheadBounded(t *testing.T) {
 	}
 	s := &snapshot.Snapshot{Schema: snapshot.Schema, Target: snapshot.TargetInfo{Kind: "pid", PID: 42},
 		Threads: []snapshot.Thread{{TID: 1, Frames: frames}, {TID: 2, Frames: frames}}}
-	r := withEncodingAhead(analyseLocks)(s).report(false)
+	r := withEncodingAhead(analyseLocks, nil)(s).report(false)
 	if r.ahead != nil {
 		t.Fatalf("%d frames encoded ahead, above the bound of %d", 2*len(frames), maxFramesAhead)
 	}
@@ -96,7 +96,7 @@ func TestFramesAheadBounded(t *testing.T) {
 	}
 	s.Threads = s.Threads[:1]
 	s.Threads[0].Frames = frames[:10]
-	if withEncodingAhead(analyseLocks)(s).ahead == nil {
+	if withEncodingAhead(analyseLocks, nil)(s).ahead == nil {
 		t.Errorf("10 frames not encoded ahead")
 	}
 }

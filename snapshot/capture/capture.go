@@ -38,6 +38,11 @@ type Options struct {
 	Stop func(pid int) (Stopped, error)
 	// Keep, if set, keeps more memory in the same pause (see Keeper).
 	Keep Keeper
+	// Spare, if set, is handed the memory the snapshot's reading kept the
+	// target's pages in (a few MiB), once the snapshot is taken and
+	// nothing reads them: for the caller's buffers, which then take no
+	// fresh memory (see cpython.Process.Release).
+	Spare func(mem [][]byte)
 }
 
 // Open opens a target named the way a user names it: a pid, or a core path.
@@ -166,6 +171,9 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 	}
 	osNames(s, t)
 	openPipes(s, t)
+	if opts.Spare != nil {
+		opts.Spare(p.Release())
+	}
 	return s
 }
 

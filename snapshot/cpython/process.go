@@ -343,6 +343,12 @@ func (p *Process) Keep(t target.Target, mark Notes) {
 // is stopped. whole says that every byte read so far came from these pages
 // (none was read around them or dropped from the cache), so that a decode of
 // the same pages repeats exactly what was decoded.
+// Release ends p's reading of target memory and hands over the memory the
+// pages it read were kept in (a few MiB), for the caller's buffers: what p
+// decoded holds copies of what it needed, never the pages themselves, so a
+// snapshot built from p stands. Every read through p fails afterwards.
+func (p *Process) Release() [][]byte { return p.r.release() }
+
 // Scratch lends the memory the reader reads ahead into (1 MiB, resident
 // already), until the next read of target memory: pages read ahead and not
 // yet asked for are dropped, to be read again when they are. nil when the

@@ -2,6 +2,7 @@ package cpython
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
@@ -34,7 +35,9 @@ type reader struct {
 	ringMem  []byte   // the memory of ring's blocks, in one piece
 	ringBase []uint64 // the address of each block in ring
 	ringNext int
-	slab     []byte // where pages are taken from, a batch at a time
+	slab     []byte   // where pages are taken from, a batch at a time
+	slabs    [][]byte // every batch, whole (release)
+	released bool     // release handed the memory over: nothing is read
 	// recent holds pages lately looked up, by address bits: a decode
 	// goes back and forth between a few pages (a frame's, its code's, a
 	// local's type's), and a map lookup is a quarter of its time.
@@ -71,7 +74,26 @@ func newReader(mem target.Memory) *reader {
 // spend charges n bytes to the budget. Once it is spent, every read fails
 // with errBudget itself, unwrapped: the rest of the snapshot costs nothing
 // but the calls.
-func (r *reader) spend(n int) error { return r.budget.spend(n) }
+func (r *reader) spend(n int) error {
+	if r.released {
+		return errReleased
+	}
+	return r.budget.spend(n)
+}
+
+// errReleased is what reading through a released reader fails with.
+var errReleased = errors.New("reading after the snapshot's memory was handed over")
+
+// release ends the reader's reading and returns the memory its pages and
+// its read-ahead ring are kept in, for the caller to write over.
+func (r *reader) release() [][]byte {
+	out := r.slabs
+	if r.ringMem != nil {
+		out = append(out, r.ringMem)
+	}
+	*r = reader{mem: r.mem, released: true, reads: r.reads, budget: r.budget, partial: r.partial}
+	return out
+}
 
 func (r *reader) page(base uint64) ([]byte, bool) {
 	e := &r.recent[(base/pageSize)%recentPages]
@@ -190,6 +212,7 @@ const slabPages = 64
 func (r *reader) freshPage() []byte {
 	if len(r.slab) < pageSize {
 		r.slab = make([]byte, slabPages*pageSize)
+		r.slabs = append(r.slabs, r.slab)
 	}
 	pg := r.slab[:pageSize:pageSize]
 	r.slab = r.slab[pageSize:]
@@ -226,6 +249,9 @@ func (r *reader) read(p []byte, addr uint64) error {
 }
 
 func (r *reader) direct(p []byte, addr uint64) error {
+	if r.released {
+		return errReleased
+	}
 	if r.budget.spent {
 		return errBudget
 	}
