@@ -299,6 +299,12 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// AppendJSONList appends a list as encoding/json encodes a slice, each
+// element written by one: for the parts of a report written directly.
+func AppendJSONList[T any](b []byte, list []T, one func([]byte, *T) []byte) []byte {
+	return appendJSONList(b, list, one)
+}
+
 // AppendJSONString appends s quoted as encoding/json quotes it, HTML-safe:
 // for the parts of a report written directly, beside the frames.
 func AppendJSONString(b []byte, s string) []byte {

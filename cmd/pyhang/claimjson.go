@@ -23,17 +23,7 @@ func appendClaims(b []byte, w *reportWait, holds []reportHold) []byte {
 	b = append(b, `"waiting_on":`...)
 	b = appendWait(b, w)
 	b = append(b, `,"holds":`...)
-	if holds == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i := range holds {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendHold(b, &holds[i])
-	}
-	return append(b, ']')
+	return snapshot.AppendJSONList(b, holds, appendHold)
 }
 
 func appendWait(b []byte, w *reportWait) []byte {
@@ -96,17 +86,7 @@ func appendRef(b []byte, r *locks.Ref) []byte {
 // appendEvidences appends the "basis" member of a wait or a hold.
 func appendEvidences(b []byte, evs []locks.Evidence) []byte {
 	b = append(b, `,"basis":`...)
-	if evs == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i := range evs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendEvidence(b, &evs[i])
-	}
-	return append(b, ']')
+	return snapshot.AppendJSONList(b, evs, appendEvidence)
 }
 
 func appendEvidence(b []byte, e *locks.Evidence) []byte {
