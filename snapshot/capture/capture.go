@@ -41,7 +41,7 @@ type Options struct {
 	// Spare, if set, is handed the memory the snapshot's reading kept the
 	// target's pages in (a few MiB), once the snapshot is taken and
 	// nothing reads them: for the caller's buffers, which then take no
-	// fresh memory (see cpython.Process.Release).
+	// fresh memory (see cpython.Process.Release). Not with Keep.
 	Spare func(mem [][]byte)
 }
 
@@ -171,7 +171,9 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 	}
 	osNames(s, t)
 	openPipes(s, t)
-	if opts.Spare != nil {
+	// A Keeper holds on to the pages copied in the pause, which are the
+	// reader's pages where they were the same: they are not spare then.
+	if opts.Spare != nil && opts.Keep == nil {
 		opts.Spare(p.Release())
 	}
 	return s

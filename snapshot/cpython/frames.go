@@ -101,11 +101,11 @@ func (p *Process) walk(f uint64, decode frameDecoder, prevOff int64) ([]Frame, [
 	return out[:len(out):len(out)], shims, err
 }
 
-// walkInto is walk, appending the frames to out.
 // frameDecoder decodes the frame at f into dst (a zero Frame or one decoded
 // before) and says whether it is a Python frame to keep; see walk.
 type frameDecoder func(dst *Frame, f uint64, current bool) (bool, error)
 
+// walkInto is walk, appending the frames to out.
 func (p *Process) walkInto(out []Frame, f uint64, decode frameDecoder, prevOff int64) ([]Frame, []uint64, error) {
 	var shims []uint64
 	act := 0
