@@ -216,11 +216,35 @@ type memBuilder struct {
 	ints []int // where the frames' positions point (see position)
 }
 
-// decodeMemory reads the interpreter's threads, frames and objects.
+// decodeMemory reads the interpreter's threads, frames and objects. Each
+// thread's frames are converted as soon as they are read (ThreadsEach), and
+// the next thread's read into the same memory.
 func decodeMemory(p *cpython.Process, opts Options) (*decoded, error) {
 	b := &memBuilder{p: p, opts: opts, d: &decoded{objs: p.NewObjects()}}
 	d := b.d
-	tstates, err := p.Threads()
+	mainIdent, _ := p.MainThreadIdent()
+	threadObjs, objsErr := p.ThreadObjects()
+	d.threadObjs = threadObjs
+	globalsSeen := map[uint64]bool{}
+	tstates, err := p.ThreadsEach(func(ts *cpython.ThreadState) {
+		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: snapshot.Addr(ts.Addr),
+			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: make([]snapshot.Frame, len(ts.Frames))}
+		if ts.Err != nil {
+			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
+		}
+		// A thread being started has no frame yet (startingThreads): it
+		// is named below, once every thread state is known.
+		if obj, ok := threadObjs[ts.Ident]; ok && len(ts.Frames) > 0 {
+			th.Name = p.ThreadName(obj)
+			if th.Ident != 0 {
+				d.objs.Add(obj)
+			}
+		}
+		for i := range ts.Frames {
+			b.frame(&th.Frames[i], &ts.Frames[i], globalsSeen)
+		}
+		d.threads = append(d.threads, th)
+	})
 	if err != nil && len(tstates) == 0 {
 		return nil, err
 	}
@@ -233,38 +257,25 @@ func decodeMemory(p *cpython.Process, opts Options) (*decoded, error) {
 	if d.gilErr != nil {
 		b.warnf("GIL state unreadable: %v", d.gilErr)
 	}
-	mainIdent, _ := p.MainThreadIdent()
-	d.threadObjs, err = p.ThreadObjects()
-	if err != nil {
-		b.warnf("thread names unavailable: %v", err)
+	if objsErr != nil {
+		b.warnf("thread names unavailable: %v", objsErr)
 	}
-	globalsSeen := map[uint64]bool{}
 	d.starting = startingThreads(tstates)
-	for _, ts := range tstates {
-		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: snapshot.Addr(ts.Addr),
-			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: make([]snapshot.Frame, 0, len(ts.Frames))}
-		if ts.Err != nil {
-			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
-		}
+	for i, ts := range tstates {
+		th := &d.threads[i]
 		if d.starting[ts.Addr] {
 			// Not yet running: its ident and native id are still those of
 			// the thread starting it, whose kernel thread is not its own.
 			th.Ident, th.Main = 0, false
 			b.warnf("thread state %#x: a thread being started (no frame yet, and its creator's ident)", ts.Addr)
-			d.threads = append(d.threads, th)
 			continue
 		}
-		if obj, ok := d.threadObjs[ts.Ident]; ok {
+		if obj, ok := threadObjs[ts.Ident]; ok && len(ts.Kept) == 0 {
 			th.Name = p.ThreadName(obj)
 			if th.Ident != 0 {
 				d.objs.Add(obj)
 			}
 		}
-		for i := range ts.Frames {
-			th.Frames = th.Frames[:i+1]
-			b.frame(&th.Frames[i], &ts.Frames[i], globalsSeen)
-		}
-		d.threads = append(d.threads, th)
 	}
 	return d, nil
 }
@@ -280,7 +291,7 @@ func startingThreads(tstates []cpython.ThreadState) map[uint64]bool {
 	}
 	out := map[uint64]bool{}
 	for _, ts := range tstates {
-		if n[ts.Ident] > 1 && len(ts.Frames) == 0 {
+		if n[ts.Ident] > 1 && len(ts.Kept) == 0 {
 			out[ts.Addr] = true
 		}
 	}

@@ -167,8 +167,8 @@ func (b *builder) collector(gc *snapshot.GC, in cpython.Interpreter, tstates []c
 	}
 	for _, i := range mine {
 		// The outermost callback frame: a callback may call others.
-		for k := len(tstates[i].Frames) - 1; k >= 0; k-- {
-			if f := tstates[i].Frames[k]; f.Code != 0 && slices.Contains(in.GCCallbacks, f.Code) {
+		for k := len(tstates[i].Kept) - 1; k >= 0; k-- {
+			if f := tstates[i].Kept[k]; f.Code != 0 && slices.Contains(in.GCCallbacks, f.Code) {
 				gc.TID, gc.Basis = b.s.Threads[i].TID, snapshot.GCBasisCallback
 				frame := k
 				gc.Callback = &frame

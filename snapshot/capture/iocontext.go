@@ -38,11 +38,11 @@ func (b *builder) ioContext(th *snapshot.Thread, ts cpython.ThreadState) {
 		return
 	}
 	copied := false
-	for i := range ts.Frames {
+	for i := range ts.Kept {
 		if i >= len(th.Frames) {
 			break
 		}
-		for _, v := range ts.Frames[i].Locals {
+		for _, v := range ts.Kept[i].Locals {
 			if v.Value == 0 || len(th.Frames[i].URLs) >= maxURLsPerFrame {
 				continue
 			}

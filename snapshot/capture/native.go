@@ -183,10 +183,10 @@ func nativeFrame(pc uint64, loc native.Location) snapshot.NativeFrame {
 // frame by name for the k-th activation (before 3.11, one per Python frame).
 // It returns a note when frames could not be matched.
 func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *unwoundStack) string {
-	if len(ts.Frames) == 0 || len(th.Frames) != len(ts.Frames) {
+	if len(ts.Kept) == 0 || len(th.Frames) != len(ts.Kept) {
 		return ""
 	}
-	acts := ts.Frames[len(ts.Frames)-1].Activation + 1
+	acts := ts.Kept[len(ts.Kept)-1].Activation + 1
 	at := make([]int, acts)
 	for k := range at {
 		at[k] = -1
@@ -221,7 +221,7 @@ func (b *builder) runBy(th *snapshot.Thread, ts *cpython.ThreadState, st *unwoun
 	}
 	missing := 0
 	for j := range th.Frames {
-		if k := ts.Frames[j].Activation; at[k] >= 0 {
+		if k := ts.Kept[j].Activation; at[k] >= 0 {
 			n := at[k]
 			th.Frames[j].Native = &n
 		} else {

@@ -179,6 +179,43 @@ func (p *Process) vars(n int) []Var {
 	return p.varBuf[k : k : k+n]
 }
 
+// releaseFrames gives the frame block back the frames of a thread's walk,
+// when they are still the last carved from it, for the next walk to decode
+// into (each frame it decodes starts from a zero Frame). Nothing may point
+// into the frames any more.
+func (p *Process) releaseFrames(fr []Frame) {
+	n := len(p.frameBuf)
+	if len(fr) > 0 && len(fr) <= n && &fr[0] == &p.frameBuf[n-len(fr)] {
+		p.frameBuf = p.frameBuf[:n-len(fr)]
+	}
+}
+
+// keptOf returns what FrameKept holds of frames, carved from the kept block.
+func (p *Process) keptOf(frames []Frame) []FrameKept {
+	if len(frames) == 0 {
+		return nil
+	}
+	var out []FrameKept
+	if len(frames) > keptChunk/4 {
+		out = make([]FrameKept, len(frames))
+	} else {
+		if cap(p.keptBuf)-len(p.keptBuf) < len(frames) {
+			p.keptBuf = make([]FrameKept, 0, keptChunk)
+		}
+		k := len(p.keptBuf)
+		p.keptBuf = p.keptBuf[:k+len(frames)]
+		out = p.keptBuf[k : k+len(frames) : k+len(frames)]
+	}
+	for i := range frames {
+		f := &frames[i]
+		out[i] = FrameKept{Code: f.Code, Locals: f.Locals, Activation: f.Activation}
+	}
+	return out
+}
+
+// keptChunk is how many FrameKept one allocation holds.
+const keptChunk = 4096
+
 // carved marks used the part of block that s, taken at block's free end,
 // filled (when appending to s left it in place), and caps s there, so that
 // appending to s never writes over what is carved next.

@@ -10,8 +10,13 @@ type ThreadState struct {
 	Interp   uint64
 	Ident    uint64 // thread_id: the pthread_t, = threading.get_ident()
 	NativeID int    // kernel tid (3.11+; 0 when the version does not record it)
-	Frames   []Frame
-	Err      error // the frame walk stopped early
+	// Frames are the thread's frames, innermost first; nil once ThreadsEach
+	// has handed them over, which leaves Kept in their place.
+	Frames []Frame
+	// Kept holds, one for each frame and in the same order, what
+	// ThreadsEach keeps of the frames it handed over.
+	Kept []FrameKept
+	Err  error // the frame walk stopped early
 	// EvalMarkers holds, for each activation of the interpreter loop
 	// (Frame.Activation), an address inside that activation's own C stack
 	// frame: its _PyCFrame (3.11) or its entry frame (3.12+). Empty before
@@ -24,8 +29,30 @@ const (
 	maxThreads      = 100_000
 )
 
+// FrameKept is what is still needed of a frame once a snapshot has converted
+// it into its own (ThreadsEach): its code object (the collector's callbacks
+// are known by theirs), its activation (the native frames are placed by it)
+// and its locals (read again for a thread found in I/O).
+type FrameKept struct {
+	Code       uint64
+	Locals     []Var
+	Activation int
+}
+
 // Threads returns every thread state of every interpreter.
-func (p *Process) Threads() ([]ThreadState, error) {
+func (p *Process) Threads() ([]ThreadState, error) { return p.threads(nil) }
+
+// ThreadsEach is Threads, handing each thread state to each as soon as its
+// frames are read, then keeping of them only what FrameKept holds: the next
+// thread's frames are read into the same memory. A snapshot converts the
+// frames into its own as they come; keeping both, each frame took 216 bytes
+// more, 2.7 MB on 100 threads 120 frames deep, and every fresh page costs a
+// fault, and the kernel's work again when the process exits.
+func (p *Process) ThreadsEach(each func(*ThreadState)) ([]ThreadState, error) {
+	return p.threads(each)
+}
+
+func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
 	l := p.Layout
 	interp, err := p.r.u64(p.Runtime + uint64(l.RuntimeInterpHead))
 	if err != nil {
@@ -53,6 +80,12 @@ func (p *Process) Threads() ([]ThreadState, error) {
 			t, err := p.threadState(ts, interp)
 			if err != nil {
 				return out, err
+			}
+			if each != nil {
+				each(&t)
+				t.Kept = p.keptOf(t.Frames)
+				p.releaseFrames(t.Frames)
+				t.Frames = nil
 			}
 			out = append(out, t)
 			if ts, err = p.r.u64(ts + uint64(l.TstateNext)); err != nil {
