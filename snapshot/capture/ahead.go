@@ -22,11 +22,12 @@ type ahead struct {
 	kin    *kin
 }
 
-// startAhead starts that work on peek, opened with ThreadsLater. seize says
-// whether the stop will be peek's own (live.Process.Stop).
-func startAhead(peek *live.Process, seize bool, mods *native.Modules) *ahead {
+// startAhead starts that work on peek, opened with ThreadsLater, on h (nil:
+// a goroutine of its own). seize says whether the stop will be peek's own
+// (live.Process.Stop).
+func startAhead(peek *live.Process, seize bool, mods *native.Modules, h *helper) *ahead {
 	a := &ahead{done: make(chan struct{}), binary: make(chan string, 1)}
-	go func() {
+	h.do(func() {
 		defer close(a.done)
 		if a.err = peek.ReadThreads(); a.err != nil {
 			return
@@ -49,7 +50,7 @@ func startAhead(peek *live.Process, seize bool, mods *native.Modules) *ahead {
 				mods.Symbolize(th.Regs.RIP, true, false)
 			}
 		}
-	}()
+	})
 	return a
 }
 

@@ -103,15 +103,16 @@ func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(snapshotHeap))
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	if pid, err := strconv.Atoi(arg); err == nil && pid > 0 && !opts.NonBlocking {
-		prefault(liveHeap(pid, opts.Native))
-		return takeLive(pid, opts)
+		h := prefault(liveHeap(pid, opts.Native))
+		defer h.close()
+		return takeLive(pid, opts, h)
 	}
 	t, err := Open(arg, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer t.Close()
-	prefault(heapFor(len(t.Threads()), opts.Native))
+	defer prefault(heapFor(len(t.Threads()), opts.Native)).close()
 	s, err := Read(t, opts)
 	if err != nil {
 		return nil, err

@@ -37,8 +37,9 @@ import (
 // (an object a new frame refers to) comes from the running process, and the
 // report says how many such pages there were.
 
-// takeLive snapshots a running process, stopping it only to copy memory.
-func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
+// takeLive snapshots a running process, stopping it only to copy memory. The
+// side work runs on h (nil: a goroutine of its own).
+func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 	peek, err := live.Attach(pid, live.Options{NonBlocking: true, ThreadsLater: true})
 	if err != nil {
 		return nil, err
@@ -49,7 +50,7 @@ func takeLive(pid int, opts Options) (*snapshot.Snapshot, error) {
 	mods := native.NewModules(peek.Mappings(), peek.OpenFile)
 	defer mods.Close()
 	mods.ImagesFrom(peek) // the [vdso] does not change: read it unstopped
-	side := startAhead(peek, opts.Stop == nil, mods)
+	side := startAhead(peek, opts.Stop == nil, mods, h)
 	defer side.wait() // before Close: the work uses peek
 	p, err := cpython.Open(peek)
 	if err != nil {

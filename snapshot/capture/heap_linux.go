@@ -18,21 +18,29 @@ import (
 // 8,000 faults. So the heap is grown by n bytes at once (one allocation,
 // mapped and not touched), freed again (a collection of a heap that small
 // takes half a millisecond, when it runs on one thread: see collectAlone),
-// and a goroutine has the kernel populate the pages (populate) on the other
-// CPU while the snapshot starts and allocates the same pages, lowest
+// and a helper goroutine has the kernel populate the pages (populate) on the
+// other CPU while the snapshot starts and allocates the same pages, lowest
 // addresses first: which of the two touches a page first does not matter.
 // Populating leaves the bytes as they are, and the runtime never unmaps its
 // heap, so the range stays the heap's own memory whatever was allocated in
-// it meanwhile.
-func prefault(n int) {
+// it meanwhile. It returns the helper, which takes the snapshot's side work
+// too (nil for n <= 0: no helper); the caller closes it.
+func prefault(n int) *helper {
 	if n <= 0 {
-		return
+		return nil
 	}
 	b := make([]byte, n)
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	runtime.KeepAlive(b) // b is garbage from here on
 	collectAlone()       // frees b's pages for what follows
-	go populate(addr, uintptr(n))
+	h := newHelper()
+	off := uintptr(0)
+	go h.run(func() bool {
+		populate(addr+off, min(populateChunk, uintptr(n)-off))
+		off += populateChunk
+		return off < uintptr(n)
+	})
+	return h
 }
 
 // collectAlone runs a collection with one P. With two, the collector hands
@@ -44,10 +52,10 @@ func collectAlone() {
 	runtime.GC()
 }
 
-// populate asks the kernel to make the n bytes at addr resident, a chunk
-// at a time (before Linux 5.14, MADV_POPULATE_WRITE fails and the pages
-// fault in as they are used). The range is passed as numbers: it is the
-// heap's memory, not an object this goroutine keeps alive.
+// populate asks the kernel to make the n bytes at addr resident (before
+// Linux 5.14, MADV_POPULATE_WRITE fails and the pages fault in as they are
+// used). The range is passed as numbers: it is the heap's memory, not an
+// object this goroutine keeps alive.
 //
 // Small pages, in small chunks, because of what the other ways cost on a
 // virtual machine whose free memory is handed back to the host (free page
@@ -57,9 +65,7 @@ func collectAlone() {
 // again, and the whole process waited, since one call holds the address
 // space's lock while it populates (Go maps its memory under the same lock).
 func populate(addr, n uintptr) {
-	for off := uintptr(0); off < n; off += populateChunk {
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, addr+off, min(populateChunk, n-off), unix.MADV_POPULATE_WRITE)
-	}
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE)
 }
 
 // populateChunk is how much one populate call makes resident: the address
