@@ -78,18 +78,38 @@ want_frames=$(json "$work/ready.json" "sum(len(t['frames']) for t in d['threads'
 echo "pid $pid ready: $want_threads threads, $want_frames Python frames"
 
 # pyhang and austin take turns, so that both see the machine in the same
-# state (on a shared virtual machine it drifts within a minute).
+# state (on a shared virtual machine it drifts within a minute), each first
+# in every other turn; nothing else runs between them: each report is moved
+# aside as it is (a rename) and read after the last run, since a Python that
+# parses 4 MB of JSON leaves the memory it freed to whichever tool runs next.
 echo "pyhang live x$RUNS${AUSTIN:+, austin -w x$RUNS, in turns}"
 : >"$work/live.ms"; : >"$work/live.ms.cpu"; : >"$work/paused.ms"
 : >"$work/austin.ms"; : >"$work/austin.ms.cpu"
-for _ in $(seq "$RUNS"); do
+live_run() {
     timed "$work/live.ms" "$pyhang" dump "$pid" --format json
-    cp "$work/out" "$work/live.json"
-    json "$work/live.json" "d['target']['paused_ms']" >>"$work/paused.ms"
-    if [[ -n $AUSTIN ]]; then
-        timed "$work/austin.ms" "$AUSTIN" -w "$pid"
+    mv "$work/out" "$work/live-$1.json"
+}
+austin_run() {
+    [[ -n $AUSTIN ]] || return 0
+    timed "$work/austin.ms" "$AUSTIN" -w "$pid"
+    mv "$work/out" "$work/austin.out"
+}
+for i in $(seq "$RUNS"); do
+    if ((i % 2 == 0)); then
+        austin_run
+        live_run "$i"
+    else
+        live_run "$i"
+        austin_run
     fi
 done
+python3 - "$work" "$RUNS" >"$work/paused.ms" <<'PY'
+import json, sys
+for i in range(1, int(sys.argv[2]) + 1):
+    with open(f"{sys.argv[1]}/live-{i}.json") as f:
+        print(json.load(f)["target"]["paused_ms"])
+PY
+cp "$work/live-$RUNS.json" "$work/live.json"
 echo "pyhang live${AUSTIN:+ and austin -w} x$COLD_RUNS, each after ${PAUSE}s idle"
 : >"$work/cold.ms"; : >"$work/austin-cold.ms"
 for _ in $(seq "$COLD_RUNS"); do
@@ -106,7 +126,7 @@ got_frames=$(json "$work/live.json" "sum(len(t['frames']) for t in d['threads'])
 austin_ms=
 if [[ -n $AUSTIN ]]; then
     # austin -w prints one line per frame, indented, under a header per thread.
-    austin_frames=$(grep -c '^    ' "$work/out" || true)
+    austin_frames=$(grep -c '^    ' "$work/austin.out" || true)
     [[ $austin_frames -gt 0 ]] || die "austin printed no frames: $(tail -5 "$work/err")"
     austin_ms=$(median <"$work/austin.ms")
     austin_cpu=$(median <"$work/austin.ms.cpu")
