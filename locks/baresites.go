@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -138,13 +139,14 @@ func containsString(sorted []string, s string) bool {
 }
 
 // stdlibDir matches the interpreter's own library folder, lib/python3.N/.
-var stdlibDir = regexp.MustCompile(`/lib/python3\.\d+/`)
+// (Compiled when first needed.)
+var stdlibDir = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`/lib/python3\.\d+/`) })
 
 // isStdlib tells the interpreter's own library, whose locks are not the
 // user's, from everything else: third-party packages live under the same
 // folder, in site-packages (dist-packages on Debian), and are the user's.
 func isStdlib(path string) bool {
-	loc := stdlibDir.FindStringIndex(path)
+	loc := stdlibDir().FindStringIndex(path)
 	if loc == nil {
 		return false
 	}

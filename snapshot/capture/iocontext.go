@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/cpython"
@@ -20,7 +21,9 @@ const (
 )
 
 // urlLike is an absolute URL with a scheme, and nothing that is not one.
-var urlLike = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,15}://[^\s]+$`)
+// Compiled when first needed: its repetition compiles into fifteen copies,
+// which every start-up paid for.
+var urlLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,15}://[^\s]+$`) })
 
 // notURLs holds values lately found not to be URLs, by address bits: the
 // frames of threads deep in the same functions hold the same few values (the
@@ -51,7 +54,7 @@ func (b *builder) ioContext(th *snapshot.Thread, ts cpython.ThreadState) {
 				continue
 			}
 			s, ok := b.p.Str(v.Value, maxURLLen)
-			if ok && !strings.HasSuffix(s, "…") && urlLike.MatchString(s) {
+			if ok && !strings.HasSuffix(s, "…") && urlLike().MatchString(s) {
 				s, ok = redactURL(s)
 			} else {
 				ok = false

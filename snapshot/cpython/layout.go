@@ -195,17 +195,19 @@ var asyncioLayouts = map[int]Asyncio{
 		GenFrame: -1, GenRunning: -1, GenIFrame: 72, GenFrameState: 67, FState: -1, FrameSuspended: -2, FrameYieldFrom: -1},
 }
 
-var layouts = map[int]*Layout{8: layout38(), 9: layout39(), 10: layout310(), 11: layout311(), 12: layout312(), 13: layout313(), 14: layout314()}
+// layouts builds the table of each version, only the one asked for: a run
+// reads one interpreter, and every run would otherwise pay for all seven.
+var layouts = map[int]func() *Layout{8: layout38, 9: layout39, 10: layout310, 11: layout311, 12: layout312, 13: layout313, 14: layout314}
 
 // LayoutFor returns the table for 3.minor, or an *UnsupportedError.
 func LayoutFor(minor int) (*Layout, error) {
-	l, ok := layouts[minor]
+	build, ok := layouts[minor]
 	if !ok {
 		return nil, &UnsupportedError{Version: fmt.Sprintf("3.%d", minor)}
 	}
-	c := *l
-	c.Asyncio = asyncioLayouts[minor]
-	return &c, nil
+	l := build()
+	l.Asyncio = asyncioLayouts[minor]
+	return l, nil
 }
 
 // UnsupportedError says the interpreter's version has no layout table.

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pyhang/pyhang/snapshot/elfsym"
 	"github.com/pyhang/pyhang/snapshot/target"
@@ -112,7 +113,7 @@ func Open(t target.Target) (*Process, error) {
 	// An interpreter older than 3.7 has no _PyRuntime: say it is Python,
 	// just one pyhang does not read, when its file name tells the version.
 	for _, path := range paths {
-		if m := anyVersionInName.FindStringSubmatch(filepath.Base(path)); m != nil {
+		if m := anyVersionInName().FindStringSubmatch(filepath.Base(path)); m != nil {
 			return nil, &UnsupportedError{Version: m[1] + " (from the name of " + path + ")"}
 		}
 	}
@@ -172,9 +173,11 @@ func tryBinary(t target.Target, path string, base uint64) (*Process, error) {
 	return p, nil
 }
 
+// The version in a file name; compiled when first needed, as every
+// pattern a run may not use (each start-up would pay for it).
 var (
-	minorInName      = regexp.MustCompile(`python3\.(\d+)`)
-	anyVersionInName = regexp.MustCompile(`python(\d\.\d+)`)
+	minorInName      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`python3\.(\d+)`) })
+	anyVersionInName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`python(\d\.\d+)`) })
 )
 
 // detectVersion finds the exact version: _Py_DebugOffsets (3.13+), Py_Version
@@ -197,7 +200,7 @@ func (p *Process) detectVersion() error {
 		}
 	}
 	var minors []int
-	if m := minorInName.FindStringSubmatch(filepath.Base(p.Binary)); m != nil {
+	if m := minorInName().FindStringSubmatch(filepath.Base(p.Binary)); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		minors = append(minors, n)
 	}
