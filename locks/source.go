@@ -45,7 +45,8 @@ func newSourceCache(view snapshot.Sources) *sourceCache {
 	return &sourceCache{view: view, files: map[string]*sourceFile{}}
 }
 
-// at returns the file at path, parsing it on first use.
+// at returns the file at path, parsing it on first use, or taking it parsed
+// from the view when the view parses (parsedSources).
 func (c *sourceCache) at(path string) *sourceFile {
 	if c.last != nil && c.last.path == path {
 		return c.last
@@ -53,7 +54,9 @@ func (c *sourceCache) at(path string) *sourceFile {
 	f, ok := c.files[path]
 	if !ok {
 		f = &sourceFile{path: path, defs: map[int]defInfo{}, withs: map[int][]pysource.With{}}
-		if c.view != nil {
+		if ps, ok := c.view.(parsedSources); ok {
+			f.src = ps.Parsed(path)
+		} else if c.view != nil {
 			if text, err := c.view.Text(path); err == nil {
 				f.src = pysource.Parse(text)
 			}
@@ -62,6 +65,12 @@ func (c *sourceCache) at(path string) *sourceFile {
 	}
 	c.last = f
 	return f
+}
+
+// parsedSources is a snapshot.Sources that parses its files too: a live
+// snapshot's view has them parsed on another goroutine while it is taken.
+type parsedSources interface {
+	Parsed(path string) *pysource.File
 }
 
 // file returns the parsed file, or nil when the target's view has none.

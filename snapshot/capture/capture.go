@@ -144,13 +144,13 @@ func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot
 	if err != nil {
 		return nil, err
 	}
-	return finish(t, p, d, opts, nil), nil
+	return finish(t, p, d, opts, nil, nil), nil
 }
 
 // finish joins a decoded snapshot with the kernel's threads of t, with the
 // native side, and quotes each frame's source line. k is a live target's
 // children when already read (nil: read now).
-func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *kin) *snapshot.Snapshot {
+func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *kin, view *fileView) *snapshot.Snapshot {
 	var mods *native.Modules
 	stackMem := target.Memory(t)
 	if fz, ok := t.(*frozen); ok {
@@ -166,7 +166,10 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 	s := join(t, p, d, opts, mods, stackMem)
 	s.Target.Warnings = append(s.Target.Warnings, mods.Warnings()...)
 	if !opts.NoSource {
-		addSource(s, viewOf(t, opts))
+		if view == nil {
+			view = viewOf(t, opts)
+		}
+		addSource(s, view)
 	}
 	if t.Kind() == "pid" {
 		addSocketFacts(s, t.PID())

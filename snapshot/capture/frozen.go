@@ -96,7 +96,12 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 		}
 	}
 	fz.mods = mods
-	return finish(fz, p, d, opts, side.kin), nil
+	view := viewOf(fz, opts)
+	if !opts.NoSource {
+		files := frameFiles(d.threads)
+		h.do(func() { view.prefetch(files) })
+	}
+	return finish(fz, p, d, opts, side.kin, view), nil
 }
 
 // frozen is the stopped instant of a live process.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pyhang/pyhang/internal/pysource"
+	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
@@ -34,13 +36,16 @@ type fileView struct {
 	desc string // how the view is named in messages: "pid 123's root"
 
 	mu    sync.Mutex
-	cache map[string]sourceText
+	cache map[string]*sourceText
 	total int64
 }
 
 type sourceText struct {
 	text string
 	err  error
+
+	parse  sync.Once
+	parsed *pysource.File // nil until Parsed, and for a file not read
 }
 
 // errNoRoot is returned for relative paths when the target's working
@@ -61,20 +66,65 @@ func coreView(sysroot string) *fileView {
 
 // Text returns a source file's text as the target sees it.
 func (v *fileView) Text(path string) (string, error) {
+	st := v.entry(path)
+	return st.text, st.err
+}
+
+// Parsed returns a source file parsed, nil when it cannot be read. Each file
+// is parsed once, and may be parsed on another goroutine (prefetch) while
+// the snapshot is completed.
+func (v *fileView) Parsed(path string) *pysource.File {
+	st := v.entry(path)
+	st.parse.Do(func() {
+		if st.err == nil {
+			st.parsed = pysource.Parse(st.text)
+		}
+	})
+	return st.parsed
+}
+
+// prefetch reads and parses files: what the report quotes (addSource) and
+// the analysis parses. It runs on the helper while the snapshot is
+// completed, and costs the snapshot's own goroutine nothing then.
+func (v *fileView) prefetch(files []string) {
+	for _, f := range files {
+		v.Parsed(f)
+	}
+}
+
+// frameFiles lists the files of the threads' frames, each once.
+func frameFiles(threads []snapshot.Thread) []string {
+	var files []string
+	seen := map[string]bool{}
+	last := ""
+	for i := range threads {
+		for j := range threads[i].Frames {
+			if f := threads[i].Frames[j].File; f != last && !seen[f] {
+				last, seen[f] = f, true
+				files = append(files, f)
+			}
+		}
+	}
+	return files
+}
+
+// entry returns the file's cache entry, read on first use.
+func (v *fileView) entry(path string) *sourceText {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.cache == nil {
-		v.cache = map[string]sourceText{}
+		v.cache = map[string]*sourceText{}
 	}
 	if st, ok := v.cache[path]; ok {
-		return st.text, st.err
+		return st
 	}
 	text, err := v.read(path)
 	if err != nil {
 		err = fmt.Errorf("%s: not readable in %s: %w", path, v.desc, err)
 	}
-	v.cache[path] = sourceText{text, err}
-	return text, err
+	st := &sourceText{text: text, err: err}
+	v.cache[path] = st
+	return st
 }
 
 func (v *fileView) read(path string) (string, error) {
