@@ -45,6 +45,9 @@ type index struct {
 	src     *sourceCache
 	// mpQueues are the multiprocessing queues, sorted by id (mpqueues.go).
 	mpQueues []*snapshot.Object
+	// byTstateLock holds the thread objects by their _tstate_lock's id,
+	// once tstateLockThread has looked one up.
+	byTstateLock map[string]*snapshot.Object
 }
 
 func newIndex(s *snapshot.Snapshot) *index {

@@ -217,8 +217,12 @@ func (a *Analysis) probableHolds(x *index) {
 // each place is judged once a lock, not each of the frames standing there.
 
 // place is where in the source a frame stands: its file, numbered in the
-// order first seen, and its line.
-type place struct{ file, line int }
+// order first seen, in the high 32 bits, and its line in the low ones (one
+// number: a map of them hashes it the fast way, a struct of two the
+// generic way, which cost a tenth of an analysis of 12,000 frames).
+type place uint64
+
+func placeOf(file, line int) place { return place(uint64(file)<<32 | uint64(uint32(line))) }
 
 // threadFrame is frame frame of thread thread of a snapshot.
 type threadFrame struct{ thread, frame int }
@@ -247,7 +251,7 @@ func placesOf(s *snapshot.Snapshot) *framePlaces {
 				}
 				last, file = f.File, n
 			}
-			pl := place{file, f.Line}
+			pl := placeOf(file, f.Line)
 			at, seen := p.at[pl]
 			if !seen {
 				p.order = append(p.order, pl)

@@ -54,8 +54,8 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 	switch {
 	case len(prims) > 0:
 		w = a.primitiveWait(x, th, prims, direct, how)
-	case direct != nil && tstateLockThread(x.s, direct) != nil:
-		w = a.tstateLockWait(x, direct, tstateLockThread(x.s, direct), how)
+	case direct != nil && x.tstateLockThread(direct) != nil:
+		w = a.tstateLockWait(x, direct, x.tstateLockThread(direct), how)
 	case direct != nil:
 		w = &Wait{Ref: ref(direct), Evidence: []Evidence{how}, Object: direct.ID, Call: directCalls[direct.Kind]}
 		switch direct.Kind {
