@@ -16,7 +16,41 @@ import (
 // AppendFramesJSON appends frames as encoding/json encodes a []Frame.
 func AppendFramesJSON(b []byte, frames []Frame) []byte {
 	var safe knownSafe // the frames' strings are alive until this returns
-	return appendJSONList(b, frames, func(b []byte, f *Frame) []byte { return appendFrame(b, f, &safe) })
+	var seen knownPlaces
+	return appendJSONList(b, frames, func(b []byte, f *Frame) []byte { return appendFrame(b, f, &safe, &seen) })
+}
+
+// knownPlaces holds the JSON of the members that say where a frame stands
+// (function to source_indent), for places lately written: a deep stack, and
+// a hundred threads in the same code, stand at a few dozen places. Writing
+// them again (five numbers, four strings checked for escapes) was most of
+// the time it takes to write a frame; copying them is a fraction of it.
+type knownPlaces [64]struct {
+	at   framePlace
+	json []byte
+}
+
+// framePlace is what the members from "function" to "source_indent" are
+// written from. Two places are equal when their fields are: strings are
+// compared without reading their bytes when they share them, as a stack's
+// frames do.
+type framePlace struct {
+	function, qualname, file, lineBasis, source string
+	line, firstLine, sourceIndent               int
+	endLine, column, endColumn                  int // -1 for a nil pointer
+}
+
+func placeOf(f *Frame) framePlace {
+	return framePlace{function: f.Function, qualname: f.Qualname, file: f.File, lineBasis: f.LineBasis, source: f.Source,
+		line: f.Line, firstLine: f.FirstLine, sourceIndent: f.SourceIndent,
+		endLine: intOr(f.EndLine, -1), column: intOr(f.Column, -1), endColumn: intOr(f.EndColumn, -1)}
+}
+
+func intOr(p *int, none int) int {
+	if p == nil || *p < 0 {
+		return none
+	}
+	return *p
 }
 
 // knownSafe holds strings lately found to need no escaping, one of each
@@ -58,7 +92,24 @@ func appendJSONList[T any](b []byte, list []T, one func([]byte, *T) []byte) []by
 	return append(b, ']')
 }
 
-func appendFrame(b []byte, f *Frame, safe *knownSafe) []byte {
+func appendFrame(b []byte, f *Frame, safe *knownSafe, seen *knownPlaces) []byte {
+	if f.EndLine != nil && *f.EndLine < 0 || f.Column != nil && *f.Column < 0 || f.EndColumn != nil && *f.EndColumn < 0 {
+		// A negative position would stand for nil in a place: never cached.
+		return appendFrameMembers(appendFramePlace(b, f, safe), f, safe)
+	}
+	at := placeOf(f)
+	slot := &seen[(uint(at.line)*31+uint(at.column))%uint(len(seen))]
+	if slot.json != nil && slot.at == at {
+		return appendFrameMembers(append(b, slot.json...), f, safe)
+	}
+	start := len(b)
+	b = appendFramePlace(b, f, safe)
+	slot.at, slot.json = at, append(slot.json[:0], b[start:]...)
+	return appendFrameMembers(b, f, safe)
+}
+
+// appendFramePlace appends a frame's members from "{" to "source_indent".
+func appendFramePlace(b []byte, f *Frame, safe *knownSafe) []byte {
 	b = append(b, `{"function":`...)
 	b = safe.str(b, f.Function)
 	b = append(b, `,"qualname":`...)
@@ -86,6 +137,12 @@ func appendFrame(b []byte, f *Frame, safe *knownSafe) []byte {
 		b = append(b, `,"source_indent":`...)
 		b = strconv.AppendInt(b, int64(f.SourceIndent), 10)
 	}
+	return b
+}
+
+// appendFrameMembers appends a frame's members after "source_indent", and
+// its "}".
+func appendFrameMembers(b []byte, f *Frame, safe *knownSafe) []byte {
 	if len(f.Locals) > 0 {
 		b = append(b, `,"locals":`...)
 		b = appendStringMap(b, f.Locals)
