@@ -29,6 +29,9 @@ func startAhead(peek *live.Process, seize bool, mods *native.Modules, h *helper)
 	a := &ahead{done: make(chan struct{}), binary: make(chan string, 1)}
 	h.do(func() {
 		defer close(a.done)
+		// A /proc read per thread: the heap is populated between them.
+		peek.PaceWith(h.pace)
+		defer peek.PaceWith(nil)
 		if a.err = peek.ReadThreads(); a.err != nil {
 			return
 		}

@@ -11,6 +11,9 @@ package capture
 // the decode then waited 1-4 ms for it to end.
 type helper struct {
 	work chan func()
+	// chunk does a piece of the helper's own work and says whether more is
+	// left; nil once none is. Only the helper's goroutine calls it.
+	chunk func() bool
 }
 
 func newHelper() *helper { return &helper{work: make(chan func(), 1)} }
@@ -37,7 +40,8 @@ func (h *helper) close() {
 // over between two calls, then runs what is handed over until close. After
 // close it calls chunk no more: the snapshot is done.
 func (h *helper) run(chunk func() bool) {
-	for more := true; more; {
+	h.chunk = chunk
+	for h.chunk != nil {
 		select {
 		case f, ok := <-h.work:
 			if !ok {
@@ -46,9 +50,19 @@ func (h *helper) run(chunk func() bool) {
 			f()
 		default:
 		}
-		more = chunk()
+		h.pace()
 	}
 	for f := range h.work {
 		f()
+	}
+}
+
+// pace does a piece of the helper's own work, when some is left: work handed
+// over that takes long calls it between its steps, so that the heap keeps
+// being made resident meanwhile (h may be nil, and pace is then nothing). It
+// is called on the helper's goroutine only.
+func (h *helper) pace() {
+	if h != nil && h.chunk != nil && !h.chunk() {
+		h.chunk = nil
 	}
 }

@@ -28,6 +28,7 @@ type Process struct {
 	mem     *memory
 	tr      *tracer // nil with NonBlocking
 	ahead   *tracer // threads seized for a later Stop (Seize)
+	pace    func()  // called after each thread ReadThreads reads (PaceWith)
 
 	mu       sync.Mutex
 	warnings []string
@@ -261,6 +262,10 @@ func (p *Process) Seize() error {
 	return nil
 }
 
+// PaceWith has ReadThreads call pace after each thread it reads (nil: none):
+// the caller's own work, done a piece at a time meanwhile.
+func (p *Process) PaceWith(pace func()) { p.pace = pace }
+
 // readThreadsNonBlocking reads the threads from /proc without stopping them.
 func (p *Process) readThreadsNonBlocking() error {
 	tids, err := listTasks(p.pid)
@@ -272,16 +277,21 @@ func (p *Process) readThreadsNonBlocking() error {
 		tids = tids[:maxThreads]
 	}
 	denied := 0
+	dir := openTaskDir(p.pid)
+	defer dir.close()
 	for _, tid := range tids {
 		t := target.Thread{TID: tid}
-		t.State, t.Name = readStateComm(p.pid, tid)
+		t.State, t.Name = dir.stateComm(tid)
 		if t.State == "" {
 			continue // exited meanwhile
 		}
-		if errors.Is(p.fillFromSyscallFile(&t), fs.ErrPermission) {
+		if errors.Is(p.fillFromSyscall(dir, &t), fs.ErrPermission) {
 			denied++
 		}
 		p.threads = append(p.threads, t)
+		if p.pace != nil {
+			p.pace()
+		}
 	}
 	if len(p.threads) == 0 {
 		return noProcessError(p.pid, errors.New("every thread exited while reading"))
@@ -314,8 +324,19 @@ func (p *Process) probeMemory() error {
 // fillFromSyscallFile sets the syscall fields, and RSP/RIP only, from
 // /proc/PID/task/TID/syscall; a running thread gets no registers.
 func (p *Process) fillFromSyscallFile(t *target.Thread) error {
+	return p.fillFromSyscall(nil, t)
+}
+
+// fillFromSyscall is fillFromSyscallFile, through d when not nil.
+func (p *Process) fillFromSyscall(d *taskDir, t *target.Thread) error {
 	path := procPath(p.pid, "task", strconv.Itoa(t.TID), "syscall")
-	b, err := readProc(path)
+	var b []byte
+	var err error
+	if d != nil {
+		b, err = d.read(t.TID, "syscall")
+	} else {
+		b, err = readProc(path)
+	}
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			p.warn(fmt.Sprintf("thread %d: %v", t.TID, err))

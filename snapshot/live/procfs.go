@@ -102,6 +102,20 @@ func readStateComm(pid, tid int) (state, comm string) {
 	if err != nil {
 		return "", ""
 	}
+	return parseStateComm(b)
+}
+
+// stateComm is readStateComm through d.
+func (d *taskDir) stateComm(tid int) (state, comm string) {
+	b, err := d.read(tid, "stat")
+	if err != nil {
+		return "", ""
+	}
+	return parseStateComm(b)
+}
+
+// parseStateComm takes the state letter and the name from a stat line.
+func parseStateComm(b []byte) (state, comm string) {
 	s, err := parseStatState(b)
 	if err != nil {
 		return "", ""
