@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"maps"
 	"slices"
 
@@ -147,18 +146,17 @@ func encodeObjects(objects map[string]*snapshot.Object, e *encodedAhead) ([]byte
 		if i > 0 {
 			doc = append(doc, ',')
 		}
-		key, err := json.Marshal(id)
-		if err != nil {
-			return nil, err
-		}
-		doc = append(append(doc, key...), ':')
+		doc = append(snapshot.AppendJSONString(doc, id), ':')
 		ob := objects[id]
 		if enc, ok := e.object(ob); ok {
 			doc = append(doc, enc...)
 		} else if ob == nil {
 			doc = append(doc, "null"...)
-		} else if doc, err = snapshot.AppendObjectJSON(doc, ob); err != nil {
-			return nil, err
+		} else {
+			var err error
+			if doc, err = snapshot.AppendObjectJSON(doc, ob); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return append(doc, '}'), nil
