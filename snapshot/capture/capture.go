@@ -69,22 +69,24 @@ const snapshotHeap = 512 << 20
 const maxPrefault = 64 << 20
 
 // heapFor is about what a snapshot of a process of so many threads, and
-// its report, allocate: 6 MiB, and 144 KiB a thread of 120 Python frames.
-// Measured without prefault, at 2, 100 x 50 and 100 x 150 threads x frames:
-// 6.5 MiB and 1.2 KiB a frame under 3.12, 1.65 KiB under 3.8, whose frames
-// are objects on the heap (the JSON of the frames goes into the pages the
-// snapshot read, see capture.Options.Spare). Each page made resident and
-// not used costs the other CPU about as much as one used, and the exit
-// frees it again, so this is what a deep thread takes, not more: against
-// 200 KiB a thread, 102 threads of 50 frames took 1.8 ms less (3 ms less
-// CPU), and of 350 frames 1 ms more. Native stacks add 4 MiB of module
-// tables and about 64 KiB a thread (3.8 runs each Python call on four C
-// frames).
+// its report, allocate: 6 MiB, and 128 KiB a thread of 120 Python frames.
+// Measured without prefault: 6 MiB at 3 threads; at 102 threads of 121
+// frames 19.4 MiB under 3.12 (a frame about 1 KiB, once its decoded form is
+// dropped as it is converted: cpython.ThreadsEach), 23.4 MiB under 3.8,
+// whose frames are objects on the heap (the JSON of the frames goes into the
+// pages the snapshot read, see capture.Options.Spare). Each page made
+// resident and not used costs the other CPU about as much as one used, and
+// the exit frees it again, so this is a little less than a thread of 120
+// frames takes: against 200 KiB a thread, 102 threads of 50 frames took
+// 1.8 ms less (3 ms less CPU); 128 KiB against 144, 0.35-1.1 ms less (151
+// paired runs), and no more at 150 frames a thread or under 3.8. Native
+// stacks add 4 MiB of module tables and about 64 KiB a thread (3.8 runs each
+// Python call on four C frames).
 func heapFor(threads int, native bool) int {
 	if threads <= 0 {
 		return 0
 	}
-	n := 6<<20 + threads*(144<<10)
+	n := 6<<20 + threads*(128<<10)
 	if native {
 		n += 4<<20 + threads*(64<<10)
 	}
