@@ -64,8 +64,10 @@ func collectAlone() {
 // (100 ms against 45): each huge page is then 2 MB the host has to back
 // again, and the whole process waited, since one call holds the address
 // space's lock while it populates (Go maps its memory under the same lock).
+// A raw system call, as the decode's reads are (live.vmRead): a call makes
+// 8 pages resident and returns, and the helper keeps its P.
 func populate(addr, n uintptr) {
-	_, _, _ = unix.Syscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE)
+	_, _, _ = unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE)
 }
 
 // populateChunk is how much one populate call makes resident: the address
