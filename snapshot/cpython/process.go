@@ -353,7 +353,7 @@ func (p *Process) Keep(t target.Target, mark Notes) {
 // snapshot built from p stands. Every read through p fails afterwards.
 func (p *Process) Release() [][]byte { return p.r.release() }
 
-// Scratch lends the memory the reader reads ahead into (1 MiB, resident
+// Scratch lends the memory the reader reads ahead into (512 KiB, resident
 // already), until the next read of target memory: pages read ahead and not
 // yet asked for are dropped, to be read again when they are. nil when the
 // reader never read ahead.

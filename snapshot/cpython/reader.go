@@ -166,8 +166,9 @@ func (r *reader) page(base uint64) ([]byte, bool) {
 	return pg, true
 }
 
-// aheadRing is how many blocks reader.ring holds (1 MiB): with 32, a
-// fifth more reads of the 102-thread benchmark, with 64 a tenth.
+// aheadRing is how many blocks reader.ring holds (512 KiB): with 32 blocks
+// of 4 pages, a fifth more reads of the 102-thread benchmark than with 64,
+// and 128 blocks of 2 pages did no better than 64.
 const aheadRing = 64
 
 // nextBlock returns the ring's next block for the block at blk, dropping
@@ -220,7 +221,11 @@ func (r *reader) freshPage() []byte {
 }
 
 // aheadPages is how many pages one read of the target fetches (see page).
-const aheadPages = 4
+// Two, not four, since the reads are raw system calls (live's vmRead): a
+// read costs little beside the bytes it copies, and four pages copied 16
+// KiB for the one or two asked for. 102 threads under 3.12: -1 to -1.7 ms
+// wall, -1 ms CPU (151 paired runs, twice); under 3.8 the same.
+const aheadPages = 2
 
 // read fills p from addr, page by page.
 func (r *reader) read(p []byte, addr uint64) error {
