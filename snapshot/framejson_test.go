@@ -53,6 +53,44 @@ func TestFramesJSONRepeatedStrings(t *testing.T) {
 	}
 }
 
+// TestFramesJSONKnownPlaces: frames that share a place's cache slot (the
+// same line and column), each right after one that differs from it in one
+// member of the place only, so that a member the cache does not compare
+// shows; each also right after itself, written from the cache. A nil
+// position and a zero one, and a negative one, which is never cached.
+func TestFramesJSONKnownPlaces(t *testing.T) {
+	zero, one, minus := 0, 1, -1
+	base := Frame{Function: "f", Qualname: "C.f", File: "/a.py", Line: 7, FirstLine: 3, Source: "x = 1", SourceIndent: 4,
+		EndLine: &one, Column: &zero, EndColumn: &one}
+	vary := []func(*Frame){
+		func(*Frame) {},
+		func(f *Frame) { f.Function = "g" },
+		func(f *Frame) { f.Qualname = "C.g" },
+		func(f *Frame) { f.File = "/b.py" },
+		func(f *Frame) { f.Source = "y = 2" },
+		func(f *Frame) { f.SourceIndent = 0 },
+		func(f *Frame) { f.FirstLine = 0 },
+		func(f *Frame) { f.LineBasis = "loop-head" },
+		func(f *Frame) { f.Column = nil },
+		func(f *Frame) { f.EndLine = nil },
+		func(f *Frame) { f.EndColumn = &minus },
+		func(f *Frame) { f.Refs = map[string]string{"self": "lock@0x1"}; f.Addr = 0x7f00 },
+	}
+	var frames []Frame
+	for _, v := range vary {
+		f := base
+		v(&f)
+		frames = append(frames, base, f, f)
+	}
+	want, err := json.Marshal(frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := AppendFramesJSON(nil, frames); !bytes.Equal(got, want) {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
 func FuzzFramesJSON(f *testing.F) {
 	f.Add("f", "C.f", "/a.py", 3, "x = 1", "k", "v", uint64(0x7f00))
 	f.Add(hostile, hostile, hostile, -1, hostile, hostile, hostile, uint64(0))
