@@ -14,11 +14,11 @@ import (
 
 // prefault makes n bytes of the heap resident while a snapshot allocates
 // them. A snapshot runs with the collector off, so every page it allocates
-// is fresh memory that faults on first touch: on 100 threads x 50 frames,
-// 8,000 faults. So the heap is grown by n bytes at once (one allocation,
-// mapped and not touched), freed again (a collection of a heap that small
-// takes half a millisecond, when it runs on one thread: see collectAlone),
-// and a helper goroutine has the kernel populate the pages (populate) on the
+// is fresh memory, touched first: on 100 threads x 50 frames, 5,000 pages.
+// So the heap is grown by n bytes at once (one allocation, mapped and not
+// touched), freed again (a collection of a heap that small takes half a
+// millisecond, when it runs on one thread: see collectAlone), and a helper
+// goroutine makes the pages resident and touches them (populate) on the
 // other CPU while the snapshot starts and allocates the same pages, lowest
 // addresses first: which of the two touches a page first does not matter.
 // Populating leaves the bytes as they are, and the runtime never unmaps its
@@ -34,12 +34,7 @@ func prefault(n int) *helper {
 	runtime.KeepAlive(b) // b is garbage from here on
 	collectAlone()       // frees b's pages for what follows
 	h := newHelper()
-	off := uintptr(0)
-	go h.run(func() bool {
-		populate(addr+off, min(populateChunk, uintptr(n)-off))
-		off += populateChunk
-		return off < uintptr(n)
-	})
+	go h.run(newPopulator(addr, uintptr(n)).chunk)
 	return h
 }
 
@@ -52,31 +47,115 @@ func collectAlone() {
 	runtime.GC()
 }
 
-// populate asks the kernel to make the n bytes at addr resident (before
-// Linux 5.14, MADV_POPULATE_WRITE fails and the pages fault in as they are
-// used). The range is passed as numbers: it is the heap's memory, not an
-// object this goroutine keeps alive.
+// A populator makes a range of the heap resident a chunk at a time, lowest
+// first. The part of the range that whole huge pages (2 MiB) cover goes as
+// huge pages, when the kernel has them (hugePages), one a call; the rest in
+// small pages, populateChunk at a time.
 //
-// Small pages, in small chunks, because of what the other ways cost on a
-// virtual machine whose free memory is handed back to the host (free page
-// reporting): huge pages made a dump run back to back with another 4-7 ms
-// quicker, and one run after a pause, as a person runs it, 50-60 ms slower
-// (100 ms against 45): each huge page is then 2 MB the host has to back
-// again, and the whole process waited, since one call holds the address
-// space's lock while it populates (Go maps its memory under the same lock).
-// A raw system call, as the decode's reads are (live.vmRead): a call makes
-// 8 pages resident and returns, and the helper keeps its P.
-func populate(addr, n uintptr) {
-	_, _, _ = unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE)
+// Why both, measured on this kind of virtual machine (paged by the
+// hypervisor through shadow page tables), 20 MiB made resident and touched:
+// in small pages 29 ms, whether the memory was used a moment before or 3 s
+// before; in huge pages 1.2 ms when used a moment before, 33 ms after 3 s
+// idle (the host takes back free memory, and backs each huge page again).
+// A dump of 102 threads, 12,382 frames, took 48 ms against 68 in small
+// pages back to back, 51 against 71 each after 3 s idle (21 and 7 paired
+// runs).
+type populator struct {
+	addr, end uintptr // what is left: [addr, end)
+	lo, hi    uintptr // the huge pages' part, or lo == hi
 }
 
-// populateChunk is how much one populate call makes resident: the address
-// space's lock is taken for 8 pages at a time. The runtime maps its own
-// metadata (spans) while the snapshot allocates, and each such mmap waits
-// for the call in progress, with the allocating goroutine: with 64 pages a
-// call, on two busy CPUs, one of them waited 0.4-1 ms a run, and the
-// threads were preempted twice as often. 8 pages: -1.7 ms wall, -2 ms CPU
-// (102 threads, paired runs).
+// hugePage is the size of a transparent huge page on the machines pyhang
+// runs on (x86-64 and arm64 with 4 KiB pages).
+const hugePage = 2 << 20
+
+func newPopulator(addr, n uintptr) *populator {
+	p := &populator{addr: addr, end: addr + n}
+	lo, hi := (addr+hugePage-1)&^(hugePage-1), (addr+n)&^(hugePage-1)
+	if hi > lo && hugePages(lo, hi-lo) {
+		p.lo, p.hi = lo, hi
+	}
+	return p
+}
+
+// chunk makes the next piece resident and says whether more is left.
+func (p *populator) chunk() bool {
+	addr, n := p.next()
+	populate(addr, n)
+	return p.addr < p.end
+}
+
+// next returns the next piece, [addr, addr+n), and moves past it.
+func (p *populator) next() (addr, n uintptr) {
+	n = populateChunk
+	switch {
+	case p.addr >= p.lo && p.addr < p.hi:
+		n = hugePage
+	case p.addr < p.lo:
+		n = min(n, p.lo-p.addr)
+	}
+	addr, n = p.addr, min(n, p.end-p.addr)
+	p.addr += n
+	return addr, n
+}
+
+// hugePages asks the kernel to back [addr, addr+n) with transparent huge
+// pages and says whether it will: not when they are off (enabled: never),
+// or the kernel has none.
+func hugePages(addr, n uintptr) bool {
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || bytes.Contains(mode, []byte("[never]")) {
+		return false
+	}
+	_, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_HUGEPAGE)
+	return errno == 0
+}
+
+// populate asks the kernel to make the n bytes at addr resident (before
+// Linux 5.14, MADV_POPULATE_WRITE fails and the pages fault in as they are
+// used), then touches each page. The range is passed as numbers: it is the
+// heap's memory, not an object this goroutine keeps alive.
+//
+// The touch is what costs: under a hypervisor that pages the guest through
+// shadow page tables, a page the kernel made resident still traps to the
+// hypervisor at its first touch from user space, 4-5 us a small page
+// (against 10 for a fault), and the trap serves every thread of the
+// process. Touched here, the traps are taken on the helper's CPU and not by
+// the snapshot's allocations: -10 ms on 102 threads.
+//
+// A raw system call, as the decode's reads are (live.vmRead): a call makes
+// a chunk resident and returns, and the helper keeps its P.
+func populate(addr, n uintptr) {
+	_, _, _ = unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE)
+	touch(addr, n)
+}
+
+// touch reads a byte of each page of [addr, addr+n). The address never
+// becomes a pointer that outlives a load: nothing the collector scans holds
+// it, and the memory is the heap's own, mapped and resident.
+//
+//go:noinline
+func touch(addr, n uintptr) {
+	var sum byte
+	for off := uintptr(0); off < n; off += pageSize {
+		sum += *(*byte)(unsafe.Add(unsafe.Pointer(nil), addr+off))
+	}
+	touchSum = sum
+}
+
+// touchSum keeps touch's loads from being optimised away.
+var touchSum byte
+
+// pageSize is the small page size touch steps by (x86-64, arm64).
+const pageSize = 4096
+
+// populateChunk is how much one populate call makes resident in small
+// pages: the address space's lock is taken for 8 pages at a time. The
+// runtime maps its own metadata (spans) while the snapshot allocates, and
+// each such mmap waits for the call in progress, with the allocating
+// goroutine: with 64 pages a call, on two busy CPUs, one of them waited
+// 0.4-1 ms a run, and the threads were preempted twice as often. 8 pages:
+// -1.7 ms wall, -2 ms CPU (102 threads, paired runs).
 const populateChunk = 32 << 10
 
 // liveHeap is about what a snapshot of live process pid allocates (heapFor).
