@@ -69,24 +69,24 @@ const snapshotHeap = 512 << 20
 const maxPrefault = 64 << 20
 
 // heapFor is about what a snapshot of a process of so many threads, and
-// its report, allocate: 6 MiB, and 128 KiB a thread of 120 Python frames.
-// Measured without prefault: 6 MiB at 3 threads; at 102 threads of 121
-// frames 19.4 MiB under 3.12 (a frame about 1 KiB, once its decoded form is
-// dropped as it is converted: cpython.ThreadsEach), 23.4 MiB under 3.8,
-// whose frames are objects on the heap (the JSON of the frames goes into the
-// pages the snapshot read, see capture.Options.Spare). Each page made
-// resident and not used costs the other CPU about as much as one used, and
-// the exit frees it again, so this is a little less than a thread of 120
-// frames takes: against 200 KiB a thread, 102 threads of 50 frames took
-// 1.8 ms less (3 ms less CPU); 128 KiB against 144, 0.35-1.1 ms less (151
-// paired runs), and no more at 150 frames a thread or under 3.8. Native
-// stacks add 4 MiB of module tables and about 64 KiB a thread (3.8 runs each
-// Python call on four C frames).
+// its report, allocate: 8 MiB, and 160 KiB a thread of 120 Python frames.
+// Measured without prefault, at 102 threads of 121 frames: 20 MiB allocated
+// under 3.12 (a frame about 1 KiB, once its decoded form is dropped as it is
+// converted: cpython.ThreadsEach), 24 MiB under 3.8, whose frames are
+// objects on the heap (the JSON of the frames goes into the pages the
+// snapshot read, see capture.Options.Spare). What the range misses, the
+// snapshot faults in itself, a page at a time; what it holds beyond need
+// costs the helper, on the other CPU, little in huge pages (populator):
+// so this covers 3.12 and about all of 3.8. Against 6 MiB and 128 KiB a
+// thread: 3.12 -6 ms, 3.8 -8.6 ms (15 paired runs); 10 MiB and 160 KiB or
+// 8 MiB and 192 KiB did no better under 3.12. Native stacks add 4 MiB of
+// module tables and about 64 KiB a thread (3.8 runs each Python call on
+// four C frames).
 func heapFor(threads int, native bool) int {
 	if threads <= 0 {
 		return 0
 	}
-	n := 6<<20 + threads*(128<<10)
+	n := 8<<20 + threads*(160<<10)
 	if native {
 		n += 4<<20 + threads*(64<<10)
 	}
