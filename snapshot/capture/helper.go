@@ -57,12 +57,10 @@ func (h *helper) run(chunk func() bool) {
 	}
 }
 
-// pace does a piece of the helper's own work, when some is left: work handed
-// over that takes long calls it between its steps, so that the heap keeps
-// being made resident meanwhile (h may be nil, and pace is then nothing). It
-// is called on the helper's goroutine only.
+// pace does a piece of the helper's own work, when some is left. It is
+// called on the helper's goroutine only.
 func (h *helper) pace() {
-	if h != nil && h.chunk != nil && !h.chunk() {
+	if h.chunk != nil && !h.chunk() {
 		h.chunk = nil
 	}
 }

@@ -28,7 +28,6 @@ type Process struct {
 	mem     *memory
 	tr      *tracer // nil with NonBlocking
 	ahead   *tracer // threads seized for a later Stop (Seize)
-	pace    func()  // called after each thread ReadThreads reads (PaceWith)
 
 	mu       sync.Mutex
 	warnings []string
@@ -262,10 +261,6 @@ func (p *Process) Seize() error {
 	return nil
 }
 
-// PaceWith has ReadThreads call pace after each thread it reads (nil: none):
-// the caller's own work, done a piece at a time meanwhile.
-func (p *Process) PaceWith(pace func()) { p.pace = pace }
-
 // readThreadsNonBlocking reads the threads from /proc without stopping them.
 func (p *Process) readThreadsNonBlocking() error {
 	tids, err := listTasks(p.pid)
@@ -289,9 +284,6 @@ func (p *Process) readThreadsNonBlocking() error {
 			denied++
 		}
 		p.threads = append(p.threads, t)
-		if p.pace != nil {
-			p.pace()
-		}
 	}
 	if len(p.threads) == 0 {
 		return noProcessError(p.pid, errors.New("every thread exited while reading"))

@@ -34,9 +34,6 @@ func (p *Process) Stop(opts Options) (*Process, error) { return nil, ErrUnsuppor
 // ReadThreads fails with ErrUnsupported here.
 func (p *Process) ReadThreads() error { return ErrUnsupported }
 
-// PaceWith does nothing here.
-func (p *Process) PaceWith(func()) {}
-
 // Seize fails with ErrUnsupported here.
 func (p *Process) Seize() error { return ErrUnsupported }
 
