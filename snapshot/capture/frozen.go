@@ -80,7 +80,9 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 	if opts.Native {
 		stacks = copyBlockedStacks(peek, mods)
 	}
+	release := h.hold()
 	fz, err := freeze(peek, p, seen, stacks, opts)
+	release()
 	if err != nil {
 		return nil, err
 	}

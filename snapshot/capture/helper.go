@@ -28,6 +28,21 @@ func (h *helper) do(f func()) {
 	h.work <- f
 }
 
+// hold keeps the helper from its own work until release is called (h may be
+// nil): while the target is stopped, its threads need a CPU to reach their
+// stops, and the pause lasts until the last one has. 102 threads under
+// 3.12, 30 runs: with the helper populating the heap meanwhile, the pause
+// was 11 ms at most, 3.9 ms in 9 runs of 10; held, 4.9 and 3.6 ms. The
+// helper takes up its work again after the chunk in progress, if any, ends.
+func (h *helper) hold() (release func()) {
+	if h == nil {
+		return func() {}
+	}
+	resume := make(chan struct{})
+	h.do(func() { <-resume })
+	return func() { close(resume) }
+}
+
 // close tells the helper that no more work comes: it stops once it has run
 // what was handed over (h may be nil).
 func (h *helper) close() {
