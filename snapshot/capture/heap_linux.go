@@ -69,13 +69,15 @@ type populator struct {
 // runs on (x86-64 and arm64 with 4 KiB pages).
 const hugePage = 2 << 20
 
+// The range ends on a huge page boundary, past n when need be: the runtime
+// maps its heap in 4 MiB chunks, so the rest of the last huge page is the
+// heap's too (and if not, populate fails and touches nothing).
 func newPopulator(addr, n uintptr) *populator {
-	p := &populator{addr: addr, end: addr + n}
-	lo, hi := (addr+hugePage-1)&^(hugePage-1), (addr+n)&^(hugePage-1)
+	lo, hi := (addr+hugePage-1)&^(hugePage-1), (addr+n+hugePage-1)&^(hugePage-1)
 	if hi > lo && hugePages(lo, hi-lo) {
-		p.lo, p.hi = lo, hi
+		return &populator{addr: addr, end: hi, lo: lo, hi: hi}
 	}
-	return p
+	return &populator{addr: addr, end: addr + n}
 }
 
 // chunk makes the next piece resident and says whether more is left.
@@ -113,8 +115,10 @@ func hugePages(addr, n uintptr) bool {
 
 // populate asks the kernel to make the n bytes at addr resident (before
 // Linux 5.14, MADV_POPULATE_WRITE fails and the pages fault in as they are
-// used), then touches each page. The range is passed as numbers: it is the
-// heap's memory, not an object this goroutine keeps alive.
+// used), then, when it did, touches each page: a read of a page never
+// written would map the zero page, and fault again at the first write. The
+// range is passed as numbers: it is the heap's memory, not an object this
+// goroutine keeps alive.
 //
 // The touch is what costs: under a hypervisor that pages the guest through
 // shadow page tables, a page the kernel made resident still traps to the
@@ -126,8 +130,9 @@ func hugePages(addr, n uintptr) bool {
 // A raw system call, as the decode's reads are (live.vmRead): a call makes
 // a chunk resident and returns, and the helper keeps its P.
 func populate(addr, n uintptr) {
-	_, _, _ = unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE)
-	touch(addr, n)
+	if _, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE); errno == 0 {
+		touch(addr, n)
+	}
 }
 
 // touch reads a byte of each page of [addr, addr+n). The address never
