@@ -137,9 +137,14 @@ func populate(addr, n uintptr) {
 
 // touch reads a byte of each page of [addr, addr+n). The address never
 // becomes a pointer that outlives a load: nothing the collector scans holds
-// it, and the memory is the heap's own, mapped and resident.
+// it, and the memory is the heap's own, mapped and resident, which -race's
+// pointer checks cannot know (nocheckptr). The loads race with the
+// snapshot's writes to the same pages by design, and their values are
+// never used (norace).
 //
 //go:noinline
+//go:nocheckptr
+//go:norace
 func touch(addr, n uintptr) {
 	var sum byte
 	for off := uintptr(0); off < n; off += pageSize {
