@@ -18,10 +18,10 @@ import (
 // So the heap is grown by n bytes at once (one allocation, mapped and not
 // touched), freed again (a collection of a heap that small, on one thread:
 // see collectAlone; about 2 ms, most of it the collector's first use of its
-// own memory), and a helper
-// goroutine makes the pages resident and touches them (populate) on the
-// other CPU while the snapshot starts and allocates the same pages, lowest
-// addresses first: which of the two touches a page first does not matter.
+// own memory), and a helper goroutine makes the pages resident and touches
+// them (populate) on the other CPU while the snapshot starts and allocates
+// the same pages, lowest addresses first: which of the two touches a page
+// first does not matter.
 // Populating leaves the bytes as they are, and the runtime never unmaps its
 // heap, so the range stays the heap's own memory whatever was allocated in
 // it meanwhile. It returns the helper, which takes the snapshot's side work
