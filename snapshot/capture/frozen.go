@@ -63,6 +63,15 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 		return nil, side.first(err)
 	}
 	decoded := p.Notes() // what the decode noted, not the join below
+	// The helper reads and parses the frames' source files now, beside the
+	// join and around the pause, so that they are ready when the snapshot is
+	// completed and analysed: handed over after the pause, the analysis
+	// waited for them (1-2 ms on 102 threads, paired runs).
+	view := viewOf(peek, opts)
+	if !opts.NoSource {
+		files := frameFiles(first.threads)
+		h.do(func() { view.prefetch(files) })
+	}
 	if err := side.wait(); err != nil {
 		return nil, err
 	}
@@ -98,8 +107,7 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 		}
 	}
 	fz.mods = mods
-	view := viewOf(fz, opts)
-	if !opts.NoSource {
+	if !opts.NoSource && d != first { // decoded again: its files too
 		files := frameFiles(d.threads)
 		h.do(func() { view.prefetch(files) })
 	}
