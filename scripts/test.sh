@@ -24,7 +24,9 @@ grep -E '^ +[a-z_]+_test\.go:[0-9]+: .*(SKIP|[Ss]kip)' "$log" | sed -E 's/^ +//;
 if [ $rc -ne 0 ]; then
 	echo "== failures"
 	grep -E -A15 '^# ' "$log" | head -100 # build errors
-	grep -E -B2 -A30 -- '--- FAIL|^panic:' "$log" | head -400
+	awk -f scripts/failed-logs.awk "$log" "$log" | head -300
+	grep -E -A30 -- '^panic:' "$log" | head -100
+	grep -E -- '--- FAIL' "$log" | head -50
 fi
 echo "== packages"
 grep -E '^(ok|FAIL|\?)\s' "$log"

@@ -29,7 +29,8 @@ library line that makes a blocking call (Condition.wait's `waiter.acquire()`, so
 A program that crashes instead calls Harness.about_to_crash() just before the fatal call:
 the file is written at once, with the stack as it will be at the crash, and no watcher.
 A program whose hang stops every thread from running Python (a call that blocks while it
-keeps the GIL) calls Harness.about_to_block() just before that call, the same way.
+keeps the GIL) calls Harness.about_to_block() just before that call, the same way; it
+writes the file without letting go of the GIL, so no other thread runs Python in between.
 """
 
 import argparse
@@ -96,8 +97,10 @@ class Harness:
 
     # -- looking at the threads ------------------------------------------------------
 
-    def snapshot(self, exclude=None):
-        """Every thread's Python stack, innermost frame first, except thread `exclude`."""
+    def snapshot(self, exclude=None, io=None):
+        """Every thread's Python stack, innermost frame first, except thread `exclude`.
+        io: the file calls to use (FILES, or KeptGIL())."""
+        io = io or FILES
         by_ident = {t.ident: t for t in threading.enumerate()}
         main = threading.main_thread()
         frames = sys._current_frames()
@@ -116,7 +119,7 @@ class Harness:
                     "name": t.name if t is not None else None,
                     "main": t is main,
                     "daemon": t.daemon if t is not None else None,
-                    "os_name": os_name(native_id),
+                    "os_name": os_name(native_id, io),
                     "frames": stack,
                 })
         finally:
@@ -224,7 +227,8 @@ class Harness:
             "expect": expect,
         }
 
-    def _write(self, report):
+    def _write(self, report, io=None):
+        io = io or FILES
         if not self.args.ready:
             sys.stderr.write("ready: pid %d (%s)\n" % (os.getpid(), os.path.basename(self.program)))
             sys.stderr.flush()
@@ -233,12 +237,13 @@ class Harness:
         # os.open and bytes: while Py_FinalizeEx clears modules (blocking_now),
         # builtins lack open() and the codec registry may be gone.
         data = json.dumps(report, indent=1, sort_keys=True).encode("utf-8")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = io.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            os.write(fd, data)
+            while data:
+                data = data[io.write(fd, data):]
         finally:
-            os.close(fd)
-        os.rename(tmp, self.args.ready)
+            io.close(fd)
+        io.rename(tmp, self.args.ready)
 
     def _fail(self, reason, snapshot):
         sys.stderr.write("%s: not ready: %s\n" % (os.path.basename(self.program), reason))
@@ -273,7 +278,7 @@ class Harness:
 
     # -- crashes ---------------------------------------------------------------------
 
-    def about_to_crash(self, call_marker, callee, crash_marker, expect):
+    def about_to_crash(self, call_marker, callee, crash_marker, expect, io=None):
         """Write the ready file now: the calling thread will crash in its next call.
 
         The recorded stack is the one at the crash: the caller stands on the `call_marker`
@@ -283,7 +288,7 @@ class Harness:
         """
         me = threading.get_ident()
         here = _abs(__file__)
-        snapshot = self.snapshot()
+        snapshot = self.snapshot(io=io)
         for t in snapshot:
             if t["ident"] == me:
                 frames = [f for f in t["frames"] if f["file"] != here]
@@ -300,13 +305,17 @@ class Harness:
                 t["frames"] = frames
         report = self._report(None, snapshot, expect)
         report["watcher_native_id"] = None
-        self._write(report)
+        self._write(report, io)
 
     def about_to_block(self, call_marker, expect):
         """Write the ready file now: the calling thread's next call, on the `call_marker`
         line, blocks while it keeps the GIL, so no thread (and no watcher) can run Python
-        after it. The recorded stacks are those of that moment."""
-        self.about_to_crash(call_marker, None, None, expect)
+        after it. The recorded stacks are those of that moment.
+
+        The file is read and written through KeptGIL: with os.open and os.write, a thread
+        that runs Python could take the GIL, and under load the caller could wait for it
+        for many switch intervals before it reaches its blocking call."""
+        self.about_to_crash(call_marker, None, None, expect, KeptGIL())
 
 
 _positions = {}  # code object -> list(co_positions()), computed once
@@ -335,18 +344,77 @@ def frame_stack(frame, limit=100000):
     return stack
 
 
-def os_name(native_id):
+class _OSFiles:
+    """The file calls the harness makes, as the os module makes them."""
+    open = staticmethod(os.open)
+    read = staticmethod(os.read)
+    write = staticmethod(os.write)
+    close = staticmethod(os.close)
+    rename = staticmethod(os.rename)
+
+
+FILES = _OSFiles()
+
+
+class KeptGIL:
+    """The same file calls made through libc with ctypes.PyDLL, which keeps the GIL
+    during a call, so that no other thread can run Python meanwhile."""
+
+    def __init__(self):
+        import ctypes
+        c = ctypes.PyDLL(None, use_errno=True)
+        self._ctypes = ctypes
+        self._open = c.open
+        self._open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint]
+        self._read = c.read
+        self._read.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
+        self._write = c.write
+        self._write.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
+        self._close = c.close
+        self._close.argtypes = [ctypes.c_int]
+        self._rename = c.rename
+        self._rename.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        for f in (self._open, self._close, self._rename):
+            f.restype = ctypes.c_int
+        for f in (self._read, self._write):
+            f.restype = ctypes.c_ssize_t
+
+    def _check(self, r, what):
+        if r < 0:
+            e = self._ctypes.get_errno()
+            raise OSError(e, "%s: %s" % (what, os.strerror(e)))
+        return r
+
+    def open(self, path, flags, mode=0o777):
+        return self._check(self._open(os.fsencode(path), flags, mode), path)
+
+    def read(self, fd, n):
+        buf = self._ctypes.create_string_buffer(n)
+        got = self._check(self._read(fd, buf, n), "read")
+        return buf.raw[:got]
+
+    def write(self, fd, data):
+        return self._check(self._write(fd, data, len(data)), "write")
+
+    def close(self, fd):
+        self._check(self._close(fd), "close")
+
+    def rename(self, old, new):
+        self._check(self._rename(os.fsencode(old), os.fsencode(new)), old)
+
+
+def os_name(native_id, io=FILES):
     """The kernel's name of a thread (comm), None when it cannot be read."""
     if native_id is None:
         return None
     try:
-        fd = os.open("/proc/self/task/%d/comm" % native_id, os.O_RDONLY)
+        fd = io.open("/proc/self/task/%d/comm" % native_id, os.O_RDONLY)
     except OSError:
         return None
     try:
-        return os.read(fd, 64).decode("utf-8", "replace").rstrip("\n")
+        return io.read(fd, 64).decode("utf-8", "replace").rstrip("\n")
     finally:
-        os.close(fd)
+        io.close(fd)
 
 
 def library_line_blocks(frame):
