@@ -149,9 +149,19 @@ Acquire::GzipIndexes "true";
 Acquire::Check-Valid-Until "false";
 Acquire::Check-Date "false";
 EOF
+    [[ -n ${APT_CONFIG+set} ]] && saved_apt_config=$APT_CONFIG
     export APT_CONFIG=$apt/apt.conf
     log "private apt: $mirror unstable main (config $APT_CONFIG)"
     apt-get update -qq || die "apt-get update of the private unstable sources failed"
+}
+
+# unset_private_apt gives apt back the configuration it had before setup_private_apt.
+unset_private_apt() {
+    if [[ -n ${saved_apt_config+set} ]]; then
+        export APT_CONFIG=$saved_apt_config
+    else
+        unset APT_CONFIG
+    fi
 }
 
 # lib_depends prints the library packages (lib*, zlib1g) that the given packages depend on,
@@ -256,6 +266,8 @@ ensure_unstable() {
     wrappers_ok || die "a wrapper in $base/bin does not run; see the output above"
     # The .debs and apt's indexes (over 100 MB) are not needed to run the interpreters.
     rm -rf "$base/debs" "$base/apt"
+    # The machine's own apt again, for the debug files' turn (its config file is gone).
+    unset_private_apt
     du -sh "$base" | awk '{ print "install-test-deps: " $2 " uses " $1 }'
 }
 
@@ -309,6 +321,7 @@ ensure_unstable_debug() {
     # Only the build-id tree: the -dbg packages also hold a debug interpreter, not needed here.
     cp -a "$tmp/x/usr/lib/debug/.build-id/." "$base/root/usr/lib/debug/.build-id/"
     rm -rf "$tmp" "$base/apt"
+    unset_private_apt
     debug_ok || die "the debug files fetched do not match the interpreters' build-ids"
 }
 
