@@ -404,7 +404,8 @@ class KeptGIL:
 
 
 def os_name(native_id, io=FILES):
-    """The kernel's name of a thread (comm), None when it cannot be read."""
+    """The kernel's name of a thread (comm), None when it cannot be read: a thread
+    that exits meanwhile makes the open fail (ENOENT), or the read (ESRCH)."""
     if native_id is None:
         return None
     try:
@@ -413,6 +414,8 @@ def os_name(native_id, io=FILES):
         return None
     try:
         return io.read(fd, 64).decode("utf-8", "replace").rstrip("\n")
+    except OSError:
+        return None
     finally:
         io.close(fd)
 
