@@ -18,8 +18,9 @@ import (
 // So the heap is grown by n bytes at once (one allocation, mapped and not
 // touched), freed again (a collection of a heap that small, on one thread:
 // see collectAlone; about 2 ms, most of it the collector's first use of its
-// own memory), and a helper goroutine makes the pages resident and touches
-// them (populate) on the other CPU while the snapshot starts and allocates
+// own memory), after which the process has all its Ps (allProcs), and a
+// helper goroutine makes the pages resident and touches them (populate) on
+// the other CPU while the snapshot starts and allocates
 // the same pages, lowest addresses first: which of the two touches a page
 // first does not matter.
 // Populating leaves the bytes as they are, and the runtime never unmaps its
@@ -28,6 +29,7 @@ import (
 // too (nil for n <= 0: no helper); the caller closes it.
 func prefault(n int) *helper {
 	if n <= 0 {
+		allProcs()
 		return nil
 	}
 	b := make([]byte, n)
@@ -45,6 +47,7 @@ func prefault(n int) *helper {
 // collection of a heap of a few live megabytes take 1.5-3.5 ms, and half a
 // millisecond alone.
 func collectAlone() {
+	defer allProcs() // after the restore: one P until then (OneProcUntilSnapshot)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	runtime.GC()
 }
