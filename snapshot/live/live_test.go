@@ -213,6 +213,11 @@ func TestAttach(t *testing.T) {
 	if reqs[3].N != 0 || reqs[3].Err != nil {
 		t.Errorf("batch 3: %+v", reqs[3])
 	}
+	// The same as blocks of one size (target.BlockReader).
+	blocks := make([]byte, 8)
+	if whole := p.ReadBlocks(blocks, []uint64{exeMap.Start, 0x1000}, 4); !whole[0] || whole[1] || string(blocks[:4]) != "\x7fELF" {
+		t.Errorf("ReadBlocks: %v, %q", whole, blocks)
+	}
 
 	if err := p.Close(); err != nil {
 		t.Errorf("Close: %v", err)

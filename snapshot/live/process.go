@@ -402,6 +402,20 @@ func (p *Process) ReadAt(b []byte, addr uint64) (int, error) { return p.mem.Read
 // takes up to 1024 ranges at once); each request gets its own N and Err.
 func (p *Process) ReadBatch(reqs []Request) { p.mem.readBatch(reqs) }
 
+// ReadBlocks is ReadBatch for blocks of one size (target.BlockReader).
+func (p *Process) ReadBlocks(buf []byte, addrs []uint64, size int) []bool {
+	reqs := make([]Request, len(addrs))
+	for i, a := range addrs {
+		reqs[i] = Request{Addr: a, Buf: buf[i*size : (i+1)*size : (i+1)*size]}
+	}
+	p.mem.readBatch(reqs)
+	whole := make([]bool, len(reqs))
+	for i := range reqs {
+		whole[i] = reqs[i].N == size
+	}
+	return whole
+}
+
 // Warnings are the non-fatal problems met so far.
 func (p *Process) Warnings() []string {
 	p.mu.Lock()

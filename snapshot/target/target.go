@@ -16,6 +16,16 @@ type Memory interface {
 	ReadAt(p []byte, addr uint64) (int, error)
 }
 
+// BlockReader is Memory that reads many blocks in one go: a live process's
+// vectored read takes up to 1024 of them in one system call, where each read
+// of its own costs a call.
+type BlockReader interface {
+	// ReadBlocks fills buf, block by block of size bytes, from the blocks at
+	// addrs (len(buf) = len(addrs)*size), and says of each whether it was
+	// read whole.
+	ReadBlocks(buf []byte, addrs []uint64, size int) []bool
+}
+
 // Mapping is one region of the target's address space.
 type Mapping struct {
 	Start, End uint64 // [Start, End)
