@@ -67,9 +67,20 @@ func collectAlone() {
 // runs); with the touch (populate), the range sized to the snapshot
 // (heapFor) and the side work first (ahead), 41 ms against 72 before the
 // helper touched anything.
+//
+// The range's first huge page is seldom whole: below it lies what the
+// process allocated before the snapshot, in small pages, and the allocator
+// fills the free pages there first. So that page is collapsed into a huge
+// page before anything else (MADV_COLLAPSE, Linux 6.1): one call, 0.6 ms on
+// the helper, where the snapshot faulted in 400-600 small pages of it at
+// 5-12 us each. On 102 threads: 1,100 page faults a dump down to 670, the
+// dump 2-2.8 ms shorter (31 and 15 paired runs, back to back and after
+// 3 s idle). When the kernel cannot collapse it, its part of the range goes
+// in small pages as before.
 type populator struct {
 	addr, end uintptr // what is left: [addr, end)
 	lo, hi    uintptr // the huge pages' part, or lo == hi
+	head      uintptr // the huge page below lo holding addr, to collapse first; 0 once done
 }
 
 // hugePage is the size of a transparent huge page on the machines pyhang
@@ -83,16 +94,38 @@ const hugePage = 2 << 20
 func newPopulator(addr, n uintptr) *populator {
 	lo, hi := (addr+hugePage-1)&^(hugePage-1), (addr+n+hugePage-1)&^(hugePage-1)
 	if hi > lo && hugePages(lo, hi-lo) {
-		return &populator{addr: addr, end: hi, lo: lo, hi: hi}
+		p := &populator{addr: addr, end: hi, lo: lo, hi: hi}
+		if addr < lo {
+			p.head = lo - hugePage
+		}
+		return p
 	}
 	return &populator{addr: addr, end: addr + n}
 }
 
 // chunk makes the next piece resident and says whether more is left.
 func (p *populator) chunk() bool {
+	if p.head != 0 {
+		if collapse(p.head) {
+			p.addr = p.lo
+		}
+		p.head = 0
+		return p.addr < p.end
+	}
 	addr, n := p.next()
 	populate(addr, n)
 	return p.addr < p.end
+}
+
+// collapse asks the kernel to back the huge page at addr with one huge page
+// now, copying what its small pages hold, and says whether it did. It
+// fails, changing nothing, before Linux 6.1, when transparent huge pages
+// are off, or when the page is not all the heap's own mapping. The
+// contents stay as they are: the snapshot may be writing to the page
+// meanwhile.
+func collapse(addr uintptr) bool {
+	_, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, hugePage, unix.MADV_COLLAPSE)
+	return errno == 0
 }
 
 // next returns the next piece, [addr, addr+n), and moves past it.

@@ -2,7 +2,16 @@
 
 package capture
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // The pieces cover the range once, in order; those inside [lo, hi) are
 // whole huge pages, the others at most populateChunk and never across lo.
@@ -42,4 +51,98 @@ func TestPopulatorPieces(t *testing.T) {
 				tc.name, at, tc.addr+tc.n, huge, tc.wantHuge, pieces, tc.wantPieces)
 		}
 	}
+}
+
+// A populator whose range starts inside a huge page collapses that page
+// first and goes on at lo; when the kernel cannot collapse it, the
+// small-page part is populated as before. Both leave nothing of the range
+// out.
+func TestPopulatorCollapsesItsHead(t *testing.T) {
+	const base = hugePage // below the binary, never mapped: the collapse fails
+	p := &populator{addr: base + 40<<10, end: base + 2*hugePage, lo: base + hugePage, hi: base + 2*hugePage, head: base}
+	if !p.chunk() || p.head != 0 || p.addr != base+40<<10 {
+		t.Fatalf("after a failed collapse: head %#x, addr %#x; want 0 and the range's start", p.head, p.addr)
+	}
+
+	if mode := thpMode(); strings.Contains(mode, "[never]") || !kernelAtLeast(6, 1) {
+		t.Skipf("no collapse here: transparent huge pages %q, kernel %s (MADV_COLLAPSE needs 6.1)", mode, kernelRelease())
+	}
+	m, err := unix.Mmap(-1, 0, 3*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	head := (start + hugePage - 1) &^ (hugePage - 1)
+	at := int(head - start)
+	for i := 0; i < 64; i++ {
+		m[at+i*pageSize] = byte(i + 1) // small pages, as the heap's first ones are
+	}
+	p = &populator{addr: head + 64*pageSize, end: head + hugePage, lo: head + hugePage, hi: head + hugePage, head: head}
+	p.chunk()
+	if huge := hugeBytesAt(t, head); huge < hugePage {
+		t.Fatalf("the mapping holds %d bytes of huge pages after the collapse, want at least %d", huge, hugePage)
+	}
+	if p.addr != p.lo {
+		t.Errorf("after the collapse the populator is at %#x, want lo %#x", p.addr, p.lo)
+	}
+	for i := 0; i < 64; i++ {
+		if m[at+i*pageSize] != byte(i+1) {
+			t.Fatalf("page %d of the collapsed huge page holds %d, want %d", i, m[at+i*pageSize], i+1)
+		}
+	}
+}
+
+// hugeBytesAt is the AnonHugePages of the mapping holding addr, in bytes
+// (-1 when smaps does not say).
+func hugeBytesAt(t *testing.T, addr uintptr) int {
+	data, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip(err)
+	}
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if lo, hi, ok := strings.Cut(f[0], "-"); ok && !strings.HasSuffix(f[0], ":") {
+			a, err1 := strconv.ParseUint(lo, 16, 64)
+			b, err2 := strconv.ParseUint(hi, 16, 64)
+			if err1 == nil && err2 == nil {
+				in = uint64(addr) >= a && uint64(addr) < b
+				continue
+			}
+		}
+		if in && f[0] == "AnonHugePages:" && len(f) >= 2 {
+			kb, _ := strconv.Atoi(f[1])
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return "?"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// kernelAtLeast says whether the running kernel is at least major.minor.
+func kernelAtLeast(major, minor int) bool {
+	var a, b int
+	if _, err := fmt.Sscanf(kernelRelease(), "%d.%d", &a, &b); err != nil {
+		return false
+	}
+	return a > major || a == major && b >= minor
+}
+
+func thpMode() string {
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(string(mode))
 }
