@@ -190,6 +190,53 @@ func (p *Process) releaseFrames(fr []Frame) {
 	}
 }
 
+// releaseVars gives the locals block back what was carved from it since it
+// stood at mark (p.varBuf then), for the next thread's walk: nothing may
+// point into those locals any more (keptOf copies what it keeps). Kept for
+// every frame, a thread's locals took 1.4 MB on 100 threads 120 frames deep,
+// of which a snapshot reads again only the few bound to a str.
+func (p *Process) releaseVars(mark []Var) {
+	if cap(mark) > 0 && cap(p.varBuf) > 0 && &mark[:cap(mark)][0] == &p.varBuf[:cap(p.varBuf)][0] {
+		p.varBuf = p.varBuf[:len(mark)]
+		return
+	}
+	// The walk started a block of its own: all of it is the walk's.
+	p.varBuf = p.varBuf[:0]
+}
+
+// strLocals copies the locals of vars bound to a str into the kept locals
+// block (nil when there are none).
+func (p *Process) strLocals(vars []Var) []Var {
+	n := 0
+	for _, v := range vars {
+		if p.isStr(v.Value) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if cap(p.keptVarBuf)-len(p.keptVarBuf) < n {
+		p.keptVarBuf = make([]Var, 0, max(n, varChunk/8))
+	}
+	k := len(p.keptVarBuf)
+	for _, v := range vars {
+		if p.isStr(v.Value) {
+			p.keptVarBuf = append(p.keptVarBuf, v)
+		}
+	}
+	return p.keptVarBuf[k:len(p.keptVarBuf):len(p.keptVarBuf)]
+}
+
+// isStr says whether v is bound to an object whose type is exactly str.
+func (p *Process) isStr(v uint64) bool {
+	if v == 0 {
+		return false
+	}
+	n, err := p.typeName(v)
+	return err == nil && n == "str"
+}
+
 // keptOf returns what FrameKept holds of frames, carved from the kept block.
 func (p *Process) keptOf(frames []Frame) []FrameKept {
 	if len(frames) == 0 {
@@ -208,7 +255,7 @@ func (p *Process) keptOf(frames []Frame) []FrameKept {
 	}
 	for i := range frames {
 		f := &frames[i]
-		out[i] = FrameKept{Code: f.Code, Locals: f.Locals, Activation: f.Activation}
+		out[i] = FrameKept{Code: f.Code, Locals: p.strLocals(f.Locals), Activation: f.Activation}
 	}
 	return out
 }

@@ -60,6 +60,7 @@ type Process struct {
 	frameBuf    []Frame         // where the stacks' frames are carved from (walk)
 	varBuf      []Var           // where the frames' locals are carved from (vars)
 	keptBuf     []FrameKept     // where what ThreadsEach keeps is carved from (keptOf)
+	keptVarBuf  []Var           // where the locals it keeps are copied to (strLocals)
 	aioDone     bool            // the asyncio offsets of .AsyncioDebug were looked for (asyncio.go)
 	aioWarns    []string        // what looking for them said (kept across Rebind, as Open's)
 	aioTypes    map[uint64]bool // types kindOf found to be asyncio's (interest.go)

@@ -32,7 +32,8 @@ const (
 // FrameKept is what is still needed of a frame once a snapshot has converted
 // it into its own (ThreadsEach): its code object (the collector's callbacks
 // are known by theirs), its activation (the native frames are placed by it)
-// and its locals (read again for a thread found in I/O).
+// and its locals bound to a str (read again for a thread found in I/O, for
+// the URL it was fetching). The frame's other locals go with its frames.
 type FrameKept struct {
 	Code       uint64
 	Locals     []Var
@@ -92,6 +93,7 @@ func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
 		}
 		p.prefetchFrames(list)
 		for _, ts := range list {
+			vars := p.varBuf
 			t, err := p.threadState(ts, interp)
 			if err != nil {
 				return out, err
@@ -100,6 +102,7 @@ func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
 				each(&t)
 				t.Kept = p.keptOf(t.Frames)
 				p.releaseFrames(t.Frames)
+				p.releaseVars(vars)
 				t.Frames = nil
 			}
 			out = append(out, t)
