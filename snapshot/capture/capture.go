@@ -75,9 +75,13 @@ const maxPrefault = 64 << 20
 // converted: cpython.ThreadsEach), 24 MiB under 3.8, whose frames are
 // objects on the heap (the JSON of the frames goes into the pages the
 // snapshot read, see capture.Options.Spare). What the range misses, the
-// snapshot faults in itself, a page at a time; what it holds beyond need
-// costs the helper, on the other CPU, little in huge pages (populator):
-// so this covers 3.12 and about all of 3.8. Against 6 MiB and 128 KiB a
+// snapshot faults in itself, in the huge pages of the heap grown beyond it
+// (maxTail) and in small pages past those; what it holds beyond need costs
+// the helper, on the other CPU, little in huge pages (populator): so this
+// covers 3.12 and about all of 3.8. Deeper stacks overrun it: 100 threads
+// of 150 frames (35,948) allocate about 45 MiB, and took 94 ms when the
+// overrun went in small pages, 59 ms in the tail's huge pages (21 paired
+// runs; 95 and 70 ms each after 3 s idle). Against 6 MiB and 128 KiB a
 // thread: 3.12 -6 ms, 3.8 -8.6 ms (15 paired runs); 10 MiB and 160 KiB or
 // 8 MiB and 192 KiB did no better under 3.12. Native stacks add 4 MiB of
 // module tables and about 64 KiB a thread (3.8 runs each Python call on

@@ -32,14 +32,23 @@ func prefault(n int) *helper {
 		allProcs()
 		return nil
 	}
-	b := make([]byte, n)
+	reserve := n + min(n, maxTail)
+	b := make([]byte, reserve)
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	runtime.KeepAlive(b) // b is garbage from here on
 	collectAlone()       // frees b's pages for what follows
 	h := newHelper()
-	go h.run(newPopulator(addr, uintptr(n)).chunk)
+	go h.run(newPopulator(addr, uintptr(n), uintptr(reserve)).chunk)
 	return h
 }
+
+// maxTail bounds the part of the heap grown beyond the range made resident
+// (prefault): a snapshot that allocates more than the range finds huge
+// pages there, made resident as it touches them, and not the small pages of
+// a heap grown afterwards. A huge page costs its first touch about what one
+// small page does back to back, and what 512 do after idle, while the
+// address space costs nothing until touched.
+const maxTail = 32 << 20
 
 // collectAlone runs a collection with one P. With two, the collector hands
 // its work to a mark worker on another thread, which has to be woken and
@@ -87,13 +96,17 @@ type populator struct {
 // runs on (x86-64 and arm64 with 4 KiB pages).
 const hugePage = 2 << 20
 
-// newPopulator returns the populator of [addr, addr+n). The range ends on a
+// newPopulator returns the populator of [addr, addr+n), in a heap range
+// [addr, addr+reserve) that is free for the snapshot. The range ends on a
 // huge page boundary, past n when need be: the runtime maps its heap in 4
 // MiB chunks, so the rest of the last huge page is the heap's too (and if
-// not, populate fails and touches nothing).
-func newPopulator(addr, n uintptr) *populator {
+// not, populate fails and touches nothing). The whole huge pages of the
+// reserve beyond it are asked for as huge pages too (maxTail), and left to
+// fault in as they are used.
+func newPopulator(addr, n, reserve uintptr) *populator {
 	lo, hi := (addr+hugePage-1)&^(hugePage-1), (addr+n+hugePage-1)&^(hugePage-1)
-	if hi > lo && hugePages(lo, hi-lo) {
+	top := max(hi, (addr+reserve)&^(hugePage-1))
+	if hi > lo && hugePages(lo, top-lo) {
 		p := &populator{addr: addr, end: hi, lo: lo, hi: hi}
 		if addr < lo {
 			p.head = lo - hugePage

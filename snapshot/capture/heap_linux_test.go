@@ -5,6 +5,7 @@ package capture
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,4 +146,63 @@ func thpMode() string {
 		return err.Error()
 	}
 	return strings.TrimSpace(string(mode))
+}
+
+// The populator asks for huge pages over the whole reserve, and makes only
+// the range resident: the rest faults in as huge pages when the snapshot
+// overruns the range.
+func TestPopulatorAdvisesTheReserve(t *testing.T) {
+	if mode := thpMode(); strings.Contains(mode, "[never]") {
+		t.Skipf("transparent huge pages are off here (%s)", mode)
+	}
+	m, err := unix.Mmap(-1, 0, 8*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	addr := (start+hugePage-1)&^(hugePage-1) + 4*pageSize
+	p := newPopulator(addr, 2*hugePage, 5*hugePage)
+	if p.lo == p.hi {
+		t.Fatalf("no huge pages asked for (transparent huge pages: %s)", thpMode())
+	}
+	if p.end != p.hi || p.hi-p.lo != 2*hugePage {
+		t.Errorf("the populator makes [%#x, %#x) resident, huge part [%#x, %#x); want two huge pages from %#x",
+			p.addr, p.end, p.lo, p.hi, p.lo)
+	}
+	tail := p.hi + hugePage + 8*pageSize
+	if !advisedHuge(t, tail) {
+		t.Errorf("the reserve's tail at %#x is not advised for huge pages", tail)
+	}
+	if past := (addr + 5*hugePage + hugePage) &^ (hugePage - 1); advisedHuge(t, past) {
+		t.Errorf("%#x, past the reserve, is advised for huge pages", past)
+	}
+}
+
+// advisedHuge says whether the mapping holding addr has MADV_HUGEPAGE
+// ("hg" among its VmFlags in /proc/self/smaps).
+func advisedHuge(t *testing.T, addr uintptr) bool {
+	data, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip(err)
+	}
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if lo, hi, ok := strings.Cut(f[0], "-"); ok {
+			a, err1 := strconv.ParseUint(lo, 16, 64)
+			b, err2 := strconv.ParseUint(hi, 16, 64)
+			if err1 == nil && err2 == nil {
+				in = uint64(addr) >= a && uint64(addr) < b
+				continue
+			}
+		}
+		if in && f[0] == "VmFlags:" {
+			return slices.Contains(f[1:], "hg")
+		}
+	}
+	return false
 }
