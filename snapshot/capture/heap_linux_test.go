@@ -97,17 +97,41 @@ func TestPopulatorCollapsesItsHead(t *testing.T) {
 // hugeBytesAt is the AnonHugePages of the mapping holding addr, in bytes
 // (-1 when smaps does not say).
 func hugeBytesAt(t *testing.T, addr uintptr) int {
+	for _, f := range smapsOf(t, addr) {
+		if f[0] == "AnonHugePages:" && len(f) >= 2 {
+			kb, _ := strconv.Atoi(f[1])
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+// advisedHuge says whether the mapping holding addr has MADV_HUGEPAGE
+// ("hg" among its VmFlags in /proc/self/smaps).
+func advisedHuge(t *testing.T, addr uintptr) bool {
+	for _, f := range smapsOf(t, addr) {
+		if f[0] == "VmFlags:" {
+			return slices.Contains(f[1:], "hg")
+		}
+	}
+	return false
+}
+
+// smapsOf returns the fields of each line /proc/self/smaps gives for the
+// mapping that holds addr.
+func smapsOf(t *testing.T, addr uintptr) [][]string {
 	data, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		t.Skip(err)
 	}
+	var out [][]string
 	in := false
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 {
 			continue
 		}
-		if lo, hi, ok := strings.Cut(f[0], "-"); ok && !strings.HasSuffix(f[0], ":") {
+		if lo, hi, ok := strings.Cut(f[0], "-"); ok {
 			a, err1 := strconv.ParseUint(lo, 16, 64)
 			b, err2 := strconv.ParseUint(hi, 16, 64)
 			if err1 == nil && err2 == nil {
@@ -115,12 +139,11 @@ func hugeBytesAt(t *testing.T, addr uintptr) int {
 				continue
 			}
 		}
-		if in && f[0] == "AnonHugePages:" && len(f) >= 2 {
-			kb, _ := strconv.Atoi(f[1])
-			return kb << 10
+		if in {
+			out = append(out, f)
 		}
 	}
-	return -1
+	return out
 }
 
 func kernelRelease() string {
@@ -177,32 +200,4 @@ func TestPopulatorAdvisesTheReserve(t *testing.T) {
 	if past := (addr + 5*hugePage + hugePage) &^ (hugePage - 1); advisedHuge(t, past) {
 		t.Errorf("%#x, past the reserve, is advised for huge pages", past)
 	}
-}
-
-// advisedHuge says whether the mapping holding addr has MADV_HUGEPAGE
-// ("hg" among its VmFlags in /proc/self/smaps).
-func advisedHuge(t *testing.T, addr uintptr) bool {
-	data, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		t.Skip(err)
-	}
-	in := false
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		if lo, hi, ok := strings.Cut(f[0], "-"); ok {
-			a, err1 := strconv.ParseUint(lo, 16, 64)
-			b, err2 := strconv.ParseUint(hi, 16, 64)
-			if err1 == nil && err2 == nil {
-				in = uint64(addr) >= a && uint64(addr) < b
-				continue
-			}
-		}
-		if in && f[0] == "VmFlags:" {
-			return slices.Contains(f[1:], "hg")
-		}
-	}
-	return false
 }
