@@ -207,23 +207,17 @@ func (p *Process) releaseVars(mark []Var) {
 // strLocals copies the locals of vars bound to a str into the kept locals
 // block (nil when there are none).
 func (p *Process) strLocals(vars []Var) []Var {
-	n := 0
-	for _, v := range vars {
-		if p.isStr(v.Value) {
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	if cap(p.keptVarBuf)-len(p.keptVarBuf) < n {
-		p.keptVarBuf = make([]Var, 0, max(n, varChunk/8))
+	if cap(p.keptVarBuf)-len(p.keptVarBuf) < len(vars) {
+		p.keptVarBuf = make([]Var, 0, max(len(vars), varChunk/8))
 	}
 	k := len(p.keptVarBuf)
 	for _, v := range vars {
 		if p.isStr(v.Value) {
 			p.keptVarBuf = append(p.keptVarBuf, v)
 		}
+	}
+	if len(p.keptVarBuf) == k {
+		return nil
 	}
 	return p.keptVarBuf[k:len(p.keptVarBuf):len(p.keptVarBuf)]
 }
