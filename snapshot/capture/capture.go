@@ -76,8 +76,9 @@ const maxPrefault = 64 << 20
 // objects on the heap (the JSON of the frames goes into the pages the
 // snapshot read, see capture.Options.Spare). What the range misses, the
 // snapshot faults in itself, in the huge pages of the heap grown beyond it
-// (maxTail) and in small pages past those; what it holds beyond need costs
-// the helper, on the other CPU, little in huge pages (populator): so this
+// (maxTail, where huge pages pay: hugePagesPay) and in small pages past
+// those; what it holds beyond need costs the helper, on the other CPU,
+// little in huge pages (populator): so this
 // covers 3.12 and about all of 3.8. Deeper stacks overrun it: 100 threads
 // of 150 frames (35,948) allocate about 45 MiB, and took 94 ms when the
 // overrun went in small pages, 59 ms in the tail's huge pages (21 paired

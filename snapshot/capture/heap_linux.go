@@ -32,13 +32,17 @@ func prefault(n int) *helper {
 		allProcs()
 		return nil
 	}
-	reserve := n + min(n, maxTail)
+	huge := hugePagesPay()
+	reserve := n
+	if huge {
+		reserve += min(n, maxTail)
+	}
 	b := make([]byte, reserve)
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	runtime.KeepAlive(b) // b is garbage from here on
 	collectAlone()       // frees b's pages for what follows
 	h := newHelper()
-	go h.run(newPopulator(addr, uintptr(n), uintptr(reserve)).chunk)
+	go h.run(newPopulator(addr, uintptr(n), uintptr(reserve), huge).chunk)
 	return h
 }
 
@@ -63,11 +67,12 @@ func collectAlone() {
 
 // A populator makes a range of the heap resident a chunk at a time, lowest
 // first. The part of the range that whole huge pages (2 MiB) cover goes as
-// huge pages, when the kernel has them (hugePages), one a call; the rest in
-// small pages, populateChunk at a time.
+// huge pages, when they pay (hugePagesPay) and the kernel has them
+// (hugePages), one a call; the rest in small pages, populateChunk at a time.
 //
-// Why both, measured on this kind of virtual machine (paged by the
-// hypervisor through shadow page tables), 20 MiB made resident and touched:
+// Why both, measured on a virtual machine paged by the hypervisor through
+// shadow page tables, whose host took back free blocks of 8 MiB (page
+// reporting order 11), 20 MiB made resident and touched:
 // in small pages 29 ms, whether the memory was used a moment before or 3 s
 // before; in huge pages 1.2 ms when used a moment before, 33 ms after 3 s
 // idle (the host takes back free memory, and backs each huge page again).
@@ -97,16 +102,17 @@ type populator struct {
 const hugePage = 2 << 20
 
 // newPopulator returns the populator of [addr, addr+n), in a heap range
-// [addr, addr+reserve) that is free for the snapshot. The range ends on a
+// [addr, addr+reserve) that is free for the snapshot, in huge pages where
+// they cover it when huge says so (hugePagesPay). The range then ends on a
 // huge page boundary, past n when need be: the runtime maps its heap in 4
 // MiB chunks, so the rest of the last huge page is the heap's too (and if
 // not, populate fails and touches nothing). The whole huge pages of the
 // reserve beyond it are asked for as huge pages too (maxTail), and left to
 // fault in as they are used.
-func newPopulator(addr, n, reserve uintptr) *populator {
+func newPopulator(addr, n, reserve uintptr, huge bool) *populator {
 	lo, hi := (addr+hugePage-1)&^(hugePage-1), (addr+n+hugePage-1)&^(hugePage-1)
 	top := max(hi, (addr+reserve)&^(hugePage-1))
-	if hi > lo && hugePages(lo, top-lo) {
+	if huge && hi > lo && hugePages(lo, top-lo) {
 		p := &populator{addr: addr, end: hi, lo: lo, hi: hi}
 		if addr < lo {
 			p.head = lo - hugePage
@@ -155,14 +161,32 @@ func (p *populator) next() (addr, n uintptr) {
 	return addr, n
 }
 
-// hugePages asks the kernel to back [addr, addr+n) with transparent huge
-// pages and says whether it will: not when they are off (enabled: never),
-// or the kernel has none.
-func hugePages(addr, n uintptr) bool {
+// hugePagesPay says whether the snapshot's heap should go in huge pages:
+// when the kernel has transparent huge pages on (not "never"), and the
+// machine's host does not take back free memory in blocks of a huge page
+// (hugePagesReported).
+//
+// Where it does, after a few seconds idle nearly every huge page the
+// snapshot gets is one the host must back again, 2 MiB at a time, while
+// small pages come from the fragments it left alone. On such a virtual
+// machine (shadow paging, page reporting order 9), 102 threads x 50
+// frames, 21 and 9 paired runs: in huge pages 42.6 ms back to back and 62
+// ms each after 3 s idle; in small pages 45.5 and 48.7 ms; austin -w 40.7
+// and 40.8 ms. About 90 threads x 150 frames: huge 74 and 126 ms, small 69
+// and 71. Under 3.8, 102 x 50: huge 43 and 67 ms, small 41 and 48. A
+// person runs pyhang once, after idle. Where the host takes back blocks of
+// 8 MiB (order 11), huge pages did better after idle too (populator).
+func hugePagesPay() bool {
 	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || bytes.Contains(mode, []byte("[never]")) {
 		return false
 	}
+	return !hugePagesReported(virtioBalloonDir, reportingOrderFile)
+}
+
+// hugePages asks the kernel to back [addr, addr+n) with transparent huge
+// pages and says whether it will: not when the kernel has none.
+func hugePages(addr, n uintptr) bool {
 	_, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_HUGEPAGE)
 	return errno == 0
 }

@@ -185,7 +185,7 @@ func TestPopulatorAdvisesTheReserve(t *testing.T) {
 	defer unix.Munmap(m)
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
 	addr := (start+hugePage-1)&^(hugePage-1) + 4*pageSize
-	p := newPopulator(addr, 2*hugePage, 5*hugePage)
+	p := newPopulator(addr, 2*hugePage, 5*hugePage, true)
 	if p.lo == p.hi {
 		t.Fatalf("no huge pages asked for (transparent huge pages: %s)", thpMode())
 	}
