@@ -54,6 +54,21 @@ func TestPopulatorPieces(t *testing.T) {
 	}
 }
 
+// lead stops where it was told to, on a piece's boundary, and never past the
+// range's end.
+func TestPopulatorLead(t *testing.T) {
+	const base = hugePage // below the binary, never mapped: populate fails and touches nothing
+	p := &populator{addr: base, end: base + 1<<20}
+	p.lead(256 << 10)
+	if p.addr != base+256<<10 {
+		t.Fatalf("after a lead of 256 KiB the populator is at %#x, want %#x", p.addr, base+256<<10)
+	}
+	p.lead(4 << 20)
+	if p.addr != p.end {
+		t.Fatalf("after a lead past the end the populator is at %#x, want the end %#x", p.addr, p.end)
+	}
+}
+
 // A populator whose range starts inside a huge page collapses that page
 // first and goes on at lo; when the kernel cannot collapse it, the
 // small-page part is populated as before. Both leave nothing of the range
