@@ -18,10 +18,10 @@ import (
 //
 // The helper runs it whole as soon as it is handed over (in small pages,
 // once it has made the range's first part resident: smallLead), and
-// populates the heap after (helper): with a huge page populated between two threads read,
-// the work ended after the heap was whole, 5-23 ms later, and the decode
-// waited for it; run first, 102 threads took 1 ms less back to back, 7-10
-// ms less each after 3 s idle (21 and 8 paired runs).
+// populates the heap after (helper): with a huge page populated between two
+// threads read, the work ended after the heap was whole, 5-23 ms later, and
+// the decode waited for it; run first, 102 threads took 1 ms less back to
+// back, 7-10 ms less each after 3 s idle (21 and 8 paired runs).
 type ahead struct {
 	done   chan struct{}
 	binary chan string // the interpreter's file, once cpython.Open has parsed it
