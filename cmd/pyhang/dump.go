@@ -166,7 +166,7 @@ func writeReport(w io.Writer, r *report) error {
 	}
 	doc := enc.Bytes()
 	ahead := r.ahead
-	if ahead != nil && ahead.threads != len(r.Threads) {
+	if ahead != nil && len(ahead.threads) != len(r.Threads) {
 		ahead = nil
 	}
 	// Written as it is made, through one buffer: the whole document would
