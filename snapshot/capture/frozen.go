@@ -21,7 +21,7 @@ import (
 //     pages as read. Meanwhile, on another CPU, read the threads from /proc
 //     and seize them for the stop (ahead.go);
 //  2. stop every thread, copy the working set in a few batched reads (in two
-//     parts at once, pagecopy.go) and compare it with what step 1 read. If
+//     goroutines at once, pagecopy.go) and compare it with what step 1 read. If
 //     a page differs, follow every
 //     thread's frame chain over the copy and fetch the pages the chain has
 //     moved to (cpython.WalkStacks). Note each thread's registers and system

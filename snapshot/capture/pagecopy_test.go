@@ -76,3 +76,46 @@ func TestPageCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestPageCopyAloneTakesAll: one goroutine copies every batch when the other
+// has not begun, and nothing waits for the other; begun late, it takes none.
+func TestPageCopyAloneTakesAll(t *testing.T) {
+	var pages []uint64
+	mem := map[uint64][]byte{}
+	seen := map[uint64][]byte{}
+	for i := range 5*copyBatch + 3 {
+		a := 0x20000000 + uint64(i)*cpython.PageSize
+		pages = append(pages, a)
+		mem[a] = bytes.Repeat([]byte{byte(i)}, cpython.PageSize)
+		seen[a] = mem[a]
+	}
+	c := newPageCopy(pages, seen, nil)
+	if len(c.workers) < 2 {
+		c.workers = append(c.workers, copyWorker{scratch: make([]byte, copyBatch*cpython.PageSize)})
+	}
+	c.work(pagesOnly{mem: mem}, &c.workers[0])
+	select {
+	case <-c.done:
+	default:
+		t.Fatalf("every batch copied by one goroutine, but the copy is not done")
+	}
+	c.work(noReads{t: t}, &c.workers[1]) // late: finds nothing left, reads nothing
+	for i, a := range pages {
+		if c.kept[i] == nil || &c.kept[i][0] != &seen[a][0] {
+			t.Fatalf("page %#x not kept as the first read's", a)
+		}
+	}
+	for b, ch := range c.changed {
+		if ch {
+			t.Errorf("batch %d marked changed", b)
+		}
+	}
+}
+
+// noReads is a stopped target that must not be read.
+type noReads struct {
+	Stopped
+	t *testing.T
+}
+
+func (s noReads) ReadBatch([]live.Request) { s.t.Fatalf("a goroutine that began late read a batch") }
