@@ -15,12 +15,12 @@ import (
 // analysis changes either, and on a machine with two CPUs the encoding then
 // costs the report little time.
 //
-// The frames are encoded a thread at a time, by whichever goroutine takes
-// the next thread: the report's writer takes what is left when it needs
-// them (thread), rather than wait. On 102 threads of 50 frames the encoding
-// took 2.5-3.9 ms and the analysis 1.5-2.6, and the other goroutine often
-// started late (the other CPU was still the snapshot's helper's): the
-// writer waited up to 2.7 ms.
+// The objects, then the frames a thread at a time, are encoded by whichever
+// goroutine takes them first: the report's writer takes what is left when
+// it needs it (object, thread), rather than wait. On 102 threads of 50
+// frames the encoding took 2.5-3.9 ms and the analysis 1.5-2.6, and the
+// other goroutine often began late (its thread woken late, or the other CPU
+// still the snapshot's helper's): the writer waited up to 2.7 ms.
 type encodedAhead struct {
 	threads    []snapshot.Thread
 	spare      *spareMemory
@@ -32,8 +32,10 @@ type encodedAhead struct {
 	// is written from it when it is the same object (an analysis adds
 	// objects of its own, and may replace one under the same id). It is
 	// set before objectsDone is closed.
-	objects     map[*snapshot.Object][]byte
-	objectsDone chan struct{}
+	objects      map[*snapshot.Object][]byte
+	objectsDone  chan struct{}
+	objectsTaken atomic.Bool
+	snapObjects  []*snapshot.Object // the snapshot's, to encode
 }
 
 // frameJSONSize is about what one frame takes in JSON, and nativeJSONSize
@@ -60,6 +62,21 @@ const maxFramesAhead = 64 << 10
 // thread's "frames" key. It returns nil for a snapshot of more than
 // maxFramesAhead frames.
 func encodeAhead(s *snapshot.Snapshot, spare *spareMemory) *encodedAhead {
+	e := newEncodedAhead(s, spare)
+	if e != nil {
+		go func() {
+			// The objects first: the writer needs them before it writes
+			// anything, and takes a share of the frames itself.
+			e.encodeSnapshotObjects()
+			e.encodeFrames()
+		}()
+	}
+	return e
+}
+
+// newEncodedAhead is s's encoding with nothing encoded yet (nil for more
+// than maxFramesAhead frames).
+func newEncodedAhead(s *snapshot.Snapshot, spare *spareMemory) *encodedAhead {
 	n := 0
 	for i := range s.Threads {
 		n += len(s.Threads[i].Frames)
@@ -70,30 +87,33 @@ func encodeAhead(s *snapshot.Snapshot, spare *spareMemory) *encodedAhead {
 	// The slice and the objects as they are now, read here and not on the
 	// other goroutine: the analysis reads them meanwhile, and changes neither.
 	e := &encodedAhead{threads: s.Threads, spare: spare, frames: make([][]byte, len(s.Threads)),
-		framesDone: make(chan struct{}), objectsDone: make(chan struct{})}
+		framesDone: make(chan struct{}), objectsDone: make(chan struct{}),
+		snapObjects: slices.Collect(maps.Values(s.Objects))}
 	e.left.Store(int64(len(s.Threads)))
 	if len(s.Threads) == 0 {
 		close(e.framesDone)
 	}
-	objects := slices.Collect(maps.Values(s.Objects))
-	go func() {
-		// The objects first: the writer needs them before it writes
-		// anything, and takes a share of the frames itself.
-		e.objects = make(map[*snapshot.Object][]byte, len(objects))
-		buf := spare.take(len(objects) * objectJSONSize)
-		for _, ob := range objects {
-			start := len(buf)
-			var err error
-			if buf, err = snapshot.AppendObjectJSON(buf, ob); err == nil {
-				e.objects[ob] = buf[start:len(buf):len(buf)]
-			} else {
-				buf = buf[:start]
-			}
-		}
-		close(e.objectsDone)
-		e.encodeFrames()
-	}()
 	return e
+}
+
+// encodeSnapshotObjects encodes the snapshot's objects unless another goroutine
+// has taken them, and closes objectsDone once they are.
+func (e *encodedAhead) encodeSnapshotObjects() {
+	if !e.objectsTaken.CompareAndSwap(false, true) {
+		return
+	}
+	e.objects = make(map[*snapshot.Object][]byte, len(e.snapObjects))
+	buf := e.spare.take(len(e.snapObjects) * objectJSONSize)
+	for _, ob := range e.snapObjects {
+		start := len(buf)
+		var err error
+		if buf, err = snapshot.AppendObjectJSON(buf, ob); err == nil {
+			e.objects[ob] = buf[start:len(buf):len(buf)]
+		} else {
+			buf = buf[:start]
+		}
+	}
+	close(e.objectsDone)
 }
 
 // encodeFrames encodes the threads no goroutine has taken yet, one at a
@@ -167,12 +187,14 @@ func (e *encodedAhead) thread(i int) []byte {
 	return e.frames[i]
 }
 
-// object is ob in JSON, once the encoding is done, if it was encoded ahead
-// (never when e is nil).
+// object is ob in JSON, if it was encoded ahead (never when e is nil). The
+// caller encodes the snapshot's objects itself when no goroutine has taken
+// them yet, else waits for them.
 func (e *encodedAhead) object(ob *snapshot.Object) ([]byte, bool) {
 	if e == nil {
 		return nil, false
 	}
+	e.encodeSnapshotObjects()
 	<-e.objectsDone
 	doc, ok := e.objects[ob]
 	return doc, ok

@@ -100,3 +100,33 @@ func TestFramesAheadBounded(t *testing.T) {
 		t.Errorf("10 frames not encoded ahead")
 	}
 }
+
+// TestEncodedAheadByTheWriter: when the goroutine that encodes ahead has not
+// begun, the writer's own calls encode every thread's frames and every
+// object, as they are encoded ahead.
+func TestEncodedAheadByTheWriter(t *testing.T) {
+	lock := &snapshot.Object{ID: "lock@0x10", Kind: snapshot.KindLock, Type: "_thread.lock", Addr: 0x10}
+	s := &snapshot.Snapshot{Schema: snapshot.Schema, Target: snapshot.TargetInfo{Kind: "pid", PID: 42},
+		Threads: []snapshot.Thread{
+			{TID: 1, Frames: []snapshot.Frame{{Function: "f", File: "/a.py", Line: 3}}},
+			{TID: 2, Frames: []snapshot.Frame{{Function: "g", File: "/b.py", Line: 7}, {Function: "h", File: "/b.py", Line: 9}}},
+		},
+		Objects: map[string]*snapshot.Object{lock.ID: lock}}
+	e := newEncodedAhead(s, &spareMemory{})
+	for i := range s.Threads {
+		want := appendThreadFrames(nil, s.Threads[i].Frames, nil)
+		if got := e.thread(i); !bytes.Equal(got, want) {
+			t.Errorf("thread %d: %s, want %s", i, got, want)
+		}
+	}
+	want, err := snapshot.AppendObjectJSON(nil, lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := e.object(lock); !ok || !bytes.Equal(got, want) {
+		t.Errorf("object: %s (%v), want %s", got, ok, want)
+	}
+	if _, ok := e.object(&snapshot.Object{ID: "other"}); ok {
+		t.Errorf("an object not of the snapshot was encoded ahead")
+	}
+}
