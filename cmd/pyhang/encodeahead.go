@@ -22,7 +22,7 @@ import (
 // other goroutine often began late (its thread woken late, or the other CPU
 // still the snapshot's helper's): the writer waited up to 2.7 ms.
 type encodedAhead struct {
-	threads    []snapshot.Thread
+	threads    []snapshot.Thread // the snapshot's, as the encoding began
 	spare      *spareMemory
 	frames     [][]byte     // thread i's part, by i
 	next       atomic.Int64 // the next thread to encode
