@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -112,21 +113,32 @@ func TestEncodedAheadByTheWriter(t *testing.T) {
 			{TID: 2, Frames: []snapshot.Frame{{Function: "g", File: "/b.py", Line: 7}, {Function: "h", File: "/b.py", Line: 9}}},
 		},
 		Objects: map[string]*snapshot.Object{lock.ID: lock}}
-	e := newEncodedAhead(s, &spareMemory{})
-	for i := range s.Threads {
-		want := appendThreadFrames(nil, s.Threads[i].Frames, nil)
-		if got := e.thread(i); !bytes.Equal(got, want) {
-			t.Errorf("thread %d: %s, want %s", i, got, want)
-		}
-	}
 	want, err := snapshot.AppendObjectJSON(nil, lock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := e.object(lock); !ok || !bytes.Equal(got, want) {
-		t.Errorf("object: %s (%v), want %s", got, ok, want)
-	}
-	if _, ok := e.object(&snapshot.Object{ID: "other"}); ok {
-		t.Errorf("an object not of the snapshot was encoded ahead")
+	e := newEncodedAhead(s, &spareMemory{})
+	// A writer that waits for the goroutine, which never begins here, would
+	// hang: it is given a few seconds.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range s.Threads {
+			want := appendThreadFrames(nil, s.Threads[i].Frames, nil)
+			if got := e.thread(i); !bytes.Equal(got, want) {
+				t.Errorf("thread %d: %s, want %s", i, got, want)
+			}
+		}
+		if got, ok := e.object(lock); !ok || !bytes.Equal(got, want) {
+			t.Errorf("object: %s (%v), want %s", got, ok, want)
+		}
+		if _, ok := e.object(&snapshot.Object{ID: "other"}); ok {
+			t.Errorf("an object not of the snapshot was encoded ahead")
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the writer waited for a goroutine that never began")
 	}
 }
