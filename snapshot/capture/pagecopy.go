@@ -10,7 +10,7 @@ import (
 )
 
 // copyBatch is how many pages a part of the copy reads into its scratch
-// buffer at a time.
+// buffer at a time, at most.
 const copyBatch = 128
 
 // pageCopy copies the working set while the target is stopped, comparing
@@ -28,6 +28,7 @@ const copyBatch = 128
 // begins once every batch is taken does nothing, and nothing waits for it.
 type pageCopy struct {
 	pages   []uint64 // sorted
+	batch   int      // pages a batch, at most copyBatch
 	seen    map[uint64][]byte
 	kept    [][]byte // by index into pages: the page as copied, nil if unreadable
 	workers []copyWorker
@@ -44,21 +45,30 @@ type copyWorker struct {
 
 // newPageCopy prepares the copy of pages, seen as the first decode read
 // them. Its scratch buffers are carved from spare (the reader's read-ahead
-// memory, resident already) when spare is big enough, else allocated and
-// faulted in now, before the stop.
+// memory, resident already), in batches smaller than copyBatch when that
+// lets every goroutine have one, else allocated and faulted in now, before
+// the stop. Fresh scratch costs twice: its pages fault in before the stop,
+// and the kernel's first copy into each, inside the pause, costs again on a
+// virtual machine that pages the guest through shadow page tables (about 6
+// us a page where a copy into memory it wrote before costs 1). Half as many
+// pages a batch costs a system call more per batch, about a microsecond.
 func newPageCopy(pages []uint64, seen map[uint64][]byte, spare []byte) *pageCopy {
-	batches := (len(pages) + copyBatch - 1) / copyBatch
-	c := &pageCopy{pages: pages, seen: seen, kept: make([][]byte, len(pages)),
+	n := 1
+	if runtime.GOMAXPROCS(0) > 1 && len(pages) >= 2*minCopyBatch {
+		n = 2
+	}
+	batch := copyBatch
+	if fit := len(spare) / cpython.PageSize / n; fit >= minCopyBatch {
+		batch = min(batch, fit)
+	}
+	batches := (len(pages) + batch - 1) / batch
+	c := &pageCopy{pages: pages, seen: seen, kept: make([][]byte, len(pages)), batch: batch,
 		changed: make([]bool, batches), done: make(chan struct{})}
 	c.left.Store(int64(batches))
 	if batches == 0 {
 		close(c.done)
 	}
-	n := 1
-	if runtime.GOMAXPROCS(0) > 1 && len(pages) >= 2*copyBatch {
-		n = 2
-	}
-	size := min(len(pages), copyBatch) * cpython.PageSize
+	size := min(len(pages), batch) * cpython.PageSize
 	for range n {
 		var scratch []byte
 		if len(spare) >= size {
@@ -73,6 +83,10 @@ func newPageCopy(pages []uint64, seen map[uint64][]byte, spare []byte) *pageCopy
 	}
 	return c
 }
+
+// minCopyBatch is the fewest pages a batch is cut to so that spare serves
+// every goroutine (newPageCopy).
+const minCopyBatch = 32
 
 // run copies every page from the stopped target t and says whether each
 // equals what the first decode read.
@@ -95,18 +109,18 @@ func (c *pageCopy) run(t Stopped) bool {
 func (c *pageCopy) work(t Stopped, w *copyWorker) {
 	for {
 		b := int(c.next.Add(1) - 1)
-		from := b * copyBatch
+		from := b * c.batch
 		if from >= len(c.pages) {
 			return
 		}
-		c.changed[b] = !c.copyBatch(t, w, from, min(from+copyBatch, len(c.pages)))
+		c.changed[b] = !c.copyBatch(t, w, from, min(from+c.batch, len(c.pages)))
 		if c.left.Add(-1) == 0 {
 			close(c.done)
 		}
 	}
 }
 
-// copyBatch copies pages[from:to] (at most copyBatch) through the worker's
+// copyBatch copies pages[from:to] (at most c.batch) through the worker's
 // scratch buffer and says whether each page equals what the first decode
 // read.
 func (c *pageCopy) copyBatch(t Stopped, w *copyWorker, from, to int) (same bool) {

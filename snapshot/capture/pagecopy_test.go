@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"testing"
+	"unsafe"
 
 	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/live"
@@ -73,6 +74,44 @@ func TestPageCopy(t *testing.T) {
 			}
 		case !bytes.Equal(c.kept[i], seen[a]):
 			t.Errorf("page %#x: kept wrong bytes", a)
+		}
+	}
+}
+
+// TestPageCopyScratchInSpare: when spare is too small for a full batch for
+// each goroutine, as the reader's read-ahead ring (512 KiB) is, the batches
+// are cut so that every scratch buffer is spare's, and the copy still reads
+// and compares every page.
+func TestPageCopyScratchInSpare(t *testing.T) {
+	var pages []uint64
+	mem := map[uint64][]byte{}
+	seen := map[uint64][]byte{}
+	for i := range 3*copyBatch + 5 {
+		a := 0x30000000 + uint64(i)*cpython.PageSize
+		pages = append(pages, a)
+		mem[a] = bytes.Repeat([]byte{byte(i)}, cpython.PageSize)
+		seen[a] = mem[a]
+	}
+	changed := pages[2*copyBatch+1]
+	mem[changed] = bytes.Repeat([]byte{0xee}, cpython.PageSize)
+	spare := make([]byte, copyBatch*cpython.PageSize)
+	c := newPageCopy(pages, seen, spare)
+	lo, hi := &spare[0], &spare[len(spare)-1]
+	for i, w := range c.workers {
+		first, last := &w.scratch[0], &w.scratch[len(w.scratch)-1]
+		if uintptr(unsafe.Pointer(first)) < uintptr(unsafe.Pointer(lo)) || uintptr(unsafe.Pointer(last)) > uintptr(unsafe.Pointer(hi)) {
+			t.Errorf("worker %d: scratch allocated outside spare", i)
+		}
+	}
+	if len(c.workers) == 2 && c.batch != copyBatch/2 {
+		t.Errorf("two workers in %d pages of spare: batches of %d pages, want %d", copyBatch, c.batch, copyBatch/2)
+	}
+	if c.run(pagesOnly{mem: mem}) {
+		t.Errorf("a changed page copied as unchanged")
+	}
+	for i, a := range pages {
+		if !bytes.Equal(c.kept[i], mem[a]) {
+			t.Fatalf("page %#x: kept bytes differ from the target's", a)
 		}
 	}
 }
