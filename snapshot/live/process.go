@@ -157,7 +157,7 @@ func (p *Process) stop() error {
 	} else {
 		p.tr.maxPause = p.opts.maxPause() // read by the tracer thread, after do hands it the work
 	}
-	p.releaseOnSignal()
+	p.tr.releaseOnSignal()
 	var warns []string
 	var err error
 	p.tr.do(func() bool {
@@ -257,6 +257,7 @@ func (p *Process) Seize() error {
 		tr.release("attach failed")
 		return p.attachError(err)
 	}
+	tr.releaseOnSignal()
 	p.ahead = tr
 	return nil
 }

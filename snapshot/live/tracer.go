@@ -50,6 +50,7 @@ type tracer struct {
 	abort  atomic.Bool // set by release: stop waiting, the target must run
 
 	relOnce sync.Once
+	sigOnce sync.Once  // releaseOnSignal
 	mu      sync.Mutex // guards the fields below
 	start   time.Time  // first PTRACE_INTERRUPT
 	end     time.Time  // last PTRACE_DETACH returned
