@@ -216,3 +216,45 @@ func TestPopulatorAdvisesTheReserve(t *testing.T) {
 		t.Errorf("%#x, past the reserve, is advised for huge pages", past)
 	}
 }
+
+// touchCosts touches the chunks it times, and residentAll makes the rest of
+// the range resident without touching it: mincore sees every page resident
+// once both ran, and the populator left where touchCosts stopped.
+func TestPopulatorResidentAll(t *testing.T) {
+	const size = 1 << 20
+	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	if err := unix.Madvise(mem, unix.MADV_NOHUGEPAGE); err != nil {
+		t.Fatal(err)
+	}
+	addr := uintptr(unsafe.Pointer(&mem[0]))
+	p := &populator{addr: addr, end: addr + size}
+	costly := p.touchCosts()
+	if want := addr + calibrationChunks*populateChunk; p.addr != want {
+		t.Fatalf("touchCosts left the populator at %#x, want %#x", p.addr, want)
+	}
+	p.residentAll()
+	if p.addr != addr+calibrationChunks*populateChunk {
+		t.Errorf("residentAll moved the populator to %#x", p.addr)
+	}
+	vec := make([]byte, size/pageSize)
+	if _, _, errno := unix.RawSyscall(unix.SYS_MINCORE, addr, size, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatalf("mincore: %v", errno)
+	}
+	missing := 0
+	for _, v := range vec {
+		if v&1 == 0 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		if _, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, pageSize, unix.MADV_POPULATE_WRITE); errno == unix.EINVAL {
+			t.Skipf("MADV_POPULATE_WRITE needs Linux 5.14: %d of %d pages not resident", missing, len(vec))
+		}
+		t.Errorf("%d of %d pages not resident after residentAll", missing, len(vec))
+	}
+	t.Logf("touching a resident page costs more than making it resident here: %v", costly)
+}
