@@ -2,6 +2,7 @@ package cpython
 
 import (
 	"testing"
+	"unsafe"
 )
 
 // blockHeap is a heap that reads blocks in batches, and counts its calls.
@@ -64,5 +65,44 @@ func TestPrefetchSavesReadsAndChangesNothingElse(t *testing.T) {
 	r.prefetch(addrs, 0)
 	if h.batches != 1 {
 		t.Errorf("prefetch of pages held: %d batches, want none more", h.batches)
+	}
+}
+
+// TestPrefetchThroughStage: more pages than the staging buffer holds are
+// read in batches of stagePages, and each page read ahead keeps what the
+// memory held after later prefetches reuse the buffer: no page handed out
+// lies in it.
+func TestPrefetchThroughStage(t *testing.T) {
+	const first, second = stagePages*2 + 22, stagePages + 6
+	h := &blockHeap{heap: &heap{data: make([]byte, (first+second+1)*pageSize), next: heapBase}}
+	page := func(i int) uint64 { return uint64(heapBase + i*pageSize + 8) }
+	var a1, a2 []uint64
+	for i := range first + second {
+		h.put64(page(i), uint64(0x5000+i))
+		if i < first {
+			a1 = append(a1, page(i))
+		} else {
+			a2 = append(a2, page(i))
+		}
+	}
+	r := newReader(h)
+	r.prefetch(a1, 0)
+	if h.batches != 3 {
+		t.Fatalf("%d pages prefetched in %d batches, want 3 of at most %d", first, h.batches, stagePages)
+	}
+	r.prefetch(a2, 0)
+	lo, hi := &r.stage[0], &r.stage[len(r.stage)-1]
+	for base, pg := range r.ahead {
+		if at := &pg[0]; uintptr(unsafe.Pointer(at)) >= uintptr(unsafe.Pointer(lo)) && uintptr(unsafe.Pointer(at)) <= uintptr(unsafe.Pointer(hi)) {
+			t.Fatalf("page %#x read ahead is kept in the staging buffer", base)
+		}
+	}
+	for i := range first + second {
+		if v, err := r.u64(page(i)); err != nil || v != uint64(0x5000+i) {
+			t.Fatalf("u64(%#x) = %#x, %v; want %#x", page(i), v, err, 0x5000+i)
+		}
+	}
+	if h.reads != 0 {
+		t.Errorf("%d reads of pages read ahead", h.reads)
 	}
 }

@@ -38,6 +38,7 @@ type reader struct {
 	ringNext int
 	slab     []byte   // where pages are taken from, a batch at a time
 	slabs    [][]byte // every batch, whole (release)
+	stage    []byte   // what prefetch reads through, reused
 	released bool     // release handed the memory over: nothing is read
 	// recent holds pages lately looked up, by address bits: a decode
 	// goes back and forth between a few pages (a frame's, its code's, a
@@ -91,6 +92,9 @@ func (r *reader) release() [][]byte {
 	out := r.slabs
 	if r.ringMem != nil {
 		out = append(out, r.ringMem)
+	}
+	if r.stage != nil {
+		out = append(out, r.stage)
 	}
 	*r = reader{mem: r.mem, released: true, reads: r.reads, budget: r.budget, partial: r.partial}
 	return out
@@ -173,11 +177,11 @@ func (r *reader) page(base uint64) ([]byte, bool) {
 
 // prefetch reads, in as few calls as the memory allows (target.BlockReader),
 // the pages that hold the ranges [addr-below, addr] and were not read yet,
-// into memory of their own. They wait in ahead until asked for, as a
-// block's neighbours do (page), and are taken as they are then; a page never
-// asked for is dropped, and is not copied in a pause (PageData). So it
-// saves reads and changes nothing else: a page it could not read is read on
-// its own when asked for. What it reads is charged to the budget.
+// into pages of their own. They wait in ahead until asked for, as a block's
+// neighbours do (page), and are taken as they are then; a page never asked
+// for is dropped, and is not copied in a pause (PageData). So it saves
+// reads and changes nothing else: a page it could not read is read on its
+// own when asked for. What it reads is charged to the budget.
 //
 // A decode chases pointers, one read after another. Where it knows many
 // addresses at once (where every thread's frames start, the keys of a dict
@@ -187,6 +191,13 @@ func (r *reader) page(base uint64) ([]byte, bool) {
 // runs); in blocks of two pages, copied when asked for as the ring's are,
 // it was 0.5 ms longer: every page read ahead is fresh memory, touched
 // once more for nothing when it is not used, and twice when copied.
+//
+// The pages are read into a staging buffer that every prefetch reuses
+// (stagePages at a time) and copied from there into pages of their own,
+// which the kernel never writes: on a virtual machine that pages the guest
+// through shadow page tables, the kernel's first write to a page costs about
+// 6 us beside the program's own first touch, and a copy into memory it
+// wrote before about 1 us a page.
 func (r *reader) prefetch(addrs []uint64, below uint64) {
 	br, ok := r.mem.(target.BlockReader)
 	if !ok || r.src != nil || r.released {
@@ -208,18 +219,29 @@ func (r *reader) prefetch(addrs []uint64, below uint64) {
 	if len(bases) < 2 || r.spend(len(bases)*pageSize) != nil {
 		return // one page: a read of its own costs as much
 	}
-	buf := make([]byte, len(bases)*pageSize)
-	r.slabs = append(r.slabs, buf) // handed over with the pages (release)
-	whole := br.ReadBlocks(buf, bases, pageSize)
+	if r.stage == nil {
+		r.stage = make([]byte, stagePages*pageSize)
+	}
 	if r.ahead == nil {
 		r.ahead = map[uint64][]byte{}
 	}
-	for i, b := range bases {
-		if whole[i] {
-			r.ahead[b] = buf[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
+	for len(bases) > 0 {
+		batch := bases[:min(len(bases), stagePages)]
+		bases = bases[len(batch):]
+		whole := br.ReadBlocks(r.stage[:len(batch)*pageSize], batch, pageSize)
+		for i, b := range batch {
+			if whole[i] {
+				pg := r.freshPage()
+				copy(pg, r.stage[i*pageSize:])
+				r.ahead[b] = pg
+			}
 		}
 	}
 }
+
+// stagePages is the size of the staging buffer prefetch reads through, in
+// pages (256 KiB): a batch costs a system call of about a microsecond.
+const stagePages = 64
 
 // maxPrefetch bounds the pages one prefetch reads (4 MiB): how many it is
 // asked for follows from the target's threads and dicts.
