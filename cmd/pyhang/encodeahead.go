@@ -222,7 +222,12 @@ func encodeObjects(objects map[string]*snapshot.Object, e *encodedAhead) ([]byte
 		return []byte("null"), nil
 	}
 	// As encoding/json writes a map: keys sorted, each encoded as a string.
-	doc := make([]byte, 0, 2+len(objects)*(objectJSONSize+32))
+	// Into spare memory, touched already, when there is room.
+	var spare *spareMemory
+	if e != nil {
+		spare = e.spare
+	}
+	doc := spare.take(2 + len(objects)*(objectJSONSize+32))
 	doc = append(doc, '{')
 	for i, id := range slices.Sorted(maps.Keys(objects)) {
 		if i > 0 {
