@@ -78,20 +78,25 @@ func TestPageCopy(t *testing.T) {
 	}
 }
 
+// adjacentPages is n adjacent pages from base, each filled with its index,
+// as the target holds them (mem) and as the first decode read them (seen).
+func adjacentPages(base uint64, n int) (pages []uint64, mem, seen map[uint64][]byte) {
+	mem, seen = map[uint64][]byte{}, map[uint64][]byte{}
+	for i := range n {
+		a := base + uint64(i)*cpython.PageSize
+		pages = append(pages, a)
+		mem[a] = bytes.Repeat([]byte{byte(i)}, cpython.PageSize)
+		seen[a] = mem[a]
+	}
+	return pages, mem, seen
+}
+
 // TestPageCopyScratchInSpare: when spare is too small for a full batch for
 // each goroutine, as the reader's read-ahead ring (512 KiB) is, the batches
 // are cut so that every scratch buffer is spare's, and the copy still reads
 // and compares every page.
 func TestPageCopyScratchInSpare(t *testing.T) {
-	var pages []uint64
-	mem := map[uint64][]byte{}
-	seen := map[uint64][]byte{}
-	for i := range 3*copyBatch + 5 {
-		a := 0x30000000 + uint64(i)*cpython.PageSize
-		pages = append(pages, a)
-		mem[a] = bytes.Repeat([]byte{byte(i)}, cpython.PageSize)
-		seen[a] = mem[a]
-	}
+	pages, mem, seen := adjacentPages(0x30000000, 3*copyBatch+5)
 	changed := pages[2*copyBatch+1]
 	mem[changed] = bytes.Repeat([]byte{0xee}, cpython.PageSize)
 	spare := make([]byte, copyBatch*cpython.PageSize)
@@ -119,15 +124,7 @@ func TestPageCopyScratchInSpare(t *testing.T) {
 // TestPageCopyAloneTakesAll: one goroutine copies every batch when the other
 // has not begun, and nothing waits for the other; begun late, it takes none.
 func TestPageCopyAloneTakesAll(t *testing.T) {
-	var pages []uint64
-	mem := map[uint64][]byte{}
-	seen := map[uint64][]byte{}
-	for i := range 5*copyBatch + 3 {
-		a := 0x20000000 + uint64(i)*cpython.PageSize
-		pages = append(pages, a)
-		mem[a] = bytes.Repeat([]byte{byte(i)}, cpython.PageSize)
-		seen[a] = mem[a]
-	}
+	pages, mem, seen := adjacentPages(0x20000000, 5*copyBatch+3)
 	c := newPageCopy(pages, seen, nil)
 	if len(c.workers) < 2 {
 		c.workers = append(c.workers, copyWorker{scratch: make([]byte, copyBatch*cpython.PageSize)})
