@@ -54,7 +54,7 @@ type copyWorker struct {
 // pages a batch costs a system call more per batch, about a microsecond.
 func newPageCopy(pages []uint64, seen map[uint64][]byte, spare []byte) *pageCopy {
 	n := 1
-	if runtime.GOMAXPROCS(0) > 1 && len(pages) >= 2*minCopyBatch {
+	if runtime.GOMAXPROCS(0) > 1 && len(pages) >= 2*copyBatch {
 		n = 2
 	}
 	batch := copyBatch
