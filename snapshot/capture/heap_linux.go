@@ -73,7 +73,7 @@ func (p *populator) touchCosts() bool {
 		}
 		addr, n := p.next()
 		t0 := time.Now()
-		if _, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE); errno != 0 {
+		if !makeResident(addr, n) {
 			return false
 		}
 		t1 := time.Now()
@@ -98,7 +98,7 @@ const calibrationChunks = 4
 func (p *populator) residentAll() {
 	for addr := p.addr; addr < p.end; addr += residentChunk {
 		n := min(residentChunk, p.end-addr)
-		if _, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE); errno != 0 {
+		if !makeResident(addr, n) {
 			return // the pages fault in as they are used
 		}
 	}
@@ -289,9 +289,17 @@ func hugePages(addr, n uintptr) bool {
 // A raw system call, as the decode's reads are (live.vmRead): a call makes
 // a chunk resident and returns, and the helper keeps its P.
 func populate(addr, n uintptr) {
-	if _, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE); errno == 0 {
+	if makeResident(addr, n) {
 		touch(addr, n)
 	}
+}
+
+// makeResident asks the kernel to make the n bytes at addr resident without
+// touching them from user space (MADV_POPULATE_WRITE), and says whether it
+// did: before Linux 5.14 it cannot, and the pages fault in as they are used.
+func makeResident(addr, n uintptr) bool {
+	_, _, errno := unix.RawSyscall(unix.SYS_MADVISE, addr, n, unix.MADV_POPULATE_WRITE)
+	return errno == 0
 }
 
 // touch reads a byte of each page of [addr, addr+n). The address never
