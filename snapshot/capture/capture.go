@@ -76,7 +76,7 @@ const maxPrefault = 64 << 20
 // objects on the heap (the JSON of the frames goes into the pages the
 // snapshot read, see capture.Options.Spare). What the range misses, the
 // snapshot faults in itself, in the huge pages of the heap grown beyond it
-// (maxTail, where huge pages pay: hugePagesPay) and in small pages past
+// (maxTail, where huge pages pay: hugePagesPolicy) and in small pages past
 // those; what it holds beyond need costs the helper, on the other CPU,
 // little in huge pages (populator): so this
 // covers 3.12 and about all of 3.8. Deeper stacks overrun it: 100 threads

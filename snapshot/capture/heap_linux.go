@@ -33,9 +33,9 @@ func prefault(n int) *helper {
 		allProcs()
 		return nil
 	}
-	huge := hugePagesPay()
+	huge, probe := hugePagesPolicy()
 	reserve := n
-	if huge {
+	if huge || probe {
 		reserve += min(n, maxTail)
 	}
 	b := make([]byte, reserve)
@@ -46,7 +46,10 @@ func prefault(n int) *helper {
 	p := newPopulator(addr, uintptr(n), uintptr(reserve), huge)
 	go func() {
 		if !huge {
-			if p.touchCosts() {
+			made, touched, pages := p.calibrate()
+			switch {
+			case probe && p.hugeCheaper(perPage(made+touched, pages), addr+uintptr(reserve)):
+			case touched > made:
 				p.residentAll()
 			}
 			p.lead(smallLead)
@@ -56,17 +59,25 @@ func prefault(n int) *helper {
 	return h
 }
 
-// touchCosts makes the first calibrationChunks chunks of the range resident
-// and touched, as chunk does, and says whether touching them cost more than
-// making them resident. It does where a hypervisor pages the guest through
-// shadow page tables: there a page made resident traps again at its first
-// touch (about 5 us a page against 0.9 for making it resident, on the
-// virtual machine measured), and under hardware nested paging it does not
-// (0.03 against 1.8). On such a machine, a page the snapshot reaches before
-// the helper has touched it costs the snapshot the trap alone if it is
-// resident, and about twice that, a page fault, if not.
-func (p *populator) touchCosts() bool {
-	var made, touched time.Duration
+// perPage is d over pages, or zero for none.
+func perPage(d time.Duration, pages int) time.Duration {
+	if pages <= 0 {
+		return 0
+	}
+	return d / time.Duration(pages)
+}
+
+// calibrate makes the first calibrationChunks chunks of the range resident
+// and touched, as chunk does, and returns what making them resident and
+// touching them took, and how many pages they held. Touching costs more
+// where a hypervisor pages the guest through shadow page tables: there a
+// page made resident traps again at its first touch (about 5 us a page
+// against 0.9 for making it resident, on the virtual machine measured), and
+// under hardware nested paging it does not (0.03 against 1.8). On such a
+// machine, a page the snapshot reaches before the helper has touched it
+// costs the snapshot the trap alone if it is resident, and about twice
+// that, a page fault, if not (residentAll).
+func (p *populator) calibrate() (made, touched time.Duration, pages int) {
 	for range calibrationChunks {
 		if p.addr >= p.end {
 			break
@@ -74,22 +85,23 @@ func (p *populator) touchCosts() bool {
 		addr, n := p.next()
 		t0 := time.Now()
 		if !makeResident(addr, n) {
-			return false
+			return 0, 0, 0
 		}
 		t1 := time.Now()
 		touch(addr, n)
 		made += t1.Sub(t0)
 		touched += time.Since(t1)
+		pages += int(n / pageSize)
 	}
-	return touched > made
+	return made, touched, pages
 }
 
-// calibrationChunks is how many chunks touchCosts times (128 KiB).
+// calibrationChunks is how many chunks calibrate times (128 KiB).
 const calibrationChunks = 4
 
 // residentAll makes the rest of the range resident without touching it,
 // residentChunk at a time, before the helper touches any more of it: on a
-// machine where a touch costs more than that (touchCosts), a page the
+// machine where a touch costs more than that (calibrate), a page the
 // snapshot reaches before the helper then costs it the touch's trap and not
 // a page fault. 102 threads x 50 frames under 3.12, on such a machine, 21
 // and 25 paired runs: 87.7 and 93.7 ms before, 78.6 and 82.0 after. Keeping
@@ -148,7 +160,7 @@ func collectAlone() {
 
 // A populator makes a range of the heap resident a chunk at a time, lowest
 // first. The part of the range that whole huge pages (2 MiB) cover goes as
-// huge pages, when they pay (hugePagesPay) and the kernel has them
+// huge pages, when they pay (hugePagesPolicy) and the kernel has them
 // (hugePages), one a call; the rest in small pages, populateChunk at a time.
 //
 // Why both, measured on a virtual machine paged by the hypervisor through
@@ -184,7 +196,7 @@ const hugePage = 2 << 20
 
 // newPopulator returns the populator of [addr, addr+n), in a heap range
 // [addr, addr+reserve) that is free for the snapshot, in huge pages where
-// they cover it when huge says so (hugePagesPay). The range then ends on a
+// they cover it when huge says so (hugePagesPolicy). The range then ends on a
 // huge page boundary, past n when need be: the runtime maps its heap in 4
 // MiB chunks, so the rest of the last huge page is the heap's too (and if
 // not, populate fails and touches nothing). The whole huge pages of the
@@ -242,27 +254,68 @@ func (p *populator) next() (addr, n uintptr) {
 	return addr, n
 }
 
-// hugePagesPay says whether the snapshot's heap should go in huge pages:
-// when the kernel has transparent huge pages on (not "never"), and the
-// machine's host does not take back free memory in blocks of a huge page
-// (hugePagesReported).
+// hugePagesPolicy says how the snapshot's heap is made resident: in huge
+// pages (huge), where the kernel has transparent huge pages on (not
+// "never") and the machine's host does not take back free memory in blocks
+// of a huge page (hugePagesReported); where it does, in small pages unless
+// one huge page, tried, costs much less (probe: populator.hugeCheaper);
+// else in small pages.
 //
-// Where it does, after a few seconds idle nearly every huge page the
-// snapshot gets is one the host must back again, 2 MiB at a time, while
-// small pages come from the fragments it left alone. On such a virtual
-// machine (shadow paging, page reporting order 9), 102 threads x 50
-// frames, 21 and 9 paired runs: in huge pages 42.6 ms back to back and 62
-// ms each after 3 s idle; in small pages 45.5 and 48.7 ms; austin -w 40.7
-// and 40.8 ms. About 90 threads x 150 frames: huge 74 and 126 ms, small 69
-// and 71. Under 3.8, 102 x 50: huge 43 and 67 ms, small 41 and 48. A
-// person runs pyhang once, after idle. Where the host takes back blocks of
-// 8 MiB (order 11), huge pages did better after idle too (populator).
-func hugePagesPay() bool {
+// Where the host takes back free huge pages, what a huge page costs depends
+// on how long ago it was freed: within a second or two of the last process
+// that used it, a huge page made resident took 120-180 us on the virtual
+// machine measured (shadow paging, page reporting order 9), 0.3 us for each
+// 4 KiB of it, against 8-13 us for a small page; 3 s later, 3-10 ms, 6-20 us
+// for each 4 KiB, when the host backs it again. So neither choice fits
+// every run: 102 threads x 50 frames, 21 and 11 paired runs, in huge pages
+// (the side work first) 66 ms back to back and 96 ms each after 3 s idle, in
+// small pages 80 and 89 ms (on an earlier machine of the kind, huge 42.6
+// and 62, small 45.5 and 48.7). The probe costs one huge page, which the
+// snapshot uses either way: with it, 70.4 ms against 85.3 back to back (the
+// decode 17 ms against 32), 91.6 against 94.2 after 3 s idle (21 and 11
+// paired runs).
+func hugePagesPolicy() (huge, probe bool) {
 	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || bytes.Contains(mode, []byte("[never]")) {
+		return false, false
+	}
+	if hugePagesReported(virtioBalloonDir, reportingOrderFile) {
+		return false, true
+	}
+	return true, false
+}
+
+// hugeCheaper makes the first whole huge page left of the range resident as
+// a huge page, and says whether that cost at most half of what as many
+// small pages cost (small: a page, made resident and touched, calibrate).
+// When it did, the rest of the range goes in huge pages from there, as
+// newPopulator's would with huge pages, and the reserve up to reserveEnd is
+// asked for as huge pages too. Otherwise the rest goes in small pages as
+// before: the huge page tried is the snapshot's heap either way, and a
+// wrong guess costs at most one huge page's time on the helper.
+func (p *populator) hugeCheaper(small time.Duration, reserveEnd uintptr) bool {
+	lo := (p.addr + hugePage - 1) &^ (hugePage - 1)
+	if small <= 0 || lo+hugePage > p.end || !hugePages(lo, hugePage) {
 		return false
 	}
-	return !hugePagesReported(virtioBalloonDir, reportingOrderFile)
+	t0 := time.Now()
+	if !makeResident(lo, hugePage) {
+		return false
+	}
+	touch(lo, hugePage)
+	if perPage(time.Since(t0), hugePage/pageSize) > small/2 {
+		return false
+	}
+	hi := (p.end + hugePage - 1) &^ (hugePage - 1)
+	top := max(hi, reserveEnd&^(hugePage-1))
+	if top > lo+hugePage && !hugePages(lo+hugePage, top-lo-hugePage) {
+		return false
+	}
+	p.end, p.lo, p.hi = hi, lo, hi
+	if p.addr < lo {
+		p.head = lo - hugePage
+	}
+	return true
 }
 
 // hugePages asks the kernel to back [addr, addr+n) with transparent huge

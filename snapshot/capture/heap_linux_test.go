@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -217,9 +218,9 @@ func TestPopulatorAdvisesTheReserve(t *testing.T) {
 	}
 }
 
-// touchCosts touches the chunks it times, and residentAll makes the rest of
+// calibrate touches the chunks it times, and residentAll makes the rest of
 // the range resident without touching it: mincore sees every page resident
-// once both ran, and the populator left where touchCosts stopped.
+// once both ran, and the populator left where calibrate stopped.
 func TestPopulatorResidentAll(t *testing.T) {
 	const size = 1 << 20
 	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
@@ -232,9 +233,9 @@ func TestPopulatorResidentAll(t *testing.T) {
 	}
 	addr := uintptr(unsafe.Pointer(&mem[0]))
 	p := &populator{addr: addr, end: addr + size}
-	costly := p.touchCosts()
-	if want := addr + calibrationChunks*populateChunk; p.addr != want {
-		t.Fatalf("touchCosts left the populator at %#x, want %#x", p.addr, want)
+	made, touched, pages := p.calibrate()
+	if want := addr + calibrationChunks*populateChunk; p.addr != want || pages != calibrationChunks*populateChunk/pageSize {
+		t.Fatalf("calibrate timed %d pages and left the populator at %#x, want %d pages and %#x", pages, p.addr, calibrationChunks*populateChunk/pageSize, want)
 	}
 	p.residentAll()
 	if p.addr != addr+calibrationChunks*populateChunk {
@@ -256,5 +257,59 @@ func TestPopulatorResidentAll(t *testing.T) {
 		}
 		t.Errorf("%d of %d pages not resident after residentAll", missing, len(vec))
 	}
-	t.Logf("touching a resident page costs more than making it resident here: %v", costly)
+	t.Logf("making a page resident took %v here, touching it then %v", perPage(made, pages), perPage(touched, pages))
+}
+
+// hugeCheaper makes one huge page resident and takes the rest of the range
+// into huge pages only when that page cost less than half as many small
+// pages: told that small pages cost an hour each, it does; told that they
+// cost a nanosecond, it leaves the populator as it was and advises nothing
+// beyond the page it tried.
+func TestPopulatorHugeCheaper(t *testing.T) {
+	if mode := thpMode(); strings.Contains(mode, "[never]") {
+		t.Skipf("transparent huge pages are off here (%s)", mode)
+	}
+	for _, tc := range []struct {
+		name  string
+		small time.Duration
+		want  bool
+	}{
+		{"small pages dear", time.Hour, true},
+		{"small pages cheap", time.Nanosecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := unix.Mmap(-1, 0, 8*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Munmap(m)
+			start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+			addr := (start+hugePage-1)&^(hugePage-1) + 4*pageSize
+			p := &populator{addr: addr, end: addr + 3*hugePage}
+			got := p.hugeCheaper(tc.small, addr+5*hugePage)
+			lo := (addr + hugePage - 1) &^ (hugePage - 1)
+			if got != tc.want {
+				t.Fatalf("hugeCheaper = %v, want %v", got, tc.want)
+			}
+			if huge := hugeBytesAt(t, lo); huge < hugePage {
+				t.Skipf("the kernel gave no huge page at %#x (%d bytes of huge pages there)", lo, huge)
+			}
+			second := lo + hugePage + 8*pageSize
+			if !got {
+				if p.lo != p.hi || p.end != addr+3*hugePage || advisedHuge(t, second) {
+					t.Errorf("after a dear huge page: huge part [%#x, %#x), end %#x, %#x advised %v; want none, %#x, false",
+						p.lo, p.hi, p.end, second, advisedHuge(t, second), addr+3*hugePage)
+				}
+				return
+			}
+			hi := (addr + 3*hugePage + hugePage - 1) &^ (hugePage - 1)
+			if p.lo != lo || p.hi != hi || p.end != hi || p.head != lo-hugePage {
+				t.Errorf("huge part [%#x, %#x), end %#x, head %#x; want [%#x, %#x), %#x, %#x",
+					p.lo, p.hi, p.end, p.head, lo, hi, hi, lo-hugePage)
+			}
+			if tail := hi + 8*pageSize; !advisedHuge(t, second) || !advisedHuge(t, tail) {
+				t.Errorf("the range after the page tried (%#x) or the reserve's tail (%#x) is not advised for huge pages", second, tail)
+			}
+		})
+	}
 }
