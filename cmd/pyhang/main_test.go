@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +31,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"demo", "nosuch"}, `no example "nosuch"`},
 		{[]string{"dump", "1", "--bogus"}, "unknown flag"},
 		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"dum", "1"}, "did you mean dump,"},
 		{[]string{"core", "1"}, "core needs -o FILE"},
 		{[]string{"core", "some.core", "-o", "x"}, "is not a pid"},
 		{[]string{"diagnose", "1", "--samples", "1"}, "--samples must be between 2 and"},
@@ -85,5 +87,33 @@ func TestUnsupportedVersion(t *testing.T) {
 	}
 	if _, err := cpython.ForVersion(cpython.Version{Major: 3, Minor: 15}); err == nil {
 		t.Error("3.15 accepted")
+	}
+}
+
+// TestCommandTree: args that begin with a command's name build that command
+// alone, under its own name; anything else builds them all, so that help and
+// the message for an unknown command list every one.
+func TestCommandTree(t *testing.T) {
+	var names []string
+	for _, c := range commands {
+		names = append(names, c.name)
+		var got []string
+		for _, sub := range New([]string{c.name, "--help"}).Commands() {
+			got = append(got, sub.Name())
+		}
+		if !slices.Equal(got, []string{c.name}) {
+			t.Errorf("New(%q ...) built %q; want %q alone", c.name, got, c.name)
+		}
+	}
+	slices.Sort(names)
+	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"dum"}} {
+		var got []string
+		for _, c := range New(args).Commands() {
+			got = append(got, c.Name())
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, names) {
+			t.Errorf("New(%q) built %q, want %q", args, got, names)
+		}
 	}
 }
