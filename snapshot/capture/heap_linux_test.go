@@ -194,13 +194,7 @@ func TestPopulatorAdvisesTheReserve(t *testing.T) {
 	if mode := thpMode(); strings.Contains(mode, "[never]") {
 		t.Skipf("transparent huge pages are off here (%s)", mode)
 	}
-	m, err := unix.Mmap(-1, 0, 8*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(m)
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
-	addr := (start+hugePage-1)&^(hugePage-1) + 4*pageSize
+	addr := pastHugeBoundary(t)
 	p := newPopulator(addr, 2*hugePage, 5*hugePage, true)
 	if p.lo == p.hi {
 		t.Fatalf("no huge pages asked for (transparent huge pages: %s)", thpMode())
@@ -278,13 +272,7 @@ func TestPopulatorHugeCheaper(t *testing.T) {
 		{"small pages cheap", time.Nanosecond, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := unix.Mmap(-1, 0, 8*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unix.Munmap(m)
-			start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
-			addr := (start+hugePage-1)&^(hugePage-1) + 4*pageSize
+			addr := pastHugeBoundary(t)
 			p := &populator{addr: addr, end: addr + 3*hugePage}
 			got := p.hugeCheaper(tc.small, addr+5*hugePage)
 			lo := (addr + hugePage - 1) &^ (hugePage - 1)
@@ -312,4 +300,17 @@ func TestPopulatorHugeCheaper(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pastHugeBoundary maps 8 huge pages' worth of memory for the test and
+// returns the address 4 small pages past its first huge page boundary: room
+// for 6 whole huge pages after it. The mapping goes when the test ends.
+func pastHugeBoundary(t *testing.T) uintptr {
+	m, err := unix.Mmap(-1, 0, 8*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Munmap(m) })
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	return (start+hugePage-1)&^(hugePage-1) + 4*pageSize
 }
