@@ -151,10 +151,13 @@ type CycleStep struct {
 // the thread that runs an event loop, which alone can run the loop's
 // suspended tasks.
 type Holder struct {
-	Thread   int              `json:"thread"`
-	Task     string           `json:"task,omitempty"`
-	Joined   bool             `json:"joined,omitempty"`
-	RunsLoop bool             `json:"runs_loop,omitempty"`
+	Thread   int    `json:"thread"`
+	Task     string `json:"task,omitempty"`
+	Joined   bool   `json:"joined,omitempty"`
+	RunsLoop bool   `json:"runs_loop,omitempty"`
+	// Runs marks the executor thread running the work item of a waited-for
+	// future: the wait ends when that work item does.
+	Runs     bool             `json:"runs,omitempty"`
 	Evidence []locks.Evidence `json:"basis,omitempty"`
 }
 
@@ -224,6 +227,13 @@ func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Fi
 func holdersOf(a *locks.Analysis, x *taskIndex, w *locks.Wait) []Holder {
 	var out []Holder
 	joined := w.Kind == snapshot.KindThread || w.Kind == snapshot.KindTask
+	if w.Kind == snapshot.KindFuture && len(a.Holders[w.ID]) == 0 {
+		// A future has no holder: the worker running its work item
+		// (futureRunners) is what ends the wait.
+		for _, t := range w.On {
+			out = append(out, Holder{Thread: t, Runs: true})
+		}
+	}
 	for _, h := range a.Holders[w.ID] {
 		hd := Holder{Thread: h, Joined: w.Kind == snapshot.KindThread}
 		if !hd.Joined {

@@ -30,6 +30,9 @@ type procExpect struct {
 	Module          string `json:"module"`
 	ImportLockOwner string `json:"import_lock_owner"`
 	ImportWaiter    string `json:"import_waiter"`
+	// A future's waiter and the worker running its work item, in a cycle.
+	FutureWaiter string `json:"future_waiter"`
+	FutureRunner string `json:"future_runner"`
 	// Executor self-deadlock.
 	PoolDeadlock []string `json:"pool_deadlock"`
 	MaxWorkers   int      `json:"max_workers"`
@@ -115,7 +118,8 @@ type deadlockDetails struct {
 			Name *string `json:"name"`
 		} `json:"waits_for"`
 		HeldBy []struct {
-			Thread int `json:"thread"`
+			Thread int  `json:"thread"`
+			Runs   bool `json:"runs"`
 		} `json:"held_by"`
 	} `json:"cycle"`
 	Pool *struct {
@@ -147,7 +151,7 @@ type deadlockDetails struct {
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "signal_deadlock.py", "pipe_deadlock.py",
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "future_lock_cycle.py", "signal_deadlock.py", "pipe_deadlock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "mp_lost_task.py", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
 	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py"}
@@ -235,6 +239,8 @@ func procCheck(t *testing.T, w way, want procExpect) {
 		checkImportLock(t, d, want)
 	case len(want.PoolDeadlock) > 0:
 		checkPoolDeadlock(t, d, want)
+	case want.FutureRunner != "":
+		checkFutureCycle(t, d, want)
 	case want.Signal != "":
 		checkSignalDeadlock(t, d, want)
 	case want.PipeDeadlock != "":
@@ -311,6 +317,41 @@ func checkPoolDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
 		if st.WaitsFor.Kind != "future" || !slices.Contains(p.Awaited, st.WaitsFor.ID) {
 			t.Errorf("%s waits for %+v, not one of the queued futures %v", d.nameOf(st.Thread), st.WaitsFor, p.Awaited)
 		}
+	}
+}
+
+// checkFutureCycle checks a deadlock through a future: its waiter's step is
+// held by the worker running the work item (runs), the worker's by the
+// waiter.
+func checkFutureCycle(t *testing.T, d *procDiagnosis, want procExpect) {
+	_, dd := deadlockOf(t, d, want)
+	var sawFuture, sawLock bool
+	for _, st := range dd.Cycle {
+		var held []string
+		runs := false
+		for _, h := range st.HeldBy {
+			held = append(held, d.nameOf(h.Thread))
+			runs = runs || h.Runs
+		}
+		switch st.WaitsFor.Kind {
+		case "future":
+			sawFuture = true
+			if d.nameOf(st.Thread) != want.FutureWaiter || !slices.Equal(held, []string{want.FutureRunner}) || !runs {
+				t.Errorf("%s waits for future %s held by %v (runs %v), want %s waiting, run by %s",
+					d.nameOf(st.Thread), st.WaitsFor.ID, held, runs, want.FutureWaiter, want.FutureRunner)
+			}
+		case "lock":
+			sawLock = true
+			if d.nameOf(st.Thread) != want.FutureRunner || !slices.Equal(held, []string{want.FutureWaiter}) || runs {
+				t.Errorf("%s waits for lock %s held by %v, want %s held by %s", d.nameOf(st.Thread), st.WaitsFor.ID, held, want.FutureRunner, want.FutureWaiter)
+			}
+			if st.WaitsFor.Name == nil || !slices.Contains(want.Locks, *st.WaitsFor.Name) {
+				t.Errorf("the lock waited for is named %v, want one of %v", st.WaitsFor.Name, want.Locks)
+			}
+		}
+	}
+	if !sawFuture || !sawLock {
+		t.Errorf("the cycle %+v lacks the future's step or the lock's", dd.Cycle)
 	}
 }
 

@@ -84,16 +84,11 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			return w.pipeEvidence(d)
 		}
 		for _, st := range d.Cycle {
-			var hs []string
+			line := fmt.Sprintf("%s waits for %s at %s", w.threadLabel(st.Thread), w.ref(st.Waits), w.waitsAt(st.ThreadWait))
 			for _, h := range st.HeldBy {
-				if h.Joined {
-					hs = append(hs, fmt.Sprintf("which can only end when %s finishes", w.threadLabel(h.Thread)))
-				} else {
-					hs = append(hs, fmt.Sprintf("held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence)))
-				}
+				line += ", " + w.holderWords(h)
 			}
-			out = append(out, fmt.Sprintf("%s waits for %s at %s, %s", w.threadLabel(st.Thread), w.ref(st.Waits),
-				w.waitsAt(st.ThreadWait), strings.Join(hs, ", ")))
+			out = append(out, line)
 		}
 		if s := w.signalEvidence(d); s != "" {
 			out = append(out, s)

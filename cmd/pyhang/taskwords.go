@@ -90,6 +90,8 @@ func (w *words) holderWords(h heuristics.Holder) string {
 		return fmt.Sprintf("held by %s (%s)", w.taskLabel(h.Task), w.evidence(h.Evidence))
 	case h.Joined:
 		return fmt.Sprintf("which can only end when %s finishes", w.threadLabel(h.Thread))
+	case h.Runs:
+		return fmt.Sprintf("which only %s can end, as it runs that work item", w.threadLabel(h.Thread))
 	}
 	return fmt.Sprintf("held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence))
 }
