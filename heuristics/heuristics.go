@@ -4,7 +4,9 @@
 package heuristics
 
 import (
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
@@ -270,6 +272,11 @@ const (
 	// CauseOwnerGone: an RLock whose owner field names a thread that no
 	// longer exists.
 	CauseOwnerGone = "owner-gone"
+	// CauseContextManager: taken by an acquire() in a context manager's
+	// __enter__ (a warning): the hold lasts as long as the with block of
+	// the manager that called it, which the code position of the acquire()
+	// cannot show, so no live holder is ruled out.
+	CauseContextManager = "context-manager"
 	// CauseUnknown: locked, held by no with block, and no acquire() was
 	// found to judge a live holder by (a warning, "possibly orphaned").
 	CauseUnknown = "unknown"
@@ -331,6 +338,9 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 				}
 			}
 			d.Cause = CauseBareAcquire
+			if slices.ContainsFunc(d.Acquires, inEnter) {
+				d.Cause, f.Severity = CauseContextManager, Warning
+			}
 			if len(d.Acquires) == 0 {
 				// Without an acquire() site there is no code position to
 				// judge a live holder by: say what is known, as a warning.
@@ -350,6 +360,16 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// inEnter reports whether a site is in a context manager's __enter__ or
+// __aenter__.
+func inEnter(st locks.Site) bool {
+	fn := st.Function
+	if i := strings.LastIndexByte(fn, '.'); i >= 0 {
+		fn = fn[i+1:]
+	}
+	return fn == "__enter__" || fn == "__aenter__"
 }
 
 // statesDeleted reports whether threads may have lost their thread states

@@ -27,7 +27,10 @@ type Site struct {
 	// Via is the program's own function called there that takes or
 	// releases the lock (acquire_read()), when the site is a call of it.
 	Via string `json:"via,omitempty"`
-	def int    // line of the enclosing def
+	// Attr is the last name the call's receiver is spelled with
+	// (self._lock.acquire(): "_lock").
+	Attr string `json:"-"`
+	def  int    // line of the enclosing def
 }
 
 // lockNames gives the identifiers code would use for a lock: the last
@@ -63,7 +66,7 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 				continue
 			}
 			def, fn := src.def(p, c.Line)
-			out = append(out, Site{File: p, Line: c.Line, Function: fn, Call: c.Method, def: def})
+			out = append(out, Site{File: p, Line: c.Line, Function: fn, Call: c.Method, Attr: c.Last, def: def})
 		}
 	}
 	return append(out, wrapperSites(s, src, out)...)
@@ -175,6 +178,9 @@ func (a *Analysis) probableHolds(x *index) {
 			continue
 		}
 		a.BareSites[id] = sites
+		if a.enterHolds(x, id, sites) {
+			continue
+		}
 		if places == nil {
 			places = placesOf(x.s)
 			inner, holds = make([]int, len(x.s.Threads)), make([]Hold, len(x.s.Threads))
@@ -209,6 +215,72 @@ func (a *Analysis) probableHolds(x *index) {
 			a.addHold(th.TID, h)
 		}
 	}
+}
+
+// enterHolds finds the threads holding lock id through a context manager of
+// the program's own: a frame whose live with block is a manager that keeps
+// the lock as an attribute (snapshot.Object.Attrs), of a class whose
+// __enter__ acquires it by that attribute's name (a site in sites). The
+// lock is locked, and the with block lasts until __exit__ runs: a probable
+// source. One thread in such a with block holds it: the lock is a plain
+// Lock, and only one __enter__ can have acquired it. Several (an __exit__
+// that released early, a manager shared oddly) are each a probable holder.
+// It says whether it found any.
+func (a *Analysis) enterHolds(x *index, id string, sites []Site) bool {
+	type found struct {
+		tid  int
+		hold Hold
+	}
+	var holds []found
+	for i := range x.s.Threads {
+		th := &x.s.Threads[i]
+		if w := a.Waits[th.TID]; w != nil && w.Object == id {
+			continue
+		}
+		for fi := range th.Frames {
+			f := &th.Frames[fi]
+			for _, m := range f.With {
+				mgr := x.s.Objects[m]
+				if mgr == nil || mgr.Kind != snapshot.KindOther {
+					continue
+				}
+				acq := enterAcquire(mgr, id, sites)
+				if acq == nil {
+					continue
+				}
+				ev := []Evidence{withEvidence(x, f, mgr), {Basis: BasisEnterAcquire, At: acq}}
+				holds = append(holds, found{th.TID, Hold{Ref: ref(x.s.Objects[id]), Evidence: ev, Frame: fi}})
+			}
+		}
+	}
+	for _, h := range holds {
+		h.hold.Probable = len(holds) > 1
+		a.addHold(h.tid, h.hold)
+	}
+	return len(holds) > 0
+}
+
+// enterAcquire is the acquire() site, in the __enter__ of the manager's
+// class, of the attribute under which the manager keeps lock id; nil if
+// there is none.
+func enterAcquire(mgr *snapshot.Object, id string, sites []Site) *Site {
+	class := mgr.Type
+	if i := strings.LastIndexByte(class, '.'); i >= 0 {
+		class = class[i+1:]
+	}
+	for attr, v := range mgr.Attrs {
+		if v != id {
+			continue
+		}
+		for i := range sites {
+			st := &sites[i]
+			if st.Call == "acquire" && st.Via == "" && (st.Function == class+".__enter__" || st.Function == class+".__aenter__") &&
+				st.Attr == attr {
+				return st
+			}
+		}
+	}
+	return nil
 }
 
 // A bare region is judged by a frame's place in the source alone. A hundred

@@ -73,6 +73,11 @@ const (
 	// BasisBareAcquire: the frame stands after a bare acquire() of the lock
 	// and before its release() (probable, from the source).
 	BasisBareAcquire Basis = "bare-acquire"
+	// BasisEnterAcquire: the lock is an attribute of the context manager
+	// of a live with block (BasisWith), and At is the acquire() of that
+	// attribute in the manager's class's __enter__ (probable, from the
+	// source).
+	BasisEnterAcquire Basis = "enter-acquire"
 	// BasisGILState: the interpreter's GIL state names the thread's thread
 	// state as the holder (snapshot.Thread.GIL is "held").
 	BasisGILState Basis = "gil-state"

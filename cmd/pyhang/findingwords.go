@@ -36,6 +36,9 @@ func (w *words) summary(f *heuristics.Finding) string {
 		case heuristics.CauseUnknown:
 			return fmt.Sprintf("possibly orphaned lock: %s is locked and %d thread(s) wait for it; no thread holds it in a with block, and pyhang found no acquire() of it to tell whether a live thread took it",
 				name, len(d.Waiters))
+		case heuristics.CauseContextManager:
+			return fmt.Sprintf("possibly orphaned lock: %s is locked and %d thread(s) wait for it; it is taken in a context manager's __enter__, and the thread inside that manager's with block holds it, which pyhang cannot see",
+				name, len(d.Waiters))
 		case heuristics.CauseOwnerGone:
 			return fmt.Sprintf("orphaned lock: %s is owned by a thread that no longer exists, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
 				name, len(d.Waiters))
@@ -107,6 +110,12 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 				acq = append(acq, fmt.Sprintf("%s in %s", w.site(&st), w.esc(st.Function)))
 			}
 			out = append(out, fmt.Sprintf("it was taken by a bare acquire() at %s whose release() never ran (no thread holds it in a with block, and none stands between that acquire() and its release())", strings.Join(acq, ", ")))
+		case heuristics.CauseContextManager:
+			var acq []string
+			for _, st := range d.Acquires {
+				acq = append(acq, fmt.Sprintf("%s in %s", w.site(&st), w.esc(st.Function)))
+			}
+			out = append(out, fmt.Sprintf("it is taken by acquire() at %s: a with block of that context manager holds it until its __exit__ runs, so a live thread may hold it", strings.Join(acq, ", ")))
 		default:
 			out = append(out, "no acquire() of it was found in the source files of the stacks; the thread that took it may still be running")
 		}

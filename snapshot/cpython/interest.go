@@ -2,6 +2,7 @@ package cpython
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -190,7 +191,34 @@ func (o *Objects) AddOther(v uint64) *snapshot.Object {
 	tn, _ := o.p.typeName(v)
 	ob := &snapshot.Object{ID: snapshot.KindOther + "@" + snapshot.Addr(v).String(), Kind: snapshot.KindOther, Type: tn, Addr: snapshot.Addr(v)}
 	o.byAddr[v] = ob
+	o.managerLocks(v, ob)
 	return ob
+}
+
+// managerLocks records in ob.Attrs the locks a context manager of the
+// program's own keeps as attributes (self._lock): a class whose __enter__
+// takes such a lock holds it for the with block, which only the manager
+// on the frame's value stack shows (locks.probableHolds).
+func (o *Objects) managerLocks(v uint64, ob *snapshot.Object) {
+	attrs := o.p.InstanceAttrs(v)
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		a := o.add(attrs[n], 1)
+		if a == nil || (a.Kind != snapshot.KindLock && a.Kind != snapshot.KindRLock) {
+			continue
+		}
+		if ob.Attrs == nil {
+			ob.Attrs = map[string]string{}
+		}
+		ob.Attrs[n] = a.ID
+		if ob.Type != "" {
+			o.Name(a, ob.Type[strings.LastIndexByte(ob.Type, '.')+1:]+"."+n)
+		}
+	}
 }
 
 // Name records a human handle for an object.
