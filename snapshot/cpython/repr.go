@@ -3,6 +3,7 @@ package cpython
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -109,7 +110,7 @@ func (r *reprer) repr(v uint64, depth int) {
 			other()
 			return
 		}
-		r.write(n.String())
+		r.writeDigits(n.String())
 	case "float":
 		f, err := p.r.f64(v + floatValue)
 		if err != nil {
@@ -258,9 +259,44 @@ func (r *reprer) dict(v uint64, depth int, other func()) {
 	r.write("}")
 }
 
+// writeDigits writes an int's digits, cut to what is left of the width
+// like a str (an int of 10**5000 is 5,001 characters): "1234…(4998 more
+// digits)", counted as characters cut.
+func (r *reprer) writeDigits(s string) {
+	shown, cut := cutDigits(s, max(r.budget, 1))
+	r.cut.Chars += cut
+	r.write(shown)
+}
+
+// cutDigits keeps the first keep characters of an int's digits and says how
+// many it cut.
+func cutDigits(s string, keep int) (string, int) {
+	if len(s) <= keep {
+		return s, 0
+	}
+	return s[:keep] + fmt.Sprintf("…(%d more digits)", len(s)-keep), len(s) - keep
+}
+
+// formatFloat is Python's repr of a float: the shortest digits that read
+// back the same, in positional notation for exponents from -4 up to 15 and
+// in scientific notation outside them (1e-05, 1e+16), ".0" after an
+// integral value, and nan, inf and -inf.
 func formatFloat(f float64) string {
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".eEnI") {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
+	exp, err := strconv.Atoi(e[strings.LastIndexByte(e, 'e')+1:])
+	if err == nil && f != 0 && (exp < -4 || exp >= 16) {
+		return e
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
 		s += ".0"
 	}
 	return s

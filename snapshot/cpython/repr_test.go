@@ -1,6 +1,9 @@
 package cpython
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 func TestStrRepr(t *testing.T) {
 	for in, want := range map[string]string{
@@ -24,5 +27,51 @@ func TestStrRepr(t *testing.T) {
 func TestBytesRepr(t *testing.T) {
 	if got, want := bytesRepr([]byte("\x00ab'\\\n\xff")), `b"\x00ab'\\\n\xff"`; got != want {
 		t.Errorf("bytesRepr = %s, want %s", got, want)
+	}
+}
+
+// TestFormatFloat checks float reprs against what Python's repr() printed
+// for the same values.
+func TestFormatFloat(t *testing.T) {
+	for _, c := range []struct {
+		in   float64
+		want string
+	}{
+		{0.0, "0.0"},
+		{math.Copysign(0, -1), "-0.0"},
+		{1.0, "1.0"},
+		{2.5, "2.5"},
+		{0.1, "0.1"},
+		{0.0001, "0.0001"},
+		{1e-05, "1e-05"},
+		{1.5e-05, "1.5e-05"},
+		{123456789.123, "123456789.123"},
+		{1000000000000000.0, "1000000000000000.0"},
+		{9999999999999998.0, "9999999999999998.0"},
+		{1e+16, "1e+16"},
+		{1.2345e+16, "1.2345e+16"},
+		{1e+22, "1e+22"},
+		{1e-300, "1e-300"},
+		{math.NaN(), "nan"},
+		{math.Inf(1), "inf"},
+		{math.Inf(-1), "-inf"},
+		{-1234.5, "-1234.5"},
+		{3.141592653589793, "3.141592653589793"},
+		{5e-324, "5e-324"},
+		{1.7976931348623157e+308, "1.7976931348623157e+308"},
+	} {
+		if got := formatFloat(c.in); got != c.want {
+			t.Errorf("formatFloat(%v) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// TestCutDigits checks that a big int is cut to the width like a str.
+func TestCutDigits(t *testing.T) {
+	if got, cut := cutDigits("1234567890", 5); got != "12345…(5 more digits)" || cut != 5 {
+		t.Errorf("got %q, cut %d", got, cut)
+	}
+	if got, cut := cutDigits("-42", 200); got != "-42" || cut != 0 {
+		t.Errorf("got %q, cut %d", got, cut)
 	}
 }
