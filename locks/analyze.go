@@ -113,6 +113,30 @@ func (a *Analysis) holdsOf(x *index, th *snapshot.Thread) {
 				}
 			case snapshot.KindCondition:
 				a.conditionHold(x, th, i, ob)
+			case snapshot.KindOther:
+				a.generatorHolds(x, th, i, ob)
+			}
+		}
+	}
+}
+
+// generatorHolds: the with block of a @contextmanager manager holds what
+// its suspended generator's with blocks hold (snapshot.Object.Within).
+func (a *Analysis) generatorHolds(x *index, th *snapshot.Thread, frame int, mgr *snapshot.Object) {
+	for _, id := range mgr.Within {
+		lk := x.s.Objects[id]
+		if lk == nil {
+			continue
+		}
+		ev := []Evidence{withEvidence(x, &th.Frames[frame], mgr), {Basis: BasisGeneratorWith, Type: mgr.Type}}
+		switch lk.Kind {
+		case snapshot.KindLock:
+			if lk.Locked != nil && *lk.Locked {
+				a.addHold(th.TID, Hold{Ref: ref(lk), Evidence: ev, Frame: frame})
+			}
+		case snapshot.KindRLock:
+			if lk.Owner == th.Ident {
+				a.addHold(th.TID, Hold{Ref: ref(lk), Evidence: ev, Frame: frame})
 			}
 		}
 	}

@@ -78,6 +78,10 @@ const (
 	// attribute in the manager's class's __enter__ (probable, from the
 	// source).
 	BasisEnterAcquire Basis = "enter-acquire"
+	// BasisGeneratorWith: the with block (BasisWith) is of a manager made
+	// by @contextmanager (Type), whose generator is suspended inside a with
+	// block of the lock.
+	BasisGeneratorWith Basis = "generator-with"
 	// BasisGILState: the interpreter's GIL state names the thread's thread
 	// state as the holder (snapshot.Thread.GIL is "held").
 	BasisGILState Basis = "gil-state"

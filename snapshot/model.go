@@ -298,6 +298,10 @@ type Object struct {
 	// Attrs maps attribute names of a Python-level object (Condition._lock,
 	// Queue.not_empty …) to the ids of the objects they hold.
 	Attrs map[string]string `json:"attrs,omitempty"`
+	// Within lists, for a context manager made by @contextmanager, the
+	// objects whose with blocks its suspended generator is inside: what the
+	// with block of the manager holds.
+	Within []string `json:"within,omitempty"`
 	// Len is the length of a deque, a queue's deque, a SimpleQueue.
 	Len *int `json:"len,omitempty"`
 	// NativeID is a Thread's kernel thread id (its _native_id, 3.8+).

@@ -46,6 +46,10 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 		b = append(b, `,"attrs":`...)
 		b = appendStringMap(b, ob.Attrs)
 	}
+	if len(ob.Within) > 0 {
+		b = append(b, `,"within":`...)
+		b = appendStrings(b, ob.Within)
+	}
 	b = appendIntPtr(b, `,"len":`, ob.Len)
 	if ob.NativeID != 0 {
 		b = append(b, `,"native_id":`...)

@@ -1,15 +1,19 @@
-"""manager_lock_cycle: two threads deadlock through a context manager of the program's own.
+"""manager_lock_cycle: two threads deadlock through context managers of the program's own.
 
 class Account takes its lock with a bare acquire() in __enter__ and releases it in
-__exit__. "transfer-in" enters `with savings:` then `with checking:`, "transfer-out" the
-other way round; each waits in the other account's __enter__. No with statement names a
-lock, and no thread stands between the acquire() and the release() in one function.
+__exit__; posting() is a @contextmanager whose generator holds the lock "ledger" in a
+with block while it is suspended at its yield. "transfer-in" enters `with savings:` and
+then `with posting():`, "transfer-out" the other way round: each waits for the lock the
+other holds, one in Account.__enter__, one in posting()'s with statement. No with statement
+of theirs names a lock.
 
-A diagnosis should find a deadlock of transfer-in and transfer-out, each lock held by the
-thread inside the with block of the Account that keeps it (the manager on the frame's value
-stack; Account.__enter__ acquires self._guard), and must not call either lock orphaned.
+A diagnosis should find a deadlock of transfer-in and transfer-out: savings's lock held by
+transfer-in inside the with block of the Account that keeps it (Account.__enter__ acquires
+self._guard), ledger held by transfer-out inside the with block of posting(), whose
+generator is suspended inside `with ledger:`; and must call neither lock orphaned.
 """
 
+import contextlib
 import os
 import sys
 import threading
@@ -32,24 +36,37 @@ class Account:
 
 
 savings = Account("savings")
-checking = Account("checking")
+ledger = threading.Lock()
 both_in = threading.Barrier(2)
 
 
-def transfer(first, second):
-    with first:
+@contextlib.contextmanager
+def posting():
+    with ledger:  # BLOCK:posting
+        yield
+
+
+def transfer_in():
+    with savings:
         both_in.wait()
-        with second:
+        with posting():
+            pass
+
+
+def transfer_out():
+    with posting():
+        both_in.wait()
+        with savings:
             pass
 
 
 def main():
     h = _harness.Harness(_harness.parser(__doc__).parse_args())
-    threads = [threading.Thread(target=transfer, args=(savings, checking), name="transfer-in"),
-               threading.Thread(target=transfer, args=(checking, savings), name="transfer-out")]
+    threads = [threading.Thread(target=transfer_in, name="transfer-in"),
+               threading.Thread(target=transfer_out, name="transfer-out")]
     for t in threads:
         t.start()
-    h.watch({"transfer-in": "enter", "transfer-out": "enter"},
+    h.watch({"transfer-in": "posting", "transfer-out": "enter"},
             expect={"cycle_threads": ["transfer-in", "transfer-out"], "manager_locks": True})
     for t in threads:
         t.join()

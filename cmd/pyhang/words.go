@@ -227,6 +227,8 @@ func (w *words) fact(e locks.Evidence) string {
 			s += " … no release() after it in " + w.esc(e.At.Function)
 		}
 		return s + fmt.Sprintf(", now at line %d", e.Line)
+	case locks.BasisGeneratorWith:
+		return "whose generator is suspended inside a with block of it"
 	case locks.BasisEnterAcquire:
 		return fmt.Sprintf("whose %s takes it with acquire() at %s", w.esc(e.At.Function), w.site(e.At))
 	}

@@ -192,7 +192,35 @@ func (o *Objects) AddOther(v uint64) *snapshot.Object {
 	ob := &snapshot.Object{ID: snapshot.KindOther + "@" + snapshot.Addr(v).String(), Kind: snapshot.KindOther, Type: tn, Addr: snapshot.Addr(v)}
 	o.byAddr[v] = ob
 	o.managerLocks(v, ob)
+	o.generatorWithin(v, ob)
 	return ob
+}
+
+// generatorWithin records in ob.Within what a @contextmanager manager's
+// generator holds: suspended at its yield inside `with lock:`, the generator
+// frame keeps that lock's __exit__ on its value stack, as a thread's frame
+// does, for as long as the manager's own with block lasts.
+func (o *Objects) generatorWithin(v uint64, ob *snapshot.Object) {
+	if ob.Type != "_GeneratorContextManager" && ob.Type != "_AsyncGeneratorContextManager" {
+		return
+	}
+	gen, ok := o.p.InstanceAttrs(v)["gen"]
+	if !ok || gen == 0 {
+		return
+	}
+	f, state, err := o.p.genFrame(gen)
+	if err != nil || state != genSuspended {
+		return
+	}
+	fr, ok, err := o.p.decodeGenFrame(f)
+	if err != nil || !ok {
+		return
+	}
+	for _, m := range fr.With {
+		if a := o.add(m, 1); a != nil {
+			ob.Within = append(ob.Within, a.ID)
+		}
+	}
 }
 
 // managerLocks records in ob.Attrs the locks a context manager of the
