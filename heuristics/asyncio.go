@@ -1,7 +1,9 @@
 package heuristics
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/pyhang/pyhang/locks"
@@ -71,8 +73,11 @@ type LoopStall struct {
 	// wait for but its own self-pipe.
 	Thread int `json:"thread"`
 	// Waits are the waits of the loop's pending tasks (Thread is the loop's
-	// thread, Task each task).
+	// thread, Task each task), but those of InDeadlock.
 	Waits []ThreadWait `json:"waits"`
+	// InDeadlock are the loop's tasks in a deadlock cycle of another finding:
+	// that finding says why they wait.
+	InDeadlock []string `json:"in_deadlock,omitempty"`
 	// Others are the other threads of the process, each blocked without a
 	// timeout on something only another thread could end: none can call
 	// into the loop.
@@ -81,11 +86,17 @@ type LoopStall struct {
 
 // loopStalls finds event loops with nothing left to do whose tasks all wait
 // on what only those tasks could give: a deadlock of the loop, proven by
-// what the loop itself still watches rather than by a cycle. A loop whose
-// tasks already form a cycle of the findings so far is left to it.
+// what the loop itself still watches rather than by a cycle. Tasks of a
+// cycle among the findings so far are left to it; the stall is reported for
+// the loop's other tasks when one of them waits on more than those cycles
+// (a future nothing will complete, an event nothing will set), and not when
+// they only wait for the tasks of the cycles.
 func loopStalls(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) []Finding {
 	inCycle := map[string]bool{}
 	for _, f := range found {
+		if f.Kind != Deadlock {
+			continue
+		}
 		for _, t := range f.Tasks {
 			inCycle[t] = true
 		}
@@ -101,23 +112,27 @@ func loopStalls(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) []Find
 			continue
 		}
 		var tasks []*snapshot.Task
-		stuck, covered := true, false
+		var inDeadlock []string
+		stuck := true
 		for j := range s.Tasks {
 			t := &s.Tasks[j]
 			if t.Loop != lp.ID || t.Done {
 				continue
 			}
-			tasks = append(tasks, t)
 			w := a.TaskWaits[t.ID]
 			if t.Running || w == nil || w.Timed() || w.Kind == locks.KindSleep {
 				stuck = false
 			}
-			covered = covered || inCycle[t.ID]
+			if inCycle[t.ID] {
+				inDeadlock = append(inDeadlock, t.ID)
+			} else {
+				tasks = append(tasks, t)
+			}
 		}
-		if !stuck || covered || len(tasks) == 0 {
+		if !stuck || len(tasks) == 0 || onlyOnCycles(a, tasks, inCycle) {
 			continue
 		}
-		st := &LoopStall{Loop: loopRef(s, lp.ID), Thread: lp.Thread, Others: others}
+		st := &LoopStall{Loop: loopRef(s, lp.ID), Thread: lp.Thread, Others: others, InDeadlock: inDeadlock}
 		f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{lp.Thread}, Objects: []string{lp.ID},
 			Details: &DeadlockDetails{Cycle: []CycleStep{}, Loop: st}}
 		seen := map[string]bool{lp.ID: true}
@@ -134,6 +149,26 @@ func loopStalls(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) []Find
 		out = append(out, f)
 	}
 	return out
+}
+
+// onlyOnCycles reports whether every one of tasks waits only for tasks of
+// the cycles (inCycle), directly or through others of tasks: the cycles
+// already say why they never end.
+func onlyOnCycles(a *locks.Analysis, tasks []*snapshot.Task, inCycle map[string]bool) bool {
+	ended := maps.Clone(inCycle) // tasks whose wait the cycles explain
+	for changed := true; changed; {
+		changed = false
+		for _, t := range tasks {
+			if ended[t.ID] {
+				continue
+			}
+			on := a.TaskWaits[t.ID].OnTasks
+			if len(on) > 0 && !slices.ContainsFunc(on, func(id string) bool { return !ended[id] }) {
+				ended[t.ID], changed = true, true
+			}
+		}
+	}
+	return !slices.ContainsFunc(tasks, func(t *snapshot.Task) bool { return !ended[t.ID] })
 }
 
 // loopIdle: the loop's thread sits in the selector's select() and the loop

@@ -14,7 +14,7 @@ import (
 // asyncioPrograms hang (or do not) in asyncio: each writes its tasks' await
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
-	"asyncio_lock_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_thread_lock.py",
+	"asyncio_lock_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py",
 	"asyncio_blocking_call.py", "healthy_asyncio.py", "healthy_asyncio_io.py",
 }
 
@@ -148,31 +148,8 @@ func checkAsyncio(t *testing.T, target string, want aioExpect, holed bool) {
 		if len(d.Findings) != 0 {
 			t.Errorf("findings on a healthy program: %s", d.findingList())
 		}
-	case len(want.CycleTasks) > 0:
-		f := d.Findings[one("deadlock")]
-		if got := d.taskNames(f.Tasks); !slices.Equal(got, sorted(want.CycleTasks)) {
-			t.Errorf("deadlock tasks %v, want %v", got, sorted(want.CycleTasks))
-		}
-		if got := d.threadNames(f.Threads); !slices.Equal(got, sorted(want.CycleThreads)) {
-			t.Errorf("deadlock threads %v, want %v", got, sorted(want.CycleThreads))
-		}
-		d.checkNames(t, f.Objects, want.Locks)
-	case len(want.LoopStall) > 0:
-		f := d.Findings[one("deadlock")]
-		var det struct {
-			Loop *struct {
-				Waits []struct {
-					Task string `json:"task"`
-				} `json:"waits"`
-			} `json:"loop"`
-		}
-		if err := json.Unmarshal(f.Details, &det); err != nil || det.Loop == nil {
-			t.Fatalf("the deadlock's details name no event loop (%v): %s", err, f.Details)
-		}
-		if got := d.taskNames(f.Tasks); !slices.Equal(got, sorted(want.LoopStall)) {
-			t.Errorf("deadlock tasks %v, want %v", got, sorted(want.LoopStall))
-		}
-		d.checkNames(t, f.Objects, want.Events)
+	case len(want.CycleTasks) > 0 || len(want.LoopStall) > 0:
+		d.checkDeadlocks(t, want, problems)
 	case want.BlockedLoop != nil:
 		f := d.Findings[one("blocked-event-loop")]
 		var det struct {
@@ -193,6 +170,58 @@ func checkAsyncio(t *testing.T, target string, want aioExpect, holed bool) {
 		}
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
+	}
+}
+
+// checkDeadlocks: the problems are exactly the deadlocks want expects: a
+// cycle of tasks (CycleTasks), a stalled event loop (LoopStall), or both,
+// the stall then naming the cycle's tasks as in a deadlock above.
+func (d *aioReport) checkDeadlocks(t *testing.T, want aioExpect, problems []int) {
+	t.Helper()
+	var cycles, stalls []int
+	for _, i := range problems {
+		var det struct {
+			Loop *struct {
+				InDeadlock []string `json:"in_deadlock"`
+			} `json:"loop"`
+		}
+		if err := json.Unmarshal(d.Findings[i].Details, &det); err != nil {
+			t.Fatalf("%s details: %v", d.Findings[i].Kind, err)
+		}
+		switch {
+		case d.Findings[i].Kind != "deadlock":
+			t.Errorf("%s, want only deadlocks: %s", d.Findings[i].Kind, d.Findings[i].Summary)
+		case det.Loop != nil:
+			stalls = append(stalls, i)
+			if got := d.taskNames(det.Loop.InDeadlock); !slices.Equal(got, sorted(want.CycleTasks)) {
+				t.Errorf("the stalled loop names the tasks %v as in a deadlock, want %v", got, sorted(want.CycleTasks))
+			}
+		default:
+			cycles = append(cycles, i)
+		}
+	}
+	if len(cycles) != min(len(want.CycleTasks), 1) || len(stalls) != min(len(want.LoopStall), 1) {
+		t.Fatalf("%d task cycles and %d stalled loops, want %d and %d: %s",
+			len(cycles), len(stalls), min(len(want.CycleTasks), 1), min(len(want.LoopStall), 1), d.findingList())
+	}
+	for _, i := range cycles {
+		f := d.Findings[i]
+		t.Logf("%s", f.Summary)
+		if got := d.taskNames(f.Tasks); !slices.Equal(got, sorted(want.CycleTasks)) {
+			t.Errorf("deadlock tasks %v, want %v", got, sorted(want.CycleTasks))
+		}
+		if got := d.threadNames(f.Threads); !slices.Equal(got, sorted(want.CycleThreads)) {
+			t.Errorf("deadlock threads %v, want %v", got, sorted(want.CycleThreads))
+		}
+		d.checkNames(t, f.Objects, want.Locks)
+	}
+	for _, i := range stalls {
+		f := d.Findings[i]
+		t.Logf("%s", f.Summary)
+		if got := d.taskNames(f.Tasks); !slices.Equal(got, sorted(want.LoopStall)) {
+			t.Errorf("stalled loop's tasks %v, want %v", got, sorted(want.LoopStall))
+		}
+		d.checkNames(t, f.Objects, want.Events)
 	}
 }
 

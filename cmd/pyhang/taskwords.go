@@ -117,9 +117,13 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 		for _, tw := range st.Waits {
 			parts = append(parts, fmt.Sprintf("%s waits for %s", w.actorName(tw), w.shortRef(tw.Waits)))
 		}
-		return fmt.Sprintf("deadlock on %s: all %d of its tasks wait (%s), and nothing else can wake the loop — "+
+		all := fmt.Sprintf("all %d of its tasks", len(st.Waits))
+		if n := len(st.InDeadlock); n > 0 {
+			all = fmt.Sprintf("all %d of its tasks not in a deadlock above (%d are)", len(st.Waits), n)
+		}
+		return fmt.Sprintf("deadlock on %s: %s wait (%s), and nothing else can wake the loop — "+
 			"a task must not wait for what only a task waiting on it would give: set the event or the future from elsewhere, or give the wait a timeout",
-			w.loopWords(st.Loop), len(st.Waits), strings.Join(parts, "; "))
+			w.loopWords(st.Loop), all, strings.Join(parts, "; "))
 	}
 	var parts []string
 	throughLoop := false
