@@ -4,6 +4,7 @@
 package heuristics
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -272,6 +273,10 @@ const (
 	// CauseOwnerGone: an RLock whose owner field names a thread that no
 	// longer exists.
 	CauseOwnerGone = "owner-gone"
+	// CauseIdentReused: an RLock whose owner field names the ident of a
+	// live thread that holds it in no frame, and that an ended thread had
+	// before it (a warning: the ended thread most likely took it).
+	CauseIdentReused = "ident-reused"
 	// CauseContextManager: taken by an acquire() in a context manager's
 	// __enter__ (a warning): the hold lasts as long as the with block of
 	// the manager that called it, which the code position of the acquire()
@@ -289,9 +294,15 @@ type OrphanedLockDetails struct {
 	Cause string    `json:"cause"`
 	// Acquires are the bare acquire() calls of the lock in the source.
 	Acquires []locks.Site `json:"acquire_sites,omitempty"`
-	// Owner is the RLock owner field's thread ident (owner-gone).
-	Owner   uint64       `json:"owner_ident,omitempty"`
-	Waiters []ThreadWait `json:"waiters"`
+	// Owner is the RLock owner field's thread ident (owner-gone,
+	// ident-reused).
+	Owner uint64 `json:"owner_ident,omitempty"`
+	// ReusedBy is the live thread that has the owner's ident now, and
+	// Ended the threading.Thread (an object id) that had it before
+	// (ident-reused).
+	ReusedBy int          `json:"reused_by,omitempty"`
+	Ended    string       `json:"ended_thread,omitempty"`
+	Waiters  []ThreadWait `json:"waiters"`
 	// Fork says how the lock is known to be inherited over fork
 	// (inherited-over-fork).
 	Fork *ForkOrigin `json:"fork,omitempty"`
@@ -348,6 +359,10 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 			}
 		case snapshot.KindRLock:
 			d.Cause, d.Owner = CauseOwnerGone, ob.Owner
+			if tid, ended, ok := reusedIdent(a, id); ok {
+				d.Cause, d.ReusedBy, d.Ended, f.Severity = CauseIdentReused, tid, ended, Warning
+				f.Objects = append(f.Objects, ended)
+			}
 		default:
 			continue
 		}
@@ -386,6 +401,25 @@ func statesDeleted(s *snapshot.Snapshot) bool {
 		}
 	}
 	return false
+}
+
+// reusedIdent finds the probable holder of an RLock whose owner ident an
+// ended thread had before it (locks.BasisIdentReused): the live thread and
+// the ended Thread's object id.
+func reusedIdent(a *locks.Analysis, id string) (int, string, bool) {
+	for _, tid := range slices.Sorted(maps.Keys(a.Holds)) {
+		for _, h := range a.Holds[tid] {
+			if h.ID != id || !h.Probable {
+				continue
+			}
+			for _, e := range h.Evidence {
+				if e.Basis == locks.BasisIdentReused {
+					return tid, e.Ended, true
+				}
+			}
+		}
+	}
+	return 0, "", false
 }
 
 func probableHolders(a *locks.Analysis, id string) bool {

@@ -103,40 +103,37 @@ func (a *Analysis) holdsOf(x *index, th *snapshot.Thread) {
 				continue
 			}
 			switch ob.Kind {
-			case snapshot.KindLock:
-				if ob.Locked != nil && *ob.Locked {
-					a.addHold(th.TID, Hold{Ref: ref(ob), Evidence: []Evidence{withEvidence(x, f, ob)}, Frame: i})
-				}
-			case snapshot.KindRLock:
-				if ob.Owner == th.Ident {
-					a.addHold(th.TID, Hold{Ref: ref(ob), Evidence: []Evidence{withEvidence(x, f, ob)}, Frame: i})
-				}
+			case snapshot.KindLock, snapshot.KindRLock:
+				a.lockHold(th, ob, ref(ob), []Evidence{withEvidence(x, f, ob)}, i)
 			case snapshot.KindCondition:
 				a.conditionHold(x, th, i, ob)
 			case snapshot.KindOther:
-				a.generatorHolds(x, th, i, ob)
+				a.withinHolds(x, th, i, ob)
 			}
 		}
 	}
 }
 
-// generatorHolds: the with block of a @contextmanager manager holds what
-// its suspended generator's with blocks hold (snapshot.Object.Within).
-func (a *Analysis) generatorHolds(x *index, th *snapshot.Thread, frame int, mgr *snapshot.Object) {
+// withinHolds: the with block of a @contextmanager manager holds what its
+// suspended generator's with blocks hold, and that of an ExitStack what it
+// entered (snapshot.Object.Within).
+func (a *Analysis) withinHolds(x *index, th *snapshot.Thread, frame int, mgr *snapshot.Object) {
+	basis := BasisGeneratorWith
+	if strings.HasSuffix(mgr.Type, "ExitStack") {
+		basis = BasisExitStack
+	}
 	for _, id := range mgr.Within {
-		lk := x.s.Objects[id]
-		if lk == nil {
+		ob := x.s.Objects[id]
+		if ob == nil {
 			continue
 		}
-		ev := []Evidence{withEvidence(x, &th.Frames[frame], mgr), {Basis: BasisGeneratorWith, Type: mgr.Type}}
-		switch lk.Kind {
-		case snapshot.KindLock:
-			if lk.Locked != nil && *lk.Locked {
-				a.addHold(th.TID, Hold{Ref: ref(lk), Evidence: ev, Frame: frame})
-			}
-		case snapshot.KindRLock:
-			if lk.Owner == th.Ident {
-				a.addHold(th.TID, Hold{Ref: ref(lk), Evidence: ev, Frame: frame})
+		ev := []Evidence{withEvidence(x, &th.Frames[frame], mgr), {Basis: basis, Type: mgr.Type}}
+		switch ob.Kind {
+		case snapshot.KindLock, snapshot.KindRLock:
+			a.lockHold(th, ob, ref(ob), ev, frame)
+		case snapshot.KindCondition:
+			if lk, r, ok := conditionLock(x, th, frame, ob); ok {
+				a.lockHold(th, lk, r, ev, frame)
 			}
 		}
 	}
@@ -145,17 +142,24 @@ func (a *Analysis) generatorHolds(x *index, th *snapshot.Thread, frame int, mgr 
 // conditionHold: `with cond:` holds the condition's lock, unless the thread is
 // inside cond.wait(), which released it.
 func (a *Analysis) conditionHold(x *index, th *snapshot.Thread, frame int, cond *snapshot.Object) {
+	if lk, r, ok := conditionLock(x, th, frame, cond); ok {
+		a.lockHold(th, lk, r, []Evidence{withEvidence(x, &th.Frames[frame], cond)}, frame)
+	}
+}
+
+// conditionLock is the lock a with block of cond at frame holds, and its
+// reference (named after the condition when it has no name of its own);
+// none while the thread is inside cond.wait(), which released it.
+func conditionLock(x *index, th *snapshot.Thread, frame int, cond *snapshot.Object) (*snapshot.Object, Ref, bool) {
 	for j := 0; j < frame; j++ {
 		f := &th.Frames[j]
-		if f.Function == "wait" || f.Function == "wait_for" {
-			if f.Refs["self"] == cond.ID {
-				return
-			}
+		if (f.Function == "wait" || f.Function == "wait_for") && f.Refs["self"] == cond.ID {
+			return nil, Ref{}, false
 		}
 	}
 	lk := x.s.Objects[cond.Attrs["_lock"]]
 	if lk == nil {
-		return
+		return nil, Ref{}, false
 	}
 	r := ref(lk)
 	if r.Name == nil {
@@ -164,7 +168,12 @@ func (a *Analysis) conditionHold(x *index, th *snapshot.Thread, frame int, cond 
 			r.Name = &n
 		}
 	}
-	ev := []Evidence{withEvidence(x, &th.Frames[frame], cond)}
+	return lk, r, true
+}
+
+// lockHold records that th holds lk (referred to as r) when the lock's own
+// state agrees: a Lock locked, an RLock owned by th.
+func (a *Analysis) lockHold(th *snapshot.Thread, lk *snapshot.Object, r Ref, ev []Evidence, frame int) {
 	switch lk.Kind {
 	case snapshot.KindLock:
 		if lk.Locked != nil && *lk.Locked {
@@ -210,8 +219,42 @@ func (a *Analysis) rlockOwners(x *index) {
 			h.Evidence = append(h.Evidence, ev)
 			continue
 		}
+		if ended := x.endedWithIdent(ob.Owner, th.TID); ended != nil {
+			// glibc hands a new thread the stack, and so the pthread_t,
+			// of one that ended: the owner field cannot tell the two
+			// apart, and no frame of the live one holds the RLock.
+			a.addHold(th.TID, Hold{Ref: ref(ob), Frame: -1, Probable: true,
+				Evidence: []Evidence{ev, {Basis: BasisIdentReused, Ended: ended.ID}}})
+			continue
+		}
 		a.addHold(th.TID, Hold{Ref: ref(ob), Evidence: []Evidence{ev}, Frame: -1})
 	}
+}
+
+// endedWithIdent is a threading.Thread of the snapshot that had the ident
+// and has ended: its native id is not live's, and no thread of the process
+// has it.
+func (x *index) endedWithIdent(ident uint64, live int) *snapshot.Object {
+	var out *snapshot.Object
+	for _, ob := range x.s.Objects {
+		if ob.Kind != snapshot.KindThread || ob.Ident != ident || ob.NativeID == 0 || ob.NativeID == live || x.hasTID(ob.NativeID) {
+			continue
+		}
+		if out == nil || ob.ID < out.ID { // the same answer on every look
+			out = ob
+		}
+	}
+	return out
+}
+
+// hasTID reports whether a thread of the process has the kernel id tid.
+func (x *index) hasTID(tid int) bool {
+	for i := range x.s.Threads {
+		if x.s.Threads[i].TID == tid {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Analysis) hold(tid int, id string) *Hold {

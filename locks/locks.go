@@ -82,6 +82,13 @@ const (
 	// by @contextmanager (Type), whose generator is suspended inside a with
 	// block of the lock.
 	BasisGeneratorWith Basis = "generator-with"
+	// BasisIdentReused: the RLock's owner field (BasisOwner) names the
+	// thread's ident, which an ended thread (Ended) had before it; no frame
+	// of the live thread holds the RLock, so the hold is only probable.
+	BasisIdentReused Basis = "ident-reused"
+	// BasisExitStack: the with block (BasisWith) is of an ExitStack (Type)
+	// that entered the lock with enter_context() and keeps its __exit__.
+	BasisExitStack Basis = "exit-stack"
 	// BasisGILState: the interpreter's GIL state names the thread's thread
 	// state as the holder (snapshot.Thread.GIL is "held").
 	BasisGILState Basis = "gil-state"
@@ -118,6 +125,9 @@ type Evidence struct {
 	Tasks int `json:"tasks,omitempty"`
 	// PID is the child process a wait4 names (wait-child).
 	PID int `json:"pid,omitempty"`
+	// Ended is the threading.Thread (an object id) that had the ident
+	// before the thread that has it now (ident-reused).
+	Ended string `json:"ended_thread,omitempty"`
 }
 
 // Wait is what one thread waits on.

@@ -57,7 +57,8 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 	case direct != nil && x.tstateLockThread(direct) != nil:
 		w = a.tstateLockWait(x, direct, x.tstateLockThread(direct), how)
 	case direct != nil:
-		w = &Wait{Ref: ref(direct), Evidence: []Evidence{how}, Object: direct.ID, Call: directCalls[direct.Kind]}
+		w = &Wait{Ref: ref(direct), Evidence: []Evidence{how}, Object: direct.ID, Call: directCalls[direct.Kind],
+			Frame: pastContextlib(th)}
 		switch direct.Kind {
 		case snapshot.KindHandle:
 			a.joinTarget(x, w, direct.Ident)
@@ -110,6 +111,18 @@ func socketOf(x *index, k *snapshot.Kernel) *snapshot.Object {
 		}
 	}
 	return nil
+}
+
+// pastContextlib is the innermost frame outside the standard library's
+// contextlib (0 when the innermost frame is): the program's own call of an
+// ExitStack's enter_context() that waits for the lock.
+func pastContextlib(th *snapshot.Thread) int {
+	for i := range th.Frames {
+		if f := th.Frames[i].File; filepath.Base(f) != "contextlib.py" || !isStdlib(f) {
+			return i
+		}
+	}
+	return 0
 }
 
 // userFrame is the innermost frame outside the standard library: the

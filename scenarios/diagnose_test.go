@@ -16,10 +16,14 @@ import (
 // expectation is what a program's ready file says a diagnosis must find
 // (the "expect" object each program in testprogs/ writes).
 type expectation struct {
-	CycleThreads   []string `json:"cycle_threads"`
-	Locks          []string `json:"locks"`
-	Orphaned       string   `json:"orphaned"`
-	OrphanedRLock  string   `json:"orphaned_rlock"`
+	CycleThreads  []string `json:"cycle_threads"`
+	Locks         []string `json:"locks"`
+	Orphaned      string   `json:"orphaned"`
+	OrphanedRLock string   `json:"orphaned_rlock"`
+	// ReusedBy is the live thread that got the ident of the ended thread
+	// EndedThread, which took the orphaned RLock.
+	ReusedBy       string   `json:"reused_by"`
+	EndedThread    string   `json:"ended_thread"`
 	AcquireSite    int      `json:"acquire_site"`
 	Blocked        []string `json:"blocked"`
 	AllBlocked     bool     `json:"all_blocked"`
@@ -100,16 +104,20 @@ type diagnosis struct {
 		Names []string `json:"names"`
 		Owner uint64   `json:"owner"`
 		Count int      `json:"count"`
+		Value string   `json:"value"`
 	} `json:"objects"`
-	Findings []struct {
-		Kind     string          `json:"kind"`
-		Severity string          `json:"severity"`
-		Summary  string          `json:"summary"`
-		Threads  []int           `json:"threads"`
-		Objects  []string        `json:"objects"`
-		Evidence []string        `json:"evidence"`
-		Details  json.RawMessage `json:"details"`
-	} `json:"findings"`
+	Findings []finding `json:"findings"`
+}
+
+// finding is a report's finding, its details left to each check.
+type finding struct {
+	Kind     string          `json:"kind"`
+	Severity string          `json:"severity"`
+	Summary  string          `json:"summary"`
+	Threads  []int           `json:"threads"`
+	Objects  []string        `json:"objects"`
+	Evidence []string        `json:"evidence"`
+	Details  json.RawMessage `json:"details"`
 }
 
 // checkRefs: every id the report refers to names an entry of its objects.
@@ -223,7 +231,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "all_blocked.py",
+	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
 	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
@@ -310,9 +318,10 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		}
 	case want.OrphanedRLock != "":
 		f := d.Findings[d.onlyProblem(t, "orphaned-lock")]
-		if len(f.Objects) != 1 || !strings.HasPrefix(f.Objects[0], "rlock@") || !slices.Contains(d.Objects[f.Objects[0]].Names, want.OrphanedRLock) {
+		if len(f.Objects) == 0 || !strings.HasPrefix(f.Objects[0], "rlock@") || !slices.Contains(d.Objects[f.Objects[0]].Names, want.OrphanedRLock) {
 			t.Errorf("orphaned object %v, want the RLock %s", f.Objects, want.OrphanedRLock)
 		}
+		checkReusedIdent(t, &d, f, want)
 		wantBlocked := slices.Sorted(slices.Values(want.Blocked))
 		if got := d.names(f.Threads); !slices.Equal(got, wantBlocked) {
 			t.Errorf("waiters %v, want %v", got, wantBlocked)
@@ -333,6 +342,43 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		}
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
+	}
+}
+
+// checkReusedIdent: an orphaned RLock whose owner ident a live thread got
+// from the ended thread that took it is a warning that names both (cause
+// ident-reused); any other is an error, owner-gone.
+func checkReusedIdent(t *testing.T, d *diagnosis, f finding, want expectation) {
+	t.Helper()
+	var det struct {
+		Cause    string `json:"cause"`
+		ReusedBy int    `json:"reused_by"`
+		Ended    string `json:"ended_thread"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatalf("orphaned-lock details: %v", err)
+	}
+	if want.ReusedBy == "" {
+		if det.Cause != "owner-gone" || f.Severity != "error" || len(f.Objects) != 1 {
+			t.Errorf("%s/%s on %v, want an owner-gone error on the RLock alone", det.Cause, f.Severity, f.Objects)
+		}
+		return
+	}
+	if det.Cause != "ident-reused" || f.Severity != "warning" {
+		t.Errorf("%s/%s, want an ident-reused warning: %s", det.Cause, f.Severity, f.Summary)
+	}
+	if got := d.names([]int{det.ReusedBy}); !slices.Equal(got, []string{want.ReusedBy}) {
+		t.Errorf("the ident is said to be reused by %v, want %s", got, want.ReusedBy)
+	}
+	if ob, ok := d.Objects[det.Ended]; !ok || ob.Value != want.EndedThread || !slices.Contains(f.Objects, det.Ended) {
+		t.Errorf("the ended thread is %q (%+v), want the Thread %s among the finding's objects %v", det.Ended, ob, want.EndedThread, f.Objects)
+	}
+	for _, th := range d.Threads {
+		for _, h := range th.Holds {
+			if th.Name == want.ReusedBy && !h.Probable {
+				t.Errorf("%s is said to hold %s for certain", want.ReusedBy, h.ID)
+			}
+		}
 	}
 }
 

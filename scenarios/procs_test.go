@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,7 +32,9 @@ type procExpect struct {
 	ImportLockOwner string `json:"import_lock_owner"`
 	ImportWaiter    string `json:"import_waiter"`
 	// A cycle whose locks are held through context managers' __enter__.
-	ManagerLocks bool `json:"manager_locks"`
+	// ManagerBases are the bases (space-separated) on which the steps of a
+	// deadlock through context managers are held, each at least once.
+	ManagerBases []string `json:"manager_bases"`
 	// A future's waiter and the worker running its work item, in a cycle.
 	FutureWaiter string `json:"future_waiter"`
 	FutureRunner string `json:"future_runner"`
@@ -97,7 +100,6 @@ type procDiagnosis struct {
 		Names  []string `json:"names"`
 		Owner  uint64   `json:"owner"`
 		Module string   `json:"module"`
-		Type   string   `json:"type"`
 		Within []string `json:"within"`
 	} `json:"objects"`
 	Findings []struct {
@@ -158,7 +160,7 @@ type deadlockDetails struct {
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "signal_deadlock.py", "pipe_deadlock.py",
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "pipe_deadlock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "mp_lost_task.py", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
 	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py"}
@@ -236,7 +238,7 @@ func procCheck(t *testing.T, w way, want procExpect) {
 	if want.Starved != "" {
 		want.Healthy = true
 	}
-	if want.ManagerLocks && w.lossy && len(d.Target.Missing) > 0 {
+	if len(want.ManagerBases) > 0 && w.lossy && len(d.Target.Missing) > 0 {
 		// The core lost C stacks (see way.lossy), and with them the entry
 		// frames through which a Python __enter__ or a generator is reached
 		// from its with statement: the answer says what is missing, and
@@ -261,7 +263,7 @@ func procCheck(t *testing.T, w way, want procExpect) {
 		checkPoolDeadlock(t, d, want)
 	case want.FutureRunner != "":
 		checkFutureCycle(t, d, want)
-	case want.ManagerLocks:
+	case len(want.ManagerBases) > 0:
 		checkManagerCycle(t, d, want)
 	case want.Signal != "":
 		checkSignalDeadlock(t, d, want)
@@ -378,10 +380,11 @@ func checkFutureCycle(t *testing.T, d *procDiagnosis, want procExpect) {
 }
 
 // checkManagerCycle checks a deadlock whose locks are held through context
-// managers of the program's own: each step's lock is held by the other
-// thread, one through the with block of a manager whose __enter__ acquires
-// it (with-block, enter-acquire), one through the with block of a
-// @contextmanager whose generator holds it (with-block, generator-with).
+// managers: each step's lock is held by the other thread, through the with
+// block of a manager whose __enter__ acquires it (with-block,
+// enter-acquire), of a @contextmanager whose generator holds it (with-block,
+// generator-with), or of an ExitStack that entered it (with-block,
+// exit-stack), each of want.ManagerBases at least once.
 func checkManagerCycle(t *testing.T, d *procDiagnosis, want procExpect) {
 	_, dd := deadlockOf(t, d, want)
 	if len(dd.Cycle) != len(want.CycleThreads) {
@@ -389,7 +392,7 @@ func checkManagerCycle(t *testing.T, d *procDiagnosis, want procExpect) {
 	}
 	seen := map[string]bool{}
 	for _, st := range dd.Cycle {
-		if st.WaitsFor.Kind != "lock" || len(st.HeldBy) != 1 || st.HeldBy[0].Thread == st.Thread {
+		if (st.WaitsFor.Kind != "lock" && st.WaitsFor.Kind != "rlock") || len(st.HeldBy) != 1 || st.HeldBy[0].Thread == st.Thread {
 			t.Errorf("%s waits for %+v held by %+v, want a lock held by the other thread", d.nameOf(st.Thread), st.WaitsFor, st.HeldBy)
 			continue
 		}
@@ -398,14 +401,12 @@ func checkManagerCycle(t *testing.T, d *procDiagnosis, want procExpect) {
 			bases = append(bases, b.Basis)
 		}
 		seen[strings.Join(bases, " ")] = true
-		if len(bases) > 0 && bases[len(bases)-1] == "generator-with" && !managerWithin(d, st.WaitsFor.ID) {
-			t.Errorf("no _GeneratorContextManager lists %s in its within", st.WaitsFor.ID)
+		if len(bases) > 0 && (bases[len(bases)-1] == "generator-with" || bases[len(bases)-1] == "exit-stack") && !managerWithin(d, st.WaitsFor.ID) {
+			t.Errorf("no context manager lists %s in its within", st.WaitsFor.ID)
 		}
 	}
-	for _, want := range []string{"with-block enter-acquire", "with-block generator-with"} {
-		if !seen[want] {
-			t.Errorf("no lock of the cycle is held on the bases [%s]; seen %v", want, seen)
-		}
+	if !maps.Equal(seen, setOf(want.ManagerBases)) {
+		t.Errorf("the cycle's locks are held on the bases %v, want each of %v", slices.Sorted(maps.Keys(seen)), want.ManagerBases)
 	}
 	for _, f := range d.Findings {
 		if f.Kind == "orphaned-lock" {
@@ -414,11 +415,20 @@ func checkManagerCycle(t *testing.T, d *procDiagnosis, want procExpect) {
 	}
 }
 
-// managerWithin says whether a @contextmanager manager's objects entry
-// lists lock among the objects its generator's with blocks hold.
+// setOf is the set of a list's strings.
+func setOf(list []string) map[string]bool {
+	out := make(map[string]bool, len(list))
+	for _, s := range list {
+		out[s] = true
+	}
+	return out
+}
+
+// managerWithin says whether a context manager's objects entry lists lock
+// among the objects its with block holds.
 func managerWithin(d *procDiagnosis, lock string) bool {
 	for _, o := range d.Objects {
-		if o.Type == "_GeneratorContextManager" && slices.Contains(o.Within, lock) {
+		if slices.Contains(o.Within, lock) {
 			return true
 		}
 	}

@@ -48,7 +48,7 @@ MARKER = re.compile(r"#\s*(?:BLOCK|SITE):([A-Za-z0-9_.-]+)")
 # A library line that blocks: what threading, queue, socket, selectors and
 # concurrent.futures call at the bottom of a wait, on every version 3.8+.
 BLOCKING_LINE = re.compile(
-    r"\b_?(acquire|wait|waitpid|join|get|sleep|select|poll|recv\w*|read\w*|accept)\s*\(")
+    r"\b_?(acquire|wait|waitpid|join|get|sleep|select|poll|recv\w*|read\w*|accept|_?enter(?:__)?)\s*\(")
 
 POLL = 0.05  # seconds between looks at the stacks
 SETTLE = 0.2  # seconds the stacks must stay unchanged

@@ -67,7 +67,8 @@ def main():
     for t in threads:
         t.start()
     h.watch({"transfer-in": "posting", "transfer-out": "enter"},
-            expect={"cycle_threads": ["transfer-in", "transfer-out"], "manager_locks": True})
+            expect={"cycle_threads": ["transfer-in", "transfer-out"],
+                    "manager_bases": ["with-block enter-acquire", "with-block generator-with"]})
     for t in threads:
         t.join()
 

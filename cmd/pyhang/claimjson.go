@@ -115,6 +115,7 @@ func appendEvidence(b []byte, e *locks.Evidence) []byte {
 	b = appendString(b, `,"via":`, e.Via)
 	b = appendInt(b, `,"tasks":`, e.Tasks)
 	b = appendInt(b, `,"pid":`, e.PID)
+	b = appendString(b, `,"ended_thread":`, e.Ended)
 	return append(b, '}')
 }
 

@@ -42,6 +42,9 @@ func (w *words) summary(f *heuristics.Finding) string {
 		case heuristics.CauseOwnerGone:
 			return fmt.Sprintf("orphaned lock: %s is owned by a thread that no longer exists, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
 				name, len(d.Waiters))
+		case heuristics.CauseIdentReused:
+			return fmt.Sprintf("probably orphaned lock: %s is owned by the ident that the ended thread %s had and %s has now, no frame of %s holds it, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
+				name, w.endedThread(d.Ended), w.threadName(d.ReusedBy), w.threadName(d.ReusedBy), len(d.Waiters))
 		}
 		return fmt.Sprintf("orphaned lock: %s is locked, %d thread(s) wait for it, and no live thread holds it — release it in a finally: block, or take it with a with statement",
 			name, len(d.Waiters))
@@ -104,6 +107,9 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		case heuristics.CauseForkInherited:
 		case heuristics.CauseOwnerGone:
 			out = append(out, fmt.Sprintf("its RLock owner field names thread ident %d, which is no longer running", d.Owner))
+		case heuristics.CauseIdentReused:
+			out = append(out, fmt.Sprintf("its RLock owner field names thread ident %d: that of %s, which ended, and now of %s, which got the ended thread's stack, and so its ident, from the C library", d.Owner, w.endedThread(d.Ended), w.threadLabel(d.ReusedBy)),
+				fmt.Sprintf("no with block or frame of %s holds it: most likely the ended thread took it and never released it (%s could still re-enter and release it, as the RLock takes it for its owner)", w.threadName(d.ReusedBy), w.threadName(d.ReusedBy)))
 		case heuristics.CauseBareAcquire:
 			var acq []string
 			for _, st := range d.Acquires {

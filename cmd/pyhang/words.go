@@ -47,6 +47,19 @@ func (w *words) threadLabel(tid int) string {
 	return fmt.Sprintf("\"%s\" (tid %d)", w.esc(t.Handle()), tid)
 }
 
+// endedThread names a threading.Thread object of a thread that has ended:
+// `"loader" (tid 4350)`.
+func (w *words) endedThread(id string) string {
+	ob := w.snap.Objects[id]
+	if ob == nil {
+		return id
+	}
+	if ob.Value == "" {
+		return fmt.Sprintf("%s (tid %d)", id, ob.NativeID)
+	}
+	return fmt.Sprintf("\"%s\" (tid %d)", w.esc(ob.Value), ob.NativeID)
+}
+
 // threadName is "posting", or "tid 4355".
 func (w *words) threadName(tid int) string {
 	if t := w.thread(tid); t != nil {
@@ -201,6 +214,8 @@ func (w *words) fact(e locks.Evidence) string {
 		return "with block at " + w.site(e.At)
 	case locks.BasisOwner:
 		return fmt.Sprintf("RLock owner field (count %d)", e.Count)
+	case locks.BasisIdentReused:
+		return fmt.Sprintf("but the ended thread %s had the same ident, and no frame of this thread holds it", w.endedThread(e.Ended))
 	case locks.BasisImportOwner:
 		return "the import lock's owner field: it is running the module's import"
 	case locks.BasisPipeFD:
@@ -229,6 +244,8 @@ func (w *words) fact(e locks.Evidence) string {
 		return s + fmt.Sprintf(", now at line %d", e.Line)
 	case locks.BasisGeneratorWith:
 		return "whose generator is suspended inside a with block of it"
+	case locks.BasisExitStack:
+		return "whose " + w.esc(e.Type) + " entered it with enter_context()"
 	case locks.BasisEnterAcquire:
 		return fmt.Sprintf("whose %s takes it with acquire() at %s", w.esc(e.At.Function), w.site(e.At))
 	}

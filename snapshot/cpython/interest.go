@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -193,7 +194,42 @@ func (o *Objects) AddOther(v uint64) *snapshot.Object {
 	o.byAddr[v] = ob
 	o.managerLocks(v, ob)
 	o.generatorWithin(v, ob)
+	o.exitStackWithin(v, ob)
 	return ob
+}
+
+// exitStackWithin records in ob.Within the contexts an ExitStack entered
+// (enter_context) and has not exited: it keeps each one's __exit__ bound to
+// it, as a (is_sync, callback) tuple in the deque _exit_callbacks, for as
+// long as the stack's own with block lasts.
+func (o *Objects) exitStackWithin(v uint64, ob *snapshot.Object) {
+	if ob.Type != "ExitStack" && ob.Type != "AsyncExitStack" {
+		return
+	}
+	cbs, ok := o.p.InstanceAttrs(v)["_exit_callbacks"]
+	if !ok {
+		return
+	}
+	if tn, _ := o.p.typeName(cbs); tn != "collections.deque" {
+		return
+	}
+	for _, it := range o.p.dequeItems(cbs, maxQueued) {
+		pair, err := o.p.tupleItems(it, 2)
+		if err != nil || len(pair) != 2 {
+			continue
+		}
+		if tn, _ := o.p.typeName(pair[1]); tn != "method" {
+			continue // a callback pushed by callback() or push(), not a context
+		}
+		fn, err1 := o.p.r.u64(pair[1] + methodFunc)
+		self, err2 := o.p.r.u64(pair[1] + methodSelf)
+		if err1 != nil || err2 != nil || !o.p.isUnboundExit(fn) {
+			continue
+		}
+		if a := o.add(self, 1); a != nil && !slices.Contains(ob.Within, a.ID) {
+			ob.Within = append(ob.Within, a.ID)
+		}
+	}
 }
 
 // generatorWithin records in ob.Within what a @contextmanager manager's

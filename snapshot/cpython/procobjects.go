@@ -23,6 +23,19 @@ const (
 	maxQueued     = 64  // work items read from one queue
 )
 
+// collections.deque: a list of blocks of dequeBlockLen slots, its items
+// from leftindex in the leftmost block on. Checked against DWARF in
+// layout_dwarf_test.go.
+const (
+	dequeLeftBlock = 24  // block *leftblock
+	dequeLeftIndex = 40  // Py_ssize_t leftindex
+	dequeBlockData = 8   // block.data[dequeBlockLen]
+	dequeBlockNext = 520 // block.rightlink
+	dequeBlockLen  = 64
+	methodFunc     = 16 // PyMethodObject.im_func (a bound method)
+	methodSelf     = 24 // PyMethodObject.im_self
+)
+
 // barrierStates are threading.Barrier's _state values.
 var barrierStates = map[int64]string{0: "filling", 1: "draining", -1: "resetting", -2: "broken"}
 
@@ -190,6 +203,34 @@ func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
 		}
 		ob.MPQueue = q
 	}
+}
+
+// dequeItems returns the first items of a collections.deque, leftmost
+// first.
+func (p *Process) dequeItems(v uint64, max int) []uint64 {
+	n, err1 := p.r.i64(v + obSize)
+	block, err2 := p.r.u64(v + dequeLeftBlock)
+	idx, err3 := p.r.i64(v + dequeLeftIndex)
+	if err1 != nil || err2 != nil || err3 != nil || n < 0 || idx < 0 || idx >= dequeBlockLen {
+		return nil
+	}
+	n = min(n, int64(max))
+	out := make([]uint64, 0, n)
+	for i := int64(0); i < n; i++ {
+		if idx == dequeBlockLen {
+			if block, err1 = p.r.u64(block + dequeBlockNext); err1 != nil || block == 0 {
+				break
+			}
+			idx = 0
+		}
+		it, err := p.r.u64(block + dequeBlockData + uint64(idx)*8)
+		if err != nil {
+			break
+		}
+		out = append(out, it)
+		idx++
+	}
+	return out
 }
 
 // simpleQueueItems returns the first items of a _queue.SimpleQueue, oldest
