@@ -108,3 +108,57 @@ func around(b []byte, i int) string {
 	lo, hi := max(0, i-40), min(len(b), i+40)
 	return string(b[lo:hi])
 }
+
+// TestNonUTF8Path: a module whose directory name is not UTF-8 (kept by
+// Python with surrogate escapes) is named by its real bytes: the text shows
+// them escaped, and its source lines are quoted, which only the real name
+// opens. testprogs/nonutf8_path.py waits in such a module.
+func TestNonUTF8Path(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			p := startProgram(t, in, "nonutf8_path.py")
+			var ready struct {
+				Expect struct {
+					Source string `json:"source"`
+					Dir    string `json:"dir_escaped"`
+				} `json:"expect"`
+			}
+			if err := json.Unmarshal(p.raw, &ready); err != nil {
+				t.Fatal(err)
+			}
+			want := ready.Expect
+			lookEachWay(t, p.lookable(), func(t *testing.T, w way) {
+				r := runPyhang(t, "dump", w.target)
+				if r.code != 0 {
+					t.Fatalf("%v", r)
+				}
+				if !utf8.Valid(r.stdout) {
+					t.Errorf("the text dump is not UTF-8")
+				}
+				text := string(r.stdout)
+				if !strings.Contains(text, "/"+want.Dir+"/settling.py\", line 2, in settle\n    "+want.Source+"\n") {
+					t.Errorf("the text dump does not show settling.py under %s with its line %q:\n%s", want.Dir, want.Source, text)
+				}
+				r = runPyhang(t, "dump", w.target, "--format", "json")
+				var d struct {
+					Threads []struct {
+						Name   string `json:"name"`
+						Frames []struct {
+							Function string `json:"function"`
+							Source   string `json:"source"`
+						} `json:"frames"`
+					} `json:"threads"`
+				}
+				if err := json.Unmarshal(r.stdout, &d); err != nil {
+					t.Fatalf("%v: %v", r, err)
+				}
+				for _, th := range d.Threads {
+					if th.Name == "settler" && (len(th.Frames) == 0 || th.Frames[0].Function != "settle" || th.Frames[0].Source != want.Source) {
+						t.Errorf("settler's innermost frame %+v, want settle quoting %q", th.Frames, want.Source)
+					}
+				}
+			})
+		})
+	}
+}

@@ -129,21 +129,31 @@ func (p *Process) strTotal(obj uint64, max int) (string, int, error) {
 	if err := p.r.spend(8 * int(n)); err != nil { // the runes and their UTF-8
 		return "", 0, err
 	}
-	rs := make([]rune, n)
-	for i := range rs {
+	out := make([]byte, 0, int(n)*kind)
+	for i := 0; i < int(n); i++ {
+		var r rune
 		switch kind {
 		case 1:
-			rs[i] = rune(b[i])
+			r = rune(b[i])
 		case 2:
-			rs[i] = rune(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+			r = rune(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
 		case 4:
-			rs[i] = rune(uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24)
+			r = rune(uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24)
 		}
-		if !utf8.ValidRune(rs[i]) {
-			rs[i] = utf8.RuneError
+		switch {
+		case r >= 0xdc80 && r <= 0xdcff:
+			// A byte that was not UTF-8, kept by the surrogateescape
+			// error handler (os.fsdecode: a file or directory name):
+			// the byte itself, so that the file opens and the text
+			// output shows it as \xNN.
+			out = append(out, byte(r-0xdc00))
+		case !utf8.ValidRune(r):
+			out = utf8.AppendRune(out, utf8.RuneError)
+		default:
+			out = utf8.AppendRune(out, r)
 		}
 	}
-	return string(rs), total, nil
+	return string(out), total, nil
 }
 
 // bytesObj decodes a bytes object (at most max bytes).

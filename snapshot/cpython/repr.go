@@ -341,8 +341,10 @@ func strRepr(s string) string {
 	}
 	var sb strings.Builder
 	sb.WriteByte(q)
-	for _, r := range s {
+	for i, r := range s {
 		switch {
+		case r == utf8.RuneError && invalidAt(s, i): // a byte str() kept from a surrogate escape
+			hexEscape(&sb, 'u', 0xdc00|uint32(s[i]), 4)
 		case r == '\\' || r == rune(q):
 			sb.WriteByte('\\')
 			sb.WriteRune(r)
@@ -366,6 +368,13 @@ func strRepr(s string) string {
 	}
 	sb.WriteByte(q)
 	return sb.String()
+}
+
+// invalidAt reports whether s holds, at i, a byte that begins no UTF-8
+// character.
+func invalidAt(s string, i int) bool {
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return size == 1 && s[i] >= 0x80
 }
 
 // hexEscape writes \<kind> and v in digits lower-case hex digits (reprs of

@@ -7,16 +7,19 @@ import (
 
 func TestStrRepr(t *testing.T) {
 	for in, want := range map[string]string{
-		"hello":        `'hello'`,
-		"it's":         `"it's"`,
-		`say "hi"`:     `'say "hi"'`,
-		`both ' and "`: `'both \' and "'`,
-		"tab\there\n":  `'tab\there\n'`,
-		"back\\slash":  `'back\\slash'`,
-		"\x00\x1f\x7f": `'\x00\x1f\x7f'`,
-		"café ünï":     `'café ünï'`,
-		"\u00a0":       `'\xa0'`,
-		"\u200b":       `'\u200b'`,
+		"hello":          `'hello'`,
+		"it's":           `"it's"`,
+		`say "hi"`:       `'say "hi"'`,
+		`both ' and "`:   `'both \' and "'`,
+		"tab\there\n":    `'tab\there\n'`,
+		"back\\slash":    `'back\\slash'`,
+		"\x00\x1f\x7f":   `'\x00\x1f\x7f'`,
+		"café ünï":       `'café ünï'`,
+		"\u00a0":         `'\xa0'`,
+		"\u200b":         `'\u200b'`,
+		"bad\xff\xfedir": `'bad\udcff\udcfedir'`,
+		"\xef":           `'\udcef'`,
+		"\ufffd":         "'\ufffd'",
 	} {
 		if got := strRepr(in); got != want {
 			t.Errorf("strRepr(%q) = %s, want %s", in, got, want)
