@@ -353,6 +353,9 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 				d.Cause, f.Severity = CauseContextManager, Warning
 			}
 			if len(d.Acquires) == 0 {
+				if stackLost(s) {
+					continue // no acquire() to judge by, and a with block in the lost frames may hold it
+				}
 				// Without an acquire() site there is no code position to
 				// judge a live holder by: say what is known, as a warning.
 				d.Cause, f.Severity = CauseUnknown, Warning
@@ -420,6 +423,17 @@ func reusedIdent(a *locks.Analysis, id string) (int, string, bool) {
 		}
 	}
 	return 0, "", false
+}
+
+// stackLost reports whether a thread's outer frames could not be read (a
+// core that lost part of a stack): their with blocks may hold any lock.
+func stackLost(s *snapshot.Snapshot) bool {
+	for i := range s.Threads {
+		if s.Threads[i].StackLost {
+			return true
+		}
+	}
+	return false
 }
 
 func probableHolders(a *locks.Analysis, id string) bool {

@@ -76,7 +76,7 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 			Frame: userFrame(th)}
 	case k.Futex != 0 && frameLock(x, th) != nil:
 		ob, f := frameLock(x, th), &th.Frames[0]
-		w = &Wait{Ref: ref(ob), Object: ob.ID, On: a.Holders[ob.ID], Call: directCalls[ob.Kind],
+		w = &Wait{Ref: ref(ob), Object: ob.ID, On: a.Holders[ob.ID], Call: directCalls[ob.Kind], Frame: pastContextlib(th),
 			Evidence: []Evidence{{Basis: BasisPythonFrame, Addr: k.Futex, Type: ob.Type, At: siteOf(f),
 				Method: f.Calling.Method, Via: f.Calling.Via}}}
 	case k.Futex != 0 && !k.Timed:
@@ -113,12 +113,15 @@ func socketOf(x *index, k *snapshot.Kernel) *snapshot.Object {
 	return nil
 }
 
-// pastContextlib is the innermost frame outside the standard library's
-// contextlib (0 when the innermost frame is): the program's own call of an
-// ExitStack's enter_context() that waits for the lock.
+// pastContextlib is the innermost frame that is not the standard library
+// entering a context for the program (0 when the innermost frame is not):
+// the program's own call of an ExitStack's enter_context(), its with
+// statement of a Condition (whose __enter__ takes the lock).
 func pastContextlib(th *snapshot.Thread) int {
 	for i := range th.Frames {
-		if f := th.Frames[i].File; filepath.Base(f) != "contextlib.py" || !isStdlib(f) {
+		f := &th.Frames[i]
+		entering := filepath.Base(f.File) == "contextlib.py" || f.Function == "__enter__" || f.Function == "__aenter__"
+		if !entering || !isStdlib(f.File) {
 			return i
 		}
 	}

@@ -22,15 +22,18 @@ type expectation struct {
 	OrphanedRLock string   `json:"orphaned_rlock"`
 	// ReusedBy is the live thread that got the ident of the ended thread
 	// EndedThread, which took the orphaned RLock.
-	ReusedBy       string   `json:"reused_by"`
-	EndedThread    string   `json:"ended_thread"`
-	AcquireSite    int      `json:"acquire_site"`
-	Blocked        []string `json:"blocked"`
-	AllBlocked     bool     `json:"all_blocked"`
-	Threads        []string `json:"threads"`
-	Healthy        bool     `json:"healthy"`
-	ProbableHolder string   `json:"probable_holder"`
-	Lock           string   `json:"lock"`
+	ReusedBy    string `json:"reused_by"`
+	EndedThread string `json:"ended_thread"`
+	// WaitLines are the lines, by thread name, of the frames the waits are
+	// placed at (waiting_on.frame).
+	WaitLines      map[string]int `json:"wait_lines"`
+	AcquireSite    int            `json:"acquire_site"`
+	Blocked        []string       `json:"blocked"`
+	AllBlocked     bool           `json:"all_blocked"`
+	Threads        []string       `json:"threads"`
+	Healthy        bool           `json:"healthy"`
+	ProbableHolder string         `json:"probable_holder"`
+	Lock           string         `json:"lock"`
 	RLock          *struct {
 		Name  string `json:"name"`
 		Owner string `json:"owner"`
@@ -69,37 +72,7 @@ type diagnosis struct {
 	Target struct {
 		Missing []string `json:"missing"`
 	} `json:"target"`
-	Threads []struct {
-		TID    int    `json:"tid"`
-		Name   string `json:"name"`
-		GIL    string `json:"gil"`
-		Main   bool   `json:"main"`
-		Frames []struct {
-			Function string `json:"function"`
-			Line     int    `json:"line"`
-			Calling  *struct {
-				Object string `json:"object"`
-				Method string `json:"method"`
-				Via    string `json:"via"`
-			} `json:"calling"`
-		} `json:"frames"`
-		WaitingOn *struct {
-			Kind  string `json:"kind"`
-			ID    string `json:"id"`
-			Basis []struct {
-				Basis string `json:"basis"`
-			} `json:"basis"`
-			Name *string `json:"name"`
-			On   []int   `json:"on"`
-		} `json:"waiting_on"`
-		Holds []struct {
-			Kind     string  `json:"kind"`
-			ID       string  `json:"id"`
-			Name     *string `json:"name"`
-			Evidence string  `json:"evidence"`
-			Probable bool    `json:"probable"`
-		} `json:"holds"`
-	} `json:"threads"`
+	Threads []threadReport `json:"threads"`
 	Objects map[string]struct {
 		Names []string `json:"names"`
 		Owner uint64   `json:"owner"`
@@ -107,6 +80,41 @@ type diagnosis struct {
 		Value string   `json:"value"`
 	} `json:"objects"`
 	Findings []finding `json:"findings"`
+}
+
+// threadReport is a report's thread.
+type threadReport struct {
+	TID    int    `json:"tid"`
+	Name   string `json:"name"`
+	GIL    string `json:"gil"`
+	Main   bool   `json:"main"`
+	Frames []struct {
+		Function string `json:"function"`
+		Line     int    `json:"line"`
+		Calling  *struct {
+			Object string `json:"object"`
+			Method string `json:"method"`
+			Via    string `json:"via"`
+		} `json:"calling"`
+	} `json:"frames"`
+	WaitingOn *struct {
+		Kind  string `json:"kind"`
+		ID    string `json:"id"`
+		Basis []struct {
+			Basis string `json:"basis"`
+		} `json:"basis"`
+		Name  *string `json:"name"`
+		On    []int   `json:"on"`
+		Frame int     `json:"frame"`
+	} `json:"waiting_on"`
+	Holds []struct {
+		Kind     string  `json:"kind"`
+		ID       string  `json:"id"`
+		Name     *string `json:"name"`
+		Evidence string  `json:"evidence"`
+		Probable bool    `json:"probable"`
+	} `json:"holds"`
+	StackLost bool `json:"stack_lost"`
 }
 
 // finding is a report's finding, its details left to each check.
@@ -231,7 +239,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py",
+	"deadlock.py", "condition_lock_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
 	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
@@ -273,6 +281,27 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 	}
 	d.checkRefs(t)
 	d.checkCalls(t)
+	if lossy && len(want.CycleThreads) > 0 && d.lostStack() && !slices.ContainsFunc(d.Findings, func(f finding) bool { return f.Kind == "deadlock" }) {
+		// The core lost a thread's outer frames (a Python __enter__ is
+		// reached through an entry frame on the C stack gdb could not
+		// read), and the holds in them: the answer says what is missing
+		// and claims no error it cannot see. That every thread is blocked
+		// for good it still sees.
+		wantCode := 4
+		for _, f := range d.Findings {
+			switch {
+			case f.Kind == "all-blocked":
+				wantCode = 3
+			case f.Severity == "error":
+				t.Errorf("from a core that lost a stack: %s/%s: %s", f.Kind, f.Severity, f.Summary)
+			}
+		}
+		if r.code != wantCode || len(d.Target.Missing) == 0 {
+			t.Errorf("a lost stack and no deadlock: exit %d and missing %q, want %d and what is missing", r.code, d.Target.Missing, wantCode)
+		}
+		t.Logf("incomplete, as the core lost a stack: %q", d.Target.Missing)
+		return
+	}
 	d.checkCode(t, r, want.Healthy, lossy)
 	switch {
 	case want.Healthy:
@@ -303,6 +332,7 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		if want.Join != nil {
 			checkJoin(t, &d, want)
 		}
+		checkWaitLines(t, &d, want)
 	case want.Orphaned != "":
 		f := d.Findings[d.onlyProblem(t, "orphaned-lock")]
 		if len(f.Objects) != 1 || !slices.Contains(d.Objects[f.Objects[0]].Names, "ReadersWriters."+want.Orphaned) {
@@ -342,6 +372,27 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		}
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
+	}
+}
+
+// lostStack reports whether a thread's outer frames could not be read.
+func (d *diagnosis) lostStack() bool {
+	return slices.ContainsFunc(d.Threads, func(th threadReport) bool { return th.StackLost })
+}
+
+// checkWaitLines: each thread of want.WaitLines waits at a frame on that
+// line (the program's own call, not the library's frame inside it).
+func checkWaitLines(t *testing.T, d *diagnosis, want expectation) {
+	t.Helper()
+	for _, th := range d.Threads {
+		line, ok := want.WaitLines[th.Name]
+		if !ok {
+			continue
+		}
+		w := th.WaitingOn
+		if w == nil || w.Frame < 0 || w.Frame >= len(th.Frames) || th.Frames[w.Frame].Line != line {
+			t.Errorf("%s's wait is not placed at line %d: %+v", th.Name, line, w)
+		}
 	}
 }
 

@@ -244,7 +244,7 @@ func procCheck(t *testing.T, w way, want procExpect) {
 		// from its with statement: the answer says what is missing, and
 		// claims no error it cannot see.
 		for _, f := range d.Findings {
-			if f.Severity == "error" {
+			if f.Severity == "error" && f.Kind != "all-blocked" { // that every thread is blocked for good it sees
 				t.Errorf("from a core that lost memory: %s/%s: %s", f.Kind, f.Severity, f.Summary)
 			}
 		}

@@ -112,6 +112,10 @@ type Thread struct {
 	// one interpreter (a subinterpreter called from another), innermost
 	// first; each owns the next Frames of the thread's frames.
 	States []ThreadState `json:"thread_states,omitempty"`
+	// StackLost marks a thread whose frame walk stopped at a frame it could
+	// not read (target.missing says why): its outer frames, and what their
+	// with blocks hold, are unknown.
+	StackLost bool `json:"stack_lost,omitempty"`
 	// NoThreadState marks a thread without any Python thread state.
 	NoThreadState bool    `json:"no_thread_state,omitempty"`
 	GIL           string  `json:"gil"`

@@ -242,6 +242,7 @@ func decodeMemory(p *cpython.Process, opts Options) (*decoded, error) {
 			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: make([]snapshot.Frame, len(ts.Frames))}
 		if ts.Err != nil {
 			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
+			th.StackLost = true
 		}
 		// A thread being started has no frame yet (startingThreads): it
 		// is named below, once every thread state is known.
@@ -414,6 +415,7 @@ func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *n
 		}
 		return a.TID < c.TID
 	})
+	b.objs.NameParts()
 	b.s.Objects = b.objs.All()
 	if pr, ok := t.(interface{ Paused() time.Duration }); ok {
 		ms := float64(pr.Paused().Microseconds()) / 1000

@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -283,6 +284,51 @@ func (o *Objects) managerLocks(v uint64, ob *snapshot.Object) {
 			o.Name(a, ob.Type[strings.LastIndexByte(ob.Type, '.')+1:]+"."+n)
 		}
 	}
+}
+
+// NameParts names the locks and conditions that are parts of a named
+// object and have no name of their own after it: a Condition's _lock
+// ("cond._lock"), a Queue's mutex ("jobs.mutex"), an Event's _cond. Call it
+// once every object is collected and named.
+func (o *Objects) NameParts() {
+	addrs := make([]uint64, 0, len(o.byAddr))
+	for a := range o.byAddr {
+		addrs = append(addrs, a)
+	}
+	slices.Sort(addrs) // the same names on every look
+	byID := make(map[string]*snapshot.Object, len(o.byAddr))
+	for _, ob := range o.byAddr {
+		byID[ob.ID] = ob
+	}
+	for range 3 { // an Event's _cond's _lock is named in the second round
+		for _, a := range addrs {
+			ob := o.byAddr[a]
+			if len(ob.Attrs) == 0 || !hasHandle(ob) {
+				continue
+			}
+			for _, attr := range slices.Sorted(maps.Keys(ob.Attrs)) {
+				part := byID[ob.Attrs[attr]]
+				if part == nil || hasHandle(part) ||
+					(part.Kind != snapshot.KindLock && part.Kind != snapshot.KindRLock && part.Kind != snapshot.KindCondition) {
+					continue
+				}
+				for _, n := range ob.Names {
+					if n != "self" && n != "cls" && len(part.Names) < 4 {
+						part.Names = append(part.Names, n+"."+attr)
+					}
+				}
+				if ob.Global != "" && !slices.Contains(ob.Names, ob.Global) {
+					part.Names = append(part.Names, ob.Global+"."+attr)
+				}
+			}
+		}
+	}
+}
+
+// hasHandle reports whether an object has a name a person can use: one
+// other than the self or cls of its own methods.
+func hasHandle(ob *snapshot.Object) bool {
+	return ob.Global != "" || slices.ContainsFunc(ob.Names, func(n string) bool { return n != "self" && n != "cls" })
 }
 
 // Name records a human handle for an object.
