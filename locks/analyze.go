@@ -107,6 +107,8 @@ func (a *Analysis) holdsOf(x *index, th *snapshot.Thread) {
 				a.lockHold(th, ob, ref(ob), []Evidence{withEvidence(x, f, ob)}, i)
 			case snapshot.KindCondition:
 				a.conditionHold(x, th, i, ob)
+			case snapshot.KindSemaphore:
+				a.semaphoreHold(th, i, ob, withEvidence(x, f, ob))
 			case snapshot.KindOther:
 				a.withinHolds(x, th, i, ob)
 			}
@@ -137,6 +139,16 @@ func (a *Analysis) withinHolds(x *index, th *snapshot.Thread, frame int, mgr *sn
 			}
 		}
 	}
+}
+
+// semaphoreHold: `with sem:` holds one of a semaphore's units. That is
+// proof of holding only for a BoundedSemaphore of one unit, now taken: a
+// mutex, whose unit the thread in the with block alone gives back. Else
+// other units may be held elsewhere, or given back by release() from any
+// thread, and the hold is only probable.
+func (a *Analysis) semaphoreHold(th *snapshot.Thread, frame int, sem *snapshot.Object, ev Evidence) {
+	exact := sem.Initial != nil && *sem.Initial == 1 && sem.Value == "0"
+	a.addHold(th.TID, Hold{Ref: ref(sem), Evidence: []Evidence{ev}, Frame: frame, Probable: !exact})
 }
 
 // conditionHold: `with cond:` holds the condition's lock, unless the thread is

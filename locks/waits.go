@@ -117,15 +117,18 @@ func socketOf(x *index, k *snapshot.Kernel) *snapshot.Object {
 // entering a context for the program (0 when the innermost frame is not):
 // the program's own call of an ExitStack's enter_context(), its with
 // statement of a Condition (whose __enter__ takes the lock).
-func pastContextlib(th *snapshot.Thread) int {
-	for i := range th.Frames {
+func pastContextlib(th *snapshot.Thread) int { return pastEntering(th, 0) }
+
+// pastEntering is pastContextlib from the frame from on.
+func pastEntering(th *snapshot.Thread, from int) int {
+	for i := from; i < len(th.Frames); i++ {
 		f := &th.Frames[i]
 		entering := filepath.Base(f.File) == "contextlib.py" || f.Function == "__enter__" || f.Function == "__aenter__"
 		if !entering || !isStdlib(f.File) {
 			return i
 		}
 	}
-	return 0
+	return from
 }
 
 // userFrame is the innermost frame outside the standard library: the
@@ -162,7 +165,7 @@ func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitiv
 		caller = outer.index
 	}
 	f := &th.Frames[outer.index]
-	w := &Wait{Frame: caller, Object: outer.obj, Call: f.Function}
+	w := &Wait{Frame: pastEntering(th, caller), Object: outer.obj, Call: f.Function}
 	if ob := x.s.Objects[outer.obj]; ob != nil {
 		w.Ref = ref(ob)
 	} else {
@@ -181,7 +184,7 @@ func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitiv
 		if ob := x.s.Objects[outer.obj]; ob != nil {
 			a.joinTarget(x, w, ob.Ident)
 		}
-	case snapshot.KindRLock, snapshot.KindLock:
+	case snapshot.KindRLock, snapshot.KindLock, snapshot.KindSemaphore:
 		w.On = a.Holders[outer.obj]
 		w.OnTasks = a.TaskHolders[outer.obj]
 	case snapshot.KindModuleLock:

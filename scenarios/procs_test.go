@@ -102,15 +102,6 @@ type procDiagnosis struct {
 		Module string   `json:"module"`
 		Within []string `json:"within"`
 	} `json:"objects"`
-	Findings []struct {
-		Kind     string          `json:"kind"`
-		Severity string          `json:"severity"`
-		Summary  string          `json:"summary"`
-		Threads  []int           `json:"threads"`
-		Objects  []string        `json:"objects"`
-		Evidence []string        `json:"evidence"`
-		Details  json.RawMessage `json:"details"`
-	} `json:"findings"`
 }
 
 // deadlockDetails is the JSON of heuristics.DeadlockDetails.

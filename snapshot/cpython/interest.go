@@ -450,6 +450,12 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 				}
 			}
 			continue
+		case "_initial_value":
+			if v, err := p.smallInt(a); err == nil && v >= 0 && v <= 1<<40 {
+				u := int(v)
+				ob.Initial = &u
+			}
+			continue
 		case "_value", "_flag", "_state", "unfinished_tasks":
 			if ob.Kind != snapshot.KindThread {
 				ob.Value, _ = p.ReprLimited(a, valueReprLimits)
