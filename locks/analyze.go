@@ -147,8 +147,13 @@ func (a *Analysis) withinHolds(x *index, th *snapshot.Thread, frame int, mgr *sn
 // other units may be held elsewhere, or given back by release() from any
 // thread, and the hold is only probable.
 func (a *Analysis) semaphoreHold(th *snapshot.Thread, frame int, sem *snapshot.Object, ev Evidence) {
-	exact := sem.Initial != nil && *sem.Initial == 1 && sem.Value == "0"
-	a.addHold(th.TID, Hold{Ref: ref(sem), Evidence: []Evidence{ev}, Frame: frame, Probable: !exact})
+	a.addHold(th.TID, Hold{Ref: ref(sem), Evidence: []Evidence{ev}, Frame: frame, Probable: !semaphoreMutex(sem)})
+}
+
+// semaphoreMutex reports whether sem is a bounded semaphore of one unit,
+// now taken: a mutex.
+func semaphoreMutex(sem *snapshot.Object) bool {
+	return sem.Initial != nil && *sem.Initial == 1 && sem.Value == "0"
 }
 
 // conditionHold: `with cond:` holds the condition's lock, unless the thread is

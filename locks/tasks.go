@@ -101,6 +101,10 @@ func (a *Analysis) taskHolds(x *index) {
 					}
 				case snapshot.KindCondition:
 					a.taskConditionHold(x, t, fi, ob)
+				case snapshot.KindSemaphore:
+					if semaphoreMutex(ob) { // a probable hold has no use in a task's cycle
+						a.addTaskHold(t.ID, Hold{Ref: ref(ob), Evidence: []Evidence{withEvidence(x, f, ob)}, Frame: fi})
+					}
 				}
 			}
 		}
@@ -194,7 +198,7 @@ func (a *Analysis) taskWait(x *index, t *snapshot.Task, tasks map[string]*snapsh
 				w.Ref.Kind = k
 				w.Evidence = []Evidence{{Basis: BasisLibraryFrame, At: siteOf(f)}, await}
 				switch k {
-				case snapshot.KindLock:
+				case snapshot.KindLock, snapshot.KindSemaphore:
 					w.On = a.Holders[ob.ID]
 					w.OnTasks = a.TaskHolders[ob.ID]
 				case snapshot.KindTaskGroup:

@@ -322,8 +322,8 @@ type Object struct {
 	// Unfinished is a queue.Queue's unfinished_tasks: items put and not yet
 	// marked done with task_done().
 	Unfinished *int `json:"unfinished_tasks,omitempty"`
-	// Initial is a BoundedSemaphore's _initial_value: how many units it has
-	// in all.
+	// Initial is a BoundedSemaphore's _initial_value (asyncio's:
+	// _bound_value): how many units it has in all.
 	Initial *int `json:"initial_value,omitempty"`
 	// Names are the handles a person would grep for: "ledger" (a module
 	// global), "ReadersWriters.file_lock" (an attribute), "lock" (a local).

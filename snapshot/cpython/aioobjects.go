@@ -49,6 +49,8 @@ func (o *Objects) aioObject(v uint64, ob *snapshot.Object, depth int) {
 			ob.Locked = &locked
 		case "_value":
 			ob.Value, _ = p.ReprLimited(a, valueReprLimits)
+		case "_bound_value": // a BoundedSemaphore's
+			ob.Initial = p.count(a)
 		case "_waiters":
 			if !p.isNone(a) {
 				if n, err := p.r.i64(a + obSize); err == nil && n >= 0 && ob.Kind != snapshot.KindQueue {

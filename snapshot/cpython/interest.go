@@ -286,6 +286,16 @@ func (o *Objects) managerLocks(v uint64, ob *snapshot.Object) {
 	}
 }
 
+// count decodes a non-negative int attribute (nil when it is none).
+func (p *Process) count(a uint64) *int {
+	v, err := p.smallInt(a)
+	if err != nil || v < 0 || v > 1<<40 {
+		return nil
+	}
+	u := int(v)
+	return &u
+}
+
 // NameParts names the locks and conditions that are parts of a named
 // object and have no name of their own after it: a Condition's _lock
 // ("cond._lock"), a Queue's mutex ("jobs.mutex"), an Event's _cond. Call it
@@ -450,11 +460,8 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 				}
 			}
 			continue
-		case "_initial_value":
-			if v, err := p.smallInt(a); err == nil && v >= 0 && v <= 1<<40 {
-				u := int(v)
-				ob.Initial = &u
-			}
+		case "_initial_value": // a BoundedSemaphore's
+			ob.Initial = p.count(a)
 			continue
 		case "_value", "_flag", "_state", "unfinished_tasks":
 			if ob.Kind != snapshot.KindThread {
