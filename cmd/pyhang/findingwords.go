@@ -6,7 +6,42 @@ import (
 
 	"github.com/pyhang/pyhang/heuristics"
 	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
 )
+
+// distinctRef is shortRef, with the id added when another object of the
+// cycle has the same name (two instances' self._lock).
+func (w *words) distinctRef(r locks.Ref, cycle []heuristics.CycleStep) string {
+	for _, st := range cycle {
+		if st.Waits.ID != r.ID && st.Waits.Name != nil && r.Name != nil && *st.Waits.Name == *r.Name {
+			return w.shortRef(r) + " (" + r.ID + ")"
+		}
+	}
+	return w.shortRef(r)
+}
+
+// cycleAdvice says what would break a cycle of threads, by what they wait
+// for: locks, joins of threads, futures.
+func cycleAdvice(d *heuristics.DeadlockDetails) string {
+	locked, joins := false, false
+	for _, st := range d.Cycle {
+		switch st.Waits.Kind {
+		case snapshot.KindThread:
+			joins = true
+		case snapshot.KindLock, snapshot.KindRLock, snapshot.KindSemaphore, snapshot.KindCondition:
+			locked = true
+		default:
+			locked, joins = true, true // a future, a queue: the mixed advice
+		}
+	}
+	switch {
+	case !locked:
+		return "a thread must not join a thread that waits for it: join from one side only, or give join() a timeout"
+	case !joins:
+		return "take these locks in one order everywhere, or give acquire() a timeout"
+	}
+	return "do not join a thread, or wait for its work, while holding a lock it needs: release the lock first, or give the waits a timeout"
+}
 
 // summary says in one sentence what is wrong and what would fix it.
 func (w *words) summary(f *heuristics.Finding) string {
@@ -20,13 +55,13 @@ func (w *words) summary(f *heuristics.Finding) string {
 		}
 		var parts []string
 		for _, st := range d.Cycle {
-			parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.shortRef(st.Waits)))
+			parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.distinctRef(st.Waits, d.Cycle)))
 		}
 		if len(d.Cycle) == 1 {
 			return fmt.Sprintf("deadlock: %s, which it already holds — use an RLock, or do not take it again while holding it", parts[0])
 		}
-		return fmt.Sprintf("deadlock between %d threads: %s — take these locks in one order everywhere, or give acquire() a timeout",
-			len(d.Cycle), strings.Join(parts, "; "))
+		return fmt.Sprintf("deadlock between %d threads: %s — %s",
+			len(d.Cycle), strings.Join(parts, "; "), cycleAdvice(d))
 	case *heuristics.OrphanedLockDetails:
 		if d.Fork != nil {
 			return w.forkSummary(d)

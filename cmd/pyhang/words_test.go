@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pyhang/pyhang/heuristics"
 	"github.com/pyhang/pyhang/internal/safetext"
 	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
@@ -30,5 +31,30 @@ func TestFrameEvidenceWords(t *testing.T) {
 	}
 	if note := w.indirect([]locks.Evidence{{Basis: locks.BasisParked, Addr: 0x10}}); note != "" {
 		t.Errorf("a wait the kernel names got the note %q", note)
+	}
+}
+
+// TestCycleAdvice: a deadlock's advice fits what its threads wait for.
+func TestCycleAdvice(t *testing.T) {
+	step := func(kind string) heuristics.CycleStep {
+		return heuristics.CycleStep{ThreadWait: heuristics.ThreadWait{Waits: locks.Ref{Kind: kind}}}
+	}
+	for _, c := range []struct {
+		kinds []string
+		want  string
+	}{
+		{[]string{snapshot.KindLock, snapshot.KindRLock}, "take these locks in one order everywhere"},
+		{[]string{snapshot.KindSemaphore, snapshot.KindLock}, "take these locks in one order everywhere"},
+		{[]string{snapshot.KindThread, snapshot.KindThread}, "must not join a thread that waits for it"},
+		{[]string{snapshot.KindThread, snapshot.KindLock}, "release the lock first"},
+		{[]string{snapshot.KindFuture, snapshot.KindLock}, "release the lock first"},
+	} {
+		d := &heuristics.DeadlockDetails{}
+		for _, k := range c.kinds {
+			d.Cycle = append(d.Cycle, step(k))
+		}
+		if got := cycleAdvice(d); !strings.Contains(got, c.want) {
+			t.Errorf("%v: %q, want it to say %q", c.kinds, got, c.want)
+		}
 	}
 }
