@@ -239,7 +239,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py",
+	"deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
 	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
@@ -369,6 +369,9 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		wantThreads := slices.Sorted(slices.Values(want.Threads))
 		if got := d.names(f.Threads); !slices.Equal(got, wantThreads) {
 			t.Errorf("all-blocked threads %v, want %v", got, wantThreads)
+		}
+		if len(wantThreads) == 1 && !strings.Contains(f.Summary, "only thread") {
+			t.Errorf("the summary of a lone thread's wait does not say it is the only thread: %s", f.Summary)
 		}
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")

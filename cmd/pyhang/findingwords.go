@@ -97,6 +97,11 @@ func (w *words) summary(f *heuristics.Finding) string {
 		if d.Consequence {
 			return fmt.Sprintf("every one of the %d threads is blocked as a result: the process can never make progress", len(f.Threads))
 		}
+		if len(d.Waits) == 1 {
+			wt := d.Waits[0]
+			return fmt.Sprintf("the process's only thread, %s, waits without a timeout for %s, and no other thread is left to release or set it: the process can never make progress — end such a wait from a finally: block of the thread meant to, or give the wait a timeout",
+				w.threadName(wt.Thread), w.shortRef(wt.Waits))
+		}
 		return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues or joins that only another of these threads could release: the process can never make progress", len(f.Threads))
 	case *heuristics.BlockedLoopDetails:
 		return w.blockedLoopSummary(d)
