@@ -3,8 +3,8 @@
 "loader" takes the RLock `registry` with a bare acquire(), fails before its release() and
 dies. glibc keeps the stack of a thread that ended and hands it to the next thread it
 starts, and a thread's ident is the address of that stack's thread descriptor: "poller",
-started next, gets the dead loader's ident (a candidate that does not is let go and
-another started, until one does). Poller then waits on an Event nothing sets, holding
+started once the loader's OS thread is gone, gets the dead loader's ident (a candidate
+that does not is kept aside while another starts, and let go once one does). Poller then waits on an Event nothing sets, holding
 nothing. "refresher", started after it with an ident of its own, asks for `registry`
 and waits forever; the main thread joins it.
 
@@ -17,6 +17,7 @@ the ident loader had and poller has now, and refresher waiting for it.
 import os
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import _harness  # noqa: E402
@@ -43,18 +44,40 @@ def refresh():
         pass
 
 
+def wait_gone(native_id):
+    """Wait until the OS thread has exited: only then is its stack back in glibc's cache.
+
+    join() returns when the Python thread is done, a moment before its OS thread ends."""
+    task = "/proc/self/task/%d" % native_id
+    for _ in range(1000):
+        if not os.path.exists(task):
+            return
+        time.sleep(0.01)
+    sys.exit("thread %d did not exit" % native_id)
+
+
 def start_poller(loader_ident):
-    """Start a poller that got the dead loader's ident; a candidate that did not ends."""
+    """Start a poller that got the dead loader's ident.
+
+    A candidate that did not stays alive until one does: had it ended, its own stack would
+    be the next one glibc hands out, ahead of the loader's."""
+    misses = []
     for _ in range(50):
         go, decided = threading.Event(), {"stay": False}
         t = threading.Thread(target=poll, args=(go, decided), name="poller", daemon=True)
         t.start()
-        decided["stay"] = t.ident == loader_ident
+        if t.ident == loader_ident:
+            decided["stay"] = True
+            go.set()
+            break
+        misses.append((t, go))
+    else:
+        sys.exit("no new thread got the dead loader's ident")
+    for miss, go in misses:
         go.set()
-        if decided["stay"]:
-            return t
-        t.join()
-    sys.exit("no new thread got the dead loader's ident")
+        miss.join()
+        wait_gone(miss.native_id)
+    return t
 
 
 def main():
@@ -64,6 +87,7 @@ def main():
     loader = threading.Thread(target=load, name="loader")
     loader.start()
     loader.join()
+    wait_gone(loader.native_id)
     poller = start_poller(loader.ident)
     refresher = threading.Thread(target=refresh, name="refresher")
     refresher.start()
