@@ -66,8 +66,10 @@ func abandonedWaits(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[in
 			continue
 		}
 		ob := s.Objects[w.Object]
+		if ob == nil {
+			continue
+		}
 		switch {
-		case ob == nil:
 		case ob.Kind == snapshot.KindQueue && w.Call == "join" && ob.Unfinished != nil && *ob.Unfinished > 0:
 		case ob.Kind == snapshot.KindBarrier && ob.Barrier != nil && ob.Barrier.State == "filling" && ob.Barrier.Waiting < ob.Barrier.Parties:
 		default:

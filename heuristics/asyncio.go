@@ -195,8 +195,7 @@ func othersBlocked(s *snapshot.Snapshot, a *locks.Analysis, loopTID int) ([]int,
 		if t.TID == loopTID {
 			continue
 		}
-		w := a.Waits[t.TID]
-		if w == nil || !inProcess[w.Kind] || t.State != snapshot.StateBlocked || (t.Kernel != nil && t.Kernel.Timed) || w.Timed() {
+		if !stuckForever(t, a.Waits[t.TID]) {
 			return nil, false
 		}
 		out = append(out, t.TID)

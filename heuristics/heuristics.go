@@ -451,7 +451,7 @@ func probableHolders(a *locks.Analysis, id string) bool {
 var inProcess = map[string]bool{
 	snapshot.KindLock: true, snapshot.KindRLock: true, snapshot.KindCondition: true, snapshot.KindQueue: true,
 	snapshot.KindEvent: true, snapshot.KindSemaphore: true, snapshot.KindThread: true, snapshot.KindFuture: true,
-	snapshot.KindBarrier: true, snapshot.KindModuleLock: true,
+	snapshot.KindBarrier: true, snapshot.KindModuleLock: true, locks.KindPipe: true,
 }
 
 // AllBlockedDetails lists every thread's wait.
@@ -484,8 +484,7 @@ func allBlocked(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 			continue
 		}
 		python = append(python, t)
-		w := a.Waits[t.TID]
-		if w == nil || !inProcess[w.Kind] || t.State != snapshot.StateBlocked || (t.Kernel != nil && t.Kernel.Timed) || w.Timed() {
+		if !stuckForever(t, a.Waits[t.TID]) {
 			return Finding{}, false
 		}
 		tids = append(tids, t.TID)

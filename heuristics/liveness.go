@@ -16,10 +16,12 @@ import (
 // least fixed point: a thread is stuck only when that is proven.
 
 // stuckForever reports whether the thread's own wait has no end of its own:
-// blocked, without a timeout, on something of the process.
+// blocked, without a timeout, on something of the process. A read or write
+// of a pipe only the process holds the other end of is I/O that only its
+// own threads can end.
 func stuckForever(t *snapshot.Thread, w *locks.Wait) bool {
-	return w != nil && inProcess[w.Kind] && t.State == snapshot.StateBlocked &&
-		!(t.Kernel != nil && t.Kernel.Timed) && !w.Timed()
+	blocked := t.State == snapshot.StateBlocked || (t.State == snapshot.StateIO && w != nil && w.Kind == locks.KindPipe)
+	return w != nil && inProcess[w.Kind] && blocked && !(t.Kernel != nil && t.Kernel.Timed) && !w.Timed()
 }
 
 // feeders tells the threads that could feed a queue or notify a condition.

@@ -57,6 +57,9 @@ const (
 	// BasisRunners: the executor threads running work items end the wait
 	// (as_completed()/wait() over several futures: an approximation).
 	BasisRunners Basis = "executor-runners"
+	// BasisOwnPipe: the thread reads (or writes) the pipe behind FD, and no
+	// other process holds its other end (snapshot.Kernel.PipeOwnOnly).
+	BasisOwnPipe Basis = "own-pipe"
 )
 
 // Bases of holds.

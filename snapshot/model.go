@@ -160,6 +160,12 @@ type Kernel struct {
 	// TargetInfo.OpenPipes of the other processes tell who holds its other
 	// end.
 	PipeInode uint64 `json:"pipe_inode,omitempty"`
+	// PipeOwnOnly is true when the thread reads or writes that pipe and no
+	// other process holds its other end (the write end of a read, the read
+	// end of a write): every process's descriptors were read (live targets,
+	// pyhang in the machine's first pid namespace). Only the target's own
+	// threads can then end the call.
+	PipeOwnOnly bool `json:"pipe_own_only,omitempty"`
 	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`
 	// Restarted is true when the thread sits in restart_syscall: an earlier

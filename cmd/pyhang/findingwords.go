@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pyhang/pyhang/heuristics"
@@ -97,12 +98,7 @@ func (w *words) summary(f *heuristics.Finding) string {
 		if d.Consequence {
 			return fmt.Sprintf("every one of the %d threads is blocked as a result: the process can never make progress", len(f.Threads))
 		}
-		if len(d.Waits) == 1 {
-			wt := d.Waits[0]
-			return fmt.Sprintf("the process's only thread, %s, waits without a timeout for %s, and no other thread is left to release or set it: the process can never make progress — end such a wait from a finally: block of the thread meant to, or give the wait a timeout",
-				w.threadName(wt.Thread), w.shortRef(wt.Waits))
-		}
-		return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues or joins that only another of these threads could release: the process can never make progress", len(f.Threads))
+		return w.allBlockedSummary(f, d)
 	case *heuristics.BlockedLoopDetails:
 		return w.blockedLoopSummary(d)
 	case *heuristics.StarvationDetails:
@@ -209,4 +205,23 @@ func (w *words) indirect(evs []locks.Evidence) string {
 		}
 	}
 	return ""
+}
+
+// allBlockedSummary says that no thread can run again; pipes are named when
+// a thread waits on one only the process holds.
+func (w *words) allBlockedSummary(f *heuristics.Finding, d *heuristics.AllBlockedDetails) string {
+	pipes := slices.ContainsFunc(d.Waits, func(wt heuristics.ThreadWait) bool { return wt.Waits.Kind == locks.KindPipe })
+	if len(d.Waits) == 1 {
+		wt := d.Waits[0]
+		if pipes {
+			return fmt.Sprintf("the process's only thread, %s, waits without a timeout on %s, whose other end no other process holds, and no other thread is left to use or close it: the process can never make progress — close a pipe's unused ends, or wait on it with a timeout (select() or poll())",
+				w.threadName(wt.Thread), w.ref(wt.Waits))
+		}
+		return fmt.Sprintf("the process's only thread, %s, waits without a timeout for %s, and no other thread is left to release or set it: the process can never make progress — end such a wait from a finally: block of the thread meant to, or give the wait a timeout",
+			w.threadName(wt.Thread), w.shortRef(wt.Waits))
+	}
+	if pipes {
+		return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues, joins or pipes whose other end no other process holds, that only another of these threads could release or use: the process can never make progress", len(f.Threads))
+	}
+	return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues or joins that only another of these threads could release: the process can never make progress", len(f.Threads))
 }

@@ -125,6 +125,7 @@ var kindWords = map[string]string{
 	locks.KindSleep:          "sleep",
 	locks.KindIO:             "I/O",
 	locks.KindProcess:        "child process",
+	locks.KindPipe:           "pipe",
 }
 
 // viaWords says how a frame's call was read (snapshot.Call.Via).
@@ -220,6 +221,12 @@ func (w *words) fact(e locks.Evidence) string {
 		return "the import lock's owner field: it is running the module's import"
 	case locks.BasisPipeFD:
 		return fmt.Sprintf("%s on fd %d, the queue's pipe", w.esc(e.Syscall), *e.FD)
+	case locks.BasisOwnPipe:
+		end := "write"
+		if e.Syscall == "write" || e.Syscall == "writev" {
+			end = "read"
+		}
+		return fmt.Sprintf("%s on fd %d, a pipe whose %s end no other process holds", w.esc(e.Syscall), *e.FD, end)
 	case locks.BasisSemaphore:
 		return fmt.Sprintf("futex %s is the queue's read lock, a semaphore the processes share", e.Addr)
 	case locks.BasisWaitChild:

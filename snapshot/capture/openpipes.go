@@ -28,6 +28,7 @@ func openPipes(s *snapshot.Snapshot, t target.Target) {
 			pipes[e.FD] = e.Inode
 		}
 	}
+	others := map[pipeEnd]bool{}
 	args := map[int][6]uint64{}
 	for _, kt := range t.Threads() {
 		if kt.InSyscall {
@@ -42,6 +43,7 @@ func openPipes(s *snapshot.Snapshot, t target.Target) {
 		if k.FD != nil {
 			if ino, ok := pipes[*k.FD]; ok {
 				k.PipeInode = ino
+				k.PipeOwnOnly = ownPipe(t.PID(), k, others)
 			}
 		}
 		if a, ok := args[s.Threads[i].TID]; ok && k.Nr == sysWaitid && k.WaitPID == nil {
@@ -55,6 +57,34 @@ func openPipes(s *snapshot.Snapshot, t target.Target) {
 			}
 		}
 	}
+}
+
+// pipeEnd is one end of a pipe: its inode, and whether the write end.
+type pipeEnd struct {
+	inode uint64
+	write bool
+}
+
+// ownPipe tells whether k reads or writes a pipe whose other end no other
+// process holds. held caches, by end, whether another process holds it:
+// the scan reads every process's descriptors.
+func ownPipe(pid int, k *snapshot.Kernel, held map[pipeEnd]bool) bool {
+	var end pipeEnd
+	switch k.Nr {
+	case sysRead, sysReadv:
+		end = pipeEnd{k.PipeInode, true}
+	case sysWrite, sysWritev:
+		end = pipeEnd{k.PipeInode, false}
+	default:
+		return false
+	}
+	h, ok := held[end]
+	if !ok {
+		elsewhere, complete := live.PipeHeldElsewhere(pid, end.inode, end.write)
+		h = elsewhere || !complete
+		held[end] = h
+	}
+	return !h
 }
 
 // Children lists the live child processes of pid, by their ids in this

@@ -173,13 +173,7 @@ func PipeEnds(pid int, inodes map[uint64]bool) []PipeEnd {
 		}
 		e := PipeEnd{FD: fd, Inode: ino}
 		if b, err := readSmall(procPath(pid, "fdinfo", n), 4096); err == nil {
-			for line := range strings.Lines(string(b)) {
-				if v, ok := strings.CutPrefix(line, "flags:"); ok {
-					if fl, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64); err == nil {
-						e.Write = fl&3 != 0 // O_WRONLY or O_RDWR
-					}
-				}
-			}
+			e.Write = fdinfoWritable(string(b))
 		}
 		out = append(out, e)
 	}

@@ -43,16 +43,28 @@ func OpenPipes(pid int) ([]PipeEnd, error) {
 	return out, nil
 }
 
-// fdinfoWritable reads the access mode of an fdinfo's "flags:" (octal):
-// O_WRONLY (1) or O_RDWR (2).
+// Access modes of a descriptor (the low bits of open()'s flags).
+const (
+	oWRONLY = 1
+	oRDWR   = 2
+)
+
+// fdinfoWritable reads whether an fdinfo's descriptor can write: O_WRONLY
+// or O_RDWR.
 func fdinfoWritable(info string) bool {
+	mode, ok := fdinfoAccess(info)
+	return ok && mode != 0
+}
+
+// fdinfoAccess reads the access mode from an fdinfo's "flags:" (octal).
+func fdinfoAccess(info string) (mode uint64, ok bool) {
 	for line := range strings.Lines(info) {
-		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+		if v, found := strings.CutPrefix(line, "flags:"); found {
 			f, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
-			return err == nil && f&3 != 0
+			return f & 3, err == nil
 		}
 	}
-	return false
+	return 0, false
 }
 
 // HostChildren lists the child processes of pid by their ids in this
