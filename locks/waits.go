@@ -74,7 +74,7 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 		fd := *so.FD
 		w = &Wait{Ref: ref(so), Evidence: []Evidence{{Basis: BasisSocket, Syscall: k.Syscall, FD: &fd}}, Object: so.ID,
 			Frame: userFrame(th)}
-	case a.ownPipeWait(th) != nil:
+	case ownPipe(k):
 		w = a.ownPipeWait(th)
 	case k.Futex != 0 && frameLock(x, th) != nil:
 		ob, f := frameLock(x, th), &th.Frames[0]
