@@ -12,6 +12,7 @@
 #   - `austin -w PID` ($RUNS runs, in turns with pyhang's), when $AUSTIN names an austin
 #     binary (built from its public source for the measurement; it reads the stacks without
 #     stopping the target);
+#   - both again, $RUNS runs each in turns, each report to /dev/null;
 #   - both again, $COLD_RUNS runs each in turns, every run after $PAUSE seconds with
 #     nothing running: as a person runs a tool once. On a virtual machine that hands free
 #     memory back to its host (free page reporting), the memory a program touches costs
@@ -42,7 +43,7 @@ export LC_NUMERIC=C # $EPOCHREALTIME with a decimal point
 
 # cpu_of FILE: the children's CPU time (user + system) in ms from the output of times in FILE.
 cpu_of() { awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }; printf "%.1f\n", t * 1000 }' "$1"; }
-# timed FILE CMD…: run CMD with stdout to $work/out, append its wall time in ms to FILE
+# timed FILE CMD…: run CMD with stdout to $work/out (or to $OUT), append its wall time in ms to FILE
 # and its CPU time in ms to FILE.cpu. The clock is bash's own $EPOCHREALTIME, read
 # right around CMD: a $(date …) there would count the fork of a subshell and of date
 # (about 8 ms here) into every figure. times runs in this shell, outside the timed
@@ -52,13 +53,13 @@ timed() {
     shift
     times >"$work/times0"
     t0=$EPOCHREALTIME
-    "$@" >"$work/out" 2>"$work/err"
+    "$@" >"${OUT:-$work/out}" 2>"$work/err"
     t1=$EPOCHREALTIME
     times >"$work/times1"
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$file"
     awk -v a="$(cpu_of "$work/times0")" -v b="$(cpu_of "$work/times1")" 'BEGIN { printf "%.1f\n", b - a }' >>"$file.cpu"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (a / (b > 0 ? b : 1) < 10 ? "%.2f" : "%.1f"), (b > 0 ? a / b : 0) }'; }
 
 echo "starting parked.py --threads $THREADS --depth $DEPTH under Python $VERSION"
 PYTHONDONTWRITEBYTECODE=1 "$python" testprogs/parked.py --threads "$THREADS" --depth "$DEPTH" \
@@ -82,6 +83,9 @@ echo "pid $pid ready: $want_threads threads, $want_frames Python frames"
 # in every other turn; nothing else runs between them: each report is moved
 # aside as it is (a rename) and read after the last run, since a Python that
 # parses 4 MB of JSON leaves the memory it freed to whichever tool runs next.
+# Every report of either tool is kept to the end, so that each run writes its
+# report into new pages of the page cache: a report moved over the tool's
+# report of the turn before would free that one's pages for the next run.
 echo "pyhang live x$RUNS${AUSTIN:+, austin -w x$RUNS, in turns}"
 : >"$work/live.ms"; : >"$work/live.ms.cpu"; : >"$work/paused.ms"
 : >"$work/austin.ms"; : >"$work/austin.ms.cpu"
@@ -92,15 +96,15 @@ live_run() {
 austin_run() {
     [[ -n $AUSTIN ]] || return 0
     timed "$work/austin.ms" "$AUSTIN" -w "$pid"
-    mv "$work/out" "$work/austin.out"
+    mv "$work/out" "$work/austin-$1.out"
 }
 for i in $(seq "$RUNS"); do
     if ((i % 2 == 0)); then
-        austin_run
+        austin_run "$i"
         live_run "$i"
     else
         live_run "$i"
-        austin_run
+        austin_run "$i"
     fi
 done
 python3 - "$work" "$RUNS" >"$work/paused.ms" <<'PY'
@@ -110,6 +114,22 @@ for i in range(1, int(sys.argv[2]) + 1):
         print(json.load(f)["target"]["paused_ms"])
 PY
 cp "$work/live-$RUNS.json" "$work/live.json"
+if [[ -n $AUSTIN ]]; then
+    # The same turns with each report thrown away (/dev/null): what the tools
+    # cost without their reports' page cache, where pyhang's JSON is 3.4 times
+    # austin's text.
+    echo "pyhang live and austin -w x$RUNS, in turns, each to /dev/null"
+    : >"$work/null.ms"; : >"$work/austin-null.ms"
+    for i in $(seq "$RUNS"); do
+        if ((i % 2 == 0)); then
+            OUT=/dev/null timed "$work/austin-null.ms" "$AUSTIN" -w "$pid"
+            OUT=/dev/null timed "$work/null.ms" "$pyhang" dump "$pid" --format json
+        else
+            OUT=/dev/null timed "$work/null.ms" "$pyhang" dump "$pid" --format json
+            OUT=/dev/null timed "$work/austin-null.ms" "$AUSTIN" -w "$pid"
+        fi
+    done
+fi
 echo "pyhang live${AUSTIN:+ and austin -w} x$COLD_RUNS, each after ${PAUSE}s idle"
 : >"$work/cold.ms"; : >"$work/austin-cold.ms"
 # As above, each report is moved aside: a report written over the other
@@ -131,7 +151,7 @@ got_frames=$(json "$work/live.json" "sum(len(t['frames']) for t in d['threads'])
 austin_ms=
 if [[ -n $AUSTIN ]]; then
     # austin -w prints one line per frame, indented, under a header per thread.
-    austin_frames=$(grep -c '^    ' "$work/austin.out" || true)
+    austin_frames=$(grep -c '^    ' "$work/austin-$RUNS.out" || true)
     [[ $austin_frames -gt 0 ]] || die "austin printed no frames: $(tail -5 "$work/err")"
     austin_ms=$(median <"$work/austin.ms")
     austin_cpu=$(median <"$work/austin.ms.cpu")
@@ -182,6 +202,8 @@ if [[ -n $austin_ms ]]; then
     printf '%-36s %10s   %s\n' "austin -w PID (ms)" "$austin_ms" "$(tr '\n' ' ' <"$work/austin.ms")"
     printf '%-36s %10s   %s\n' "  CPU time (ms)" "$austin_cpu" "$(tr '\n' ' ' <"$work/austin.ms.cpu")"
     printf '%-36s %10s   %s\n' "austin, each after ${PAUSE}s idle (ms)" "$austin_cold" "$(tr '\n' ' ' <"$work/austin-cold.ms")"
+    printf '%-36s %10s   %s\n' "pyhang to /dev/null (ms)" "$(median <"$work/null.ms")" "$(tr '\n' ' ' <"$work/null.ms")"
+    printf '%-36s %10s   %s\n' "austin to /dev/null (ms)" "$(median <"$work/austin-null.ms")" "$(tr '\n' ' ' <"$work/austin-null.ms")"
 fi
 printf '%-36s %10s   %s\n' "gdb thread apply all py-bt (ms)" "$gdbms" "$(tr '\n' ' ' <"$work/gdb.ms")"
 printf '%-36s %10s   %s\n' "  CPU time (ms)" "$gdb_cpu" "$(tr '\n' ' ' <"$work/gdb.ms.cpu")"
@@ -192,5 +214,6 @@ if [[ -n $austin_ms ]]; then
     printf '%-36s %10s\n' "ratio pyhang live / austin" "$(ratio "$live" "$austin_ms")"
     printf '%-36s %10s\n' "ratio pyhang / austin, CPU time" "$(ratio "$live_cpu" "$austin_cpu")"
     printf '%-36s %10s\n' "ratio pyhang / austin, after idle" "$(ratio "$cold" "$austin_cold")"
+    printf '%-36s %10s\n' "ratio pyhang / austin, to /dev/null" "$(ratio "$(median <"$work/null.ms")" "$(median <"$work/austin-null.ms")")"
 fi
 printf '%-36s %10s\n' "frames: pyhang live/core, py-bt" "$got_frames/$core_frames, $gdb_frames"
