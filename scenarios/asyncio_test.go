@@ -14,7 +14,7 @@ import (
 // asyncioPrograms hang (or do not) in asyncio: each writes its tasks' await
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
-	"asyncio_lock_order.py", "asyncio_semaphore_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py",
+	"asyncio_lock_order.py", "asyncio_semaphore_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_queue_starved.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py",
 	"asyncio_blocking_call.py", "healthy_asyncio.py", "healthy_asyncio_io.py",
 }
 
@@ -27,7 +27,9 @@ type aioExpect struct {
 	Locks        []string   `json:"locks"`
 	LoopStall    []string   `json:"loop_stall"`
 	Events       []string   `json:"events"`
-	BlockedLoop  *struct {
+	// Advice is what the stalled loop's summary must say of its fix.
+	Advice      string `json:"advice"`
+	BlockedLoop *struct {
 		Thread  string `json:"thread"`
 		Task    string `json:"task"`
 		Coro    string `json:"coro"`
@@ -222,6 +224,9 @@ func (d *aioReport) checkDeadlocks(t *testing.T, want aioExpect, problems []int)
 			t.Errorf("stalled loop's tasks %v, want %v", got, sorted(want.LoopStall))
 		}
 		d.checkNames(t, f.Objects, want.Events)
+		if !strings.Contains(f.Summary, want.Advice) {
+			t.Errorf("stalled loop's summary does not say %q", want.Advice)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pyhang/pyhang/heuristics"
@@ -121,9 +122,8 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 		if n := len(st.InDeadlock); n > 0 {
 			all = fmt.Sprintf("all %d of its tasks not in a deadlock above (%d are)", len(st.Waits), n)
 		}
-		return fmt.Sprintf("deadlock on %s: %s wait (%s), and nothing else can wake the loop — "+
-			"a task must not wait for what only a task waiting on it would give: set the event or the future from elsewhere, or give the wait a timeout",
-			w.loopWords(st.Loop), all, strings.Join(parts, "; "))
+		return fmt.Sprintf("deadlock on %s: %s wait (%s), and nothing else can wake the loop — %s",
+			w.loopWords(st.Loop), all, strings.Join(parts, "; "), w.loopStallFix(st))
 	}
 	var parts []string
 	throughLoop := false
@@ -159,6 +159,35 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 		}
 	}
 	return fmt.Sprintf("deadlock between %s: %s — %s", who, strings.Join(parts, "; "), fix)
+}
+
+// loopStallFix is the advice for a stalled loop, fitted to what its tasks
+// wait on. Tasks that wait to take from a queue are starved consumers: what
+// would have put to it has ended or waits too, as nothing else can wake the
+// loop. Otherwise a task waits for what only a task waiting itself would
+// give.
+func (w *words) loopStallFix(st *heuristics.LoopStall) string {
+	var queues []string
+	for _, tw := range st.Waits {
+		if tw.Waits.Kind != snapshot.KindQueue || !w.taskTakes(tw.Task) {
+			continue
+		}
+		if q := w.shortRef(tw.Waits); !slices.Contains(queues, q) {
+			queues = append(queues, q)
+		}
+	}
+	if len(queues) > 0 {
+		return fmt.Sprintf("no task or thread is left to put to %s: have a producer put a stop mark for its consumers when it ends (in a finally: block), or give get() a timeout (asyncio.wait_for)",
+			strings.Join(queues, ", "))
+	}
+	return "a task must not wait for what only a task waiting on it would give: set the event or the future from elsewhere, or give the wait a timeout"
+}
+
+// taskTakes says whether the task is suspended in a queue's get(), as
+// opposed to its put() or join().
+func (w *words) taskTakes(id string) bool {
+	t := w.task(id)
+	return t != nil && len(t.Frames) > 0 && t.Frames[0].Function == "get"
 }
 
 // taskDeadlockEvidence lists a task deadlock's facts.
