@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pyhang/pyhang/heuristics"
@@ -192,6 +194,20 @@ func (w *words) heldBy(r locks.Ref) string {
 	}
 	if hs := w.locks.Holders[r.ID]; len(hs) > 0 {
 		return ", held by " + w.threadList(hs)
+	}
+	// Nobody provably holds it: name who probably does (a thread between a
+	// bare acquire() of it and its release()), as the thread's own wait does.
+	var probable []int
+	for _, tid := range slices.Sorted(maps.Keys(w.locks.Holds)) {
+		for _, h := range w.locks.Holds[tid] {
+			if h.Probable && h.ID == r.ID {
+				probable = append(probable, tid)
+				break
+			}
+		}
+	}
+	if len(probable) > 0 {
+		return ", held, probably, by " + w.threadList(probable)
 	}
 	return ""
 }

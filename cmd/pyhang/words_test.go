@@ -58,3 +58,28 @@ func TestCycleAdvice(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldByWords: a lock nobody provably holds is said to be held,
+// probably, by the threads between a bare acquire() of it and its release();
+// a provable holder is named plainly, and other kinds name none.
+func TestHeldByWords(t *testing.T) {
+	w := &words{snap: &snapshot.Snapshot{}, esc: safetext.Escape, locks: &locks.Analysis{
+		Holders: map[string][]int{"lock@0x2": {7}},
+		Holds: map[int][]locks.Hold{
+			9: {{Ref: locks.Ref{Kind: snapshot.KindLock, ID: "lock@0x1"}, Probable: true}},
+			7: {{Ref: locks.Ref{Kind: snapshot.KindLock, ID: "lock@0x2"}}},
+		}}}
+	for _, c := range []struct {
+		ref  locks.Ref
+		want string
+	}{
+		{locks.Ref{Kind: snapshot.KindLock, ID: "lock@0x1"}, ", held, probably, by tid 9"},
+		{locks.Ref{Kind: snapshot.KindLock, ID: "lock@0x2"}, ", held by tid 7"},
+		{locks.Ref{Kind: snapshot.KindLock, ID: "lock@0x3"}, ""},
+		{locks.Ref{Kind: snapshot.KindEvent, ID: "lock@0x1"}, ""},
+	} {
+		if got := w.heldBy(c.ref); got != c.want {
+			t.Errorf("heldBy(%s %s) = %q, want %q", c.ref.Kind, c.ref.ID, got, c.want)
+		}
+	}
+}
