@@ -43,6 +43,12 @@ type CrashDetails struct {
 	// NullPointer: a SIGSEGV at an address below 4096, the page Linux never
 	// maps: a NULL pointer (plus a small offset) was dereferenced.
 	NullPointer bool `json:"null_pointer"`
+	// StackOverflow: a SIGSEGV at an address not mapped, or not writable,
+	// within stackReach of the thread's stack pointer (SP): the thread ran
+	// out of stack, on the guard page or the gap below its stack, most
+	// often in a recursion deeper than its stack holds.
+	StackOverflow bool           `json:"stack_overflow,omitempty"`
+	SP            *snapshot.Addr `json:"sp,omitempty"`
 	// Sender is the pid that raised a signal a process sent (the process
 	// itself, for abort()).
 	Sender int    `json:"sender_pid,omitempty"`
@@ -81,6 +87,23 @@ type CrashDetails struct {
 	Frame *int `json:"frame"`
 }
 
+// stackReach is how far from the stack pointer a fault still counts as the
+// stack running out. On x86-64 a call or push faults 8 bytes below it; code
+// that grows its frame first (sub rsp) faults above it, within the frame;
+// compilers probe a big frame a page at a time below it
+// (-fstack-clash-protection). A frame of CPython's eval loop is a few
+// hundred bytes; 64 KiB covers a frame with a big local buffer.
+const stackReach = 64 << 10
+
+// nearStackPointer says whether the fault address is within stackReach of
+// the stack pointer.
+func nearStackPointer(addr, sp uint64) bool {
+	if addr < sp {
+		return sp-addr <= stackReach
+	}
+	return addr-sp <= stackReach
+}
+
 func crash(s *snapshot.Snapshot) (Finding, bool) {
 	sig := s.Target.Signal
 	if sig == nil || !s.Target.Crashed() {
@@ -90,6 +113,8 @@ func crash(s *snapshot.Snapshot) (Finding, bool) {
 		Addr: sig.Addr, Sender: sig.Sender, Cause: CauseFault, Thread: sig.TID}
 	if sig.Number == snapshot.SIGSEGV && sig.Addr != nil && (sig.Code == segvMapErr || sig.Code == segvAccErr) {
 		d.NullPointer = *sig.Addr < nullPage
+		d.SP = sig.SP
+		d.StackOverflow = !d.NullPointer && sig.SP != nil && nearStackPointer(uint64(*sig.Addr), uint64(*sig.SP))
 	}
 	if sig.Number == snapshot.SIGABRT {
 		d.Cause = CauseAbort

@@ -12,7 +12,7 @@ import (
 )
 
 // crashWays are the ways testprogs/crash_in_process.py stops itself.
-var crashWays = []string{"abort-thread", "fatal-error", "faulthandler-segv"}
+var crashWays = []string{"abort-thread", "fatal-error", "faulthandler-segv", "stack-overflow"}
 
 // crashExpect is the expect object of crash_in_process.py's ready file.
 type crashExpect struct {
@@ -24,6 +24,9 @@ type crashExpect struct {
 	NativeFunction string `json:"native_function"`
 	PythonFunction string `json:"python_function"`
 	PythonLine     int    `json:"python_line"`
+	StackOverflow  bool   `json:"stack_overflow"`
+	// Skip says why the program does not crash this way on this Python.
+	Skip string `json:"skip"`
 }
 
 // crashFinding is the part of a crash finding's details the tests read.
@@ -33,6 +36,8 @@ type crashFinding struct {
 	CodeName    string  `json:"code_name"`
 	Addr        *string `json:"addr"`
 	NullPointer bool    `json:"null_pointer"`
+	Overflow    bool    `json:"stack_overflow"`
+	SP          *string `json:"sp"`
 	SenderPID   int     `json:"sender_pid"`
 	Cause       string  `json:"cause"`
 	Thread      int     `json:"thread"`
@@ -93,6 +98,9 @@ func TestCrashes(t *testing.T) {
 						t.Fatalf("ready file: %v", err)
 					}
 					want := r.Expect
+					if want.Skip != "" {
+						t.Skip(want.Skip)
+					}
 					core, sig, ok := testinterp.CrashCore(t, s)
 					if sig != signalNamed(want.Signal) {
 						t.Errorf("the program died of %v, want %s", sig, want.Signal)
@@ -132,8 +140,15 @@ func checkCrashCore(t *testing.T, core string, pid int, want crashExpect) {
 	if c.Signal != want.Signal || c.Cause != want.Cause {
 		t.Errorf("crash %s, cause %s; want %s, %s", c.Signal, c.Cause, want.Signal, want.Cause)
 	}
-	// The process raised it itself, with tgkill: no fault address.
-	if c.CodeName != "SI_TKILL" || c.SenderPID != pid || c.Addr != nil || c.NullPointer {
+	switch {
+	case want.StackOverflow:
+		// The kernel raised it, at an address beside the stack pointer.
+		if c.Addr == nil || c.SP == nil || !c.Overflow || c.NullPointer || c.SenderPID != 0 {
+			t.Errorf("address %v, sp %v, stack overflow %v, null pointer %v, sender %d: want a stack overflow the kernel raised",
+				c.Addr, c.SP, c.Overflow, c.NullPointer, c.SenderPID)
+		}
+	case c.CodeName != "SI_TKILL" || c.SenderPID != pid || c.Addr != nil || c.NullPointer || c.Overflow:
+		// The process raised it itself, with tgkill: no fault address.
 		t.Errorf("si_code %d %s, sender %d, address %v: want SI_TKILL from pid %d, no address", c.Code, c.CodeName, c.SenderPID, c.Addr, pid)
 	}
 	i := threadNamed(&d, want.Thread)
@@ -172,6 +187,9 @@ func checkCrashCore(t *testing.T, core string, pid int, want crashExpect) {
 			t.Errorf("the native stack %q has no Py_FatalError", stack)
 		}
 	case "fault":
+		if want.Handler == "" {
+			break
+		}
 		signal := slices.IndexFunc(c.Native, func(f struct {
 			Symbol      string `json:"symbol"`
 			SignalFrame bool   `json:"signal_frame"`

@@ -67,6 +67,10 @@ type Signal struct {
 	// Sender is the pid of the process that sent the signal (kill(),
 	// tgkill(), raise(), abort()); absent when the kernel raised it.
 	Sender int `json:"sender_pid,omitempty"`
+	// SP is the stack pointer of the thread that took the signal, as its
+	// registers in the core say (absent when they are unknown): a fault
+	// address just beside it is the thread running out of stack.
+	SP *Addr `json:"sp,omitempty"`
 }
 
 // Thread states of the JSON contract.

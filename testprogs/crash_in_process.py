@@ -9,6 +9,10 @@ that faulthandler catches and raises again.
     address 0 (ctypes.string_at(0)): strlen() faults, faulthandler's handler prints the
     tracebacks and raises SIGSEGV again, so the core records a SIGSEGV the process raised
     (SI_TKILL) with no fault address; the fault itself sits below the handler's signal frame.
+--how stack-overflow: a "deep" thread with a 128 KiB stack (threading.stack_size) recurses
+    through C (list(map(descend, ...))) with the recursion limit raised out of the way, until
+    its stack runs out: SIGSEGV at an address beside its stack pointer. Python 3.14 checks
+    the C stack itself and raises RecursionError instead: the ready file then says to skip.
 
 A diagnosis of the core should find crash, with the cause (abort, fatal-error, fault), the
 thread that took the signal and the Python frame that made the fatal call, at the
@@ -52,9 +56,26 @@ def read_null(h):
     ctypes.string_at(0)  # BLOCK:faulthandler-segv
 
 
+def descend(n):
+    return list(map(descend, (n + 1,)))  # BLOCK:stack-overflow
+
+
+def overflow(h):
+    if sys.version_info >= (3, 14):
+        h.about_to_crash("stack-overflow", None, None, expect={
+            "skip": "Python %d.%d checks the C stack itself: a deep recursion raises RecursionError"
+                    % sys.version_info[:2]})
+        return
+    sys.setrecursionlimit(10 ** 7)
+    h.about_to_crash("stack-overflow", None, None, expect={
+        "signal": "SIGSEGV", "cause": "fault", "thread": "deep", "stack_overflow": True,
+        "python_function": "descend", "python_line": h.line("stack-overflow")})
+    descend(0)
+
+
 def main():
     p = _harness.parser(__doc__)
-    p.add_argument("--how", choices=["abort-thread", "fatal-error", "faulthandler-segv"], required=True)
+    p.add_argument("--how", choices=["abort-thread", "fatal-error", "faulthandler-segv", "stack-overflow"], required=True)
     args = p.parse_args()
     h = _harness.Harness(args)
     if args.how == "abort-thread":
@@ -63,6 +84,11 @@ def main():
             time.sleep(3600)  # SITE:main
     elif args.how == "fatal-error":
         fatal_error(h)
+    elif args.how == "stack-overflow":
+        threading.stack_size(128 << 10)
+        deep = threading.Thread(target=overflow, args=(h,), name="deep")
+        deep.start()
+        deep.join()
     else:
         read_null(h)
 

@@ -33,6 +33,8 @@ func crashFix(d *heuristics.CrashDetails) string {
 		return "the interpreter found its own state broken and stopped; the message it printed to stderr says why (python -X faulthandler also prints every thread's traceback there)"
 	case d.Cause == heuristics.CauseAbort:
 		return "abort() stops a process on a failed check; the message printed to stderr just before it says which"
+	case d.StackOverflow:
+		return "a recursion deeper than the thread's stack holds: make it iterative, or keep sys.setrecursionlimit() low enough for the stack (a thread's stack is threading.stack_size(), the main thread's ulimit -s)"
 	case d.Via != "" && d.NullPointer:
 		return fmt.Sprintf("check the pointers and the argtypes of that call before making it: a None or freed pointer reaches C through %s as NULL", d.Via)
 	case d.Via != "":
@@ -57,6 +59,8 @@ func signalPhrase(d *heuristics.CrashDetails) string {
 		return "abort() (" + d.Signal + ")"
 	case d.NullPointer:
 		return fmt.Sprintf("%s, a NULL pointer dereference (address %s)", d.Signal, *d.Addr)
+	case d.StackOverflow:
+		return fmt.Sprintf("%s, a stack overflow (address %s, beside the stack pointer)", d.Signal, *d.Addr)
 	case d.Addr != nil && d.CodeName != "" && codeWords[d.CodeName] != "":
 		return fmt.Sprintf("%s, %s (address %s)", d.Signal, codeWords[d.CodeName], *d.Addr)
 	case d.Addr != nil:
@@ -145,6 +149,9 @@ func (w *words) crashEvidence(d *heuristics.CrashDetails) []string {
 		}
 	}
 	out = append(out, sig)
+	if d.StackOverflow {
+		out = append(out, w.overflowWords(d))
+	}
 	if d.PythonThread {
 		out = append(out, "the thread that took it: "+w.threadLabel(d.Thread))
 	} else {
@@ -185,6 +192,25 @@ func (w *words) crashEvidence(d *heuristics.CrashDetails) []string {
 		out = append(out, "Python stack: "+strings.Join(fs, " ← "))
 	}
 	return out
+}
+
+// overflowWords says how far the fault address is from the stack pointer,
+// and how deep the thread's Python stack is.
+func (w *words) overflowWords(d *heuristics.CrashDetails) string {
+	addr, sp := uint64(*d.Addr), uint64(*d.SP)
+	where := fmt.Sprintf("%d bytes below", sp-addr)
+	if addr >= sp {
+		where = fmt.Sprintf("%d bytes above", addr-sp)
+	}
+	s := fmt.Sprintf("the fault address is %s the thread's stack pointer %s, on memory the stack cannot grow into: the thread ran out of stack", where, d.SP)
+	if t := w.thread(d.Thread); t != nil && len(t.Frames) > 0 {
+		if t.StackLost {
+			s += fmt.Sprintf("; its Python stack is at least %d frames deep (the rest was not read)", len(t.Frames))
+		} else {
+			s += fmt.Sprintf("; its Python stack is %d frames deep", len(t.Frames))
+		}
+	}
+	return s
 }
 
 // chain is "RSA_size (libcrypto.so.3) ← ?? (libffi.so.8+0x6f7a) ← …",

@@ -348,13 +348,13 @@ func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *n
 		},
 		Threads: append([]snapshot.Thread(nil), d.threads...),
 	}
-	if si := t.Signal(); si != nil {
-		b.s.Target.Signal = signalInfo(si)
-	}
 	kthreads := t.Threads()
 	byTID := map[int]*target.Thread{}
 	for i := range kthreads {
 		byTID[kthreads[i].TID] = &kthreads[i]
+	}
+	if si := t.Signal(); si != nil {
+		b.s.Target.Signal = signalInfo(si, byTID[si.TID])
 	}
 	gil := d.gil
 	mainInterp, _ := p.MainInterpreter()

@@ -21,8 +21,14 @@ func signalName(n int) string {
 	return fmt.Sprintf("signal %d", n)
 }
 
-func signalInfo(si *target.SigInfo) *snapshot.Signal {
+// signalInfo is the signal that killed the process, kt the thread that took
+// it (nil when the core has no such thread).
+func signalInfo(si *target.SigInfo, kt *target.Thread) *snapshot.Signal {
 	s := &snapshot.Signal{Number: si.Signo, Name: signalName(si.Signo), Code: si.Code, TID: si.TID, Sender: si.Sender}
+	if kt != nil && kt.Regs != nil && !kt.Regs.Partial {
+		sp := snapshot.Addr(kt.Regs.RSP)
+		s.SP = &sp
+	}
 	switch si.Signo {
 	case snapshot.SIGILL, snapshot.SIGBUS, snapshot.SIGFPE, snapshot.SIGSEGV:
 		// Only a fault the kernel raised has an address; a signal a

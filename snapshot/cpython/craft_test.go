@@ -2,6 +2,7 @@ package cpython
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 )
 
@@ -245,6 +246,9 @@ func TestCyclicImage(t *testing.T) {
 		ts, err := p.threadState(fuzzBase+imgThreads, interp)
 		if err != nil || len(ts.Frames) != maxFrames || ts.Err == nil {
 			t.Fatalf("3.%d: thread state: %d frames, %v, %v", minor, len(ts.Frames), ts.Err, err)
+		}
+		if !strings.Contains(ts.Err.Error(), "loops back") {
+			t.Errorf("3.%d: a chain that loops is cut with %q, which does not say it loops", minor, ts.Err)
 		}
 		fr := ts.Frames[0]
 		if fr.Function == "" || fr.Function[0] != 'x' || len(fr.Locals) != 5 {

@@ -101,6 +101,18 @@ func (p *Process) walk(f uint64, decode frameDecoder, prevOff int64) ([]Frame, [
 	return out[:len(out):len(out)], shims, err
 }
 
+// cutError says why a stack was cut at maxFrames, at the frame f not read:
+// a chain that loops back to a frame already read, or a stack deeper than the
+// bound (a deep recursion). Checked once, when the bound is reached.
+func cutError(out []Frame, f uint64) error {
+	for i := range out {
+		if out[i].Addr == f {
+			return fmt.Errorf("stack cut after %d frames: the frame chain loops back to the frame at %#x", maxFrames, f)
+		}
+	}
+	return fmt.Errorf("stack cut after %d frames: it is deeper (a deep recursion); the outer frames, from %#x on, are not read", maxFrames, f)
+}
+
 // frameDecoder decodes the frame at f into dst (a zero Frame or one decoded
 // before) and says whether it is a Python frame to keep; see walk.
 type frameDecoder func(dst *Frame, f uint64, current bool) (bool, error)
@@ -114,7 +126,7 @@ func (p *Process) walkInto(out []Frame, f uint64, decode frameDecoder, prevOff i
 	// stopped.
 	for steps := 0; f != 0; steps++ {
 		if steps >= maxFrames {
-			return out, shims, fmt.Errorf("stack cut after %d frames (a loop in the frame chain at %#x?)", maxFrames, f)
+			return out, shims, cutError(out, f)
 		}
 		// Decoded in place, at the end of out: a Frame is hundreds of
 		// bytes, and a stack may hold thousands.
