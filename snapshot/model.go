@@ -162,13 +162,15 @@ type Kernel struct {
 	FDs []int `json:"fds,omitempty"`
 	// PipeInode is the inode of the pipe FD is an end of (live targets):
 	// TargetInfo.OpenPipes of the other processes tell who holds its other
-	// end.
+	// end. For a poll or select of pipes only their own (PipeOwnOnly), the
+	// inode of the first of FDs.
 	PipeInode uint64 `json:"pipe_inode,omitempty"`
 	// PipeOwnOnly is true when the thread reads or writes that pipe and no
 	// other process holds its other end (the write end of a read, the read
-	// end of a write): every process's descriptors were read (live targets,
-	// pyhang in the machine's first pid namespace). Only the target's own
-	// threads can then end the call.
+	// end of a write), or polls or selects, without a timeout, only pipe
+	// ends whose other ends no other process holds: every process's
+	// descriptors were read (live targets, pyhang in the machine's first pid
+	// namespace). Only the target's own threads can then end the call.
 	PipeOwnOnly bool `json:"pipe_own_only,omitempty"`
 	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`

@@ -21,11 +21,11 @@ func openPipes(s *snapshot.Snapshot, t target.Target) {
 	if t.Kind() != "pid" {
 		return
 	}
-	pipes := map[int]uint64{}
+	pipes := map[int]pipeEnd{}
 	if ends, err := live.OpenPipes(t.PID()); err == nil {
 		for _, e := range ends {
 			s.Target.OpenPipes = append(s.Target.OpenPipes, snapshot.OpenPipe{FD: e.FD, Inode: e.Inode, Write: e.Write})
-			pipes[e.FD] = e.Inode
+			pipes[e.FD] = pipeEnd{e.Inode, e.Write}
 		}
 	}
 	others := map[pipeEnd]bool{}
@@ -40,10 +40,16 @@ func openPipes(s *snapshot.Snapshot, t target.Target) {
 		if k == nil {
 			continue
 		}
-		if k.FD != nil {
-			if ino, ok := pipes[*k.FD]; ok {
-				k.PipeInode = ino
+		switch {
+		case k.FD != nil:
+			if end, ok := pipes[*k.FD]; ok {
+				k.PipeInode = end.inode
 				k.PipeOwnOnly = ownPipe(t.PID(), k, others)
+			}
+		case len(k.FDs) > 0 && !k.Timed && polls(k.Nr):
+			k.PipeOwnOnly = ownPipesPolled(t.PID(), k.FDs, pipes, others)
+			if k.PipeOwnOnly {
+				k.PipeInode = pipes[k.FDs[0]].inode
 			}
 		}
 		if a, ok := args[s.Threads[i].TID]; ok && k.Nr == sysWaitid && k.WaitPID == nil {
@@ -85,6 +91,40 @@ func ownPipe(pid int, k *snapshot.Kernel, held map[pipeEnd]bool) bool {
 		held[end] = h
 	}
 	return !h
+}
+
+// polls says whether nr is a poll or select: it waits on descriptors (Kernel.FDs).
+func polls(nr int) bool {
+	switch nr {
+	case sysPoll, sysPpoll, sysSelect, sysPselect6:
+		return true
+	}
+	return false
+}
+
+// ownPipesPolled tells whether every descriptor a poll or select without a
+// timeout waits on is a pipe end whose other end no other process holds.
+// Whatever the events asked for, only the other end can wake a pipe end:
+// a read end gets data or a hang-up from the write end's holders, a write
+// end room or an error from the read end's. held caches as for ownPipe.
+func ownPipesPolled(pid int, fds []int, pipes map[int]pipeEnd, held map[pipeEnd]bool) bool {
+	for _, fd := range fds {
+		end, ok := pipes[fd]
+		if !ok {
+			return false // a socket, a terminal, an eventfd …: anything can wake it
+		}
+		other := pipeEnd{end.inode, !end.write}
+		h, ok := held[other]
+		if !ok {
+			elsewhere, complete := live.PipeHeldElsewhere(pid, other.inode, other.write)
+			h = elsewhere || !complete
+			held[other] = h
+		}
+		if h {
+			return false
+		}
+	}
+	return true
 }
 
 // Children lists the live child processes of pid, by their ids in this
