@@ -211,6 +211,43 @@ func TestRunCrash(t *testing.T) {
 	}
 }
 
+// TestRunStackOverflow runs crash_in_process.py --how stack-overflow under
+// pyhang run on a few interpreters: the report at the signal's delivery
+// names a stack overflow and unwinds the crashed thread's native stack, the
+// Python frames placed on it, though its stack pointer may lie below the
+// stack's mapping.
+func TestRunStackOverflow(t *testing.T) {
+	for _, in := range pickInterps(t, "3.8", "3.12", "unstable-3.14") {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			ready := filepath.Join(t.TempDir(), "ready.json")
+			r := runUnder(t, in, []string{"--hang-after", "2m"}, "crash_in_process.py", "--how", "stack-overflow", "--ready", ready)
+			var rf struct {
+				Expect struct {
+					Skip string `json:"skip"`
+				} `json:"expect"`
+			}
+			if raw, err := os.ReadFile(ready); err == nil {
+				json.Unmarshal(raw, &rf)
+			}
+			if rf.Expect.Skip != "" {
+				t.Skip(rf.Expect.Skip)
+			}
+			if r.code != 139 {
+				t.Fatalf("exit %d, want 139\n%v", r.code, r)
+			}
+			report := string(r.stderr)
+			if !strings.Contains(report, "a stack overflow") {
+				t.Errorf("the report does not name a stack overflow\n%s", tail(r.stderr, 4000))
+			}
+			if strings.Contains(report, "Python frames not placed on the native stack") ||
+				!regexp.MustCompile(`#1 .*\n(.*\n)*?\s+File ".*crash_in_process\.py", line \d+, in descend`).MatchString(report) {
+				t.Errorf("the crashed thread's native stack was not unwound with its Python frames\n%s", tail(r.stderr, 4000))
+			}
+		})
+	}
+}
+
 // TestRunNoFalseHang runs healthy programs longer than --hang-after: one that sleeps
 // and waits on a Condition with a timeout a timer thread notifies, one that only
 // computes slowly while its main thread joins it. Neither is hung; each exits 0.

@@ -34,6 +34,7 @@ import (
 // tens of KiB.
 const (
 	maxStackCopy      = 2 << 20   // per thread
+	overflowReach     = 64 << 10  // below a stack, where a frame that overflowed it begins
 	maxStackCopyTotal = 256 << 20 // per snapshot
 )
 
@@ -191,7 +192,10 @@ func sameState(a, b *target.Thread) bool {
 // stackPages lists the pages of the used stack above sp: to the end of the
 // mapping that holds it (glibc puts a thread's descriptor and TLS at the top
 // of its stack mapping, the kernel the arguments and environment at the top
-// of the main thread's), at most maxStackCopy.
+// of the main thread's), at most maxStackCopy. A thread that ran out of stack
+// may have its stack pointer in the unmapped gap or guard below its stack,
+// where a frame it began faulted: its stack is then the mapping just above,
+// within overflowReach.
 func (sc *stackCopy) stackPages(sp uint64) []uint64 {
 	const page = cpython.PageSize
 	i, ok := slices.BinarySearchFunc(sc.maps, sp, func(m target.Mapping, a uint64) int {
@@ -203,12 +207,19 @@ func (sc *stackCopy) stackPages(sp uint64) []uint64 {
 		}
 		return 0
 	})
-	if !ok || len(sc.maps[i].Perms) < 2 || sc.maps[i].Perms[1] != 'w' {
+	from := sp
+	if !ok { // sc.maps[i] is the first mapping above sp, if any
+		if i == len(sc.maps) || sc.maps[i].Start-sp > overflowReach {
+			return nil
+		}
+		from = sc.maps[i].Start
+	}
+	if len(sc.maps[i].Perms) < 2 || sc.maps[i].Perms[1] != 'w' {
 		return nil
 	}
 	var out []uint64
-	top := min(sc.maps[i].End, sp+maxStackCopy)
-	for a := sp &^ (page - 1); a < top && sc.total < maxStackCopyTotal; a += page {
+	top := min(sc.maps[i].End, from+maxStackCopy)
+	for a := from &^ (page - 1); a < top && sc.total < maxStackCopyTotal; a += page {
 		out = append(out, a)
 		sc.total += page
 	}
