@@ -5,8 +5,34 @@ import (
 	"io"
 	"strings"
 
+	"github.com/pyhang/pyhang/heuristics"
+	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
 )
+
+// otherProcessWaits are the waits of a core's threads that only another
+// process can end, without a timeout: a get() of a multiprocessing queue or
+// result, a join of a multiprocessing worker, a wait for a child process. A
+// core records nothing of the other processes, so such a wait is neither
+// proven forever nor known to end; nil for a live target, which shows them.
+func otherProcessWaits(an *analysis) []heuristics.ThreadWait {
+	if an.snap.Target.Kind != "core" {
+		return nil
+	}
+	var out []heuristics.ThreadWait
+	for i := range an.snap.Threads {
+		tid := an.snap.Threads[i].TID
+		wt := an.locks.Waits[tid]
+		if wt == nil || wt.Timed() {
+			continue
+		}
+		switch wt.Kind {
+		case snapshot.KindMPQueue, snapshot.KindMPResult, snapshot.KindMPProcess, snapshot.KindMPPool, locks.KindProcess:
+			out = append(out, heuristics.ThreadWait{Thread: tid, Waits: wt.Ref, Frame: wt.Frame, Evidence: wt.Evidence})
+		}
+	}
+	return out
+}
 
 // writeDiagnosis prints the problems first, numbered, then notes, then the
 // evidence: the stacks of the threads involved, then one line for every
@@ -37,6 +63,12 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			break
 		}
 		fmt.Fprintf(w, "No deadlock, orphaned lock, starved consumer, abandoned wait, stuck I/O, GIL held in native code or permanently blocked process found among %s.\n", threadCount(len(s.Threads)))
+		if tws := otherProcessWaits(an); len(tws) > 0 {
+			fmt.Fprintf(w, "A core shows no other process, and %s without a timeout for one, so whether that ends is not known from here (diagnose the live process, with --subprocesses, to tell):\n", threadsWait(len(tws)))
+			for _, line := range ws.othersWait(tws, "") {
+				fmt.Fprintf(w, "  - %s\n", line)
+			}
+		}
 	case 1:
 		fmt.Fprintln(w, "1 problem found:")
 	default:

@@ -83,3 +83,29 @@ func TestHeldByWords(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherProcessWaits: from a core, the untimed waits only another process
+// can end are listed; a timed one is not, nor anything of a live target.
+func TestOtherProcessWaits(t *testing.T) {
+	queue := locks.Ref{Kind: snapshot.KindMPQueue, ID: "mp-queue@0x10"}
+	child := locks.Ref{Kind: locks.KindProcess, ID: "popen@0x20"}
+	lock := locks.Ref{Kind: snapshot.KindLock, ID: "lock@0x30"}
+	an := &analysis{
+		snap: &snapshot.Snapshot{Target: snapshot.TargetInfo{Kind: "core"},
+			Threads: []snapshot.Thread{{TID: 1}, {TID: 2}, {TID: 3}, {TID: 4}}},
+		locks: &locks.Analysis{Waits: map[int]*locks.Wait{
+			1: {Ref: queue},
+			2: {Ref: child, Evidence: []locks.Evidence{{Basis: locks.BasisTimeout}}},
+			3: {Ref: lock},
+			4: {Ref: child},
+		}},
+	}
+	got := otherProcessWaits(an)
+	if len(got) != 2 || got[0].Thread != 1 || got[1].Thread != 4 {
+		t.Errorf("from a core: %+v, want the waits of threads 1 and 4", got)
+	}
+	an.snap.Target.Kind = "pid"
+	if got := otherProcessWaits(an); got != nil {
+		t.Errorf("from a live target: %+v, want none", got)
+	}
+}
