@@ -84,13 +84,19 @@ func ownPipe(pid int, k *snapshot.Kernel, held map[pipeEnd]bool) bool {
 	default:
 		return false
 	}
+	return !heldElsewhere(pid, end, held)
+}
+
+// heldElsewhere tells whether a process other than pid holds the pipe end,
+// or might (its scan was cut short); held caches the answers by end.
+func heldElsewhere(pid int, end pipeEnd, held map[pipeEnd]bool) bool {
 	h, ok := held[end]
 	if !ok {
 		elsewhere, complete := live.PipeHeldElsewhere(pid, end.inode, end.write)
 		h = elsewhere || !complete
 		held[end] = h
 	}
-	return !h
+	return h
 }
 
 // polls says whether nr is a poll or select: it waits on descriptors (Kernel.FDs).
@@ -113,14 +119,7 @@ func ownPipesPolled(pid int, fds []int, pipes map[int]pipeEnd, held map[pipeEnd]
 		if !ok {
 			return false // a socket, a terminal, an eventfd …: anything can wake it
 		}
-		other := pipeEnd{end.inode, !end.write}
-		h, ok := held[other]
-		if !ok {
-			elsewhere, complete := live.PipeHeldElsewhere(pid, other.inode, other.write)
-			h = elsewhere || !complete
-			held[other] = h
-		}
-		if h {
+		if heldElsewhere(pid, pipeEnd{end.inode, !end.write}, held) {
 			return false
 		}
 	}
