@@ -344,6 +344,7 @@ func (a *Analysis) probableHolders() {
 			}
 		}
 	}
+	a.ProbableHolders = probable
 	for _, w := range a.Waits {
 		if w.Object == "" || len(a.Holders[w.Object]) > 0 || len(a.TaskHolders[w.Object]) > 0 {
 			continue

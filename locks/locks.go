@@ -189,6 +189,9 @@ type Analysis struct {
 	Holds map[int][]Hold // by tid
 	// Holders maps a resource id to the tids holding it (proven holds only).
 	Holders map[string][]int
+	// ProbableHolders maps a lock id nobody provably holds to the tids that
+	// probably do (Hold.Probable), in tid order.
+	ProbableHolders map[string][]int
 	// BareSites lists, for each locked Lock that no thread provably holds, the
 	// acquire()/release() calls on its names found in the frames' source files.
 	BareSites map[string][]Site

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/pyhang/pyhang/heuristics"
@@ -197,16 +195,7 @@ func (w *words) heldBy(r locks.Ref) string {
 	}
 	// Nobody provably holds it: name who probably does (a thread between a
 	// bare acquire() of it and its release()), as the thread's own wait does.
-	var probable []int
-	for _, tid := range slices.Sorted(maps.Keys(w.locks.Holds)) {
-		for _, h := range w.locks.Holds[tid] {
-			if h.Probable && h.ID == r.ID {
-				probable = append(probable, tid)
-				break
-			}
-		}
-	}
-	if len(probable) > 0 {
+	if probable := w.locks.ProbableHolders[r.ID]; len(probable) > 0 {
 		return ", held, probably, by " + w.threadList(probable)
 	}
 	return ""

@@ -64,7 +64,8 @@ func TestCycleAdvice(t *testing.T) {
 // a provable holder is named plainly, and other kinds name none.
 func TestHeldByWords(t *testing.T) {
 	w := &words{snap: &snapshot.Snapshot{}, esc: safetext.Escape, locks: &locks.Analysis{
-		Holders: map[string][]int{"lock@0x2": {7}},
+		Holders:         map[string][]int{"lock@0x2": {7}},
+		ProbableHolders: map[string][]int{"lock@0x1": {9}},
 		Holds: map[int][]locks.Hold{
 			9: {{Ref: locks.Ref{Kind: snapshot.KindLock, ID: "lock@0x1"}, Probable: true}},
 			7: {{Ref: locks.Ref{Kind: snapshot.KindLock, ID: "lock@0x2"}}},
