@@ -27,6 +27,14 @@ import (
 // are seen waiting for the GIL. A thread in uninterruptible disk sleep
 // (live, state D) is doing file I/O and is left alone. Whether the holder
 // makes progress between snapshots is not seen from one.
+//
+// A holder that runs, rather than blocks, is a finding only when a live
+// target's GIL was watched after the snapshot (snapshot.GILWatch) and never
+// changed hands while a thread the snapshot saw waiting still waited: the
+// waiter asks the holder to let go every switch interval, and code that
+// runs Python does. The holder runs native code that keeps the GIL (a C
+// function that loops, a regular expression that backtracks); it may end,
+// so it is a warning, for at least as long as the watch went on.
 
 // blockingCalls are the system calls a thread can block in for long; the
 // value says whether the call always has a timeout.
@@ -62,6 +70,11 @@ type GILHeldDetails struct {
 	// the call came through one.
 	Native []snapshot.NativeFrame `json:"native,omitempty"`
 	Via    string                 `json:"via,omitempty"`
+	// Running says the holder was on a CPU, not blocked in a system call;
+	// KeptFor is how long, at least, the GIL stayed with it after the
+	// snapshot while Waiters waited (the GIL watch), in seconds.
+	Running bool    `json:"running,omitempty"`
+	KeptFor float64 `json:"kept_for_s,omitempty"`
 	// Waiters are the threads the kernel shows waiting for the GIL (on its
 	// condition variable); Others are the rest of the Python threads, which
 	// cannot run Python either once their own wait ends.
@@ -100,15 +113,27 @@ func gilHeldInNative(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 			break
 		}
 	}
-	if holder == nil || holder.Kernel == nil || holder.State == snapshot.StateRunning || holder.State == snapshot.StateCrashed {
+	if holder == nil || holder.State == snapshot.StateCrashed {
 		return Finding{}, false
 	}
+	d := &GILHeldDetails{Holder: holder.TID, Waiters: []int{}, Others: []int{}}
 	k := holder.Kernel
-	alwaysTimed, known := blockingCalls[k.Syscall]
-	if !known || k.Proc == "D" {
+	alwaysTimed, known := false, false
+	if k != nil {
+		alwaysTimed, known = blockingCalls[k.Syscall]
+	}
+	kept := keptWatch(s, holder)
+	switch {
+	case holder.State != snapshot.StateRunning && known && k.Proc != "D":
+		d.Syscall, d.Timed = k.Syscall, alwaysTimed || k.Timed
+	case kept != nil:
+		d.Running, d.KeptFor = holder.State == snapshot.StateRunning, kept.Seconds
+		if !d.Running && k != nil {
+			d.Syscall = k.Syscall
+		}
+	default:
 		return Finding{}, false
 	}
-	d := &GILHeldDetails{Holder: holder.TID, Syscall: k.Syscall, Timed: alwaysTimed || k.Timed, Waiters: []int{}, Others: []int{}}
 	for i := range s.Threads {
 		t := &s.Threads[i]
 		switch {
@@ -119,7 +144,7 @@ func gilHeldInNative(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 			d.Others = append(d.Others, t.TID)
 		}
 	}
-	if len(d.Waiters)+len(d.Others) == 0 || d.Timed && len(d.Waiters) == 0 {
+	if len(d.Waiters)+len(d.Others) == 0 || (d.Timed || kept != nil) && len(d.Waiters) == 0 {
 		return Finding{}, false // no other thread to stall, or none seen stalling on a wait that ends
 	}
 	if len(holder.Frames) > 0 {
@@ -137,7 +162,7 @@ func gilHeldInNative(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 	}
 	f := Finding{Kind: GILHeldInNative, Severity: Error, Threads: append([]int{holder.TID}, d.Waiters...),
 		Objects: []string{}, Details: d}
-	if d.Timed {
+	if d.Timed || d.KeptFor > 0 {
 		f.Severity = Warning
 	}
 	for _, h := range a.Holds[holder.TID] {
@@ -147,4 +172,16 @@ func gilHeldInNative(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 	}
 	sort.Ints(f.Threads)
 	return f, true
+}
+
+// keptWatch is the watch of the GIL holder takes when it saw the GIL kept
+// (never changing hands) for the whole watch; nil otherwise.
+func keptWatch(s *snapshot.Snapshot, holder *snapshot.Thread) *snapshot.GILWatch {
+	for _, in := range s.Target.Interpreters {
+		mine := holder.Interpreter == nil && in.Main || holder.Interpreter != nil && holder.Interpreter.ID == in.ID
+		if mine && in.GIL != nil && in.GIL.Watch != nil && in.GIL.Watch.Kept {
+			return in.GIL.Watch
+		}
+	}
+	return nil
 }

@@ -71,6 +71,14 @@ func TestGILHeldRules(t *testing.T) {
 		// mmap, brk …: an allocation, not a wait.
 		{"unknown system call", gilSnapshot(snapshot.StateBlocked, &snapshot.Kernel{Syscall: "syscall 9", Nr: 9}, true), ""},
 		{"disk sleep", gilSnapshot(snapshot.StateIO, &snapshot.Kernel{Proc: "D", Syscall: "read", Nr: 0}, true), ""},
+		// Watched after the snapshot: a GIL that never changed hands while
+		// a thread waited is kept by native code; one that did is a turn.
+		{"running, GIL kept", watched(gilSnapshot(snapshot.StateRunning, &snapshot.Kernel{Proc: "R"}, true), true), Warning},
+		{"running, GIL switched", watched(gilSnapshot(snapshot.StateRunning, &snapshot.Kernel{Proc: "R"}, true), false), ""},
+		{"running, GIL kept, no waiter seen", watched(gilSnapshot(snapshot.StateRunning, &snapshot.Kernel{Proc: "R"}, false), true), ""},
+		{"unknown system call, GIL kept", watched(gilSnapshot(snapshot.StateBlocked, &snapshot.Kernel{Syscall: "syscall 9", Nr: 9}, true), true), Warning},
+		// The blocked rule stands: pause() has no timeout.
+		{"blocked in pause, GIL kept", watched(gilSnapshot(snapshot.StateBlocked, &snapshot.Kernel{Syscall: "pause", Nr: 34}, true), true), Error},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []Finding
@@ -95,4 +103,12 @@ func TestGILHeldRules(t *testing.T) {
 			t.Errorf("a finding for a single thread: %+v", f.Details)
 		}
 	}
+}
+
+// watched gives s a main interpreter whose GIL a watch saw kept, or not.
+func watched(s *snapshot.Snapshot, kept bool) *snapshot.Snapshot {
+	s.Target.Interpreters = []snapshot.Interpreter{{InterpreterRef: snapshot.InterpreterRef{Main: true},
+		GIL: &snapshot.GILState{Addr: 0x1000, Switches: 7, IntervalUS: 5000,
+			Watch: &snapshot.GILWatch{Seconds: 0.25, Reads: 25, Kept: kept}}}}
+	return s
 }

@@ -52,9 +52,11 @@ type expectation struct {
 	Starved       []string `json:"starved"`
 	Queue         string   `json:"queue"`
 	BlockedOthers []string `json:"blocked_others"`
-	// GILHolder holds the GIL in a C call that blocks; GILWaiters are
-	// the threads that want it; the holder's C function and Python frame.
+	// GILHolder holds the GIL in a C call that blocks, or with GILRunning
+	// in one that runs; GILWaiters are the threads that want it; the
+	// holder's C function and Python frame.
 	GILHolder      string   `json:"gil_holder"`
+	GILRunning     bool     `json:"gil_running"`
 	GILWaiters     []string `json:"gil_waiters"`
 	HolderFunction string   `json:"holder_function"`
 	HolderPython   string   `json:"holder_python_function"`
@@ -248,7 +250,7 @@ var diagnosePrograms = []string{
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
 	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
-	"gil_held_in_native.py", "healthy_gil.py",
+	"gil_held_in_native.py", "gil_held_running.py", "healthy_gil.py",
 }
 
 // TestDiagnose runs every problem program and every healthy look-alike under
@@ -267,10 +269,17 @@ func TestDiagnose(t *testing.T) {
 		lookEachWay(t, p.lookable(), func(t *testing.T, w way) {
 			if want.Expect.LiveOnly && !w.live {
 				checkDiagnosis(t, w.target, expectation{Healthy: true}, w.lossy)
+				if want.Expect.GILRunning {
+					// The text says what a core cannot tell, and who can.
+					r := runPyhang(t, "diagnose", w.target)
+					if !strings.Contains(string(r.stdout), want.Expect.GILHolder+`" (tid `) || !strings.Contains(string(r.stdout), "held the GIL and was running while") {
+						t.Errorf("the text of a core does not say the holder ran with the GIL\n%s", tail(r.stdout, 3000))
+					}
+				}
 				return
 			}
 			checkDiagnosis(t, w.target, want.Expect, w.lossy)
-			if w.live && want.Expect.GILHolder != "" {
+			if w.live && want.Expect.GILHolder != "" && !want.Expect.GILRunning {
 				checkGILHeldNative(t, w.target, want.Expect)
 			}
 		})
@@ -500,14 +509,19 @@ func checkStarved(t *testing.T, d *diagnosis, want expectation) {
 // thread is listed as unable to run.
 func checkGILHeld(t *testing.T, d *diagnosis, want expectation) {
 	f := d.Findings[d.onlyProblem(t, "gil-held-in-native")]
-	if f.Severity != "error" {
+	switch {
+	case want.GILRunning && f.Severity != "warning":
+		t.Errorf("severity %s, want warning (the holder runs, and may end)", f.Severity)
+	case !want.GILRunning && f.Severity != "error":
 		t.Errorf("severity %s, want error (pause() has no timeout)", f.Severity)
 	}
 	var det struct {
-		Holder   int    `json:"holder"`
-		Frame    *int   `json:"frame"`
-		Syscall  string `json:"syscall"`
-		Timed    bool   `json:"timed"`
+		Holder   int     `json:"holder"`
+		Frame    *int    `json:"frame"`
+		Syscall  string  `json:"syscall"`
+		Timed    bool    `json:"timed"`
+		Running  bool    `json:"running"`
+		KeptFor  float64 `json:"kept_for_s"`
 		Function *struct {
 			Symbol string `json:"symbol"`
 			Module string `json:"module"`
@@ -522,13 +536,19 @@ func checkGILHeld(t *testing.T, d *diagnosis, want expectation) {
 	if h < 0 || det.Holder != d.Threads[h].TID || d.Threads[h].GIL != "held" {
 		t.Fatalf("holder tid %d, want %s (%+v)", det.Holder, want.GILHolder, d.Threads)
 	}
-	if det.Syscall != "pause" || det.Timed {
+	switch {
+	case want.GILRunning:
+		// The watch reads for fifty switch intervals, at least 0.25 s.
+		if !det.Running || det.Syscall != "" || det.KeptFor < 0.2 {
+			t.Errorf("running %v in %q, kept %.2f s; want a running holder that kept the GIL for the watch", det.Running, det.Syscall, det.KeptFor)
+		}
+	case det.Syscall != "pause" || det.Timed:
 		t.Errorf("the holder is in %s (timed %v), want pause without a timeout", det.Syscall, det.Timed)
 	}
 	// glibc 2.41+ sits in __syscall_cancel_arch under pause(), named only
 	// where libc keeps its symbols; without --native only that is seen.
-	if det.Function == nil || !strings.HasPrefix(det.Function.Module, "libc.so") ||
-		!slices.Contains([]string{want.HolderFunction, "__syscall_cancel_arch", ""}, det.Function.Symbol) {
+	if !want.GILRunning && (det.Function == nil || !strings.HasPrefix(det.Function.Module, "libc.so") ||
+		!slices.Contains([]string{want.HolderFunction, "__syscall_cancel_arch", ""}, det.Function.Symbol)) {
 		t.Errorf("the holder's function is %+v, want %s in libc", det.Function, want.HolderFunction)
 	}
 	frames := d.Threads[h].Frames

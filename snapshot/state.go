@@ -46,6 +46,37 @@ type Interpreter struct {
 	FinalizingTID int  `json:"finalizing_tid,omitempty"`
 	// GC is the state of the interpreter's garbage collector.
 	GC *GC `json:"gc,omitempty"`
+	// GIL is the state of the GIL the interpreter's threads take (the main
+	// interpreter's, for one that shares it); nil when it could not be read.
+	GIL *GILState `json:"gil,omitempty"`
+}
+
+// GILState is what a GIL says beyond who holds it (threads[].gil): how
+// often it changed hands, which looks over time compare (a GIL that never
+// changes hands while threads wait for it is held by code that never lets
+// it go), and the switch interval.
+type GILState struct {
+	Addr Addr `json:"addr"`
+	// Switches counts the times a thread took the GIL from another one.
+	Switches uint64 `json:"switches"`
+	// IntervalUS is the switch interval in microseconds
+	// (sys.getswitchinterval()): how long a thread that waits for the GIL
+	// lets its holder run Python before it asks it to let go.
+	IntervalUS uint64 `json:"interval_us"`
+	// Watch is what reads of the GIL after the snapshot saw, taken without
+	// stopping a live target where a thread held it while another waited
+	// for it; nil when not watched.
+	Watch *GILWatch `json:"watch,omitempty"`
+}
+
+// GILWatch is a GIL read over time after the snapshot.
+type GILWatch struct {
+	// Seconds is how long the reads went on, Reads how many there were.
+	Seconds float64 `json:"seconds"`
+	Reads   int     `json:"reads"`
+	// Kept says the GIL was locked at every read with the switch count of
+	// the snapshot: it never changed hands meanwhile.
+	Kept bool `json:"kept"`
 }
 
 // GC bases: how GC.TID was found.

@@ -37,7 +37,11 @@ without stopping it, and says of each thread whether it is stuck (the same stack
 and no CPU time at every look: "blocked for at least N s"), spinning (the same
 stack while on a CPU) or moving. The findings stay those of one consistent
 snapshot taken after the looks; the looks add what only time shows: a thread
-starved of a lock that other threads keep passing among themselves.`,
+starved of a lock that other threads keep passing among themselves.
+
+When a thread holds the GIL and runs while others wait for it, diagnose reads
+the GIL of a live process for up to a second more, without stopping it: a GIL
+that never changes hands meanwhile is held by native code that keeps it.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
@@ -53,6 +57,7 @@ starved of a lock that other threads keep passing among themselves.`,
 			}
 			an := analyse
 			opts := f.options()
+			opts.WatchGIL = true
 			if f.format == "json" && !f.subprocesses {
 				spare := &spareMemory{}
 				opts.Spare = spare.keep

@@ -34,6 +34,30 @@ func otherProcessWaits(an *analysis) []heuristics.ThreadWait {
 	return out
 }
 
+// gilRunsInCore finds, in a core, a thread that held the GIL and ran while
+// others waited for it: one instant cannot tell a native call that keeps
+// the GIL from a turn about to end, which a live target's GIL watch tells.
+// It returns the holder's tid and how many threads waited (0, 0: none).
+func gilRunsInCore(an *analysis) (holder, waiters int) {
+	if an.snap.Target.Kind != "core" {
+		return 0, 0
+	}
+	for i := range an.snap.Threads {
+		switch t := &an.snap.Threads[i]; t.GIL {
+		case snapshot.GILHeld:
+			if t.State == snapshot.StateRunning {
+				holder = t.TID
+			}
+		case snapshot.GILWaiting:
+			waiters++
+		}
+	}
+	if holder == 0 {
+		return 0, 0
+	}
+	return holder, waiters
+}
+
 // writeDiagnosis prints the problems first, numbered, then notes, then the
 // evidence: the stacks of the threads involved, then one line for every
 // other thread.
@@ -60,14 +84,18 @@ func writeDiagnosis(w io.Writer, an *analysis) {
 			for _, m := range s.Target.Missing {
 				fmt.Fprintf(w, "  - %s\n", esc(m))
 			}
-			break
-		}
-		fmt.Fprintf(w, "No deadlock, orphaned lock, starved consumer, abandoned wait, stuck I/O, GIL held in native code or permanently blocked process found among %s.\n", threadCount(len(s.Threads)))
-		if tws := otherProcessWaits(an); len(tws) > 0 {
-			fmt.Fprintf(w, "A core shows no other process, and %s without a timeout for one, so whether that ends is not known from here (diagnose the live process, with --subprocesses, to tell):\n", threadsWait(len(tws)))
-			for _, line := range ws.othersWait(tws, "") {
-				fmt.Fprintf(w, "  - %s\n", line)
+		} else {
+			fmt.Fprintf(w, "No deadlock, orphaned lock, starved consumer, abandoned wait, stuck I/O, GIL held in native code or permanently blocked process found among %s.\n", threadCount(len(s.Threads)))
+			if tws := otherProcessWaits(an); len(tws) > 0 {
+				fmt.Fprintf(w, "A core shows no other process, and %s without a timeout for one, so whether that ends is not known from here (diagnose the live process, with --subprocesses, to tell):\n", threadsWait(len(tws)))
+				for _, line := range ws.othersWait(tws, "") {
+					fmt.Fprintf(w, "  - %s\n", line)
+				}
 			}
+		}
+		if holder, waiters := gilRunsInCore(an); waiters > 0 {
+			fmt.Fprintf(w, "%s held the GIL and was running while %s waited for it: one instant cannot tell native code that keeps the GIL from a turn about to end (diagnose the live process, whose GIL it watches, to tell).\n",
+				ws.threadLabel(holder), threadCount(waiters))
 		}
 	case 1:
 		fmt.Fprintln(w, "1 problem found:")

@@ -31,6 +31,9 @@ type Options struct {
 	Exe          string // core: local copy of the executable
 	Sysroot      string // core: folder holding copies of the mapped files
 	NoSource     bool   // leave out the source lines (repeated looks)
+	// WatchGIL reads a live target's GIL for a while after the snapshot
+	// when a thread holds it while another waits (see gilwatch.go).
+	WatchGIL bool
 
 	// Stop stops a live target for its consistent copy; nil stops the
 	// unstopped view already open (live.Process.Stop). A process pyhang

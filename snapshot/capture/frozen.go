@@ -111,7 +111,11 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 		files := frameFiles(d.threads)
 		h.do(func() { view.prefetch(files) })
 	}
-	return finish(fz, p, d, opts, side.kin, view), nil
+	s := finish(fz, p, d, opts, side.kin, view)
+	if opts.WatchGIL {
+		watchGILs(s, peek) // the target runs again: peek reads it as it runs
+	}
+	return s, nil
 }
 
 // frozen is the stopped instant of a live process.

@@ -134,6 +134,9 @@ func (b *builder) interpreterStates(interps []cpython.Interpreter, tstates []cpy
 	for _, in := range interps {
 		out := snapshot.Interpreter{InterpreterRef: snapshot.InterpreterRef{ID: in.ID, Main: in.Main},
 			Addr: snapshot.Addr(in.Addr), Finalizing: in.Finalizing, GC: &snapshot.GC{Collecting: in.GCCollecting}}
+		if g, err := p.GILOf(in.Addr); err == nil {
+			out.GIL = &snapshot.GILState{Addr: snapshot.Addr(g.Addr), Switches: g.Switches, IntervalUS: g.Interval}
+		}
 		if in.FinalizingTstate != 0 {
 			out.FinalizingTID = tidOf[in.FinalizingTstate]
 		}

@@ -169,6 +169,9 @@ func (p *Process) GILOf(interp uint64) (GIL, error) {
 		return g, fmt.Errorf("GIL at %#x: %w", g.Addr, err)
 	}
 	g.Locked = locked != 0
+	// Both only describe; a GIL whose state reads still has its holder.
+	g.Switches, _ = p.r.u64(g.Addr + uint64(l.GILSwitches))
+	g.Interval, _ = p.r.u64(g.Addr + uint64(l.GILInterval))
 	if !g.Locked {
 		return g, nil
 	}

@@ -93,8 +93,9 @@ type Layout struct {
 	ManagedDict        int   // 0 none (≤3.10), 11, 12, 13 (3.13+)
 	FuncCode           int64 // PyFunctionObject.func_code
 
-	// GIL (struct _gil_runtime_state)
-	GILLastHolder, GILLocked int64
+	// GIL (struct _gil_runtime_state): GILInterval is the switch interval
+	// in microseconds, GILSwitches counts the times another thread took it.
+	GILInterval, GILLastHolder, GILLocked, GILSwitches int64
 
 	// Bytecode, read only to find the line of an instruction that has none
 	// (see enclosingline.go). Source: each version's Lib/opcode.py (and
@@ -233,8 +234,8 @@ func oldCommon() Layout {
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
 		CoStacksize: -1, OpBeforeWith: -1,
 		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1,
-		FuncCode:      16,
-		GILLastHolder: 8, GILLocked: 16, LockLockAddr: true,
+		FuncCode:    16,
+		GILInterval: 0, GILLastHolder: 8, GILLocked: 16, GILSwitches: 24, LockLockAddr: true,
 		OpExtendedArg: 144,
 	}
 }
@@ -294,7 +295,7 @@ func newCommon() Layout {
 		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true, FuncCode: 48,
 		OpBeforeWith:       -1,
 		HeapTypeCachedKeys: 880,
-		GILLastHolder:      8, GILLocked: 16, LockLockAddr: false,
+		GILInterval:        0, GILLastHolder: 8, GILLocked: 16, GILSwitches: 24, LockLockAddr: false,
 	}
 }
 

@@ -119,8 +119,10 @@ var layoutPaths = []fieldPath{
 	{"HeapTypeCachedKeys", 8, latest, "PyHeapTypeObject", "ht_cached_keys", 8},
 	{"ValuesHeader", 11, latest, "_dictvalues", "values", 0},
 
+	{"GILInterval", 8, latest, "_gil_runtime_state", "interval", 8},
 	{"GILLastHolder", 8, latest, "_gil_runtime_state", "last_holder", 8},
 	{"GILLocked", 8, latest, "_gil_runtime_state", "locked", 4},
+	{"GILSwitches", 8, latest, "_gil_runtime_state", "switch_number", 8},
 }
 
 // offsetCheck is one offset pyhang uses, compared with DWARF.

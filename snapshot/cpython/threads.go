@@ -181,6 +181,10 @@ type GIL struct {
 	Addr   uint64 // struct _gil_runtime_state
 	Locked bool
 	Holder uint64 // thread state holding it, 0 when none or unknown
+	// Switches counts the times a thread took the GIL from another one
+	// (switch_number); Interval is how long, in microseconds, a waiter lets
+	// the holder run before it asks it to let go (sys.getswitchinterval()).
+	Switches, Interval uint64
 }
 
 // gilCondOff and gilCondEnd bound the condition variable a GIL waiter sleeps

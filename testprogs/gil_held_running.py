@@ -1,0 +1,85 @@
+"""gil_held_running: a thread runs native code that keeps the GIL, and never ends.
+
+"matcher" matches a regular expression that backtracks without end, (a+)+$ against a run
+of "a" followed by "b": the regex engine is C code that runs the whole match without
+letting the GIL go (2**60 ways to split the run, so it never ends in practice). Three
+"worker" threads run a Python loop: once the matcher holds the GIL they wait for it
+forever. The main thread sleeps in time.sleep() (GIL released).
+
+Nothing is blocked in the kernel: the matcher runs on a CPU and the workers wake every
+switch interval to ask it to let go. One snapshot cannot tell this from a busy program
+whose threads take turns. A diagnosis of the live process should find gil-held-in-native,
+a warning: it watches the GIL after the snapshot and sees it never change hands while
+the workers wait. A core shows one instant only: no finding there.
+
+No thread can run Python after the call, so the ready file is written just before it.
+"""
+
+import os
+import re
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import _harness  # noqa: E402
+
+WORKERS = 3
+BACKTRACKS = re.compile(r"(a+)+$")
+SUBJECT = "a" * 60 + "b"
+running = threading.Semaphore(0)
+
+
+def work():
+    running.release()
+    n = 0
+    while True:
+        n = (n * 31 + 1) % 1000003  # BLOCK:work
+
+
+# What time.sleep() sleeps in: clock_nanosleep (3.11+), select or pselect6 (3.8-3.10,
+# by the C library), nanosleep.
+SLEEP_SYSCALLS = ("230", "23", "270", "35")
+
+
+def sleeping(tid):
+    """Whether thread tid sleeps in time.sleep()'s system call (as /proc says)."""
+    try:
+        with open("/proc/self/task/%d/stat" % tid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open("/proc/self/task/%d/syscall" % tid) as f:
+            nr = f.read().split()[0]
+    except OSError:
+        return False
+    return state == "S" and nr in SLEEP_SYSCALLS
+
+
+def match_forever(h):
+    for _ in range(WORKERS):
+        running.acquire()
+    main = threading.main_thread().native_id
+    while not sleeping(main):
+        time.sleep(0.01)
+    h.about_to_block("match", expect={
+        "gil_holder": "matcher",
+        "gil_running": True,
+        "live_only": True,
+        "running": ["matcher"],
+        "gil_waiters": ["worker-%d" % i for i in range(WORKERS)],
+        "holder_python_function": "match_forever",
+        "holder_line": h.line("match"),
+    })
+    BACKTRACKS.match(SUBJECT)  # BLOCK:match  never returns, and keeps the GIL
+
+
+def main():
+    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    for i in range(WORKERS):
+        threading.Thread(target=work, name="worker-%d" % i, daemon=True).start()
+    threading.Thread(target=match_forever, args=(h,), name="matcher", daemon=True).start()
+    while True:
+        time.sleep(3600)  # BLOCK:main
+
+
+if __name__ == "__main__":
+    main()
