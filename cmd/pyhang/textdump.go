@@ -159,11 +159,24 @@ func writeThread(w io.Writer, t *snapshot.Thread, inherited string) {
 			at += st.Frames
 		}
 	}
-	for i := range t.Frames {
-		if st, ok := starts[i]; ok && st.Frames > 0 {
-			fmt.Fprintf(w, "  -- in %s%s:\n", interpreterName(st.Interpreter), stateName(st.Name))
+	// A run of cycles is cut within one interpreter's frames.
+	same := func(x, y int) bool {
+		_, sx := starts[x]
+		_, sy := starts[y]
+		return !sx && !sy && sameFrame(&t.Frames[x], &t.Frames[y])
+	}
+	for i := 0; i < len(t.Frames); {
+		period, show, cut := elision(i, len(t.Frames), same)
+		for end := i + max(show, 1); i < end; i++ {
+			if st, ok := starts[i]; ok && st.Frames > 0 {
+				fmt.Fprintf(w, "  -- in %s%s:\n", interpreterName(st.Interpreter), stateName(st.Name))
+			}
+			writeFrame(w, &t.Frames[i], "  ")
 		}
-		writeFrame(w, &t.Frames[i], "  ")
+		if cut > 0 {
+			w.Write(appendElided(nil, "  ", period, cut, i, false))
+			i += cut
+		}
 	}
 }
 

@@ -35,19 +35,37 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 	defer func() { lineBuffers.Put(bp) }()
 	b := (*bp)[:0]
 	defer func() { *bp = b[:0] }()
-	for i := range t.Native {
-		b = append(b, "  #"...)
-		n := len(b)
-		b = strconv.AppendInt(b, int64(i), 10)
-		for len(b)-n < 3 {
-			b = append(b, ' ')
+	at := placedAt(placed, len(t.Native))
+	same := func(x, y int) bool {
+		if t.Native[x].PC != t.Native[y].PC || t.Native[x].Module != t.Native[y].Module || at[x+1]-at[x] != at[y+1]-at[y] {
+			return false
 		}
-		b = append(b, ' ')
-		b = appendNativeLine(b, &t.Native[i])
-		b = append(b, '\n')
-		for len(placed) > 0 && *placed[0].Native == i {
-			b = appendPyFrame(b, placed[0], "        ")
-			placed = placed[1:]
+		for k := range at[x+1] - at[x] {
+			if !sameFrame(placed[at[x]+k], placed[at[y]+k]) {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < len(t.Native); {
+		period, show, cut := elision(i, len(t.Native), same)
+		for end := i + max(show, 1); i < end; i++ {
+			b = append(b, "  #"...)
+			n := len(b)
+			b = strconv.AppendInt(b, int64(i), 10)
+			for len(b)-n < 3 {
+				b = append(b, ' ')
+			}
+			b = append(b, ' ')
+			b = appendNativeLine(b, &t.Native[i])
+			b = append(b, '\n')
+			for k := at[i]; k < at[i+1]; k++ {
+				b = appendPyFrame(b, placed[k], "        ")
+			}
+		}
+		if cut > 0 {
+			b = appendElided(b, "  ", period, cut, i, true)
+			i += cut
 		}
 		if len(b) > 48<<10 {
 			w.Write(b)
@@ -64,6 +82,26 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 			w.Write(appendPyFrame(b[:0], f, "    "))
 		}
 	}
+}
+
+// placedAt indexes the placed Python frames, sorted by their native frame,
+// by native frame: those of native frame i are placed[at[i]:at[i+1]].
+func placedAt(placed []*snapshot.Frame, n int) []int {
+	at := make([]int, n+1)
+	for _, f := range placed {
+		at[*f.Native+1]++
+	}
+	for i := range n {
+		at[i+1] += at[i]
+	}
+	return at
+}
+
+// sameFrame says whether two Python frames show the same: the same line of
+// the same function, and no locals (frames with locals are never cut).
+func sameFrame(a, b *snapshot.Frame) bool {
+	return a.Line == b.Line && a.File == b.File && a.Function == b.Function && a.Qualname == b.Qualname &&
+		len(a.Locals) == 0 && len(b.Locals) == 0
 }
 
 // lineBuffers hold the lines writeMixedStack appends, from thread to thread.

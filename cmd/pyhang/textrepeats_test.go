@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// TestCycleAt finds the run of repeated cycles at a frame: the period that
+// covers the most frames, the shortest on a tie.
+func TestCycleAt(t *testing.T) {
+	for _, c := range []struct {
+		keys           string
+		at             int
+		period, cycles int
+	}{
+		{"xabababy", 1, 2, 3},
+		{"xaaaay", 1, 1, 4},
+		{"abcabcabcab", 0, 3, 3},
+		{"abcd", 0, 1, 1},
+		{"", 0, 1, 1},
+	} {
+		same := func(a, b int) bool { return c.keys[a] == c.keys[b] }
+		if p, n := cycleAt(c.at, len(c.keys), same); p != c.period || n != c.cycles {
+			t.Errorf("%q at %d: period %d, %d cycles; want %d, %d", c.keys, c.at, p, n, c.period, c.cycles)
+		}
+	}
+}
+
+// TestElidedNative: a native stack that recursed 300 times through the same
+// four frames shows its first cycle and one line for the rest, numbered;
+// one that recursed 20 times is shown whole.
+func TestElidedNative(t *testing.T) {
+	th := func(depth int) *snapshot.Thread {
+		th := &snapshot.Thread{TID: 1, Native: []snapshot.NativeFrame{{PC: 0x10, Symbol: "crash", Module: "m"}}}
+		for range depth {
+			for k := range 4 {
+				th.Native = append(th.Native, snapshot.NativeFrame{PC: snapshot.Addr(0x100 + k), Symbol: "f", Module: "m"})
+			}
+			at := len(th.Native) - 1
+			th.Frames = append(th.Frames, snapshot.Frame{Function: "descend", File: "/p.py", Line: 7, Native: &at})
+		}
+		th.Native = append(th.Native, snapshot.NativeFrame{PC: 0x20, Symbol: "start_thread", Module: "libc"})
+		return th
+	}
+	var b bytes.Buffer
+	writeMixedStack(&b, th(300))
+	out := b.String()
+	if n := strings.Count(out, "\n"); n > 20 {
+		t.Errorf("%d lines for 300 cycles, want the first ones and one for the rest\n%s", n, out)
+	}
+	if !strings.Contains(out, "[the 4 frames above repeated 299 more times, #5 to #1200; --format json lists every frame]") ||
+		!strings.Contains(out, "#1201") || !strings.Contains(out, "start_thread") || !strings.Contains(out, "#0 ") {
+		t.Errorf("the cut is not said as it should be\n%s", out)
+	}
+	b.Reset()
+	writeMixedStack(&b, th(20))
+	if out := b.String(); strings.Contains(out, "repeated") || strings.Count(out, "File \"/p.py\"") != 20 {
+		t.Errorf("a short recursion was cut\n%s", out)
+	}
+}
+
+// TestElidedTraceback: a Python stack 1000 frames deep in one function shows
+// three of them and one line for the rest, then the frames outside the
+// recursion; a frame with locals is never cut.
+func TestElidedTraceback(t *testing.T) {
+	th := &snapshot.Thread{TID: 1, State: snapshot.StateBlocked}
+	for range 1000 {
+		th.Frames = append(th.Frames, snapshot.Frame{Function: "recurse", File: "/p.py", Line: 3})
+	}
+	th.Frames = append(th.Frames, snapshot.Frame{Function: "<module>", File: "/p.py", Line: 9})
+	var b bytes.Buffer
+	writeThread(&b, th, "")
+	out := b.String()
+	if strings.Count(out, "in recurse") != 3 || !strings.Contains(out, "[the frame above repeated 997 more times; --format json lists every frame]") ||
+		!strings.Contains(out, "in <module>") {
+		t.Errorf("the recursion is not cut as it should be\n%s", out)
+	}
+	th.Frames[500].Locals = map[string]string{"n": "500"}
+	b.Reset()
+	writeThread(&b, th, "")
+	if out := b.String(); !strings.Contains(out, "n = 500") || strings.Count(out, "repeated") != 2 {
+		t.Errorf("a frame with locals was cut, or the frames about it were not\n%s", out)
+	}
+}
