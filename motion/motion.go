@@ -35,6 +35,18 @@ type Look struct {
 	// waits on and holds; nil for a process that is not Python.
 	Snap  *snapshot.Snapshot
 	Locks *locks.Analysis
+	// GIL is the main interpreter's GIL at the look; nil when unknown.
+	GIL *GILLook
+}
+
+// GILLook is a GIL at one look: how often it had changed hands, who held it
+// and who waited for it.
+type GILLook struct {
+	Addr     snapshot.Addr
+	Switches uint64
+	Interval time.Duration // the switch interval
+	Holder   int           // tid; 0 when none or unknown
+	Waiters  []int         // tids, sorted
 }
 
 // ThreadLook is one thread at one look.
@@ -56,6 +68,9 @@ type ThreadLook struct {
 	// Refs are the objects the thread's frames name (locals, self
 	// attributes, with blocks), by snapshot object id.
 	Refs []string
+	// Python says the thread has a Python thread state: it runs Python
+	// only with the GIL.
+	Python bool
 }
 
 // NewLook builds a look from a snapshot (nil for a process that is not
@@ -78,9 +93,62 @@ func NewLook(at time.Time, s *snapshot.Snapshot, cpu map[int]Usage, timed, pause
 		tl := l.Threads[t.TID]
 		tl.Stack = stackKey(t)
 		tl.Refs = refs(t)
+		tl.Python = !t.NoThreadState
 		l.Threads[t.TID] = tl
 	}
+	l.GIL = gilLook(s)
 	return l
+}
+
+// gilLook reads the main interpreter's GIL from a look's snapshot.
+func gilLook(s *snapshot.Snapshot) *GILLook {
+	var g *GILLook
+	for _, in := range s.Target.Interpreters {
+		if in.Main && in.GIL != nil {
+			g = &GILLook{Addr: in.GIL.Addr, Switches: in.GIL.Switches, Interval: time.Duration(in.GIL.IntervalUS) * time.Microsecond}
+		}
+	}
+	if g == nil {
+		return nil
+	}
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		if t.Interpreter != nil && !t.Interpreter.Main {
+			continue // a subinterpreter's thread may take a GIL of its own
+		}
+		switch t.GIL {
+		case snapshot.GILHeld:
+			g.Holder = t.TID
+		case snapshot.GILWaiting:
+			g.Waiters = append(g.Waiters, t.TID)
+		}
+	}
+	slices.Sort(g.Waiters)
+	return g
+}
+
+// keptIntervals is how many switch intervals apart two looks must be for a
+// GIL that did not change hands between them to count as kept.
+const keptIntervals = 20
+
+// GILKept says whether the main GIL stayed with one thread from look prev to
+// look cur while a thread waited for it at both: the same holder, the same
+// switch count (a thread that takes the GIL from another counts a switch),
+// the looks at least keptIntervals switch intervals apart. A waiter asks the
+// holder to let go every switch interval and code that runs Python does, so
+// the holder kept it in native code all that time. It returns the holder.
+func GILKept(prev, cur Look) (holder int, kept bool) {
+	p, c := prev.GIL, cur.GIL
+	if p == nil || c == nil || p.Addr != c.Addr || p.Holder == 0 || p.Holder != c.Holder || p.Switches != c.Switches ||
+		c.Interval <= 0 || cur.At.Sub(prev.At) < keptIntervals*c.Interval {
+		return 0, false
+	}
+	for _, w := range c.Waiters {
+		if _, ok := slices.BinarySearch(p.Waiters, w); ok {
+			return c.Holder, true
+		}
+	}
+	return 0, false
 }
 
 // Usage is a thread's use of the CPU so far.
@@ -197,12 +265,20 @@ func Classify(looks []Look) map[int]Thread {
 // thread came or went, changed its stack, or used the CPU; or a thread waits
 // with a timeout, so that it will do something by itself, or is paused (see
 // ThreadLook.Paused).
+//
+// While the GIL is kept (GILKept), what Python threads do is no progress:
+// the holder's CPU time goes to native code that never lets the GIL go, and
+// every other Python thread, whatever it waits for, needs the GIL next.
 func Progress(prev, cur Look) bool {
 	if len(prev.Threads) != len(cur.Threads) {
 		return true
 	}
+	_, kept := GILKept(prev, cur)
 	for tid, c := range cur.Threads {
 		p, ok := prev.Threads[tid]
+		if kept && ok && p.Python && c.Python {
+			continue
+		}
 		if !ok || p.Stack != c.Stack || p.CPU != c.CPU || c.Timed || c.Paused {
 			return true
 		}

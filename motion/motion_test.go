@@ -102,3 +102,53 @@ func TestNewLook(t *testing.T) {
 		t.Error("a Python look has no analysis")
 	}
 }
+
+// TestGILKept: a GIL that stayed with one thread between two looks, a second
+// apart, while a thread waited for it at both, is kept; the Python threads'
+// CPU time and timed waits are then no progress, a thread without Python's is.
+func TestGILKept(t *testing.T) {
+	gil := func(holder int, switches uint64, waiters ...int) *GILLook {
+		return &GILLook{Addr: 0x1000, Switches: switches, Interval: 5 * time.Millisecond, Holder: holder, Waiters: waiters}
+	}
+	const ms = time.Millisecond
+	busy := func(cpu time.Duration) map[int]ThreadLook {
+		return map[int]ThreadLook{
+			1: {Stack: "match", CPU: cpu, Python: true},
+			2: {Stack: "work", CPU: cpu / 100, Python: true},
+			3: {Stack: "main", Timed: true, Python: true},
+		}
+	}
+	for _, c := range []struct {
+		name       string
+		prev, cur  *GILLook
+		apart      time.Duration
+		kept       bool
+		progress   bool
+		otherMoves bool // a thread without Python used the CPU
+	}{
+		{"kept", gil(1, 7, 2), gil(1, 7, 2), time.Second, true, false, false},
+		{"kept, a C thread moves", gil(1, 7, 2), gil(1, 7, 2), time.Second, true, true, true},
+		{"switched", gil(1, 7, 2), gil(1, 9, 2), time.Second, false, true, false},
+		{"another holder", gil(1, 7, 2), gil(2, 7, 1), time.Second, false, true, false},
+		{"no waiter at the first look", gil(1, 7), gil(1, 7, 2), time.Second, false, true, false},
+		{"too close", gil(1, 7, 2), gil(1, 7, 2), 50 * ms, false, true, false},
+		{"unknown", nil, gil(1, 7, 2), time.Second, false, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t0 := time.Unix(1000, 0)
+			prev := Look{At: t0, Threads: busy(time.Second), GIL: c.prev}
+			cur := Look{At: t0.Add(c.apart), Threads: busy(2 * time.Second), GIL: c.cur}
+			if c.otherMoves {
+				prev.Threads[4] = ThreadLook{CPU: ms}
+				cur.Threads[4] = ThreadLook{CPU: 2 * ms}
+			}
+			holder, kept := GILKept(prev, cur)
+			if kept != c.kept || kept && holder != 1 {
+				t.Errorf("kept %v by %d, want %v by 1", kept, holder, c.kept)
+			}
+			if got := Progress(prev, cur); got != c.progress {
+				t.Errorf("progress %v, want %v", got, c.progress)
+			}
+		})
+	}
+}

@@ -276,6 +276,32 @@ func TestRunNoFalseHang(t *testing.T) {
 	}
 }
 
+// TestRunGILKept runs a program whose thread matches a regular expression that
+// backtracks without end, keeping the GIL, while workers wait for it: its CPU
+// time is no progress, so pyhang run reports it hung once --hang-after has
+// passed, saying the GIL was kept, with the gil-held-in-native finding.
+func TestRunGILKept(t *testing.T) {
+	for _, in := range pickInterps(t, "3.8", "3.12", "unstable-3.14") {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			r := runUnder(t, in, []string{"--hang-after", "2s", "--interval", "250ms"}, "gil_held_running.py")
+			if r.code != 3 {
+				t.Fatalf("exit %d, want 3\n%v", r.code, r)
+			}
+			_, reason, watched := hung(t, r, r.stderr)
+			if !strings.HasPrefix(reason, "no progress for 2s") || !strings.Contains(reason, "kept the GIL in native code") {
+				t.Errorf("hung because %q, want the GIL kept", reason)
+			}
+			if watched < 2 {
+				t.Errorf("hung after %.2f s, before --hang-after", watched)
+			}
+			if !regexp.MustCompile(`GIL-HELD-IN-NATIVE \[warning\]: GIL held in native code: "matcher" \(tid \d+\) holds the GIL and runs native code`).Match(r.stderr) {
+				t.Errorf("no gil-held-in-native finding on matcher\n%s", tail(r.stderr, 4000))
+			}
+		})
+	}
+}
+
 // TestRunNoProgress runs a program that waits forever on input that never comes
 // (no timeout, nothing to prove): hung once --hang-after has passed with no
 // progress.

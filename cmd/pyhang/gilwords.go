@@ -46,7 +46,7 @@ func (w *words) gilKeptSummary(d *heuristics.GILHeldDetails, where string) strin
 	if !d.Running && d.Syscall != "" {
 		doing = "is in native code, in " + w.esc(d.Syscall) + "()"
 	}
-	return fmt.Sprintf("GIL held in native code: %s holds the GIL and %s%s; it did not let the GIL go for %.2f s while %s for it, so no other thread can run Python until that call returns — release the GIL around long C work (Py_BEGIN_ALLOW_THREADS in a C extension, ctypes.CDLL rather than PyDLL), or bound the work (a regular expression that can backtrack without end, a huge input)",
+	return fmt.Sprintf("GIL held in native code: %s holds the GIL and %s%s; it did not let the GIL go in the %.2f s pyhang watched, while %s for it, so no other thread can run Python until that call returns — release the GIL around long C work (Py_BEGIN_ALLOW_THREADS in a C extension, ctypes.CDLL rather than PyDLL), or bound the work (a regular expression that can backtrack without end, a huge input)",
 		w.threadLabel(d.Holder), doing, where, d.KeptFor, threadsWait(len(d.Waiters)))
 }
 

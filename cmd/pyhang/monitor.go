@@ -70,6 +70,9 @@ type watched struct {
 	confirmAfter time.Time
 	suspect      int  // looks in a row whose diagnosis proved a problem
 	lookFailed   bool // said so once
+	// gilHolder is the thread that kept the GIL from the look before to
+	// the last one (motion.GILKept); 0 when none did.
+	gilHolder int
 }
 
 // confirmBackoff is how many intervals pass before a look's unconfirmed
@@ -171,6 +174,10 @@ func (m *monitor) sample() (code int, hung bool) {
 				if w.last == nil || motion.Progress(*w.last, lk) {
 					w.progressAt = now
 				}
+				w.gilHolder = 0
+				if w.last != nil {
+					w.gilHolder, _ = motion.GILKept(*w.last, lk)
+				}
 				w.last = &lk
 				if lk.Snap != nil && proves(analyse(lk.Snap)) {
 					w.suspect++
@@ -192,9 +199,20 @@ func (m *monitor) sample() (code int, hung bool) {
 		}
 	}
 	if len(m.procs) > 0 && now.Sub(latest) >= m.o.hangAfter {
-		return m.hang(nil, fmt.Sprintf("no progress for %v: no thread used CPU time or changed its stack, and none waits with a timeout", m.o.hangAfter.Round(time.Millisecond))), true
+		return m.hang(nil, m.noProgress()), true
 	}
 	return 0, false
+}
+
+// noProgress says why no process made progress for hangAfter.
+func (m *monitor) noProgress() string {
+	after := m.o.hangAfter.Round(time.Millisecond)
+	for _, pid := range m.pids() {
+		if w := m.procs[pid]; w.gilHolder != 0 {
+			return fmt.Sprintf("no progress for %v: thread %d of process %d kept the GIL in native code, never letting it go while threads waited for it, so no other thread could run Python", after, w.gilHolder, pid)
+		}
+	}
+	return fmt.Sprintf("no progress for %v: no thread used CPU time or changed its stack, and none waits with a timeout", after)
 }
 
 func (m *monitor) pids() []int {
@@ -250,7 +268,7 @@ func (m *monitor) stop(pid int) (capture.Stopped, error) { return m.f.Stop(pid, 
 // thread's native stack when native is set), and its core when --core-dir
 // asks for one.
 func (m *monitor) take(pid int, native bool) (*snapshot.Snapshot, *coreWritten, error) {
-	opts := capture.Options{Stop: m.stop, Native: native}
+	opts := capture.Options{Stop: m.stop, Native: native, WatchGIL: true}
 	if m.o.coreDir == "" {
 		s, err := capture.Take(strconv.Itoa(pid), opts)
 		return s, nil, err
