@@ -270,9 +270,16 @@ func TestDiagnose(t *testing.T) {
 			if want.Expect.LiveOnly && !w.live {
 				checkDiagnosis(t, w.target, expectation{Healthy: true}, w.lossy)
 				if want.Expect.GILRunning {
-					// The text says what a core cannot tell, and who can.
+					// The text says what a core cannot tell, and who can,
+					// when the core caught a thread waiting for the GIL (the
+					// waiters wake every switch interval: a kernel core of a
+					// loaded machine may catch them all awake).
 					r := runPyhang(t, "diagnose", w.target)
-					if !strings.Contains(string(r.stdout), want.Expect.GILHolder+`" (tid `) || !strings.Contains(string(r.stdout), "held the GIL and was running while") {
+					out := string(r.stdout)
+					switch {
+					case !strings.Contains(out, "waits for the GIL"):
+						t.Logf("the core caught no thread waiting for the GIL: no note to check")
+					case !strings.Contains(out, want.Expect.GILHolder+`" (tid `) || !strings.Contains(out, "held the GIL and was running while"):
 						t.Errorf("the text of a core does not say the holder ran with the GIL\n%s", tail(r.stdout, 3000))
 					}
 				}
