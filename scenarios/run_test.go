@@ -284,7 +284,8 @@ func TestRunGILKept(t *testing.T) {
 	for _, in := range pickInterps(t, "3.8", "3.12", "unstable-3.14") {
 		t.Run(in.Name, func(t *testing.T) {
 			t.Parallel()
-			r := runUnder(t, in, []string{"--hang-after", "2s", "--interval", "250ms"}, "gil_held_running.py")
+			// Looks at least twenty switch intervals (20 ms here) apart.
+			r := runUnder(t, in, []string{"--hang-after", "2s", "--interval", "500ms"}, "gil_held_running.py")
 			if r.code != 3 {
 				t.Fatalf("exit %d, want 3\n%v", r.code, r)
 			}

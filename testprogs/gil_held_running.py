@@ -7,7 +7,7 @@ letting the GIL go (2**60 ways to split the run, so it never ends in practice). 
 forever. The main thread sleeps in time.sleep() (GIL released).
 
 Nothing is blocked in the kernel: the matcher runs on a CPU and the workers wake every
-switch interval to ask it to let go. One snapshot cannot tell this from a busy program
+switch interval (20 ms here) to ask it to let go. One snapshot cannot tell this from a busy program
 whose threads take turns. A diagnosis of the live process should find gil-held-in-native,
 a warning: it watches the GIL after the snapshot and sees it never change hands while
 the workers wait. A core shows one instant only: no finding there.
@@ -60,6 +60,10 @@ def match_forever(h):
     main = threading.main_thread().native_id
     while not sleeping(main):
         time.sleep(0.01)
+    # The workers wake every switch interval to ask the matcher to let go; at 20 ms
+    # (the longest a diagnosis watches fifty of) they sleep in the kernel most of the
+    # time, so that a snapshot of a loaded machine still catches some of them waiting.
+    sys.setswitchinterval(0.02)
     h.about_to_block("match", expect={
         "gil_holder": "matcher",
         "gil_running": True,
