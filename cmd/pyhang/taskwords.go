@@ -242,9 +242,16 @@ func (w *words) blockedLoopSummary(d *heuristics.BlockedLoopDetails) string {
 	if d.Timed {
 		how = "runs no task until it returns"
 	}
-	return fmt.Sprintf("blocked event loop: %s is %s, called by %s (coroutine %s) at %s, so the loop %s (%d other task(s) wait) — "+
+	others := "no other task waits"
+	switch {
+	case d.Starved == 1:
+		others = "1 other task waits"
+	case d.Starved > 1:
+		others = fmt.Sprintf("%d other tasks wait", d.Starved)
+	}
+	return fmt.Sprintf("blocked event loop: %s is %s, called by %s (coroutine %s) at %s, so the loop %s (%s) — "+
 		"await an asyncio equivalent instead, or move the call to a thread with asyncio.to_thread() or loop.run_in_executor()",
-		w.threadName(d.Thread), call, w.taskLabel(d.Task), w.esc(d.Coro), w.frameAt(d.Thread, d.Frame), how, d.Starved)
+		w.threadName(d.Thread), call, w.taskLabel(d.Task), w.esc(d.Coro), w.frameAt(d.Thread, d.Frame), how, others)
 }
 
 // blockedLoopEvidence lists its facts.
