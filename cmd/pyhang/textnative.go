@@ -78,8 +78,18 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 	}
 	if len(unplaced) > 0 {
 		fmt.Fprintln(w, "  Python frames not placed on the native stack (most recent call first):")
-		for _, f := range unplaced {
-			w.Write(appendPyFrame(b[:0], f, "    "))
+		same := func(x, y int) bool { return sameFrame(unplaced[x], unplaced[y]) }
+		for i := 0; i < len(unplaced); {
+			period, show, cut := elision(i, len(unplaced), same)
+			b = b[:0]
+			for end := i + max(show, 1); i < end; i++ {
+				b = appendPyFrame(b, unplaced[i], "    ")
+			}
+			if cut > 0 {
+				b = appendElided(b, "    ", period, cut, i, false)
+				i += cut
+			}
+			w.Write(b)
 		}
 	}
 }

@@ -55,6 +55,14 @@ func TestElidedNative(t *testing.T) {
 		!strings.Contains(out, "#1201") || !strings.Contains(out, "start_thread") || !strings.Contains(out, "#0 ") {
 		t.Errorf("the cut is not said as it should be\n%s", out)
 	}
+	// Python frames past a native stack that was cut are cut alike.
+	deep := th(300)
+	deep.Native = deep.Native[:9]
+	b.Reset()
+	writeMixedStack(&b, deep)
+	if out := b.String(); !strings.Contains(out, "not placed") || !strings.Contains(out, "    [the frame above repeated 295 more times; --format json lists every frame]") {
+		t.Errorf("the Python frames not placed are not cut\n%s", out)
+	}
 	b.Reset()
 	writeMixedStack(&b, th(20))
 	if out := b.String(); strings.Contains(out, "repeated") || strings.Count(out, "File \"/p.py\"") != 20 {
