@@ -151,7 +151,7 @@ type deadlockDetails struct {
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "pipe_deadlock.py",
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "mp_lost_task.py", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
 	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py"}

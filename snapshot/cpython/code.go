@@ -50,8 +50,13 @@ func (c *code) lineAt(minor, at int) int {
 }
 
 // depthAt is the value-stack depth of the exception-table entry covering
-// unit (0 when none), memoised.
-func (c *code) depthAt(unit int) int {
+// code unit unit of c: how many slots are live there (0 when none covers
+// it). The compiler leaves a loop's backward jump out of the entry of the
+// with or try block around the loop, yet that jump is where the interpreter
+// checks for a signal to handle or a GIL drop request, so a thread is often
+// seen on it: an uncovered backward jump has the depth of the loop head it
+// jumps to, where the same blocks are live.
+func (p *Process) depthAt(c *code, unit int) int {
 	if d, ok := c.depths[unit]; ok {
 		return d
 	}
@@ -59,8 +64,12 @@ func (c *code) depthAt(unit int) int {
 		c.depths = map[int]int{}
 	}
 	d := 0
-	if _, depth, _, ok := exceptionTableEntry(c.excTable, unit); ok && depth > 0 {
-		d = depth
+	if _, depth, _, ok := exceptionTableEntry(c.excTable, unit); ok {
+		d = max(depth, 0)
+	} else if target, ok := backJumpTarget(p.Layout, p.codeUnits(c), unit); ok && target != unit {
+		if _, depth, _, ok := exceptionTableEntry(c.excTable, target); ok {
+			d = max(depth, 0)
+		}
 	}
 	c.depths[unit] = d
 	return d

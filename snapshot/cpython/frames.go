@@ -468,7 +468,7 @@ func (p *Process) newFrame(fr *Frame, f uint64, current bool) (bool, error) {
 	}
 	depth := 0
 	if unit >= 0 && len(c.excTable) > 0 {
-		depth = c.depthAt(unit)
+		depth = p.depthAt(c, unit)
 	}
 	slots := p.frameSlots(f, hdr[:], c, depth)
 	fr.Locals = p.vars(min(c.nLocals, len(slots)))
