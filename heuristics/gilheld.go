@@ -177,11 +177,8 @@ func gilHeldInNative(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 // keptWatch is the watch of the GIL holder takes when it saw the GIL kept
 // (never changing hands) for the whole watch; nil otherwise.
 func keptWatch(s *snapshot.Snapshot, holder *snapshot.Thread) *snapshot.GILWatch {
-	for _, in := range s.Target.Interpreters {
-		mine := holder.Interpreter == nil && in.Main || holder.Interpreter != nil && holder.Interpreter.ID == in.ID
-		if mine && in.GIL != nil && in.GIL.Watch != nil && in.GIL.Watch.Kept {
-			return in.GIL.Watch
-		}
+	if in := s.InterpreterOf(holder); in != nil && in.GIL != nil && in.GIL.Watch != nil && in.GIL.Watch.Kept {
+		return in.GIL.Watch
 	}
 	return nil
 }

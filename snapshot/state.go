@@ -134,3 +134,15 @@ type Cut struct {
 	Bytes     int `json:"bytes,omitempty"`
 	Collapsed int `json:"collapsed,omitempty"`
 }
+
+// InterpreterOf is the interpreter thread t runs code of now (the main one
+// when the thread does not say), nil when the snapshot does not list it.
+func (s *Snapshot) InterpreterOf(t *Thread) *Interpreter {
+	for i := range s.Target.Interpreters {
+		in := &s.Target.Interpreters[i]
+		if t.Interpreter == nil && in.Main || t.Interpreter != nil && t.Interpreter.ID == in.ID {
+			return in
+		}
+	}
+	return nil
+}

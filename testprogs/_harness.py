@@ -435,3 +435,22 @@ def where(thread):
         return "no Python frames"
     f = thread["frames"][0]
     return "%s:%d %s" % (os.path.basename(f["file"]), f["line"], f["qualname"])
+
+
+# What time.sleep() sleeps in: clock_nanosleep (3.11+), select or pselect6 (3.8-3.10,
+# by the C library), nanosleep.
+SLEEP_SYSCALLS = ("230", "23", "270", "35")
+
+
+def sleeping(tid):
+    """Whether thread tid of this process sleeps in time.sleep()'s system call (as /proc
+    says): a thread about to keep the GIL waits for that, so that the sleeper is no GIL
+    waiter."""
+    try:
+        with open("/proc/self/task/%d/stat" % tid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open("/proc/self/task/%d/syscall" % tid) as f:
+            nr = f.read().split()[0]
+    except OSError:
+        return False
+    return state == "S" and nr in SLEEP_SYSCALLS

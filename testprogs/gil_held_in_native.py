@@ -38,28 +38,12 @@ def work():
         n = (n * 31 + 1) % 1000003  # BLOCK:work
 
 
-# What time.sleep() sleeps in: clock_nanosleep (3.11+), select or pselect6 (3.8-3.10,
-# by the C library), nanosleep.
-SLEEP_SYSCALLS = ("230", "23", "270", "35")
-
-
-def sleeping(tid):
-    """Whether thread tid sleeps in time.sleep()'s system call (as /proc says)."""
-    try:
-        with open("/proc/self/task/%d/stat" % tid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        with open("/proc/self/task/%d/syscall" % tid) as f:
-            nr = f.read().split()[0]
-    except OSError:
-        return False
-    return state == "S" and nr in SLEEP_SYSCALLS
-
 
 def hold_gil(h):
     for _ in range(WORKERS):
         running.acquire()
     main = threading.main_thread().native_id
-    while not sleeping(main):
+    while not _harness.sleeping(main):
         time.sleep(0.01)
     # From here on the workers wait for the GIL; between two waits they look at it, every
     # switch interval (5 ms). At 1 s they sleep in the kernel nearly all the time, so that

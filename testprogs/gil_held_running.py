@@ -37,28 +37,12 @@ def work():
         n = (n * 31 + 1) % 1000003  # BLOCK:work
 
 
-# What time.sleep() sleeps in: clock_nanosleep (3.11+), select or pselect6 (3.8-3.10,
-# by the C library), nanosleep.
-SLEEP_SYSCALLS = ("230", "23", "270", "35")
-
-
-def sleeping(tid):
-    """Whether thread tid sleeps in time.sleep()'s system call (as /proc says)."""
-    try:
-        with open("/proc/self/task/%d/stat" % tid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        with open("/proc/self/task/%d/syscall" % tid) as f:
-            nr = f.read().split()[0]
-    except OSError:
-        return False
-    return state == "S" and nr in SLEEP_SYSCALLS
-
 
 def match_forever(h):
     for _ in range(WORKERS):
         running.acquire()
     main = threading.main_thread().native_id
-    while not sleeping(main):
+    while not _harness.sleeping(main):
         time.sleep(0.01)
     # The workers wake every switch interval to ask the matcher to let go; at 20 ms
     # (the longest a diagnosis watches fifty of) they sleep in the kernel most of the

@@ -74,10 +74,8 @@ func heldAndAwaited(s *snapshot.Snapshot, addr snapshot.Addr) bool {
 
 // gilOf is the address of the GIL thread t takes: its interpreter's.
 func gilOf(s *snapshot.Snapshot, t *snapshot.Thread) snapshot.Addr {
-	for _, in := range s.Target.Interpreters {
-		if in.GIL != nil && (t.Interpreter == nil && in.Main || t.Interpreter != nil && t.Interpreter.ID == in.ID) {
-			return in.GIL.Addr
-		}
+	if in := s.InterpreterOf(t); in != nil && in.GIL != nil {
+		return in.GIL.Addr
 	}
 	return 0
 }
