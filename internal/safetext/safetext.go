@@ -13,8 +13,13 @@ import (
 
 // Escape returns s with every byte or character that could change what a
 // terminal shows in a visible form: "\x1b" for ESC, "\u202e" for a
-// right-to-left override, "\xff" for a byte that is not UTF-8. Printable text,
-// non-ASCII letters included, is kept as it is.
+// right-to-left override, "\u009b" for a C1 control, "\xff" for a byte
+// that is not UTF-8. Printable text,
+// non-ASCII letters included, is kept as it is. A string that needs any
+// escape also has its backslashes doubled, so that a name holding the four
+// characters `\x1b` cannot pass for one holding ESC; a string that needs
+// none, a Windows path or a regular expression in a quoted source line, is
+// shown as it is.
 func Escape(s string) string {
 	if safe(s) {
 		return s
@@ -27,9 +32,11 @@ func Escape(s string) string {
 		case r == utf8.RuneError && size <= 1:
 			b.WriteString(`\x`)
 			b.WriteString(hex2(s[i]))
+		case r == '\\':
+			b.WriteString(`\\`)
 		case r < 0x80 && !unicode.IsControl(r):
 			b.WriteByte(byte(r))
-		case r < 0x100 && unicode.IsControl(r):
+		case r < 0x80 && unicode.IsControl(r):
 			b.WriteString(`\x`)
 			b.WriteString(hex2(byte(r)))
 		case unsafeRune(r):
