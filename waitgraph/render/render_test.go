@@ -301,7 +301,7 @@ func TestRenderHostileNames(t *testing.T) {
 	checkSVGNode(t, nodes, "tid:1", n.Label)
 	r, _ := g.Resource(l.ID)
 	checkSVGNode(t, nodes, "res:"+l.ID, r.Label)
-	if !strings.HasPrefix(n.Label, `<b>"evil"\n\x00\xffyyy`) || !strings.Contains(n.Label, "… (tid 1)") {
+	if !strings.HasPrefix(n.Label, `<b>"evil"\\n\x00\xffyyy`) || !strings.Contains(n.Label, "… (tid 1)") {
 		t.Errorf("thread label %q", n.Label)
 	}
 }
