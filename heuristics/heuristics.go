@@ -282,6 +282,11 @@ const (
 	// the manager that called it, which the code position of the acquire()
 	// cannot show, so no live holder is ruled out.
 	CauseContextManager = "context-manager"
+	// CauseSuspendedGenerator: held by a with block of a generator that is
+	// suspended (Generators), which no thread runs: the lock stays taken
+	// until a thread resumes or closes the generator (a warning: any
+	// holder of a reference to it may yet do so).
+	CauseSuspendedGenerator = "suspended-generator"
 	// CauseUnknown: locked, held by no with block, and no acquire() was
 	// found to judge a live holder by (a warning, "possibly orphaned").
 	CauseUnknown = "unknown"
@@ -306,6 +311,9 @@ type OrphanedLockDetails struct {
 	// Fork says how the lock is known to be inherited over fork
 	// (inherited-over-fork).
 	Fork *ForkOrigin `json:"fork,omitempty"`
+	// Generators are the suspended generators that hold it
+	// (suspended-generator).
+	Generators []locks.GeneratorHold `json:"generators,omitempty"`
 }
 
 // waitersOn returns the tids waiting on an object, sorted.
@@ -335,6 +343,17 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		}
 		d := &OrphanedLockDetails{Lock: locks.RefOf(ob)}
 		f := Finding{Kind: OrphanedLock, Severity: Error, Threads: waiters, Objects: []string{id}, Details: d}
+		if gh := a.GeneratorHolds[id]; len(gh) > 0 {
+			d.Cause, d.Generators, f.Severity = CauseSuspendedGenerator, gh, Warning
+			for _, g := range gh {
+				f.Objects = append(f.Objects, g.Generator.ID)
+			}
+			for _, tid := range waiters {
+				d.Waiters = append(d.Waiters, threadWait(a, tid))
+			}
+			out = append(out, f)
+			continue
+		}
 		switch ob.Kind {
 		case snapshot.KindLock:
 			if probableHolders(a, id) {

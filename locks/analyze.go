@@ -17,6 +17,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 	for i := range s.Threads {
 		a.holdsOf(x, &s.Threads[i])
 	}
+	a.generatorHolds(x)
 	a.gilHolder()
 	a.rlockOwners(x)
 	a.taskHolds(x)

@@ -131,6 +131,12 @@ type Evidence struct {
 	// Ended is the threading.Thread (an object id) that had the ident
 	// before the thread that has it now (ident-reused).
 	Ended string `json:"ended_thread,omitempty"`
+	// Generator is the suspended generator (an object id) that holds the
+	// lock, Local the thread's local that holds the generator and Refcount
+	// the generator's reference count (generator-frame).
+	Generator string `json:"generator,omitempty"`
+	Local     string `json:"local,omitempty"`
+	Refcount  int    `json:"refcount,omitempty"`
 }
 
 // Wait is what one thread waits on.
@@ -201,6 +207,9 @@ type Analysis struct {
 	TaskWaits   map[string]*Wait
 	TaskHolds   map[string][]Hold
 	TaskHolders map[string][]string
+	// GeneratorHolds are the locks held by suspended generators that no
+	// thread is proven to hold through them, by lock id.
+	GeneratorHolds map[string][]GeneratorHold
 	// Extra are the resources waits name that are not objects of the
 	// snapshot (the GIL, an unmatched futex, a set of futures), so that every
 	// reference of the report resolves.

@@ -79,6 +79,9 @@ type procExpect struct {
 	// any one snapshot: only looks over time tell starvation.
 	Healthy bool   `json:"healthy"`
 	Starved string `json:"starved"`
+	// GeneratorHolds are the locks held by suspended generators, by name,
+	// with the line each generator is suspended at.
+	GeneratorHolds map[string]int `json:"generator_holds"`
 }
 
 // procDiagnosis is the part of the report these tests read.
@@ -152,6 +155,7 @@ type deadlockDetails struct {
 
 // procPrograms are the programs whose target is the started process itself.
 var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py",
+	"generator_held_lock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "mp_lost_task.py", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
 	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py"}
@@ -256,6 +260,8 @@ func procCheck(t *testing.T, w way, want procExpect) {
 		checkFutureCycle(t, d, want)
 	case len(want.ManagerBases) > 0:
 		checkManagerCycle(t, d, want)
+	case len(want.GeneratorHolds) > 0:
+		checkGeneratorHolds(t, d, r.stdout, want)
 	case want.Signal != "":
 		checkSignalDeadlock(t, d, want)
 	case want.PipeDeadlock != "":

@@ -220,6 +220,11 @@ type Frame struct {
 	// With lists the ids of context managers whose with-block is live in this
 	// frame (the bound __exit__ is on the value stack).
 	With []string `json:"with,omitempty"`
+	// StackRefs are the suspended generators found on this frame's value
+	// stack and in none of its locals: the iterator of a for loop, or a
+	// slot left from an earlier instruction. Read only for a thread that
+	// waits for a locked Lock no with block holds.
+	StackRefs []string `json:"stack_refs,omitempty"`
 	// Calling is the object whose method this frame is calling, when the
 	// frame's own instruction and value stack say so exactly: the lock of a
 	// lock.acquire() (3.14) or the manager of the `with` statement being
@@ -294,7 +299,11 @@ const (
 	KindLoop        = "loop"      // an asyncio event loop
 	KindTimeout     = "timeout"   // an asyncio.timeout() context
 	KindTaskGroup   = "taskgroup" // an asyncio.TaskGroup
-	KindOther       = "object"
+	// KindGenerator is a generator suspended inside a with block: no
+	// thread runs it, and what the block holds stays held until some thread
+	// resumes or closes it. Other generators are not kept.
+	KindGenerator = "generator"
+	KindOther     = "object"
 )
 
 // Object is a decoded object of interest.
@@ -363,6 +372,21 @@ type Object struct {
 	MPResult  *MPResultInfo  `json:"mp_result,omitempty"`
 	MPProcess *MPProcessInfo `json:"mp_process,omitempty"`
 	MPQueue   *MPQueueInfo   `json:"mp_queue,omitempty"`
+	// Generator is where a suspended generator stands (generator); its
+	// Within are the objects whose with blocks it is inside.
+	Generator *GeneratorInfo `json:"generator,omitempty"`
+}
+
+// GeneratorInfo is a suspended generator: the frames it stands in, and how
+// many references to it exist.
+type GeneratorInfo struct {
+	// Frames are the generator's own frame, then those of the generators
+	// it delegates to with `yield from`, outermost first; each one's With
+	// lists the with blocks live in it.
+	Frames []Frame `json:"frames"`
+	// Refcount is the generator's reference count: every place that can
+	// resume or close it holds one. Set when it could be read.
+	Refcount *int64 `json:"refcount,omitempty"`
 }
 
 // SocketInfo is the kernel's view of a socket descriptor of a live target,

@@ -95,6 +95,7 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 	b = appendMarshalled(b, `,"mp_result":`, ob.MPResult, &err)
 	b = appendMarshalled(b, `,"mp_process":`, ob.MPProcess, &err)
 	b = appendMarshalled(b, `,"mp_queue":`, ob.MPQueue, &err)
+	b = appendMarshalled(b, `,"generator":`, ob.Generator, &err)
 	return append(b, '}'), err
 }
 

@@ -116,6 +116,9 @@ func appendEvidence(b []byte, e *locks.Evidence) []byte {
 	b = appendInt(b, `,"tasks":`, e.Tasks)
 	b = appendInt(b, `,"pid":`, e.PID)
 	b = appendString(b, `,"ended_thread":`, e.Ended)
+	b = appendString(b, `,"generator":`, e.Generator)
+	b = appendString(b, `,"local":`, e.Local)
+	b = appendInt(b, `,"refcount":`, e.Refcount)
 	return append(b, '}')
 }
 

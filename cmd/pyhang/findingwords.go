@@ -69,6 +69,8 @@ func (w *words) summary(f *heuristics.Finding) string {
 		}
 		name := w.shortRef(d.Lock)
 		switch d.Cause {
+		case heuristics.CauseSuspendedGenerator:
+			return w.generatorOrphanSummary(d)
 		case heuristics.CauseUnknown:
 			return fmt.Sprintf("possibly orphaned lock: %s is locked and %d thread(s) wait for it; no thread holds it in a with block, and pyhang found no acquire() of it to tell whether a live thread took it",
 				name, len(d.Waiters))
@@ -141,6 +143,8 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		}
 		switch d.Cause {
 		case heuristics.CauseForkInherited:
+		case heuristics.CauseSuspendedGenerator:
+			out = append(out, w.generatorOrphanEvidence(d)...)
 		case heuristics.CauseOwnerGone:
 			out = append(out, fmt.Sprintf("its RLock owner field names thread ident %d, which is no longer running", d.Owner))
 		case heuristics.CauseIdentReused:

@@ -29,6 +29,9 @@ func (w *words) deadlockSummary(d *heuristics.DeadlockDetails) (string, bool) {
 	if p := d.Pipe; p != nil {
 		return w.pipeSummary(p), true
 	}
+	if s, ok := w.generatorDeadlock(d); ok {
+		return s, true
+	}
 	var parts []string
 	imports := false
 	for _, st := range d.Cycle {

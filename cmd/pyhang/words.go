@@ -121,6 +121,7 @@ var kindWords = map[string]string{
 	locks.KindFutures:        "futures",
 	snapshot.KindTask:        "task",
 	snapshot.KindTaskGroup:   "TaskGroup",
+	snapshot.KindGenerator:   "generator",
 	snapshot.KindLoop:        "event loop",
 	locks.KindSleep:          "sleep",
 	locks.KindIO:             "I/O",
@@ -249,6 +250,8 @@ func (w *words) fact(e locks.Evidence) string {
 			s += " … no release() after it in " + w.esc(e.At.Function)
 		}
 		return s + fmt.Sprintf(", now at line %d", e.Line)
+	case locks.BasisGeneratorFrame:
+		return w.generatorFact(e)
 	case locks.BasisGeneratorWith:
 		return "whose generator is suspended inside a with block of it"
 	case locks.BasisExitStack:

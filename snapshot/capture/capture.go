@@ -396,6 +396,7 @@ func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *n
 	b.interpreters(d.tstates)
 	b.subNative(d.tstates, byTID)
 	b.unmatchedWaits()
+	b.stackGenerators()
 	// The asyncio tasks' coroutine frames are decoded here, from the same
 	// memory as the threads', into this join's objects, so that d stays as
 	// it was for another join.

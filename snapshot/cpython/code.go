@@ -19,7 +19,7 @@ type code struct {
 	nLocals    int      // co_nlocals (≤3.10) / co_nlocalsplus (3.11+)
 	cellNames  []string // co_cellvars then co_freevars (≤3.10; 3.11+ has them among localNames)
 	firstTrace int      // _co_firsttraceable (3.11+)
-	stackSize  int      // co_stacksize (3.11+; -1 when unread)
+	stackSize  int      // co_stacksize (-1 when unread)
 	// nArgs counts the leading names that are arguments: positional and
 	// keyword-only ones, then *args and **kwargs.
 	nArgs int

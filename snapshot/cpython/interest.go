@@ -20,6 +20,7 @@ var cTypes = map[string]string{
 	"_thread._ThreadHandle": snapshot.KindHandle,
 	"_queue.SimpleQueue":    snapshot.KindSimpleQueue,
 	"collections.deque":     snapshot.KindDeque,
+	"generator":             snapshot.KindGenerator,
 }
 
 var pyClasses = map[[2]string]string{
@@ -402,6 +403,12 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 	case snapshot.KindSimpleQueue:
 		p.simpleQueue(v, ob)
 		o.queuedFutures(v, ob, depth)
+	case snapshot.KindGenerator:
+		if !o.generator(v, ob, depth) {
+			delete(o.byAddr, v)
+			*plain = v
+			return nil
+		}
 	case snapshot.KindDeque:
 		if n, err := p.r.i64(v + obSize); err == nil && n >= 0 {
 			ln := int(n)

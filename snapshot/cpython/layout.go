@@ -80,7 +80,7 @@ type Layout struct {
 	CoCode                                                               int64 // co_code bytes object (≤3.10)
 	CoCellvars, CoFreevars                                               int64 // name tuples (≤3.10)
 	CoCodeAdaptive                                                       int64 // 3.11+
-	CoStacksize                                                          int64 // co_stacksize (int), 3.11+: bounds a saved stack pointer
+	CoStacksize                                                          int64 // co_stacksize (int): bounds a saved stack pointer, sizes a value stack
 
 	// Objects
 	StrASCIIData       int64 // compact ASCII data
@@ -232,7 +232,7 @@ func oldCommon() Layout {
 		CoFreevars: 80, CoCellvars: 88,
 		CoFilename: 104, CoName: 112, CoLinetable: 120, CoQualname: -1,
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
-		CoStacksize: -1, OpBeforeWith: -1,
+		CoStacksize: 32, OpBeforeWith: -1,
 		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1,
 		FuncCode:    16,
 		GILInterval: 0, GILLastHolder: 8, GILLocked: 16, GILSwitches: 24, LockLockAddr: true,

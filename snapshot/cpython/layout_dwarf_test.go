@@ -110,7 +110,7 @@ var layoutPaths = []fieldPath{
 	{"CoLocalsKinds", 11, latest, "PyCodeObject", "co_localspluskinds", 8},
 	{"CoCode", 8, 10, "PyCodeObject", "co_code", 8},
 	{"CoCodeAdaptive", 11, latest, "PyCodeObject", "co_code_adaptive", 0},
-	{"CoStacksize", 11, latest, "PyCodeObject", "co_stacksize", 4},
+	{"CoStacksize", 8, latest, "PyCodeObject", "co_stacksize", 4},
 
 	// A compact str's characters follow the struct.
 	{"StrASCIIData", 8, latest, "PyASCIIObject", sizeOf, 0},

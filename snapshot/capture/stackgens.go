@@ -1,0 +1,82 @@
+package capture
+
+import (
+	"path/filepath"
+	"slices"
+
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// stackGenerators looks for the suspended generators that only a value
+// stack holds: the iterator of `for row in rows():` is in no local, and
+// while the loop's body waits for a lock the generator took, nothing else
+// names the generator. Reading every frame's value stack would cost a look
+// at each slot's type, so only the frames of a thread that waits, from its
+// own code, for a locked Lock that no with block is known to hold are
+// read. A slot above the live ones may be stale: what is found there is a
+// real suspended generator, but not proof of who can resume it, and the
+// locks analysis takes it as such (snapshot.Frame.StackRefs).
+func (b *builder) stackGenerators() {
+	held := map[string]bool{}
+	for i := range b.s.Threads {
+		for _, f := range b.s.Threads[i].Frames {
+			for _, id := range f.With {
+				held[id] = true
+			}
+		}
+	}
+	unheld := map[snapshot.Addr]bool{}
+	b.objs.Each(func(ob *snapshot.Object) {
+		for _, id := range ob.Within {
+			held[id] = true
+		}
+	})
+	b.objs.Each(func(ob *snapshot.Object) {
+		if ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked && ob.WaitKey != 0 && !held[ob.ID] {
+			unheld[ob.WaitKey] = true
+		}
+	})
+	if len(unheld) == 0 {
+		return
+	}
+	for i := range b.s.Threads {
+		th := &b.s.Threads[i]
+		k := th.Kernel
+		if k == nil || !(unheld[k.Futex] || unheld[k.Parked]) || len(th.Frames) == 0 || inLibraryWait(&th.Frames[0]) {
+			continue
+		}
+		for fi := range th.Frames {
+			f := &th.Frames[fi]
+			for _, ob := range b.objs.StackGenerators(uint64(f.Addr)) {
+				if !slices.Contains(f.StackRefs, ob.ID) && !refersTo(f, ob.ID) {
+					f.StackRefs = append(f.StackRefs, ob.ID)
+				}
+			}
+		}
+	}
+}
+
+// inLibraryWait reports whether a frame is threading's own wait: a
+// Condition's (under Event.wait, Queue.get, Semaphore.acquire …) blocks on
+// a waiter lock of its own, and Thread.join on the thread's state lock,
+// which are locked and held by no with block by design.
+func inLibraryWait(f *snapshot.Frame) bool {
+	if filepath.Base(f.File) != "threading.py" {
+		return false
+	}
+	switch f.Function {
+	case "wait", "_wait_for_tstate_lock", "join":
+		return true
+	}
+	return false
+}
+
+// refersTo reports whether a frame's locals hold the object.
+func refersTo(f *snapshot.Frame, id string) bool {
+	for _, r := range f.Refs {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
