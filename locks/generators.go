@@ -20,7 +20,10 @@ const BasisGeneratorFrame Basis = "generator-frame"
 type GeneratorRef struct {
 	Thread int    `json:"thread"`
 	Frame  int    `json:"frame"`
-	Local  string `json:"local"`
+	Local  string `json:"local,omitempty"`
+	// Stack marks a generator found on the frame's value stack instead
+	// (snapshot.Frame.StackRefs): a for loop's iterator, or a stale slot.
+	Stack bool `json:"value_stack,omitempty"`
 }
 
 // GeneratorHold is a lock held by a suspended generator that no thread is
@@ -57,7 +60,7 @@ func (a *Analysis) generatorHolds(x *index) {
 	for _, gen := range gens {
 		rs := refs[gen.ID]
 		owner := soleOwner(rs)
-		proven := owner != nil && gen.Global == "" && gen.Generator.Refcount != nil && *gen.Generator.Refcount == int64(len(rs))
+		proven := owner != nil && gen.Global == "" && gen.Generator.Refcount != nil && *gen.Generator.Refcount == int64(locals(rs))
 		for _, f := range gen.Generator.Frames {
 			for _, id := range f.With {
 				lk, r, ok := generatorLock(x, gen, id)
@@ -110,39 +113,62 @@ type threadRef struct {
 
 // generatorRefs finds, for each generator, the locals of thread frames
 // that hold it (names of attributes and items are not locals: the object
-// or list that holds them is the reference).
+// or list that holds them is the reference), then the frames whose value
+// stacks hold it, which may be stale and are never references for sure.
 func generatorRefs(s *snapshot.Snapshot) map[string][]threadRef {
 	out := map[string][]threadRef{}
-	for i := range s.Threads {
-		th := &s.Threads[i]
-		for fi := range th.Frames {
-			names := make([]string, 0, len(th.Frames[fi].Refs))
-			for name, id := range th.Frames[fi].Refs {
-				if strings.HasPrefix(id, snapshot.KindGenerator+"@") && !strings.ContainsAny(name, ".[") {
-					names = append(names, name)
-				}
-			}
-			sort.Strings(names)
-			for _, name := range names {
-				id := th.Frames[fi].Refs[name]
-				out[id] = append(out[id], threadRef{th: th, GeneratorRef: GeneratorRef{Thread: th.TID, Frame: fi, Local: name}})
+	each := func(fn func(th *snapshot.Thread, fi int, f *snapshot.Frame)) {
+		for i := range s.Threads {
+			th := &s.Threads[i]
+			for fi := range th.Frames {
+				fn(th, fi, &th.Frames[fi])
 			}
 		}
 	}
+	each(func(th *snapshot.Thread, fi int, f *snapshot.Frame) {
+		names := make([]string, 0, len(f.Refs))
+		for name, id := range f.Refs {
+			if strings.HasPrefix(id, snapshot.KindGenerator+"@") && !strings.ContainsAny(name, ".[") {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			id := f.Refs[name]
+			out[id] = append(out[id], threadRef{th: th, GeneratorRef: GeneratorRef{Thread: th.TID, Frame: fi, Local: name}})
+		}
+	})
+	each(func(th *snapshot.Thread, fi int, f *snapshot.Frame) {
+		for _, id := range f.StackRefs {
+			out[id] = append(out[id], threadRef{th: th, GeneratorRef: GeneratorRef{Thread: th.TID, Frame: fi, Stack: true}})
+		}
+	})
 	return out
 }
 
-// soleOwner is the thread all of rs are in (nil when none or several).
+// soleOwner is the thread all the locals of rs are in (nil when none or
+// several).
 func soleOwner(rs []threadRef) *snapshot.Thread {
-	if len(rs) == 0 {
+	if len(rs) == 0 || rs[0].Stack {
 		return nil
 	}
 	for _, r := range rs[1:] {
-		if r.th != rs[0].th {
+		if !r.Stack && r.th != rs[0].th {
 			return nil
 		}
 	}
 	return rs[0].th
+}
+
+// locals counts the references of rs that are locals.
+func locals(rs []threadRef) int {
+	n := 0
+	for _, r := range rs {
+		if !r.Stack {
+			n++
+		}
+	}
+	return n
 }
 
 func refsOf(rs []threadRef) []GeneratorRef {

@@ -23,8 +23,11 @@ type generatorObject struct {
 // checkGeneratorHolds: generator_held_lock.py. Each lock of want.GeneratorHolds
 // is held by a suspended generator standing at the given line: the one a
 // thread alone can resume makes that thread's deadlock (want.CycleThreads),
-// the one in a global is the holder of a lock held by no thread.
-func checkGeneratorHolds(t *testing.T, d *procDiagnosis, raw []byte, want procExpect) {
+// the one in a global is the holder of a lock held by no thread, and so is
+// the one on a for loop's value stack. From a core that lost thread stacks
+// (lossy) any of them may be missing with the frames it was in: the
+// answer then claims nothing about its lock, and nothing wrong.
+func checkGeneratorHolds(t *testing.T, d *procDiagnosis, raw []byte, want procExpect, lossy bool) {
 	t.Helper()
 	var objs struct {
 		Objects map[string]generatorObject `json:"objects"`
@@ -100,6 +103,10 @@ func checkGeneratorHolds(t *testing.T, d *procDiagnosis, raw []byte, want procEx
 						ID string `json:"id"`
 					} `json:"generator"`
 					Global string `json:"global"`
+					Refs   []struct {
+						Thread int  `json:"thread"`
+						Stack  bool `json:"value_stack"`
+					} `json:"referenced_by"`
 				} `json:"generators"`
 			}
 			if err := json.Unmarshal(f.Details, &od); err != nil || od.Cause != "suspended-generator" || len(od.Generators) != 1 || f.Severity != "warning" {
@@ -107,9 +114,17 @@ func checkGeneratorHolds(t *testing.T, d *procDiagnosis, raw []byte, want procEx
 				continue
 			}
 			line, ok := want.GeneratorHolds[od.Lock.Name]
-			if !ok || slices.Contains(want.Locks, od.Lock.Name) || od.Generators[0].Global == "" {
-				t.Errorf("orphaned-lock of %s held by a generator in global %q, want one of %v not in the deadlock, in a global",
-					od.Lock.Name, od.Generators[0].Global, want.GeneratorHolds)
+			g := od.Generators[0]
+			reach := ""
+			switch {
+			case g.Global != "":
+				reach = "global"
+			case len(g.Refs) == 1 && g.Refs[0].Stack && slices.Contains(f.Threads, g.Refs[0].Thread):
+				reach = "value-stack" // the waiter's own, as its for loop's iterator
+			}
+			if !ok || slices.Contains(want.Locks, od.Lock.Name) || reach != want.GeneratorRefs[od.Lock.Name] {
+				t.Errorf("orphaned-lock of %s held by a generator reached by %q (%s), want one of %v not in the deadlock, reached by %q",
+					od.Lock.Name, reach, f.Details, want.GeneratorHolds, want.GeneratorRefs[od.Lock.Name])
 				continue
 			}
 			genAt("orphaned-lock", od.Generators[0].Generator.ID, od.Lock.ID, line)
@@ -117,6 +132,11 @@ func checkGeneratorHolds(t *testing.T, d *procDiagnosis, raw []byte, want procEx
 		default:
 			t.Errorf("unexpected %s/%s: %s", f.Kind, f.Severity, f.Summary)
 		}
+	}
+	if lossy && deadlocks <= 1 && orphans <= len(want.GeneratorHolds)-1 {
+		t.Logf("incomplete, as the core lost memory (%q): %d deadlock(s) and %d of the %d locks held by generators alone found",
+			d.Target.Missing, deadlocks, orphans, len(want.GeneratorHolds)-1)
+		return
 	}
 	if deadlocks != 1 || orphans != len(want.GeneratorHolds)-1 {
 		t.Errorf("%d deadlock(s) and %d lock(s) held by generators alone, want 1 and %d", deadlocks, orphans, len(want.GeneratorHolds)-1)

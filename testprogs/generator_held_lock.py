@@ -6,13 +6,17 @@ generator stays suspended at its yield, inside the with block, holding cache_loc
 the exporter calls flush(), which takes `with cache_lock:` itself: it waits for a lock that
 only its own suspended generator can release, and nothing will ever resume it. A second
 generator, started by the main thread and left in the global `pending`, holds the lock
-"stats_lock" the same way; the thread "stats" waits for it. The main thread joins both.
+"stats_lock" the same way; the thread "stats" waits for it. The thread "auditor" loops
+`for entry in audit_entries():` over a generator that holds "audit_lock", and takes
+audit_lock in the loop's body: the generator is in none of its locals, only on its frame's
+value stack, as the loop's iterator. The main thread joins the three.
 
 A diagnosis should find a deadlock of exporter: it waits for cache_lock, held by the
 generator cached_rows() in exporter's own frame, suspended at its yield inside the
 with block (SITE:rows). And it should say stats_lock is held by the suspended generator
-in the global `pending` (SITE:stats), not by a thread, and that stats waits for it.
-Neither lock is orphaned by a lost release.
+in the global `pending` (SITE:stats), not by a thread, and that stats waits for it; and
+that audit_lock is held by the generator audit_entries() (SITE:audit) found on auditor's
+value stack. No lock is orphaned by a lost release.
 """
 
 import os
@@ -24,6 +28,7 @@ import _harness  # noqa: E402
 
 cache_lock = threading.Lock()
 stats_lock = threading.Lock()
+audit_lock = threading.Lock()
 cache = {"a": 1, "b": 2, "c": 3}
 stats = {"hits": 0}
 pending = None
@@ -39,6 +44,18 @@ def stat_counts():
     with stats_lock:
         for key in stats:
             yield key, stats[key]  # SITE:stats
+
+
+def audit_entries():
+    with audit_lock:
+        for key in sorted(cache):
+            yield key  # SITE:audit
+
+
+def audit():
+    for entry in audit_entries():
+        with audit_lock:  # BLOCK:audit_body
+            stats[entry] = True
 
 
 def flush():
@@ -65,13 +82,18 @@ def main():
     next(pending)
     exporter = threading.Thread(target=export, name="exporter")
     counter = threading.Thread(target=count, name="stats")
+    auditor = threading.Thread(target=audit, name="auditor")
     exporter.start()
     counter.start()
-    h.watch({"exporter": "flush", "stats": "count", "MainThread": "main"},
-            expect={"generator_holds": {"cache_lock": h.line("rows"), "stats_lock": h.line("stats")},
+    auditor.start()
+    h.watch({"exporter": "flush", "stats": "count", "auditor": "audit_body", "MainThread": "main"},
+            expect={"generator_holds": {"cache_lock": h.line("rows"), "stats_lock": h.line("stats"),
+                                        "audit_lock": h.line("audit")},
+                    "generator_refs": {"stats_lock": "global", "audit_lock": "value-stack"},
                     "cycle_threads": ["exporter"], "locks": ["cache_lock"]})
     exporter.join()  # BLOCK:main
     counter.join()
+    auditor.join()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -82,20 +83,31 @@ func (w *words) generatorOrphanEvidence(d *heuristics.OrphanedLockDetails) []str
 		if g.Global != "" {
 			refs = append(refs, "the global "+w.esc(g.Global))
 		}
+		found := 0
 		for _, r := range g.Refs {
+			if r.Stack {
+				refs = append(refs, fmt.Sprintf("the value stack of %s in %s (a for loop's iterator, or a value left from an earlier instruction)", w.threadLabel(r.Thread), w.frameFunc(r.Thread, r.Frame)))
+				continue
+			}
+			found++
 			refs = append(refs, fmt.Sprintf("the local %s of %s in %s", w.esc(r.Local), w.threadLabel(r.Thread), w.frameFunc(r.Thread, r.Frame)))
 		}
 		if len(refs) > 0 {
 			line += "; it is held by " + strings.Join(refs, " and ")
 		}
-		found := len(g.Refs)
 		if g.Global != "" {
 			found++
 		}
 		if g.Refcount != nil && *g.Refcount > int64(found) {
-			line += fmt.Sprintf("; its reference count is %d, so %d reference(s) pyhang did not find (an object's attribute, a container, a frame's value stack) may also resume or close it", *g.Refcount, *g.Refcount-int64(found))
+			line += fmt.Sprintf("; its reference count is %d: %d reference(s) beyond the locals and globals named here (on a value stack, in an object's attribute or a container) may also resume or close it", *g.Refcount, *g.Refcount-int64(found))
 		}
 		out = append(out, line)
+		for _, r := range g.Refs {
+			if r.Stack && slices.ContainsFunc(d.Waiters, func(tw heuristics.ThreadWait) bool { return tw.Thread == r.Thread }) {
+				out = append(out, fmt.Sprintf("%s waits for the lock with the generator on its own value stack, most likely as the iterator of a for loop whose body takes the lock: it cannot resume the generator while it waits", w.threadLabel(r.Thread)))
+				break
+			}
+		}
 	}
 	return out
 }
