@@ -17,39 +17,57 @@ import (
 // real suspended generator, but not proof of who can resume it, and the
 // locks analysis takes it as such (snapshot.Frame.StackRefs).
 func (b *builder) stackGenerators() {
-	held := map[string]bool{}
+	// The threads that wait from their own code, by the address they wait on.
+	waiting := map[snapshot.Addr][]*snapshot.Thread{}
 	for i := range b.s.Threads {
-		for _, f := range b.s.Threads[i].Frames {
-			for _, id := range f.With {
-				held[id] = true
+		th := &b.s.Threads[i]
+		if k := th.Kernel; k != nil && (k.Futex != 0 || k.Parked != 0) && len(th.Frames) > 0 && !inLibraryWait(&th.Frames[0]) {
+			waiting[k.Futex] = append(waiting[k.Futex], th)
+			if k.Parked != 0 && k.Parked != k.Futex {
+				waiting[k.Parked] = append(waiting[k.Parked], th)
 			}
 		}
 	}
-	unheld := map[snapshot.Addr]bool{}
+	if len(waiting) == 0 {
+		return
+	}
+	// The locked Locks they wait for, less those a with block holds.
+	candidates := map[string]snapshot.Addr{}
 	b.objs.Each(func(ob *snapshot.Object) {
-		for _, id := range ob.Within {
-			held[id] = true
+		if ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked && ob.WaitKey != 0 && waiting[ob.WaitKey] != nil {
+			candidates[ob.ID] = ob.WaitKey
 		}
 	})
-	b.objs.Each(func(ob *snapshot.Object) {
-		if ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked && ob.WaitKey != 0 && !held[ob.ID] {
-			unheld[ob.WaitKey] = true
-		}
-	})
-	if len(unheld) == 0 {
+	if len(candidates) == 0 {
 		return
 	}
 	for i := range b.s.Threads {
-		th := &b.s.Threads[i]
-		k := th.Kernel
-		if k == nil || !(unheld[k.Futex] || unheld[k.Parked]) || len(th.Frames) == 0 || inLibraryWait(&th.Frames[0]) {
-			continue
+		frames := b.s.Threads[i].Frames
+		for fi := range frames { // by index: a Frame is hundreds of bytes
+			for _, id := range frames[fi].With {
+				delete(candidates, id)
+			}
 		}
-		for fi := range th.Frames {
-			f := &th.Frames[fi]
-			for _, ob := range b.objs.StackGenerators(uint64(f.Addr)) {
-				if !slices.Contains(f.StackRefs, ob.ID) && !refersTo(f, ob.ID) {
-					f.StackRefs = append(f.StackRefs, ob.ID)
+	}
+	b.objs.Each(func(ob *snapshot.Object) {
+		for _, id := range ob.Within {
+			delete(candidates, id)
+		}
+	})
+	seen := map[uint64]bool{}
+	scanned := map[*snapshot.Thread]bool{}
+	for _, key := range candidates {
+		for _, th := range waiting[key] {
+			if scanned[th] {
+				continue
+			}
+			scanned[th] = true
+			for fi := range th.Frames {
+				f := &th.Frames[fi]
+				for _, ob := range b.objs.StackGenerators(uint64(f.Addr), fi == 0, seen) {
+					if !slices.Contains(f.StackRefs, ob.ID) && !refersTo(f, ob.ID) {
+						f.StackRefs = append(f.StackRefs, ob.ID)
+					}
 				}
 			}
 		}

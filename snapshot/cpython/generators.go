@@ -79,10 +79,18 @@ func (p *Process) refcount(v uint64) (int64, bool) {
 
 // StackGenerators returns the suspended generators held in the value stack
 // of the frame at f (a PyFrameObject up to 3.10, else a
-// _PyInterpreterFrame), every slot up to co_stacksize: those above the live
-// ones may be left from earlier instructions. Only a slot whose type is
-// generator is decoded, so a stale slot never names a lock or a thread.
-func (o *Objects) StackGenerators(f uint64) []*snapshot.Object {
+// _PyInterpreterFrame). A frame that called another Python function saved
+// its stack pointer (3.11–3.13; 3.14 also around calls into C), and only
+// the slots under it are read; else every slot up to co_stacksize, where
+// those above the live ones may be left from earlier instructions. Only a
+// slot whose type is generator is decoded, so a stale slot never names a
+// lock or a thread.
+//
+// innermost says the frame is the thread's current one, whose saved stack
+// pointer is stale before 3.14. seen holds the values the caller's scan
+// has already found of no interest: a deep recursion has the same few
+// values in every frame.
+func (o *Objects) StackGenerators(f uint64, innermost bool, seen map[uint64]bool) []*snapshot.Object {
 	p := o.p
 	l := p.Layout
 	var codePtr, base uint64
@@ -106,10 +114,17 @@ func (o *Objects) StackGenerators(f uint64) []*snapshot.Object {
 	if err != nil || c.stackSize <= 0 {
 		return nil
 	}
+	n := c.stackSize
 	if l.IFLocalsplus >= 0 {
 		base = f + uint64(l.IFLocalsplus) + 8*uint64(c.nLocals)
+		if d, ok := p.savedDepth(f, base, innermost); ok && d <= n {
+			n = d
+		}
 	}
-	raw, err := p.r.view(base, 8*c.stackSize)
+	if n == 0 {
+		return nil
+	}
+	raw, err := p.r.view(base, 8*n)
 	if err != nil {
 		return nil
 	}
@@ -122,10 +137,11 @@ func (o *Objects) StackGenerators(f uint64) []*snapshot.Object {
 			}
 			v &^= 3
 		}
-		if v == 0 || v&7 != 0 || o.Plain(v) {
+		if v == 0 || v&7 != 0 || seen[v] || o.Plain(v) {
 			continue
 		}
 		if k, _ := p.kindOf(v); k != snapshot.KindGenerator {
+			seen[v] = true
 			continue
 		}
 		if ob := o.add(v, 0); ob != nil && !slices.Contains(out, ob) {
@@ -133,4 +149,26 @@ func (o *Objects) StackGenerators(f uint64) []*snapshot.Object {
 		}
 	}
 	return out
+}
+
+// savedDepth is how many value-stack slots (above base, the first one) the
+// stack pointer a 3.11+ frame saved says are live, when it saved one.
+func (p *Process) savedDepth(f, base uint64, innermost bool) (int, bool) {
+	l := p.Layout
+	switch {
+	case l.IFStackpointer >= 0:
+		sp, err := p.r.u64(f + uint64(l.IFStackpointer))
+		if err != nil || sp < base || (sp-base)%8 != 0 || (sp-base)/8 > maxStackDepth {
+			return 0, false
+		}
+		return int((sp - base) / 8), true
+	case l.IFStacktop >= 0 && !innermost:
+		top, err := p.r.i32(f + uint64(l.IFStacktop))
+		locals := int32((base - f - uint64(l.IFLocalsplus)) / 8)
+		if err != nil || top < locals || top-locals > maxStackDepth {
+			return 0, false
+		}
+		return int(top - locals), true
+	}
+	return 0, false
 }
