@@ -40,6 +40,9 @@ func (o *Objects) generator(v uint64, ob *snapshot.Object, depth int) bool {
 			}
 		}
 		for _, l := range fr.Locals {
+			if len(out.With) == 0 {
+				break // only a with block's frame is shown, and its locals name the lock
+			}
 			if a := o.add(l.Value, depth+1); a != nil {
 				if out.Refs == nil {
 					out.Refs = map[string]string{}
