@@ -73,3 +73,84 @@ func TestTargetView(t *testing.T) {
 	}
 	t.Logf("%s", d.Findings[problems[0]].Summary)
 }
+
+// TestRelativeScript: a script started by a relative path, as `python
+// testprogs/self_deadlock.py` from the folder above a copy of testprogs (the
+// program's working directory, where the kernel writes its core). Up to 3.8 its code
+// is named by that relative path, and a core records no working directory:
+// pyhang takes the directory it was started from from sys.argv[0] and
+// sys.path[0]. The with statement that holds the lock is then read from the
+// source, as live, and named exactly (not "a with block enclosing" the line).
+func TestRelativeScript(t *testing.T) {
+	src, err := filepath.Abs(filepath.Join("..", "testprogs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(src, "self_deadlock.py")
+	// Copy the programs into testprogs/ of the working directory, and name
+	// the script by its path relative to it.
+	wrap := []string{"sh", "-c", `mkdir testprogs && cp "$0"/*.py testprogs/ || exit 1; s=$1; shift; for a; do if [ "$a" = "$s" ]; then set -- "$@" "testprogs/${s##*/}"; else set -- "$@" "$a"; fi; shift; done; exec "$@"`,
+		src, script}
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			p := startProgramAt(t, in, wrap, script)
+			var ready struct {
+				Expect struct {
+					HeldAt int `json:"held_at"`
+				} `json:"expect"`
+			}
+			if err := json.Unmarshal(p.raw, &ready); err != nil {
+				t.Fatal(err)
+			}
+			lookEachWay(t, p.lookable(), func(t *testing.T, w way) {
+				r := runPyhang(t, "diagnose", w.target, "--format", "json")
+				var d struct {
+					diagnosis
+					Threads []struct {
+						Name   string `json:"name"`
+						Frames []struct {
+							File string `json:"file"`
+						} `json:"frames"`
+					} `json:"threads"`
+				}
+				if err := json.Unmarshal(r.stdout, &d); err != nil {
+					t.Fatalf("%v: %v", r, err)
+				}
+				if err := json.Unmarshal(r.stdout, &d.diagnosis); err != nil {
+					t.Fatalf("%v: %v", r, err)
+				}
+				for _, th := range d.Threads {
+					if th.Name == "reloader" && len(th.Frames) > 0 {
+						rel := !filepath.IsAbs(th.Frames[0].File)
+						if in.Minor <= 8 && !rel {
+							t.Fatalf("the script's frame is %s: want the relative path Python 3.%d names it by", th.Frames[0].File, in.Minor)
+						}
+						t.Logf("the script's frame: %s", th.Frames[0].File)
+					}
+				}
+				i := d.onlyProblem(t, "deadlock")
+				var dd struct {
+					Cycle []struct {
+						HeldBy []struct {
+							Basis []struct {
+								Basis     string `json:"basis"`
+								Enclosing bool   `json:"enclosing"`
+								At        *struct {
+									Line int `json:"line"`
+								} `json:"at"`
+							} `json:"basis"`
+						} `json:"held_by"`
+					} `json:"cycle"`
+				}
+				if err := json.Unmarshal(d.Findings[i].Details, &dd); err != nil || len(dd.Cycle) != 1 || len(dd.Cycle[0].HeldBy) != 1 || len(dd.Cycle[0].HeldBy[0].Basis) == 0 {
+					t.Fatalf("deadlock details: %v %s", err, d.Findings[i].Details)
+				}
+				ev := dd.Cycle[0].HeldBy[0].Basis[0]
+				if ev.Basis != "with-block" || ev.Enclosing || ev.At == nil || ev.At.Line != ready.Expect.HeldAt {
+					t.Errorf("held on %+v, want the with statement at line %d read from the source", ev, ready.Expect.HeldAt)
+				}
+			})
+		})
+	}
+}

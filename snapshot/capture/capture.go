@@ -178,6 +178,9 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 	if !opts.NoSource {
 		if view == nil {
 			view = viewOf(t, opts)
+			if t.Kind() != "pid" && hasRelativeFile(s) {
+				view.start, _ = p.StartDir()
+			}
 		}
 		addSource(s, view)
 	}
@@ -196,6 +199,20 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 		opts.Spare(p.Release())
 	}
 	return s
+}
+
+// hasRelativeFile reports whether a frame's file is a relative path: the
+// script of a Python up to 3.8, started as `python dir/prog.py`.
+func hasRelativeFile(s *snapshot.Snapshot) bool {
+	for i := range s.Threads {
+		frames := s.Threads[i].Frames
+		for fi := range frames {
+			if f := frames[fi].File; f != "" && f[0] != '/' && f[0] != '<' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // viewOf is the target's own view of its files.

@@ -33,7 +33,11 @@ const (
 type fileView struct {
 	root string // directory that is "/" for the target
 	cwd  string // directory relative paths start from ("" when unknown)
-	desc string // how the view is named in messages: "pid 123's root"
+	// start is, for a core, the directory its script was started from
+	// (cpython.StartDir), in the target's own file system: a core does not
+	// record a working directory. Set before the first read.
+	start string
+	desc  string // how the view is named in messages: "pid 123's root"
 
 	mu    sync.Mutex
 	cache map[string]*sourceText
@@ -144,10 +148,14 @@ func (v *fileView) read(path string) (string, error) {
 	if filepath.IsAbs(path) {
 		f, err = target.OpenInRoot(v.root, path)
 	} else {
-		if v.cwd == "" {
+		switch {
+		case v.cwd != "":
+			f, err = target.OpenBeneath(v.cwd, path)
+		case v.start != "":
+			f, err = target.OpenInRoot(v.root, filepath.Join(v.start, path))
+		default:
 			return "", errNoRoot
 		}
-		f, err = target.OpenBeneath(v.cwd, path)
 	}
 	if err != nil {
 		return "", err
