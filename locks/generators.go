@@ -22,7 +22,7 @@ type GeneratorRef struct {
 	Frame  int    `json:"frame"`
 	Local  string `json:"local,omitempty"`
 	// Stack marks a generator found on the frame's value stack instead
-	// (snapshot.Frame.StackRefs): a for loop's iterator, or a stale slot.
+	// (snapshot.Thread.StackRefs): a for loop's iterator, or a stale slot.
 	Stack bool `json:"value_stack,omitempty"`
 }
 
@@ -138,11 +138,12 @@ func generatorRefs(s *snapshot.Snapshot) map[string][]threadRef {
 			out[id] = append(out[id], threadRef{th: th, GeneratorRef: GeneratorRef{Thread: th.TID, Frame: fi, Local: name}})
 		}
 	})
-	each(func(th *snapshot.Thread, fi int, f *snapshot.Frame) {
-		for _, id := range f.StackRefs {
-			out[id] = append(out[id], threadRef{th: th, GeneratorRef: GeneratorRef{Thread: th.TID, Frame: fi, Stack: true}})
+	for i := range s.Threads {
+		th := &s.Threads[i]
+		for _, r := range th.StackRefs {
+			out[r.Object] = append(out[r.Object], threadRef{th: th, GeneratorRef: GeneratorRef{Thread: th.TID, Frame: r.Frame, Stack: true}})
 		}
-	})
+	}
 	return out
 }
 

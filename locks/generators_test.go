@@ -30,7 +30,7 @@ func generatorSnapshot(refcount int64, global string, refs map[int][]string, sta
 		}
 		for _, st := range stack {
 			if st == tid {
-				th.Frames[0].StackRefs = []string{gen.ID}
+				th.StackRefs = []snapshot.StackRef{{Frame: 0, Object: gen.ID}}
 			}
 		}
 		s.Threads = append(s.Threads, th)

@@ -165,10 +165,6 @@ func appendFrameMembers(b []byte, f *Frame, safe *knownSafe) []byte {
 		b = append(b, `,"with":`...)
 		b = appendStringsSafe(b, f.With, safe)
 	}
-	if len(f.StackRefs) > 0 {
-		b = append(b, `,"stack_refs":`...)
-		b = appendStringsSafe(b, f.StackRefs, safe)
-	}
 	if c := f.Calling; c != nil {
 		b = append(b, `,"calling":{"object":`...)
 		b = safe.str(b, c.Object)

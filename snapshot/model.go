@@ -120,6 +120,12 @@ type Thread struct {
 	// not read (target.missing says why): its outer frames, and what their
 	// with blocks hold, are unknown.
 	StackLost bool `json:"stack_lost,omitempty"`
+	// StackRefs are the suspended generators found on the value stacks of
+	// the thread's frames and in none of their locals: a for loop's
+	// iterator, or a slot left from an earlier instruction. Read only for a
+	// thread that waits for a locked Lock no with block holds. (Kept here,
+	// not in Frame: a snapshot has tens of thousands of frames.)
+	StackRefs []StackRef `json:"stack_refs,omitempty"`
 	// NoThreadState marks a thread without any Python thread state.
 	NoThreadState bool    `json:"no_thread_state,omitempty"`
 	GIL           string  `json:"gil"`
@@ -220,11 +226,6 @@ type Frame struct {
 	// With lists the ids of context managers whose with-block is live in this
 	// frame (the bound __exit__ is on the value stack).
 	With []string `json:"with,omitempty"`
-	// StackRefs are the suspended generators found on this frame's value
-	// stack and in none of its locals: the iterator of a for loop, or a
-	// slot left from an earlier instruction. Read only for a thread that
-	// waits for a locked Lock no with block holds.
-	StackRefs []string `json:"stack_refs,omitempty"`
 	// Calling is the object whose method this frame is calling, when the
 	// frame's own instruction and value stack say so exactly: the lock of a
 	// lock.acquire() (3.14) or the manager of the `with` statement being
@@ -375,6 +376,12 @@ type Object struct {
 	// Generator is where a suspended generator stands (generator); its
 	// Within are the objects whose with blocks it is inside.
 	Generator *GeneratorInfo `json:"generator,omitempty"`
+}
+
+// StackRef is an object found on the value stack of a thread's frame.
+type StackRef struct {
+	Frame  int    `json:"frame"`  // index in the thread's Frames
+	Object string `json:"object"` // id in Snapshot.Objects
 }
 
 // GeneratorInfo is a suspended generator: the frames it stands in, and how

@@ -99,7 +99,7 @@ func (w *words) generatorOrphanEvidence(d *heuristics.OrphanedLockDetails) []str
 			found++
 		}
 		if g.Refcount != nil && *g.Refcount > int64(found) {
-			line += fmt.Sprintf("; its reference count is %d: %d reference(s) beyond the locals and globals named here (on a value stack, in an object's attribute or a container) may also resume or close it", *g.Refcount, *g.Refcount-int64(found))
+			line += fmt.Sprintf("; its reference count is %d, of which %d are locals and globals named here (the others may be on a value stack, in an object's attribute or in a container)", *g.Refcount, found)
 		}
 		out = append(out, line)
 		for _, r := range g.Refs {

@@ -15,7 +15,7 @@ import (
 // own code, for a locked Lock that no with block is known to hold are
 // read. A slot above the live ones may be stale: what is found there is a
 // real suspended generator, but not proof of who can resume it, and the
-// locks analysis takes it as such (snapshot.Frame.StackRefs).
+// locks analysis takes it as such (snapshot.Thread.StackRefs).
 func (b *builder) stackGenerators() {
 	// The threads that wait from their own code, by the address they wait on.
 	waiting := map[snapshot.Addr][]*snapshot.Thread{}
@@ -65,8 +65,9 @@ func (b *builder) stackGenerators() {
 			for fi := range th.Frames {
 				f := &th.Frames[fi]
 				for _, ob := range b.objs.StackGenerators(uint64(f.Addr), fi == 0, seen) {
-					if !slices.Contains(f.StackRefs, ob.ID) && !refersTo(f, ob.ID) {
-						f.StackRefs = append(f.StackRefs, ob.ID)
+					r := snapshot.StackRef{Frame: fi, Object: ob.ID}
+					if !slices.Contains(th.StackRefs, r) && !refersTo(f, ob.ID) {
+						th.StackRefs = append(th.StackRefs, r)
 					}
 				}
 			}
