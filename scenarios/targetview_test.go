@@ -80,7 +80,8 @@ func TestTargetView(t *testing.T) {
 // is named by that relative path, and a core records no working directory:
 // pyhang takes the directory it was started from from sys.argv[0] and
 // sys.path[0]. The with statement that holds the lock is then read from the
-// source, as live, and named exactly (not "a with block enclosing" the line).
+// source, as live, and named exactly (not "a with block enclosing" the line);
+// live too, after the process has changed its working directory.
 func TestRelativeScript(t *testing.T) {
 	src, err := filepath.Abs(filepath.Join("..", "testprogs"))
 	if err != nil {
@@ -103,7 +104,7 @@ func TestRelativeScript(t *testing.T) {
 			if err := json.Unmarshal(p.raw, &ready); err != nil {
 				t.Fatal(err)
 			}
-			lookEachWay(t, p.lookable(), func(t *testing.T, w way) {
+			check := func(t *testing.T, w way) {
 				r := runPyhang(t, "diagnose", w.target, "--format", "json")
 				var d struct {
 					diagnosis
@@ -150,6 +151,13 @@ func TestRelativeScript(t *testing.T) {
 				if ev.Basis != "with-block" || ev.Enclosing || ev.At == nil || ev.At.Line != ready.Expect.HeldAt {
 					t.Errorf("held on %+v, want the with statement at line %d read from the source", ev, ready.Expect.HeldAt)
 				}
+			}
+			lookEachWay(t, p.lookable(), check)
+			// A process that left the directory it started in, as a daemon
+			// does: its own working directory no longer leads to the script.
+			t.Run("live-after-chdir", func(t *testing.T) {
+				moved := startProgramAt(t, in, wrap, script, "--chdir", "/")
+				check(t, way{target: strconv.Itoa(moved.PID), live: true})
 			})
 		})
 	}

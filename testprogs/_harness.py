@@ -69,10 +69,15 @@ def parser(doc):
     return p
 
 
+# The directory the program started in: a relative path of its code (3.8's
+# script) stays relative to it after the program changes directory.
+_START = os.getcwd()
+
+
 def _abs(path):
     if path.startswith("<"):  # "<frozen importlib._bootstrap>", "<string>"
         return path
-    return os.path.abspath(path)
+    return os.path.normpath(os.path.join(_START, path))
 
 
 class Harness:

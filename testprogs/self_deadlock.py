@@ -30,7 +30,12 @@ def reload_config():
 
 
 def main():
-    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    p = _harness.parser(__doc__)
+    p.add_argument("--chdir", metavar="DIR", help="change to DIR once started, as a daemon does")
+    args = p.parse_args()
+    h = _harness.Harness(args)
+    if args.chdir:
+        os.chdir(args.chdir)
     t = threading.Thread(target=reload_config, name="reloader")
     t.start()
     h.watch({"reloader": "inner", "MainThread": "main"},

@@ -178,7 +178,7 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 	if !opts.NoSource {
 		if view == nil {
 			view = viewOf(t, opts)
-			if t.Kind() != "pid" && hasRelativeFile(s) {
+			if hasRelativeFile(s.Threads) {
 				view.start, _ = p.StartDir()
 			}
 		}
@@ -203,9 +203,9 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 
 // hasRelativeFile reports whether a frame's file is a relative path: the
 // script of a Python up to 3.8, started as `python dir/prog.py`.
-func hasRelativeFile(s *snapshot.Snapshot) bool {
-	for i := range s.Threads {
-		frames := s.Threads[i].Frames
+func hasRelativeFile(threads []snapshot.Thread) bool {
+	for i := range threads {
+		frames := threads[i].Frames
 		for fi := range frames {
 			if f := frames[fi].File; f != "" && f[0] != '/' && f[0] != '<' {
 				return true

@@ -33,9 +33,11 @@ const (
 type fileView struct {
 	root string // directory that is "/" for the target
 	cwd  string // directory relative paths start from ("" when unknown)
-	// start is, for a core, the directory its script was started from
-	// (cpython.StartDir), in the target's own file system: a core does not
-	// record a working directory. Set before the first read.
+	// start is the directory the target's script was started from
+	// (cpython.StartDir), in the target's own file system: a core records
+	// no working directory, and a live process may have changed its own
+	// since. Relative paths are read from it when it is known. Set before
+	// the first read.
 	start string
 	desc  string // how the view is named in messages: "pid 123's root"
 
@@ -149,10 +151,10 @@ func (v *fileView) read(path string) (string, error) {
 		f, err = target.OpenInRoot(v.root, path)
 	} else {
 		switch {
-		case v.cwd != "":
-			f, err = target.OpenBeneath(v.cwd, path)
 		case v.start != "":
 			f, err = target.OpenInRoot(v.root, filepath.Join(v.start, path))
+		case v.cwd != "":
+			f, err = target.OpenBeneath(v.cwd, path)
 		default:
 			return "", errNoRoot
 		}
