@@ -235,8 +235,11 @@ type decoded struct {
 	threadObjs map[uint64]uint64
 	objs       *cpython.Objects
 	starting   map[uint64]bool // thread states of threads being started
-	warnings   []string
-	missing    []string // what the memory lacks (Target.Missing)
+	// withHeld are the objects a thread's with block holds (a frame's
+	// With), noted as the frames are converted.
+	withHeld map[string]bool
+	warnings []string
+	missing  []string // what the memory lacks (Target.Missing)
 }
 
 // memBuilder decodes the memory part of a snapshot.
@@ -583,6 +586,10 @@ func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globalsSeen ma
 		}
 		if ob != nil {
 			out.With = append(out.With, ob.ID)
+			if b.d.withHeld == nil {
+				b.d.withHeld = map[string]bool{}
+			}
+			b.d.withHeld[ob.ID] = true
 		}
 	}
 	if c := f.Calling; c != nil {

@@ -34,20 +34,12 @@ func (b *builder) stackGenerators() {
 	// The locked Locks they wait for, less those a with block holds.
 	candidates := map[string]snapshot.Addr{}
 	b.objs.Each(func(ob *snapshot.Object) {
-		if ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked && ob.WaitKey != 0 && waiting[ob.WaitKey] != nil {
+		if ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked && ob.WaitKey != 0 && waiting[ob.WaitKey] != nil && !b.d.withHeld[ob.ID] {
 			candidates[ob.ID] = ob.WaitKey
 		}
 	})
 	if len(candidates) == 0 {
 		return
-	}
-	for i := range b.s.Threads {
-		frames := b.s.Threads[i].Frames
-		for fi := range frames { // by index: a Frame is hundreds of bytes
-			for _, id := range frames[fi].With {
-				delete(candidates, id)
-			}
-		}
 	}
 	b.objs.Each(func(ob *snapshot.Object) {
 		for _, id := range ob.Within {
