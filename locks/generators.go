@@ -117,27 +117,22 @@ type threadRef struct {
 // stacks hold it, which may be stale and are never references for sure.
 func generatorRefs(s *snapshot.Snapshot) map[string][]threadRef {
 	out := map[string][]threadRef{}
-	each := func(fn func(th *snapshot.Thread, fi int, f *snapshot.Frame)) {
-		for i := range s.Threads {
-			th := &s.Threads[i]
-			for fi := range th.Frames {
-				fn(th, fi, &th.Frames[fi])
+	for i := range s.Threads {
+		th := &s.Threads[i]
+		for fi := range th.Frames {
+			var names []string
+			for name, id := range th.Frames[fi].Refs {
+				if strings.HasPrefix(id, snapshot.KindGenerator+"@") && !strings.ContainsAny(name, ".[") {
+					names = append(names, name)
+				}
+			}
+			sort.Strings(names) // the same answer on every look
+			for _, name := range names {
+				id := th.Frames[fi].Refs[name]
+				out[id] = append(out[id], threadRef{th: th, GeneratorRef: GeneratorRef{Thread: th.TID, Frame: fi, Local: name}})
 			}
 		}
 	}
-	each(func(th *snapshot.Thread, fi int, f *snapshot.Frame) {
-		names := make([]string, 0, len(f.Refs))
-		for name, id := range f.Refs {
-			if strings.HasPrefix(id, snapshot.KindGenerator+"@") && !strings.ContainsAny(name, ".[") {
-				names = append(names, name)
-			}
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			id := f.Refs[name]
-			out[id] = append(out[id], threadRef{th: th, GeneratorRef: GeneratorRef{Thread: th.TID, Frame: fi, Local: name}})
-		}
-	})
 	for i := range s.Threads {
 		th := &s.Threads[i]
 		for _, r := range th.StackRefs {
