@@ -47,8 +47,9 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 		}
 		return true
 	}
+	reps := stackRepeats(len(t.Native), same)
 	for i := 0; i < len(t.Native); {
-		period, show, cut := elision(i, len(t.Native), same)
+		period, show, cut := reps.elision(i)
 		for end := i + max(show, 1); i < end; i++ {
 			b = append(b, "  #"...)
 			n := len(b)
@@ -60,7 +61,7 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 			b = appendNativeLine(b, &t.Native[i])
 			b = append(b, '\n')
 			for k := at[i]; k < at[i+1]; k++ {
-				b = appendPyFrame(b, placed[k], "        ")
+				b = appendFrame(b, placed[k], "        ")
 			}
 		}
 		if cut > 0 {
@@ -79,11 +80,12 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 	if len(unplaced) > 0 {
 		fmt.Fprintln(w, "  Python frames not placed on the native stack (most recent call first):")
 		same := func(x, y int) bool { return sameFrame(unplaced[x], unplaced[y]) }
+		reps := stackRepeats(len(unplaced), same)
 		for i := 0; i < len(unplaced); {
-			period, show, cut := elision(i, len(unplaced), same)
+			period, show, cut := reps.elision(i)
 			b = b[:0]
 			for end := i + max(show, 1); i < end; i++ {
-				b = appendPyFrame(b, unplaced[i], "    ")
+				b = appendFrame(b, unplaced[i], "    ")
 			}
 			if cut > 0 {
 				b = appendElided(b, "    ", period, cut, i, false)
@@ -162,45 +164,6 @@ func appendNativeLine(b []byte, nf *snapshot.NativeFrame) []byte {
 		b = append(b, " <signal handler called>"...)
 	}
 	return b
-}
-
-// writePyFrame prints one Python frame the way a traceback does.
-func writePyFrame(w io.Writer, f *snapshot.Frame, indent string) {
-	w.Write(appendPyFrame(nil, f, indent))
-}
-
-// appendPyFrame appends what writePyFrame prints to b.
-func appendPyFrame(b []byte, f *snapshot.Frame, indent string) []byte {
-	fn := f.Qualname
-	if fn == "" {
-		fn = f.Function
-	}
-	b = append(b, indent...)
-	b = append(b, `File "`...)
-	b = append(b, esc(f.File)...)
-	b = append(b, `", line `...)
-	b = strconv.AppendInt(b, int64(f.Line), 10)
-	b = append(b, ", in "...)
-	b = append(b, esc(fn)...)
-	b = append(b, '\n')
-	if f.Source != "" {
-		b = append(b, indent...)
-		b = append(b, "  "...)
-		b = append(b, esc(f.Source)...)
-		b = append(b, '\n')
-	}
-	if len(f.Locals) > 0 {
-		writeLocals(appendWriter{&b}, f.Locals, indent)
-	}
-	return b
-}
-
-// appendWriter appends what is written to it to a buffer.
-type appendWriter struct{ b *[]byte }
-
-func (w appendWriter) Write(p []byte) (int, error) {
-	*w.b = append(*w.b, p...)
-	return len(p), nil
 }
 
 // maxChain bounds the native frames nativeChain quotes.

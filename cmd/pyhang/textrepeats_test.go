@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,8 +26,34 @@ func TestCycleAt(t *testing.T) {
 		{"", 0, 1, 1},
 	} {
 		same := func(a, b int) bool { return c.keys[a] == c.keys[b] }
-		if p, n := cycleAt(c.at, len(c.keys), same); p != c.period || n != c.cycles {
+		if p, n := newRepeats(len(c.keys), same).cycleAt(c.at); p != c.period || n != c.cycles {
 			t.Errorf("%q at %d: period %d, %d cycles; want %d, %d", c.keys, c.at, p, n, c.period, c.cycles)
+		}
+	}
+}
+
+// TestRunsRemembered: what repeats learns while walking one run gives, at
+// every frame and in any order of asking, the run a plain walk finds.
+func TestRunsRemembered(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		keys := make([]byte, rng.IntN(90))
+		alphabet := 1 + rng.IntN(3)
+		for i := range keys {
+			keys[i] = byte('a' + rng.IntN(alphabet))
+		}
+		same := func(a, b int) bool { return keys[a] == keys[b] }
+		r := newRepeats(len(keys), same)
+		for _, i := range rng.Perm(len(keys)) {
+			for p := 1; p <= maxPeriod && i+p < len(keys); p++ {
+				want := 0
+				for i+p+want < len(keys) && same(i+want, i+p+want) {
+					want++
+				}
+				if got := r.run(p, i); got != want {
+					t.Fatalf("%q: run of period %d at %d is %d, want %d", keys, p, i, got, want)
+				}
+			}
 		}
 	}
 }
@@ -91,5 +120,24 @@ func TestElidedTraceback(t *testing.T) {
 	writeThread(&b, th, "")
 	if out := b.String(); !strings.Contains(out, "n = 500") || strings.Count(out, "repeated") != 2 {
 		t.Errorf("a frame with locals was cut, or the frames about it were not\n%s", out)
+	}
+}
+
+// BenchmarkWriteThread writes the text of a thread that recursed through
+// six functions, 20 and 2,000 times: looking for runs to cut must not cost
+// a walk down the run at every frame.
+func BenchmarkWriteThread(b *testing.B) {
+	for _, depth := range []int{20, 2000} {
+		th := &snapshot.Thread{TID: 1, State: snapshot.StateBlocked}
+		for range depth {
+			for k := range 6 {
+				th.Frames = append(th.Frames, snapshot.Frame{Function: "f" + strconv.Itoa(k), File: "/p.py", Line: 3 + k, Source: "g(x)"})
+			}
+		}
+		b.Run(strconv.Itoa(len(th.Frames)), func(b *testing.B) {
+			for b.Loop() {
+				writeThread(io.Discard, th, "")
+			}
+		})
 	}
 }
