@@ -192,7 +192,7 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 		addFamily(s, t.PID(), k)
 	}
 	osNames(s, t)
-	openPipes(s, t)
+	openPipes(s, t, k)
 	// A Keeper holds on to the pages copied in the pause, which are the
 	// reader's pages where they were the same: they are not spare then.
 	if opts.Spare != nil && opts.Keep == nil {

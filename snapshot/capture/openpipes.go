@@ -1,6 +1,9 @@
 package capture
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/live"
 	"github.com/pyhang/pyhang/snapshot/target"
@@ -14,89 +17,103 @@ const (
 
 // openPipes records, for a live process, the pipe ends it has open; on each
 // thread that reads a pipe, which pipe (by its inode, which names the pipe
-// in every process that has an end of it); and on a thread in waitid, the
-// child it waits for (wait4 is recorded with the kernel state). A core
-// records none of this.
-func openPipes(s *snapshot.Snapshot, t target.Target) {
+// in every process that has an end of it), and whether the pipe's other end
+// is the target's own (PipeOwnOnly); and on a thread in waitid, the child
+// it waits for (wait4 is recorded with the kernel state). k is the
+// target's children, read ahead. A core records none of this.
+func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 	if t.Kind() != "pid" {
 		return
 	}
-	pipes := map[int]pipeEnd{}
+	pipes := map[int]live.PipeEndRef{}
 	if ends, err := live.OpenPipes(t.PID()); err == nil {
 		for _, e := range ends {
 			s.Target.OpenPipes = append(s.Target.OpenPipes, snapshot.OpenPipe{FD: e.FD, Inode: e.Inode, Write: e.Write})
-			pipes[e.FD] = pipeEnd{e.Inode, e.Write}
+			pipes[e.FD] = live.PipeEndRef{Inode: e.Inode, Write: e.Write}
 		}
 	}
-	others := map[pipeEnd]bool{}
 	args := map[int][6]uint64{}
 	for _, kt := range t.Threads() {
 		if kt.InSyscall {
 			args[kt.TID] = kt.Args
 		}
 	}
+	// Each thread's wait can be ended only by the other ends of its pipes
+	// (awaited[i]): whether another process holds them is learnt for all
+	// threads in one scan of every process's descriptors.
+	awaited := make([][]live.PipeEndRef, len(s.Threads))
+	ends := map[live.PipeEndRef]bool{} // each end awaited: whether another process holds it
 	for i := range s.Threads {
-		k := s.Threads[i].Kernel
-		if k == nil {
+		kn := s.Threads[i].Kernel
+		if kn == nil {
 			continue
 		}
 		switch {
-		case k.FD != nil:
-			if end, ok := pipes[*k.FD]; ok {
-				k.PipeInode = end.inode
-				k.PipeOwnOnly = ownPipe(t.PID(), k, others)
+		case kn.FD != nil:
+			if end, ok := pipes[*kn.FD]; ok {
+				kn.PipeInode = end.Inode
+				if other, ok := otherEnd(kn.Nr, end.Inode); ok {
+					awaited[i] = []live.PipeEndRef{other}
+				}
 			}
-		case len(k.FDs) > 0 && !k.Timed && polls(k.Nr):
-			k.PipeOwnOnly = ownPipesPolled(t.PID(), k.FDs, pipes, others)
-			if k.PipeOwnOnly {
-				k.PipeInode = pipes[k.FDs[0]].inode
-			}
+		case len(kn.FDs) > 0 && !kn.Timed && polls(kn.Nr):
+			awaited[i] = polledOthers(kn.FDs, pipes)
 		}
-		if a, ok := args[s.Threads[i].TID]; ok && k.Nr == sysWaitid && k.WaitPID == nil {
+		for _, e := range awaited[i] {
+			ends[e] = false
+		}
+		if a, ok := args[s.Threads[i].TID]; ok && kn.Nr == sysWaitid && kn.WaitPID == nil {
 			switch a[0] {
 			case waitidAll:
 				p := -1
-				k.WaitPID = &p
+				kn.WaitPID = &p
 			case waitidPID:
 				p := int(int32(a[1]))
-				k.WaitPID = &p
+				kn.WaitPID = &p
 			}
+		}
+	}
+	if len(ends) == 0 {
+		return
+	}
+	var first []int
+	if k != nil {
+		for _, c := range k.children {
+			first = append(first, c.HostPID)
+		}
+	}
+	all := slices.Collect(maps.Keys(ends))
+	found, complete := live.PipeEndsHeldElsewhere(t.PID(), first, all)
+	for i, e := range all {
+		// A scan cut short proves nothing: another process may hold it.
+		ends[e] = found[i] || !complete
+	}
+	for i := range s.Threads {
+		if len(awaited[i]) == 0 {
+			continue
+		}
+		kn := s.Threads[i].Kernel
+		own := true
+		for _, e := range awaited[i] {
+			own = own && !ends[e]
+		}
+		kn.PipeOwnOnly = own
+		if own && kn.FD == nil {
+			kn.PipeInode = pipes[kn.FDs[0]].Inode
 		}
 	}
 }
 
-// pipeEnd is one end of a pipe: its inode, and whether the write end.
-type pipeEnd struct {
-	inode uint64
-	write bool
-}
-
-// ownPipe tells whether k reads or writes a pipe whose other end no other
-// process holds. held caches, by end, whether another process holds it:
-// the scan reads every process's descriptors.
-func ownPipe(pid int, k *snapshot.Kernel, held map[pipeEnd]bool) bool {
-	var end pipeEnd
-	switch k.Nr {
+// otherEnd is the end of pipe inode that can end a read (the write end) or
+// a write (the read end) in system call nr.
+func otherEnd(nr int, inode uint64) (live.PipeEndRef, bool) {
+	switch nr {
 	case sysRead, sysReadv:
-		end = pipeEnd{k.PipeInode, true}
+		return live.PipeEndRef{Inode: inode, Write: true}, true
 	case sysWrite, sysWritev:
-		end = pipeEnd{k.PipeInode, false}
-	default:
-		return false
+		return live.PipeEndRef{Inode: inode, Write: false}, true
 	}
-	return !heldElsewhere(pid, end, held)
-}
-
-// heldElsewhere tells whether a process other than pid holds the pipe end,
-// or might (its scan was cut short); held caches the answers by end.
-func heldElsewhere(pid int, end pipeEnd, held map[pipeEnd]bool) bool {
-	h, ok := held[end]
-	if !ok {
-		elsewhere, complete := live.PipeHeldElsewhere(pid, end.inode, end.write)
-		h = elsewhere || !complete
-		held[end] = h
-	}
-	return h
+	return live.PipeEndRef{}, false
 }
 
 // polls says whether nr is a poll or select: it waits on descriptors (Kernel.FDs).
@@ -108,22 +125,22 @@ func polls(nr int) bool {
 	return false
 }
 
-// ownPipesPolled tells whether every descriptor a poll or select without a
-// timeout waits on is a pipe end whose other end no other process holds.
-// Whatever the events asked for, only the other end can wake a pipe end:
-// a read end gets data or a hang-up from the write end's holders, a write
-// end room or an error from the read end's. held caches as for ownPipe.
-func ownPipesPolled(pid int, fds []int, pipes map[int]pipeEnd, held map[pipeEnd]bool) bool {
+// polledOthers is the other ends of the pipes a poll or select without a
+// timeout waits on, when every descriptor it waits on is a pipe end (nil
+// otherwise: a socket, a terminal, an eventfd … can be woken by anything).
+// Whatever the events asked for, only the other end can wake a pipe end: a
+// read end gets data or a hang-up from the write end's holders, a write end
+// room or an error from the read end's.
+func polledOthers(fds []int, pipes map[int]live.PipeEndRef) []live.PipeEndRef {
+	var out []live.PipeEndRef
 	for _, fd := range fds {
 		end, ok := pipes[fd]
 		if !ok {
-			return false // a socket, a terminal, an eventfd …: anything can wake it
+			return nil
 		}
-		if heldElsewhere(pid, pipeEnd{end.inode, !end.write}, held) {
-			return false
-		}
+		out = append(out, live.PipeEndRef{Inode: end.Inode, Write: !end.Write})
 	}
-	return true
+	return out
 }
 
 // Children lists the live child processes of pid, by their ids in this

@@ -136,14 +136,7 @@ func pipeInode(pid, fd int) uint64 {
 	if err != nil {
 		return 0
 	}
-	s, ok := strings.CutPrefix(link, "pipe:[")
-	if !ok || !strings.HasSuffix(s, "]") {
-		return 0
-	}
-	n, err := strconv.ParseUint(strings.TrimSuffix(s, "]"), 10, 64)
-	if err != nil {
-		return 0
-	}
+	n, _ := pipeLinkInode(link)
 	return n
 }
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -19,44 +20,58 @@ const initPIDNamespace = "pid:[4026531836]"
 // a pipe's other end, over all processes: beyond it the answer is unknown.
 const maxScannedFDs = 1 << 18
 
-// PipeHeldElsewhere tells whether a process other than pid holds one end of
-// a pipe (the write end when write, else the read end). It reads the
-// descriptors of pid's children and parent first (where a pipe's other end
-// usually is), then of every other process, and stops at the first holder.
+// PipeEndRef names one end of a pipe: the pipe's inode (which names it in
+// every process that has an end of it), and whether it is the write end.
+type PipeEndRef struct {
+	Inode uint64
+	Write bool
+}
+
+// PipeEndsHeldElsewhere tells, for each of ends, whether a process other
+// than pid holds it. It reads the descriptors of the processes in first
+// (the target's children and parent, where a pipe's other end usually is),
+// then of every other process, each process once for all the ends, and
+// stops once every end is found held.
 //
 // complete is false when the answer covers less than every process: pyhang
 // does not run in the first pid namespace, a process's descriptors could
 // not be read (another user's, without the rights), or maxScannedFDs was
 // reached. Only a complete "not held" proves that the target's own threads
 // are the only ones that can end a wait on the pipe.
-func PipeHeldElsewhere(pid int, inode uint64, write bool) (held, complete bool) {
+func PipeEndsHeldElsewhere(pid int, first []int, ends []PipeEndRef) (held []bool, complete bool) {
+	held = make([]bool, len(ends))
+	if len(ends) == 0 {
+		return held, true
+	}
 	if ns, err := os.Readlink("/proc/self/ns/pid"); err != nil || ns != initPIDNamespace {
-		return false, false
+		return held, false
 	}
 	procs, err := allPIDs()
 	if err != nil {
-		return false, false
+		return held, false
 	}
-	first := HostChildren(pid)
+	want := map[uint64][]int{}
+	for i, e := range ends {
+		want[e.Inode] = append(want[e.Inode], i)
+	}
 	if pp, err := statusInt(pid, "PPid"); err == nil && pp > 0 {
-		first = append(first, pp)
+		first = append(first[:len(first):len(first)], pp)
 	}
 	seen := map[int]bool{pid: true}
-	budget := maxScannedFDs
+	left, budget := len(ends), maxScannedFDs
 	for _, p := range append(first, procs...) {
 		if seen[p] {
 			continue
 		}
 		seen[p] = true
-		has, ok := holdsPipeEnd(p, inode, write, &budget)
-		if !ok {
-			return false, false
+		if !holdsPipeEnds(p, ends, want, held, &left, &budget) {
+			return held, false
 		}
-		if has {
-			return true, true
+		if left == 0 {
+			break
 		}
 	}
-	return false, true
+	return held, true
 }
 
 // allPIDs lists the processes in /proc.
@@ -79,27 +94,29 @@ func allPIDs() ([]int, error) {
 	return out, nil
 }
 
-// holdsPipeEnd tells whether process p has a descriptor open on the given
-// end of the pipe. ok is false when that cannot be told: its descriptors
-// cannot be read, or the budget of descriptors ran out. A process that
-// ended meanwhile holds nothing.
-func holdsPipeEnd(p int, inode uint64, write bool, budget *int) (has, ok bool) {
-	f, err := os.Open(procPath(p, "fd"))
+// holdsPipeEnds marks in held the ends (want: their indexes by inode) that
+// process p has a descriptor open on, counting down left as each is first
+// found. It returns false when that cannot be told: p's descriptors cannot
+// be read, or the budget of descriptors ran out. A process that ended
+// meanwhile holds nothing. Each link is read relative to p's fd directory
+// (pipeAt): one path component to resolve, not four.
+func holdsPipeEnds(p int, ends []PipeEndRef, want map[uint64][]int, held []bool, left, budget *int) bool {
+	dir, err := os.Open(procPath(p, "fd"))
 	if err != nil {
-		return false, gone(err)
+		return gone(err)
 	}
-	names, err := f.Readdirnames(-1)
-	f.Close()
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return false, gone(err)
+		return gone(err)
 	}
 	if *budget -= len(names); *budget < 0 {
-		return false, false
+		return false
 	}
-	want := "pipe:[" + strconv.FormatUint(inode, 10) + "]"
+	dirFD := int(dir.Fd())
 	for _, n := range names {
-		link, err := os.Readlink(procPath(p, "fd", n))
-		if err != nil || link != want {
+		ino, ok := pipeAt(dirFD, n)
+		if !ok || want[ino] == nil {
 			continue
 		}
 		b, err := readSmall(procPath(p, "fdinfo", n), 4096)
@@ -108,14 +125,27 @@ func holdsPipeEnd(p int, inode uint64, write bool, budget *int) (has, ok bool) {
 		}
 		mode, known := fdinfoAccess(string(b))
 		if !known {
-			return false, false
+			return false
 		}
-		// O_RDWR (a pipe opened through /proc/PID/fd) is both ends.
-		if mode == oRDWR || (mode == oWRONLY) == write {
-			return true, true
+		for _, i := range want[ino] {
+			// O_RDWR (a pipe opened through /proc/PID/fd) is both ends.
+			if !held[i] && (mode == oRDWR || (mode == oWRONLY) == ends[i].Write) {
+				held[i] = true
+				*left--
+			}
 		}
 	}
-	return false, true
+	return true
+}
+
+// pipeLinkInode parses a descriptor's link "pipe:[1234]".
+func pipeLinkInode(link string) (uint64, bool) {
+	s, ok := strings.CutPrefix(link, "pipe:[")
+	if !ok || !strings.HasSuffix(s, "]") {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s[:len(s)-1], 10, 64)
+	return n, err == nil
 }
 
 // gone tells whether err says the process (or the descriptor) no longer

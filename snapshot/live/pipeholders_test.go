@@ -27,17 +27,21 @@ func TestPipeHeldElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	held, complete := PipeHeldElsewhere(os.Getpid(), ino, true)
+	heldElsewhere := func(pid int, inode uint64, write bool) (bool, bool) {
+		held, complete := PipeEndsHeldElsewhere(pid, nil, []PipeEndRef{{Inode: inode, Write: write}})
+		return held[0], complete
+	}
+	held, complete := heldElsewhere(os.Getpid(), ino, true)
 	if !held || !complete {
 		t.Errorf("write end held by child %d: got held %v, complete %v", child.Process.Pid, held, complete)
 	}
-	held, complete = PipeHeldElsewhere(os.Getpid(), ino, false)
+	held, complete = heldElsewhere(os.Getpid(), ino, false)
 	if held || !complete {
 		t.Errorf("read end, held by this process only: got held %v, complete %v", held, complete)
 	}
 	child.Process.Kill()
 	child.Wait()
-	held, complete = PipeHeldElsewhere(os.Getpid(), ino, true)
+	held, complete = heldElsewhere(os.Getpid(), ino, true)
 	if held || !complete {
 		t.Errorf("write end after the child ended: got held %v, complete %v", held, complete)
 	}

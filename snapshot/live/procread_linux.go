@@ -104,3 +104,18 @@ func (d *taskDir) read(tid int, name string) ([]byte, error) {
 	// Bigger than the buffer: the rest as readProc reads it.
 	return readProc(procPath(d.pid, "task", rel))
 }
+
+// pipeAt reads the link name in the directory open as dirFD, a process's
+// fd directory, and parses the pipe's inode from it ("pipe:[1234]"). A link
+// that does not fit the buffer is no pipe.
+func pipeAt(dirFD int, name string) (uint64, bool) {
+	var buf [64]byte
+	n, err := unix.Readlinkat(dirFD, name, buf[:])
+	for errors.Is(err, unix.EINTR) {
+		n, err = unix.Readlinkat(dirFD, name, buf[:])
+	}
+	if err != nil || n >= len(buf) {
+		return 0, false
+	}
+	return pipeLinkInode(string(buf[:n]))
+}

@@ -19,3 +19,13 @@ func (d *taskDir) close() {}
 func (d *taskDir) read(tid int, name string) ([]byte, error) {
 	return readProc(procPath(d.pid, "task", strconv.Itoa(tid), name))
 }
+
+// pipeAt reads the link name in the directory open as dirFD, a process's
+// fd directory, and parses the pipe's inode from it ("pipe:[1234]").
+func pipeAt(dirFD int, name string) (uint64, bool) {
+	link, err := os.Readlink("/dev/fd/" + strconv.Itoa(dirFD) + "/" + name)
+	if err != nil {
+		return 0, false
+	}
+	return pipeLinkInode(link)
+}
