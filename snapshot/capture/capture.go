@@ -360,6 +360,15 @@ type builder struct {
 // when mods is set), the locks behind unmatched waits, a crash. It leaves d
 // as it was, so that d can be joined again with another view.
 func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *native.Modules, stackMem target.Memory) *snapshot.Snapshot {
+	b := joinReads(t, p, d, opts, mods, stackMem)
+	b.conclude()
+	return b.s
+}
+
+// joinReads is the part of join that reads the target: a live snapshot runs
+// it alone before the stop, to learn the pages a join reads (conclude, which
+// only names and orders what was read, cost 0.5 ms more on 102 threads).
+func joinReads(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *native.Modules, stackMem target.Memory) *builder {
 	b := &builder{t: t, p: p, opts: opts, d: d, objs: d.objs.Clone(), mods: mods, stackMem: stackMem}
 	b.s = &snapshot.Snapshot{
 		Schema: snapshot.Schema,
@@ -425,6 +434,13 @@ func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *n
 	b.s.Target.Warnings = append(b.s.Target.Warnings, tasks.d.warnings...)
 	b.s.Target.Missing = append(b.s.Target.Missing, tasks.d.missing...)
 	b.noStateThreads(kthreads, gil)
+	return b
+}
+
+// conclude completes a join: the crashed thread marked, the threads in
+// order, the objects named after the objects they are parts of.
+func (b *builder) conclude() {
+	t, p := b.t, b.p
 	if si := b.s.Target.Signal; si != nil && b.s.Target.Crashed() {
 		for i := range b.s.Threads {
 			if b.s.Threads[i].TID == si.TID {
@@ -454,7 +470,6 @@ func join(t target.Target, p *cpython.Process, d *decoded, opts Options, mods *n
 	if b.s.Target.Warnings == nil {
 		b.s.Target.Warnings = []string{}
 	}
-	return b.s
 }
 
 // kernelThread finds the LWP of a thread state: native_thread_id (3.11+), the

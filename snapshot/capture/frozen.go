@@ -80,7 +80,7 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 	}
 	// Joined only to learn the pages the join reads (wait entries, glibc's
 	// thread structs); the kernel's view that counts is the stopped one.
-	join(peek, p, first, opts, nil, peek)
+	joinReads(peek, p, first, opts, nil, peek)
 	seen, whole := p.PageData()
 	if opts.Keep != nil {
 		if err := opts.Keep.Plan(peek); err != nil {
