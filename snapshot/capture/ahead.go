@@ -45,6 +45,7 @@ func startAhead(peek *live.Process, seize bool, mods *native.Modules, h *helper)
 			}
 		}
 		a.kin = readKin(peek.PID())
+		pipeHoldersAhead(peek, a.kin)
 		// The interpreter's own file is left alone: cpython.Open parsed it
 		// and the decode uses it now; finish adopts it (Modules.Adopt).
 		binary, ok := <-a.binary

@@ -12,6 +12,10 @@ import (
 type kin struct {
 	children []live.ChildProc
 	ends     []live.PipeEnd
+	// pipesHeld tells, for the pipe ends the threads' waits depended on
+	// before the stop, whether another process may hold them
+	// (pipeHoldersAhead).
+	pipesHeld map[live.PipeEndRef]bool
 }
 
 // readKin reads the children of live process pid. It runs beside the first

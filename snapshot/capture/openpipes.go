@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"cmp"
+	"encoding/binary"
 	"maps"
 	"slices"
 
@@ -25,13 +27,11 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 	if t.Kind() != "pid" {
 		return
 	}
-	pipes := map[int]live.PipeEndRef{}
-	if ends, err := live.OpenPipes(t.PID()); err == nil {
-		for _, e := range ends {
-			s.Target.OpenPipes = append(s.Target.OpenPipes, snapshot.OpenPipe{FD: e.FD, Inode: e.Inode, Write: e.Write})
-			pipes[e.FD] = live.PipeEndRef{Inode: e.Inode, Write: e.Write}
-		}
+	own, _ := live.OpenPipes(t.PID())
+	for _, e := range own {
+		s.Target.OpenPipes = append(s.Target.OpenPipes, snapshot.OpenPipe{FD: e.FD, Inode: e.Inode, Write: e.Write})
 	}
+	pipes := pipesByFD(own)
 	args := map[int][6]uint64{}
 	for _, kt := range t.Threads() {
 		if kt.InSyscall {
@@ -40,7 +40,8 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 	}
 	// Each thread's wait can be ended only by the other ends of its pipes
 	// (awaited[i]): whether another process holds them is learnt for all
-	// threads in one scan of every process's descriptors.
+	// threads in one scan of every process's descriptors, or was learnt
+	// before the stop (pipeHoldersAhead).
 	awaited := make([][]live.PipeEndRef, len(s.Threads))
 	ends := map[live.PipeEndRef]bool{} // each end awaited: whether another process holds it
 	for i := range s.Threads {
@@ -48,17 +49,12 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 		if kn == nil {
 			continue
 		}
-		switch {
-		case kn.FD != nil:
+		if kn.FD != nil {
 			if end, ok := pipes[*kn.FD]; ok {
 				kn.PipeInode = end.Inode
-				if other, ok := otherEnd(kn.Nr, end.Inode); ok {
-					awaited[i] = []live.PipeEndRef{other}
-				}
 			}
-		case len(kn.FDs) > 0 && !kn.Timed && polls(kn.Nr):
-			awaited[i] = polledOthers(kn.FDs, pipes)
 		}
+		awaited[i] = awaitedEnds(kn.Nr, kn.FD, kn.FDs, kn.Timed, pipes)
 		for _, e := range awaited[i] {
 			ends[e] = false
 		}
@@ -76,18 +72,19 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 	if len(ends) == 0 {
 		return
 	}
-	var first []int
+	var known map[live.PipeEndRef]bool
 	if k != nil {
-		for _, c := range k.children {
-			first = append(first, c.HostPID)
+		known = k.pipesHeld
+	}
+	var unknown []live.PipeEndRef
+	for e := range ends {
+		if held, ok := known[e]; ok {
+			ends[e] = held
+		} else {
+			unknown = append(unknown, e)
 		}
 	}
-	all := slices.Collect(maps.Keys(ends))
-	found, complete := live.PipeEndsHeldElsewhere(t.PID(), first, all)
-	for i, e := range all {
-		// A scan cut short proves nothing: another process may hold it.
-		ends[e] = found[i] || !complete
-	}
+	maps.Copy(ends, pipeHolders(t.PID(), k, unknown))
 	for i := range s.Threads {
 		if len(awaited[i]) == 0 {
 			continue
@@ -102,6 +99,115 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 			kn.PipeInode = pipes[kn.FDs[0]].Inode
 		}
 	}
+}
+
+// pipeHoldersAhead learns, before the stop, whether other processes hold
+// the pipe ends that the waits of the threads, as they are seen then, depend
+// on: the scan of every process's descriptors (0.8 ms for 71 processes)
+// then runs beside the first decode rather than after the stop. A thread
+// that waits on another pipe at the stop has that pipe scanned then. A
+// process may open or close an end at any moment, before the stop or
+// after it: a scan is of the moment it reads each process, either way.
+func pipeHoldersAhead(peek *live.Process, k *kin) {
+	own, err := live.OpenPipes(peek.PID())
+	if err != nil || len(own) == 0 {
+		return
+	}
+	pipes := pipesByFD(own)
+	word := func(addr uint64) (uint64, error) {
+		var b [8]byte
+		_, err := peek.ReadAt(b[:], addr)
+		return binary.LittleEndian.Uint64(b[:]), err
+	}
+	var ends []live.PipeEndRef
+	for _, kt := range peek.Threads() {
+		if !kt.InSyscall {
+			continue
+		}
+		var fd *int
+		if f, ok := fdOf(kt.Syscall, kt.Args); ok {
+			fd = &f
+		}
+		fds, timed, _ := waitArgs(word, kt.Syscall, kt.Args)
+		ends = append(ends, awaitedEnds(kt.Syscall, fd, fds, timed, pipes)...)
+	}
+	if len(ends) > 0 {
+		k.pipesHeld = pipeHolders(peek.PID(), k, ends)
+	}
+}
+
+// pipesByFD indexes a process's pipe ends by descriptor.
+func pipesByFD(ends []live.PipeEnd) map[int]live.PipeEndRef {
+	out := make(map[int]live.PipeEndRef, len(ends))
+	for _, e := range ends {
+		out[e.FD] = live.PipeEndRef{Inode: e.Inode, Write: e.Write}
+	}
+	return out
+}
+
+// pipeHolders tells, for each of ends, whether a process other than pid
+// may hold it: one that does, or any, when the scan could not cover every
+// process. k's children are looked at first.
+func pipeHolders(pid int, k *kin, ends []live.PipeEndRef) map[live.PipeEndRef]bool {
+	ends = slices.Compact(slices.SortedFunc(slices.Values(ends), comparePipeEnds))
+	var first []int
+	if k != nil {
+		for _, c := range k.children {
+			first = append(first, c.HostPID)
+		}
+	}
+	found, complete := live.PipeEndsHeldElsewhere(pid, first, ends)
+	out := make(map[live.PipeEndRef]bool, len(ends))
+	for i, e := range ends {
+		out[e] = found[i] || !complete // a scan cut short proves nothing
+	}
+	return out
+}
+
+func comparePipeEnds(a, b live.PipeEndRef) int {
+	if c := cmp.Compare(a.Inode, b.Inode); c != 0 {
+		return c
+	}
+	switch {
+	case a.Write == b.Write:
+		return 0
+	case b.Write:
+		return -1
+	}
+	return 1
+}
+
+// awaitedEnds is the pipe ends whose holders alone can end a wait in
+// system call nr: the other end of the pipe a read or a write is on (fd),
+// or of each pipe a poll or select without a timeout waits on (fds), when
+// it waits on nothing but pipes. Whatever the events asked for, only the
+// other end can wake a pipe end: a read end gets data or a hang-up from the
+// write end's holders, a write end room or an error from the read end's.
+// nil when anything else can end the wait: a socket, a terminal, an
+// eventfd, a timeout.
+func awaitedEnds(nr int, fd *int, fds []int, timed bool, pipes map[int]live.PipeEndRef) []live.PipeEndRef {
+	if fd != nil {
+		end, ok := pipes[*fd]
+		if !ok {
+			return nil
+		}
+		if other, ok := otherEnd(nr, end.Inode); ok {
+			return []live.PipeEndRef{other}
+		}
+		return nil
+	}
+	if len(fds) == 0 || timed || !polls(nr) {
+		return nil
+	}
+	out := make([]live.PipeEndRef, 0, len(fds))
+	for _, fd := range fds {
+		end, ok := pipes[fd]
+		if !ok {
+			return nil
+		}
+		out = append(out, live.PipeEndRef{Inode: end.Inode, Write: !end.Write})
+	}
+	return out
 }
 
 // otherEnd is the end of pipe inode that can end a read (the write end) or
@@ -123,24 +229,6 @@ func polls(nr int) bool {
 		return true
 	}
 	return false
-}
-
-// polledOthers is the other ends of the pipes a poll or select without a
-// timeout waits on, when every descriptor it waits on is a pipe end (nil
-// otherwise: a socket, a terminal, an eventfd … can be woken by anything).
-// Whatever the events asked for, only the other end can wake a pipe end: a
-// read end gets data or a hang-up from the write end's holders, a write end
-// room or an error from the read end's.
-func polledOthers(fds []int, pipes map[int]live.PipeEndRef) []live.PipeEndRef {
-	var out []live.PipeEndRef
-	for _, fd := range fds {
-		end, ok := pipes[fd]
-		if !ok {
-			return nil
-		}
-		out = append(out, live.PipeEndRef{Inode: end.Inode, Write: !end.Write})
-	}
-	return out
 }
 
 // Children lists the live child processes of pid, by their ids in this
