@@ -12,7 +12,8 @@
 #   - `austin -w PID` ($RUNS runs, in turns with pyhang's), when $AUSTIN names an austin
 #     binary (built from its public source for the measurement; it reads the stacks without
 #     stopping the target);
-#   - both again, $RUNS runs each in turns, each report to /dev/null;
+#   - both again, $RUNS runs each in turns, each report to /dev/null, with
+#     `pyhang dump PID` (text) in a third turn;
 #   - both again, $COLD_RUNS runs each in turns, every run after $PAUSE seconds with
 #     nothing running: as a person runs a tool once. On a virtual machine that hands free
 #     memory back to its host (free page reporting), the memory a program touches costs
@@ -118,13 +119,17 @@ if [[ -n $AUSTIN ]]; then
     # The same turns with each report thrown away (/dev/null): what the tools
     # cost without their reports' page cache, where pyhang's JSON is 3.4 times
     # austin's text.
-    echo "pyhang live and austin -w x$RUNS, in turns, each to /dev/null"
-    : >"$work/null.ms"; : >"$work/austin-null.ms"
+    # pyhang's text dump takes the third turn: it is what `pyhang dump PID`
+    # prints, austin's like, and has a writer of its own.
+    echo "pyhang live (JSON and text) and austin -w x$RUNS, in turns, each to /dev/null"
+    : >"$work/null.ms"; : >"$work/austin-null.ms"; : >"$work/text-null.ms"
     for i in $(seq "$RUNS"); do
         if ((i % 2 == 0)); then
             OUT=/dev/null timed "$work/austin-null.ms" "$AUSTIN" -w "$pid"
             OUT=/dev/null timed "$work/null.ms" "$pyhang" dump "$pid" --format json
+            OUT=/dev/null timed "$work/text-null.ms" "$pyhang" dump "$pid"
         else
+            OUT=/dev/null timed "$work/text-null.ms" "$pyhang" dump "$pid"
             OUT=/dev/null timed "$work/null.ms" "$pyhang" dump "$pid" --format json
             OUT=/dev/null timed "$work/austin-null.ms" "$AUSTIN" -w "$pid"
         fi
@@ -204,6 +209,7 @@ if [[ -n $austin_ms ]]; then
     printf '%-36s %10s   %s\n' "austin, each after ${PAUSE}s idle (ms)" "$austin_cold" "$(tr '\n' ' ' <"$work/austin-cold.ms")"
     printf '%-36s %10s   %s\n' "pyhang to /dev/null (ms)" "$(median <"$work/null.ms")" "$(tr '\n' ' ' <"$work/null.ms")"
     printf '%-36s %10s   %s\n' "austin to /dev/null (ms)" "$(median <"$work/austin-null.ms")" "$(tr '\n' ' ' <"$work/austin-null.ms")"
+    printf '%-36s %10s   %s\n' "pyhang text to /dev/null (ms)" "$(median <"$work/text-null.ms")" "$(tr '\n' ' ' <"$work/text-null.ms")"
 fi
 printf '%-36s %10s   %s\n' "gdb thread apply all py-bt (ms)" "$gdbms" "$(tr '\n' ' ' <"$work/gdb.ms")"
 printf '%-36s %10s   %s\n' "  CPU time (ms)" "$gdb_cpu" "$(tr '\n' ' ' <"$work/gdb.ms.cpu")"
@@ -215,5 +221,6 @@ if [[ -n $austin_ms ]]; then
     printf '%-36s %10s\n' "ratio pyhang / austin, CPU time" "$(ratio "$live_cpu" "$austin_cpu")"
     printf '%-36s %10s\n' "ratio pyhang / austin, after idle" "$(ratio "$cold" "$austin_cold")"
     printf '%-36s %10s\n' "ratio pyhang / austin, to /dev/null" "$(ratio "$(median <"$work/null.ms")" "$(median <"$work/austin-null.ms")")"
+    printf '%-36s %10s\n' "ratio pyhang text / austin, /dev/null" "$(ratio "$(median <"$work/text-null.ms")" "$(median <"$work/austin-null.ms")")"
 fi
 printf '%-36s %10s\n' "frames: pyhang live/core, py-bt" "$got_frames/$core_frames, $gdb_frames"
