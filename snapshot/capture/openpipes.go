@@ -109,27 +109,46 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 // process may open or close an end at any moment, before the stop or
 // after it: a scan is of the moment it reads each process, either way.
 func pipeHoldersAhead(peek *live.Process, k *kin) {
-	own, err := live.OpenPipes(peek.PID())
-	if err != nil || len(own) == 0 {
-		return
-	}
-	pipes := pipesByFD(own)
 	word := func(addr uint64) (uint64, error) {
 		var b [8]byte
 		_, err := peek.ReadAt(b[:], addr)
 		return binary.LittleEndian.Uint64(b[:]), err
 	}
-	var ends []live.PipeEndRef
+	// The waits a pipe might end, before the target's descriptors are read.
+	type wait struct {
+		nr    int
+		fd    *int
+		fds   []int
+		timed bool
+	}
+	var waits []wait
 	for _, kt := range peek.Threads() {
 		if !kt.InSyscall {
 			continue
 		}
-		var fd *int
+		w := wait{nr: kt.Syscall}
 		if f, ok := fdOf(kt.Syscall, kt.Args); ok {
-			fd = &f
+			w.fd = &f
+		} else if polls(kt.Syscall) {
+			if w.fds, w.timed, _ = waitArgs(word, kt.Syscall, kt.Args); w.timed || len(w.fds) == 0 {
+				continue
+			}
+		} else {
+			continue
 		}
-		fds, timed, _ := waitArgs(word, kt.Syscall, kt.Args)
-		ends = append(ends, awaitedEnds(kt.Syscall, fd, fds, timed, pipes)...)
+		waits = append(waits, w)
+	}
+	if len(waits) == 0 {
+		return
+	}
+	own, err := live.OpenPipes(peek.PID())
+	if err != nil || len(own) == 0 {
+		return
+	}
+	pipes := pipesByFD(own)
+	var ends []live.PipeEndRef
+	for _, w := range waits {
+		ends = append(ends, awaitedEnds(w.nr, w.fd, w.fds, w.timed, pipes)...)
 	}
 	if len(ends) > 0 {
 		k.pipesHeld = pipeHolders(peek.PID(), k, ends)
