@@ -1,6 +1,7 @@
 package cpython
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"sort"
@@ -302,25 +303,41 @@ func (p *Process) count(a uint64) *int {
 // ("cond._lock"), a Queue's mutex ("jobs.mutex"), an Event's _cond. Call it
 // once every object is collected and named.
 func (o *Objects) NameParts() {
-	addrs := make([]uint64, 0, len(o.byAddr))
-	for a := range o.byAddr {
-		addrs = append(addrs, a)
+	// The objects with parts, in address order (the same names on every
+	// look), each with its attributes in order, and the objects that can
+	// be parts, by id: worked out once for the three rounds.
+	type whole struct {
+		addr  uint64
+		ob    *snapshot.Object
+		attrs []string
 	}
-	slices.Sort(addrs) // the same names on every look
-	byID := make(map[string]*snapshot.Object, len(o.byAddr))
-	for _, ob := range o.byAddr {
-		byID[ob.ID] = ob
+	var wholes []whole
+	parts := map[string]*snapshot.Object{}
+	for a, ob := range o.byAddr {
+		if len(ob.Attrs) > 0 {
+			wholes = append(wholes, whole{addr: a, ob: ob})
+		}
+		switch ob.Kind {
+		case snapshot.KindLock, snapshot.KindRLock, snapshot.KindCondition:
+			parts[ob.ID] = ob
+		}
+	}
+	if len(wholes) == 0 || len(parts) == 0 {
+		return
+	}
+	slices.SortFunc(wholes, func(a, b whole) int { return cmp.Compare(a.addr, b.addr) })
+	for i := range wholes {
+		wholes[i].attrs = slices.Sorted(maps.Keys(wholes[i].ob.Attrs))
 	}
 	for range 3 { // an Event's _cond's _lock is named in the second round
-		for _, a := range addrs {
-			ob := o.byAddr[a]
-			if len(ob.Attrs) == 0 || !hasHandle(ob) {
+		for _, w := range wholes {
+			ob := w.ob
+			if !hasHandle(ob) {
 				continue
 			}
-			for _, attr := range slices.Sorted(maps.Keys(ob.Attrs)) {
-				part := byID[ob.Attrs[attr]]
-				if part == nil || hasHandle(part) ||
-					(part.Kind != snapshot.KindLock && part.Kind != snapshot.KindRLock && part.Kind != snapshot.KindCondition) {
+			for _, attr := range w.attrs {
+				part := parts[ob.Attrs[attr]]
+				if part == nil || hasHandle(part) {
 					continue
 				}
 				for _, n := range ob.Names {
