@@ -53,6 +53,11 @@ func newRepeats(n int, same func(a, b int) bool) *repeats {
 func (r *repeats) run(p, j int) int {
 	known := r.runs[p-1]
 	if known == nil {
+		// Most periods never repeat in a stack: a period's memory is
+		// taken once a run of it begins.
+		if !r.same(j, j+p) {
+			return 0
+		}
 		known = make([]int32, r.n-p)
 		r.runs[p-1] = known
 	}

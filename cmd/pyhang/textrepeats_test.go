@@ -58,6 +58,38 @@ func TestRunsRemembered(t *testing.T) {
 	}
 }
 
+// TestRepeatsLinear: laying out a whole stack compares each frame with a
+// bounded number of others, whether its runs are cut (one long recursion)
+// or too short to cut (runs of 150 frames between distinct frames), where
+// walking each run at every frame made the work grow with the square of
+// the run.
+func TestRepeatsLinear(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		key  func(i int) int
+	}{
+		{"one recursion", func(i int) int { return i % 6 }},
+		{"short runs", func(i int) int {
+			if i%151 == 150 {
+				return 100 + i
+			}
+			return i % 6
+		}},
+	} {
+		const n = 3000
+		calls := 0
+		same := func(a, b int) bool { calls++; return c.key(a) == c.key(b) }
+		reps := stackRepeats(n, same)
+		for i := 0; i < n; {
+			_, show, cut := reps.elision(i)
+			i += max(show, 1) + cut
+		}
+		if limit := 2 * maxPeriod * n; calls > limit {
+			t.Errorf("%s: %d comparisons for %d frames, want at most %d", c.name, calls, n, limit)
+		}
+	}
+}
+
 // TestElidedNative: a native stack that recursed 300 times through the same
 // four frames shows its first cycle and one line for the rest, numbered;
 // one that recursed 20 times is shown whole.
