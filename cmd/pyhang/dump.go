@@ -69,11 +69,16 @@ func newDumpCmd() *cobra.Command {
 			if opts.Locals, opts.LocalsLimits, err = f.locals.limits(cmd); err != nil {
 				return err
 			}
-			analyse := analyseLocks
-			if f.format == "json" && !f.subprocesses {
-				spare := &spareMemory{}
-				opts.Spare = spare.keep
-				analyse = withEncodingAhead(analyse, spare) // see withEncodingAhead
+			// The text prints stacks as py-bt does, from the snapshot
+			// alone; the JSON's threads carry their waits and holds.
+			analyse := snapshotOnly
+			if f.format == "json" {
+				analyse = analyseLocks
+				if !f.subprocesses {
+					spare := &spareMemory{}
+					opts.Spare = spare.keep
+					analyse = withEncodingAhead(analyse, spare) // see withEncodingAhead
+				}
 			}
 			fam, err := takeFamily(args[0], opts, f.subprocesses, analyse)
 			if err != nil {

@@ -90,6 +90,13 @@ func analyseLocks(s *snapshot.Snapshot) *analysis {
 	return &analysis{snap: s, locks: locks.Analyze(s)}
 }
 
+// snapshotOnly is what a text dump needs: the snapshot, no analysis (the
+// lock analysis of 102 threads took 2.7 ms, and a text dump printed none
+// of it).
+func snapshotOnly(s *snapshot.Snapshot) *analysis {
+	return &analysis{snap: s}
+}
+
 func analyse(s *snapshot.Snapshot) *analysis {
 	a := locks.Analyze(s)
 	g := waitgraph.Build(s, a)
