@@ -106,7 +106,9 @@ func holdsPipeEnds(p int, ends []PipeEndRef, want map[uint64][]int, held []bool,
 		return gone(err)
 	}
 	defer dir.Close()
-	names, err := dir.Readdirnames(-1)
+	// No more names than the budget has room for: a process may hold
+	// millions of descriptors.
+	names, err := dir.Readdirnames(*budget + 1)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return gone(err)
 	}
