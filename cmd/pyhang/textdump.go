@@ -320,15 +320,10 @@ func cutNote(c *snapshot.Cut) string {
 	return "   [cut: " + strings.Join(parts, ", ") + "]"
 }
 
-// underline marks the columns of the instruction under the quoted source
-// line, as tracebacks do (3.11+): carets under a call among several on the
-// line; nothing when the position covers the whole statement on the line
-// (a comment may follow it) or is unknown.
-func underline(f *snapshot.Frame) string {
-	return string(appendUnderline(nil, f))
-}
-
-// appendUnderline appends underline(f) to b.
+// appendUnderline appends the marks under the columns of the instruction
+// in the quoted source line, as tracebacks do (3.11+): carets under a call
+// among several on the line; nothing when the position covers the whole
+// statement on the line (a comment may follow it) or is unknown.
 func appendUnderline(b []byte, f *snapshot.Frame) []byte {
 	if f.Column == nil || f.EndColumn == nil || f.EndLine == nil {
 		return b

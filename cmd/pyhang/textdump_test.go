@@ -28,12 +28,12 @@ func TestUnderline(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := &snapshot.Frame{Source: c.source, SourceIndent: c.indent, Line: 10,
 				Column: intp(c.col), EndColumn: intp(c.endCol), EndLine: intp(10 + c.delta)}
-			if got := underline(f); got != c.want {
+			if got := string(appendUnderline(nil, f)); got != c.want {
 				t.Errorf("underline(%q, %d..%d) = %q, want %q", c.source, c.col, c.endCol, got, c.want)
 			}
 		})
 	}
-	if got := underline(&snapshot.Frame{Source: "f(a)"}); got != "" {
+	if got := string(appendUnderline(nil, &snapshot.Frame{Source: "f(a)"})); got != "" {
 		t.Errorf("no columns: %q", got)
 	}
 }
