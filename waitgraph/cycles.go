@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"gonum.org/v1/gonum/graph/simple"
 	"gonum.org/v1/gonum/graph/topo"
 )
 
@@ -65,22 +66,45 @@ const (
 // Cycles returns the deadlock cycles of the graph (probable holds do not
 // count), at most maxCycles, sorted and without duplicates.
 func (g *Graph) Cycles() []Cycle {
-	c, _ := g.findCycles(maxCycles)
+	c, _ := g.findCycles(g.blocking, maxCycles, nil)
 	return c
 }
 
-// findCycles returns at most max cycles; complete is false when the search
-// stopped early (max reached or the work bound hit), so more may exist.
+// ProbableCycles returns the cycles that close only through a probable hold
+// (a lock taken by a bare acquire() whose release() has not run, inferred
+// from where the thread stands): each passes at least one probable edge, so
+// none is one of Cycles. At most maxCycles, sorted.
+func (g *Graph) ProbableCycles() []Cycle {
+	c, _ := g.findCycles(g.all, maxCycles, g.passesProbable)
+	return c
+}
+
+// passesProbable reports whether a cycle of the whole graph (local indices
+// into ids) takes a probable edge.
+func (g *Graph) passesProbable(ids []int64, path []int) bool {
+	for k, p := range path {
+		from, to := ids[p], ids[path[(k+1)%len(path)]]
+		if e, ok := g.all.Edge(from, to).(gedge); ok && g.edges[e.index].Kind == EdgeProbable {
+			return true
+		}
+	}
+	return false
+}
+
+// findCycles returns at most max cycles of the edges of over (g.blocking or
+// g.all), those keep accepts when it is not nil; complete is false when the
+// search stopped early (max reached or the work bound hit), so more may
+// exist.
 //
-// The strongly connected components of the blocking edges come from gonum's
+// The strongly connected components of the edges come from gonum's
 // TarjanSCC; each component with more than one node is then searched with
 // Johnson's algorithm (a bounded copy of it: gonum's DirectedCyclesIn
 // enumerates every cycle, with no way to stop early).
-func (g *Graph) findCycles(max int) (cycles []Cycle, complete bool) {
+func (g *Graph) findCycles(over *simple.DirectedGraph, max int, keep func(ids []int64, path []int) bool) (cycles []Cycle, complete bool) {
 	if max <= 0 {
 		return nil, false
 	}
-	sccs := topo.TarjanSCC(g.blocking)
+	sccs := topo.TarjanSCC(over)
 	comps := make([][]int64, 0, len(sccs))
 	for _, scc := range sccs {
 		// Edges join threads and resources only, so there are no self-loops
@@ -101,9 +125,12 @@ func (g *Graph) findCycles(max int) (cycles []Cycle, complete bool) {
 	complete = true
 	budget := maxSteps
 	for _, ids := range comps {
-		adj := g.localAdjacency(ids)
+		adj := localAdjacency(over, ids)
 		var used int
 		ok := elementaryCycles(adj, budget, &used, func(path []int) bool {
+			if keep != nil && !keep(ids, path) {
+				return true
+			}
 			c, valid := g.cycleOf(ids, path)
 			if valid {
 				if k := c.String(); !seen[k] {
@@ -124,15 +151,15 @@ func (g *Graph) findCycles(max int) (cycles []Cycle, complete bool) {
 }
 
 // localAdjacency numbers a component's nodes 0..k-1 in ID order and lists the
-// blocking edges inside it, targets ascending.
-func (g *Graph) localAdjacency(ids []int64) [][]int {
+// edges of over inside it, targets ascending.
+func localAdjacency(over *simple.DirectedGraph, ids []int64) [][]int {
 	local := make(map[int64]int, len(ids))
 	for i, id := range ids {
 		local[id] = i
 	}
 	adj := make([][]int, len(ids))
 	for i, id := range ids {
-		to := g.blocking.From(id)
+		to := over.From(id)
 		for to.Next() {
 			if j, ok := local[to.Node().ID()]; ok {
 				adj[i] = append(adj[i], j)

@@ -77,9 +77,33 @@ func TestProbableHoldMakesNoCycle(t *testing.T) {
 	if !ok || e.Kind != EdgeProbable || e.Label != "probably held by\ninside acquire() at rw.py:12" {
 		t.Fatalf("probable edge: %+v %v", e, ok)
 	}
-	// The same thread also proven to hold it: the proven edge wins.
+	if pc := g.ProbableCycles(); !reflect.DeepEqual(pc, []Cycle{{Threads: []int{1, 2}, Resources: []string{b.ID, a.ID}}}) {
+		t.Errorf("probable cycles: %v, want 1 → file_lock → 2 → mutex → 1", pc)
+	}
+	// The same thread also proven to hold it: the proven edge wins, and
+	// the cycle is no longer only probable.
 	f.hold(2, b, "with block at rw.py:13")
-	wantCycles(t, f.build(), Cycle{Threads: []int{1, 2}, Resources: []string{b.ID, a.ID}})
+	g = f.build()
+	wantCycles(t, g, Cycle{Threads: []int{1, 2}, Resources: []string{b.ID, a.ID}})
+	if pc := g.ProbableCycles(); len(pc) != 0 {
+		t.Errorf("probable cycles of a proven one: %v", pc)
+	}
+}
+
+// TestProbableCyclesBesideProven: a proven cycle and a cycle through a
+// probable hold in one graph; each is listed once, by its own method.
+func TestProbableCyclesBesideProven(t *testing.T) {
+	a, b, c, d := lockRef(0x1, "a"), lockRef(0x2, "b"), lockRef(0x3, "c"), lockRef(0x4, "d")
+	f := newFixture().
+		hold(1, a, "with block at p.py:3").wait(1, b).hold(2, b, "with block at p.py:9").wait(2, a).
+		probable(3, c, "inside acquire() at q.py:4 … release() at :9, now at line 6").wait(3, d).
+		probable(4, d, "inside acquire() at q.py:14 … release() at :19, now at line 16").wait(4, c)
+	g := f.build()
+	wantCycles(t, g, Cycle{Threads: []int{1, 2}, Resources: []string{b.ID, a.ID}})
+	want := []Cycle{{Threads: []int{3, 4}, Resources: []string{d.ID, c.ID}}}
+	if pc := g.ProbableCycles(); !reflect.DeepEqual(pc, want) {
+		t.Errorf("probable cycles: %v, want %v", pc, want)
+	}
 }
 
 func TestOnThreadsEndAWaitWithoutHolder(t *testing.T) {
@@ -180,14 +204,14 @@ func TestCyclesBounded(t *testing.T) {
 	}
 	start := time.Now()
 	g := f.build()
-	cs, complete := g.findCycles(maxCycles)
+	cs, complete := g.findCycles(g.blocking, maxCycles, nil)
 	if complete || len(cs) != maxCycles {
 		t.Fatalf("got %d cycles, complete %v; want the cap", len(cs), complete)
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("too slow: %v", took)
 	}
-	if cs2, _ := g.findCycles(maxCycles); !reflect.DeepEqual(cs, cs2) {
+	if cs2, _ := g.findCycles(g.blocking, maxCycles, nil); !reflect.DeepEqual(cs, cs2) {
 		t.Fatal("capped result differs between runs")
 	}
 }
