@@ -91,7 +91,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		out = append(out, f)
 	}
 	if f, ok := allBlocked(s, a); ok {
-		if len(out) > 0 {
+		if slices.ContainsFunc(out, explains) {
 			// The deadlock or orphaned lock above is the cause; this only
 			// adds that nothing else can run either.
 			f.Severity = Info
@@ -100,6 +100,15 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		out = append(out, f)
 	}
 	return append(out, interpreterState(s, a)...)
+}
+
+// explains reports whether a finding found before all-blocked is its cause:
+// any is, but a deadlock through locks of which several threads could hold
+// one (a probable cycle's warning), beside which the proven all-blocked
+// stays the error.
+func explains(f Finding) bool {
+	d, ok := f.Details.(*DeadlockDetails)
+	return !ok || !d.Probable || f.Severity == Error
 }
 
 // ThreadWait is one thread's wait, as findings list them; or one asyncio
@@ -139,6 +148,11 @@ type DeadlockDetails struct {
 	// step is the parent's thread waiting for the child, which waits on a
 	// pipe for the parent.
 	Pipe *PipeDeadlock `json:"pipe,omitempty"`
+	// Probable is set when the cycle closes only through locks taken by a
+	// bare acquire() whose release() has not run: no thread provably holds
+	// them, and the holders named (held_by, each probable) are the threads
+	// that stand between the two calls.
+	Probable bool `json:"probable,omitempty"`
 }
 
 // CycleStep is one thread of a deadlock and what stops it.
@@ -160,7 +174,10 @@ type Holder struct {
 	RunsLoop bool   `json:"runs_loop,omitempty"`
 	// Runs marks the executor thread running the work item of a waited-for
 	// future: the wait ends when that work item does.
-	Runs     bool             `json:"runs,omitempty"`
+	Runs bool `json:"runs,omitempty"`
+	// Probable marks a holder inferred from where it stands: after a bare
+	// acquire() of the lock, before its release() (DeadlockDetails.Probable).
+	Probable bool             `json:"probable,omitempty"`
 	Evidence []locks.Evidence `json:"basis,omitempty"`
 }
 
@@ -184,45 +201,93 @@ func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Fi
 	x := newTaskIndex(s)
 	var out []Finding
 	for _, c := range g.Cycles() {
-		d := &DeadlockDetails{}
-		f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{},
-			Objects: append([]string(nil), c.Resources...), Details: d}
-		timed := false
-		for i, tid := range c.Threads {
-			res := ""
-			if i < len(c.Resources) {
-				res = c.Resources[i]
-			}
-			if task := c.Task(i); task != "" {
-				step, ok := taskStep(s, a, x, task, res)
-				if !ok {
-					continue
-				}
-				if w := a.TaskWaits[task]; w != nil && w.ID == res && w.Timed() {
-					timed = true
-				}
-				f.Tasks = append(f.Tasks, task)
-				d.Cycle = append(d.Cycle, step)
-				continue
-			}
-			f.Threads = append(f.Threads, tid)
-			w := a.Waits[tid]
-			if w == nil {
-				continue
-			}
-			if w.Timed() {
-				timed = true
-			}
-			step := CycleStep{ThreadWait: threadWait(a, tid), HeldBy: holdersOf(a, x, w)}
-			d.Cycle = append(d.Cycle, step)
+		if f, ok := cycleFinding(s, a, x, c, false); ok {
+			out = append(out, f)
 		}
-		if timed {
-			continue // a timeout in the cycle ends it
+	}
+	for _, c := range g.ProbableCycles() {
+		if f, ok := cycleFinding(s, a, x, c, true); ok {
+			out = append(out, f)
 		}
-		d.Handler = handlerOf(s, a, d)
-		out = append(out, f)
 	}
 	return out
+}
+
+// cycleFinding is the deadlock finding of a cycle, or false when a wait of
+// it has a timeout. A probable cycle closes through locks no thread
+// provably holds (waitgraph.ProbableCycles): it is a finding only when each
+// such lock was taken by a bare acquire() (basis bare-acquire), and the
+// holders named for it are its probable ones. Its severity is an error when
+// each such lock has one probable holder, the thread of the cycle: the lock
+// is locked, and that thread alone stands between an acquire() of it and
+// the release(). With several, which one took it is not known: a warning.
+func cycleFinding(s *snapshot.Snapshot, a *locks.Analysis, x *taskIndex, c waitgraph.Cycle, probable bool) (Finding, bool) {
+	d := &DeadlockDetails{Probable: probable}
+	f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{},
+		Objects: append([]string(nil), c.Resources...), Details: d}
+	timed := false
+	for i, tid := range c.Threads {
+		res := ""
+		if i < len(c.Resources) {
+			res = c.Resources[i]
+		}
+		if task := c.Task(i); task != "" {
+			step, ok := taskStep(s, a, x, task, res)
+			if !ok {
+				continue
+			}
+			if w := a.TaskWaits[task]; w != nil && w.ID == res && w.Timed() {
+				timed = true
+			}
+			f.Tasks = append(f.Tasks, task)
+			d.Cycle = append(d.Cycle, step)
+			continue
+		}
+		f.Threads = append(f.Threads, tid)
+		w := a.Waits[tid]
+		if w == nil {
+			continue
+		}
+		if w.Timed() {
+			timed = true
+		}
+		step := CycleStep{ThreadWait: threadWait(a, tid), HeldBy: holdersOf(a, x, w)}
+		if probable && len(step.HeldBy) == 0 {
+			held, only := bareHolders(a, w.ID)
+			if held == nil {
+				return Finding{}, false
+			}
+			if !only {
+				f.Severity = Warning
+			}
+			step.HeldBy = held
+		}
+		d.Cycle = append(d.Cycle, step)
+	}
+	if timed {
+		return Finding{}, false // a timeout in the cycle ends it
+	}
+	d.Handler = handlerOf(s, a, d)
+	return f, true
+}
+
+// bareHolders are the probable holders of a lock nobody provably holds,
+// with their evidence, when every one of them stands after a bare acquire()
+// of it (nil otherwise); only says there is one.
+func bareHolders(a *locks.Analysis, id string) (held []Holder, only bool) {
+	for _, tid := range a.ProbableHolders[id] {
+		hd := Holder{Thread: tid, Probable: true}
+		for _, h := range a.Holds[tid] {
+			if h.ID == id && h.Probable {
+				hd.Evidence = h.Evidence
+			}
+		}
+		if len(hd.Evidence) == 0 || hd.Evidence[0].Basis != locks.BasisBareAcquire {
+			return nil, false
+		}
+		held = append(held, hd)
+	}
+	return held, len(held) == 1
 }
 
 // holdersOf lists who holds (or alone can end) what a wait is for: threads

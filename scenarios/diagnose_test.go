@@ -16,10 +16,13 @@ import (
 // expectation is what a program's ready file says a diagnosis must find
 // (the "expect" object each program in testprogs/ writes).
 type expectation struct {
-	CycleThreads  []string `json:"cycle_threads"`
-	Locks         []string `json:"locks"`
-	Orphaned      string   `json:"orphaned"`
-	OrphanedRLock string   `json:"orphaned_rlock"`
+	CycleThreads []string `json:"cycle_threads"`
+	Locks        []string `json:"locks"`
+	// Probable says the deadlock's cycle closes through locks taken by a
+	// bare acquire(): no thread provably holds them.
+	Probable      bool   `json:"probable"`
+	Orphaned      string `json:"orphaned"`
+	OrphanedRLock string `json:"orphaned_rlock"`
 	// ReusedBy is the live thread that got the ident of the ended thread
 	// EndedThread, which took the orphaned RLock.
 	ReusedBy    string `json:"reused_by"`
@@ -245,7 +248,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
+	"deadlock.py", "bare_acquire_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
@@ -357,6 +360,7 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		if want.Join != nil {
 			checkJoin(t, &d, want)
 		}
+		checkProbableCycle(t, &d, f, want)
 		checkWaitLines(t, &d, want)
 	case want.Orphaned != "":
 		f := d.Findings[d.onlyProblem(t, "orphaned-lock")]
@@ -652,6 +656,55 @@ func checkRLockOwner(t *testing.T, d *diagnosis, want expectation) {
 		}
 	}
 	t.Errorf("%s does not hold rlock %s (count %d): %+v", want.RLock.Owner, want.RLock.Name, want.RLock.Count, d.Threads[i].Holds)
+}
+
+// checkProbableCycle: a deadlock is marked probable exactly when the
+// program says its locks are taken by bare acquire() calls; each lock of a
+// probable one is then held by the next thread of the cycle, probably, by
+// an acquire() in that thread's own function, and the finding is an error
+// (each lock has that one candidate holder) that says it is probable.
+func checkProbableCycle(t *testing.T, d *diagnosis, f finding, want expectation) {
+	t.Helper()
+	var det struct {
+		Probable bool `json:"probable"`
+		Cycle    []struct {
+			Thread int `json:"thread"`
+			HeldBy []struct {
+				Thread   int  `json:"thread"`
+				Probable bool `json:"probable"`
+				Basis    []struct {
+					Basis string `json:"basis"`
+					At    struct {
+						Function string `json:"function"`
+					} `json:"at"`
+				} `json:"basis"`
+			} `json:"held_by"`
+		} `json:"cycle"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatalf("deadlock details: %v", err)
+	}
+	if det.Probable != want.Probable {
+		t.Fatalf("deadlock probable %v, want %v: %s", det.Probable, want.Probable, f.Summary)
+	}
+	if !want.Probable {
+		return
+	}
+	if f.Severity != "error" || !strings.HasPrefix(f.Summary, "probable deadlock") {
+		t.Errorf("a probable deadlock with one candidate holder a lock: %s, %q", f.Severity, f.Summary)
+	}
+	for i, st := range det.Cycle {
+		next := det.Cycle[(i+1)%len(det.Cycle)].Thread
+		if len(st.HeldBy) != 1 {
+			t.Errorf("thread %d's lock held by %+v, want thread %d alone", st.Thread, st.HeldBy, next)
+			continue
+		}
+		h := st.HeldBy[0]
+		name := strings.Join(d.names([]int{h.Thread}), "")
+		if h.Thread != next || !h.Probable || len(h.Basis) == 0 || h.Basis[0].Basis != "bare-acquire" || h.Basis[0].At.Function != name {
+			t.Errorf("thread %d's lock held by %+v, want thread %d (%s), probably, by a bare acquire() in %s", st.Thread, h, next, name, name)
+		}
+	}
 }
 
 func checkJoin(t *testing.T, d *diagnosis, want expectation) {

@@ -84,6 +84,8 @@ func resourceAttrs(label string, red bool) attrs {
 func edgeAttrs(label string, probable, red bool) attrs {
 	a := attrs{{Key: "label", Value: quote(label)}}
 	switch {
+	case red && probable: // a probable deadlock's cycle: red, still dashed
+		a = append(a, attrs{{Key: "color", Value: "red"}, {Key: "fontcolor", Value: "red"}, {Key: "penwidth", Value: "2.5"}, {Key: "style", Value: "dashed,bold"}}...)
 	case red:
 		a = append(a, redBold...)
 	case probable:
@@ -234,11 +236,11 @@ func legend() *dotGraph {
 	res := mk(1, "resource", resourceAttrs("resource: Lock, RLock, Queue,\nCondition, joined thread …", false))
 	holder := mk(2, "holder", threadAttrs("thread that holds it\n(or alone can end the wait)", false))
 	maybe := mk(3, "probable", threadAttrs("thread that probably holds it\n(bare acquire(), not proven)", false))
-	mk(4, "cycle", threadAttrs("red, bold: a deadlock cycle;\nnone of its threads can go on", true))
+	mk(4, "cycle", threadAttrs("red, bold: a deadlock cycle;\nnone of its threads can go on\n(dashed: a probable one)", true))
 	task := mk(5, "task", taskAttrs("asyncio task: name\ninnermost coroutine frame", false))
 	lg.SetEdge(dotEdge{from: task, to: res, attrs: edgeAttrs("waits for", false, false)})
 	lg.SetEdge(dotEdge{from: thread, to: res, attrs: edgeAttrs("waits for", false, false)})
 	lg.SetEdge(dotEdge{from: res, to: holder, attrs: edgeAttrs("held by /\ncan only be ended by", false, false)})
-	lg.SetEdge(dotEdge{from: res, to: maybe, attrs: edgeAttrs("probably held by\n(dashed: not counted for cycles)", true, false)})
+	lg.SetEdge(dotEdge{from: res, to: maybe, attrs: edgeAttrs("probably held by\n(dashed: inferred, not proven)", true, false)})
 	return lg
 }

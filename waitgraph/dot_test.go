@@ -70,6 +70,24 @@ func TestDOTHighlight(t *testing.T) {
 	}
 }
 
+// TestDOTProbableCycle: a probable cycle drawn red keeps its probable hold
+// dashed, in red.
+func TestDOTProbableCycle(t *testing.T) {
+	a, b := lockRef(0x1, "a"), lockRef(0x2, "b")
+	f := newFixture().
+		thread(1, "one", "work", "/app/w.py", 6).thread(2, "two", "work", "/app/w.py", 16).
+		probable(1, a, "inside acquire() at w.py:4 … release() at :9, now at line 6").wait(1, b).
+		probable(2, b, "inside acquire() at w.py:14 … release() at :19, now at line 16").wait(2, a)
+	g := f.build()
+	out, err := g.DOT(g.ProbableCycles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(out, []byte(`style="dashed,bold"`)); n != 2 {
+		t.Errorf("red dashed edges: %d, want the cycle's 2 probable holds\n%s", n, out)
+	}
+}
+
 // TestDOTStable: identical input gives identical bytes, whatever the order of
 // the snapshot's threads and of map iteration.
 func TestDOTStable(t *testing.T) {

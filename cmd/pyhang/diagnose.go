@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pyhang/pyhang/heuristics"
 	"github.com/pyhang/pyhang/motion"
 	"github.com/pyhang/pyhang/waitgraph"
 	"github.com/spf13/cobra"
@@ -130,18 +131,19 @@ func newGraphCmd() *cobra.Command {
 				return err
 			}
 			g := fam.graph()
-			if err := writeGraph(g, graph); err != nil {
+			if err := writeGraph(g, fam.deadlockCycles(g), graph); err != nil {
 				return err
 			}
 			threads := 0
 			for _, an := range fam.analyses() {
 				threads += len(an.snap.Threads)
 			}
+			cycles := len(fam.deadlockCycles(g))
 			if n := len(fam.analyses()); n > 1 {
-				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads in %d processes, %d cycles)\n", f.out, threads, n, len(g.Cycles()))
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads in %d processes, %d cycles)\n", f.out, threads, n, cycles)
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads, %d cycles)\n", f.out, threads, len(g.Cycles()))
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d threads, %d cycles)\n", f.out, threads, cycles)
 			return nil
 		},
 	}
@@ -179,7 +181,8 @@ func prepareGraph(path string) (*graphOutput, error) {
 // present writes a diagnosis as text or JSON, and the graph when asked to.
 func present(w io.Writer, fam *family, format string, graph *graphOutput) error {
 	if graph != nil {
-		if err := writeGraph(fam.graph(), graph); err != nil {
+		g := fam.graph()
+		if err := writeGraph(g, fam.deadlockCycles(g), graph); err != nil {
 			return err
 		}
 	}
@@ -196,11 +199,32 @@ func present(w io.Writer, fam *family, format string, graph *graphOutput) error 
 	return bw.Flush()
 }
 
-// writeGraph writes the graph file; a picture is drawn by the renderer,
-// which runs only now that the target has been let go. Nothing is written
-// when drawing fails.
-func writeGraph(wg *waitgraph.Graph, g *graphOutput) error {
-	out, err := wg.DOT(wg.Cycles())
+// deadlockCycles are the cycles of g (the family's graph) that a picture
+// draws red: every proven one, and each probable one (through locks taken
+// by a bare acquire()) that a deadlock finding reports.
+func (f *family) deadlockCycles(g *waitgraph.Graph) []waitgraph.Cycle {
+	cycles := g.Cycles()
+	reported := map[string]bool{}
+	for _, an := range f.analyses() {
+		for _, fd := range an.findings {
+			if d, ok := fd.Details.(*heuristics.DeadlockDetails); ok && d.Probable {
+				reported[strings.Join(fd.Objects, " ")] = true
+			}
+		}
+	}
+	for _, c := range g.ProbableCycles() {
+		if reported[strings.Join(c.Resources, " ")] {
+			cycles = append(cycles, c)
+		}
+	}
+	return cycles
+}
+
+// writeGraph writes the graph file, cycles in red; a picture is drawn by
+// the renderer, which runs only now that the target has been let go.
+// Nothing is written when drawing fails.
+func writeGraph(wg *waitgraph.Graph, cycles []waitgraph.Cycle, g *graphOutput) error {
+	out, err := wg.DOT(cycles)
 	if err != nil {
 		return err
 	}

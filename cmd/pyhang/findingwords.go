@@ -44,12 +44,31 @@ func cycleAdvice(d *heuristics.DeadlockDetails) string {
 	return "do not join a thread, or wait for its work, while holding a lock it needs: release the lock first, or give the waits a timeout"
 }
 
+// probableDeadlockSummary words a cycle that closes through locks taken by
+// a bare acquire(): who holds them is inferred, and the sentence says so.
+func (w *words) probableDeadlockSummary(d *heuristics.DeadlockDetails) string {
+	var parts []string
+	for _, st := range d.Cycle {
+		parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.distinctRef(st.Waits, d.Cycle)))
+	}
+	const basis = "the holds are inferred: a thread that stands after a bare acquire() of the lock and before its release() holds it"
+	if len(d.Cycle) == 1 {
+		return fmt.Sprintf("probable deadlock: %s, which it already took with acquire() and has not released (%s) — use an RLock, or do not take it again while holding it",
+			parts[0], basis)
+	}
+	return fmt.Sprintf("probable deadlock between %d threads: %s (%s) — %s",
+		len(d.Cycle), strings.Join(parts, "; "), basis, cycleAdvice(d))
+}
+
 // summary says in one sentence what is wrong and what would fix it.
 func (w *words) summary(f *heuristics.Finding) string {
 	switch d := f.Details.(type) {
 	case *heuristics.DeadlockDetails:
 		if len(f.Tasks) > 0 {
 			return w.taskDeadlockSummary(d)
+		}
+		if d.Probable {
+			return w.probableDeadlockSummary(d)
 		}
 		if s, ok := w.deadlockSummary(d); ok {
 			return s

@@ -93,6 +93,8 @@ func (w *words) holderWords(h heuristics.Holder) string {
 		return fmt.Sprintf("which can only end when %s finishes", w.threadLabel(h.Thread))
 	case h.Runs:
 		return fmt.Sprintf("which only %s can end, as it runs that work item", w.threadLabel(h.Thread))
+	case h.Probable:
+		return fmt.Sprintf("probably held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence))
 	}
 	return fmt.Sprintf("held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence))
 }
