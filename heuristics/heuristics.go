@@ -403,7 +403,9 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 	for _, id := range ids {
 		ob := s.Objects[id]
 		waiters := waitersOn(a, id)
-		if len(waiters) == 0 || ob.Locked == nil || !*ob.Locked || len(a.Holders[id]) > 0 || len(a.TaskHolders[id]) > 0 {
+		// A lock shared between processes may be held by a thread of
+		// another: none of this process's holding it is no orphan.
+		if len(waiters) == 0 || ob.Locked == nil || !*ob.Locked || ob.Shared || len(a.Holders[id]) > 0 || len(a.TaskHolders[id]) > 0 {
 			continue
 		}
 		d := &OrphanedLockDetails{Lock: locks.RefOf(ob)}

@@ -21,7 +21,7 @@ import (
 // own threads can end.
 func stuckForever(t *snapshot.Thread, w *locks.Wait) bool {
 	blocked := t.State == snapshot.StateBlocked || (t.State == snapshot.StateIO && w != nil && w.Kind == locks.KindPipe)
-	return w != nil && inProcess[w.Kind] && blocked && !(t.Kernel != nil && t.Kernel.Timed) && !w.Timed()
+	return w != nil && inProcess[w.Kind] && !w.AnotherProcess && blocked && !(t.Kernel != nil && t.Kernel.Timed) && !w.Timed()
 }
 
 // feeders tells the threads that could feed a queue or notify a condition.

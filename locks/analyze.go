@@ -34,7 +34,19 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 	for id := range a.Holders {
 		sort.Ints(a.Holders[id])
 	}
+	a.sharedWaits()
 	return a
+}
+
+// sharedWaits marks the waits for a lock shared between processes that no
+// thread of this process provably holds: a thread of another process may
+// hold it, and end them.
+func (a *Analysis) sharedWaits() {
+	for _, w := range a.Waits {
+		if ob := a.Snap.Objects[w.Object]; ob != nil && ob.Shared && len(a.Holders[w.Object]) == 0 {
+			w.AnotherProcess = true
+		}
+	}
 }
 
 // index holds the lookups the analysis needs.
@@ -191,10 +203,22 @@ func conditionLock(x *index, th *snapshot.Thread, frame int, cond *snapshot.Obje
 
 // lockHold records that th holds lk (referred to as r) when the lock's own
 // state agrees: a Lock locked, an RLock owned by th.
+//
+// A lock shared between processes keeps its state in memory a core leaves
+// out (shared file mappings are not dumped by default): when that state is
+// unknown, the thread inside a with block of it holds it, as the block's
+// __enter__ returned and its __exit__ has not run.
+//
+// A forked child's stack keeps the frames its parent was in when it forked,
+// and their with blocks: a block of a shared lock there is the parent's
+// hold, which the parent releases; it is no hold of the child's (forkedFrom).
 func (a *Analysis) lockHold(th *snapshot.Thread, lk *snapshot.Object, r Ref, ev []Evidence, frame int) {
+	if lk.Shared && frame >= 0 && a.forkedFrom(th, frame) {
+		return
+	}
 	switch lk.Kind {
 	case snapshot.KindLock:
-		if lk.Locked != nil && *lk.Locked {
+		if lk.Locked != nil && *lk.Locked || lk.Locked == nil && lk.Shared {
 			a.addHold(th.TID, Hold{Ref: r, Evidence: ev, Frame: frame})
 		}
 	case snapshot.KindRLock:

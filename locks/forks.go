@@ -73,6 +73,20 @@ func forkCallOf(x *index, th *snapshot.Thread, calls map[string][]pysource.Call)
 	return nil
 }
 
+// forkedFrom reports whether frame of th is one the process inherited from
+// the parent it was forked from: a frame outside the one that called
+// os.fork() and stands after the call (the parent's, as it forked).
+func (a *Analysis) forkedFrom(th *snapshot.Thread, frame int) bool {
+	if a.x == nil {
+		return false
+	}
+	if a.forkSites == nil {
+		a.forkSites = map[string][]pysource.Call{}
+	}
+	fc := forkCallOf(a.x, th, a.forkSites)
+	return fc != nil && frame > fc.Frame
+}
+
 func (x *index) thread(tid int) *snapshot.Thread {
 	for i := range x.s.Threads {
 		if x.s.Threads[i].TID == tid {

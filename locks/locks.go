@@ -164,6 +164,10 @@ type Wait struct {
 	// Object is the waited-on object's id in Snapshot.Objects ("" when the
 	// resource is not a snapshot object: the GIL, an unmatched futex).
 	Object string `json:"-"`
+	// AnotherProcess says that a thread of another process may end the
+	// wait: the lock is shared between processes (a multiprocessing lock,
+	// snapshot.Object.Shared) and no thread of this one provably holds it.
+	AnotherProcess bool `json:"another_process,omitempty"`
 }
 
 // Timed reports whether the wait has a timeout.

@@ -318,6 +318,10 @@ type Object struct {
 	// Owner and Count of an RLock (pthread ident of the owner).
 	Owner uint64 `json:"owner,omitempty"`
 	Count int    `json:"count,omitempty"`
+	// Shared marks a lock whose state is in memory other processes map (a
+	// multiprocessing Lock or RLock): a thread of another process can hold
+	// it, and release it.
+	Shared bool `json:"shared,omitempty"`
 	// WaitKey is the address a thread blocked on this object waits on: the
 	// futex word (sem_t) before 3.13.1, the parked PyMutex/PyEvent address after.
 	WaitKey Addr `json:"wait_key,omitempty"`

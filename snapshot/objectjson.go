@@ -38,6 +38,9 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 		b = append(b, `,"count":`...)
 		b = strconv.AppendInt(b, int64(ob.Count), 10)
 	}
+	if ob.Shared {
+		b = append(b, `,"shared":true`...)
+	}
 	if ob.WaitKey != 0 {
 		b = append(b, `,"wait_key":`...)
 		b = appendAddr(b, ob.WaitKey)

@@ -13,7 +13,7 @@ func sampleObjects() []Object {
 	timeout := 0.25
 	return []Object{
 		{ID: "lock@0x7f00", Kind: "lock", Type: "lock", Addr: 0x7f00, Locked: &locked},
-		{ID: "rlock@0x7f10", Kind: "rlock", Type: "RLock", Addr: 0x7f10, Owner: 0x7f55aa, Count: 2, WaitKey: 0x7f18,
+		{ID: "rlock@0x7f10", Kind: "rlock", Type: "RLock", Addr: 0x7f10, Owner: 0x7f55aa, Count: 2, Shared: true, WaitKey: 0x7f18,
 			Names: []string{"ledger", "Bank.<lock>&"}, Global: "ledger"},
 		{ID: "condition@0x10", Kind: "condition", Type: "Condition", Attrs: map[string]string{"_lock": "lock@0x7f00", "_waiters": "deque@0x20", hostile: hostile}, Len: &n},
 		{ID: "socket@0x30", Kind: "socket", Type: "socket", Timeout: &timeout, FD: &fd,
@@ -51,7 +51,7 @@ func FuzzObjectJSON(f *testing.F) {
 	f.Add(hostile, hostile, hostile, hostile, uint64(0), -1, math.Inf(1))
 	f.Fuzz(func(t *testing.T, id, kind, k, v string, addr uint64, n int, timeout float64) {
 		locked := n%2 == 0
-		ob := Object{ID: id, Kind: kind, Type: v, Addr: Addr(addr), Locked: &locked, Owner: addr / 3, Count: n,
+		ob := Object{ID: id, Kind: kind, Type: v, Addr: Addr(addr), Locked: &locked, Owner: addr / 3, Count: n, Shared: n%3 == 0,
 			WaitKey: Addr(addr / 2), Attrs: map[string]string{k: v, v: id}, Len: &n, NativeID: n, Ident: addr,
 			Value: v, Timeout: &timeout, FD: &n, Unfinished: &n, Names: []string{k, v}, Global: k,
 			Children: []string{id}, Module: v, Queued: []string{v, k}}
@@ -74,6 +74,8 @@ func TestObjectJSONCoversEveryField(t *testing.T) {
 			fv.SetInt(int64(i + 1))
 		case reflect.Uint64:
 			fv.SetUint(uint64(0x1000 + i))
+		case reflect.Bool:
+			fv.SetBool(true)
 		case reflect.Map:
 			fv.Set(reflect.ValueOf(map[string]string{"k" + name: "v"}))
 		case reflect.Slice:

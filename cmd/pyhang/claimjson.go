@@ -49,6 +49,9 @@ func appendWait(b []byte, w *reportWait) []byte {
 			}
 			b = append(b, ']')
 		}
+		if wt.AnotherProcess {
+			b = append(b, `,"another_process":true`...)
+		}
 		b = append(b, ',')
 	}
 	b = append(b, `"evidence":`...)

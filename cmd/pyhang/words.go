@@ -266,6 +266,9 @@ func (w *words) fact(e locks.Evidence) string {
 // nobody provably does.
 func (w *words) waitEvidence(wt *locks.Wait) string {
 	s := w.evidence(wt.Evidence)
+	if wt.AnotherProcess {
+		s += "; a lock shared with other processes, which no thread of this one holds: a thread of another process may hold it"
+	}
 	for _, tid := range wt.Probable {
 		for _, h := range w.locks.Holds[tid] {
 			if h.Probable && h.ID == wt.ID {

@@ -45,6 +45,10 @@ var pyClasses = map[[2]string]string{
 	{"multiprocessing.process", "BaseProcess"}: snapshot.KindMPProcess,
 	{"multiprocessing.queues", "Queue"}:        snapshot.KindMPQueue,
 	{"multiprocessing.queues", "SimpleQueue"}:  snapshot.KindMPQueue,
+	// A multiprocessing lock: a semaphore shared between processes
+	// (semlock.go).
+	{"multiprocessing.synchronize", "Lock"}:  snapshot.KindLock,
+	{"multiprocessing.synchronize", "RLock"}: snapshot.KindRLock,
 }
 
 // aioClasses are asyncio's own primitives: the same kinds as threading's
@@ -405,6 +409,10 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 	}
 	switch kind {
 	case snapshot.KindLock, snapshot.KindRLock:
+		if tn != "_thread.lock" && tn != "_thread.RLock" {
+			p.semLock(v, ob) // the one Python-level class of these kinds
+			break
+		}
 		if st := p.lockState(v, tn); st != nil {
 			ob.Locked = &st.locked
 			ob.Owner, ob.Count = st.owner, st.count

@@ -227,6 +227,9 @@ var constChecks = []constCheck{
 	{8, latest, offsetCheck{what: "procobjects.go methodSelf", want: methodSelf, typ: "PyMethodObject", path: "im_self", size: 8}},
 	{8, latest, offsetCheck{what: "procobjects.go setUsed", want: setUsed, typ: "PySetObject", path: "used", size: 8}},
 	{8, latest, offsetCheck{what: "procobjects.go semLockHandle", want: semLockHandle, module: "_multiprocessing", typ: "SemLockObject", path: "handle", size: 8, optional: true}},
+	{8, latest, offsetCheck{what: "semlock.go semLockLastTid", want: semLockLastTid, module: "_multiprocessing", typ: "SemLockObject", path: "last_tid", size: 8, optional: true}},
+	{8, latest, offsetCheck{what: "semlock.go semLockCount", want: semLockCount, module: "_multiprocessing", typ: "SemLockObject", path: "count", size: 4, optional: true}},
+	{8, latest, offsetCheck{what: "semlock.go semLockKind", want: semLockKind, module: "_multiprocessing", typ: "SemLockObject", path: "kind", size: 4, optional: true}},
 	{13, latest, offsetCheck{what: "interest.go simpleQueue wait key", want: 16, module: "_queue", typ: "simplequeueobject", path: "has_threads_waiting", size: 1, optional: true}},
 	{13, latest, offsetCheck{what: "interest.go simpleQueue length", want: 56, module: "_queue", typ: "simplequeueobject", path: "buf.num_items", size: 8, optional: true}},
 }
