@@ -70,6 +70,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	out = append(out, loopStalls(s, a, out)...)
 	out = append(out, poolDeadlocks(s, a)...)
 	out = append(out, pipeDeadlocks(s, a)...)
+	out = append(out, childLockDeadlocks(s, a)...)
 	out = append(out, orphanedLocks(s, a)...)
 	causes := len(out)
 	live, likely := mayRun(s, a, nil), mayRun(s, a, newReferrers(s))
@@ -153,6 +154,10 @@ type DeadlockDetails struct {
 	// them, and the holders named (held_by, each probable) are the threads
 	// that stand between the two calls.
 	Probable bool `json:"probable,omitempty"`
+	// ChildLock is set for a deadlock across a parent and its child over a
+	// lock they share: the one step is the parent's thread waiting for the
+	// child, which waits for the lock the parent holds.
+	ChildLock *ChildLockDeadlock `json:"child_lock,omitempty"`
 }
 
 // CycleStep is one thread of a deadlock and what stops it.

@@ -20,7 +20,10 @@ type expectation struct {
 	Locks        []string `json:"locks"`
 	// Probable says the deadlock's cycle closes through locks taken by a
 	// bare acquire(): no thread provably holds them.
-	Probable      bool   `json:"probable"`
+	Probable bool `json:"probable"`
+	// ChildLock says the deadlock runs across the process and its child
+	// over a lock they share (details.child_lock).
+	ChildLock     bool   `json:"child_lock"`
 	Orphaned      string `json:"orphaned"`
 	OrphanedRLock string `json:"orphaned_rlock"`
 	// ReusedBy is the live thread that got the ident of the ended thread
@@ -248,7 +251,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "bare_acquire_deadlock.py", "mp_lock_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
+	"deadlock.py", "bare_acquire_deadlock.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
@@ -361,6 +364,14 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 			checkJoin(t, &d, want)
 		}
 		checkProbableCycle(t, &d, f, want)
+		var det struct {
+			ChildLock *struct {
+				Child int `json:"child_pid"`
+			} `json:"child_lock"`
+		}
+		if err := json.Unmarshal(f.Details, &det); err != nil || (det.ChildLock != nil) != want.ChildLock {
+			t.Errorf("deadlock details.child_lock %+v (%v), want one: %v", det.ChildLock, err, want.ChildLock)
+		}
 		checkWaitLines(t, &d, want)
 	case want.Orphaned != "":
 		f := d.Findings[d.onlyProblem(t, "orphaned-lock")]

@@ -322,6 +322,10 @@ type Object struct {
 	// multiprocessing Lock or RLock): a thread of another process can hold
 	// it, and release it.
 	Shared bool `json:"shared,omitempty"`
+	// SharedFile is the file whose mapping holds a shared lock's state (a
+	// multiprocessing lock's semaphore: /dev/shm/sem.mp-…), as the target
+	// maps it.
+	SharedFile string `json:"shared_file,omitempty"`
 	// WaitKey is the address a thread blocked on this object waits on: the
 	// futex word (sem_t) before 3.13.1, the parked PyMutex/PyEvent address after.
 	WaitKey Addr `json:"wait_key,omitempty"`

@@ -41,6 +41,10 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 	if ob.Shared {
 		b = append(b, `,"shared":true`...)
 	}
+	if ob.SharedFile != "" {
+		b = append(b, `,"shared_file":`...)
+		b = appendJSONString(b, ob.SharedFile)
+	}
 	if ob.WaitKey != 0 {
 		b = append(b, `,"wait_key":`...)
 		b = appendAddr(b, ob.WaitKey)

@@ -74,6 +74,11 @@ type ChildProcess struct {
 	// address in the parent names the same lock (a multiprocessing lock's
 	// semaphore lives in memory both share).
 	Futex Addr `json:"futex,omitempty"`
+	// FutexFile is the file the child maps where that futex word lies (a
+	// multiprocessing lock's semaphore, in /dev/shm): with the address, it
+	// names a lock of the target's only when the target maps the same file
+	// there (Object.SharedFile).
+	FutexFile string `json:"futex_file,omitempty"`
 	// Pipe is the pipe that FD is.
 	Pipe *Pipe `json:"pipe,omitempty"`
 }

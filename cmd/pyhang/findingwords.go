@@ -146,6 +146,9 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		if d.Pipe != nil {
 			return w.pipeEvidence(d)
 		}
+		if d.ChildLock != nil {
+			return w.childLockEvidence(d)
+		}
 		for _, st := range d.Cycle {
 			line := fmt.Sprintf("%s waits for %s at %s", w.threadLabel(st.Thread), w.ref(st.Waits), w.waitsAt(st.ThreadWait))
 			for _, h := range st.HeldBy {

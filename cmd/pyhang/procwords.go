@@ -29,6 +29,9 @@ func (w *words) deadlockSummary(d *heuristics.DeadlockDetails) (string, bool) {
 	if p := d.Pipe; p != nil {
 		return w.pipeSummary(p), true
 	}
+	if c := d.ChildLock; c != nil {
+		return w.childLockSummary(c), true
+	}
 	if s, ok := w.generatorDeadlock(d); ok {
 		return s, true
 	}
@@ -162,6 +165,43 @@ func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
 		out = append(out, "no other thread of this process can run to read or close the pipe")
 	} else {
 		out = append(out, fmt.Sprintf("the Popen connects the child's %s to pipes, and its returncode is unset: the child had not been reaped", strings.Join(p.Pipes, ", ")))
+	}
+	return out
+}
+
+// childLockSummary words a parent waiting for a child that waits for a
+// lock the parent holds.
+func (w *words) childLockSummary(c *heuristics.ChildLockDeadlock) string {
+	var holders []string
+	for _, h := range c.HeldBy {
+		holders = append(holders, w.threadName(h.Thread))
+	}
+	return fmt.Sprintf("deadlock between this process and child %d%s: %s waits for the child to exit, and the child waits for %s, a lock the two processes share, which %s holds — release the lock before waiting for the child, or do not take it in the child",
+		c.Child, w.commOf(c.Comm), w.threadName(c.Thread), w.shortRef(c.Lock), strings.Join(holders, " and "))
+}
+
+// commOf is " (python3)", or "" for no command name.
+func (w *words) commOf(comm string) string {
+	if comm == "" {
+		return ""
+	}
+	return " (" + w.esc(comm) + ")"
+}
+
+// childLockEvidence lists the facts of a deadlock across a parent and its
+// child over a lock they share.
+func (w *words) childLockEvidence(d *heuristics.DeadlockDetails) []string {
+	c := d.ChildLock
+	st := d.Cycle[0]
+	out := []string{fmt.Sprintf("%s waits for %s at %s (%s)", w.threadLabel(st.Thread), w.ref(st.Waits), w.frameAt(st.Thread, st.Frame), w.evidence(w.locks.Waits[st.Thread].Evidence))}
+	out = append(out, fmt.Sprintf("the kernel shows child %d%s in a futex wait on %s, the semaphore of %s: both processes map %s there (/proc)",
+		c.Child, w.commOf(c.Comm), c.Futex, w.ref(c.Lock), w.esc(c.File)))
+	for _, h := range c.HeldBy {
+		line := fmt.Sprintf("%s holds %s (%s)", w.threadLabel(h.Thread), w.ref(c.Lock), w.evidence(h.Evidence))
+		if h.Thread != c.Thread {
+			line += ", and waits forever itself"
+		}
+		out = append(out, line)
 	}
 	return out
 }

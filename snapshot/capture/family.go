@@ -54,7 +54,7 @@ func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
 				ch.FD = &fd
 			}
 			if c.Nr == sysFutex {
-				ch.Futex = snapshot.Addr(c.Args[0])
+				ch.Futex, ch.FutexFile = snapshot.Addr(c.Args[0]), c.FutexFile
 			}
 		}
 		if c.FDPipe != 0 {

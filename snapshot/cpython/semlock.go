@@ -29,11 +29,9 @@ const (
 var mpLockTypes = map[string]string{snapshot.KindLock: "multiprocessing.Lock", snapshot.KindRLock: "multiprocessing.RLock"}
 
 // semLock decodes a multiprocessing Lock or RLock at v. Its wait key is the
-// sem_t, where sem_wait() parks. Locked comes from the semaphore's value,
-// when the shared memory is readable (a core leaves it out by default:
-// coredump_filter does not dump shared file mappings); an RLock's owner and
-// depth from last_tid and count. Shared says that other processes can hold
-// and release it.
+// sem_t, where sem_wait() parks. Locked comes from the semaphore's value
+// (live only); an RLock's owner and depth from last_tid and count. Shared
+// says that other processes can hold and release it.
 func (p *Process) semLock(v uint64, ob *snapshot.Object) {
 	ob.Shared = true
 	if t, ok := mpLockTypes[ob.Kind]; ok {
@@ -55,13 +53,32 @@ func (p *Process) semLock(v uint64, ob *snapshot.Object) {
 		return
 	}
 	ob.WaitKey = snapshot.Addr(handle)
-	if word, err := p.r.u32(handle); err == nil {
-		locked := word&semValueMask == 0
-		ob.Locked = &locked
+	ob.SharedFile = p.mappedFile(handle)
+	// A core holds the semaphore only if its writer dumped shared file
+	// mappings (gcore may, the kernel by default does not), and a read of
+	// memory it lacks is reported as missing: the value is not needed to
+	// judge a hang (a with block holds the lock either way), so it is read
+	// from a live process only.
+	if p.Target.Kind() == "pid" {
+		if word, err := p.r.u32(handle); err == nil {
+			locked := word&semValueMask == 0
+			ob.Locked = &locked
+		}
 	}
 	count := int32(le32(raw[semLockCount:]))
 	kind := int32(le32(raw[semLockKind:]))
 	if ob.Kind == snapshot.KindRLock && kind == semRecursiveMutex && count > 0 {
 		ob.Owner, ob.Count = le64(raw[semLockLastTid:]), int(count)
 	}
+}
+
+// mappedFile is the path of the file the target maps at addr ("" for
+// memory that is no file's).
+func (p *Process) mappedFile(addr uint64) string {
+	for _, m := range p.Target.Mappings() {
+		if addr >= m.Start && addr < m.End {
+			return m.Path
+		}
+	}
+	return ""
 }

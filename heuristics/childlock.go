@@ -1,0 +1,101 @@
+package heuristics
+
+import (
+	"strings"
+
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// A parent that waits for its child while holding a lock the child waits
+// for: a multiprocessing lock is a semaphore in memory the two share, and
+// a forked child finds it where its parent does. The parent sits in wait4
+// (Process.join(), os.waitpid()), the child in sem_wait(), so neither
+// moves. The kernel shows the child's futex word (live targets): when it is
+// a shared lock's semaphore, at the same address in the same file of the
+// target's, and a thread of the target that cannot run holds the lock, the
+// cycle is proven.
+
+// ChildLockDeadlock is the cross-process part of such a deadlock.
+type ChildLockDeadlock struct {
+	// Thread waits for the child to end.
+	Thread int `json:"thread"`
+	Child  int `json:"child_pid"`
+	// Comm is the child's command name.
+	Comm string `json:"comm,omitempty"`
+	// Lock is the shared lock the child waits for; Futex its semaphore,
+	// the child's futex word; File what both processes map there.
+	Lock  locks.Ref     `json:"lock"`
+	Futex snapshot.Addr `json:"futex"`
+	File  string        `json:"file"`
+	// HeldBy are the target's threads holding the lock, none of which can
+	// run until the child ends: the waiting thread itself, or threads that
+	// wait forever.
+	HeldBy []Holder `json:"held_by"`
+}
+
+func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
+	var out []Finding
+	for _, tid := range sortedWaiters(a) {
+		w := a.Waits[tid]
+		t := threadOf(s, tid)
+		if w.Kind != locks.KindProcess || w.Timed() || t == nil || t.State != snapshot.StateBlocked {
+			continue
+		}
+		c := locks.ChildOf(s, w)
+		if c == nil || c.State == "Z" || c.Syscall != "futex" || c.Futex == 0 || c.FutexFile == "" {
+			continue
+		}
+		lk := sharedLockAt(s, c.Futex, c.FutexFile)
+		if lk == nil {
+			continue
+		}
+		var held []Holder
+		for _, h := range a.Holders[lk.ID] {
+			ht := threadOf(s, h)
+			if h != tid && (ht == nil || !stuckForever(ht, a.Waits[h])) {
+				held = nil // a holder that can run may yet release it
+				break
+			}
+			hd := Holder{Thread: h}
+			for _, hold := range a.Holds[h] {
+				if hold.ID == lk.ID {
+					hd.Evidence = hold.Evidence
+				}
+			}
+			held = append(held, hd)
+		}
+		if len(held) == 0 {
+			continue
+		}
+		d := &ChildLockDeadlock{Thread: tid, Child: c.PID, Comm: c.Comm, Lock: locks.RefOf(lk), Futex: c.Futex, File: c.FutexFile, HeldBy: held}
+		f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{tid}, Objects: []string{w.ID, lk.ID},
+			Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid)}}, ChildLock: d}}
+		for _, h := range held {
+			f.Threads = append(f.Threads, h.Thread)
+		}
+		f.Threads = sortedUnique(f.Threads)
+		f.Objects = sortedUnique(f.Objects)
+		out = append(out, f)
+	}
+	return out
+}
+
+// sharedLockAt is the target's lock shared between processes whose state
+// is at addr, in a mapping of the file a child maps there too.
+func sharedLockAt(s *snapshot.Snapshot, addr snapshot.Addr, file string) *snapshot.Object {
+	for _, ob := range s.Objects {
+		if ob.Shared && ob.WaitKey == addr && ob.SharedFile != "" && sameFile(ob.SharedFile, file) {
+			return ob
+		}
+	}
+	return nil
+}
+
+// sameFile compares two mapped paths as /proc and a core's file note show
+// them, one maybe marked deleted (a semaphore's name is unlinked once the
+// processes sharing it have it open).
+func sameFile(a, b string) bool {
+	const deleted = " (deleted)"
+	return strings.TrimSuffix(a, deleted) == strings.TrimSuffix(b, deleted)
+}

@@ -1,0 +1,56 @@
+"""mp_lock_child_deadlock: the main thread holds a multiprocessing.Lock while it joins a
+forked child that waits for the same lock.
+
+The main thread takes `held` (a multiprocessing.Lock) in a with block, starts a worker
+process ("taker", fork start method) that takes `held` too, and joins it inside its block.
+The taker waits in sem_wait() on the lock's semaphore, in shared memory both processes map
+at the same address; the main thread waits in wait4 for the taker to exit. Neither moves.
+
+A diagnosis of the live parent should find a deadlock between the process and its child:
+the kernel shows the child's futex word, the semaphore of `held`, which the main thread
+holds in its with block. From a core, which does not record the child, no problem is
+proven, and none may be claimed.
+"""
+
+import ctypes
+import multiprocessing
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import _harness  # noqa: E402
+
+held = multiprocessing.Lock()
+
+
+def take():
+    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the test
+    with held:
+        pass
+
+
+def main():
+    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    with held:
+        taker = multiprocessing.get_context("fork").Process(target=take, name="taker")
+        taker.start()
+        blocked = h.blocked({"MainThread": "main"})
+
+        def ready(snapshot):
+            watched = blocked(snapshot)
+            try:
+                with open("/proc/%d/syscall" % taker.pid, encoding="ascii") as f:
+                    nr = f.read().split()[0]
+            except OSError as e:
+                raise _harness.NotReady("taker: %s" % e)
+            if nr != "202":
+                raise _harness.NotReady("taker not in futex yet (syscall %s)" % nr)
+            return watched
+
+        h.watch(ready, expect={"cycle_threads": ["MainThread"], "locks": ["held"], "child_lock": True,
+                               "live_only": True})
+        taker.join()  # BLOCK:main
+
+
+if __name__ == "__main__":
+    main()
