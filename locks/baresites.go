@@ -206,7 +206,12 @@ func (a *Analysis) probableHolds(x *index) {
 			if inner[i] < 0 {
 				continue
 			}
-			if w := a.Waits[th.TID]; w != nil && w.Object == id {
+			// A thread that waits for the lock holds it too when a frame
+			// of its, at or outside the one that waits, stands after an
+			// acquire() of it: it took the lock, and waits to take it
+			// again (through a helper, or a second acquire() below the
+			// first). A frame inside the wait's is the library's.
+			if w := a.Waits[th.TID]; w != nil && w.Object == id && inner[i] < w.Frame {
 				continue
 			}
 			h := holds[i]
