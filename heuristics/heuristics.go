@@ -221,11 +221,13 @@ func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Fi
 // cycleFinding is the deadlock finding of a cycle, or false when a wait of
 // it has a timeout. A probable cycle closes through locks no thread
 // provably holds (waitgraph.ProbableCycles): it is a finding only when each
-// such lock was taken by a bare acquire() (basis bare-acquire), and the
-// holders named for it are its probable ones. Its severity is an error when
-// each such lock has one probable holder, the thread of the cycle: the lock
-// is locked, and that thread alone stands between an acquire() of it and
-// the release(). With several, which one took it is not known: a warning.
+// such lock was taken by a bare acquire() (basis bare-acquire), or is a
+// semaphore a with block holds a unit of, and the holders named for it are
+// its probable ones. Its severity is an error when each such lock is a Lock
+// with one probable holder, the thread of the cycle: the lock is locked,
+// and that thread alone stands between an acquire() of it and the
+// release(). With several, which one took it is not known, and a
+// semaphore's other units may be anywhere: a warning.
 func cycleFinding(s *snapshot.Snapshot, a *locks.Analysis, x *taskIndex, c waitgraph.Cycle, probable bool) (Finding, bool) {
 	d := &DeadlockDetails{Probable: probable}
 	f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{},
@@ -258,11 +260,11 @@ func cycleFinding(s *snapshot.Snapshot, a *locks.Analysis, x *taskIndex, c waitg
 		}
 		step := CycleStep{ThreadWait: threadWait(a, tid), HeldBy: holdersOf(a, x, w)}
 		if probable && len(step.HeldBy) == 0 {
-			held, only := bareHolders(a, w.ID)
+			held, sure := inferredHolders(a, w)
 			if held == nil {
 				return Finding{}, false
 			}
-			if !only {
+			if !sure {
 				f.Severity = Warning
 			}
 			step.HeldBy = held
@@ -276,23 +278,32 @@ func cycleFinding(s *snapshot.Snapshot, a *locks.Analysis, x *taskIndex, c waitg
 	return f, true
 }
 
-// bareHolders are the probable holders of a lock nobody provably holds,
-// with their evidence, when every one of them stands after a bare acquire()
-// of it (nil otherwise); only says there is one.
-func bareHolders(a *locks.Analysis, id string) (held []Holder, only bool) {
-	for _, tid := range a.ProbableHolders[id] {
+// inferredHolders are the probable holders of what w waits for, which
+// nobody provably holds, with their evidence, when each is a thread that
+// stands after a bare acquire() of a Lock, or inside a with block of a
+// semaphore (nil otherwise). sure says the wait can end only through the
+// one holder: a Lock with one candidate. A semaphore's other units may be
+// held elsewhere, or given back by any thread.
+func inferredHolders(a *locks.Analysis, w *locks.Wait) (held []Holder, sure bool) {
+	for _, tid := range a.ProbableHolders[w.ID] {
 		hd := Holder{Thread: tid, Probable: true}
 		for _, h := range a.Holds[tid] {
-			if h.ID == id && h.Probable {
+			if h.ID == w.ID && h.Probable {
 				hd.Evidence = h.Evidence
 			}
 		}
-		if len(hd.Evidence) == 0 || hd.Evidence[0].Basis != locks.BasisBareAcquire {
+		if len(hd.Evidence) == 0 {
+			return nil, false
+		}
+		switch b := hd.Evidence[0].Basis; {
+		case b == locks.BasisBareAcquire && w.Kind == snapshot.KindLock:
+		case b == locks.BasisWith && w.Kind == snapshot.KindSemaphore:
+		default:
 			return nil, false
 		}
 		held = append(held, hd)
 	}
-	return held, len(held) == 1
+	return held, len(held) == 1 && w.Kind == snapshot.KindLock
 }
 
 // holdersOf lists who holds (or alone can end) what a wait is for: threads

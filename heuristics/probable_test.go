@@ -85,6 +85,15 @@ func TestProbableDeadlock(t *testing.T) {
 		check(string(basis), s, a, "")
 	}
 
+	// A one-unit semaphore held by a with block (it has no owner, and
+	// other units may be elsewhere): a warning.
+	s, a = probableFixture()
+	sem := locks.Ref{Kind: snapshot.KindSemaphore, ID: "semaphore@0x2"}
+	a.Holds[2], a.ProbableHolders[lockRef(0x2).ID] = nil, nil
+	wait(a, 1, sem)
+	bareHold(a, 2, sem, locks.BasisWith)
+	check("semaphore's with block", s, a, Warning)
+
 	// Proven holds: the deadlock is not probable (and is found once).
 	s, a = probableFixture()
 	for tid, id := range map[int]string{1: lockRef(0x1).ID, 2: lockRef(0x2).ID} {

@@ -51,13 +51,40 @@ func (w *words) probableDeadlockSummary(d *heuristics.DeadlockDetails) string {
 	for _, st := range d.Cycle {
 		parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.distinctRef(st.Waits, d.Cycle)))
 	}
-	const basis = "the holds are inferred: a thread that stands after a bare acquire() of the lock and before its release() holds it"
+	basis := "the holds are inferred: " + strings.Join(inferredBases(d), "; ")
 	if len(d.Cycle) == 1 {
 		return fmt.Sprintf("probable deadlock: %s, which it already took with acquire() and has not released (%s) — use an RLock, or do not take it again while holding it",
 			parts[0], basis)
 	}
 	return fmt.Sprintf("probable deadlock between %d threads: %s (%s) — %s",
 		len(d.Cycle), strings.Join(parts, "; "), basis, cycleAdvice(d))
+}
+
+// inferredBases says how the probable holds of a cycle were inferred, once
+// for each kind of them.
+func inferredBases(d *heuristics.DeadlockDetails) []string {
+	var bare, sem bool
+	for _, st := range d.Cycle {
+		for _, h := range st.HeldBy {
+			if !h.Probable || len(h.Evidence) == 0 {
+				continue
+			}
+			switch h.Evidence[0].Basis {
+			case locks.BasisBareAcquire:
+				bare = true
+			case locks.BasisWith:
+				sem = true
+			}
+		}
+	}
+	var out []string
+	if bare {
+		out = append(out, "a thread that stands after a bare acquire() of the lock and before its release() holds it")
+	}
+	if sem {
+		out = append(out, "a thread inside a with block of a semaphore holds one of its units, and others may be held elsewhere")
+	}
+	return out
 }
 
 // summary says in one sentence what is wrong and what would fix it.
