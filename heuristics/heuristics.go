@@ -104,9 +104,8 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 }
 
 // explains reports whether a finding found before all-blocked is its cause:
-// any is, but a deadlock through locks of which several threads could hold
-// one (a probable cycle's warning), beside which the proven all-blocked
-// stays the error.
+// any is, but a probable deadlock's warning (which thread holds one of its
+// locks is not known), beside which the proven all-blocked stays the error.
 func explains(f Finding) bool {
 	d, ok := f.Details.(*DeadlockDetails)
 	return !ok || !d.Probable || f.Severity == Error
@@ -149,10 +148,11 @@ type DeadlockDetails struct {
 	// step is the parent's thread waiting for the child, which waits on a
 	// pipe for the parent.
 	Pipe *PipeDeadlock `json:"pipe,omitempty"`
-	// Probable is set when the cycle closes only through locks taken by a
-	// bare acquire() whose release() has not run: no thread provably holds
-	// them, and the holders named (held_by, each probable) are the threads
-	// that stand between the two calls.
+	// Probable is set when the cycle closes only through holds inferred
+	// from where threads stand: Locks taken by a bare acquire() whose
+	// release() has not run, units of a semaphore inside its with block.
+	// No thread provably holds them; the holders named (held_by, each
+	// probable) are the threads that stand there.
 	Probable bool `json:"probable,omitempty"`
 	// ChildLock is set for a deadlock across a parent and its child over a
 	// lock they share: the one step is the parent's thread waiting for the
@@ -181,7 +181,8 @@ type Holder struct {
 	// future: the wait ends when that work item does.
 	Runs bool `json:"runs,omitempty"`
 	// Probable marks a holder inferred from where it stands: after a bare
-	// acquire() of the lock, before its release() (DeadlockDetails.Probable).
+	// acquire() of the lock and before its release(), inside a with block
+	// of a semaphore (DeadlockDetails.Probable).
 	Probable bool             `json:"probable,omitempty"`
 	Evidence []locks.Evidence `json:"basis,omitempty"`
 }

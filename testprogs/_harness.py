@@ -459,3 +459,15 @@ def sleeping(tid):
     except OSError:
         return False
     return state == "S" and nr in SLEEP_SYSCALLS
+
+
+def child_in_futex(pid, name):
+    """Raise NotReady until process pid (a child, called name) sits in a futex wait, as
+    /proc/PID/syscall says of its main thread."""
+    try:
+        with open("/proc/%d/syscall" % pid, encoding="ascii") as f:
+            nr = f.read().split()[0]
+    except OSError as e:
+        raise NotReady("%s: %s" % (name, e))
+    if nr != "202":
+        raise NotReady("%s not in futex yet (syscall %s)" % (name, nr))

@@ -38,13 +38,7 @@ def main():
 
         def ready(snapshot):
             watched = blocked(snapshot)
-            try:
-                with open("/proc/%d/syscall" % taker.pid, encoding="ascii") as f:
-                    nr = f.read().split()[0]
-            except OSError as e:
-                raise _harness.NotReady("taker: %s" % e)
-            if nr != "202":
-                raise _harness.NotReady("taker not in futex yet (syscall %s)" % nr)
+            _harness.child_in_futex(taker.pid, "taker")
             return watched
 
         h.watch(ready, expect={"cycle_threads": ["MainThread"], "locks": ["held"], "child_lock": True,
