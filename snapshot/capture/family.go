@@ -33,6 +33,17 @@ func readKin(pid int) *kin {
 	return k
 }
 
+// sharedAt reports whether a lock of s shared between processes has its
+// state at addr.
+func sharedAt(s *snapshot.Snapshot, addr snapshot.Addr) bool {
+	for _, ob := range s.Objects {
+		if ob.Shared && ob.WaitKey == addr {
+			return true
+		}
+	}
+	return false
+}
+
 // addFamily records a live target's parent and its children (k). A child's
 // pipe is matched to the target's own descriptors on it; the parent is
 // asked which Thread objects of the target's memory, whose thread the
@@ -54,7 +65,13 @@ func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
 				ch.FD = &fd
 			}
 			if c.Nr == sysFutex {
-				ch.Futex, ch.FutexFile = snapshot.Addr(c.Args[0]), c.FutexFile
+				ch.Futex = snapshot.Addr(c.Args[0])
+				if sharedAt(s, ch.Futex) {
+					// Read only for a futex word where a lock of the
+					// target's is: a pool's idle workers all wait in
+					// futex, and a process's maps are hundreds of lines.
+					ch.FutexFile = live.MappedFile(c.HostPID, c.Args[0])
+				}
 			}
 		}
 		if c.FDPipe != 0 {

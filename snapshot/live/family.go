@@ -39,10 +39,6 @@ type ChildProc struct {
 	// FDPipe is the inode of the pipe that the descriptor of its read or
 	// write (Args[0]) is, 0 when it is not a pipe.
 	FDPipe uint64
-	// FutexFile is the file mapped where the futex word of its futex wait
-	// (Args[0]) lies, "" when that memory is no file's: a multiprocessing
-	// lock's semaphore is in a file of /dev/shm the processes sharing it map.
-	FutexFile string
 }
 
 // PipeEnd is one of the target's descriptors open on a pipe.
@@ -115,17 +111,17 @@ func childProc(host int) (ChildProc, bool) {
 				if si.Args[0] < maxFDs {
 					c.FDPipe = pipeInode(host, int(si.Args[0]))
 				}
-			case 202: // futex
-				c.FutexFile = mappedFile(host, si.Args[0])
 			}
 		}
 	}
 	return c, true
 }
 
-// mappedFile returns the path of the file process host maps at addr, ""
-// for memory that is no file's or when its mappings cannot be read.
-func mappedFile(host int, addr uint64) string {
+// MappedFile returns the path of the file process host (in this machine's
+// /proc) maps at addr, "" for memory that is no file's or when its mappings
+// cannot be read: a multiprocessing lock's semaphore is in a file of
+// /dev/shm that the processes sharing it map.
+func MappedFile(host int, addr uint64) string {
 	f, err := os.Open(procPath(host, "maps"))
 	if err != nil {
 		return ""
