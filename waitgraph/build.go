@@ -199,13 +199,14 @@ func (b *builder) collect(a *locks.Analysis) {
 		if len(a.Holders[id]) == 0 {
 			continue
 		}
-		if b.addRes(locks.Ref{ID: id}) == "" {
+		rid := b.addRes(locks.Ref{ID: id}) // with the process's prefix in a family's graph
+		if rid == "" {
 			continue
 		}
-		proven[id] = true
+		proven[rid] = true
 		for _, tid := range a.Holders[id] {
 			b.tids[tid] = true
-			b.edges = append(b.edges, pendingEdge{from: actor{tid: tid}, to: id, kind: EdgeHeld, label: EdgeHeld.String(), reverse: true})
+			b.edges = append(b.edges, pendingEdge{from: actor{tid: tid}, to: rid, kind: EdgeHeld, label: EdgeHeld.String(), reverse: true})
 		}
 	}
 	wait := func(who actor, w *locks.Wait) {

@@ -40,3 +40,30 @@ func TestBuildAllCycleAcrossProcesses(t *testing.T) {
 		t.Errorf("no node for pipe 7")
 	}
 }
+
+// TestBuildAllHoldersPrefixed: a process's proven holders (Analysis.Holders)
+// join its own resource in a family's graph, whose ids carry the process's
+// prefix: the holder of the lowest tid held a lock, and its edge went to no
+// node at all (node 0, itself: a panic), and another thread's to thread 0.
+func TestBuildAllHoldersPrefixed(t *testing.T) {
+	l := lockRef(0x10, "ledger")
+	parent := newFixture().thread(100, "MainThread", "main", "/app/p.py", 3).hold(100, l, "with block at p.py:2")
+	child := newFixture().thread(101, "MainThread", "main", "/app/p.py", 5).wait(101, l)
+	parent.s.Target.PID, child.s.Target.PID = 100, 101
+	g := BuildAll([]*locks.Analysis{parent.a, child.a}, nil)
+	r, ok := g.Resource("pid 100/" + l.ID)
+	if !ok {
+		t.Fatalf("no node for the parent's lock")
+	}
+	th, _ := g.Thread(100)
+	if e, ok := g.EdgeBetween(r.ID, th.ID); !ok || e.Kind != EdgeHeld {
+		t.Errorf("the parent's lock → its holder: %+v %v, want held by", e, ok)
+	}
+	for _, e := range g.edges {
+		from, _ := g.Node(e.From)
+		to, _ := g.Node(e.To)
+		if from.Kind.Actor() == to.Kind.Actor() {
+			t.Errorf("edge %+v joins two %s nodes", e, from.Kind)
+		}
+	}
+}
