@@ -3,6 +3,7 @@ package locks
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -26,7 +27,8 @@ type CrossWait struct {
 	// included, which then never sees the end of the pipe while it keeps it).
 	Processes []int `json:"processes"`
 	// On are the main threads of the other processes among them: a process
-	// ends, or writes, only if its threads run.
+	// ends, or writes, only if its threads run. For a shared lock
+	// (KindSharedLock), the threads of other processes that hold it.
 	On []int `json:"on,omitempty"`
 }
 
@@ -92,4 +94,61 @@ func CrossWaits(snaps []*snapshot.Snapshot) []CrossWait {
 		}
 	}
 	return out
+}
+
+// KindSharedLock is a lock shared between processes (a multiprocessing
+// lock), as a resource across processes: it is known by the file its
+// semaphore is in, which every process sharing it maps.
+const KindSharedLock = "shared-lock"
+
+// SharedWaits finds the waits, in each process of parts (one analysis
+// each), for a lock shared between processes that no thread of the
+// waiter's own process holds (Wait.AnotherProcess), and the threads of the
+// other processes that hold the same lock: the same semaphore file, mapped
+// by both (snapshot.Object.SharedFile).
+func SharedWaits(parts []*Analysis) []CrossWait {
+	type holder struct{ pid, tid int }
+	holders := map[string][]holder{} // semaphore file → its holders
+	for _, a := range parts {
+		for _, tid := range sortedKeys(a.Holds) {
+			for _, h := range a.Holds[tid] {
+				if ob := a.Snap.Objects[h.ID]; ob != nil && ob.Shared && ob.SharedFile != "" && !h.Probable {
+					k := sharedKey(ob.SharedFile)
+					holders[k] = append(holders[k], holder{a.Snap.Target.PID, tid})
+				}
+			}
+		}
+	}
+	var out []CrossWait
+	for _, a := range parts {
+		pid := a.Snap.Target.PID
+		for _, tid := range sortedKeys(a.Waits) {
+			w := a.Waits[tid]
+			ob := a.Snap.Objects[w.Object]
+			if !w.AnotherProcess || ob == nil || ob.SharedFile == "" {
+				continue
+			}
+			k := sharedKey(ob.SharedFile)
+			name := k
+			if w.Name != nil {
+				name = *w.Name
+			}
+			cw := CrossWait{Thread: tid, PID: pid, Waits: Ref{Kind: KindSharedLock, ID: KindSharedLock + "@" + k, Name: &name}}
+			for _, h := range holders[k] {
+				if h.pid != pid {
+					cw.Processes = append(cw.Processes, h.pid)
+					cw.On = append(cw.On, h.tid)
+				}
+			}
+			out = append(out, cw)
+		}
+	}
+	return out
+}
+
+// sharedKey is a semaphore file's path as every process names it: /proc
+// marks it deleted once it is unlinked, which the processes that had it
+// open see at different times.
+func sharedKey(path string) string {
+	return strings.TrimSuffix(path, " (deleted)")
 }

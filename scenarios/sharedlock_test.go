@@ -2,8 +2,10 @@ package scenarios
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/pyhang/pyhang/internal/testinterp"
 )
@@ -94,6 +96,63 @@ func TestSharedLockChild(t *testing.T) {
 				if w := th.WaitingOn; w == nil || !w.AnotherProcess || !taker.Objects[w.ID].Shared {
 					t.Errorf("the taker's wait: %+v, want a shared lock another process may hold", w)
 				}
+			}
+		})
+	}
+}
+
+// TestSharedLockSiblings runs mp_lock_siblings.py under every interpreter:
+// two worker processes hold one multiprocessing lock each and wait for the
+// other's. diagnose --subprocesses must find the deadlock across the two
+// processes (shared_lock_deadlocks: each worker waits for the lock the
+// other holds) and exit 3. (The workers leave a barrier just before they
+// block: a look in that instant is taken again, at most twice.)
+func TestSharedLockSiblings(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			p := startProgram(t, in, "mp_lock_siblings.py")
+			var want struct {
+				Expect struct {
+					Workers []int `json:"workers"`
+				} `json:"expect"`
+			}
+			if err := json.Unmarshal(p.raw, &want); err != nil || len(want.Expect.Workers) != 2 {
+				t.Fatalf("ready file: no two worker pids (%v)", err)
+			}
+			type step struct {
+				PID    int  `json:"pid"`
+				Thread int  `json:"thread"`
+				Shared bool `json:"shared"`
+			}
+			var fam struct {
+				Deadlocks []struct {
+					Cycle []step `json:"cycle"`
+				} `json:"shared_lock_deadlocks"`
+			}
+			var r result
+			for look := 0; look < 3 && len(fam.Deadlocks) == 0; look++ {
+				if look > 0 {
+					t.Logf("no deadlock across processes in look %d; looking again", look)
+					time.Sleep(200 * time.Millisecond)
+				}
+				r = runPyhang(t, "diagnose", strconv.Itoa(p.PID), "--subprocesses", "--format", "json")
+				if err := json.Unmarshal(r.stdout, &fam); err != nil {
+					t.Fatalf("not a report: %v\n%v", err, r)
+				}
+			}
+			if len(fam.Deadlocks) != 1 || r.code != 3 {
+				t.Fatalf("shared_lock_deadlocks %+v, exit %d; want one deadlock, exit 3\n%v", fam.Deadlocks, r.code, r)
+			}
+			var pids []int
+			for _, st := range fam.Deadlocks[0].Cycle {
+				pids = append(pids, st.PID)
+				if !st.Shared {
+					t.Errorf("step %+v: its wait is not for a shared lock another process holds", st)
+				}
+			}
+			slices.Sort(pids)
+			if wantPIDs := slices.Sorted(slices.Values(want.Expect.Workers)); !slices.Equal(pids, wantPIDs) {
+				t.Errorf("the deadlock's processes %v, want the workers %v", pids, wantPIDs)
 			}
 		})
 	}

@@ -32,6 +32,9 @@ type report struct {
 	// CrossWaits are the waits of threads on other processes of the family
 	// (a child waited for, a pipe read), with --subprocesses.
 	CrossWaits []locks.CrossWait `json:"cross_waits,omitempty"`
+	// SharedLockDeadlocks are the deadlocks across processes of the family
+	// through locks they share, with --subprocesses (a diagnosis).
+	SharedLockDeadlocks []heuristics.SharedLockDeadlock `json:"shared_lock_deadlocks,omitempty"`
 	// Error says why a subprocess has no threads.
 	Error string `json:"error,omitempty"`
 

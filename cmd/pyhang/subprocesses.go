@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
+	"github.com/pyhang/pyhang/heuristics"
 	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/capture"
@@ -21,6 +23,9 @@ type family struct {
 	root  *analysis
 	subs  []*member
 	cross []locks.CrossWait
+	// shared are the deadlocks across its processes through locks they
+	// share (a diagnosis only: a dump's analyses find nothing).
+	shared []heuristics.SharedLockDeadlock
 }
 
 // member is one descendant: its analysis, or why there is none.
@@ -80,6 +85,14 @@ func takeFamily(arg string, opts capture.Options, follow bool, analyse func(*sna
 		}
 	}
 	f.cross = locks.CrossWaits(snaps)
+	var parts []*locks.Analysis
+	for _, an := range f.analyses() {
+		parts = append(parts, an.locks)
+	}
+	f.cross = append(f.cross, locks.SharedWaits(parts)...)
+	if f.root.graph != nil { // a diagnosis: its analyses built their graphs
+		f.shared = heuristics.SharedLockDeadlocks(f.graph(), parts, f.cross)
+	}
 	return f, nil
 }
 
@@ -108,12 +121,18 @@ func (f *family) report(withFindings bool) *report {
 		r.Subprocesses = append(r.Subprocesses, m.an.report(withFindings))
 	}
 	r.CrossWaits = f.cross
+	if withFindings {
+		r.SharedLockDeadlocks = f.shared
+	}
 	return r
 }
 
 // status is the worst status of the family: problems anywhere, else
 // incomplete anywhere, else healthy.
 func (f *family) status() error {
+	if len(f.shared) > 0 {
+		return problemsError{}
+	}
 	var incomplete error
 	for _, an := range f.analyses() {
 		err := an.status()
@@ -162,6 +181,7 @@ func (f *family) writeSubprocesses(w io.Writer, write func(io.Writer, *analysis)
 	if len(f.cross) == 0 {
 		return
 	}
+	f.writeSharedDeadlocks(w)
 	fmt.Fprintln(w, "\nWaits across processes:")
 	for _, c := range f.cross {
 		name := c.Waits.ID
@@ -187,4 +207,48 @@ func joinInts(v []int, sep string) string {
 		s += strconv.Itoa(n)
 	}
 	return s
+}
+
+// writeSharedDeadlocks prints the deadlocks across the family's processes
+// through locks they share, each thread with its process.
+func (f *family) writeSharedDeadlocks(w io.Writer) {
+	if len(f.shared) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%d deadlock(s) across processes:\n", len(f.shared))
+	for i, d := range f.shared {
+		var parts []string
+		for j, st := range d.Cycle {
+			next := d.Cycle[(j+1)%len(d.Cycle)]
+			parts = append(parts, fmt.Sprintf("%s waits for %s, which %s holds", f.threadIn(st.PID, st.Thread), f.refIn(st.PID, st.Waits), f.threadIn(next.PID, next.Thread)))
+		}
+		fmt.Fprintf(w, "%d. DEADLOCK [error]: deadlock across processes, through locks they share: %s — take these locks in one order in every process, or give acquire() a timeout\n",
+			i+1, strings.Join(parts, "; "))
+	}
+}
+
+// threadIn is `"name" (tid T, pid P)` for a thread of the family.
+func (f *family) threadIn(pid, tid int) string {
+	for _, an := range f.analyses() {
+		if an.snap.Target.PID != pid {
+			continue
+		}
+		for _, t := range an.snap.Threads {
+			if t.TID == tid {
+				return fmt.Sprintf("%q (tid %d, pid %d)", esc(t.Name), tid, pid)
+			}
+		}
+	}
+	return fmt.Sprintf("tid %d (pid %d)", tid, pid)
+}
+
+// refIn names what a thread of process pid waits for, as that process's
+// report does.
+func (f *family) refIn(pid int, r locks.Ref) string {
+	for _, an := range f.analyses() {
+		if an.snap.Target.PID == pid {
+			return textWords(an).ref(r)
+		}
+	}
+	return esc(r.ID)
 }
