@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,6 +154,11 @@ func TestSharedLockSiblings(t *testing.T) {
 			slices.Sort(pids)
 			if wantPIDs := slices.Sorted(slices.Values(want.Expect.Workers)); !slices.Equal(pids, wantPIDs) {
 				t.Errorf("the deadlock's processes %v, want the workers %v", pids, wantPIDs)
+			}
+			// The text says it first: no one process's report shows it.
+			text := runPyhang(t, "diagnose", strconv.Itoa(p.PID), "--subprocesses")
+			if first, _, _ := strings.Cut(string(text.stdout), "\n"); text.code != 3 || !strings.HasPrefix(first, "1 deadlock(s) across processes") {
+				t.Errorf("the text's first line: %q (exit %d), want the deadlock across processes", first, text.code)
 			}
 		})
 	}

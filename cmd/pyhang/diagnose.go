@@ -191,6 +191,9 @@ func present(w io.Writer, fam *family, format string, graph *graphOutput) error 
 	}
 	// One write per line would be one system call per line.
 	bw := bufio.NewWriterSize(w, 64<<10)
+	// A deadlock across processes shows in no one process's report: it
+	// comes first.
+	fam.writeSharedDeadlocks(bw)
 	writeDiagnosis(bw, fam.root)
 	fam.writeSubprocesses(bw, writeDiagnosis)
 	if graph != nil {

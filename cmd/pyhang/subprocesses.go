@@ -181,7 +181,6 @@ func (f *family) writeSubprocesses(w io.Writer, write func(io.Writer, *analysis)
 	if len(f.cross) == 0 {
 		return
 	}
-	f.writeSharedDeadlocks(w)
 	fmt.Fprintln(w, "\nWaits across processes:")
 	for _, c := range f.cross {
 		name := c.Waits.ID
@@ -215,7 +214,7 @@ func (f *family) writeSharedDeadlocks(w io.Writer) {
 	if len(f.shared) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n%d deadlock(s) across processes:\n", len(f.shared))
+	fmt.Fprintf(w, "%d deadlock(s) across processes (each process's own report follows):\n", len(f.shared))
 	for i, d := range f.shared {
 		var parts []string
 		for j, st := range d.Cycle {
@@ -225,6 +224,7 @@ func (f *family) writeSharedDeadlocks(w io.Writer) {
 		fmt.Fprintf(w, "%d. DEADLOCK [error]: deadlock across processes, through locks they share: %s — take these locks in one order in every process, or give acquire() a timeout\n",
 			i+1, strings.Join(parts, "; "))
 	}
+	fmt.Fprintln(w)
 }
 
 // threadIn is `"name" (tid T, pid P)` for a thread of the family.
