@@ -1,6 +1,7 @@
 package heuristics
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/pyhang/pyhang/locks"
@@ -143,6 +144,17 @@ func gilHeldInNative(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 		default:
 			d.Others = append(d.Others, t.TID)
 		}
+	}
+	if kept != nil {
+		// Threads the snapshot caught awake, which the watch then saw
+		// waiting for the GIL while it never changed hands.
+		for _, tid := range kept.Waiters {
+			if i := slices.Index(d.Others, tid); i >= 0 {
+				d.Others = slices.Delete(d.Others, i, i+1)
+				d.Waiters = append(d.Waiters, tid)
+			}
+		}
+		slices.Sort(d.Waiters)
 	}
 	if len(d.Waiters)+len(d.Others) == 0 || (d.Timed || kept != nil) && len(d.Waiters) == 0 {
 		return Finding{}, false // no other thread to stall, or none seen stalling on a wait that ends

@@ -77,6 +77,10 @@ type GILWatch struct {
 	// Kept says the GIL was locked at every read with the switch count of
 	// the snapshot: it never changed hands meanwhile.
 	Kept bool `json:"kept"`
+	// Waiters are threads the snapshot saw runnable (a GIL waiter wakes
+	// once a switch interval to ask for it) that the watch then saw
+	// waiting for the GIL, live, in /proc.
+	Waiters []int `json:"waiters,omitempty"`
 }
 
 // GC bases: how GC.TID was found.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
@@ -48,19 +49,23 @@ func watchGILs(s *snapshot.Snapshot, mem target.Memory) {
 			g.Watch = w // an interpreter that shares the main GIL
 			continue
 		}
-		if !heldAndAwaited(s, g.Addr) {
+		awaited, runnable := heldAndAwaited(s, g.Addr)
+		if !awaited && len(runnable) == 0 {
 			continue
 		}
-		w := watchGIL(mem, g)
+		w := watchGIL(mem, g, runnable)
 		watched[g.Addr] = w
 		g.Watch = w
 	}
 }
 
 // heldAndAwaited says whether a thread of s holds the GIL at addr while
-// another waits for it.
-func heldAndAwaited(s *snapshot.Snapshot, addr snapshot.Addr) bool {
-	held, awaited := false, false
+// another waits for it; and, when one holds it, which others were runnable
+// at the snapshot: a GIL waiter wakes once a switch interval to ask for the
+// GIL, and on a busy machine all of them may be caught awake, or waiting
+// for a CPU. The watch looks at those again (watchGIL).
+func heldAndAwaited(s *snapshot.Snapshot, addr snapshot.Addr) (awaited bool, runnable []int) {
+	held := false
 	for i := range s.Threads {
 		t := &s.Threads[i]
 		if gilOf(s, t) != addr {
@@ -68,8 +73,20 @@ func heldAndAwaited(s *snapshot.Snapshot, addr snapshot.Addr) bool {
 		}
 		held = held || t.GIL == snapshot.GILHeld
 		awaited = awaited || t.GIL == snapshot.GILWaiting
+		if t.GIL != snapshot.GILHeld && t.GIL != snapshot.GILWaiting && t.State == snapshot.StateRunning && len(t.Frames) > 0 {
+			runnable = append(runnable, t.TID)
+		}
 	}
-	return held && awaited
+	if !held {
+		return false, nil
+	}
+	return awaited, runnable
+}
+
+// futexWaits tells the futex word a thread of a running target waits on
+// (live.Process).
+type futexWaits interface {
+	FutexWaitOf(tid int) (uint64, bool)
 }
 
 // gilOf is the address of the GIL thread t takes: its interpreter's.
@@ -82,8 +99,12 @@ func gilOf(s *snapshot.Snapshot, t *snapshot.Thread) snapshot.Addr {
 
 // watchGIL reads the GIL g until it sees a switch, or for the watch's
 // length: fifty switch intervals, within its bounds; nil when the interval
-// is too long to watch that many of them.
-func watchGIL(mem target.Memory, g *snapshot.GILState) *snapshot.GILWatch {
+// is too long to watch that many of them. At each read it looks, in /proc,
+// whether the runnable threads wait for the GIL now (GILWatch.Waiters).
+func watchGIL(mem target.Memory, g *snapshot.GILState, runnable []int) *snapshot.GILWatch {
+	look, _ := mem.(futexWaits)
+	gil := cpython.GIL{Addr: uint64(g.Addr)}
+	seen := map[int]bool{}
 	span := time.Duration(g.IntervalUS) * time.Microsecond * gilWatchIntervals
 	if g.IntervalUS == 0 || span > gilWatchMax {
 		return nil
@@ -101,6 +122,15 @@ func watchGIL(mem target.Memory, g *snapshot.GILState) *snapshot.GILWatch {
 			return nil // the target is gone, or its GIL with it
 		}
 		w.Reads++
+		for _, tid := range runnable {
+			if look == nil || seen[tid] {
+				continue
+			}
+			if futex, ok := look.FutexWaitOf(tid); ok && gil.WaitsForGIL(futex) {
+				seen[tid] = true
+				w.Waiters = append(w.Waiters, tid)
+			}
+		}
 		locked := binary.LittleEndian.Uint32(buf[16:]) != 0
 		switches := binary.LittleEndian.Uint64(buf[24:])
 		w.Seconds = time.Since(start).Seconds()

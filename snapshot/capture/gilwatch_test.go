@@ -14,6 +14,13 @@ type gilMemory struct {
 	reads, changeAt int
 	unlock          bool
 	gone            bool
+	// futex is the futex word each thread waits on (FutexWaitOf).
+	futex map[int]uint64
+}
+
+func (m *gilMemory) FutexWaitOf(tid int) (uint64, bool) {
+	f, ok := m.futex[tid]
+	return f, ok
 }
 
 func (m *gilMemory) ReadAt(p []byte, addr uint64) (int, error) {
@@ -37,20 +44,26 @@ func (m *gilMemory) ReadAt(p []byte, addr uint64) (int, error) {
 
 func TestWatchGIL(t *testing.T) {
 	g := &snapshot.GILState{Addr: 0x1000, Switches: 7, IntervalUS: 5000}
-	if w := watchGIL(&gilMemory{}, g); w == nil || !w.Kept || w.Reads != gilWatchReads || w.Seconds < 0.2 {
+	if w := watchGIL(&gilMemory{}, g, nil); w == nil || !w.Kept || w.Reads != gilWatchReads || w.Seconds < 0.2 {
 		t.Errorf("a GIL that never changes: %+v, want kept over %d reads and 0.25 s", w, gilWatchReads)
 	}
-	if w := watchGIL(&gilMemory{changeAt: 3}, g); w == nil || w.Kept || w.Reads != 3 {
+	if w := watchGIL(&gilMemory{changeAt: 3}, g, nil); w == nil || w.Kept || w.Reads != 3 {
 		t.Errorf("a switch at the third read: %+v, want not kept, after 3 reads", w)
 	}
-	if w := watchGIL(&gilMemory{changeAt: 1, unlock: true}, g); w == nil || w.Kept || w.Reads != 1 {
+	if w := watchGIL(&gilMemory{changeAt: 1, unlock: true}, g, nil); w == nil || w.Kept || w.Reads != 1 {
 		t.Errorf("unlocked at the first read: %+v, want not kept, after 1 read", w)
 	}
-	if w := watchGIL(&gilMemory{gone: true}, g); w != nil {
+	if w := watchGIL(&gilMemory{gone: true}, g, nil); w != nil {
 		t.Errorf("a target gone: %+v, want no watch", w)
 	}
+	// Runnable at the snapshot: 2 then waits on the GIL's cond, 3 on
+	// another futex, 4 on none.
+	m := &gilMemory{futex: map[int]uint64{2: 0x1000 + 40, 3: 0x9000}}
+	if w := watchGIL(m, g, []int{2, 3, 4}); w == nil || !w.Kept || len(w.Waiters) != 1 || w.Waiters[0] != 2 {
+		t.Errorf("runnable threads 2 (then on the GIL's cond), 3 and 4: %+v, want waiters [2]", w)
+	}
 	// Fifty intervals of 1 s are too long to watch.
-	if w := watchGIL(&gilMemory{}, &snapshot.GILState{Addr: 0x1000, Switches: 7, IntervalUS: 1e6}); w != nil {
+	if w := watchGIL(&gilMemory{}, &snapshot.GILState{Addr: 0x1000, Switches: 7, IntervalUS: 1e6}, nil); w != nil {
 		t.Errorf("a 1 s switch interval: %+v, want no watch", w)
 	}
 }
@@ -68,6 +81,15 @@ func TestWatchGILsOnlyContended(t *testing.T) {
 	if m.reads != 0 || s.Target.Interpreters[0].GIL.Watch != nil {
 		t.Errorf("no waiter, yet the GIL was read %d times", m.reads)
 	}
+	// A runnable thread with Python frames may be a waiter caught awake:
+	// watched.
+	s.Threads[1].State, s.Threads[1].Frames = snapshot.StateRunning, []snapshot.Frame{{Function: "work"}}
+	watchGILs(s, m)
+	if m.reads != 1 || s.Target.Interpreters[0].GIL.Watch == nil {
+		t.Errorf("a runnable thread beside the holder: %d reads, want the GIL watched", m.reads)
+	}
+	m.reads = 0
+	s.Threads[1].State, s.Threads[1].Frames = "", nil
 	s.Threads[1].GIL = snapshot.GILWaiting
 	watchGILs(s, m)
 	w := s.Target.Interpreters[0].GIL.Watch

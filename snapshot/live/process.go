@@ -453,3 +453,17 @@ func (p *Process) Close() error {
 	})
 	return p.closeErr
 }
+
+// FutexWaitOf returns the futex word thread tid of the process waits on
+// now, read from /proc (false when it is in no futex wait, or gone).
+func (p *Process) FutexWaitOf(tid int) (uint64, bool) {
+	b, err := readSmall(procPath(p.pid, "task", strconv.Itoa(tid), "syscall"), 512)
+	if err != nil {
+		return 0, false
+	}
+	si, err := parseSyscallFile(b)
+	if err != nil || !si.InSyscall || si.Nr != 202 {
+		return 0, false
+	}
+	return si.Args[0], true
+}
