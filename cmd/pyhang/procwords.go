@@ -130,10 +130,11 @@ func streamOf(fd *int) string {
 	return fmt.Sprintf("its fd %d", *fd)
 }
 
-func (w *words) childName(p *heuristics.PipeDeadlock) string {
-	s := fmt.Sprintf("child %d", p.Child)
-	if p.Comm != "" {
-		s += " (" + w.esc(p.Comm) + ")"
+// childName is "child 4360 (python3)", or without a command name when there is none.
+func (w *words) childName(pid int, comm string) string {
+	s := fmt.Sprintf("child %d", pid)
+	if comm != "" {
+		s += " (" + w.esc(comm) + ")"
 	}
 	return s
 }
@@ -142,14 +143,14 @@ func (w *words) pipeSummary(p *heuristics.PipeDeadlock) string {
 	who := w.threadName(p.Thread)
 	if !p.Proven {
 		return fmt.Sprintf("possible pipe deadlock: %s waits for %s to exit, and does not read its %s, which are pipes: a child that writes more than a pipe holds (64 KiB) blocks until this process reads, so neither moves; the core does not show the child's state — use communicate() instead of wait(), it reads the pipes while it waits",
-			who, w.childName(p), strings.Join(p.Pipes, " and "))
+			who, w.childName(p.Child, p.Comm), strings.Join(p.Pipes, " and "))
 	}
 	if p.ChildSyscall == "read" || p.ChildSyscall == "readv" {
 		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits to read %s, a pipe this process holds open (fd %d) but never closes — close the pipe (p.stdin.close()) before waiting, or use communicate()",
-			w.childName(p), who, streamOf(p.ChildFD), *p.TargetFD)
+			w.childName(p.Child, p.Comm), who, streamOf(p.ChildFD), *p.TargetFD)
 	}
 	return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child is blocked writing to %s, a full pipe whose read end this process holds (fd %d) and does not read — use communicate() instead of wait(): it reads the pipes while it waits",
-		w.childName(p), who, streamOf(p.ChildFD), *p.TargetFD)
+		w.childName(p.Child, p.Comm), who, streamOf(p.ChildFD), *p.TargetFD)
 }
 
 // pipeEvidence lists the facts of a deadlock across a parent and its child.
@@ -176,16 +177,8 @@ func (w *words) childLockSummary(c *heuristics.ChildLockDeadlock) string {
 	for _, h := range c.HeldBy {
 		holders = append(holders, w.threadName(h.Thread))
 	}
-	return fmt.Sprintf("deadlock between this process and child %d%s: %s waits for the child to exit, and the child waits for %s, a lock the two processes share, which %s holds — release the lock before waiting for the child, or do not take it in the child",
-		c.Child, w.commOf(c.Comm), w.threadName(c.Thread), w.shortRef(c.Lock), strings.Join(holders, " and "))
-}
-
-// commOf is " (python3)", or "" for no command name.
-func (w *words) commOf(comm string) string {
-	if comm == "" {
-		return ""
-	}
-	return " (" + w.esc(comm) + ")"
+	return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits for %s, a lock the two processes share, which %s holds — release the lock before waiting for the child, or do not take it in the child",
+		w.childName(c.Child, c.Comm), w.threadName(c.Thread), w.shortRef(c.Lock), strings.Join(holders, " and "))
 }
 
 // childLockEvidence lists the facts of a deadlock across a parent and its
@@ -194,8 +187,8 @@ func (w *words) childLockEvidence(d *heuristics.DeadlockDetails) []string {
 	c := d.ChildLock
 	st := d.Cycle[0]
 	out := []string{fmt.Sprintf("%s waits for %s at %s (%s)", w.threadLabel(st.Thread), w.ref(st.Waits), w.frameAt(st.Thread, st.Frame), w.evidence(w.locks.Waits[st.Thread].Evidence))}
-	out = append(out, fmt.Sprintf("the kernel shows child %d%s in a futex wait on %s, the semaphore of %s: both processes map %s there (/proc)",
-		c.Child, w.commOf(c.Comm), c.Futex, w.ref(c.Lock), w.esc(c.File)))
+	out = append(out, fmt.Sprintf("the kernel shows %s in a futex wait on %s, the semaphore of %s: both processes map %s there (/proc)",
+		w.childName(c.Child, c.Comm), c.Futex, w.ref(c.Lock), w.esc(c.File)))
 	for _, h := range c.HeldBy {
 		line := fmt.Sprintf("%s holds %s (%s)", w.threadLabel(h.Thread), w.ref(c.Lock), w.evidence(h.Evidence))
 		if h.Thread != c.Thread {

@@ -227,28 +227,30 @@ func (f *family) writeSharedDeadlocks(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
-// threadIn is `"name" (tid T, pid P)` for a thread of the family.
+// threadIn is `"name" (tid T) of pid P` for a thread of the family, named
+// as its own process's report names it.
 func (f *family) threadIn(pid, tid int) string {
-	for _, an := range f.analyses() {
-		if an.snap.Target.PID != pid {
-			continue
-		}
-		for _, t := range an.snap.Threads {
-			if t.TID == tid {
-				return fmt.Sprintf("%q (tid %d, pid %d)", esc(t.Name), tid, pid)
-			}
-		}
+	if w := f.wordsOf(pid); w != nil {
+		return fmt.Sprintf("%s of pid %d", w.threadLabel(tid), pid)
 	}
-	return fmt.Sprintf("tid %d (pid %d)", tid, pid)
+	return fmt.Sprintf("tid %d of pid %d", tid, pid)
 }
 
 // refIn names what a thread of process pid waits for, as that process's
 // report does.
 func (f *family) refIn(pid int, r locks.Ref) string {
-	for _, an := range f.analyses() {
-		if an.snap.Target.PID == pid {
-			return textWords(an).ref(r)
-		}
+	if w := f.wordsOf(pid); w != nil {
+		return w.ref(r)
 	}
 	return esc(r.ID)
+}
+
+// wordsOf are the text words of the family's process pid, nil for none.
+func (f *family) wordsOf(pid int) *words {
+	for _, an := range f.analyses() {
+		if an.snap.Target.PID == pid {
+			return textWords(an)
+		}
+	}
+	return nil
 }

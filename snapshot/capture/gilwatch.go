@@ -73,7 +73,7 @@ func heldAndAwaited(s *snapshot.Snapshot, addr snapshot.Addr) (awaited bool, run
 		}
 		held = held || t.GIL == snapshot.GILHeld
 		awaited = awaited || t.GIL == snapshot.GILWaiting
-		if t.GIL != snapshot.GILHeld && t.GIL != snapshot.GILWaiting && t.State == snapshot.StateRunning && len(t.Frames) > 0 {
+		if t.GIL != snapshot.GILHeld && t.GIL != snapshot.GILWaiting && t.State == snapshot.StateRunning && len(t.Frames) > 0 && len(runnable) < maxRunnableLooks {
 			runnable = append(runnable, t.TID)
 		}
 	}
@@ -82,6 +82,11 @@ func heldAndAwaited(s *snapshot.Snapshot, addr snapshot.Addr) (awaited bool, run
 	}
 	return awaited, runnable
 }
+
+// maxRunnableLooks bounds the runnable threads the watch looks at again:
+// each costs a /proc read at each of its reads, and one seen waiting is
+// enough.
+const maxRunnableLooks = 16
 
 // futexWaits tells the futex word a thread of a running target waits on
 // (live.Process).
