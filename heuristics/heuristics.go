@@ -83,6 +83,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		}
 		out = append(out, f)
 	}
+	out = append(out, feedDeadlocks(s, a, live, out)...)
 	blocked := blockedEventLoops(s, a, out)
 	if f, ok := stuckIO(s, a); ok && !loopThreadsOnly(f, blocked) {
 		out = append(out, f)
@@ -158,6 +159,11 @@ type DeadlockDetails struct {
 	// lock they share: the one step is the parent's thread waiting for the
 	// child, which waits for the lock the parent holds.
 	ChildLock *ChildLockDeadlock `json:"child_lock,omitempty"`
+	// Retries is set when waits of the cycle have a timeout, but each such
+	// wait stands in a while loop inside the with block that holds what the
+	// cycle's previous thread waits for: after the timeout it is made again,
+	// still holding (retries.go). The finding is then a warning.
+	Retries []RetryLoop `json:"retries,omitempty"`
 }
 
 // CycleStep is one thread of a deadlock and what stops it.
@@ -182,16 +188,20 @@ type Holder struct {
 	Runs bool `json:"runs,omitempty"`
 	// Probable marks a holder inferred from where it stands: after a bare
 	// acquire() of the lock and before its release(), inside a with block
-	// of a semaphore (DeadlockDetails.Probable).
+	// of a semaphore, or running code that feeds the queue, condition or
+	// event waited for (BasisFeedSite) (DeadlockDetails.Probable).
 	Probable bool             `json:"probable,omitempty"`
 	Evidence []locks.Evidence `json:"basis,omitempty"`
 }
 
 // explainedBy reports whether one of the threads that would put to a
 // starved queue is part of a deadlock or waits on an orphaned lock: that
-// finding is the cause.
+// finding is the cause, unless it is only probable (explains).
 func explainedBy(causes []Finding, d *StarvedConsumersDetails) bool {
 	for _, c := range causes {
+		if !explains(c) {
+			continue // a probable deadlock's warning proves nothing
+		}
 		for _, p := range d.Others {
 			for _, tid := range c.Threads {
 				if tid == p.Thread && p.Waits != nil {
@@ -220,7 +230,7 @@ func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Fi
 }
 
 // cycleFinding is the deadlock finding of a cycle, or false when a wait of
-// it has a timeout. A probable cycle closes through locks no thread
+// it has a timeout that is not retried with the holds kept (a warning then). A probable cycle closes through locks no thread
 // provably holds (waitgraph.ProbableCycles): it is a finding only when each
 // such lock was taken by a bare acquire() (basis bare-acquire), or is a
 // semaphore a with block holds a unit of, and the holders named for it are
@@ -273,7 +283,12 @@ func cycleFinding(s *snapshot.Snapshot, a *locks.Analysis, x *taskIndex, c waitg
 		d.Cycle = append(d.Cycle, step)
 	}
 	if timed {
-		return Finding{}, false // a timeout in the cycle ends it
+		// A timeout in the cycle ends it, unless the wait is retried with
+		// the hold kept.
+		if probable || len(f.Tasks) > 0 || !retriedHolding(s, a, c, d) {
+			return Finding{}, false
+		}
+		f.Severity = Warning
 	}
 	d.Handler = handlerOf(s, a, d)
 	return f, true

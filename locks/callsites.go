@@ -78,3 +78,31 @@ func (c *sourceCache) calls(path string, methods []string) []pysource.Call {
 	c.callsOf[key] = cs
 	return cs
 }
+
+// RetryLoop is the while loop a thread's wait stands in: in the first frame
+// of the program's own code at or outside the waiting frame, the innermost
+// while statement around its line, and that frame's index. A wait with a
+// timeout there is made again after the timeout, as long as the loop goes
+// on. False when the source has no such loop, or cannot be read.
+func (a *Analysis) RetryLoop(tid int) (Site, int, bool) {
+	th, w := a.thread(tid), a.Waits[tid]
+	if th == nil || w == nil || a.x == nil {
+		return Site{}, 0, false
+	}
+	for i := max(w.Frame, 0); i < len(th.Frames); i++ {
+		fr := &th.Frames[i]
+		if isStdlib(fr.File) {
+			continue
+		}
+		src := a.x.src.file(fr.File)
+		if src == nil {
+			return Site{}, 0, false
+		}
+		line := src.EnclosingWhile(fr.Line)
+		if line == 0 {
+			return Site{}, 0, false
+		}
+		return Site{File: fr.File, Line: line, Function: fr.Qualname}, i, true
+	}
+	return Site{}, 0, false
+}

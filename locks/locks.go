@@ -95,6 +95,10 @@ const (
 	// BasisGILState: the interpreter's GIL state names the thread's thread
 	// state as the holder (snapshot.Thread.GIL is "held").
 	BasisGILState Basis = "gil-state"
+	// BasisFeedSite: a thread named as what would end a wait on a queue,
+	// condition or event, as its stack runs code that feeds the object (At
+	// is the call: put, notify, set), and no thread that can run does.
+	BasisFeedSite Basis = "feed-site"
 )
 
 // Evidence is one fact behind a claim.

@@ -29,6 +29,10 @@ type expectation struct {
 	// (bare-acquire when empty); Severity its severity (error when empty).
 	ProbableBasis string `json:"probable_basis"`
 	Severity      string `json:"severity"`
+	// RetryLine is the line of the while loops in which the cycle's
+	// waits, each with a timeout, are retried with the thread's hold kept
+	// (details.retries); 0 when there should be none.
+	RetryLine     int    `json:"retry_line"`
 	Orphaned      string `json:"orphaned"`
 	OrphanedRLock string `json:"orphaned_rlock"`
 	// ReusedBy is the live thread that got the ident of the ended thread
@@ -256,7 +260,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
+	"deadlock.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "nested_monitor.py", "event_set_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
@@ -696,12 +700,31 @@ func checkProbableCycle(t *testing.T, d *diagnosis, f finding, want expectation)
 				} `json:"basis"`
 			} `json:"held_by"`
 		} `json:"cycle"`
+		Retries []struct {
+			Thread int `json:"thread"`
+			Loop   struct {
+				Line int `json:"line"`
+			} `json:"loop"`
+		} `json:"retries"`
 	}
 	if err := json.Unmarshal(f.Details, &det); err != nil {
 		t.Fatalf("deadlock details: %v", err)
 	}
 	if det.Probable != want.Probable {
 		t.Fatalf("deadlock probable %v, want %v: %s", det.Probable, want.Probable, f.Summary)
+	}
+	if (len(det.Retries) > 0) != (want.RetryLine > 0) {
+		t.Errorf("deadlock retries %+v, want loops at line %d", det.Retries, want.RetryLine)
+	}
+	if want.RetryLine > 0 {
+		for _, r := range det.Retries {
+			if r.Loop.Line != want.RetryLine {
+				t.Errorf("thread %d retries in a loop at line %d, want line %d", r.Thread, r.Loop.Line, want.RetryLine)
+			}
+		}
+		if len(det.Retries) != len(det.Cycle) || f.Severity != cmp.Or(want.Severity, "warning") {
+			t.Errorf("a cycle of %d retried waits: %d retries, severity %s", len(det.Cycle), len(det.Retries), f.Severity)
+		}
 	}
 	if !want.Probable {
 		return

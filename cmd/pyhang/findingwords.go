@@ -24,6 +24,9 @@ func (w *words) distinctRef(r locks.Ref, cycle []heuristics.CycleStep) string {
 // cycleAdvice says what would break a cycle of threads, by what they wait
 // for: locks, joins of threads, futures.
 func cycleAdvice(d *heuristics.DeadlockDetails) string {
+	if fedWait(d) {
+		return "do not hold a lock while waiting for a queue, condition or event that a thread needing that lock has to feed: release it before the wait, or give the wait a timeout"
+	}
 	locked, joins := false, false
 	for _, st := range d.Cycle {
 		switch st.Waits.Kind {
@@ -44,6 +47,30 @@ func cycleAdvice(d *heuristics.DeadlockDetails) string {
 	return "do not join a thread, or wait for its work, while holding a lock it needs: release the lock first, or give the waits a timeout"
 }
 
+// retryDeadlockSummary words a cycle whose waits have timeouts that are
+// retried in place, the holds kept.
+func (w *words) retryDeadlockSummary(d *heuristics.DeadlockDetails) string {
+	var parts []string
+	for _, st := range d.Cycle {
+		parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.distinctRef(st.Waits, d.Cycle)))
+	}
+	return fmt.Sprintf("deadlock that its timeouts do not end, unless a loop gives up: %s; the waits with a timeout are retried in a while loop that keeps holding what the others wait for — on a timeout, release what is held and back off before trying again, or take these locks in one order everywhere",
+		strings.Join(parts, "; "))
+}
+
+// fedWait tells a cycle that closes through a wait that a feeding call
+// (put, notify, set) of another thread ends.
+func fedWait(d *heuristics.DeadlockDetails) bool {
+	for _, st := range d.Cycle {
+		for _, h := range st.HeldBy {
+			if h.Probable && len(h.Evidence) > 0 && h.Evidence[0].Basis == locks.BasisFeedSite {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // probableDeadlockSummary words a cycle that closes through locks taken by
 // a bare acquire(): who holds them is inferred, and the sentence says so.
 func (w *words) probableDeadlockSummary(d *heuristics.DeadlockDetails) string {
@@ -51,7 +78,7 @@ func (w *words) probableDeadlockSummary(d *heuristics.DeadlockDetails) string {
 	for _, st := range d.Cycle {
 		parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.distinctRef(st.Waits, d.Cycle)))
 	}
-	basis := "the holds are inferred: " + strings.Join(inferredBases(d), "; ")
+	basis := "inferred: " + strings.Join(w.inferredBases(d), "; ")
 	if len(d.Cycle) == 1 {
 		return fmt.Sprintf("probable deadlock: %s, which it already took with acquire() and has not released (%s) — use an RLock, or do not take it again while holding it",
 			parts[0], basis)
@@ -62,8 +89,9 @@ func (w *words) probableDeadlockSummary(d *heuristics.DeadlockDetails) string {
 
 // inferredBases says how the probable holds of a cycle were inferred, once
 // for each kind of them.
-func inferredBases(d *heuristics.DeadlockDetails) []string {
+func (w *words) inferredBases(d *heuristics.DeadlockDetails) []string {
 	var bare, sem bool
+	var fed []string
 	for _, st := range d.Cycle {
 		for _, h := range st.HeldBy {
 			if !h.Probable || len(h.Evidence) == 0 {
@@ -74,15 +102,20 @@ func inferredBases(d *heuristics.DeadlockDetails) []string {
 				bare = true
 			case locks.BasisWith:
 				sem = true
+			case locks.BasisFeedSite:
+				fed = append(fed, w.shortRef(st.Waits))
 			}
 		}
 	}
 	var out []string
 	if bare {
-		out = append(out, "a thread that stands after a bare acquire() of the lock and before its release() holds it")
+		out = append(out, "a thread that stands after a bare acquire() of a lock and before its release() holds it")
 	}
 	if sem {
 		out = append(out, "a thread inside a with block of a semaphore holds one of its units, and others may be held elsewhere")
+	}
+	for _, name := range fed {
+		out = append(out, fmt.Sprintf("only stuck threads have code on their stacks that feeds %s, though another thread could still call such code", name))
 	}
 	return out
 }
@@ -96,6 +129,9 @@ func (w *words) summary(f *heuristics.Finding) string {
 		}
 		if d.Probable {
 			return w.probableDeadlockSummary(d)
+		}
+		if len(d.Retries) > 0 {
+			return w.retryDeadlockSummary(d)
 		}
 		if s, ok := w.deadlockSummary(d); ok {
 			return s
@@ -185,6 +221,10 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		}
 		if s := w.signalEvidence(d); s != "" {
 			out = append(out, s)
+		}
+		for _, r := range d.Retries {
+			out = append(out, fmt.Sprintf("%s makes its wait again after each timeout, in the while loop at %s in %s, inside the with block at %s that keeps what the other threads wait for",
+				w.threadLabel(r.Thread), w.site(&r.Loop), w.esc(r.Loop.Function), w.site(&r.Hold)))
 		}
 	case *heuristics.OrphanedLockDetails:
 		if d.Fork != nil {

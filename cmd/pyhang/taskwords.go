@@ -93,6 +93,8 @@ func (w *words) holderWords(h heuristics.Holder) string {
 		return fmt.Sprintf("which can only end when %s finishes", w.threadLabel(h.Thread))
 	case h.Runs:
 		return fmt.Sprintf("which only %s can end, as it runs that work item", w.threadLabel(h.Thread))
+	case h.Probable && len(h.Evidence) > 0 && h.Evidence[0].Basis == locks.BasisFeedSite:
+		return fmt.Sprintf("which probably only %s would end, with its %s", w.threadLabel(h.Thread), w.evidence(h.Evidence))
 	case h.Probable:
 		return fmt.Sprintf("probably held by %s (%s)", w.threadLabel(h.Thread), w.evidence(h.Evidence))
 	}

@@ -237,6 +237,8 @@ func (w *words) fact(e locks.Evidence) string {
 		return fmt.Sprintf("in %s for child %d", w.esc(e.Syscall), e.PID)
 	case locks.BasisGILState:
 		return "the interpreter's GIL state names this thread as the holder"
+	case locks.BasisFeedSite:
+		return fmt.Sprintf("%s() at %s in %s, which its stack runs", w.esc(e.At.Call), w.site(e.At), w.esc(e.At.Function))
 	case locks.BasisTstateLock:
 		return "the lock is the thread's _tstate_lock, which the interpreter releases when the thread ends"
 	case locks.BasisBareAcquire:

@@ -225,3 +225,32 @@ func (w With) Mentions(n string) bool {
 	i := sort.SearchStrings(w.Names, n)
 	return i < len(w.Names) && w.Names[i] == n
 }
+
+// EnclosingWhile returns the first physical line of the innermost while
+// statement whose header or block holds physical line n, within n's
+// function, or 0 when there is none.
+func (f *File) EnclosingWhile(n int) int {
+	cur := f.At(n)
+	if cur == nil {
+		return 0
+	}
+	idx := f.byPhys[n]
+	indent := cur.Indent
+	for i := idx; i >= 0; i-- {
+		l := &f.Lines[i]
+		if i != idx && l.Indent >= indent {
+			continue
+		}
+		kw, _ := keyword(l)
+		if kw == "def" || kw == "class" {
+			return 0
+		}
+		if kw == "while" && (i == idx || f.blockEnd(i) >= n) {
+			return l.Start
+		}
+		if i != idx {
+			indent = l.Indent
+		}
+	}
+	return 0
+}

@@ -71,6 +71,26 @@ func TestEnclosingWith(t *testing.T) {
 	}
 }
 
+func TestEnclosingWhile(t *testing.T) {
+	src := "def f(a, b):\n" + // 1
+		"    with a:\n" + // 2
+		"        while not b.acquire(timeout=1):\n" + // 3
+		"            pass\n" + // 4
+		"        while True:\n" + // 5
+		"            if b.acquire(timeout=1):\n" + // 6
+		"                break\n" + // 7
+		"        for i in range(3):\n" + // 8
+		"            b.acquire(timeout=1)\n" + // 9
+		"    def g():\n" + // 10
+		"        b.acquire()\n" // 11
+	f := Parse(src)
+	for line, want := range map[int]int{3: 3, 4: 3, 6: 5, 7: 5, 9: 0, 2: 0, 11: 0, 99: 0} {
+		if got := f.EnclosingWhile(line); got != want {
+			t.Errorf("EnclosingWhile(%d) = %d, want %d", line, got, want)
+		}
+	}
+}
+
 func TestLogicalLines(t *testing.T) {
 	f := Parse("a = (1,\n  2)\n\n   # c\nb = '''x\ny'''\nc = 'it''s' # x\n")
 	var spans [][2]int

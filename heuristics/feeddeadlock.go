@@ -1,0 +1,208 @@
+package heuristics
+
+import (
+	"sort"
+
+	"github.com/pyhang/pyhang/locks"
+	"github.com/pyhang/pyhang/snapshot"
+)
+
+// A thread that waits for a queue, a condition or an event holds, often, a
+// lock the thread that would feed it needs first: "nested monitor lockout".
+// The waiter holds L and waits in cond.wait(); the notifier blocks on L, a
+// few lines before its cond.notify(). Neither lock nor condition closes a
+// cycle in the wait-for graph, as a condition has no holder: what ends the
+// wait is a call in another thread's code. Here, the threads whose stacks
+// run code that feeds the object (put, notify, set: locks.Analysis.CallsIn)
+// stand for its holders, and a chain of proven waits from one of them back
+// to the waiter is a probable deadlock. Probable, because a thread whose
+// stack shows no such call could still make one later: a warning, with the
+// feeding call as its evidence.
+
+// feedCalls are, by the kind of object and the call a thread waits in, the
+// calls of other threads that end the wait.
+var feedCalls = map[string]map[string][]string{
+	snapshot.KindQueue: {
+		"get": {"put", "put_nowait"},
+		"put": {"get", "get_nowait"}, // a full bounded queue
+	},
+	snapshot.KindSimpleQueue: {"get": {"put", "put_nowait"}},
+	snapshot.KindCondition: {
+		"wait":     {"notify", "notify_all", "notifyAll"},
+		"wait_for": {"notify", "notify_all", "notifyAll"},
+	},
+	snapshot.KindEvent: {"wait": {"set"}},
+}
+
+// feedDeadlocks finds the waits on a queue, condition or event that only
+// threads locked out by the waiter could end. live says which threads can
+// still run (proven, mayRun). Cycles already reported are skipped, and so
+// are the consumers of a starved queue found: that finding is proven, and
+// its evidence names what each would-be producer waits for.
+func feedDeadlocks(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, found []Finding) []Finding {
+	seen, starved := map[string]bool{}, map[int]bool{}
+	for _, f := range found {
+		switch f.Kind {
+		case Deadlock:
+			seen[threadSetKey(f.Threads)] = true
+		case StarvedConsumers:
+			for _, c := range f.Details.(*StarvedConsumersDetails).Consumers {
+				starved[c.Thread] = true
+			}
+		}
+	}
+	var out []Finding
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		if starved[t.TID] {
+			continue
+		}
+		f, ok := feedDeadlock(s, a, live, t)
+		if !ok || seen[threadSetKey(f.Threads)] {
+			continue
+		}
+		seen[threadSetKey(f.Threads)] = true
+		out = append(out, f)
+	}
+	return out
+}
+
+// feedDeadlock is the probable deadlock of waiter t, when its wait is for an
+// object that only threads stuck behind t would feed.
+func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t *snapshot.Thread) (Finding, bool) {
+	w := a.Waits[t.TID]
+	if !stuckForever(t, w) || w.Object == "" || idle(w) {
+		return Finding{}, false
+	}
+	ob := s.Objects[w.Object]
+	if ob == nil {
+		return Finding{}, false
+	}
+	calls := feedCalls[ob.Kind][w.Call]
+	if calls == nil || (w.Call == "get" && ob.Len != nil && *ob.Len != 0) {
+		return Finding{}, false
+	}
+	// Every thread whose stack feeds the object: each must be stuck, and
+	// one of them, through proven waits, behind the waiter.
+	var cycle []int
+	var site locks.Site
+	for i := range s.Threads {
+		o := &s.Threads[i]
+		if o.TID == t.TID {
+			continue
+		}
+		sites := a.CallsIn(o.TID, ob, calls...)
+		if len(sites) == 0 {
+			continue
+		}
+		if !stuckForever(o, a.Waits[o.TID]) {
+			return Finding{}, false // it can run, and may feed it
+		}
+		if cycle != nil {
+			if live[o.TID] {
+				return Finding{}, false
+			}
+			continue
+		}
+		next, ahead := nextSite(o, sites)
+		if !ahead {
+			// Past every such call in its frames (a loop that put the
+			// work, then joins): it feeds no more, unless it comes back
+			// to one once it runs again.
+			if live[o.TID] {
+				return Finding{}, false
+			}
+			continue
+		}
+		if chain := chainTo(s, a, o.TID, t.TID); chain != nil {
+			cycle, site = append([]int{t.TID}, chain...), next
+		} else if live[o.TID] {
+			return Finding{}, false
+		}
+	}
+	if cycle == nil {
+		return Finding{}, false
+	}
+	d := &DeadlockDetails{Probable: true}
+	f := Finding{Kind: Deadlock, Severity: Warning, Details: d}
+	x := newTaskIndex(s)
+	for i, tid := range cycle {
+		wt := a.Waits[tid]
+		step := CycleStep{ThreadWait: threadWait(a, tid)}
+		if i == 0 {
+			step.HeldBy = []Holder{{Thread: cycle[1], Probable: true,
+				Evidence: []locks.Evidence{{Basis: locks.BasisFeedSite, At: &site}}}}
+		} else {
+			step.HeldBy = holdersOf(a, x, wt)
+		}
+		f.Threads = append(f.Threads, tid)
+		if !contains(f.Objects, wt.ID) {
+			f.Objects = append(f.Objects, wt.ID)
+		}
+		d.Cycle = append(d.Cycle, step)
+	}
+	return f, true
+}
+
+// chainTo follows proven waits from thread from, each untimed and through
+// threads stuck forever, to thread to: the threads on the way, from first,
+// or nil when no such chain leads there.
+func chainTo(s *snapshot.Snapshot, a *locks.Analysis, from, to int) []int {
+	prev := map[int]int{from: from}
+	queue := []int{from}
+	for len(queue) > 0 {
+		tid := queue[0]
+		queue = queue[1:]
+		th := threadOf(s, tid)
+		w := a.Waits[tid]
+		if th == nil || !stuckForever(th, w) {
+			continue
+		}
+		next := append([]int(nil), a.Holders[w.ID]...)
+		if w.Kind == snapshot.KindThread {
+			next = append(next, w.On...)
+		}
+		sort.Ints(next)
+		for _, n := range next {
+			if n == to {
+				chain := []int{tid}
+				for c := tid; c != from; {
+					c = prev[c]
+					chain = append([]int{c}, chain...)
+				}
+				return chain
+			}
+			if _, ok := prev[n]; !ok {
+				prev[n] = tid
+				queue = append(queue, n)
+			}
+		}
+	}
+	return nil
+}
+
+// nextSite is the feeding call the thread reaches next: the first one at or
+// after its line in the frame that runs the call's function; false when it
+// stands past each of them.
+func nextSite(t *snapshot.Thread, sites []locks.Site) (locks.Site, bool) {
+	for _, st := range sites {
+		for i := range t.Frames {
+			f := &t.Frames[i]
+			if f.File == st.File && f.Qualname == st.Function && f.Line <= st.Line {
+				return st, true
+			}
+		}
+	}
+	return locks.Site{}, false
+}
+
+// threadSetKey names a set of threads, whatever their order.
+func threadSetKey(tids []int) string {
+	s := append([]int(nil), tids...)
+	sort.Ints(s)
+	b := make([]byte, 0, 8*len(s))
+	for _, t := range s {
+		b = append(b, byte(t>>24), byte(t>>16), byte(t>>8), byte(t))
+	}
+	return string(b)
+}
