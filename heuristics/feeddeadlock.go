@@ -17,7 +17,9 @@ import (
 // stand for its holders, and a chain of proven waits from one of them back
 // to the waiter is a probable deadlock. Probable, because a thread whose
 // stack shows no such call could still make one later: a warning, with the
-// feeding call as its evidence.
+// feeding call as its evidence. A waiter that waits with a timeout, in a
+// while loop inside the with block of the lock the feeder wants, keeps
+// that lock through every timeout: the same deadlock.
 
 // feedCalls are, by the kind of object and the call a thread waits in, the
 // calls of other threads that end the wait.
@@ -71,7 +73,13 @@ func feedDeadlocks(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, f
 // object that only threads stuck behind t would feed.
 func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t *snapshot.Thread) (Finding, bool) {
 	w := a.Waits[t.TID]
-	if !stuckForever(t, w) || w.Object == "" || idle(w) {
+	if w == nil || w.Object == "" || idle(w) {
+		return Finding{}, false
+	}
+	// A wait with a timeout counts when it is made again in a loop that
+	// keeps the hold the feeder waits for (checked below, retries.go).
+	timed := !stuckForever(t, w)
+	if timed && (t.State != snapshot.StateBlocked || !w.Timed()) {
 		return Finding{}, false
 	}
 	ob := s.Objects[w.Object]
@@ -124,6 +132,18 @@ func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t 
 		return Finding{}, false
 	}
 	d := &DeadlockDetails{Probable: true}
+	if timed {
+		loop, frame, ok := a.RetryLoop(t.TID)
+		if !ok {
+			return Finding{}, false
+		}
+		last := a.Waits[cycle[len(cycle)-1]]
+		hold, ok := heldAround(s, a, t.TID, last.ID, loop, frame)
+		if !ok {
+			return Finding{}, false
+		}
+		d.Retries = []RetryLoop{{Thread: t.TID, Loop: loop, Hold: hold}}
+	}
 	f := Finding{Kind: Deadlock, Severity: Warning, Details: d}
 	x := newTaskIndex(s)
 	for i, tid := range cycle {

@@ -25,6 +25,9 @@ func (w *words) distinctRef(r locks.Ref, cycle []heuristics.CycleStep) string {
 // for: locks, joins of threads, futures.
 func cycleAdvice(d *heuristics.DeadlockDetails) string {
 	if fedWait(d) {
+		if len(d.Retries) > 0 {
+			return "do not hold a lock while waiting for a queue, condition or event that a thread needing that lock has to feed: release it before the wait (a timeout does not help while the loop around the wait keeps the lock)"
+		}
 		return "do not hold a lock while waiting for a queue, condition or event that a thread needing that lock has to feed: release it before the wait, or give the wait a timeout"
 	}
 	locked, joins := false, false
