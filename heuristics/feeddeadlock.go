@@ -25,15 +25,17 @@ import (
 // calls of other threads that end the wait.
 var feedCalls = map[string]map[string][]string{
 	snapshot.KindQueue: {
-		"get": {"put", "put_nowait"},
-		"put": {"get", "get_nowait"}, // a full bounded queue
+		"get":  {"put", "put_nowait"},
+		"put":  {"get", "get_nowait"}, // a full bounded queue
+		"join": {"task_done"},
 	},
 	snapshot.KindSimpleQueue: {"get": {"put", "put_nowait"}},
 	snapshot.KindCondition: {
 		"wait":     {"notify", "notify_all", "notifyAll"},
 		"wait_for": {"notify", "notify_all", "notifyAll"},
 	},
-	snapshot.KindEvent: {"wait": {"set"}},
+	snapshot.KindEvent:   {"wait": {"set"}},
+	snapshot.KindBarrier: {"wait": {"wait"}}, // the parties still to come
 }
 
 // feedDeadlocks finds the waits on a queue, condition or event that only

@@ -26,9 +26,9 @@ func (w *words) distinctRef(r locks.Ref, cycle []heuristics.CycleStep) string {
 func cycleAdvice(d *heuristics.DeadlockDetails) string {
 	if fedWait(d) {
 		if len(d.Retries) > 0 {
-			return "do not hold a lock while waiting for a queue, condition or event that a thread needing that lock has to feed: release it before the wait (a timeout does not help while the loop around the wait keeps the lock)"
+			return "do not hold a lock while waiting for a queue, condition, event or barrier that a thread needing that lock has to feed: release it before the wait (a timeout does not help while the loop around the wait keeps the lock)"
 		}
-		return "do not hold a lock while waiting for a queue, condition or event that a thread needing that lock has to feed: release it before the wait, or give the wait a timeout"
+		return "do not hold a lock while waiting for a queue, condition, event or barrier that a thread needing that lock has to feed: release it before the wait, or give the wait a timeout"
 	}
 	locked, joins := false, false
 	for _, st := range d.Cycle {
@@ -106,7 +106,8 @@ func (w *words) inferredBases(d *heuristics.DeadlockDetails) []string {
 			case locks.BasisWith:
 				sem = true
 			case locks.BasisFeedSite:
-				fed = append(fed, w.shortRef(st.Waits))
+				fed = append(fed, fmt.Sprintf("only stuck threads have code on their stacks that would end the wait for %s (a %s() call still ahead of them), though another thread could still make such a call",
+					w.shortRef(st.Waits), w.esc(h.Evidence[0].At.Call)))
 			}
 		}
 	}
@@ -117,9 +118,7 @@ func (w *words) inferredBases(d *heuristics.DeadlockDetails) []string {
 	if sem {
 		out = append(out, "a thread inside a with block of a semaphore holds one of its units, and others may be held elsewhere")
 	}
-	for _, name := range fed {
-		out = append(out, fmt.Sprintf("only stuck threads have code on their stacks that feeds %s, though another thread could still call such code", name))
-	}
+	out = append(out, fed...)
 	return out
 }
 
