@@ -164,6 +164,10 @@ type DeadlockDetails struct {
 	// cycle's previous thread waits for: after the timeout it is made again,
 	// still holding (retries.go). The finding is then a warning.
 	Retries []RetryLoop `json:"retries,omitempty"`
+	// OtherHolders are threads outside the cycle that hold units of a
+	// semaphore it waits for (knots.go): the cycle lasts only while they
+	// keep them. The finding is then a warning.
+	OtherHolders []int `json:"other_holders,omitempty"`
 }
 
 // CycleStep is one thread of a deadlock and what stops it.
@@ -221,6 +225,7 @@ func deadlocks(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Fi
 			out = append(out, f)
 		}
 	}
+	out = knots(out)
 	for _, c := range g.ProbableCycles() {
 		if f, ok := cycleFinding(s, a, x, c, true); ok {
 			out = append(out, f)

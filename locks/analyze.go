@@ -22,6 +22,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 	a.rlockOwners(x)
 	a.taskHolds(x)
 	a.importOwners(x)
+	a.semaphoreUnits()
 	for i := range s.Threads {
 		th := &s.Threads[i]
 		if w := a.waitOf(x, th); w != nil {
@@ -161,6 +162,35 @@ func (a *Analysis) withinHolds(x *index, th *snapshot.Thread, frame int, mgr *sn
 // thread, and the hold is only probable.
 func (a *Analysis) semaphoreHold(th *snapshot.Thread, frame int, sem *snapshot.Object, ev Evidence) {
 	a.addHold(th.TID, Hold{Ref: ref(sem), Evidence: []Evidence{ev}, Frame: frame, Probable: !semaphoreMutex(sem)})
+}
+
+// semaphoreUnits proves the with-block holds of a BoundedSemaphore whose
+// units are all taken when as many threads stand in a with block of it as
+// it has units: each holds at least one, and there are no more, so each
+// holds exactly one and gives it back only when it leaves the block. (A
+// thread in two nested with blocks of it counts once: the threads then
+// fall short of the units, and nothing is proven.)
+func (a *Analysis) semaphoreUnits() {
+	holders := map[string][]int{}
+	for _, tid := range sortedKeys(a.Holds) {
+		for _, h := range a.Holds[tid] {
+			if h.Probable && len(h.Evidence) > 0 && h.Evidence[0].Basis == BasisWith {
+				holders[h.ID] = append(holders[h.ID], tid)
+			}
+		}
+	}
+	for id, tids := range holders {
+		sem := a.Snap.Objects[id]
+		if sem == nil || sem.Kind != snapshot.KindSemaphore || sem.Initial == nil || sem.Value != "0" || len(tids) != *sem.Initial {
+			continue
+		}
+		for _, tid := range tids {
+			if h := a.hold(tid, id); h != nil {
+				h.Probable = false
+				a.Holders[id] = append(a.Holders[id], tid)
+			}
+		}
+	}
 }
 
 // semaphoreMutex reports whether sem is a bounded semaphore of one unit,
