@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -301,11 +303,28 @@ func TestDiagnose(t *testing.T) {
 				return
 			}
 			checkDiagnosis(t, w.target, want.Expect, w.lossy)
+			if w.live && len(want.Expect.CycleThreads) > 0 && !want.Expect.ChildLock {
+				checkGraphCycle(t, w.target)
+			}
 			if w.live && want.Expect.GILHolder != "" && !want.Expect.GILRunning {
 				checkGILHeldNative(t, w.target, want.Expect)
 			}
 		})
 	})
+}
+
+// checkGraphCycle draws the graph of a deadlocked target: the picture must
+// show a deadlock cycle in red, proven or probable, as the diagnosis found.
+func checkGraphCycle(t *testing.T, target string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "graph.dot")
+	r := runPyhang(t, "graph", target, "-o", out)
+	if r.code != 0 || !regexp.MustCompile(`\([0-9]+ threads, [1-9][0-9]* cycles?\)`).Match(r.stdout) {
+		t.Fatalf("graph of a deadlock draws no cycle: %v", r)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "color=red") {
+		t.Errorf("the graph file has no red edge (%v)", err)
+	}
 }
 
 // checkDiagnosis diagnoses target and compares the findings with the

@@ -35,6 +35,42 @@ func Build(s *snapshot.Snapshot, a *locks.Analysis) *Graph {
 	return b.finish()
 }
 
+// Inferred is an edge no lock analysis holds, which a finding inferred: the
+// thread whose code would end a wait on the resource (a put(), notify() or
+// set() ahead of it, basis feed-site). It is drawn as a probable hold.
+type Inferred struct {
+	Resource string // the resource's id
+	Thread   int
+	Evidence []locks.Evidence
+}
+
+// BuildInferred is Build with the inferred edges added: the graph a
+// picture draws once the findings are known.
+func BuildInferred(s *snapshot.Snapshot, a *locks.Analysis, inf []Inferred) *Graph {
+	if s == nil && a != nil {
+		s = a.Snap
+	}
+	b := newBuilder(s)
+	if a != nil {
+		b.collect(a)
+		b.inferred(inf)
+	}
+	return b.finish()
+}
+
+// inferred adds each inferred edge whose resource the graph has.
+func (b *builder) inferred(inf []Inferred) {
+	for _, e := range inf {
+		id := b.prefix + e.Resource
+		if _, ok := b.res[id]; !ok {
+			continue
+		}
+		who := actor{tid: e.Thread}
+		b.add(who)
+		b.edges = append(b.edges, pendingEdge{from: who, to: id, kind: EdgeProbable, label: holdLabel(EdgeProbable, e.Evidence), reverse: true})
+	}
+}
+
 // actor is a thread (tid) or an asyncio task (its id): what waits and holds.
 type actor struct {
 	tid  int

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -395,4 +396,40 @@ func splitInts(s string) []int {
 		n, in = 0, false
 	}
 	return out
+}
+
+// TestInferredEdgeClosesProbableCycle: a thread holds a lock and waits on a
+// condition; the thread whose code would notify it (feed-site, inferred by
+// a finding) waits for that lock. The analysis alone has no cycle; with the
+// inferred edge the graph has a probable one, drawn with the call.
+func TestInferredEdgeClosesProbableCycle(t *testing.T) {
+	cond := locks.Ref{Kind: snapshot.KindCondition, ID: "condition@0x3000", Name: strp("changed")}
+	reg := lockRef(0x1000, "registry")
+	f := newFixture().
+		thread(1, "waiter", "wait_for_change", "/app/m.py", 9).
+		thread(2, "notifier", "announce", "/app/m.py", 13).
+		wait(1, cond).hold(1, reg, "with block at m.py:6").
+		wait(2, reg)
+	if pc := f.build().ProbableCycles(); len(pc) != 0 {
+		t.Fatalf("probable cycles without the inferred edge: %+v", pc)
+	}
+	at := &locks.Site{File: "/app/m.py", Line: 16, Function: "announce", Call: "notify_all"}
+	g := BuildInferred(f.s, f.a, []Inferred{{Resource: cond.ID, Thread: 2, Evidence: []locks.Evidence{{Basis: locks.BasisFeedSite, At: at}}}})
+	want := []Cycle{{Threads: []int{1, 2}, Resources: []string{cond.ID, reg.ID}}}
+	if pc := g.ProbableCycles(); !reflect.DeepEqual(pc, want) {
+		t.Fatalf("probable cycles %+v, want %+v", pc, want)
+	}
+	if len(g.Cycles()) != 0 {
+		t.Errorf("an inferred edge made a proven cycle: %+v", g.Cycles())
+	}
+	c, _ := g.Resource(cond.ID)
+	n, _ := g.Thread(2)
+	if e, ok := g.EdgeBetween(c.ID, n.ID); !ok || e.Kind != EdgeProbable || !strings.Contains(e.Label, "notify_all() at m.py:16") {
+		t.Errorf("edge %+v (%v), want a probable one naming notify_all() at m.py:16", e, ok)
+	}
+	// A resource the graph does not have is left out.
+	g = BuildInferred(f.s, f.a, []Inferred{{Resource: "queue@0x9", Thread: 2}})
+	if _, ok := g.Resource("queue@0x9"); ok {
+		t.Errorf("an inferred edge added a resource")
+	}
 }

@@ -15,13 +15,25 @@ import (
 // the main threads of the processes that alone can end the wait. Thread ids
 // are the kernel's, unique across the processes.
 func BuildAll(parts []*locks.Analysis, cross []locks.CrossWait) *Graph {
+	return BuildAllInferred(parts, nil, cross)
+}
+
+// BuildAllInferred is BuildAll with each process's inferred edges (inf,
+// by the index of its part) added.
+func BuildAllInferred(parts []*locks.Analysis, inf [][]Inferred, cross []locks.CrossWait) *Graph {
+	inferredOf := func(i int) []Inferred {
+		if i < len(inf) {
+			return inf[i]
+		}
+		return nil
+	}
 	if len(parts) == 1 && len(cross) == 0 {
-		return Build(nil, parts[0])
+		return BuildInferred(nil, parts[0], inferredOf(0))
 	}
 	b := newBuilder(nil)
 	b.objects = map[string]*snapshot.Object{}
 	var names []string
-	for _, a := range parts {
+	for i, a := range parts {
 		if a == nil || a.Snap == nil {
 			continue
 		}
@@ -36,6 +48,7 @@ func BuildAll(parts []*locks.Analysis, cross []locks.CrossWait) *Graph {
 			b.objects[b.prefix+id] = ob
 		}
 		b.collect(a)
+		b.inferred(inferredOf(i))
 		names = append(names, targetName(s.Target))
 	}
 	b.prefix = ""

@@ -160,6 +160,9 @@ func holdLabel(k EdgeKind, evidence []locks.Evidence) string {
 			clause = "with block enclosing " + at
 		case k == EdgeProbable && ev.Basis == locks.BasisBareAcquire:
 			clause = "inside acquire() at " + at
+		case k == EdgeProbable && ev.Basis == locks.BasisFeedSite:
+			// Not a hold: the call of that thread's that would end the wait.
+			return "probably ended by\n" + clean(ev.At.Call, maxName) + "() at " + at
 		}
 		if clause != "" {
 			break

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -204,23 +205,31 @@ func present(w io.Writer, fam *family, format string, graph *graphOutput) error 
 
 // deadlockCycles are the cycles of g (the family's graph) that a picture
 // draws red: every proven one, and each probable one (through locks taken
-// by a bare acquire()) that a deadlock finding reports.
+// by a bare acquire(), or a wait a locked-out thread would end) that a
+// deadlock finding reports.
 func (f *family) deadlockCycles(g *waitgraph.Graph) []waitgraph.Cycle {
 	cycles := g.Cycles()
 	reported := map[string]bool{}
 	for _, an := range f.analyses() {
 		for _, fd := range an.findings {
 			if d, ok := fd.Details.(*heuristics.DeadlockDetails); ok && d.Probable {
-				reported[strings.Join(fd.Objects, " ")] = true
+				reported[setKey(fd.Objects)] = true
 			}
 		}
 	}
 	for _, c := range g.ProbableCycles() {
-		if reported[strings.Join(c.Resources, " ")] {
+		if reported[setKey(c.Resources)] {
 			cycles = append(cycles, c)
 		}
 	}
 	return cycles
+}
+
+// setKey names a set of ids, whatever their order: a cycle's resources
+// start where its finding's do not, maybe.
+func setKey(ids []string) string {
+	s := slices.Sorted(slices.Values(ids))
+	return strings.Join(s, " ")
 }
 
 // writeGraph writes the graph file, cycles in red; a picture is drawn by

@@ -82,6 +82,9 @@ type analysis struct {
 	locks    *locks.Analysis
 	graph    *waitgraph.Graph
 	findings []heuristics.Finding
+	// inferred are the edges the findings inferred (feed-site), which the
+	// picture draws beside the graph's own.
+	inferred []waitgraph.Inferred
 	motion   map[int]motion.Thread // by tid, with looks
 	looks    *looksInfo
 	ahead    *encodedAhead // the frames and objects in JSON, encoded beside the analysis; or nil
@@ -103,7 +106,31 @@ func snapshotOnly(s *snapshot.Snapshot) *analysis {
 func analyse(s *snapshot.Snapshot) *analysis {
 	a := locks.Analyze(s)
 	g := waitgraph.Build(s, a)
-	return &analysis{snap: s, locks: a, graph: g, findings: heuristics.Find(s, a, g)}
+	an := &analysis{snap: s, locks: a, graph: g, findings: heuristics.Find(s, a, g)}
+	if an.inferred = inferredEdges(an.findings); len(an.inferred) > 0 {
+		an.graph = waitgraph.BuildInferred(s, a, an.inferred)
+	}
+	return an
+}
+
+// inferredEdges are the holders the deadlock findings inferred that no
+// analysis holds: the thread whose code would end a wait (feed-site).
+func inferredEdges(fs []heuristics.Finding) []waitgraph.Inferred {
+	var out []waitgraph.Inferred
+	for _, f := range fs {
+		d, ok := f.Details.(*heuristics.DeadlockDetails)
+		if !ok {
+			continue
+		}
+		for _, st := range d.Cycle {
+			for _, h := range st.HeldBy {
+				if h.Probable && len(h.Evidence) > 0 && h.Evidence[0].Basis == locks.BasisFeedSite {
+					out = append(out, waitgraph.Inferred{Resource: st.Waits.ID, Thread: h.Thread, Evidence: h.Evidence})
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (an *analysis) report(withFindings bool) *report {

@@ -153,10 +153,12 @@ func (f *family) graph() *waitgraph.Graph {
 		return f.root.graph
 	}
 	var parts []*locks.Analysis
+	var inferred [][]waitgraph.Inferred
 	for _, an := range f.analyses() {
 		parts = append(parts, an.locks)
+		inferred = append(inferred, an.inferred)
 	}
-	return waitgraph.BuildAll(parts, f.cross)
+	return waitgraph.BuildAllInferred(parts, inferred, f.cross)
 }
 
 // writeSubprocesses prints each descendant after the target's own report,
