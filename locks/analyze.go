@@ -1,9 +1,11 @@
 package locks
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/pyhang/pyhang/internal/pysource"
 	"github.com/pyhang/pyhang/snapshot"
 )
 
@@ -360,6 +362,24 @@ func withEvidence(x *index, f *snapshot.Frame, ob *snapshot.Object) Evidence {
 	if !ok {
 		return Evidence{Basis: BasisWith, At: siteOf(f), Enclosing: true}
 	}
+	// A with statement on the frame's current line is being entered, not
+	// held, when the source has more with statements around the line than
+	// the frame has live managers (a body on the header's own line, `with
+	// lock: n += 1`, is entered, and the counts are then equal).
+	if len(withs) > len(f.With) && len(withs) > 0 && withs[0].Line == x.src.lineStart(f.File, f.Line) {
+		withs = withs[1:]
+	}
+	// As many statements as live managers: the k-th manager from the
+	// outermost is the k-th statement from the outermost, when that one
+	// names the object (`with src.lock:` and `with dst.lock:` both name
+	// "lock"; only the order tells them apart).
+	if len(withs) == len(f.With) {
+		if k := slices.Index(f.With, ob.ID); k >= 0 {
+			if w := withs[len(withs)-1-k]; mentionsAny(w, f, ob) {
+				return Evidence{Basis: BasisWith, At: &Site{File: f.File, Line: w.Line, Function: f.Qualname}}
+			}
+		}
+	}
 	// The names the frame's code uses for the object, then the object's own
 	// names: the first with statement that mentions one of them. (Which
 	// name it mentions does not matter, so they are looked at unsorted.)
@@ -378,6 +398,22 @@ func withEvidence(x *index, f *snapshot.Frame, ob *snapshot.Object) Evidence {
 		}
 	}
 	return Evidence{Basis: BasisWith, At: siteOf(f), Enclosing: true}
+}
+
+// mentionsAny reports whether the with statement names the object by one
+// of the frame's names for it or one of its own (their last components).
+func mentionsAny(w pysource.With, f *snapshot.Frame, ob *snapshot.Object) bool {
+	for name, ref := range f.Refs {
+		if ref == ob.ID && w.Mentions(lastComponent(name)) {
+			return true
+		}
+	}
+	for _, name := range ob.Names {
+		if n := lastComponent(name); n != "" && w.Mentions(n) {
+			return true
+		}
+	}
+	return false
 }
 
 // lastComponent is "file_lock" for "self.file_lock".

@@ -106,6 +106,19 @@ func (c *sourceCache) enclosingWith(path string, n int) ([]pysource.With, bool) 
 	return w, true
 }
 
+// lineStart is the first physical line of the logical line covering line
+// n of the file, or 0 when the target's view has no such file or line.
+func (c *sourceCache) lineStart(path string, n int) int {
+	f := c.at(path)
+	if f.src == nil {
+		return 0
+	}
+	if l := f.src.At(n); l != nil {
+		return l.Start
+	}
+	return 0
+}
+
 // programFiles lists, once, the files of the snapshot's frames that are the
 // program's own (outside the standard library), sorted: where its bare
 // acquire() and release() calls may stand.

@@ -43,7 +43,10 @@ type expectation struct {
 	EndedThread string `json:"ended_thread"`
 	// WaitLines are the lines, by thread name, of the frames the waits are
 	// placed at (waiting_on.frame).
-	WaitLines   map[string]int `json:"wait_lines"`
+	WaitLines map[string]int `json:"wait_lines"`
+	// HoldLines are the lines, by thread name, of the with statements
+	// each thread's holds are placed at (holds[].evidence).
+	HoldLines   map[string]int `json:"hold_lines"`
 	AcquireSite int            `json:"acquire_site"`
 	Blocked     []string       `json:"blocked"`
 	AllBlocked  bool           `json:"all_blocked"`
@@ -262,7 +265,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
+	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
@@ -401,6 +404,7 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 			t.Errorf("deadlock details.child_lock %+v (%v), want one: %v", det.ChildLock, err, want.ChildLock)
 		}
 		checkWaitLines(t, &d, want)
+		checkHoldLines(t, &d, want)
 	case want.Orphaned != "":
 		f := d.Findings[d.onlyProblem(t, "orphaned-lock")]
 		if len(f.Objects) != 1 || !slices.Contains(d.Objects[f.Objects[0]].Names, "ReadersWriters."+want.Orphaned) {
@@ -463,6 +467,27 @@ func checkWaitLines(t *testing.T, d *diagnosis, want expectation) {
 		w := th.WaitingOn
 		if w == nil || w.Frame < 0 || w.Frame >= len(th.Frames) || th.Frames[w.Frame].Line != line {
 			t.Errorf("%s's wait is not placed at line %d: %+v", th.Name, line, w)
+		}
+	}
+}
+
+// checkHoldLines: each named thread's holds are all placed at the with
+// statement at its line (two with statements name the same attribute of
+// two objects: only the order of the blocks tells them apart).
+func checkHoldLines(t *testing.T, d *diagnosis, want expectation) {
+	t.Helper()
+	for _, th := range d.Threads {
+		line, ok := want.HoldLines[th.Name]
+		if !ok {
+			continue
+		}
+		if len(th.Holds) == 0 {
+			t.Errorf("%s holds nothing, want a with block at line %d", th.Name, line)
+		}
+		for _, h := range th.Holds {
+			if !strings.HasSuffix(h.Evidence, ":"+strconv.Itoa(line)) {
+				t.Errorf("%s's hold of %s is placed at %q, want line %d", th.Name, h.ID, h.Evidence, line)
+			}
 		}
 	}
 }

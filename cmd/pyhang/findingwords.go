@@ -10,15 +10,66 @@ import (
 	"github.com/pyhang/pyhang/snapshot"
 )
 
-// distinctRef is shortRef, with the id added when another object of the
-// cycle has the same name (two instances' self._lock).
+// distinctRef is shortRef, told apart from another object of the cycle with
+// the same name (two instances' Account.lock): by another name of the
+// object that none of the others has ("alice.lock", an attribute of a
+// module global), else by its id.
 func (w *words) distinctRef(r locks.Ref, cycle []heuristics.CycleStep) string {
+	clash := false
 	for _, st := range cycle {
 		if st.Waits.ID != r.ID && st.Waits.Name != nil && r.Name != nil && *st.Waits.Name == *r.Name {
-			return w.shortRef(r) + " (" + r.ID + ")"
+			clash = true
 		}
 	}
-	return w.shortRef(r)
+	if !clash {
+		return w.shortRef(r)
+	}
+	if n, ok := w.otherName(r, cycle); ok {
+		return w.esc(n)
+	}
+	return w.shortRef(r) + " (" + r.ID + ")"
+}
+
+// otherName is a name of r's object, other than its own, that no other
+// object of the cycle has.
+func (w *words) otherName(r locks.Ref, cycle []heuristics.CycleStep) (string, bool) {
+	ob := w.snap.Objects[r.ID]
+	if ob == nil || r.Name == nil {
+		return "", false
+	}
+	for _, n := range slices.Sorted(slices.Values(ob.Names)) {
+		if n != *r.Name && !strings.HasPrefix(n, "self.") && w.nameUnique(n, r.ID, cycle) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// cycleRef is ref, with the name distinctRef would find when another object
+// of the cycle has the same one.
+func (w *words) cycleRef(r locks.Ref, cycle []heuristics.CycleStep) string {
+	for _, st := range cycle {
+		if st.Waits.ID != r.ID && st.Waits.Name != nil && r.Name != nil && *st.Waits.Name == *r.Name {
+			if n, ok := w.otherName(r, cycle); ok {
+				r.Name = &n
+			}
+			break
+		}
+	}
+	return w.ref(r)
+}
+
+// nameUnique reports whether no other object of the cycle has the name.
+func (w *words) nameUnique(n, id string, cycle []heuristics.CycleStep) bool {
+	for _, st := range cycle {
+		if st.Waits.ID == id {
+			continue
+		}
+		if ob := w.snap.Objects[st.Waits.ID]; ob != nil && slices.Contains(ob.Names, n) {
+			return false
+		}
+	}
+	return true
 }
 
 // cycleAdvice says what would break a cycle of threads, by what they wait
@@ -223,7 +274,7 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			return w.childLockEvidence(d)
 		}
 		for _, st := range d.Cycle {
-			line := fmt.Sprintf("%s waits for %s at %s", w.threadLabel(st.Thread), w.ref(st.Waits), w.waitsAt(st.ThreadWait))
+			line := fmt.Sprintf("%s waits for %s at %s", w.threadLabel(st.Thread), w.cycleRef(st.Waits, d.Cycle), w.waitsAt(st.ThreadWait))
 			for _, h := range st.HeldBy {
 				line += ", " + w.holderWords(h)
 			}
