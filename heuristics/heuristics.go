@@ -416,6 +416,10 @@ type OrphanedLockDetails struct {
 	// Generators are the suspended generators that hold it
 	// (suspended-generator).
 	Generators []locks.GeneratorHold `json:"generators,omitempty"`
+	// StackLost says a thread's stack is lost in part (a core): a thread
+	// may hold the lock in frames no one can see, and the finding is a
+	// warning.
+	StackLost bool `json:"stack_lost,omitempty"`
 }
 
 // waitersOn returns the tids waiting on an object, sorted.
@@ -474,6 +478,12 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 			d.Cause = CauseBareAcquire
 			if slices.ContainsFunc(d.Acquires, inEnter) {
 				d.Cause, f.Severity = CauseContextManager, Warning
+			}
+			if stackLost(s) {
+				// A thread may stand after the acquire() in the frames
+				// the core lost, or in the with block of a manager that
+				// took it there: not proven.
+				d.StackLost, f.Severity = true, Warning
 			}
 			if len(d.Acquires) == 0 {
 				if stackLost(s) {

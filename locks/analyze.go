@@ -375,7 +375,7 @@ func withEvidence(x *index, f *snapshot.Frame, ob *snapshot.Object) Evidence {
 	// "lock"; only the order tells them apart).
 	if len(withs) == len(f.With) {
 		if k := slices.Index(f.With, ob.ID); k >= 0 {
-			if w := withs[len(withs)-1-k]; mentionsAny(w, f, ob) {
+			if w := withs[len(withs)-1-k]; mentionsAny(w, f, ob) || unnamed(f, ob) {
 				return Evidence{Basis: BasisWith, At: &Site{File: f.File, Line: w.Line, Function: f.Qualname}}
 			}
 		}
@@ -414,6 +414,21 @@ func mentionsAny(w pysource.With, f *snapshot.Frame, ob *snapshot.Object) bool {
 		}
 	}
 	return false
+}
+
+// unnamed reports whether nothing names the object, neither the frame nor
+// the object itself: a manager made in the with statement (`with
+// locked(a):`), which only the order of the blocks places.
+func unnamed(f *snapshot.Frame, ob *snapshot.Object) bool {
+	if len(ob.Names) > 0 {
+		return false
+	}
+	for _, ref := range f.Refs {
+		if ref == ob.ID {
+			return false
+		}
+	}
+	return true
 }
 
 // lastComponent is "file_lock" for "self.file_lock".

@@ -1,6 +1,7 @@
 package locks
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -200,6 +201,7 @@ func (a *Analysis) probableHolds(x *index) {
 				}
 			}
 		}
+		managerRegions(x, id, sites, inner, holds)
 		r := ref(ob)
 		for i := range x.s.Threads {
 			th := &x.s.Threads[i]
@@ -218,6 +220,36 @@ func (a *Analysis) probableHolds(x *index) {
 			h.Evidence = slices.Clone(h.Evidence)
 			h.Ref, h.Frame = r, inner[i]
 			a.addHold(th.TID, h)
+		}
+	}
+}
+
+// managerRegions finds the threads inside the with block of a
+// @contextmanager manager whose generator, suspended at its yield, stands
+// after an acquire() of lock id (a local of it) and before the release():
+// such a thread holds the lock for its block, as a thread whose own frame
+// stands there does. Each such frame, when further in than what inner
+// (by thread) has, replaces it and its hold.
+func managerRegions(x *index, id string, sites []Site, inner []int, holds []Hold) {
+	for i := range x.s.Threads {
+		th := &x.s.Threads[i]
+		for fi := range th.Frames {
+			if inner[i] >= 0 && fi >= inner[i] {
+				break
+			}
+			f := &th.Frames[fi]
+			for _, m := range f.With {
+				mgr := x.s.Objects[m]
+				if mgr == nil || mgr.Suspended == nil || !slices.Contains(slices.Collect(maps.Values(mgr.Suspended.Refs)), id) {
+					continue
+				}
+				h, ok := insideRegion(mgr.Suspended, sites, x.src)
+				if !ok {
+					continue
+				}
+				h.Evidence = append(h.Evidence, withEvidence(x, f, mgr))
+				inner[i], holds[i] = fi, h
+			}
 		}
 	}
 }

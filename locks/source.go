@@ -144,6 +144,16 @@ func (c *sourceCache) programFiles(s *snapshot.Snapshot) []string {
 			}
 		}
 	}
+	// A @contextmanager generator suspended at its yield is on no stack,
+	// but its acquire() is the program's own.
+	for _, ob := range s.Objects {
+		if f := ob.Suspended; f != nil && !seen[f.File] {
+			seen[f.File] = true
+			if !isStdlib(f.File) {
+				c.frames = append(c.frames, f.File)
+			}
+		}
+	}
 	sort.Strings(c.frames)
 	return c.frames
 }

@@ -336,6 +336,11 @@ type Object struct {
 	// objects whose with blocks its suspended generator is inside: what the
 	// with block of the manager holds.
 	Within []string `json:"within,omitempty"`
+	// Suspended is, for a context manager made by @contextmanager whose
+	// generator has no with block, the frame the generator is suspended in
+	// (at its yield), its Refs the locks its locals hold: a lock taken by
+	// acquire() before the yield is held for the manager's with block.
+	Suspended *Frame `json:"suspended_frame,omitempty"`
 	// Len is the length of a deque, a queue's deque, a SimpleQueue.
 	Len *int `json:"len,omitempty"`
 	// NativeID is a Thread's kernel thread id (its _native_id, 3.8+).

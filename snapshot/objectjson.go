@@ -57,6 +57,7 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 		b = append(b, `,"within":`...)
 		b = appendStrings(b, ob.Within)
 	}
+	b = appendMarshalled(b, `,"suspended_frame":`, ob.Suspended, &err)
 	b = appendIntPtr(b, `,"len":`, ob.Len)
 	if ob.NativeID != 0 {
 		b = append(b, `,"native_id":`...)

@@ -21,6 +21,8 @@ func sampleObjects() []Object {
 		{ID: hostile, Kind: hostile, Type: hostile, Value: hostile, Module: hostile, Global: hostile, Names: []string{hostile},
 			Children: []string{"task@0x1"}, Queued: []string{"future@0x2", hostile}, NativeID: -1, Ident: math.MaxUint64},
 		{Attrs: map[string]string{}, Names: []string{}, Children: []string{}, Queued: []string{}},
+		{ID: "object@0x40", Kind: "object", Type: "_GeneratorContextManager", Within: []string{"lock@0x7f00"},
+			Suspended: &Frame{Function: "locked", Qualname: "locked", File: hostile, Line: 7, Refs: map[string]string{"l": "lock@0x7f00"}}},
 	}
 }
 

@@ -227,6 +227,10 @@ func (w *words) summary(f *heuristics.Finding) string {
 			return fmt.Sprintf("probably orphaned lock: %s is owned by the ident that the ended thread %s had and %s has now, no frame of %s holds it, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
 				name, w.endedThread(d.Ended), w.threadName(d.ReusedBy), w.threadName(d.ReusedBy), len(d.Waiters))
 		}
+		if d.StackLost {
+			return fmt.Sprintf("probably orphaned lock: %s is locked, %d thread(s) wait for it, and no thread seen holds it, but a thread's stack is lost in part and may — release it in a finally: block, or take it with a with statement",
+				name, len(d.Waiters))
+		}
 		return fmt.Sprintf("orphaned lock: %s is locked, %d thread(s) wait for it, and no live thread holds it — release it in a finally: block, or take it with a with statement",
 			name, len(d.Waiters))
 	case *heuristics.AbandonedWaitDetails:

@@ -242,7 +242,9 @@ func (o *Objects) exitStackWithin(v uint64, ob *snapshot.Object) {
 // generatorWithin records in ob.Within what a @contextmanager manager's
 // generator holds: suspended at its yield inside `with lock:`, the generator
 // frame keeps that lock's __exit__ on its value stack, as a thread's frame
-// does, for as long as the manager's own with block lasts.
+// does, for as long as the manager's own with block lasts. Without such a
+// block, ob.Suspended keeps the generator's frame and the locks its locals
+// hold, for the analysis to place it after an acquire().
 func (o *Objects) generatorWithin(v uint64, ob *snapshot.Object) {
 	if ob.Type != "_GeneratorContextManager" && ob.Type != "_AsyncGeneratorContextManager" {
 		return
@@ -263,6 +265,28 @@ func (o *Objects) generatorWithin(v uint64, ob *snapshot.Object) {
 		if a := o.add(m, 1); a != nil {
 			ob.Within = append(ob.Within, a.ID)
 		}
+	}
+	if len(ob.Within) > 0 {
+		return
+	}
+	// No with block: the generator may have taken a lock with acquire()
+	// before its yield (`l.acquire(); try: yield; finally: l.release()`),
+	// which only its frame's place in the source tells.
+	out := &snapshot.Frame{Function: fr.Function, Qualname: fr.Qualname, File: fr.File, Line: fr.Line,
+		FirstLine: fr.FirstLine, Addr: snapshot.Addr(f)}
+	for _, l := range fr.Locals {
+		a := o.add(l.Value, 1)
+		if a == nil || (a.Kind != snapshot.KindLock && a.Kind != snapshot.KindRLock && a.Kind != snapshot.KindSemaphore) {
+			continue
+		}
+		if out.Refs == nil {
+			out.Refs = map[string]string{}
+		}
+		out.Refs[l.Name] = a.ID
+		o.Name(a, l.Name)
+	}
+	if out.Refs != nil {
+		ob.Suspended = out
 	}
 }
 
