@@ -203,11 +203,14 @@ func (w *words) taskDeadlockEvidence(d *heuristics.DeadlockDetails) []string {
 		if len(st.Others) == 0 {
 			out = append(out, "no other thread exists that could call into the loop")
 		} else {
-			var names []string
-			for _, tid := range st.Others {
-				names = append(names, w.threadLabel(tid))
+			others := "the other thread waits"
+			if len(st.Others) > 1 {
+				others = fmt.Sprintf("each of the %d other threads waits", len(st.Others))
 			}
-			out = append(out, fmt.Sprintf("no other thread can call into the loop: %s each wait without a timeout on another thread", strings.Join(names, ", ")))
+			out = append(out, fmt.Sprintf("no other thread can call into the loop: %s without a timeout for what another thread or a task holds", others))
+			for _, tid := range st.Others {
+				out = append(out, w.otherWait(tid))
+			}
 		}
 		for _, tw := range st.Waits {
 			out = append(out, fmt.Sprintf("%s waits for %s at %s", w.actorLabel(tw), w.ref(tw.Waits), w.actorFrameAt(tw)))
@@ -231,6 +234,30 @@ func (w *words) taskDeadlockEvidence(d *heuristics.DeadlockDetails) []string {
 			w.actorFrameAt(st.ThreadWait), strings.Join(hs, ", ")))
 	}
 	return out
+}
+
+// otherWait says what a thread beside a stalled loop waits for, and who
+// holds it: a task of the loop may (a lock taken in an async function
+// across an await of the thread's work).
+func (w *words) otherWait(tid int) string {
+	wt := w.locks.Waits[tid]
+	if wt == nil {
+		return w.threadLabel(tid) + " waits"
+	}
+	line := fmt.Sprintf("%s waits for %s at %s", w.threadLabel(tid), w.ref(wt.Ref), w.frameAt(tid, wt.Frame))
+	var by []string
+	for _, h := range w.locks.Holders[wt.ID] {
+		if h != tid {
+			by = append(by, w.threadLabel(h))
+		}
+	}
+	for _, t := range w.locks.TaskHolders[wt.ID] {
+		by = append(by, w.taskLabel(t))
+	}
+	if len(by) > 0 {
+		line += ", held by " + strings.Join(by, " and ")
+	}
+	return line
 }
 
 // blockedLoopSummary is the summary of a blocked-event-loop finding.
