@@ -69,6 +69,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	out = append(out, deadlocks(s, a, g)...)
 	out = append(out, loopStalls(s, a, out)...)
 	out = append(out, poolDeadlocks(s, a)...)
+	out = append(out, mpPoolDeadlocks(s, a)...)
 	out = append(out, pipeDeadlocks(s, a)...)
 	out = append(out, childLockDeadlocks(s, a)...)
 	out = append(out, orphanedLocks(s, a)...)

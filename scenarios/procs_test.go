@@ -157,7 +157,7 @@ type deadlockDetails struct {
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py",
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py",
 	"generator_held_lock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "mp_lost_task.py", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
@@ -338,7 +338,7 @@ func checkPoolDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
 		t.Errorf("pool max_workers %d started %d queued %d awaited %v, want %d, %d, %d", p.MaxWorkers, p.Started, p.Queued, p.Awaited, want.MaxWorkers, want.MaxWorkers, want.Queued)
 	}
 	for _, st := range dd.Cycle {
-		if st.WaitsFor.Kind != "future" || !slices.Contains(p.Awaited, st.WaitsFor.ID) {
+		if (st.WaitsFor.Kind != "future" && st.WaitsFor.Kind != "mp-result") || !slices.Contains(p.Awaited, st.WaitsFor.ID) {
 			t.Errorf("%s waits for %+v, not one of the queued futures %v", d.nameOf(st.Thread), st.WaitsFor, p.Awaited)
 		}
 	}

@@ -17,7 +17,10 @@ func (w *words) deadlockSummary(d *heuristics.DeadlockDetails) (string, bool) {
 			names = append(names, w.threadName(tid))
 		}
 		size := ""
-		if p.MaxWorkers > 0 {
+		switch {
+		case p.Executor != nil && p.Executor.Kind == snapshot.KindMPPool:
+			size = fmt.Sprintf(" (processes=%d)", p.MaxWorkers)
+		case p.MaxWorkers > 0:
 			size = fmt.Sprintf(" (max_workers=%d, all started)", p.MaxWorkers)
 		}
 		return fmt.Sprintf("deadlock in a thread pool: every worker of %s (%s) waits for a task queued on that same pool, which has no free worker to run it%s — do not wait inside a task for another task of its own pool: submit it to another pool, or wait for it outside the pool",
@@ -66,11 +69,18 @@ func (w *words) holders(hs []heuristics.Holder) string {
 
 // poolName is the executor's name, else its work queue's.
 func (w *words) poolName(p *heuristics.PoolDeadlock) string {
+	what := "executor "
+	if p.Executor != nil && p.Executor.Kind == snapshot.KindMPPool {
+		what = "pool "
+		if ob := w.snap.Objects[p.Executor.ID]; ob != nil && ob.Type != "" {
+			what = w.esc(ob.Type) + " "
+		}
+	}
 	if p.Executor != nil && p.Executor.Name != nil {
-		return "executor " + w.esc(*p.Executor.Name)
+		return what + w.esc(*p.Executor.Name)
 	}
 	if p.Executor != nil {
-		return "executor " + p.Executor.ID
+		return what + p.Executor.ID
 	}
 	return "the executor of work queue " + p.WorkQueue.ID
 }
@@ -83,6 +93,9 @@ func (w *words) poolEvidence(d *heuristics.DeadlockDetails) []string {
 		out = append(out, fmt.Sprintf("%s waits for %s at %s; it is queued on its own pool, not running", w.threadLabel(st.Thread), w.ref(st.Waits), w.frameAt(st.Thread, st.Frame)))
 	}
 	s := fmt.Sprintf("%d work item(s) wait in the pool's queue %s", p.Queued, p.WorkQueue.ID)
+	if p.Executor != nil && p.Executor.Kind == snapshot.KindMPPool {
+		return append(out, s+fmt.Sprintf("; the pool has processes=%d and %d worker thread(s), all of them waiting above", p.MaxWorkers, p.Started))
+	}
 	if p.MaxWorkers > 0 {
 		s += fmt.Sprintf("; the executor has max_workers=%d and has started %d worker(s), all of them waiting above", p.MaxWorkers, p.Started)
 	} else {
