@@ -26,12 +26,18 @@ type ChildLockDeadlock struct {
 	// Lock is the shared lock the child waits for; Futex its semaphore,
 	// the child's futex word; File what both processes map there.
 	Lock  locks.Ref     `json:"lock"`
-	Futex snapshot.Addr `json:"futex"`
+	Futex snapshot.Addr `json:"futex,omitempty"`
 	File  string        `json:"file"`
 	// HeldBy are the target's threads holding the lock, none of which can
 	// run until the child ends: the waiting thread itself, or threads that
 	// wait forever.
 	HeldBy []Holder `json:"held_by"`
+	// ByProcess is set for a file lock (flock, fcntl) the child waits for:
+	// the target process holds it, through its descriptors FDs, and none
+	// of its threads can run to unlock it or close them (HeldBy is empty:
+	// such a lock is the process's, not a thread's).
+	ByProcess bool  `json:"held_by_process,omitempty"`
+	FDs       []int `json:"fds,omitempty"`
 }
 
 func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
@@ -43,6 +49,12 @@ func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 			continue
 		}
 		c := locks.ChildOf(s, w)
+		if c != nil && c.State != "Z" && c.FileLock != nil {
+			if f, ok := childFileLockDeadlock(s, a, tid, w, c); ok {
+				out = append(out, f)
+			}
+			continue
+		}
 		if c == nil || c.State == "Z" || c.Syscall != "futex" || c.Futex == 0 || c.FutexFile == "" {
 			continue
 		}
@@ -79,6 +91,27 @@ func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// childFileLockDeadlock: thread tid waits for child c, which waits to lock
+// a file the target process holds a lock on, and no other thread of the
+// target can run to unlock it or close the descriptor.
+func childFileLockDeadlock(s *snapshot.Snapshot, a *locks.Analysis, tid int, w *locks.Wait, c *snapshot.ChildProcess) (Finding, bool) {
+	fl := c.FileLock
+	held, fds := false, []int(nil)
+	for _, h := range fl.Holders {
+		if h.PID == s.Target.PID {
+			held, fds = true, h.FDs
+		}
+	}
+	if !held || !othersStuck(s, a, map[int]bool{tid: true}) {
+		return Finding{}, false
+	}
+	name := fl.Path
+	ref := locks.Ref{Kind: locks.KindFileLock, ID: locks.KindFileLock + "@" + fl.File, Name: &name}
+	d := &ChildLockDeadlock{Thread: tid, Child: c.PID, Comm: c.Comm, Lock: ref, File: fl.Path, HeldBy: []Holder{}, ByProcess: true, FDs: fds}
+	return Finding{Kind: Deadlock, Severity: Error, Threads: []int{tid}, Objects: []string{w.ID},
+		Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid)}}, ChildLock: d}}, true
 }
 
 // sharedLockAt is the target's lock shared between processes whose state

@@ -76,6 +76,8 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 			Frame: userFrame(th)}
 	case ownPipe(k):
 		w = a.ownPipeWait(th)
+	case k.FileLock != nil:
+		w = a.fileLockWait(th)
 	case k.Futex != 0 && frameLock(x, th) != nil:
 		ob, f := frameLock(x, th), &th.Frames[0]
 		w = &Wait{Ref: ref(ob), Object: ob.ID, On: a.Holders[ob.ID], Call: directCalls[ob.Kind], Frame: pastContextlib(th),

@@ -180,6 +180,10 @@ type Kernel struct {
 	PipeOwnOnly bool `json:"pipe_own_only,omitempty"`
 	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`
+	// FileLock is the file a flock(), or an fcntl() F_SETLKW or
+	// F_OFD_SETLKW, waits to lock on FD, and who holds locks on it (live
+	// targets, from /proc).
+	FileLock *FileLock `json:"file_lock,omitempty"`
 	// Restarted is true when the thread sits in restart_syscall: an earlier
 	// stop (a debugger, a previous pyhang) interrupted its timed wait and the
 	// kernel resumed it. Syscall, Nr and the fields above then describe the
@@ -189,6 +193,27 @@ type Kernel struct {
 	// RestartedBy, Syscall is "restart_syscall".
 	Restarted   bool   `json:"restarted,omitempty"`
 	RestartedBy string `json:"restarted_by,omitempty"`
+}
+
+// FileLock is a file a thread waits to lock, as /proc tells: its path in
+// the target's view, its device and inode as /proc/locks writes them
+// ("00:2a:1234"), and the processes holding a lock on it.
+type FileLock struct {
+	Path string `json:"path"`
+	File string `json:"file"`
+	// Type is /proc/locks' class of the locks: FLOCK, POSIX or OFDLCK.
+	Type    string           `json:"type,omitempty"`
+	Holders []FileLockHolder `json:"holders"`
+}
+
+// FileLockHolder is a process holding a lock on the file: PID -1 is an open
+// file description's lock (OFDLCK), which names no process. FDs are the
+// target's own descriptors whose open files hold it, when the holder is the
+// target.
+type FileLockHolder struct {
+	PID  int    `json:"pid"`
+	Comm string `json:"comm,omitempty"`
+	FDs  []int  `json:"fds,omitempty"`
 }
 
 // Frame is one Python frame, innermost first in Thread.Frames.

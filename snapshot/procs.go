@@ -81,6 +81,9 @@ type ChildProcess struct {
 	FutexFile string `json:"futex_file,omitempty"`
 	// Pipe is the pipe that FD is.
 	Pipe *Pipe `json:"pipe,omitempty"`
+	// FileLock is the file the child waits to lock (flock, fcntl
+	// F_SETLKW) on FD, and who holds locks on it.
+	FileLock *FileLock `json:"file_lock,omitempty"`
 }
 
 // Pipe is a pipe between the target and a child.

@@ -464,10 +464,16 @@ def sleeping(tid):
 def child_in_futex(pid, name):
     """Raise NotReady until process pid (a child, called name) sits in a futex wait, as
     /proc/PID/syscall says of its main thread."""
+    child_in_syscall(pid, name, 202, "futex")
+
+
+def child_in_syscall(pid, name, number, call):
+    """Raise NotReady until process pid (a child, called name) sits in system call number
+    (x86-64; call names it), as /proc/PID/syscall says of its main thread."""
     try:
         with open("/proc/%d/syscall" % pid, encoding="ascii") as f:
             nr = f.read().split()[0]
     except OSError as e:
         raise NotReady("%s: %s" % (name, e))
-    if nr != "202":
-        raise NotReady("%s not in futex yet (syscall %s)" % (name, nr))
+    if nr != str(number):
+        raise NotReady("%s not in %s yet (syscall %s)" % (name, call, nr))

@@ -186,6 +186,10 @@ func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
 // childLockSummary words a parent waiting for a child that waits for a
 // lock the parent holds.
 func (w *words) childLockSummary(c *heuristics.ChildLockDeadlock) string {
+	if c.ByProcess {
+		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits to lock the file %s, on which this process holds a lock that none of its threads can run to release — unlock or close the file before waiting for the child, or do not lock it in the child",
+			w.childName(c.Child, c.Comm), w.threadName(c.Thread), w.esc(c.File))
+	}
 	var holders []string
 	for _, h := range c.HeldBy {
 		holders = append(holders, w.threadName(h.Thread))
@@ -200,6 +204,14 @@ func (w *words) childLockEvidence(d *heuristics.DeadlockDetails) []string {
 	c := d.ChildLock
 	st := d.Cycle[0]
 	out := []string{fmt.Sprintf("%s waits for %s at %s (%s)", w.threadLabel(st.Thread), w.ref(st.Waits), w.frameAt(st.Thread, st.Frame), w.evidence(w.locks.Waits[st.Thread].Evidence))}
+	if c.ByProcess {
+		held := "this process holds a lock on it"
+		if len(c.FDs) > 0 {
+			held += fmt.Sprintf(" through fd %d", c.FDs[0])
+		}
+		return append(out, fmt.Sprintf("the kernel shows %s waiting to lock %s (/proc/locks): %s", w.childName(c.Child, c.Comm), w.esc(c.File), held),
+			"no other thread of this process can run to unlock it or close the file")
+	}
 	out = append(out, fmt.Sprintf("the kernel shows %s in a futex wait on %s, the semaphore of %s: both processes map %s there (/proc)",
 		w.childName(c.Child, c.Comm), c.Futex, w.ref(c.Lock), w.esc(c.File)))
 	for _, h := range c.HeldBy {

@@ -111,6 +111,7 @@ var kindWords = map[string]string{
 	snapshot.KindSocket:      "socket",
 	snapshot.KindModuleLock:  "import lock of",
 	snapshot.KindBarrier:     "barrier",
+	locks.KindFileLock:       "a lock on file",
 	snapshot.KindExecutor:    "executor",
 	snapshot.KindPopen:       "child process",
 	snapshot.KindMPPool:      "pool",
@@ -237,6 +238,20 @@ func (w *words) fact(e locks.Evidence) string {
 		return fmt.Sprintf("in %s for child %d", w.esc(e.Syscall), e.PID)
 	case locks.BasisGILState:
 		return "the interpreter's GIL state names this thread as the holder"
+	case locks.BasisFileLock:
+		return fmt.Sprintf("%s on fd %d, the file's descriptor", w.esc(e.Syscall), *e.FD)
+	case locks.BasisFileLockHolder:
+		switch {
+		case e.PID == w.snap.Target.PID && e.FD != nil:
+			return fmt.Sprintf("this process holds a lock on it through fd %d: any of its threads may unlock or close it", *e.FD)
+		case e.PID == w.snap.Target.PID:
+			return "this process holds a lock on it: any of its threads may unlock or close it"
+		case e.PID < 0:
+			return "an open file description holds a lock on it (/proc/locks names no process)"
+		case e.Type != "":
+			return fmt.Sprintf("process %d (%s) holds a lock on it", e.PID, w.esc(e.Type))
+		}
+		return fmt.Sprintf("process %d holds a lock on it", e.PID)
 	case locks.BasisFeedSite:
 		return fmt.Sprintf("%s() at %s in %s, which its stack runs", w.esc(e.At.Call), w.site(e.At), w.esc(e.At.Function))
 	case locks.BasisTstateLock:

@@ -193,6 +193,7 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 	}
 	osNames(s, t)
 	openPipes(s, t, k)
+	fileLocks(s, t)
 	// A Keeper holds on to the pages copied in the pause, which are the
 	// reader's pages where they were the same: they are not spare then.
 	if opts.Spare != nil && opts.Keep == nil {

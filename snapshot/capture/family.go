@@ -64,6 +64,14 @@ func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
 			if fd, ok := fdOf(c.Nr, c.Args); ok {
 				ch.FD = &fd
 			}
+			if fd, ok := lockFD(c.Nr, c.Args); ok {
+				ch.FileLock, _ = live.FileLockOf(c.HostPID, fd)
+				for i, h := range holdersOf(ch.FileLock) {
+					if h.PID == pid {
+						ch.FileLock.Holders[i].FDs = live.LockingFDs(pid, -1, ch.FileLock.File)
+					}
+				}
+			}
 			if c.Nr == sysFutex {
 				ch.Futex = snapshot.Addr(c.Args[0])
 				if sharedAt(s, ch.Futex) {
@@ -107,4 +115,12 @@ func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
 	if pp := live.Parent(pid, gone); pp != nil {
 		s.Target.Parent = &snapshot.ParentProcess{PID: pp.PID, Threads: pp.Threads}
 	}
+}
+
+// holdersOf is a file lock's holders, none for nil.
+func holdersOf(fl *snapshot.FileLock) []snapshot.FileLockHolder {
+	if fl == nil {
+		return nil
+	}
+	return fl.Holders
 }

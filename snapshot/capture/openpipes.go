@@ -266,3 +266,20 @@ func ProcessInfo(pid int) snapshot.TargetInfo {
 	}
 	return ti
 }
+
+// fileLocks records, for a live process, the file each thread waiting for a
+// file lock waits to lock, and who holds locks on it. A core records none.
+func fileLocks(s *snapshot.Snapshot, t target.Target) {
+	if t.Kind() != "pid" {
+		return
+	}
+	for i := range s.Threads {
+		kn := s.Threads[i].Kernel
+		if kn == nil || kn.FD == nil || (kn.Nr != sysFlock && kn.Nr != sysFcntl) {
+			continue
+		}
+		if fl, err := live.FileLockOf(t.PID(), *kn.FD); err == nil {
+			kn.FileLock = fl
+		}
+	}
+}

@@ -31,6 +31,21 @@ const (
 	sysPread64     = 17
 	sysReadv       = 19
 	sysWritev      = 20
+	sysOpen        = 2
+	sysSendmsg     = 46
+	sysSemop       = 65
+	sysMsgsnd      = 69
+	sysMsgrcv      = 70
+	sysFcntl       = 72
+	sysFlock       = 73
+	sysSemtimedop  = 220
+	sysOpenat      = 257
+)
+
+// fcntl commands that wait for a record lock (x86-64).
+const (
+	fSetlkw    = 7
+	fOFDSetlkw = 38
 )
 
 var syscallNames = map[int]string{
@@ -40,6 +55,20 @@ var syscallNames = map[int]string{
 	sysEpollWait: "epoll_wait", sysWaitid: "waitid", sysPselect6: "pselect6", sysPpoll: "ppoll",
 	sysEpollPwait: "epoll_pwait", sysAccept4: "accept4", sysEpollPwait2: "epoll_pwait2",
 	sysPread64: "pread64", sysReadv: "readv", sysWritev: "writev", target.SysRestart: "restart_syscall",
+	sysOpen: "open", sysSendmsg: "sendmsg", sysSemop: "semop", sysMsgsnd: "msgsnd", sysMsgrcv: "msgrcv",
+	sysFcntl: "fcntl", sysFlock: "flock", sysSemtimedop: "semtimedop", sysOpenat: "openat",
+}
+
+// lockFD returns the descriptor a call that waits for a file lock locks:
+// flock(), or fcntl() with F_SETLKW or F_OFD_SETLKW.
+func lockFD(nr int, args [6]uint64) (int, bool) {
+	switch {
+	case args[0] >= 1<<20:
+		return 0, false
+	case nr == sysFlock, nr == sysFcntl && (args[1] == fSetlkw || args[1] == fOFDSetlkw):
+		return int(args[0]), true
+	}
+	return 0, false
 }
 
 // syscallName names a system call, or "" when pyhang does not know it.
@@ -66,6 +95,9 @@ func stateOf(nr int, args [6]uint64) string {
 
 // fdOf returns the file descriptor a one-descriptor I/O call waits on.
 func fdOf(nr int, args [6]uint64) (int, bool) {
+	if fd, ok := lockFD(nr, args); ok {
+		return fd, true
+	}
 	switch nr {
 	case sysRead, sysWrite, sysConnect, sysAccept, sysAccept4, sysSendto, sysRecvfrom, sysRecvmsg, sysPread64, sysReadv, sysWritev:
 		if args[0] < 1<<20 {
