@@ -586,6 +586,8 @@ var inProcess = map[string]bool{
 	snapshot.KindLock: true, snapshot.KindRLock: true, snapshot.KindCondition: true, snapshot.KindQueue: true,
 	snapshot.KindEvent: true, snapshot.KindSemaphore: true, snapshot.KindThread: true, snapshot.KindFuture: true,
 	snapshot.KindBarrier: true, snapshot.KindModuleLock: true, locks.KindPipe: true,
+	// A file lock only the process itself holds (else AnotherProcess).
+	locks.KindFileLock: true,
 }
 
 // AllBlockedDetails lists every thread's wait.

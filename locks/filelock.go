@@ -32,6 +32,9 @@ func (a *Analysis) fileLockWait(th *snapshot.Thread) *Wait {
 	a.extra(&snapshot.Object{ID: id, Kind: KindFileLock, Type: "file", FD: k.FD, Names: []string{fl.Path}})
 	w := &Wait{Ref: Ref{Kind: KindFileLock, ID: id, Name: &name}, Frame: userFrame(th),
 		Evidence: []Evidence{{Basis: BasisFileLock, Syscall: k.Syscall, FD: k.FD}}}
+	// No holder seen (released meanwhile, or a process /proc does not
+	// show): anyone may end it, as far as pyhang knows.
+	w.AnotherProcess = len(fl.Holders) == 0
 	for _, h := range fl.Holders {
 		if h.PID != a.Snap.Target.PID {
 			w.AnotherProcess = true
