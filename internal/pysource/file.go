@@ -175,16 +175,15 @@ func (f *File) Calls(methods ...string) []Call {
 	return out
 }
 
-// EnclosingWith returns the first physical lines of the with statements
-// whose block contains physical line n, innermost first, each with the names
-// its header mentions.
-func (f *File) EnclosingWith(n int) []With {
+// enclosing calls visit with each logical line whose header or block holds
+// physical line n, innermost first (n's own line, then each statement it is
+// nested in), up to n's def or class, until visit returns false.
+func (f *File) enclosing(n int, visit func(l *Line, kw string) bool) {
 	cur := f.At(n)
 	if cur == nil {
-		return nil
+		return
 	}
 	idx := f.byPhys[n]
-	var out []With
 	indent := cur.Indent
 	for i := idx; i >= 0; i-- {
 		l := &f.Lines[i]
@@ -192,12 +191,25 @@ func (f *File) EnclosingWith(n int) []With {
 			continue
 		}
 		kw, _ := keyword(l)
-		if kw == "def" || kw == "class" {
-			if i != idx {
-				break
-			}
+		if (kw == "def" || kw == "class") && i != idx {
+			return
 		}
-		if kw == "with" && (i == idx || f.blockEnd(i) >= n) {
+		if (i == idx || f.blockEnd(i) >= n) && !visit(l, kw) {
+			return
+		}
+		if i != idx {
+			indent = l.Indent
+		}
+	}
+}
+
+// EnclosingWith returns the first physical lines of the with statements
+// whose block contains physical line n, innermost first, each with the names
+// its header mentions.
+func (f *File) EnclosingWith(n int) []With {
+	var out []With
+	f.enclosing(n, func(l *Line, kw string) bool {
+		if kw == "with" {
 			w := With{Line: l.Start}
 			for _, t := range l.Tokens {
 				if t.Kind == Name {
@@ -207,10 +219,8 @@ func (f *File) EnclosingWith(n int) []With {
 			sort.Strings(w.Names)
 			out = append(out, w)
 		}
-		if i != idx {
-			indent = l.Indent
-		}
-	}
+		return true
+	})
 	return out
 }
 
@@ -230,27 +240,13 @@ func (w With) Mentions(n string) bool {
 // statement whose header or block holds physical line n, within n's
 // function, or 0 when there is none.
 func (f *File) EnclosingWhile(n int) int {
-	cur := f.At(n)
-	if cur == nil {
-		return 0
-	}
-	idx := f.byPhys[n]
-	indent := cur.Indent
-	for i := idx; i >= 0; i-- {
-		l := &f.Lines[i]
-		if i != idx && l.Indent >= indent {
-			continue
+	line := 0
+	f.enclosing(n, func(l *Line, kw string) bool {
+		if kw == "while" {
+			line = l.Start
+			return false
 		}
-		kw, _ := keyword(l)
-		if kw == "def" || kw == "class" {
-			return 0
-		}
-		if kw == "while" && (i == idx || f.blockEnd(i) >= n) {
-			return l.Start
-		}
-		if i != idx {
-			indent = l.Indent
-		}
-	}
-	return 0
+		return true
+	})
+	return line
 }
