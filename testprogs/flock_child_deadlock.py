@@ -1,7 +1,7 @@
 """flock_child_deadlock: the main thread holds an flock() on a file while it waits for a
 child process that locks the same file.
 
-The main thread opens a lock file (in a fresh temporary directory) and takes
+The main thread opens a lock file (beside its ready file, which the test cleans up) and takes
 fcntl.flock(LOCK_EX) on it, as a program guarding a resource across its processes does. It
 starts a child with subprocess that takes the same lock, then waits for the child with
 Popen.wait(). The child sits in flock() until the lock is released; the parent sits in
@@ -19,7 +19,6 @@ import fcntl
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import _harness  # noqa: E402
@@ -34,7 +33,7 @@ with open(sys.argv[1], "w") as f:
 
 def main():
     h = _harness.Harness(_harness.parser(__doc__).parse_args())
-    path = os.path.join(tempfile.mkdtemp(prefix="pyhang-flock-"), "resource.lock")
+    path = os.path.join(os.path.dirname(os.path.abspath(h.args.ready)), "resource.lock")
     with open(path, "w") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
         child = subprocess.Popen([sys.executable, "-c", CHILD, path])
