@@ -15,13 +15,7 @@ import (
 // object that none of the others has ("alice.lock", an attribute of a
 // module global), else by its id.
 func (w *words) distinctRef(r locks.Ref, cycle []heuristics.CycleStep) string {
-	clash := false
-	for _, st := range cycle {
-		if st.Waits.ID != r.ID && st.Waits.Name != nil && r.Name != nil && *st.Waits.Name == *r.Name {
-			clash = true
-		}
-	}
-	if !clash {
+	if !nameClash(r, cycle) {
 		return w.shortRef(r)
 	}
 	if n, ok := w.otherName(r, cycle); ok {
@@ -48,15 +42,22 @@ func (w *words) otherName(r locks.Ref, cycle []heuristics.CycleStep) (string, bo
 // cycleRef is ref, with the name distinctRef would find when another object
 // of the cycle has the same one.
 func (w *words) cycleRef(r locks.Ref, cycle []heuristics.CycleStep) string {
-	for _, st := range cycle {
-		if st.Waits.ID != r.ID && st.Waits.Name != nil && r.Name != nil && *st.Waits.Name == *r.Name {
-			if n, ok := w.otherName(r, cycle); ok {
-				r.Name = &n
-			}
-			break
+	if nameClash(r, cycle) {
+		if n, ok := w.otherName(r, cycle); ok {
+			r.Name = &n
 		}
 	}
 	return w.ref(r)
+}
+
+// nameClash reports whether another object of the cycle has r's name.
+func nameClash(r locks.Ref, cycle []heuristics.CycleStep) bool {
+	for _, st := range cycle {
+		if st.Waits.ID != r.ID && st.Waits.Name != nil && r.Name != nil && *st.Waits.Name == *r.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // nameUnique reports whether no other object of the cycle has the name.

@@ -135,7 +135,11 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 	case heuristics.ReasonOthersBlocked:
 		out = append(out, "no other thread can ever run: each waits forever itself")
 	case heuristics.ReasonNoReference:
-		out = append(out, fmt.Sprintf("only %s can still run, and the queue is no module global and no frame of theirs refers to it: they could feed it only through a reference pyhang does not see", w.threadList(unseen(d.Others))))
+		what := "queue"
+		if d.Queue.Kind == snapshot.KindCondition {
+			what = "condition"
+		}
+		out = append(out, fmt.Sprintf("only %s can still run, and the %s is no module global and no frame of theirs refers to it: they could feed it only through a reference pyhang does not see", w.threadList(unseen(d.Others)), what))
 		forever = ""
 	}
 	for _, e := range d.Ended {
