@@ -199,8 +199,12 @@ func (w *words) summary(f *heuristics.Finding) string {
 			for _, tid := range d.OtherHolders {
 				others = append(others, w.threadName(tid))
 			}
-			return fmt.Sprintf("deadlock for as long as %s, outside the cycle, keep(s) the other units of the semaphore it waits for: %s — %s",
-				strings.Join(others, " and "), strings.Join(parts, "; "), cycleAdvice(d))
+			keep := "keeps"
+			if len(others) > 1 {
+				keep = "keep"
+			}
+			return fmt.Sprintf("deadlock for as long as %s, outside the cycle, %s the other units of the semaphore it waits for: %s — %s",
+				strings.Join(others, " and "), keep, strings.Join(parts, "; "), cycleAdvice(d))
 		}
 		if len(d.Cycle) == 1 {
 			return fmt.Sprintf("deadlock: %s, which it already holds — use an RLock, or do not take it again while holding it", parts[0])
