@@ -114,7 +114,7 @@ func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t 
 			}
 			continue
 		}
-		next, ahead := nextSite(o, sites)
+		next, ahead := nextSite(a, o, sites)
 		if !ahead {
 			// Past every such call in its frames (a loop that put the
 			// work, then joins): it feeds no more, unless it comes back
@@ -204,13 +204,14 @@ func chainTo(s *snapshot.Snapshot, a *locks.Analysis, from, to int) []int {
 }
 
 // nextSite is the feeding call the thread reaches next: the first one at or
-// after its line in the frame that runs the call's function; false when it
-// stands past each of them.
-func nextSite(t *snapshot.Thread, sites []locks.Site) (locks.Site, bool) {
+// after its line in the frame that runs the call's function, or one before
+// it in the same while loop, which the loop comes back to; false when it
+// stands past each of them for good.
+func nextSite(a *locks.Analysis, t *snapshot.Thread, sites []locks.Site) (locks.Site, bool) {
 	for _, st := range sites {
 		for i := range t.Frames {
 			f := &t.Frames[i]
-			if f.File == st.File && f.Qualname == st.Function && f.Line <= st.Line {
+			if f.File == st.File && f.Qualname == st.Function && (f.Line <= st.Line || a.InSameWhile(f.File, f.Line, st.Line)) {
 				return st, true
 			}
 		}

@@ -106,3 +106,17 @@ func (a *Analysis) RetryLoop(tid int) (Site, int, bool) {
 	}
 	return Site{}, 0, false
 }
+
+// InSameWhile reports whether lines a and b of the file stand in one while
+// loop of one function: a thread at a reaches b again as the loop goes on.
+func (a *Analysis) InSameWhile(file string, l1, l2 int) bool {
+	if a.x == nil {
+		return false
+	}
+	src := a.x.src.file(file)
+	if src == nil {
+		return false
+	}
+	w := src.EnclosingWhile(l1)
+	return w != 0 && w == src.EnclosingWhile(l2)
+}
