@@ -81,6 +81,10 @@ func lockLine(line, file string) (typ string, pid int, ok bool) {
 	return f[1], pid, true
 }
 
+// maxLockFDs bounds the descriptors of a process whose fdinfo is read for
+// its locks: a process may have a million open.
+const maxLockFDs = 4096
+
 // LockingFDs are the descriptors of pid, other than waiting (-1: none),
 // whose fdinfo lists a granted lock on file ("00:2a:1234").
 func LockingFDs(pid, waiting int, file string) []int {
@@ -88,7 +92,7 @@ func LockingFDs(pid, waiting int, file string) []int {
 	if err != nil {
 		return nil
 	}
-	names, _ := d.Readdirnames(-1)
+	names, _ := d.Readdirnames(maxLockFDs)
 	d.Close()
 	var out []int
 	for _, n := range names {
