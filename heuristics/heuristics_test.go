@@ -249,7 +249,9 @@ func TestStarvedEndedWriter(t *testing.T) {
 
 // TestStarvedWhenTheProducerStops: the healthy producer, made to wait
 // forever on a lock its consumer holds, no longer feeds the queues; made to
-// wait on a lock a sleeping thread holds, it still may.
+// wait on a lock a running thread holds, it still may. (The fixture's main
+// thread sleeps in a loop that does nothing else: holding the lock there,
+// it would never let go.)
 func TestStarvedWhenTheProducerStops(t *testing.T) {
 	s := load(t, "healthy_producer")
 	producer, consumer, main := threadNamed(s, "producer"), threadNamed(s, "consumer"), threadNamed(s, "MainThread")
@@ -267,7 +269,8 @@ func TestStarvedWhenTheProducerStops(t *testing.T) {
 		th.Frames[len(th.Frames)-1].With = []string{lock.ID}
 	}
 
-	holdWith(main) // main sleeps: it will let go, the producer may put again
+	holdWith(main) // main runs: it may let go, the producer may put again
+	main.State = snapshot.StateRunning
 	a := locks.Analyze(s)
 	if fs := Find(s, a, waitgraph.Build(s, a)); len(fs) != 0 {
 		t.Fatalf("producer waits on a lock a sleeping thread holds: findings %+v, want none", fs)

@@ -13,7 +13,10 @@ import (
 // lock, the joined thread, the workers running the future. A queue, a
 // condition, an event or a semaphore can be fed, notified, set or released
 // by any thread, so any other thread that can run counts. The result is the
-// least fixed point: a thread is stuck only when that is proven.
+// least fixed point: a thread is stuck only when that is proven. A thread
+// that only sleeps, in an endless loop that does nothing else
+// (locks.Analysis.SleepLoop), runs but never ends anyone's wait: it counts
+// as unable to.
 
 // stuckForever reports whether the thread's own wait has no end of its own:
 // blocked, without a timeout, on something of the process. A read or write
@@ -22,6 +25,13 @@ import (
 func stuckForever(t *snapshot.Thread, w *locks.Wait) bool {
 	blocked := t.State == snapshot.StateBlocked || (t.State == snapshot.StateIO && w != nil && w.Kind == locks.KindPipe)
 	return w != nil && inProcess[w.Kind] && !w.AnotherProcess && blocked && !(t.Kernel != nil && t.Kernel.Timed) && !w.Timed()
+}
+
+// sleepsForever reports whether the thread only sleeps, in an endless loop
+// that does nothing else.
+func sleepsForever(a *locks.Analysis, tid int) bool {
+	_, ok := a.SleepLoop(tid)
+	return ok
 }
 
 // feeders tells the threads that could feed a queue or notify a condition.
@@ -37,7 +47,7 @@ func mayRun(s *snapshot.Snapshot, a *locks.Analysis, fd feeders) map[int]bool {
 	live := map[int]bool{}
 	for i := range s.Threads {
 		t := &s.Threads[i]
-		if !stuckForever(t, a.Waits[t.TID]) {
+		if !stuckForever(t, a.Waits[t.TID]) && !sleepsForever(a, t.TID) {
 			live[t.TID] = true
 		}
 	}
@@ -45,7 +55,7 @@ func mayRun(s *snapshot.Snapshot, a *locks.Analysis, fd feeders) map[int]bool {
 		changed = false
 		for i := range s.Threads {
 			t := &s.Threads[i]
-			if live[t.TID] || !canBeEnded(s, a, t.TID, live, fd) {
+			if live[t.TID] || !stuckForever(t, a.Waits[t.TID]) || !canBeEnded(s, a, t.TID, live, fd) {
 				continue
 			}
 			live[t.TID] = true

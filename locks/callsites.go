@@ -120,3 +120,28 @@ func (a *Analysis) InSameWhile(file string, l1, l2 int) bool {
 	w := src.EnclosingWhile(l1)
 	return w != 0 && w == src.EnclosingWhile(l2)
 }
+
+// SleepLoop is the endless loop a thread sleeps in and will never leave
+// (pysource.SleepLoop): its innermost frame, of the program's own code, is
+// at a sleep in a `while True:` loop that does nothing else. Such a thread
+// runs, but will never put, notify, set or release anything. From the
+// source, through the target's own view; false when it cannot be read.
+func (a *Analysis) SleepLoop(tid int) (Site, bool) {
+	th := a.thread(tid)
+	if th == nil || a.x == nil || th.State != snapshot.StateSleeping || len(th.Frames) == 0 {
+		return Site{}, false
+	}
+	fr := &th.Frames[0]
+	if isStdlib(fr.File) {
+		return Site{}, false
+	}
+	src := a.x.src.file(fr.File)
+	if src == nil {
+		return Site{}, false
+	}
+	line := src.SleepLoop(fr.Line)
+	if line == 0 {
+		return Site{}, false
+	}
+	return Site{File: fr.File, Line: line, Function: fr.Qualname}, true
+}

@@ -112,7 +112,39 @@ func FuzzParse(f *testing.F) {
 		for n := -1; n < 50; n++ {
 			p.Function(n)
 			p.EnclosingWith(n)
+			p.SleepLoop(n)
 		}
 		p.Calls("acquire")
 	})
+}
+
+func TestSleepLoop(t *testing.T) {
+	src := "import time\n" + // 1
+		"while True:\n" + // 2
+		"    time.sleep(60)  # idle\n" + // 3
+		"while 1: sleep(0.5); pass\n" + // 4
+		"def f(stop):\n" + // 5
+		"    while True:\n" + // 6
+		"        time.sleep(1)\n" + // 7
+		"        if stop:\n" + // 8
+		"            break\n" + // 9
+		"    while not stop:\n" + // 10
+		"        time.sleep(1)\n" + // 11
+		"    while True:\n" + // 12
+		"        time.sleep(interval())\n" + // 13
+		"    while True:\n" + // 14
+		"        signal.pause()\n" + // 15
+		"        ...\n" + // 16
+		"    while True:\n" + // 17
+		"        time.sleep(self.period * 2)\n" + // 18
+		"        continue\n" + // 19
+		"    while True:\n" + // 20
+		"        pass\n" + // 21
+		"        time.sleep(1); q.put(1)\n" // 22
+	f := Parse(src)
+	for line, want := range map[int]int{3: 2, 4: 4, 7: 0, 11: 0, 13: 0, 15: 14, 16: 0, 18: 17, 21: 0, 22: 0, 2: 0, 99: 0} {
+		if got := f.SleepLoop(line); got != want {
+			t.Errorf("SleepLoop(%d) = %d, want %d", line, got, want)
+		}
+	}
 }
