@@ -221,6 +221,29 @@ func (a *Analysis) probableHolds(x *index) {
 			h.Ref, h.Frame = r, inner[i]
 			a.addHold(th.TID, h)
 		}
+		a.taskRegions(x, id, r, sites)
+	}
+}
+
+// taskRegions finds the pending asyncio tasks suspended inside a bare
+// acquire() region of lock id: a coroutine that took a threading lock and
+// awaits before its release() holds it, probably, while it is suspended.
+func (a *Analysis) taskRegions(x *index, id string, r Ref, sites []Site) {
+	for ti := range x.s.Tasks {
+		t := &x.s.Tasks[ti]
+		for fi := range t.Frames {
+			h, ok := insideRegion(&t.Frames[fi], sites, x.src)
+			if !ok {
+				continue
+			}
+			h.Ref, h.Frame = r, fi
+			a.TaskHolds[t.ID] = append(a.TaskHolds[t.ID], h)
+			if a.TaskProbableHolders == nil {
+				a.TaskProbableHolders = map[string][]string{}
+			}
+			a.TaskProbableHolders[id] = append(a.TaskProbableHolders[id], t.ID)
+			break
+		}
 	}
 }
 

@@ -215,6 +215,10 @@ type Analysis struct {
 	TaskWaits   map[string]*Wait
 	TaskHolds   map[string][]Hold
 	TaskHolders map[string][]string
+	// TaskProbableHolders maps a locked Lock nobody provably holds to the
+	// pending tasks a frame of which stands after a bare acquire() of it
+	// and before its release() (as ProbableHolders for threads).
+	TaskProbableHolders map[string][]string
 	// GeneratorHolds are the locks held by suspended generators that no
 	// thread is proven to hold through them, by lock id.
 	GeneratorHolds map[string][]GeneratorHold

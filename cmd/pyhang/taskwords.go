@@ -291,6 +291,12 @@ func (w *words) blockedLoopEvidence(d *heuristics.BlockedLoopDetails) []string {
 		w.threadLabel(d.Thread), w.loopWords(d.Loop), w.taskLabel(d.Task))}
 	if wt := w.locks.Waits[d.Thread]; wt != nil {
 		out = append(out, fmt.Sprintf("the thread waits for %s (%s)", w.ref(wt.Ref), w.waitEvidence(wt)))
+		// A task of this loop, suspended inside a bare acquire() region of
+		// the lock, holds it, probably: it can release it only when the
+		// loop runs it, and the loop waits for the lock.
+		for _, task := range w.locks.TaskProbableHolders[wt.ID] {
+			out = append(out, fmt.Sprintf("%s probably holds it: it stands after a bare acquire() of it, suspended before its release(), and only this loop can run it on — a deadlock, unless another thread releases it", w.taskLabel(task)))
+		}
 	} else if d.Syscall != "" {
 		out = append(out, "the thread sits in the system call "+w.esc(d.Syscall))
 	}
