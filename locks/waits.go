@@ -198,8 +198,34 @@ func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitiv
 		w.Frame = pastPoolFrames(th, w.Frame)
 	case snapshot.KindFuture:
 		a.futureRunners(x, w, outer.obj)
+	case snapshot.KindQueue, snapshot.KindSimpleQueue, snapshot.KindCondition:
+		if caller < len(th.Frames) && idleLoop(&th.Frames[caller]) {
+			w.Evidence = append(w.Evidence, Evidence{Basis: BasisIdleWorker})
+		}
 	}
 	return w
+}
+
+// idleLoops are the standard library's own background loops that wait for
+// work, by the file (its path's end) and the function that waits: a
+// multiprocessing.Queue's feeder thread, a logging QueueListener, a
+// multiprocessing pool's task handler. Their wait is their job, as an
+// executor's idle worker's is.
+var idleLoops = map[string]string{
+	"multiprocessing/queues.py":    "_feed",
+	"logging/handlers.py":          "_monitor",
+	"multiprocessing/pool.py":      "_handle_tasks",
+	"concurrent/futures/thread.py": "_worker",
+}
+
+// idleLoop reports whether the frame runs one of idleLoops.
+func idleLoop(f *snapshot.Frame) bool {
+	for suffix, fn := range idleLoops {
+		if f.Function == fn && strings.HasSuffix(filepath.ToSlash(f.File), suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // futureRunners points a wait on a future (or, for as_completed/wait, on an

@@ -2,8 +2,10 @@
 
 The main thread waits for a job of a Pool of 2 worker processes (fork start method); one
 worker runs it (a long computation, here a sleep), the other is idle, waiting for tasks.
-The result will come: a diagnosis must report no finding (the job's task is with a
-living, busy worker, not lost).
+The main thread has also put a line to a multiprocessing.Queue `log`: its feeder thread
+("QueueFeederThread") waits, without a timeout, for the next one, as it always does. The
+result will come: a diagnosis must report no finding (the job's task is with a living,
+busy worker, not lost; the feeder's wait is its job).
 """
 
 import multiprocessing
@@ -34,6 +36,8 @@ def main():
     warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with the pool's threads
     pool = multiprocessing.get_context("fork").Pool(2)
     result = pool.apply_async(slow_job, (3600,))
+    log = multiprocessing.get_context("fork").Queue()
+    log.put("job submitted")  # starts the queue's feeder thread, which then waits
     waiting = h.blocked({"MainThread": "get"})
 
     def ready(snapshot, pool=pool):
