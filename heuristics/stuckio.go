@@ -134,6 +134,11 @@ func stuckOnSocket(s *snapshot.Snapshot, a *locks.Analysis, t *snapshot.Thread) 
 	if so.Socket != nil && so.Socket.State == "LISTEN" {
 		return StuckThread{}, false // a server waiting for clients
 	}
+	if op != OpWrite && handlesRequest(t) {
+		// A socketserver handler (http.server's, xmlrpc's) reading its
+		// client's next request, as a kept-alive connection does.
+		return StuckThread{}, false
+	}
 	if op == OpPoll && (so.Socket == nil || so.Socket.State == "") {
 		// Without the kernel's word (a core) a poll of a listening socket
 		// cannot be told from a poll of a connected one.
@@ -224,4 +229,17 @@ func poolsOf(s *snapshot.Snapshot, stuck map[int]bool) []Pool {
 		}
 	}
 	return out
+}
+
+// handlesRequest reports whether the thread runs a socketserver request
+// handler: its stack goes through BaseServer.finish_request, which every
+// socketserver server (threading or not) calls for each connection.
+func handlesRequest(t *snapshot.Thread) bool {
+	for i := range t.Frames {
+		f := &t.Frames[i]
+		if f.Function == "finish_request" && strings.HasSuffix(filepath.ToSlash(f.File), "/socketserver.py") {
+			return true
+		}
+	}
+	return false
 }

@@ -6,7 +6,10 @@ A server in this process listens on an ephemeral port of 127.0.0.1:
 - "selector" waits in select() on the same listening socket, with no timeout;
 - "http" is an http.server idle in serve_forever(), polling its own listening socket;
 - "reader" has connected to the server and reads with a one-hour socket timeout; the
-  server accepted the connection and never writes to it.
+  server accepted the connection and never writes to it;
+- a ThreadingHTTPServer's handler thread (HTTP/1.1, keep-alive) reads, without a timeout,
+  the request of a client that connected and has sent nothing yet: a server waiting for
+  its client.
 The main thread sleeps. Every wait either has a timeout or is a server's wait for clients:
 a diagnosis must report no finding (stuck-io looks alike).
 """
@@ -51,6 +54,19 @@ class Quiet(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class KeptAlive(Quiet):
+    protocol_version = "HTTP/1.1"
+
+
+def handler_thread(snapshot):
+    """The keep-alive server's handler thread, once it waits for the request."""
+    for t in snapshot:
+        if any(f["function"] == "finish_request" for f in t["frames"]) and \
+                _harness.library_line_blocks(t["frames"][0]):
+            return t
+    raise _harness.NotReady("the keep-alive handler does not wait for its client yet")
+
+
 def main():
     h = _harness.Harness(_harness.parser(__doc__).parse_args())
     listener = socket.socket()
@@ -62,6 +78,9 @@ def main():
     threading.Thread(target=wait_readable, args=(listener,), name="selector", daemon=True).start()
     threading.Thread(target=httpd.serve_forever, name="http", daemon=True).start()
     threading.Thread(target=read, args=(port,), name="reader", daemon=True).start()
+    kept = http.server.ThreadingHTTPServer(("127.0.0.1", 0), KeptAlive)
+    threading.Thread(target=kept.serve_forever, name="keepalive-server", daemon=True).start()
+    client = socket.create_connection(kept.server_address)  # noqa: F841 (kept open, silent)
 
     def ready(snapshot):
         if not accepted:
@@ -71,7 +90,7 @@ def main():
         if http_thread is None or not _harness.library_line_blocks(http_thread["frames"][0]):
             raise _harness.NotReady("the http server is not idle yet")
         return h.blocked({"acceptor": "accept", "selector": "select", "reader": "recv",
-                          "MainThread": "main"})(snapshot) + [http_thread]
+                          "MainThread": "main"})(snapshot) + [http_thread, handler_thread(snapshot)]
 
     h.watch(ready, expect={"healthy": True})
     while True:
