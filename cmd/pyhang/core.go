@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -71,9 +73,20 @@ func writeCore(pid int, path string, full bool, opts capture.Options) (*snapshot
 	if dir == "" {
 		dir = "."
 	}
+	// Checked before the target is paused, and said in the user's words.
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, coredump.Result{}, fmt.Errorf("%s is a directory: give -o the path of the core file to write", path)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, coredump.Result{}, fmt.Errorf("cannot write %s: the directory %s does not exist", path, filepath.Clean(dir))
+	}
 	tmp, err := os.CreateTemp(dir, "."+base+".*.partial")
 	if err != nil {
-		return nil, coredump.Result{}, fmt.Errorf("creating the core file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name means nothing to the user
+		}
+		return nil, coredump.Result{}, fmt.Errorf("creating the core file %s: %w", path, err)
 	}
 	done := false
 	defer func() {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -104,6 +105,16 @@ A program run by pyhang run is traced by it, so a debugger cannot attach to it.`
 			}
 			path, err := exec.LookPath(args[0])
 			if err != nil {
+				// As a shell says it: a path that exists but cannot be
+				// run is 126, a command not found 127.
+				if st, serr := os.Stat(args[0]); serr == nil && strings.Contains(args[0], "/") {
+					why := "Permission denied"
+					if st.IsDir() {
+						why = "Is a directory"
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "pyhang: %s: %s\n", esc(args[0]), why)
+					return exitStatusError{126}
+				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "pyhang: %s: command not found\n", esc(args[0]))
 				return exitStatusError{127}
 			}
@@ -114,7 +125,11 @@ A program run by pyhang run is traced by it, so a debugger cannot attach to it.`
 			fl, err := live.StartFollowed(append([]string{path}, args[1:]...), attr, live.FollowOptions{Children: true})
 			if err != nil {
 				if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.ENOEXEC) {
-					fmt.Fprintf(cmd.ErrOrStderr(), "pyhang: %s: %v\n", esc(args[0]), err)
+					var errno unix.Errno
+					if errors.As(err, &errno) {
+						err = errno // "exec format error", not Go's fork/exec wrapping
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "pyhang: %s: cannot execute: %v\n", esc(args[0]), err)
 					return exitStatusError{126}
 				}
 				return fmt.Errorf("starting %s: %w", args[0], err)
