@@ -382,6 +382,9 @@ type Object struct {
 	// Unfinished is a queue.Queue's unfinished_tasks: items put and not yet
 	// marked done with task_done().
 	Unfinished *int `json:"unfinished_tasks,omitempty"`
+	// Maxsize is a queue.Queue's maxsize: the items it holds before put()
+	// blocks (0: no bound).
+	Maxsize *int `json:"maxsize,omitempty"`
 	// Initial is a BoundedSemaphore's _initial_value (asyncio's:
 	// _bound_value): how many units it has in all.
 	Initial *int `json:"initial_value,omitempty"`

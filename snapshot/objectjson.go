@@ -75,6 +75,7 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 	b = appendIntPtr(b, `,"fd":`, ob.FD)
 	b = appendMarshalled(b, `,"socket":`, ob.Socket, &err)
 	b = appendIntPtr(b, `,"unfinished_tasks":`, ob.Unfinished)
+	b = appendIntPtr(b, `,"maxsize":`, ob.Maxsize)
 	b = appendIntPtr(b, `,"initial_value":`, ob.Initial)
 	if len(ob.Names) > 0 {
 		b = append(b, `,"names":`...)

@@ -519,6 +519,11 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 		case "_initial_value": // a BoundedSemaphore's
 			ob.Initial = p.count(a)
 			continue
+		case "maxsize": // a queue.Queue's
+			if ob.Kind == snapshot.KindQueue {
+				ob.Maxsize = p.count(a)
+			}
+			continue
 		case "_value", "_flag", "_state", "unfinished_tasks":
 			if ob.Kind != snapshot.KindThread {
 				ob.Value, _ = p.ReprLimited(a, valueReprLimits)
