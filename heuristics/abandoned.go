@@ -21,6 +21,12 @@ const (
 	// WhatBarrier: Barrier.wait() with parties missing that no living
 	// thread can make up.
 	WhatBarrier = "barrier"
+	// WhatQueuePut: put() on a full bounded queue that no living thread
+	// will take from.
+	WhatQueuePut = "queue-put"
+	// WhatEvent: Event.wait() on an event that is not set, and that no
+	// living thread will set.
+	WhatEvent = "event"
 )
 
 // AbandonedWaitDetails says what the waiters wait for and who is missing.
@@ -29,9 +35,10 @@ type AbandonedWaitDetails struct {
 	Object  locks.Ref    `json:"object"`
 	Waiters []ThreadWait `json:"waiters"`
 	// Unfinished and Queued: a queue's unfinished tasks and the items still
-	// in it (queue-join).
+	// in it (queue-join, queue-put); Maxsize its bound (queue-put).
 	Unfinished *int `json:"unfinished_tasks,omitempty"`
 	Queued     *int `json:"queued,omitempty"`
+	Maxsize    *int `json:"maxsize,omitempty"`
 	// Parties, Waiting: a barrier's size and how many wait at it; Missing
 	// how many never came (barrier).
 	Parties int `json:"parties,omitempty"`
@@ -52,13 +59,20 @@ type AbandonedWaitDetails struct {
 	// and what became of each (lost-task, mp-queue): the dead ones are named
 	// where the kernel or the Process object still tells.
 	Processes []ProcessFate `json:"processes,omitempty"`
+	// Lockouts are waiters whose would-be ender waits for what they hold
+	// while they wait (feeddeadlock.go).
+	Lockouts []Lockout `json:"lockouts,omitempty"`
+	// Consequence is true when a deadlock or orphaned lock found with it
+	// keeps the threads that would end the wait blocked (the finding is
+	// then info).
+	Consequence bool `json:"consequence,omitempty"`
 }
 
-// abandonedWaits finds queue joins and barriers nobody left can end.
-// live says which threads can run (proven); likely which can if only the
-// threads that refer to an object act on it.
+// abandonedWaits finds queue joins, puts to full queues, events and
+// barriers nobody left can end. live says which threads can run (proven); likely which can
+// if only the threads that refer to an object act on it.
 func abandonedWaits(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool) []Finding {
-	byObject := map[string][]int{}
+	byObject, puts := map[string][]int{}, map[string][]int{}
 	for i := range s.Threads {
 		t := &s.Threads[i]
 		w := a.Waits[t.TID]
@@ -70,29 +84,59 @@ func abandonedWaits(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[in
 			continue
 		}
 		switch {
+		case ob.Kind == snapshot.KindQueue && w.Call == "put" && full(ob):
+			puts[ob.ID] = append(puts[ob.ID], t.TID)
+			continue
 		case ob.Kind == snapshot.KindQueue && w.Call == "join" && ob.Unfinished != nil && *ob.Unfinished > 0:
+		case ob.Kind == snapshot.KindEvent && w.Call == "wait" && ob.Value == "False":
 		case ob.Kind == snapshot.KindBarrier && ob.Barrier != nil && ob.Barrier.State == "filling" && ob.Barrier.Waiting < ob.Barrier.Parties:
 		default:
 			continue
 		}
 		byObject[ob.ID] = append(byObject[ob.ID], t.TID)
 	}
-	return eachObject(s, byObject, func(ob *snapshot.Object, waiters []int) (Finding, bool) {
-		return abandonedOn(s, a, live, likely, ob, waiters)
+	out := eachObject(s, byObject, func(ob *snapshot.Object, waiters []int) (Finding, bool) {
+		return abandonedOn(s, a, live, likely, ob, waiters, "")
 	})
+	return append(out, eachObject(s, puts, func(ob *snapshot.Object, waiters []int) (Finding, bool) {
+		return abandonedOn(s, a, live, likely, ob, waiters, WhatQueuePut)
+	})...)
 }
 
-func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool, ob *snapshot.Object, waiters []int) (Finding, bool) {
+// endCalls are the calls that end a wait in join() on a queue, on an event
+// or at a barrier.
+var endCalls = map[string][]string{
+	snapshot.KindQueue:   {"task_done"},
+	snapshot.KindEvent:   {"set"},
+	snapshot.KindBarrier: {"wait"},
+}
+
+// full reports whether a bounded queue holds as many items as it may.
+func full(q *snapshot.Object) bool {
+	return q.Maxsize != nil && *q.Maxsize > 0 && q.Len != nil && *q.Len >= *q.Maxsize
+}
+
+func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool, ob *snapshot.Object, waiters []int, what string) (Finding, bool) {
 	sort.Ints(waiters)
-	others, canRun, ok := othersOf(s, a, live, likely, ob, waiters, nil)
+	enders := endCalls[ob.Kind]
+	if what == WhatQueuePut {
+		enders = []string{"get", "get_nowait"}
+	}
+	others, canRun, ok := othersOf(s, a, live, likely, ob, waiters, func(t *snapshot.Thread, p *Producer) {
+		p.Puts = a.CallsIn(t.TID, ob, enders...)
+	})
 	if !ok {
 		return Finding{}, false // a thread that can run may still end it
 	}
 	d := &AbandonedWaitDetails{Object: locks.RefOf(ob), Others: others, Ended: endedThreads(s)}
-	switch ob.Kind {
-	case snapshot.KindQueue:
+	switch {
+	case what == WhatQueuePut:
+		d.What, d.Queued, d.Maxsize = WhatQueuePut, ob.Len, ob.Maxsize
+	case ob.Kind == snapshot.KindQueue:
 		d.What, d.Unfinished, d.Queued = WhatQueueJoin, ob.Unfinished, ob.Len
-	case snapshot.KindBarrier:
+	case ob.Kind == snapshot.KindEvent:
+		d.What = WhatEvent
+	case ob.Kind == snapshot.KindBarrier:
 		d.What, d.Parties, d.Waiting = WhatBarrier, ob.Barrier.Parties, ob.Barrier.Waiting
 		d.Missing = d.Parties - d.Waiting
 	}

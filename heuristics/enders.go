@@ -29,6 +29,9 @@ func othersOf(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool
 			continue
 		}
 		p := Producer{Thread: t.TID, Refers: refersTo(s, t, ob.ID), CanRun: live[t.TID]}
+		if loop, ok := a.SleepLoop(t.TID); ok {
+			p.Sleeps = &loop
+		}
 		if likely[t.TID] && (p.Refers || ob.Global != "") {
 			return nil, 0, false
 		}
@@ -108,4 +111,65 @@ func (f *Finding) gather(others []Producer, ended []EndedThread) {
 func sortedUnique[T cmp.Ordered](xs []T) []T {
 	slices.Sort(xs)
 	return slices.Compact(xs)
+}
+
+// setConsequence marks a starved queue or an abandoned wait as the
+// consequence of a deadlock or orphaned lock found with it.
+func setConsequence(details any) {
+	switch d := details.(type) {
+	case *StarvedConsumersDetails:
+		d.Consequence = true
+	case *AbandonedWaitDetails:
+		d.Consequence = true
+	}
+}
+
+// waitersOf are the threads a starved queue or an abandoned wait is about.
+func waitersOf(f Finding) []ThreadWait {
+	switch d := f.Details.(type) {
+	case *StarvedConsumersDetails:
+		return d.Consumers
+	case *AbandonedWaitDetails:
+		return d.Waiters
+	}
+	return nil
+}
+
+// othersIn are the other threads a starved queue or an abandoned wait lists.
+func othersIn(details any) []Producer {
+	switch d := details.(type) {
+	case *StarvedConsumersDetails:
+		return d.Others
+	case *AbandonedWaitDetails:
+		return d.Others
+	}
+	return nil
+}
+
+// chainedWaits makes info, consequences, the proven waits whose would-be
+// ender (a thread with a call that would end the wait still on its stack)
+// is itself the waiter of another proven wait: that one is the cause. Of
+// two waits that would end each other, the first found stays the cause.
+func chainedWaits(waits []Finding) {
+	waiterOf := map[int]int{}
+	for i, f := range waits {
+		if f.Severity == Error {
+			for _, w := range waitersOf(f) {
+				waiterOf[w.Thread] = i
+			}
+		}
+	}
+	for i := range waits {
+		f := &waits[i]
+		if f.Severity != Error {
+			continue
+		}
+		for _, p := range othersIn(f.Details) {
+			if j, ok := waiterOf[p.Thread]; ok && j != i && len(p.Puts) > 0 && waits[j].Severity == Error {
+				f.Severity = Info
+				setConsequence(f.Details)
+				break
+			}
+		}
+	}
 }

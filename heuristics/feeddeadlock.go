@@ -40,33 +40,72 @@ var feedCalls = map[string]map[string][]string{
 
 // feedDeadlocks finds the waits on a queue, condition or event that only
 // threads locked out by the waiter could end. live says which threads can
-// still run (proven, mayRun). Cycles already reported are skipped, and so
-// are the consumers of a starved queue found: that finding is proven, and
-// its evidence names what each would-be producer waits for.
+// still run (proven, mayRun). Cycles already reported are skipped.
 func feedDeadlocks(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, found []Finding) []Finding {
-	seen, starved := map[string]bool{}, map[int]bool{}
+	seen := map[string]bool{}
 	for _, f := range found {
-		switch f.Kind {
-		case Deadlock:
+		if f.Kind == Deadlock {
 			seen[threadSetKey(f.Threads)] = true
-		case StarvedConsumers:
-			for _, c := range f.Details.(*StarvedConsumersDetails).Consumers {
-				starved[c.Thread] = true
-			}
 		}
 	}
 	var out []Finding
 	for i := range s.Threads {
-		t := &s.Threads[i]
-		if starved[t.TID] {
-			continue
-		}
-		f, ok := feedDeadlock(s, a, live, t)
+		f, ok := feedDeadlock(s, a, live, &s.Threads[i])
 		if !ok || seen[threadSetKey(f.Threads)] {
 			continue
 		}
 		seen[threadSetKey(f.Threads)] = true
 		out = append(out, f)
+	}
+	return out
+}
+
+// Lockout is a proven endless wait whose would-be ender is stuck behind the
+// waiter: Feeder runs code that would end it (At: a put(), notify(), set()
+// or task_done() still ahead of it), but waits, through Chain (each wait
+// from the feeder's on, the last one's held by the waiter), for what the
+// waiter holds while it waits. Which thread would end the wait is read from
+// the source; that nothing can is proven.
+type Lockout struct {
+	Waiter int         `json:"waiter"`
+	Feeder int         `json:"feeder"`
+	At     locks.Site  `json:"at"`
+	Chain  []CycleStep `json:"chain"`
+}
+
+// lockouts attaches to each proven starved queue or abandoned wait the
+// probable deadlocks in feeds of its waiters, and returns the other ones.
+func lockouts(waits, feeds []Finding) []Finding {
+	byWaiter := map[int]int{}
+	for i, f := range feeds {
+		byWaiter[f.Details.(*DeadlockDetails).Cycle[0].Thread] = i
+	}
+	used := map[int]bool{}
+	for _, f := range waits {
+		if f.Severity != Error {
+			continue
+		}
+		for _, w := range waitersOf(f) {
+			i, ok := byWaiter[w.Thread]
+			if !ok {
+				continue
+			}
+			used[i] = true
+			c := feeds[i].Details.(*DeadlockDetails).Cycle
+			l := Lockout{Waiter: w.Thread, Feeder: c[1].Thread, At: *c[0].HeldBy[0].Evidence[0].At, Chain: c[1:]}
+			switch d := f.Details.(type) {
+			case *StarvedConsumersDetails:
+				d.Lockouts = append(d.Lockouts, l)
+			case *AbandonedWaitDetails:
+				d.Lockouts = append(d.Lockouts, l)
+			}
+		}
+	}
+	var out []Finding
+	for i, f := range feeds {
+		if !used[i] {
+			out = append(out, f)
+		}
 	}
 	return out
 }
@@ -98,8 +137,8 @@ func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t 
 	var site locks.Site
 	for i := range s.Threads {
 		o := &s.Threads[i]
-		if o.TID == t.TID {
-			continue
+		if o.TID == t.TID || sleepsForever(a, o.TID) {
+			continue // a thread that only sleeps, forever, feeds nothing
 		}
 		sites := a.CallsIn(o.TID, ob, calls...)
 		if len(sites) == 0 {

@@ -75,16 +75,21 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	out = append(out, orphanedLocks(s, a)...)
 	causes := len(out)
 	live, likely := mayRun(s, a, nil), mayRun(s, a, newReferrers(s))
-	out = append(out, abandonedWaits(s, a, live, likely)...)
-	out = append(out, mpAbandoned(s, a, live)...)
-	for _, f := range starvedConsumers(s, a, live, likely) {
-		if explainedBy(out[:causes], f.Details.(*StarvedConsumersDetails)) {
+	waits := append(abandonedWaits(s, a, live, likely), mpAbandoned(s, a, live)...)
+	waits = append(waits, starvedConsumers(s, a, live, likely)...)
+	// A proven endless wait whose would-be ender is stuck behind the
+	// waiter is a lockout: the proven finding tells it, not a probable
+	// deadlock besides.
+	feeds := lockouts(waits, feedDeadlocks(s, a, live, out))
+	chainedWaits(waits)
+	for _, f := range waits {
+		if explainedBy(out[:causes], f.Details) {
 			f.Severity = Info
-			f.Details.(*StarvedConsumersDetails).Consequence = true
+			setConsequence(f.Details)
 		}
 		out = append(out, f)
 	}
-	out = append(out, feedDeadlocks(s, a, live, out)...)
+	out = append(out, feeds...)
 	blocked := blockedEventLoops(s, a, out)
 	if f, ok := stuckIO(s, a); ok && !loopThreadsOnly(f, blocked) {
 		out = append(out, f)
@@ -200,14 +205,25 @@ type Holder struct {
 }
 
 // explainedBy reports whether one of the threads that would put to a
-// starved queue is part of a deadlock or waits on an orphaned lock: that
-// finding is the cause, unless it is only probable (explains).
-func explainedBy(causes []Finding, d *StarvedConsumersDetails) bool {
+// starved queue (or end an abandoned wait) is part of a deadlock or waits on
+// an orphaned lock: that finding is the cause, unless it is only probable
+// (explains).
+func explainedBy(causes []Finding, details any) bool {
+	var others []Producer
+	switch d := details.(type) {
+	case *StarvedConsumersDetails:
+		others = d.Others
+	case *AbandonedWaitDetails:
+		if d.What == WhatLostTask || d.What == WhatMPQueue {
+			return false // other processes' fate is the cause
+		}
+		others = d.Others
+	}
 	for _, c := range causes {
 		if !explains(c) {
 			continue // a probable deadlock's warning proves nothing
 		}
-		for _, p := range d.Others {
+		for _, p := range others {
 			for _, tid := range c.Threads {
 				if tid == p.Thread && p.Waits != nil {
 					return true
@@ -465,8 +481,8 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		}
 		switch ob.Kind {
 		case snapshot.KindLock:
-			if probableHolders(a, id) {
-				continue // a live thread may still release it: slow, not orphaned
+			if probableHolders(a, id) || len(a.TaskProbableHolders[id]) > 0 {
+				continue // a live thread, or a suspended task, may still release it: not orphaned
 			}
 			if statesDeleted(s) {
 				continue // its holder may be a thread whose state is gone

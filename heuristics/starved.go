@@ -20,7 +20,8 @@ const (
 	// thread put to the queue is gone.
 	ReasonNoOtherThread = "no-other-thread"
 	// ReasonOthersBlocked: every other thread waits forever itself (a
-	// would-be producer blocked, or past its last put and waiting).
+	// would-be producer blocked, or past its last put and waiting), or only
+	// sleeps in an endless loop that does nothing else.
 	ReasonOthersBlocked = "others-blocked"
 	// ReasonNoReference: threads can still run, but the queue is no module
 	// global and no frame of theirs refers to it, and every thread that does
@@ -46,6 +47,9 @@ type StarvedConsumersDetails struct {
 	// Ended are Thread objects the frames refer to whose threads have
 	// finished: a producer among them is gone.
 	Ended []EndedThread `json:"ended,omitempty"`
+	// Lockouts are consumers whose would-be producer waits for what they
+	// hold while they wait (feeddeadlock.go).
+	Lockouts []Lockout `json:"lockouts,omitempty"`
 	// Consequence is true when a deadlock or orphaned lock found with it
 	// is what keeps the producers blocked (the finding is then info).
 	Consequence bool `json:"consequence,omitempty"`
@@ -57,7 +61,9 @@ type Producer struct {
 	// Refers is true when a frame of the thread refers to the queue.
 	Refers bool `json:"refers"`
 	// Puts are put() (notify() for a Condition) calls on the queue's names
-	// in the functions on the thread's stack, from the source.
+	// in the functions on the thread's stack, from the source; for an
+	// abandoned wait, the calls that would end it (task_done(), set(), a
+	// barrier's wait(), get() for a full queue).
 	Puts []locks.Site `json:"put_sites,omitempty"`
 	// PastPuts is true when the thread stands after every one of them, in
 	// the functions that make them: past its last put, if it waits forever.
@@ -68,6 +74,9 @@ type Producer struct {
 	// Waits is what the thread waits for, without a timeout, on something
 	// of the process.
 	Waits *ThreadWait `json:"waits,omitempty"`
+	// Sleeps is the endless loop the thread only sleeps in
+	// (locks.Analysis.SleepLoop): it runs, but will never do anything else.
+	Sleeps *locks.Site `json:"sleeps_in,omitempty"`
 }
 
 // EndedThread is a threading.Thread whose thread has finished.

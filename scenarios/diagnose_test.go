@@ -72,6 +72,14 @@ type expectation struct {
 	} `json:"join"`
 	// Starved are the consumers of Queue (a queue's or condition's name),
 	// starved; BlockedOthers the other threads, all waiting forever.
+	// Lockout is a proven endless wait, a finding of Kind
+	// (starved-consumers or abandoned-wait), whose would-be ender Feeder
+	// waits for what Waiter holds while it waits.
+	Lockout *struct {
+		Kind   string `json:"kind"`
+		Waiter string `json:"waiter"`
+		Feeder string `json:"feeder"`
+	} `json:"lockout"`
 	Starved       []string `json:"starved"`
 	Queue         string   `json:"queue"`
 	BlockedOthers []string `json:"blocked_others"`
@@ -268,7 +276,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py", "last_thread_waits.py",
+	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
@@ -408,6 +416,8 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		}
 		checkWaitLines(t, &d, want)
 		checkHoldLines(t, &d, want)
+	case want.Lockout != nil:
+		checkLockout(t, &d, want)
 	case want.Orphaned != "":
 		f := d.Findings[d.onlyProblem(t, "orphaned-lock")]
 		if len(f.Objects) != 1 || !slices.Contains(d.Objects[f.Objects[0]].Names, "ReadersWriters."+want.Orphaned) {
@@ -912,5 +922,34 @@ func TestGraphSVG(t *testing.T) {
 	b := checkSVG(t, out, "indexer", "loader", "warmer", "registry", "cache_lock")
 	if !strings.Contains(string(b), "red") {
 		t.Error("the SVG has no red cycle")
+	}
+}
+
+// checkLockout: one error of the kind, whose lockouts name the waiter and
+// its locked-out feeder, and whose summary says it is a lockout.
+func checkLockout(t *testing.T, d *diagnosis, want expectation) {
+	t.Helper()
+	f := d.Findings[d.onlyProblem(t, want.Lockout.Kind)]
+	var det struct {
+		Lockouts []struct {
+			Waiter int `json:"waiter"`
+			Feeder int `json:"feeder"`
+			At     struct {
+				Line int `json:"line"`
+			} `json:"at"`
+		} `json:"lockouts"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatalf("details: %v", err)
+	}
+	if f.Severity != "error" || !strings.Contains(f.Summary, "lockout") {
+		t.Errorf("severity %s, summary %q: want an error that says lockout", f.Severity, f.Summary)
+	}
+	if len(det.Lockouts) != 1 {
+		t.Fatalf("lockouts %+v, want one", det.Lockouts)
+	}
+	l := det.Lockouts[0]
+	if w, fd := d.names([]int{l.Waiter}), d.names([]int{l.Feeder}); !slices.Equal(w, []string{want.Lockout.Waiter}) || !slices.Equal(fd, []string{want.Lockout.Feeder}) || l.At.Line == 0 {
+		t.Errorf("lockout of %v by %v at line %d, want %s by %s", w, fd, l.At.Line, want.Lockout.Waiter, want.Lockout.Feeder)
 	}
 }

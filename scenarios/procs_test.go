@@ -66,6 +66,9 @@ type procExpect struct {
 	Parties    int      `json:"parties"`
 	Waiting    int      `json:"waiting"`
 	Ended      []string `json:"ended"`
+	// Sleeper is a thread the wait's others list as only sleeping, in an
+	// endless loop.
+	Sleeper string `json:"sleeper"`
 	// multiprocessing.
 	LostTask   string `json:"lost_task"`
 	Job        int    `json:"job"`
@@ -159,7 +162,7 @@ type deadlockDetails struct {
 // procPrograms are the programs whose target is the started process itself.
 var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py",
 	"generator_held_lock.py",
-	"queue_join_abandoned.py", "barrier_abandoned.py", "mp_lost_task.py", "mp_dead_worker.py",
+	"queue_join_abandoned.py", "barrier_abandoned.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
 	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py"}
 
@@ -615,11 +618,18 @@ type abandonedDetails struct {
 	} `json:"waiters"`
 	Unfinished *int   `json:"unfinished_tasks"`
 	Queued     *int   `json:"queued"`
+	Maxsize    *int   `json:"maxsize"`
 	Parties    int    `json:"parties"`
 	Waiting    int    `json:"waiting"`
 	Missing    int    `json:"missing"`
 	Reason     string `json:"reason"`
-	Ended      []struct {
+	Others     []struct {
+		Thread int `json:"thread"`
+		Sleeps *struct {
+			Line int `json:"line"`
+		} `json:"sleeps_in"`
+	} `json:"others"`
+	Ended []struct {
 		Name string `json:"name"`
 	} `json:"ended"`
 	Task *struct {
@@ -667,6 +677,10 @@ func checkAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
 		if ad.Unfinished == nil || *ad.Unfinished != want.Unfinished || ad.Queued == nil || *ad.Queued != want.Queued {
 			t.Errorf("unfinished %v, queued %v; want %d, %d", ad.Unfinished, ad.Queued, want.Unfinished, want.Queued)
 		}
+	case "queue-put":
+		if ad.Queued == nil || *ad.Queued != want.Queued || ad.Maxsize == nil || *ad.Maxsize != want.Queued {
+			t.Errorf("queued %v, maxsize %v; want a full queue of %d", ad.Queued, ad.Maxsize, want.Queued)
+		}
 	case "barrier":
 		if ad.Parties != want.Parties || ad.Waiting != want.Waiting || ad.Missing != want.Parties-want.Waiting {
 			t.Errorf("parties %d, waiting %d, missing %d; want %d, %d", ad.Parties, ad.Waiting, ad.Missing, want.Parties, want.Waiting)
@@ -674,6 +688,15 @@ func checkAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
 	}
 	if ad.Reason == "no-reference" || f.Severity != "error" {
 		t.Errorf("reason %s, severity %s: want a proven error", ad.Reason, f.Severity)
+	}
+	var sleepers []int
+	for _, o := range ad.Others {
+		if o.Sleeps != nil && o.Sleeps.Line > 0 {
+			sleepers = append(sleepers, o.Thread)
+		}
+	}
+	if got := d.namesOf(sleepers); (want.Sleeper == "") != (len(got) == 0) || want.Sleeper != "" && !slices.Equal(got, []string{want.Sleeper}) {
+		t.Errorf("threads that only sleep %v, want %q", got, want.Sleeper)
 	}
 }
 

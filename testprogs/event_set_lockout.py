@@ -4,11 +4,12 @@ which would set the Event takes first; both are attributes of one object.
 `Cache.get()` takes self.lock (an RLock, with block) and waits in self.loaded.wait() for
 the first load; `Cache.load()` takes self.lock too before it calls self.loaded.set(). The
 "reader" thread is in get(), the "loader" thread in load(), blocked on the RLock, which
-reader owns. The main thread sleeps in a loop.
+reader owns. The main thread sleeps in a loop that does nothing else.
 
-The loader's stack runs code that sets `Cache.loaded`, and it waits for the RLock the reader
-holds. A diagnosis should find a deadlock between reader and loader through Cache.loaded and
-Cache.lock, probable (basis feed-site), a warning.
+No thread that can run is left to set `Cache.loaded`; the loader's stack runs code that
+sets it, and it waits for the RLock the reader holds. A diagnosis should find an
+abandoned wait on the event, an error, with the lockout: the reader's setter is the
+loader (`lockouts`, at its set() call).
 """
 
 import os
@@ -46,8 +47,7 @@ def main():
     for target, name in ((cache.get, "reader"), (cache.load, "loader")):
         threading.Thread(target=target, name=name, daemon=True).start()
     h.watch({"reader": "reader", "loader": "loader", "MainThread": "main"},
-            expect={"cycle_threads": ["reader", "loader"], "locks": ["Cache.loaded", "Cache.lock"],
-                    "probable": True, "probable_basis": "feed-site", "severity": "warning"})
+            expect={"lockout": {"kind": "abandoned-wait", "waiter": "reader", "feeder": "loader"}})
     while True:
         time.sleep(60)  # BLOCK:main
 

@@ -3,8 +3,9 @@
 "loader" would set `loaded` when it is done, but fails before it does and ends. The main
 thread then waits for `loaded`, without a timeout, as the process's only thread.
 
-A diagnosis should find the process blocked for good: its only thread waits for loaded,
-and no other thread is left to set it.
+A diagnosis should find an abandoned wait on the event `loaded`, an error: no other thread
+is left to set it, and the Thread object of "loader", which has ended, is named. That the
+process is blocked for good (all-blocked, its only thread) is a note.
 """
 
 import os
@@ -28,7 +29,9 @@ def main():
     loader = threading.Thread(target=load, name="loader")
     loader.start()
     loader.join()
-    h.watch({"MainThread": "main"}, expect={"all_blocked": True, "threads": ["MainThread"]})
+    h.watch({"MainThread": "main"},
+            expect={"abandoned": "event", "object": "loaded", "waiters": ["MainThread"],
+                    "ended": ["loader"]})
     loaded.wait()  # BLOCK:main
 
 

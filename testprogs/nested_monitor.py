@@ -6,13 +6,14 @@ changed.wait() until `ready` is set. "notifier" would set it: it takes `registry
 `changed`, and calls changed.notify_all() a few lines on; but `registry` is held by waiter,
 which wait() does not release (it releases only the Condition's own lock). An Event makes
 sure waiter holds `registry` before notifier reaches for it. The main thread sleeps in a
-loop, as a server's does: it could, in principle, notify `changed` itself, so no thread is
-proven stuck for ever, and nothing is all-blocked.
+`while True:` loop that does nothing else, as a server's does: it will never notify
+`changed`, and nothing is all-blocked.
 
 A Condition has no holder: what ends a wait on it is a notify() in another thread's code.
-Only notifier's stack runs such code, and notifier waits for a lock waiter holds. A
-diagnosis should find a deadlock between waiter and notifier through `changed` and
-`registry`, marked probable (basis feed-site: notifier's notify_all() call), a warning.
+No thread that can run is left to notify it, so the waiter is starved; only notifier's
+stack runs such code, and notifier waits for the lock waiter holds. A diagnosis should
+find starved consumers, an error, with the lockout: waiter's notifier is notifier
+(`lockouts`, at its notify_all() call).
 """
 
 import os
@@ -51,8 +52,7 @@ def main():
     for target, name in ((wait_for_change, "waiter"), (announce_change, "notifier")):
         threading.Thread(target=target, name=name, daemon=True).start()
     h.watch({"waiter": "waiter", "notifier": "notifier", "MainThread": "main"},
-            expect={"cycle_threads": ["waiter", "notifier"], "locks": ["changed", "registry"],
-                    "probable": True, "probable_basis": "feed-site", "severity": "warning"})
+            expect={"lockout": {"kind": "starved-consumers", "waiter": "waiter", "feeder": "notifier"}})
     while True:
         time.sleep(60)  # BLOCK:main
 

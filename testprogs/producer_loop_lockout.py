@@ -5,7 +5,9 @@ locked out by the consumer, which waits for the queue while it holds the produce
 batch to `batches`. "consumer" takes `ledger` and, inside its with block, waits in
 batches.get(). The producer is blocked at its `with ledger:`, after its put() of the last
 turn and before the next one: its stack runs put() again as the loop goes round, but never
-will. The main thread sleeps in a loop.
+will. The main thread runs a supervisor's loop that sleeps and counts its turns: it runs
+code of its own, and could, in principle, put to `batches` itself, so the consumer is not
+proven starved.
 
 A diagnosis should find a deadlock between consumer and producer through `batches` and
 `ledger`, probable (basis feed-site: the put() the producer's while loop comes back to), a
@@ -50,8 +52,10 @@ def main():
     h.watch({"consumer": "consumer", "producer": "producer", "MainThread": "main"},
             expect={"cycle_threads": ["consumer", "producer"], "locks": ["batches", "ledger"],
                     "probable": True, "probable_basis": "feed-site", "severity": "warning"})
+    turns = 0
     while True:
         time.sleep(60)  # BLOCK:main
+        turns += 1
 
 
 if __name__ == "__main__":

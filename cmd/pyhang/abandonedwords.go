@@ -37,6 +37,12 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 	if ended := w.endedNames(d.Ended); ended != "" {
 		gone += fmt.Sprintf(" (%s ended)", ended)
 	}
+	if d.Consequence {
+		return fmt.Sprintf("as a result, %s on %s %s forever: the threads that would end the wait are stuck themselves", who, d.Object.Kind, obj)
+	}
+	if len(d.Lockouts) > 0 {
+		return w.lockedOutSummary(d)
+	}
 	switch d.What {
 	case heuristics.WhatQueueJoin:
 		unfinished := 0
@@ -49,6 +55,20 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 		}
 		return fmt.Sprintf("%s: %s in join() on queue %s for %s never marked done, and %s — call task_done() in a finally: block, so that a task that fails still counts, and keep a consumer alive while tasks remain",
 			head, who, obj, plural(unfinished, "task"), gone)
+	case heuristics.WhatQueuePut:
+		head := "abandoned wait"
+		if d.Reason == heuristics.ReasonNoReference {
+			head = "probably abandoned wait"
+		}
+		return fmt.Sprintf("%s: %s in put() on queue %s, which is full, and %s — keep a consumer alive while producers put (stop the producers when the consumers fail), or put with a timeout and handle queue.Full",
+			head, who, obj, strings.Replace(gone, "can end it", "will take from it", 1))
+	case heuristics.WhatEvent:
+		head := "abandoned wait"
+		if d.Reason == heuristics.ReasonNoReference {
+			head = "probably abandoned wait"
+		}
+		return fmt.Sprintf("%s: %s on event %s, which is not set, and %s — set it in a finally: block, so that a setter that fails still releases the waiters (with a flag saying it failed), or wait with a timeout",
+			head, who, obj, strings.Replace(gone, "can end it", "will set it", 1))
 	case heuristics.WhatBarrier:
 		missing := "the missing one"
 		if d.Missing > 1 {
@@ -75,6 +95,12 @@ func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 			facts = append(facts, fmt.Sprintf("%s still in it", plural(*d.Queued, "item")))
 		}
 		out = append(out, fmt.Sprintf("%s has %s", w.ref(d.Object), strings.Join(facts, ", ")))
+	case heuristics.WhatQueuePut:
+		if d.Queued != nil && d.Maxsize != nil {
+			out = append(out, fmt.Sprintf("%s is full: it holds %s, its maxsize", w.ref(d.Object), plural(*d.Queued, "item")))
+		}
+	case heuristics.WhatEvent:
+		out = append(out, fmt.Sprintf("%s is not set", w.ref(d.Object)))
 	case heuristics.WhatBarrier:
 		out = append(out, fmt.Sprintf("%s needs %d parties; %d wait at it", w.ref(d.Object), d.Parties, d.Waiting))
 	}
@@ -85,16 +111,18 @@ func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 	case heuristics.ReasonNoOtherThread:
 		out = append(out, "no other thread is left")
 	case heuristics.ReasonOthersBlocked:
-		out = append(out, "no other thread can ever run: each waits forever itself")
+		out = append(out, othersIdle(d.Others))
 	case heuristics.ReasonNoReference:
 		out = append(out, fmt.Sprintf("only %s can still run, and no frame of theirs refers to it and it is no module global: they could end the wait only through a reference pyhang does not see", w.threadList(unseen(d.Others))))
 	}
+	out = append(out, w.lockoutEvidence(d.Lockouts)...)
+	out = append(out, w.sleepers(d.Others)...)
 	for _, e := range d.Ended {
 		out = append(out, fmt.Sprintf("thread %q (%s) has ended: if it was meant to end the wait, it is gone", w.esc(e.Name), e.Object))
 	}
 	var rest []heuristics.ThreadWait
 	for _, p := range d.Others {
-		if p.Waits != nil {
+		if p.Waits != nil && !lockedOut(d.Lockouts, p.Thread) {
 			rest = append(rest, *p.Waits)
 		}
 	}
@@ -193,4 +221,23 @@ func (w *words) mpEvidence(d *heuristics.AbandonedWaitDetails) []string {
 		out = append(out, "no other thread of this process can run: each waits forever itself")
 	}
 	return out
+}
+
+// lockedOutSummary words an abandoned wait whose ender is stuck behind the
+// waiter: not gone, locked out.
+func (w *words) lockedOutSummary(d *heuristics.AbandonedWaitDetails) string {
+	obj := w.shortRef(d.Object)
+	who := w.waitersWait(d.Waiters)
+	var what string
+	switch d.What {
+	case heuristics.WhatQueueJoin:
+		what = fmt.Sprintf("%s in join() on queue %s", who, obj)
+	case heuristics.WhatQueuePut:
+		what = fmt.Sprintf("%s in put() on queue %s, which is full,", who, obj)
+	case heuristics.WhatEvent:
+		what = fmt.Sprintf("%s on event %s, which is not set,", who, obj)
+	default:
+		what = fmt.Sprintf("%s on %s", who, obj)
+	}
+	return fmt.Sprintf("wait that never ends: %s and %s — %s", what, lockoutClause(d.Lockouts, "end it", "waiter"), lockoutAdvice)
 }

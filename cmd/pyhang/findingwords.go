@@ -80,7 +80,7 @@ func cycleAdvice(d *heuristics.DeadlockDetails) string {
 		if len(d.Retries) > 0 {
 			return "do not hold a lock while waiting for a queue, condition, event or barrier that a thread needing that lock has to feed: release it before the wait (a timeout does not help while the loop around the wait keeps the lock)"
 		}
-		return "do not hold a lock while waiting for a queue, condition, event or barrier that a thread needing that lock has to feed: release it before the wait, or give the wait a timeout"
+		return lockoutAdvice
 	}
 	locked, joins := false, false
 	for _, st := range d.Cycle {
@@ -250,6 +250,9 @@ func (w *words) summary(f *heuristics.Finding) string {
 		return w.crashSummary(d)
 	case *heuristics.AllBlockedDetails:
 		if d.Consequence {
+			if len(f.Threads) == 1 {
+				return "the process's only thread is blocked as a result: the process can never make progress"
+			}
 			return fmt.Sprintf("every one of the %d threads is blocked as a result: the process can never make progress", len(f.Threads))
 		}
 		return w.allBlockedSummary(f, d)

@@ -66,6 +66,34 @@ func unseen(others []heuristics.Producer) []int {
 	return tids
 }
 
+// othersIdle says why no other thread will act: each waits forever, or
+// only sleeps in an endless loop.
+func othersIdle(others []heuristics.Producer) string {
+	for _, p := range others {
+		if p.Sleeps != nil {
+			return "no other thread will ever act: each waits forever itself, or only sleeps in an endless loop"
+		}
+	}
+	return "no other thread can ever run: each waits forever itself"
+}
+
+// sleepers says, of each thread that only sleeps in an endless loop, where;
+// a signal handler is all the main thread may still run there.
+func (w *words) sleepers(others []heuristics.Producer) []string {
+	var out []string
+	for _, p := range others {
+		if p.Sleeps == nil {
+			continue
+		}
+		s := fmt.Sprintf("%s only sleeps, in the endless loop at %s in %s, which does nothing else", w.threadLabel(p.Thread), w.site(p.Sleeps), w.esc(p.Sleeps.Function))
+		if t := w.thread(p.Thread); t != nil && t.Main {
+			s += ": a signal handler is all it may still run"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // threadsWait is "1 thread waits" or "3 threads wait".
 func threadsWait(n int) string {
 	if n == 1 {
@@ -85,6 +113,12 @@ func plural(n int, one string) string {
 func (w *words) starvedSummary(d *heuristics.StarvedConsumersDetails) string {
 	q := w.shortRef(d.Queue)
 	n := len(d.Consumers)
+	if len(d.Lockouts) > 0 && !d.Consequence {
+		if d.Queue.Kind == snapshot.KindCondition {
+			return fmt.Sprintf("starved consumers: %s on condition %s, and %s — %s", threadsWait(n), q, lockoutClause(d.Lockouts, "notify it", "waiter"), lockoutAdvice)
+		}
+		return fmt.Sprintf("starved consumers: %s in get() on queue %s, which is empty, and %s — %s", threadsWait(n), q, lockoutClause(d.Lockouts, "put to it", "consumer"), lockoutAdvice)
+	}
 	if d.Queue.Kind == snapshot.KindCondition {
 		switch {
 		case d.Consequence:
@@ -133,7 +167,7 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 	case heuristics.ReasonNoOtherThread:
 		out = append(out, "no other thread is left: whatever thread fed it is gone")
 	case heuristics.ReasonOthersBlocked:
-		out = append(out, "no other thread can ever run: each waits forever itself")
+		out = append(out, othersIdle(d.Others))
 	case heuristics.ReasonNoReference:
 		what := "queue"
 		if d.Queue.Kind == snapshot.KindCondition {
@@ -142,13 +176,15 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 		out = append(out, fmt.Sprintf("only %s can still run, and the %s is no module global and no frame of theirs refers to it: they could feed it only through a reference pyhang does not see", w.threadList(unseen(d.Others)), what))
 		forever = ""
 	}
+	out = append(out, w.lockoutEvidence(d.Lockouts)...)
+	out = append(out, w.sleepers(d.Others)...)
 	for _, e := range d.Ended {
 		out = append(out, fmt.Sprintf("thread %q (%s) has ended: if it was the producer, it is gone", w.esc(e.Name), e.Object))
 	}
 	// Would-be producers first, each on its own; the rest grouped by wait.
 	var rest []heuristics.ThreadWait
 	for _, p := range d.Others {
-		if p.Waits == nil {
+		if p.Waits == nil || lockedOut(d.Lockouts, p.Thread) {
 			continue
 		}
 		if len(p.Puts) == 0 && !p.Refers {

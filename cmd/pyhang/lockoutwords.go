@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pyhang/pyhang/heuristics"
+)
+
+// lockoutAdvice is what fixes a wait whose feeder needs what the waiter
+// holds.
+const lockoutAdvice = "do not hold a lock while waiting for a queue, condition, event or barrier that a thread needing that lock has to feed: release it before the wait, or give the wait a timeout"
+
+// lockoutClause is ", and the thread that would put to it waits for what
+// the consumer holds while it waits: a lockout", for a finding's summary.
+func lockoutClause(ls []heuristics.Lockout, feed, waiter string) string {
+	who := "the thread that would " + feed + " waits"
+	if feeders(ls) > 1 {
+		who = "the threads that would " + feed + " wait"
+	}
+	if len(ls) > 1 {
+		waiter += "s"
+	}
+	verb := "holds"
+	if len(ls) > 1 {
+		verb = "hold"
+	}
+	return fmt.Sprintf("%s for what the %s %s while waiting: a lockout", who, waiter, verb)
+}
+
+// feeders counts the distinct feeders of the lockouts.
+func feeders(ls []heuristics.Lockout) int {
+	seen := map[int]bool{}
+	for _, l := range ls {
+		seen[l.Feeder] = true
+	}
+	return len(seen)
+}
+
+// lockoutEvidence says, of each lockout, which call of the feeder would end
+// the wait and what it waits for instead, down to the waiter's hold.
+func (w *words) lockoutEvidence(ls []heuristics.Lockout) []string {
+	var out []string
+	for _, l := range ls {
+		var chain []string
+		for _, st := range l.Chain {
+			chain = append(chain, fmt.Sprintf("%s waits for %s at %s%s", w.threadName(st.Thread), w.ref(st.Waits), w.waitsAt(st.ThreadWait), w.heldBy(st.Waits)))
+		}
+		out = append(out, fmt.Sprintf("%s would end the wait of %s with %s() at %s in %s, still ahead of it, but %s, forever",
+			w.threadLabel(l.Feeder), w.threadName(l.Waiter), w.esc(l.At.Call), w.site(&l.At), w.esc(l.At.Function), strings.Join(chain, "; ")))
+	}
+	return out
+}
+
+// lockedOut reports whether the thread is the feeder of one of the lockouts
+// (their evidence tells its wait).
+func lockedOut(ls []heuristics.Lockout, tid int) bool {
+	for _, l := range ls {
+		if l.Feeder == tid {
+			return true
+		}
+	}
+	return false
+}
