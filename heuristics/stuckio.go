@@ -233,8 +233,14 @@ func poolsOf(s *snapshot.Snapshot, stuck map[int]bool) []Pool {
 
 // handlesRequest reports whether the thread runs a socketserver request
 // handler: its stack goes through BaseServer.finish_request, which every
-// socketserver server (threading or not) calls for each connection.
+// socketserver server (threading or not) calls for each connection; or,
+// where a core lost the stack's outer frames, the thread is one that
+// ThreadingMixIn started for a request (threading names it after its
+// target since 3.10: "Thread-3 (process_request_thread)").
 func handlesRequest(t *snapshot.Thread) bool {
+	if t.StackLost && strings.HasSuffix(t.Name, " (process_request_thread)") {
+		return true
+	}
 	for i := range t.Frames {
 		f := &t.Frames[i]
 		if f.Function == "finish_request" && strings.HasSuffix(filepath.ToSlash(f.File), "/socketserver.py") {
