@@ -28,6 +28,11 @@ const (
 	// CauseFatalError: the interpreter stopped itself: Py_FatalError (and
 	// its kin) on the stack, which calls abort().
 	CauseFatalError = "fatal-error"
+	// CauseRaised: the process sent itself a fault signal, with raise(),
+	// pthread_kill() or kill() (signal.raise_signal(), os.kill(),
+	// faulthandler._sigsegv()), not after a fault: no memory was touched
+	// wrongly.
+	CauseRaised = "raised"
 )
 
 // CrashDetails is the signal that killed the process and where it hit.
@@ -127,6 +132,7 @@ func crash(s *snapshot.Snapshot) (Finding, bool) {
 		}
 	}
 	if t == nil {
+		d.raisedByItself()
 		return f, true
 	}
 	d.PythonThread = true
@@ -148,7 +154,16 @@ func crash(s *snapshot.Snapshot) (Finding, bool) {
 	if d.Function != nil {
 		d.Module = moduleKind(s, d.Function)
 	}
+	d.raisedByItself()
 	return f, true
+}
+
+// raisedByItself makes a fault signal the process sent itself (tgkill(),
+// kill()) the cause, unless a handler raised it again after a real fault.
+func (d *CrashDetails) raisedByItself() {
+	if d.Cause == CauseFault && !d.Reraised && (d.Code == snapshot.SITKill || d.Code == snapshot.SIUser) {
+		d.Cause = CauseRaised
+	}
 }
 
 // raiseFunctions are the C library's functions between a raised signal and

@@ -12,7 +12,7 @@ import (
 )
 
 // crashWays are the ways testprogs/crash_in_process.py stops itself.
-var crashWays = []string{"abort-thread", "fatal-error", "faulthandler-segv", "stack-overflow"}
+var crashWays = []string{"abort-thread", "fatal-error", "faulthandler-segv", "raise-segv", "stack-overflow"}
 
 // crashExpect is the expect object of crash_in_process.py's ready file.
 type crashExpect struct {
@@ -185,6 +185,12 @@ func checkCrashCore(t *testing.T, core string, pid int, want crashExpect) {
 	case "fatal-error":
 		if !slices.Contains(stack, "Py_FatalError") && !slices.Contains(stack, "_Py_FatalErrorFunc") {
 			t.Errorf("the native stack %q has no Py_FatalError", stack)
+		}
+	case "raised":
+		// signal.raise_signal() is signal_raise_signal, static: named
+		// where the build keeps .symtab.
+		if c.Reraised || c.Module != "interpreter" || !slices.Contains([]string{"signal_raise_signal", ""}, c.Function.Symbol) {
+			t.Errorf("raised from %+v (%s), reraised %v; want signal_raise_signal in the interpreter, not a re-raise; stack %q", c.Function, c.Module, c.Reraised, stack)
 		}
 	case "fault":
 		if want.Handler == "" {

@@ -14,6 +14,8 @@ const (
 	// SITKill is the si_code of a signal sent with tgkill(): raise(),
 	// abort(), pthread_kill() (SI_USER, 0, is kill()'s).
 	SITKill = -6
+	// SIUser is the si_code of a signal sent with kill().
+	SIUser = 0
 )
 
 // Crashed reports whether the process died of a crash rather than of a
@@ -22,7 +24,8 @@ const (
 // (si_code SI_TKILL: abort(), a Py_FatalError, faulthandler re-raising the
 // fault it caught), when the sender is the process or not recorded. A
 // kill() (SI_USER), as `kill -ABRT` and tools that take cores use it, is
-// none.
+// none, unless the process sent a fault signal to itself
+// (os.kill(os.getpid(), SIGSEGV)): it died of its own doing.
 func (t *TargetInfo) Crashed() bool {
 	s := t.Signal
 	if s == nil {
@@ -31,7 +34,8 @@ func (t *TargetInfo) Crashed() bool {
 	fromItself := s.Code == SITKill && (s.Sender == 0 || t.PID == 0 || s.Sender == t.PID)
 	switch s.Number {
 	case SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGSYS:
-		return s.Code > 0 || fromItself
+		killedItself := s.Code == SIUser && t.PID != 0 && s.Sender == t.PID
+		return s.Code > 0 || fromItself || killedItself
 	case SIGABRT:
 		return fromItself
 	}

@@ -9,12 +9,15 @@ that faulthandler catches and raises again.
     address 0 (ctypes.string_at(0)): strlen() faults, faulthandler's handler prints the
     tracebacks and raises SIGSEGV again, so the core records a SIGSEGV the process raised
     (SI_TKILL) with no fault address; the fault itself sits below the handler's signal frame.
+--how raise-segv: a "raiser" thread calls signal.raise_signal(SIGSEGV), as code that wants a
+    core "for support" does: a SIGSEGV the process raised itself (SI_TKILL), no fault at all.
 --how stack-overflow: a "deep" thread with a 128 KiB stack (threading.stack_size) recurses
     through C (list(map(descend, ...))) with the recursion limit raised out of the way, until
     its stack runs out: SIGSEGV at an address beside its stack pointer. Python 3.14 checks
     the C stack itself and raises RecursionError instead: the ready file then says to skip.
 
-A diagnosis of the core should find crash, with the cause (abort, fatal-error, fault), the
+A diagnosis of the core should find crash, with the cause (abort, fatal-error, fault,
+raised), the
 thread that took the signal and the Python frame that made the fatal call, at the
 BLOCK:<how> line. The ready file is written just before the fatal call.
 """
@@ -22,6 +25,7 @@ BLOCK:<how> line. The ready file is written just before the fatal call.
 import ctypes
 import faulthandler
 import os
+import signal
 import sys
 import threading
 import time
@@ -56,6 +60,13 @@ def read_null(h):
     ctypes.string_at(0)  # BLOCK:faulthandler-segv
 
 
+def raise_now(h):
+    h.about_to_crash("raise-segv", None, None, expect={
+        "signal": "SIGSEGV", "cause": "raised", "thread": "raiser",
+        "python_function": "raise_now", "python_line": h.line("raise-segv")})
+    signal.raise_signal(signal.SIGSEGV)  # BLOCK:raise-segv
+
+
 def descend(n):
     return list(map(descend, (n + 1,)))  # BLOCK:stack-overflow
 
@@ -75,13 +86,17 @@ def overflow(h):
 
 def main():
     p = _harness.parser(__doc__)
-    p.add_argument("--how", choices=["abort-thread", "fatal-error", "faulthandler-segv", "stack-overflow"], required=True)
+    p.add_argument("--how", choices=["abort-thread", "fatal-error", "faulthandler-segv", "raise-segv", "stack-overflow"], required=True)
     args = p.parse_args()
     h = _harness.Harness(args)
     if args.how == "abort-thread":
         threading.Thread(target=abort_now, args=(h,), name="aborter").start()
         while True:
             time.sleep(3600)  # SITE:main
+    elif args.how == "raise-segv":
+        threading.Thread(target=raise_now, args=(h,), name="raiser").start()
+        while True:
+            time.sleep(3600)  # SITE:raiser-main
     elif args.how == "fatal-error":
         fatal_error(h)
     elif args.how == "stack-overflow":

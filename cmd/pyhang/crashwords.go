@@ -33,6 +33,10 @@ func crashFix(d *heuristics.CrashDetails) string {
 		return "the interpreter found its own state broken and stopped; the message it printed to stderr says why (python -X faulthandler also prints every thread's traceback there)"
 	case d.Cause == heuristics.CauseAbort:
 		return "abort() stops a process on a failed check; the message printed to stderr just before it says which"
+	case d.Cause == heuristics.CauseRaised && d.Code == snapshot.SIUser:
+		return "no memory fault: the process sent the signal to itself with kill() (os.kill(os.getpid(), …)), from a thread that may have ended since: look for that call in the program"
+	case d.Cause == heuristics.CauseRaised:
+		return "no memory fault: the program sent the signal itself (os.kill(), signal.raise_signal(), faulthandler._sigsegv(), a C library's raise()); the stack shows the code that sends it"
 	case d.StackOverflow:
 		return "a recursion deeper than the thread's stack holds: make it iterative, or keep sys.setrecursionlimit() low enough for the stack (a thread's stack is threading.stack_size(), the main thread's ulimit -s)"
 	case d.Via != "" && d.NullPointer:
@@ -57,6 +61,10 @@ func signalPhrase(d *heuristics.CrashDetails) string {
 		return "a fatal Python error (Py_FatalError, which calls abort(): " + d.Signal + ")"
 	case d.Cause == heuristics.CauseAbort:
 		return "abort() (" + d.Signal + ")"
+	case d.Cause == heuristics.CauseRaised && d.Code == snapshot.SIUser:
+		return d.Signal + " the process sent itself with kill()"
+	case d.Cause == heuristics.CauseRaised:
+		return d.Signal + " the process raised itself (tgkill: raise(), pthread_kill())"
 	case d.NullPointer:
 		return fmt.Sprintf("%s, a NULL pointer dereference (address %s)", d.Signal, *d.Addr)
 	case d.StackOverflow:
@@ -106,6 +114,11 @@ func (w *words) frameOffset(f *snapshot.NativeFrame) string {
 }
 
 func (w *words) crashSummary(d *heuristics.CrashDetails) string {
+	if d.Cause == heuristics.CauseRaised && d.Code == snapshot.SIUser {
+		// kill() signals the process, not a thread: the one that took it
+		// need not be the one that sent it, which may be gone.
+		return fmt.Sprintf("crash: %s; %s took it — %s", signalPhrase(d), w.threadName(d.Thread), crashFix(d))
+	}
 	where := "in " + w.function(d.Function)
 	switch {
 	case d.Cause != heuristics.CauseFault && d.Via != "":
@@ -159,7 +172,12 @@ func (w *words) crashEvidence(d *heuristics.CrashDetails) []string {
 	}
 	if d.Function != nil {
 		s := "it happened in "
-		if d.Cause != heuristics.CauseFault {
+		switch {
+		case d.Cause == heuristics.CauseRaised && d.Code == snapshot.SIUser:
+			s = "kill() signals the whole process: the thread that took it need not be the one that called kill(); it was in "
+		case d.Cause == heuristics.CauseRaised:
+			s = "the signal was sent from "
+		case d.Cause == heuristics.CauseAbort || d.Cause == heuristics.CauseFatalError:
 			s = "abort() was called from "
 		}
 		fn := d.Function

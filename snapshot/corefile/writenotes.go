@@ -150,6 +150,9 @@ func sigInfoDesc(s *target.SigInfo) []byte {
 			le.PutUint64(d[siAddrOff:], s.Addr)
 		}
 	}
+	if s.Code <= 0 && s.Sender > 0 {
+		le.PutUint32(d[siPIDOff:], uint32(s.Sender)) // a signal a process sent: its pid
+	}
 	return d
 }
 

@@ -213,6 +213,13 @@ func getSigInfo(tid int) (*target.SigInfo, error) {
 	if isFaultSignal(si.Signo) && si.Code > 0 {
 		si.Addr = uint64(le(16)) | uint64(le(20))<<32
 	}
+	// kill() (SI_USER), sigqueue() (SI_QUEUE) and tgkill() (SI_TKILL) carry
+	// the sender's pid where a fault carries its address.
+	if si.Code == 0 || si.Code == -1 || si.Code == -6 {
+		if pid := int(int32(le(16))); pid > 0 {
+			si.Sender = pid
+		}
+	}
 	return si, nil
 }
 
