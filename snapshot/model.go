@@ -243,7 +243,8 @@ type Frame struct {
 	LocalList []Local `json:"locals_list,omitempty"`
 	// URLs are the locals of a thread blocked in I/O whose value is a str
 	// that reads as a URL ("scheme://…", at most 512 characters, a password
-	// in it replaced by "***"): what the thread was fetching, by local name.
+	// in it and secret-named query values replaced by "***"): what the
+	// thread was fetching, by local name.
 	URLs map[string]string `json:"urls,omitempty"`
 	// Refs names the objects of interest held in this frame's locals, by
 	// local name → Object id. Always captured (cheap, bounded).

@@ -75,13 +75,16 @@ func (b *builder) ioContext(th *snapshot.Thread, ts cpython.ThreadState) {
 	}
 }
 
-// redactURL replaces a password in a URL by "***": a report is read by more
-// people than the program's credentials are meant for.
+// redactURL replaces a password in a URL by "***", and the value of each
+// query parameter whose name says it holds a secret (token, key, secret,
+// password, signature …): a report is read by more people than the
+// program's credentials are meant for.
 func redactURL(s string) (string, bool) {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" && u.Opaque == "" && u.Path == "" {
 		return "", false
 	}
+	s = redactQuery(s)
 	if _, has := u.User.Password(); !has {
 		return s, true
 	}
@@ -97,4 +100,49 @@ func redactURL(s string) (string, bool) {
 		return "", false
 	}
 	return s[:start] + auth[:colon] + ":***" + s[start+at:], true
+}
+
+// secretParams are parts of query parameter names that say the value is a
+// credential: api_key, access_token, X-Amz-Signature, client_secret, pwd.
+var secretParams = []string{"token", "key", "secret", "password", "passwd", "pwd", "signature", "sig", "auth", "credential", "session"}
+
+// redactQuery replaces the values of secret-looking query parameters by
+// "***", leaving every other byte of the URL as it was.
+func redactQuery(s string) string {
+	q := strings.IndexByte(s, '?')
+	if q < 0 {
+		return s
+	}
+	end := len(s)
+	if h := strings.IndexByte(s[q:], '#'); h >= 0 {
+		end = q + h
+	}
+	var b strings.Builder
+	b.WriteString(s[:q+1])
+	for i, param := range strings.Split(s[q+1:end], "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		name, _, hasValue := strings.Cut(param, "=")
+		if hasValue && secretName(name) {
+			b.WriteString(name + "=***")
+			continue
+		}
+		b.WriteString(param)
+	}
+	b.WriteString(s[end:])
+	return b.String()
+}
+
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	if un, err := url.QueryUnescape(n); err == nil {
+		n = un
+	}
+	for _, p := range secretParams {
+		if strings.Contains(n, p) {
+			return true
+		}
+	}
+	return false
 }

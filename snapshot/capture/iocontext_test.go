@@ -13,6 +13,10 @@ func TestRedactURL(t *testing.T) {
 		{"https://bob:s3cret@example.com/a?b=c", "https://bob:***@example.com/a?b=c"},
 		{"https://bob@example.com/x@y", "https://bob@example.com/x@y"},
 		{"ftp://u:p:q@h/x", "ftp://u:***@h/x"},
+		{"https://api.example.com/v1/items?page=2&api_key=SUPER&x=1#top", "https://api.example.com/v1/items?page=2&api_key=***&x=1#top"},
+		{"http://h/feed?token=secret", "http://h/feed?token=***"},
+		{"https://s3/b/o?X-Amz-Signature=abc&X-Amz-Date=1", "https://s3/b/o?X-Amz-Signature=***&X-Amz-Date=1"},
+		{"https://u:p@h/?access_token=t", "https://u:***@h/?access_token=***"},
 	} {
 		got, ok := redactURL(tc.in)
 		if !ok || got != tc.want {
