@@ -137,6 +137,18 @@ func pastEntering(th *snapshot.Thread, from int) int {
 
 // userFrame is the innermost frame outside the standard library: the
 // program's own call that led into the library (urlopen, recv …), or 0.
+// OwnFrame is the index of the first frame of the program's own code (not
+// the interpreter's library) at or outside frame from, or from when there is
+// none: where a report points a reader who asks "which line of mine?".
+func OwnFrame(th *snapshot.Thread, from int) int {
+	for i := max(from, 0); i < len(th.Frames); i++ {
+		if !isStdlib(th.Frames[i].File) {
+			return i
+		}
+	}
+	return from
+}
+
 func userFrame(th *snapshot.Thread) int {
 	for i := range th.Frames {
 		if !isStdlib(th.Frames[i].File) {

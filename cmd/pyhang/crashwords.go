@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pyhang/pyhang/heuristics"
+	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
 )
 
@@ -126,13 +127,21 @@ func (w *words) crashSummary(d *heuristics.CrashDetails) string {
 	case d.Cause != heuristics.CauseFault && d.Function != nil:
 		where = "called from " + w.function(d.Function)
 	}
+	// The program's own call, not ctypes' or threading's frame inside it.
+	own := 0
+	if d.Frame != nil {
+		own = *d.Frame
+		if t := w.thread(d.Thread); t != nil {
+			own = locks.OwnFrame(t, own)
+		}
+	}
 	switch {
 	case d.Via != "" && d.Frame != nil:
-		where += ", through " + d.Via + " from " + w.frameAt(d.Thread, *d.Frame)
+		where += ", through " + d.Via + " from " + w.frameAt(d.Thread, own)
 	case d.Via != "":
 		where += ", through " + d.Via
 	case d.Frame != nil:
-		where += ", under " + w.frameAt(d.Thread, *d.Frame)
+		where += ", under " + w.frameAt(d.Thread, own)
 	}
 	if !d.PythonThread {
 		where += fmt.Sprintf(", in thread %d, which runs no Python", d.Thread)
