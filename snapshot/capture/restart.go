@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot/target"
@@ -59,6 +60,14 @@ func restarted(t target.Target, kt *target.Thread, site *siteCache) (nr int, how
 		if fitsCall(t, nr, kt.Args) {
 			fit = append(fit, nr)
 		}
+	}
+	if len(fit) > 1 && slices.Contains(fit, sysClockNanosl) && slices.Contains(fit, sysPoll) {
+		// clock_nanosleep(CLOCK_REALTIME, 0, req, rem) reads as poll(NULL,
+		// 0, timeout) whenever req's low half is not negative: but a
+		// timeout in milliseconds that is the address of mapped memory
+		// is no poll's. Without this, which call a look named hung on a
+		// bit of a stack address: two looks could disagree.
+		fit = slices.DeleteFunc(fit, func(nr int) bool { return nr == sysPoll })
 	}
 	switch {
 	case len(fit) == 1:

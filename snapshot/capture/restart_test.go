@@ -128,6 +128,7 @@ func TestRestartedFromArguments(t *testing.T) {
 		{"FUTEX_WAIT, a value no poll timeout has", [6]uint64{fakeHeap + 0x10, 0x80, 0xfffffffe, fakeStack + 0x80, 0, 0}, sysFutex},
 		{"poll", pollArgs, sysPoll},
 		{"clock_nanosleep", sleepArgs, sysClockNanosl},
+		{"clock_nanosleep(CLOCK_REALTIME, 0, …) reads as poll(NULL, 0, timeout) too", [6]uint64{0, 0, fakeStack + 0x200, fakeStack + 0x210, 0, 0}, sysClockNanosl},
 		{"futex word not writable", [6]uint64{fakeRO + 0x10, 0x89, 0, fakeStack + 0x100, 0, 0xffffffff}, sysPoll},
 		{"futex without a timeout is not restarted", [6]uint64{fakeHeap + 0x1b0, 0x89, 0, 0, 0, 0xffffffff}, sysPoll},
 		{"unmapped pointers", [6]uint64{0x1000, 0x89, 1 << 40, 0x2000, 0, 0}, 0},
