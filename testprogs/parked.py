@@ -113,9 +113,17 @@ def wait_with_locals(first, second, *more, key=None, **extra):
     many = list(range(40))
     mixed = {"list": many[:12], "tuple": (1,), "text": long_text[:90], "inner": {"a": [1, 2]}}
     captured = "in a cell"
+    numbers = {3, 1, 2}
+    tags = frozenset({"x"})
+    no_tags = set()
+    impedance = complex(1, -2)
+    kind = Walker
+    loop = [1]
+    loop.append(loop)
 
     def reader():
         return captured, first
+    callback = reader
     if os.environ.get("PARKED_OS_NAME"):
         set_os_name(os.environ["PARKED_OS_NAME"])
     locals_seen.update(describe_locals(locals(), wait_with_locals))
@@ -151,8 +159,10 @@ def bounded_repr(value, depth, items, width):
     length, "[…(N items)]"; a container shows at most `items` items, and stops adding items
     once `width` characters are written; the items left out are "…(N more)"; a str shows at
     most what is left of `width` (less its quotes, at least 1 character) and then
-    "…(N more characters)", bytes likewise with "…(N more bytes)". Only the types pyhang
-    decodes (None, bool, int, float, str, bytes, tuple, list, dict) may be given here.
+    "…(N more characters)", bytes likewise with "…(N more bytes)"; a container met again
+    inside itself is "[...]" as in Python. Only the types pyhang decodes (None, bool,
+    int, float, complex, str, bytes, tuple, list, dict, set, frozenset, functions and
+    classes) may be given here.
     Returns [text, {"items", "chars", "bytes", "collapsed"}] (zero counts left out)."""
     out = []
     state = {"budget": width, "cut": {}}
@@ -164,8 +174,15 @@ def bounded_repr(value, depth, items, width):
     def cut(kind, n):
         state["cut"][kind] = state["cut"].get(kind, 0) + n
 
+    active = []
+
     def walk(v, level):
-        if v is None or isinstance(v, (bool, int, float)):
+        if v is None or isinstance(v, (bool, int, float, complex, type)) or inspect.isfunction(v):
+            write(repr(v))
+        elif isinstance(v, (list, tuple, dict, set, frozenset)) and any(v is a for a in active):
+            write({list: "[...]", tuple: "(...)", dict: "{...}", set: "set(...)",
+                   frozenset: "frozenset(...)"}[type(v)])
+        elif isinstance(v, (set, frozenset)) and not v:
             write(repr(v))
         elif isinstance(v, str):
             keep = max(state["budget"] - 2, 1)
@@ -179,13 +196,14 @@ def bounded_repr(value, depth, items, width):
             if len(v) > keep:
                 cut("bytes", len(v) - keep)
                 write("…(%d more bytes)" % (len(v) - keep))
-        elif isinstance(v, (list, tuple, dict)):
-            open_, close = {list: "[]", tuple: "()", dict: "{}"}[type(v)]
+        elif isinstance(v, (list, tuple, dict, set, frozenset)):
+            open_, close = {list: "[]", tuple: "()", dict: "{}", set: "{}"}.get(type(v), ("frozenset({", "})"))
             if len(v) > 0 and level >= depth:
                 cut("collapsed", 1)
                 write("%s…(%d items)%s" % (open_, len(v), close))
                 return
             write(open_)
+            active.append(v)
             shown = 0
             entries = list(v.items()) if isinstance(v, dict) else list(v)
             for e in entries[:items]:
@@ -208,12 +226,14 @@ def bounded_repr(value, depth, items, width):
                 write("…(%d more)" % rest)
             elif isinstance(v, tuple) and len(v) == 1:
                 write(",")
+            active.pop()
             write(close)
         else:
             return None
         return True
 
-    if not (value is None or isinstance(value, (bool, int, float, str, bytes, list, tuple, dict))):
+    if not (value is None or isinstance(value, (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset, type))
+            or inspect.isfunction(value)):
         return None
     walk(value, 0)
     return ["".join(out), state["cut"]]

@@ -88,10 +88,12 @@ type Layout struct {
 	TupleItems         int64
 	IntNewLayout       bool  // 3.12+ lv_tag
 	HeapTypeCachedKeys int64 // ht_cached_keys (3.11+)
+	HeapTypeQualname   int64 // ht_qualname
 	DictNew            bool  // 3.11+ dict keys layout
 	ValuesHeader       int64 // offset of values[0] in PyDictValues (3.13+: 8)
 	ManagedDict        int   // 0 none (≤3.10), 11, 12, 13 (3.13+)
 	FuncCode           int64 // PyFunctionObject.func_code
+	FuncQualname       int64 // PyFunctionObject.func_qualname
 
 	// GIL (struct _gil_runtime_state): GILInterval is the switch interval
 	// in microseconds, GILSwitches counts the times another thread took it.
@@ -233,8 +235,8 @@ func oldCommon() Layout {
 		CoFilename: 104, CoName: 112, CoLinetable: 120, CoQualname: -1,
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
 		CoStacksize: 32, OpBeforeWith: -1,
-		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1,
-		FuncCode:    16,
+		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1, HeapTypeQualname: 864,
+		FuncCode: 16, FuncQualname: 104,
 		GILInterval: 0, GILLastHolder: 8, GILLocked: 16, GILSwitches: 24, LockLockAddr: true,
 		OpExtendedArg: 144,
 	}
@@ -255,6 +257,7 @@ func layout38() *Layout {
 func layout39() *Layout {
 	l := oldCommon()
 	l.Minor = 9
+	l.HeapTypeQualname = 856 // 3.9 only: a field fewer before it
 	l.RuntimeGILCurrent, l.RuntimeGIL = 568, 352
 	l.InterpID, l.InterpGC, l.InterpFinalizing = 24, 616, 56
 	l.InterpModules, l.InterpSysdict = 856, 872
@@ -266,7 +269,7 @@ func layout39() *Layout {
 func layout310() *Layout {
 	l := oldCommon()
 	l.Minor = 10
-	l.FuncCode = 48 // 3.10 moved the fields every function has first
+	l.FuncCode, l.FuncQualname = 48, 40 // 3.10 moved the fields every function has first
 	l.RuntimeGILCurrent, l.RuntimeGIL = 568, 352
 	l.InterpID, l.InterpGC, l.InterpFinalizing = 24, 616, 56
 	l.InterpModules, l.InterpSysdict = 856, 872
@@ -292,10 +295,10 @@ func newCommon() Layout {
 		CoArgcount: 52, CoKwonlyargcount: 60, CoFlags: 48, CoNlocals: -1, CoCode: -1, CoVarnames: -1,
 		CoCellvars: -1, CoFreevars: -1, CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
 		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136, CoStacksize: 64,
-		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true, FuncCode: 48,
+		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true, FuncCode: 48, FuncQualname: 40,
 		OpBeforeWith:       -1,
-		HeapTypeCachedKeys: 880,
-		GILInterval:        0, GILLastHolder: 8, GILLocked: 16, GILSwitches: 24, LockLockAddr: false,
+		HeapTypeCachedKeys: 880, HeapTypeQualname: 872,
+		GILInterval: 0, GILLastHolder: 8, GILLocked: 16, GILSwitches: 24, LockLockAddr: false,
 	}
 }
 
@@ -323,7 +326,7 @@ func layout311() *Layout {
 	l.CoArgcount, l.CoKwonlyargcount = 56, 64
 	l.StrASCIIData, l.StrCompactData = 48, 72
 	l.IntNewLayout = false
-	l.HeapTypeCachedKeys = 872
+	l.HeapTypeCachedKeys, l.HeapTypeQualname = 872, 864
 	l.ManagedDict = 11
 	l.LockLockAddr = true
 	// JUMP_BACKWARD, its quickened JUMP_BACKWARD_QUICK, JUMP_BACKWARD_NO_INTERRUPT,

@@ -17,6 +17,8 @@ const (
 	tpDict        = 264
 	tpDictoffset  = 288
 	floatValue    = 16
+	complexReal   = 16 // PyComplexObject.cval
+	complexImag   = 24
 	bytesSval     = 32
 	listItems     = 24
 	moduleDict    = 16

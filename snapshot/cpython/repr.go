@@ -70,7 +70,24 @@ type reprer struct {
 	budget int // characters left of lim.Width
 	nodes  int
 	cut    snapshot.Cut
+	// open are the containers being written, outermost first: one met
+	// again inside itself is written as Python does, "[...]".
+	open []uint64
 }
+
+// enter reports whether container v may be written (it is not already
+// being written further out), and notes it; leave undoes that.
+func (r *reprer) enter(v uint64) bool {
+	for _, o := range r.open {
+		if o == v {
+			return false
+		}
+	}
+	r.open = append(r.open, v)
+	return true
+}
+
+func (r *reprer) leave() { r.open = r.open[:len(r.open)-1] }
 
 func (r *reprer) write(s string) {
 	r.b.WriteString(s)
@@ -143,10 +160,42 @@ func (r *reprer) repr(v uint64, depth int) {
 			r.cut.Bytes += int(n) - len(b)
 			r.write(fmt.Sprintf("…(%d more bytes)", int(n)-len(b)))
 		}
-	case "tuple", "list":
-		r.sequence(v, tn, depth, other)
-	case "dict":
-		r.dict(v, depth, other)
+	case "complex":
+		re, err1 := p.r.f64(v + complexReal)
+		im, err2 := p.r.f64(v + complexImag)
+		if err1 != nil || err2 != nil {
+			other()
+			return
+		}
+		r.write(complexRepr(re, im))
+	case "tuple", "list", "dict", "set", "frozenset":
+		if !r.enter(v) {
+			r.write(map[string]string{"tuple": "(...)", "list": "[...]", "dict": "{...}", "set": "set(...)", "frozenset": "frozenset(...)"}[tn])
+			return
+		}
+		defer r.leave()
+		switch tn {
+		case "dict":
+			r.dict(v, depth, other)
+		case "set", "frozenset":
+			r.set(v, tn, depth, other)
+		default:
+			r.sequence(v, tn, depth, other)
+		}
+	case "function":
+		q, err := p.r.u64(v + uint64(p.Layout.FuncQualname))
+		name, serr := p.str(q, maxNameLen)
+		if err != nil || serr != nil {
+			other()
+			return
+		}
+		r.write(fmt.Sprintf("<function %s at %#x>", name, v))
+	case "type":
+		if name, ok := r.className(v); ok {
+			r.write("<class '" + name + "'>")
+			return
+		}
+		other()
 	case "_thread.lock", "_thread.RLock":
 		if o := p.lockState(v, tn); o != nil {
 			state := "unlocked"
@@ -386,4 +435,112 @@ func hexEscape(sb *strings.Builder, kind byte, v uint32, digits int) {
 	for i := digits - 1; i >= 0; i-- {
 		sb.WriteByte(hex[v>>(4*uint(i))&15])
 	}
+}
+
+// set writes a set or frozenset as Python does: {1, 2}, frozenset({1}),
+// set(), reading its hash table a slice at a time until enough items are
+// shown. A slot holds an item when its key is set and its hash is not -1
+// (a deleted item's dummy).
+func (r *reprer) set(v uint64, tn string, depth int, other func()) {
+	p := r.p
+	used, err1 := p.r.i64(v + setUsed)
+	mask, err2 := p.r.i64(v + setMask)
+	table, err3 := p.r.u64(v + setTable)
+	if err1 != nil || err2 != nil || err3 != nil || mask < 0 || mask+1 > maxSetSlots || (mask+1)&mask != 0 || used < 0 || used > mask+1 {
+		other()
+		return
+	}
+	open, close := "{", "}"
+	if tn == "frozenset" {
+		open, close = "frozenset({", "})"
+	}
+	switch {
+	case used == 0:
+		r.write(tn + "()")
+		return
+	case depth >= r.lim.Depth:
+		r.cut.Collapsed++
+		r.write(fmt.Sprintf("%s…(%d items)%s", open, used, close))
+		return
+	}
+	r.write(open)
+	shown := 0
+	const slice = 256 // slots read at a time
+	full := false
+	for i := int64(0); i <= mask && !full && shown < int(used); i += slice {
+		raw, err := p.r.bytes(table+uint64(i*setEntry), int(min(slice, mask+1-i))*setEntry)
+		if err != nil {
+			break
+		}
+		for j := 0; j < len(raw); j += setEntry {
+			key, hash := le64(raw[j:]), int64(le64(raw[j+8:]))
+			if key == 0 || hash == -1 {
+				continue
+			}
+			if !r.room(shown) {
+				full = true
+				break
+			}
+			if shown > 0 {
+				r.write(", ")
+			}
+			r.repr(key, depth+1)
+			shown++
+		}
+	}
+	if rest := int(used) - shown; rest > 0 {
+		r.cut.Items += rest
+		if shown > 0 {
+			r.write(", ")
+		}
+		r.write(fmt.Sprintf("…(%d more)", rest))
+	}
+	r.write(close)
+}
+
+// className is a class's name as Python's repr of it spells it: its
+// tp_name for a type C defines ("int", "collections.OrderedDict"); for a
+// class a class statement made, __module__ and its qualified name
+// ("__main__.Outer.Job").
+func (r *reprer) className(t uint64) (string, bool) {
+	p := r.p
+	name, err := p.typeNameOfType(t)
+	if err != nil {
+		return "", false
+	}
+	flags, err := p.r.u64(t + tpFlags)
+	if err != nil || flags&flagHeapType == 0 {
+		return name, true
+	}
+	if off := p.Layout.HeapTypeQualname; off > 0 {
+		if q, err := p.r.u64(t + uint64(off)); err == nil {
+			if s, err := p.str(q, maxNameLen); err == nil {
+				name = s
+			}
+		}
+	}
+	d, err := p.r.u64(t + tpDict)
+	if err != nil || d == 0 {
+		return name, true
+	}
+	if m, ok := p.dictGet(d, "__module__"); ok {
+		if s, err := p.str(m, maxNameLen); err == nil && s != "builtins" {
+			return s + "." + name, true
+		}
+	}
+	return name, true
+}
+
+// complexRepr is Python's repr of a complex: 2j, (1+2j), (-0-1.5j),
+// (1+nanj). Its parts are written as floats are, without a ".0".
+func complexRepr(re, im float64) string {
+	part := func(f float64) string { return strings.TrimSuffix(formatFloat(f), ".0") }
+	i := part(im)
+	if re == 0 && !math.Signbit(re) {
+		return i + "j"
+	}
+	if !strings.HasPrefix(i, "-") {
+		i = "+" + i
+	}
+	return "(" + part(re) + i + "j)"
 }

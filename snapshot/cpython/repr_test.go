@@ -78,3 +78,17 @@ func TestCutDigits(t *testing.T) {
 		t.Errorf("got %q, cut %d", got, cut)
 	}
 }
+
+func TestComplexRepr(t *testing.T) {
+	for _, tc := range []struct {
+		re, im float64
+		want   string
+	}{
+		{1, 2, "(1+2j)"}, {0, 2, "2j"}, {math.Copysign(0, -1), -1.5, "(-0-1.5j)"}, {1e20, math.NaN(), "(1e+20+nanj)"},
+		{0, 0, "0j"}, {2.5, math.Inf(-1), "(2.5-infj)"}, {1234567, 0.1, "(1234567+0.1j)"},
+	} {
+		if got := complexRepr(tc.re, tc.im); got != tc.want {
+			t.Errorf("complexRepr(%v, %v) = %s, want %s", tc.re, tc.im, got, tc.want)
+		}
+	}
+}
