@@ -54,6 +54,10 @@ type monitorOptions struct {
 	// interrupt, if set, ends the watch: the processes are let go and
 	// pyhang exits with 128 + the signal.
 	interrupt <-chan os.Signal
+	// watchedPID is the process pyhang watch was given: told when it runs
+	// no Python (the processes run starts, and their children, often do
+	// not, and are not told).
+	watchedPID int
 }
 
 // watched is one followed process.
@@ -237,6 +241,9 @@ func (m *monitor) check(w *watched) {
 		return
 	case errors.As(err, &np):
 		w.checked = true
+		if w.pid == m.o.watchedPID {
+			m.notef("process %d runs no Python (%s): only its CPU use is watched, and the processes it starts from now on", w.pid, np.Reason)
+		}
 	case time.Since(w.since) >= checkFor:
 		w.checked = true
 		m.notef("process %d: %v; watching its CPU use only", w.pid, err)

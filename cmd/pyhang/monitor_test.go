@@ -61,4 +61,12 @@ func TestMonitorCheck(t *testing.T) {
 	if !w.checked || w.python || w.looker == nil || out.Len() != 0 {
 		t.Errorf("not Python: checked %v python %v looker %v, said %q", w.checked, w.python, w.looker, out.String())
 	}
+
+	// The process pyhang watch was given runs no Python: said, once.
+	m.o.watchedPID = 44
+	w = &watched{pid: 44, since: time.Now()}
+	m.check(w)
+	if !w.checked || !bytes.Contains(out.Bytes(), []byte("process 44 runs no Python (no _PyRuntime)")) {
+		t.Errorf("the watched process is not Python: checked %v, said %q", w.checked, out.String())
+	}
 }

@@ -32,7 +32,10 @@ func writeHeader(w io.Writer, s *snapshot.Snapshot) {
 		fmt.Fprintf(w, "Core %s of process %d (Python %s, %s)\n", esc(*t.Core), t.PID, esc(t.Python), esc(t.Executable))
 	} else {
 		fmt.Fprintf(w, "Process %d (Python %s, %s)", t.PID, esc(t.Python), esc(t.Executable))
-		if t.PausedMS != nil {
+		switch {
+		case t.PausedMS != nil && *t.PausedMS == 0:
+			fmt.Fprint(w, ", not paused") // --nonblocking
+		case t.PausedMS != nil:
 			fmt.Fprintf(w, ", paused %.1f ms", *t.PausedMS)
 		}
 		fmt.Fprintln(w)
@@ -90,14 +93,29 @@ func writeInterpreterState(w io.Writer, t snapshot.TargetInfo) {
 }
 
 // inheritedOSName is the kernel's name a thread has unless it was given
-// another: the main thread's (the process's), which threads inherit.
+// another: the process's, which threads inherit from the thread that
+// starts them. Most threads keep it: the name most of them have, or the
+// main thread's on a tie (a renamed main thread is then told too).
 func inheritedOSName(s *snapshot.Snapshot) string {
+	count := map[string]int{}
+	main := ""
 	for i := range s.Threads {
-		if s.Threads[i].Main {
-			return s.Threads[i].OSName
+		t := &s.Threads[i]
+		if t.OSName == "" {
+			continue
+		}
+		count[t.OSName]++
+		if t.Main {
+			main = t.OSName
 		}
 	}
-	return ""
+	best := main
+	for name, n := range count {
+		if n > count[best] || n == count[best] && best != main && name < best {
+			best = name
+		}
+	}
+	return best
 }
 
 // threadTitle is `Thread 4355 "posting" (ident 140123…)`, with the kernel's
@@ -141,9 +159,12 @@ func writeThread(w io.Writer, t *snapshot.Thread, inherited string) {
 		return
 	}
 	if len(t.Frames) == 0 {
-		if t.NoThreadState {
+		switch {
+		case t.NoThreadState:
 			fmt.Fprintln(w, "  (a thread without Python: no Python frames)")
-		} else {
+		case t.StackLost:
+			fmt.Fprintln(w, "  (its Python frames could not be read: see the warnings above)")
+		default:
 			fmt.Fprintln(w, "  (no Python frames)")
 		}
 		return

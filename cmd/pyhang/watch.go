@@ -52,7 +52,7 @@ SIGTERM ends the watch and lets the process go, untouched.`,
 			}
 			defer fl.Close()
 			o := f.options("pyhang watch")
-			o.keep, o.out, o.interrupt = !f.kill, cmd.OutOrStdout(), sigs
+			o.keep, o.out, o.interrupt, o.watchedPID = !f.kill, cmd.OutOrStdout(), sigs, pid
 			if code := newMonitor(fl, o).run(); code != 0 {
 				return exitStatusError{code}
 			}

@@ -73,7 +73,11 @@ func Open(path string, opts Options) (c *Core, err error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not an ELF core file: not a regular file: %w", path, ErrNotCore)
+		what := "not a regular file"
+		if st.IsDir() {
+			what = "a directory"
+		}
+		return nil, notCoreErr("%s is not an ELF core file: it is %s", path, what)
 	}
 	c, err = newCore(f, st.Size(), path, opts)
 	if err != nil {

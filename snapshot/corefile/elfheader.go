@@ -48,7 +48,7 @@ var compressedMagic = []struct {
 // errors) and returns its program headers.
 func readProgs(r io.ReaderAt, size int64, name string) ([]prog, error) {
 	if size == 0 {
-		return nil, fmt.Errorf("%s is not an ELF core file: the file is empty: %w", name, ErrNotCore)
+		return nil, notCoreErr("%s is not an ELF core file: the file is empty", name)
 	}
 	var eh [ehdrSize]byte
 	n, err := r.ReadAt(eh[:], 0)
@@ -65,7 +65,7 @@ func readProgs(r io.ReaderAt, size int64, name string) ([]prog, error) {
 		if n < len(elf.ELFMAG) && err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
-		return nil, fmt.Errorf("%s is not an ELF core file: %w", name, ErrNotCore)
+		return nil, notCoreErr("%s is not an ELF core file", name)
 	}
 	if n < len(eh) {
 		return nil, fmt.Errorf("%s is truncated: only %d bytes of its %d-byte ELF header: %w", name, n, ehdrSize, ErrTruncated)
@@ -78,7 +78,7 @@ func readProgs(r io.ReaderAt, size int64, name string) ([]prog, error) {
 	}
 	le := binary.LittleEndian
 	if t := elf.Type(le.Uint16(eh[16:])); t != elf.ET_CORE {
-		return nil, fmt.Errorf("%s is not an ELF core file: it is an ELF file of type %v: %w", name, t, ErrNotCore)
+		return nil, notCoreErr("%s is not an ELF core file: it is an ELF file of type %v", name, t)
 	}
 	if m := elf.Machine(le.Uint16(eh[18:])); m != elf.EM_X86_64 {
 		return nil, fmt.Errorf("%s is a core for %v; pyhang reads x86-64 cores: %w", name, m, ErrWrongMachine)

@@ -23,6 +23,15 @@ var (
 	ErrMissingFile = errors.New("mapped file not found")
 )
 
+// notCore is an error that is ErrNotCore, worded in full: its text does
+// not end by repeating the sentinel's.
+type notCore struct{ msg string }
+
+func (e notCore) Error() string { return e.msg }
+func (e notCore) Unwrap() error { return ErrNotCore }
+
+func notCoreErr(format string, args ...any) error { return notCore{fmt.Sprintf(format, args...)} }
+
 // MissingFileError says that a file the core maps is needed (for memory the
 // core does not hold, or by OpenFile) and has no local copy.
 type MissingFileError struct {

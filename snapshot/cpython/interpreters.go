@@ -222,7 +222,7 @@ func (p *Process) ModuleIn(interp uint64, name string) (uint64, error) {
 	}
 	m, ok := p.dictGet(mods, name)
 	if !ok {
-		return 0, fmt.Errorf("module %s is not imported", name)
+		return 0, fmt.Errorf("module %s is not in sys.modules (not imported, or the interpreter is shutting down)", name)
 	}
 	d, err := p.r.u64(m + moduleDict)
 	if err != nil || d == 0 {
