@@ -141,7 +141,10 @@ func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]b
 		d.Missing = d.Parties - d.Waiting
 	}
 	var severity Severity
-	d.Reason, severity = noEnder(canRun, others)
+	d.Reason, severity = noEnder(s, canRun, others)
+	if d.Reason == ReasonMainSleeps && installsHandlers(a) {
+		return Finding{}, false // a handler on the sleeping main thread may end it
+	}
 	f := abandonedFinding(a, d, ob, waiters)
 	f.Severity = severity
 	return f, true

@@ -69,11 +69,14 @@ func foreverWait(a *locks.Analysis, t *snapshot.Thread) *ThreadWait {
 }
 
 // noEnder says why no thread can end the wait: a thread that can run but
-// shows no reference to the object leaves it a guess (a warning).
-func noEnder(canRun int, others []Producer) (string, Severity) {
+// shows no reference to the object leaves it a guess (a warning), and so
+// does a main thread that only sleeps, which a signal handler may wake.
+func noEnder(s *snapshot.Snapshot, canRun int, others []Producer) (string, Severity) {
 	switch {
 	case canRun > 0:
 		return ReasonNoReference, Warning
+	case slices.ContainsFunc(others, func(p Producer) bool { return p.Sleeps != nil && isMain(s, p.Thread) }):
+		return ReasonMainSleeps, Warning
 	case len(others) == 0:
 		return ReasonNoOtherThread, Error
 	default:
@@ -172,4 +175,18 @@ func chainedWaits(waits []Finding) {
 			}
 		}
 	}
+}
+
+// isMain reports whether tid is the process's main thread.
+func isMain(s *snapshot.Snapshot, tid int) bool {
+	t := threadOf(s, tid)
+	return t != nil && t.Main
+}
+
+// installsHandlers reports whether the program's code installs a signal
+// handler (locks.Analysis.SignalHandlerSite): on a main thread that only
+// sleeps, it may be what ends a wait.
+func installsHandlers(a *locks.Analysis) bool {
+	_, ok := a.SignalHandlerSite()
+	return ok
 }

@@ -60,8 +60,8 @@ func feedDeadlocks(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, f
 	return out
 }
 
-// Lockout is a proven endless wait whose would-be ender is stuck behind the
-// waiter: Feeder runs code that would end it (At: a put(), notify(), set()
+// Lockout is a wait no thread left will end whose would-be ender is stuck
+// behind the waiter: Feeder runs code that would end it (At: a put(), notify(), set()
 // or task_done() still ahead of it), but waits, through Chain (each wait
 // from the feeder's on, the last one's held by the waiter), for what the
 // waiter holds while it waits. Which thread would end the wait is read from
@@ -73,8 +73,8 @@ type Lockout struct {
 	Chain  []CycleStep `json:"chain"`
 }
 
-// lockouts attaches to each proven starved queue or abandoned wait the
-// probable deadlocks in feeds of its waiters, and returns the other ones.
+// lockouts attaches to each starved queue or abandoned wait the probable
+// deadlocks in feeds of its waiters, and returns the other ones.
 func lockouts(waits, feeds []Finding) []Finding {
 	byWaiter := map[int]int{}
 	for i, f := range feeds {
@@ -82,9 +82,6 @@ func lockouts(waits, feeds []Finding) []Finding {
 	}
 	used := map[int]bool{}
 	for _, f := range waits {
-		if f.Severity != Error {
-			continue
-		}
 		for _, w := range waitersOf(f) {
 			i, ok := byWaiter[w.Thread]
 			if !ok {

@@ -77,9 +77,9 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	live, likely := mayRun(s, a, nil), mayRun(s, a, newReferrers(s))
 	waits := append(abandonedWaits(s, a, live, likely), mpAbandoned(s, a, live)...)
 	waits = append(waits, starvedConsumers(s, a, live, likely)...)
-	// A proven endless wait whose would-be ender is stuck behind the
-	// waiter is a lockout: the proven finding tells it, not a probable
-	// deadlock besides.
+	// A wait no thread left will end whose would-be ender is stuck behind
+	// the waiter is a lockout: the starved queue or abandoned wait tells
+	// it, not a probable deadlock besides.
 	feeds := lockouts(waits, feedDeadlocks(s, a, live, out))
 	chainedWaits(waits)
 	for _, f := range waits {
@@ -112,10 +112,15 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 
 // explains reports whether a finding found before all-blocked is its cause:
 // any is, but a probable deadlock's warning (which thread holds one of its
-// locks is not known), beside which the proven all-blocked stays the error.
+// locks is not known) and a blocked event loop's (it says the loop cannot
+// run, not why the thread it waits for never lets go), beside which the
+// proven all-blocked stays the error.
 func explains(f Finding) bool {
+	if f.Severity == Error {
+		return true
+	}
 	d, ok := f.Details.(*DeadlockDetails)
-	return !ok || !d.Probable || f.Severity == Error
+	return f.Kind != BlockedEventLoop && (!ok || !d.Probable)
 }
 
 // ThreadWait is one thread's wait, as findings list them; or one asyncio

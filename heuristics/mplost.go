@@ -165,11 +165,16 @@ func deadProducers(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, q
 		if live[t.TID] {
 			return Finding{}, false // it may put to the queue
 		}
-		d.Others = append(d.Others, Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID), Waits: foreverWait(a, t)})
+		p := Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID), Waits: foreverWait(a, t)}
+		if loop, ok := a.SleepLoop(t.TID); ok {
+			p.Sleeps = &loop
+		}
+		d.Others = append(d.Others, p)
 	}
-	d.Reason = ReasonOthersBlocked
-	if len(d.Others) == 0 {
-		d.Reason = ReasonNoOtherThread
+	var severity Severity
+	d.Reason, severity = noEnder(s, 0, d.Others)
+	if d.Reason == ReasonMainSleeps && installsHandlers(a) {
+		return Finding{}, false
 	}
 	isLive := s.Target.Kind == "pid"
 	children := childrenByPID(s)
@@ -201,7 +206,9 @@ func deadProducers(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, q
 	if len(d.Processes) == 0 {
 		return Finding{}, false // nothing says who was to put
 	}
-	return abandonedFinding(a, d, q, waiters), true
+	f := abandonedFinding(a, d, q, waiters)
+	f.Severity = severity
+	return f, true
 }
 
 // abandonedFinding is the error that the waiters wait on ob for good, as d

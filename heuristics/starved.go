@@ -23,6 +23,12 @@ const (
 	// would-be producer blocked, or past its last put and waiting), or only
 	// sleeps in an endless loop that does nothing else.
 	ReasonOthersBlocked = "others-blocked"
+	// ReasonMainSleeps: every other thread waits forever, or only sleeps in
+	// an endless loop, and the main thread is one that sleeps: a Python
+	// signal handler, which runs on the main thread, is all that could
+	// still end the wait (a warning: pyhang does not read which handlers
+	// are installed).
+	ReasonMainSleeps = "main-sleeps"
 	// ReasonNoReference: threads can still run, but the queue is no module
 	// global and no frame of theirs refers to it, and every thread that does
 	// waits forever (or can run only if those threads feed some queue):
@@ -180,7 +186,10 @@ func starvedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]boo
 		d.Length = nil
 	}
 	f := Finding{Kind: StarvedConsumers, Threads: consumers, Objects: []string{q.ID}, Details: d}
-	d.Reason, f.Severity = noEnder(canRun, others)
+	d.Reason, f.Severity = noEnder(s, canRun, others)
+	if d.Reason == ReasonMainSleeps && installsHandlers(a) {
+		return Finding{}, false // a handler on the sleeping main thread may feed it
+	}
 	if d.Reason != ReasonNoReference {
 		// Only where no thread can run is a gone producer the cause.
 		d.Ended = endedThreads(s)

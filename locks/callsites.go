@@ -145,3 +145,24 @@ func (a *Analysis) SleepLoop(tid int) (Site, bool) {
 	}
 	return Site{File: fr.File, Line: line, Function: fr.Qualname}, true
 }
+
+// SignalHandlerSite is the first call that installs a signal handler
+// (signal.signal(), loop.add_signal_handler()) in the program's own files
+// on the snapshot's stacks, from the source: a handler that sets an event
+// or feeds a queue may yet end a wait that nothing else will, on the main
+// thread, however it sleeps. False when none is seen (or the source cannot
+// be read).
+func (a *Analysis) SignalHandlerSite() (Site, bool) {
+	if a.x == nil {
+		return Site{}, false
+	}
+	for _, file := range a.x.src.programFiles(a.Snap) {
+		for _, c := range a.x.src.calls(file, []string{"signal", "add_signal_handler"}) {
+			if c.Method == "signal" && c.Last != "signal" {
+				continue // signal.signal(), not some other object's signal()
+			}
+			return Site{File: file, Line: c.Line, Call: c.Method}, true
+		}
+	}
+	return Site{}, false
+}

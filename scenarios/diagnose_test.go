@@ -76,9 +76,10 @@ type expectation struct {
 	// (starved-consumers or abandoned-wait), whose would-be ender Feeder
 	// waits for what Waiter holds while it waits.
 	Lockout *struct {
-		Kind   string `json:"kind"`
-		Waiter string `json:"waiter"`
-		Feeder string `json:"feeder"`
+		Kind     string `json:"kind"`
+		Waiter   string `json:"waiter"`
+		Feeder   string `json:"feeder"`
+		Severity string `json:"severity"`
 	} `json:"lockout"`
 	Starved       []string `json:"starved"`
 	Queue         string   `json:"queue"`
@@ -925,8 +926,9 @@ func TestGraphSVG(t *testing.T) {
 	}
 }
 
-// checkLockout: one error of the kind, whose lockouts name the waiter and
-// its locked-out feeder, and whose summary says it is a lockout.
+// checkLockout: one problem of the kind and severity, whose lockouts name
+// the waiter and its locked-out feeder, and whose summary says it is a
+// lockout.
 func checkLockout(t *testing.T, d *diagnosis, want expectation) {
 	t.Helper()
 	f := d.Findings[d.onlyProblem(t, want.Lockout.Kind)]
@@ -942,8 +944,8 @@ func checkLockout(t *testing.T, d *diagnosis, want expectation) {
 	if err := json.Unmarshal(f.Details, &det); err != nil {
 		t.Fatalf("details: %v", err)
 	}
-	if f.Severity != "error" || !strings.Contains(f.Summary, "lockout") {
-		t.Errorf("severity %s, summary %q: want an error that says lockout", f.Severity, f.Summary)
+	if f.Severity != want.Lockout.Severity || !strings.Contains(f.Summary, "lockout") {
+		t.Errorf("severity %s, summary %q: want a%s %s that says lockout", f.Severity, f.Summary, map[bool]string{true: "n"}[want.Lockout.Severity == "error"], want.Lockout.Severity)
 	}
 	if len(det.Lockouts) != 1 {
 		t.Fatalf("lockouts %+v, want one", det.Lockouts)

@@ -4,7 +4,7 @@
 dies. glibc keeps the stack of a thread that ended and hands it to the next thread it
 starts, and a thread's ident is the address of that stack's thread descriptor: "poller",
 started once the loader's OS thread is gone, gets the dead loader's ident (a candidate
-that does not is kept aside while another starts, and let go once one does). Poller then waits on an Event nothing sets, holding
+that does not is kept aside while another starts, and let go once one does). Poller then waits on an Event nothing sets (a timed wait, in a loop), holding
 nothing. "refresher", started after it with an ident of its own, asks for `registry`
 and waits forever; the main thread joins it.
 
@@ -36,7 +36,8 @@ def load():
 def poll(go, decided):
     go.wait()
     if decided["stay"]:
-        never.wait()  # BLOCK:poll
+        while not never.wait(3600):  # BLOCK:poll
+            pass
 
 
 def refresh():

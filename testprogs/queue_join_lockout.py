@@ -4,10 +4,11 @@ takes before it can call task_done().
 "boss" takes `ledger` (a Lock, with block), puts one job and waits in jobs.join(). The
 "worker" thread has got the job from jobs.get() and takes `ledger` before it marks the job
 done: it is blocked on the lock, so task_done() never runs and join() never returns. The
-main thread sleeps in a loop that does nothing else.
+main thread joins the boss.
 
-A diagnosis should find an abandoned wait in join(), an error, with the lockout: the boss's
-task_done() would come from the worker (`lockouts`), which waits for `ledger`.
+A diagnosis should find an abandoned wait in join(), an error (every other thread waits
+forever), with the lockout: the boss's task_done() would come from the worker
+(`lockouts`), which waits for `ledger`.
 """
 
 import os
@@ -39,12 +40,13 @@ def supervise():
 
 def main():
     h = _harness.Harness(_harness.parser(__doc__).parse_args())
-    for target, name in ((work, "worker"), (supervise, "boss")):
-        threading.Thread(target=target, name=name, daemon=True).start()
+    threading.Thread(target=work, name="worker", daemon=True).start()
+    boss = threading.Thread(target=supervise, name="boss", daemon=True)
+    boss.start()
     h.watch({"boss": "boss", "worker": "worker", "MainThread": "main"},
-            expect={"lockout": {"kind": "abandoned-wait", "waiter": "boss", "feeder": "worker"}})
-    while True:
-        time.sleep(60)  # BLOCK:main
+            expect={"lockout": {"kind": "abandoned-wait", "waiter": "boss", "feeder": "worker",
+                                "severity": "error"}})
+    boss.join()  # BLOCK:main
 
 
 if __name__ == "__main__":

@@ -2,12 +2,13 @@
 
 "capture" puts frames to `frames`, a queue.Queue(maxsize=4). "encoder" takes them, but the
 first frame is malformed: encoding it raises, and the exception ends the thread. The
-producer fills the queue and then waits in put() forever. The main thread, as a service's
-does, sleeps in a `while True:` loop that does nothing else: it will never take a frame.
+producer fills the queue and then waits in put() forever. A "heartbeat" thread sleeps in
+a `while True:` loop that does nothing else: it will never take a frame. The main thread
+joins capture.
 
-A diagnosis should find an abandoned wait on `frames`: capture waits in put() on a full
-queue (4 items, its maxsize), no thread left will take from it, the encoder thread has
-ended, and MainThread only sleeps (`sleeps_in`, the loop).
+A diagnosis should find an abandoned wait on `frames`, an error: capture waits in put()
+on a full queue (4 items, its maxsize), no thread left will take from it, the encoder
+thread has ended, and heartbeat only sleeps (`sleeps_in`, the loop).
 """
 
 import os
@@ -34,18 +35,24 @@ def capture():
         frames.put(b"\0" * n)  # BLOCK:put
 
 
+def beat():
+    while True:
+        time.sleep(60)  # BLOCK:beat
+
+
 def main():
     h = _harness.Harness(_harness.parser(__doc__).parse_args())
     threading.excepthook = lambda args: None  # the encoder's death is the point
     encoder = threading.Thread(target=encode, name="encoder")
     encoder.start()
-    threading.Thread(target=capture, name="capture").start()
+    producer = threading.Thread(target=capture, name="capture")
+    producer.start()
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
     encoder.join()
-    h.watch({"capture": "put", "MainThread": "main"},
+    h.watch({"capture": "put", "heartbeat": "beat", "MainThread": "main"},
             expect={"abandoned": "queue-put", "object": "frames", "waiters": ["capture"],
-                    "queued": 4, "ended": ["encoder"], "sleeper": "MainThread"})
-    while True:
-        time.sleep(60)  # BLOCK:main
+                    "queued": 4, "ended": ["encoder"], "sleeper": "heartbeat"})
+    producer.join()  # BLOCK:main
 
 
 if __name__ == "__main__":

@@ -31,8 +31,11 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 	obj := w.shortRef(d.Object)
 	who := w.waitersWait(d.Waiters)
 	gone := "no thread left can end it"
-	if d.Reason == heuristics.ReasonNoReference {
+	switch d.Reason {
+	case heuristics.ReasonNoReference:
 		gone = "no thread that refers to it can run"
+	case heuristics.ReasonMainSleeps:
+		gone = "no thread left can end it but a signal handler (the main thread only sleeps)"
 	}
 	if ended := w.endedNames(d.Ended); ended != "" {
 		gone += fmt.Sprintf(" (%s ended)", ended)
@@ -49,24 +52,15 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 		if d.Unfinished != nil {
 			unfinished = *d.Unfinished
 		}
-		head := "abandoned wait"
-		if d.Reason == heuristics.ReasonNoReference {
-			head = "probably abandoned wait"
-		}
+		head := abandonedHead(d.Reason)
 		return fmt.Sprintf("%s: %s in join() on queue %s for %s never marked done, and %s — call task_done() in a finally: block, so that a task that fails still counts, and keep a consumer alive while tasks remain",
 			head, who, obj, plural(unfinished, "task"), gone)
 	case heuristics.WhatQueuePut:
-		head := "abandoned wait"
-		if d.Reason == heuristics.ReasonNoReference {
-			head = "probably abandoned wait"
-		}
+		head := abandonedHead(d.Reason)
 		return fmt.Sprintf("%s: %s in put() on queue %s, which is full, and %s — keep a consumer alive while producers put (stop the producers when the consumers fail), or put with a timeout and handle queue.Full",
 			head, who, obj, strings.Replace(gone, "can end it", "will take from it", 1))
 	case heuristics.WhatEvent:
-		head := "abandoned wait"
-		if d.Reason == heuristics.ReasonNoReference {
-			head = "probably abandoned wait"
-		}
+		head := abandonedHead(d.Reason)
 		return fmt.Sprintf("%s: %s on event %s, which is not set, and %s — set it in a finally: block, so that a setter that fails still releases the waiters (with a flag saying it failed), or wait with a timeout",
 			head, who, obj, strings.Replace(gone, "can end it", "will set it", 1))
 	case heuristics.WhatBarrier:
@@ -77,7 +71,7 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 		return fmt.Sprintf("abandoned wait: %d of the %d parties of barrier %s wait, and %s can never come: %s — give wait() a timeout, or call abort() on the barrier when a party fails",
 			d.Waiting, d.Parties, obj, missing, gone)
 	}
-	return fmt.Sprintf("abandoned wait: %s on %s, and %s", who, obj, gone)
+	return fmt.Sprintf("%s: %s on %s, and %s", abandonedHead(d.Reason), who, obj, gone)
 }
 
 func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
@@ -110,7 +104,7 @@ func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 	switch d.Reason {
 	case heuristics.ReasonNoOtherThread:
 		out = append(out, "no other thread is left")
-	case heuristics.ReasonOthersBlocked:
+	case heuristics.ReasonOthersBlocked, heuristics.ReasonMainSleeps:
 		out = append(out, othersIdle(d.Others))
 	case heuristics.ReasonNoReference:
 		out = append(out, fmt.Sprintf("only %s can still run, and no frame of theirs refers to it and it is no module global: they could end the wait only through a reference pyhang does not see", w.threadList(unseen(d.Others))))
@@ -192,8 +186,8 @@ func (w *words) mpSummary(d *heuristics.AbandonedWaitDetails) string {
 	if dead != "" {
 		cause = dead
 	}
-	return fmt.Sprintf("abandoned wait: %s in get() on multiprocessing queue %s, and no living process can put to it: %s — check the workers' exit codes (join() them, or wait on their sentinels) instead of waiting on the queue alone, or get() with a timeout",
-		who, w.shortRef(d.Object), cause)
+	return fmt.Sprintf("%s: %s in get() on multiprocessing queue %s, and no living process can put to it: %s — check the workers' exit codes (join() them, or wait on their sentinels) instead of waiting on the queue alone, or get() with a timeout",
+		abandonedHead(d.Reason), who, w.shortRef(d.Object), cause)
 }
 
 func (w *words) mpEvidence(d *heuristics.AbandonedWaitDetails) []string {
@@ -219,6 +213,9 @@ func (w *words) mpEvidence(d *heuristics.AbandonedWaitDetails) []string {
 		out = append(out, "no other thread of this process is left to put to it")
 	case heuristics.ReasonOthersBlocked:
 		out = append(out, "no other thread of this process can run: each waits forever itself")
+	case heuristics.ReasonMainSleeps:
+		out = append(out, othersIdle(d.Others))
+		out = append(out, w.sleepers(d.Others)...)
 	}
 	return out
 }
@@ -239,5 +236,18 @@ func (w *words) lockedOutSummary(d *heuristics.AbandonedWaitDetails) string {
 	default:
 		what = fmt.Sprintf("%s on %s", who, obj)
 	}
-	return fmt.Sprintf("wait that never ends: %s and %s — %s", what, lockoutClause(d.Lockouts, "end it", "waiter"), lockoutAdvice)
+	head := "wait that never ends"
+	if d.Reason == heuristics.ReasonMainSleeps {
+		head = "wait that probably never ends"
+	}
+	return fmt.Sprintf("%s: %s and %s — %s", head, what, lockoutClause(d.Lockouts, "end it", "waiter"), lockoutAdvice)
+}
+
+// abandonedHead is "abandoned wait", or "probably abandoned wait" where the
+// reason leaves a way out unseen.
+func abandonedHead(reason string) string {
+	if reason == heuristics.ReasonNoReference || reason == heuristics.ReasonMainSleeps {
+		return "probably abandoned wait"
+	}
+	return "abandoned wait"
 }

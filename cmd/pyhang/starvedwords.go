@@ -113,11 +113,19 @@ func plural(n int, one string) string {
 func (w *words) starvedSummary(d *heuristics.StarvedConsumersDetails) string {
 	q := w.shortRef(d.Queue)
 	n := len(d.Consumers)
+	head := "starved consumers"
+	if d.Reason == heuristics.ReasonMainSleeps {
+		head = "probably starved"
+	}
 	if len(d.Lockouts) > 0 && !d.Consequence {
 		if d.Queue.Kind == snapshot.KindCondition {
-			return fmt.Sprintf("starved consumers: %s on condition %s, and %s — %s", threadsWait(n), q, lockoutClause(d.Lockouts, "notify it", "waiter"), lockoutAdvice)
+			return fmt.Sprintf("%s: %s on condition %s, and %s — %s", head, threadsWait(n), q, lockoutClause(d.Lockouts, "notify it", "waiter"), lockoutAdvice)
 		}
-		return fmt.Sprintf("starved consumers: %s in get() on queue %s, which is empty, and %s — %s", threadsWait(n), q, lockoutClause(d.Lockouts, "put to it", "consumer"), lockoutAdvice)
+		return fmt.Sprintf("%s: %s in get() on queue %s, which is empty, and %s — %s", head, threadsWait(n), q, lockoutClause(d.Lockouts, "put to it", "consumer"), lockoutAdvice)
+	}
+	never := "can ever run"
+	if d.Reason == heuristics.ReasonMainSleeps {
+		never = "will ever run, unless a signal handler the main thread runs (it only sleeps) does it"
 	}
 	if d.Queue.Kind == snapshot.KindCondition {
 		switch {
@@ -126,7 +134,7 @@ func (w *words) starvedSummary(d *heuristics.StarvedConsumersDetails) string {
 		case d.Reason == heuristics.ReasonNoReference:
 			return fmt.Sprintf("probably starved: %s on condition %s, and no thread that refers to it can run — notify the waiters (with a sentinel) when the producer stops, also when it fails (in a finally: block), or wait with a timeout", threadsWait(n), q)
 		}
-		return fmt.Sprintf("starved consumers: %s on condition %s, and no thread that could notify it can ever run — notify the waiters (with a sentinel) when the producer stops, also when it fails (in a finally: block), or wait with a timeout", threadsWait(n), q)
+		return fmt.Sprintf("%s: %s on condition %s, and no thread that could notify it %s — notify the waiters (with a sentinel) when the producer stops, also when it fails (in a finally: block), or wait with a timeout", head, threadsWait(n), q, never)
 	}
 	switch {
 	case d.Consequence:
@@ -134,7 +142,7 @@ func (w *words) starvedSummary(d *heuristics.StarvedConsumersDetails) string {
 	case d.Reason == heuristics.ReasonNoReference:
 		return fmt.Sprintf("probably starved: %s in get() on queue %s, which is empty, and no thread that refers to it can run — put one sentinel per consumer when the work is done, or take with get_nowait() or get(timeout=…)", threadsWait(n), q)
 	}
-	return fmt.Sprintf("starved consumers: %s in get() on queue %s, which is empty, and no thread that could put to it can ever run — put one sentinel per consumer when the work is done, or take with get_nowait() or get(timeout=…)", threadsWait(n), q)
+	return fmt.Sprintf("%s: %s in get() on queue %s, which is empty, and no thread that could put to it %s — put one sentinel per consumer when the work is done, or take with get_nowait() or get(timeout=…)", head, threadsWait(n), q, never)
 }
 
 func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string {
@@ -166,7 +174,7 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 	switch d.Reason {
 	case heuristics.ReasonNoOtherThread:
 		out = append(out, "no other thread is left: whatever thread fed it is gone")
-	case heuristics.ReasonOthersBlocked:
+	case heuristics.ReasonOthersBlocked, heuristics.ReasonMainSleeps:
 		out = append(out, othersIdle(d.Others))
 	case heuristics.ReasonNoReference:
 		what := "queue"

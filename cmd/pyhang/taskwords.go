@@ -290,7 +290,7 @@ func (w *words) blockedLoopEvidence(d *heuristics.BlockedLoopDetails) []string {
 	out := []string{fmt.Sprintf("%s runs %s, and %s is its current task: the coroutine's frames are on the thread's stack",
 		w.threadLabel(d.Thread), w.loopWords(d.Loop), w.taskLabel(d.Task))}
 	if wt := w.locks.Waits[d.Thread]; wt != nil {
-		out = append(out, fmt.Sprintf("the thread waits for %s (%s)", w.ref(wt.Ref), w.waitEvidence(wt)))
+		out = append(out, fmt.Sprintf("the thread waits for %s (%s)%s", w.ref(wt.Ref), w.waitEvidence(wt), w.heldBy(wt.Ref)))
 		// A task of this loop, suspended inside a bare acquire() region of
 		// the lock, holds it, probably: it can release it only when the
 		// loop runs it, and the loop waits for the lock.
