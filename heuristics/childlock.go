@@ -58,7 +58,7 @@ func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		if c == nil || c.State == "Z" || c.Syscall != "futex" || c.Futex == 0 || c.FutexFile == "" {
 			continue
 		}
-		lk := sharedLockAt(s, c.Futex, c.FutexFile)
+		lk := sharedLockAt(s, c.FutexHere(), c.FutexFile)
 		if lk == nil {
 			continue
 		}

@@ -267,7 +267,7 @@ func idleWorker(c *snapshot.ChildProcess, inq *snapshot.MPQueueInfo) bool {
 			}
 		}
 	case "futex":
-		return inq.ReadLock != 0 && c.Futex == inq.ReadLock
+		return inq.ReadLock != 0 && c.FutexHere() == inq.ReadLock
 	}
 	return false
 }

@@ -79,6 +79,10 @@ type ChildProcess struct {
 	// names a lock of the target's only when the target maps the same file
 	// there (Object.SharedFile).
 	FutexFile string `json:"futex_file,omitempty"`
+	// TargetFutex is where the target maps that futex word, when the child
+	// maps FutexFile elsewhere (a child started by spawn or a fork server):
+	// the address the target's own lock has.
+	TargetFutex Addr `json:"target_futex,omitempty"`
 	// Pipe is the pipe that FD is.
 	Pipe *Pipe `json:"pipe,omitempty"`
 	// FileLock is the file the child waits to lock (flock, fcntl
@@ -143,4 +147,13 @@ type MPQueueInfo struct {
 	// ReadLock is the address of the semaphore readers take (_rlock): a
 	// forked process that waits for it sits in a futex on this address.
 	ReadLock Addr `json:"read_lock,omitempty"`
+}
+
+// FutexHere is the futex word a child waits on, as the target's address
+// space has it (TargetFutex where the child maps it elsewhere).
+func (c *ChildProcess) FutexHere() Addr {
+	if c.TargetFutex != 0 {
+		return c.TargetFutex
+	}
+	return c.Futex
 }

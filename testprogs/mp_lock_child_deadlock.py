@@ -1,10 +1,12 @@
 """mp_lock_child_deadlock: the main thread holds a multiprocessing.Lock while it joins a
-forked child that waits for the same lock.
+child that waits for the same lock.
 
 The main thread takes `held` (a multiprocessing.Lock) in a with block, starts a worker
-process ("taker", fork start method) that takes `held` too, and joins it inside its block.
-The taker waits in sem_wait() on the lock's semaphore, in shared memory both processes map
-at the same address; the main thread waits in wait4 for the taker to exit. Neither moves.
+process ("taker", fork start method, or spawn with --start-method spawn) that takes `held`
+too, and joins it inside its block. The taker waits in sem_wait() on the lock's semaphore,
+in shared memory both processes map: at the same address when forked, elsewhere (and
+under another name of the same /dev/shm file) when spawned. The main thread waits in wait4
+for the taker to exit. Neither moves.
 
 A diagnosis of the live parent should find a deadlock between the process and its child:
 the kernel shows the child's futex word, the semaphore of `held`, which the main thread
@@ -20,19 +22,24 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import _harness  # noqa: E402
 
-held = multiprocessing.Lock()
+held = None
 
 
-def take():
+def take(lock):
     ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the test
-    with held:
+    with lock:
         pass
 
 
 def main():
-    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    global held
+    p = _harness.parser(__doc__)
+    p.add_argument("--start-method", choices=["fork", "spawn"], default="fork")
+    h = _harness.Harness(p.parse_args())
+    ctx = multiprocessing.get_context(h.args.start_method)
+    held = ctx.Lock()
     with held:
-        taker = multiprocessing.get_context("fork").Process(target=take, name="taker")
+        taker = ctx.Process(target=take, args=(held,), name="taker")
         taker.start()
         blocked = h.blocked({"MainThread": "main"})
 

@@ -1,6 +1,8 @@
 """mp_lost_task: a multiprocessing.Pool job whose worker was killed: its result never comes.
 
-The main thread maps work over a Pool of 2 worker processes (fork start method). The worker
+The main thread maps work over a Pool of 2 worker processes (fork start method, or with
+--start-method spawn, spawn: each worker a fresh interpreter, which maps the pool's
+semaphores at addresses of its own). The worker
 that takes task 3 is killed (as the OOM killer would: SIGKILL). The pool notices the dead
 worker and starts another, but the task went with the dead one: the job's result never
 arrives, and map() waits forever. Every worker is idle, the task queue empty.
@@ -22,16 +24,18 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import _harness  # noqa: E402
 
 # Where the killed worker leaves its pid and name: a fresh directory of this run's own, so
-# that a file left by an earlier run is never taken for this run's (workers are forked and
-# see the name main sets).
+# that a file left by an earlier run is never taken for this run's (workers see the name
+# main sets in their environment, forked or spawned).
 KILLED = None
+KILLED_ENV = "MP_LOST_TASK_KILLED"
 
 
 def work(n):
     if n == 3:
-        with open(KILLED + ".tmp", "w") as f:
+        killed = os.environ[KILLED_ENV]
+        with open(killed + ".tmp", "w") as f:
             f.write("%d %s" % (os.getpid(), multiprocessing.current_process().name))
-        os.rename(KILLED + ".tmp", KILLED)
+        os.rename(killed + ".tmp", killed)
         os.kill(os.getpid(), signal.SIGKILL)  # the OOM killer, say
     time.sleep(0.05)
     return n * n
@@ -47,12 +51,15 @@ def syscall_of(pid):
 
 def main():
     global KILLED
-    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    p = _harness.parser(__doc__)
+    p.add_argument("--start-method", choices=["fork", "spawn"], default="fork")
+    h = _harness.Harness(p.parse_args())
     here = os.path.dirname(os.path.abspath(h.args.ready)) if h.args.ready else tempfile.mkdtemp()
     KILLED = os.path.join(here, "mp_lost_task.%d.killed" % os.getpid())
+    os.environ[KILLED_ENV] = KILLED
     # 3.12+ warns that forking a process with threads (the pool's own) may deadlock.
     warnings.simplefilter("ignore", DeprecationWarning)
-    pool = multiprocessing.get_context("fork").Pool(2)
+    pool = multiprocessing.get_context(h.args.start_method).Pool(2)
     waiting = h.blocked({"MainThread": "map"})
 
     def ready(snapshot):

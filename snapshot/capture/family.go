@@ -2,6 +2,7 @@ package capture
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/live"
@@ -79,6 +80,14 @@ func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
 					// target's is: a pool's idle workers all wait in
 					// futex, and a process's maps are hundreds of lines.
 					ch.FutexFile = live.MappedFile(c.HostPID, c.Args[0])
+				} else if path, id, off := live.MappedFileAt(c.HostPID, c.Args[0]); strings.HasPrefix(path, "/dev/shm/") {
+					// A child started by spawn or a fork server maps the
+					// semaphore's file elsewhere (and by another name):
+					// the same word is where the target maps that offset
+					// of the same file.
+					if addr, here, ok := live.AddrOfFile(pid, id, off); ok {
+						ch.FutexFile, ch.TargetFutex = here, snapshot.Addr(addr)
+					}
 				}
 			}
 		}

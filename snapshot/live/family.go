@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/pyhang/pyhang/snapshot/target"
 )
 
 // A live target's parent and children, as the kernel shows them in /proc: a
@@ -122,24 +124,70 @@ func childProc(host int) (ChildProc, bool) {
 // cannot be read: a multiprocessing lock's semaphore is in a file of
 // /dev/shm that the processes sharing it map.
 func MappedFile(host int, addr uint64) string {
+	path, _, _ := MappedFileAt(host, addr)
+	return path
+}
+
+// FileID names a mapped file by its device and inode, as /proc/PID/maps
+// writes them ("00:1b 9412"): a semaphore's /dev/shm file goes by one name
+// in the process that made it (unlinked by then) and by another in a child
+// that opened it by name.
+type FileID string
+
+// MappedFileAt is MappedFile, with the file's id and the offset in it that
+// addr is at.
+func MappedFileAt(host int, addr uint64) (path string, id FileID, off uint64) {
+	eachMapping(host, func(m target.Mapping, fid FileID) bool {
+		if addr < m.Start || addr >= m.End {
+			return true
+		}
+		if strings.HasPrefix(m.Path, "/") {
+			path, id, off = m.Path, fid, m.Offset+(addr-m.Start)
+		}
+		return false
+	})
+	return path, id, off
+}
+
+// AddrOfFile is where process host maps offset off of file id, and its
+// path there: a process started by spawn or a fork server maps a
+// semaphore's /dev/shm file at another address than its parent does.
+func AddrOfFile(host int, id FileID, off uint64) (addr uint64, path string, ok bool) {
+	eachMapping(host, func(m target.Mapping, fid FileID) bool {
+		if fid == id && off >= m.Offset && off-m.Offset < m.End-m.Start {
+			addr, path, ok = m.Start+(off-m.Offset), m.Path, true
+			return false
+		}
+		return true
+	})
+	return addr, path, ok
+}
+
+// eachMapping calls visit with each file mapping of process host, and the
+// file's id, in order, until it returns false.
+func eachMapping(host int, visit func(target.Mapping, FileID) bool) {
 	f, err := os.Open(procPath(host, "maps"))
 	if err != nil {
-		return ""
+		return
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 4096), maxMapsLine)
 	for n := 0; n < maxMappings && sc.Scan(); n++ {
-		m, err := parseMapsLine(sc.Text())
-		if err != nil || addr < m.Start || addr >= m.End {
+		line := sc.Text()
+		m, err := parseMapsLine(line)
+		if err != nil {
 			continue
 		}
-		if strings.HasPrefix(m.Path, "/") {
-			return m.Path
+		// range perms offset dev inode path
+		fs := strings.Fields(line)
+		if len(fs) < 5 || fs[4] == "0" {
+			continue // anonymous memory has inode 0
 		}
-		return ""
+		if !visit(m, FileID(fs[3]+" "+fs[4])) {
+			return
+		}
 	}
-	return ""
 }
 
 // nsPID is the pid of a process in its own (innermost) pid namespace.
