@@ -28,6 +28,9 @@ type ChildLockDeadlock struct {
 	Lock  locks.Ref     `json:"lock"`
 	Futex snapshot.Addr `json:"futex,omitempty"`
 	File  string        `json:"file"`
+	// TargetFutex is the same word at this process's address, when the
+	// child maps the file elsewhere (spawn, a fork server's child).
+	TargetFutex snapshot.Addr `json:"target_futex,omitempty"`
 	// HeldBy are the target's threads holding the lock, none of which can
 	// run until the child ends: the waiting thread itself, or threads that
 	// wait forever.
@@ -45,7 +48,10 @@ func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 	for _, tid := range sortedWaiters(a) {
 		w := a.Waits[tid]
 		t := threadOf(s, tid)
-		if w.Kind != locks.KindProcess || w.Timed() || t == nil || t.State != snapshot.StateBlocked {
+		// In wait4, or (the forkserver start method) polling the
+		// process's sentinel without a timeout.
+		if w.Kind != locks.KindProcess || w.Timed() || t == nil || (t.State != snapshot.StateBlocked && t.State != snapshot.StateIO) ||
+			(t.Kernel != nil && t.Kernel.Timed) {
 			continue
 		}
 		c := locks.ChildOf(s, w)
@@ -80,7 +86,7 @@ func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		if len(held) == 0 {
 			continue
 		}
-		d := &ChildLockDeadlock{Thread: tid, Child: c.PID, Comm: c.Comm, Lock: locks.RefOf(lk), Futex: c.Futex, File: c.FutexFile, HeldBy: held}
+		d := &ChildLockDeadlock{Thread: tid, Child: c.PID, Comm: c.Comm, Lock: locks.RefOf(lk), Futex: c.Futex, File: c.FutexFile, TargetFutex: c.TargetFutex, HeldBy: held}
 		f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{tid}, Objects: []string{w.ID, lk.ID},
 			Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid)}}, ChildLock: d}}
 		for _, h := range held {

@@ -1,7 +1,9 @@
 package locks
 
 import (
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
 )
@@ -52,6 +54,37 @@ func ChildOf(s *snapshot.Snapshot, w *Wait) *snapshot.ChildProcess {
 		if c := &s.Target.Children[i]; c.PID == pid && pid > 0 {
 			return c
 		}
+	}
+	return nil
+}
+
+// sentinelWait is the wait of a thread in multiprocessing's Process.join()
+// whose Popen waits on the process's sentinel rather than in wait4: with the
+// forkserver start method (3.14's default on Linux) the process is the fork
+// server's child, and join() polls a pipe the server writes its exit status
+// to. The thread waits for that process, whose pid its Process object
+// holds; nil for any other wait.
+func (a *Analysis) sentinelWait(x *index, th *snapshot.Thread) *Wait {
+	onSentinel := false
+	for i := range th.Frames {
+		f := &th.Frames[i]
+		file := filepath.ToSlash(f.File)
+		if (f.Function == "poll" || f.Function == "wait") && strings.HasSuffix(file, "multiprocessing/popen_forkserver.py") {
+			onSentinel = true
+			continue
+		}
+		if !onSentinel || f.Function != "join" || !strings.HasSuffix(file, "multiprocessing/process.py") {
+			continue
+		}
+		ob := x.s.Objects[f.Refs["self"]]
+		if ob == nil || ob.MPProcess == nil || ob.MPProcess.PID <= 0 {
+			return nil
+		}
+		w := &Wait{Ref: ref(ob), Object: ob.ID, Frame: min(i+1, len(th.Frames)-1),
+			Evidence: []Evidence{{Basis: BasisLibraryFrame, At: siteOf(f)},
+				{Basis: BasisWaitChild, Syscall: th.Kernel.Syscall, PID: ob.MPProcess.PID}}}
+		w.Ref.Kind = KindProcess
+		return w
 	}
 	return nil
 }

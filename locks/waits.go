@@ -38,6 +38,9 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 	if k.WaitPID != nil {
 		return a.childWait(x, th, prims)
 	}
+	if w := a.sentinelWait(x, th); w != nil {
+		return w
+	}
 	var direct *snapshot.Object
 	var how Evidence
 	if k.Futex != 0 {

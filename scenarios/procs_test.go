@@ -162,7 +162,7 @@ type deadlockDetails struct {
 // procPrograms are the programs whose target is the started process itself.
 var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py",
 	"generator_held_lock.py",
-	"queue_join_abandoned.py", "barrier_abandoned.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_dead_worker.py",
+	"queue_join_abandoned.py", "barrier_abandoned.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_lost_task.py --start-method forkserver", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
 	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py"}
 

@@ -83,6 +83,10 @@ type ChildProcess struct {
 	// maps FutexFile elsewhere (a child started by spawn or a fork server):
 	// the address the target's own lock has.
 	TargetFutex Addr `json:"target_futex,omitempty"`
+	// Parent is the multiprocessing fork server that started the process
+	// (the target's own child, which forks the processes the target starts
+	// with the forkserver start method); absent for the target's own child.
+	Parent int `json:"parent_pid,omitempty"`
 	// Pipe is the pipe that FD is.
 	Pipe *Pipe `json:"pipe,omitempty"`
 	// FileLock is the file the child waits to lock (flock, fcntl

@@ -2,11 +2,12 @@
 child that waits for the same lock.
 
 The main thread takes `held` (a multiprocessing.Lock) in a with block, starts a worker
-process ("taker", fork start method, or spawn with --start-method spawn) that takes `held`
-too, and joins it inside its block. The taker waits in sem_wait() on the lock's semaphore,
-in shared memory both processes map: at the same address when forked, elsewhere (and
-under another name of the same /dev/shm file) when spawned. The main thread waits in wait4
-for the taker to exit. Neither moves.
+process ("taker", fork start method, or spawn or forkserver with --start-method) that
+takes `held` too, and joins it inside its block. The taker waits in sem_wait() on the
+lock's semaphore, in shared memory both processes map: at the same address when forked,
+elsewhere (and under another name of the same /dev/shm file) when spawned or forked by a
+fork server, whose child it then is, not the main process's. The main thread waits in
+wait4 for the taker to exit (a poll of its sentinel, with a fork server). Neither moves.
 
 A diagnosis of the live parent should find a deadlock between the process and its child:
 the kernel shows the child's futex word, the semaphore of `held`, which the main thread
@@ -34,7 +35,7 @@ def take(lock):
 def main():
     global held
     p = _harness.parser(__doc__)
-    p.add_argument("--start-method", choices=["fork", "spawn"], default="fork")
+    p.add_argument("--start-method", choices=["fork", "spawn", "forkserver"], default="fork")
     h = _harness.Harness(p.parse_args())
     ctx = multiprocessing.get_context(h.args.start_method)
     held = ctx.Lock()

@@ -1,8 +1,8 @@
 """mp_lost_task: a multiprocessing.Pool job whose worker was killed: its result never comes.
 
 The main thread maps work over a Pool of 2 worker processes (fork start method, or with
---start-method spawn, spawn: each worker a fresh interpreter, which maps the pool's
-semaphores at addresses of its own). The worker
+--start-method spawn or forkserver: each worker a fresh interpreter, or a fork server's
+child, which maps the pool's semaphores at addresses of its own). The worker
 that takes task 3 is killed (as the OOM killer would: SIGKILL). The pool notices the dead
 worker and starts another, but the task went with the dead one: the job's result never
 arrives, and map() waits forever. Every worker is idle, the task queue empty.
@@ -52,7 +52,7 @@ def syscall_of(pid):
 def main():
     global KILLED
     p = _harness.parser(__doc__)
-    p.add_argument("--start-method", choices=["fork", "spawn"], default="fork")
+    p.add_argument("--start-method", choices=["fork", "spawn", "forkserver"], default="fork")
     h = _harness.Harness(p.parse_args())
     here = os.path.dirname(os.path.abspath(h.args.ready)) if h.args.ready else tempfile.mkdtemp()
     KILLED = os.path.join(here, "mp_lost_task.%d.killed" % os.getpid())

@@ -212,8 +212,13 @@ func (w *words) childLockEvidence(d *heuristics.DeadlockDetails) []string {
 		return append(out, fmt.Sprintf("the kernel shows %s waiting to lock %s (/proc/locks): %s", w.childName(c.Child, c.Comm), w.esc(c.File), held),
 			"no other thread of this process can run to unlock it or close the file")
 	}
-	out = append(out, fmt.Sprintf("the kernel shows %s in a futex wait on %s, the semaphore of %s: both processes map %s there (/proc)",
-		w.childName(c.Child, c.Comm), c.Futex, w.ref(c.Lock), w.esc(c.File)))
+	if c.TargetFutex != 0 {
+		out = append(out, fmt.Sprintf("the kernel shows %s in a futex wait on %s, the semaphore of %s: the child maps there the file this process maps at %s, %s (the same device and inode, /proc)",
+			w.childName(c.Child, c.Comm), c.Futex, w.ref(c.Lock), c.TargetFutex, w.esc(c.File)))
+	} else {
+		out = append(out, fmt.Sprintf("the kernel shows %s in a futex wait on %s, the semaphore of %s: both processes map %s there (/proc)",
+			w.childName(c.Child, c.Comm), c.Futex, w.ref(c.Lock), w.esc(c.File)))
+	}
 	for _, h := range c.HeldBy {
 		line := fmt.Sprintf("%s holds %s (%s)", w.threadLabel(h.Thread), w.ref(c.Lock), w.evidence(h.Evidence))
 		if h.Thread != c.Thread {

@@ -41,6 +41,9 @@ type ChildProc struct {
 	// FDPipe is the inode of the pipe that the descriptor of its read or
 	// write (Args[0]) is, 0 when it is not a pipe.
 	FDPipe uint64
+	// Parent is the pid of the multiprocessing fork server that started it,
+	// 0 for the target's own child (see Children).
+	Parent int
 }
 
 // PipeEnd is one of the target's descriptors open on a pipe.
@@ -50,31 +53,67 @@ type PipeEnd struct {
 	Write bool // opened for writing (the pipe's write end)
 }
 
-// Children lists the target's child processes (at most maxChildren).
+// Children lists the target's child processes (at most maxChildren), and
+// the children of a multiprocessing fork server among them: the processes
+// the target starts with the forkserver start method (3.14's default on
+// Linux), which the server forks for it.
 func Children(pid int) []ChildProc {
-	tids, err := listTasks(pid)
-	if err != nil {
-		return nil
-	}
 	var out []ChildProc
 	seen := map[int]bool{}
-	for _, tid := range tids {
-		b, err := readSmall(procPath(pid, "task", strconv.Itoa(tid), "children"), 1<<16)
-		if err != nil {
+	for _, c := range childPIDs(pid) {
+		if seen[c] || len(out) >= maxChildren {
 			continue
 		}
-		for _, f := range strings.Fields(string(b)) {
-			c, err := strconv.Atoi(f)
-			if err != nil || c <= 0 || seen[c] || len(out) >= maxChildren {
+		seen[c] = true
+		ch, ok := childProc(c)
+		if !ok {
+			continue
+		}
+		out = append(out, ch)
+		if ch.State == "Z" || !isForkServer(c) {
+			continue
+		}
+		for _, g := range childPIDs(c) {
+			if seen[g] || len(out) >= maxChildren {
 				continue
 			}
-			seen[c] = true
-			if ch, ok := childProc(c); ok {
-				out = append(out, ch)
+			seen[g] = true
+			if gc, ok := childProc(g); ok {
+				gc.Parent = ch.PID
+				out = append(out, gc)
 			}
 		}
 	}
 	return out
+}
+
+// childPIDs lists the children of process host, from every thread's
+// children file.
+func childPIDs(host int) []int {
+	tids, err := listTasks(host)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, tid := range tids {
+		b, err := readSmall(procPath(host, "task", strconv.Itoa(tid), "children"), 1<<16)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil && c > 0 {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// isForkServer reports whether process host is a multiprocessing fork
+// server: its command line runs multiprocessing.forkserver's main.
+func isForkServer(host int) bool {
+	b, err := readSmall(procPath(host, "cmdline"), 4096)
+	return err == nil && bytes.Contains(b, []byte("multiprocessing.forkserver"))
 }
 
 func childProc(host int) (ChildProc, bool) {
