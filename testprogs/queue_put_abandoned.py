@@ -44,10 +44,13 @@ def main():
     h = _harness.Harness(_harness.parser(__doc__).parse_args())
     threading.excepthook = lambda args: None  # the encoder's death is the point
     encoder = threading.Thread(target=encode, name="encoder")
+    # Every thread starts before the encoder dies: one started after could
+    # get its ident (glibc hands the dead thread's stack to the next), and the
+    # Thread object of the encoder would not read as ended.
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
     encoder.start()
     producer = threading.Thread(target=capture, name="capture")
     producer.start()
-    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
     encoder.join()
     h.watch({"capture": "put", "heartbeat": "beat", "MainThread": "main"},
             expect={"abandoned": "queue-put", "object": "frames", "waiters": ["capture"],
