@@ -25,6 +25,15 @@ func (a *Analysis) childWait(x *index, th *snapshot.Thread, prims []primitive) *
 			return w
 		}
 	}
+	// multiprocessing's Process.join(): the Process object names the child.
+	if i, ob := joinFrame(x, th); ob != nil && ob.MPProcess.PID == pid {
+		w.Ref, w.Object = ref(ob), ob.ID
+		w.Ref.Kind = KindProcess
+		w.Frame = min(i+1, len(th.Frames)-1)
+		w.Evidence = append([]Evidence{{Basis: BasisLibraryFrame, At: siteOf(&th.Frames[i])}}, w.Evidence...)
+		return w
+	}
+	w.Frame = userFrame(th)
 	id := KindProcess + "@" + strconv.Itoa(pid)
 	a.extra(&snapshot.Object{ID: id, Kind: KindProcess, Type: "child process"})
 	name := "pid " + strconv.Itoa(pid)
@@ -87,4 +96,20 @@ func (a *Analysis) sentinelWait(x *index, th *snapshot.Thread) *Wait {
 		return w
 	}
 	return nil
+}
+
+// joinFrame is the frame of multiprocessing's BaseProcess.join() on the
+// thread's stack, and its Process object, or nil.
+func joinFrame(x *index, th *snapshot.Thread) (int, *snapshot.Object) {
+	for i := range th.Frames {
+		f := &th.Frames[i]
+		if f.Function != "join" || !strings.HasSuffix(filepath.ToSlash(f.File), "multiprocessing/process.py") {
+			continue
+		}
+		if ob := x.s.Objects[f.Refs["self"]]; ob != nil && ob.MPProcess != nil && ob.MPProcess.PID > 0 {
+			return i, ob
+		}
+		return i, nil
+	}
+	return 0, nil
 }

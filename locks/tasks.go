@@ -135,6 +135,12 @@ func (a *Analysis) taskConditionHold(x *index, t *snapshot.Task, frame int, cond
 	if lk == nil || lk.Locked == nil || !*lk.Locked {
 		return
 	}
+	a.addTaskHold(t.ID, Hold{Ref: conditionLockRef(cond, lk), Evidence: []Evidence{withEvidence(x, &t.Frames[frame], cond)}, Frame: frame})
+}
+
+// conditionLockRef names a condition's lock after the condition when it has
+// no name of its own: "Pool.changed._lock".
+func conditionLockRef(cond, lk *snapshot.Object) Ref {
 	r := ref(lk)
 	if r.Name == nil {
 		if n := BestName(cond); n != "" {
@@ -142,7 +148,7 @@ func (a *Analysis) taskConditionHold(x *index, t *snapshot.Task, frame int, cond
 			r.Name = &n
 		}
 	}
-	a.addTaskHold(t.ID, Hold{Ref: r, Evidence: []Evidence{withEvidence(x, &t.Frames[frame], cond)}, Frame: frame})
+	return r
 }
 
 func (a *Analysis) addTaskHold(task string, h Hold) {
@@ -201,6 +207,15 @@ func (a *Analysis) taskWait(x *index, t *snapshot.Task, tasks map[string]*snapsh
 				case snapshot.KindLock, snapshot.KindSemaphore:
 					w.On = a.Holders[ob.ID]
 					w.OnTasks = a.TaskHolders[ob.ID]
+				case snapshot.KindCondition:
+					// Entering `async with cond:` (or cond.acquire()) waits
+					// for the condition's lock, which a task holds as
+					// taskConditionHold records it.
+					if lk := x.s.Objects[ob.Attrs["_lock"]]; lk != nil && (f.Function == "acquire" || f.Function == "__aenter__") {
+						w.Ref, w.Object = conditionLockRef(ob, lk), lk.ID
+						w.On = a.Holders[lk.ID]
+						w.OnTasks = a.TaskHolders[lk.ID]
+					}
 				case snapshot.KindTaskGroup:
 					w.OnTasks = pending(ob.Children, tasks)
 					w.Evidence = append(w.Evidence, Evidence{Basis: BasisGather, Tasks: len(w.OnTasks)})

@@ -158,6 +158,12 @@ func (w *words) pipeSummary(p *heuristics.PipeDeadlock) string {
 		return fmt.Sprintf("possible pipe deadlock: %s waits for %s to exit, and does not read its %s, which are pipes: a child that writes more than a pipe holds (64 KiB) blocks until this process reads, so neither moves; the core does not show the child's state — use communicate() instead of wait(), it reads the pipes while it waits",
 			who, w.childName(p.Child, p.Comm), strings.Join(p.Pipes, " and "))
 	}
+	if (p.ChildSyscall == "read" || p.ChildSyscall == "readv") && p.Popen == nil {
+		// No subprocess.Popen: a multiprocessing child reading a Queue or
+		// a Pipe (or a bare os.fork()'s pipe).
+		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits to read %s, a pipe this process holds open (fd %d) and does not write to — send the child what it waits for before joining it (for a multiprocessing queue, one sentinel per worker), or close this process's end",
+			w.childName(p.Child, p.Comm), who, streamOf(p.ChildFD), *p.TargetFD)
+	}
 	if p.ChildSyscall == "read" || p.ChildSyscall == "readv" {
 		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits to read %s, a pipe this process holds open (fd %d) but never closes — close the pipe (p.stdin.close()) before waiting, or use communicate()",
 			w.childName(p.Child, p.Comm), who, streamOf(p.ChildFD), *p.TargetFD)
