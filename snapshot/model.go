@@ -193,6 +193,11 @@ type Kernel struct {
 	// RestartedBy, Syscall is "restart_syscall".
 	Restarted   bool   `json:"restarted,omitempty"`
 	RestartedBy string `json:"restarted_by,omitempty"`
+	// CutShort is true when pyhang's stop cut short the write (or sendto)
+	// the thread was blocked in: the call returned part of its data, and
+	// the thread, let go, goes on past it (sendall() then writes the rest,
+	// and blocks again). Like any debugger's stop, it cannot do otherwise.
+	CutShort bool `json:"cut_short,omitempty"`
 }
 
 // FileLock is a file a thread waits to lock, as /proc tells: its path in

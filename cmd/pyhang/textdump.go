@@ -383,6 +383,9 @@ func describeState(t *snapshot.Thread) string {
 		if k.FD != nil {
 			s += fmt.Sprintf(" on fd %d", *k.FD)
 		}
+		if k.CutShort {
+			s += " (which the stop cut short, after part of its data)"
+		}
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, " ")

@@ -513,6 +513,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 		return
 	}
 	nr := kt.Syscall
+	k.CutShort = kt.CutShort
 	if nr == target.SysRestart {
 		// An earlier stop interrupted a timed wait; the kernel resumes it.
 		k.Restarted = true

@@ -123,7 +123,7 @@ func (f *Follower) stopAll(h *Held, maxPause time.Duration) error {
 			if err := unix.PtraceGetRegs(th.tid, &r); err == nil {
 				th.regs = regsFromPtrace(&r)
 				t.Regs = th.regs
-				t.InSyscall, t.Syscall, t.Args = syscallFromRegs(th.regs)
+				setSyscall(&t, th.regs)
 			}
 			if th.crash != nil {
 				s := *th.crash

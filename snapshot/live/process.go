@@ -177,7 +177,7 @@ func (p *Process) stop() error {
 		}
 		t := target.Thread{TID: th.tid, State: th.state, Regs: th.regs, Name: th.comm}
 		if th.regs != nil {
-			t.InSyscall, t.Syscall, t.Args = syscallFromRegs(th.regs)
+			setSyscall(&t, th.regs)
 		} else {
 			// Not stopped: the kernel's own view is the best left.
 			p.warn(fmt.Sprintf("thread %d: no registers: %s", th.tid, th.note))

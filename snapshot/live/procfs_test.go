@@ -128,6 +128,30 @@ func TestSyscallFromRegs(t *testing.T) {
 	}
 }
 
+func TestCutShortWrite(t *testing.T) {
+	regs := func(orig, rax, length uint64) *target.Regs {
+		return &target.Regs{OrigRAX: orig, RAX: rax, RDI: 5, RSI: 0x1000, RDX: length}
+	}
+	for _, tc := range []struct {
+		name string
+		r    *target.Regs
+		cut  bool
+	}{
+		{"sendto cut short by the stop", regs(44, 212992, 50_000_000), true},
+		{"write cut short", regs(1, 10, 4096), true},
+		{"sendto that wrote it all", regs(44, 4096, 4096), false},
+		{"sendto that failed", regs(44, ^uint64(10), 4096), false},
+		{"read", regs(0, 10, 4096), false},
+		{"user space", regs(^uint64(0), 10, 4096), false},
+	} {
+		var th target.Thread
+		setSyscall(&th, tc.r)
+		if th.CutShort != tc.cut || th.InSyscall != tc.cut || (tc.cut && th.Syscall != int(tc.r.OrigRAX)) {
+			t.Errorf("%s: cut short %v, in syscall %v (%d), want %v", tc.name, th.CutShort, th.InSyscall, th.Syscall, tc.cut)
+		}
+	}
+}
+
 func TestParseKernelStack(t *testing.T) {
 	in := "[<0>] futex_do_wait+0x46/0x90\n[<0>] __futex_wait+0x8a/0x100\n[<0>] futex_wait_restart+0x4f/0x90\n" +
 		"garbage\n[<0>] entry_SYSCALL_64_after_hwframe+0x76/0x7e\n"

@@ -24,3 +24,35 @@ func syscallFromRegs(r *target.Regs) (in bool, nr int, args [6]uint64) {
 	}
 	return true, int(r.OrigRAX), [6]uint64{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}
 }
+
+// System calls whose length argument is rdx.
+const (
+	sysWrite  = 1
+	sysSendto = 44
+)
+
+// cutShortWrite reports whether the stop cut short a write() or sendto()
+// the thread was blocked in: the thread stopped on the call's way out
+// (orig_rax holds its number), which returned fewer bytes than it was asked
+// to write. A blocking write returns its whole length unless a signal, or a
+// ptrace stop, ends its wait for buffer space: it was blocked there.
+func cutShortWrite(r *target.Regs) (nr int, args [6]uint64, ok bool) {
+	if r.OrigRAX != sysWrite && r.OrigRAX != sysSendto {
+		return 0, args, false
+	}
+	if n := int64(r.RAX); n < 0 || uint64(n) >= r.RDX {
+		return 0, args, false
+	}
+	return int(r.OrigRAX), [6]uint64{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}, true
+}
+
+// setSyscall fills in what a stopped thread's registers say of its system
+// call.
+func setSyscall(t *target.Thread, r *target.Regs) {
+	t.InSyscall, t.Syscall, t.Args = syscallFromRegs(r)
+	if !t.InSyscall {
+		if nr, args, ok := cutShortWrite(r); ok {
+			t.InSyscall, t.Syscall, t.Args, t.CutShort = true, nr, args, true
+		}
+	}
+}

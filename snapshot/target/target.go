@@ -60,7 +60,12 @@ type Thread struct {
 	InSyscall bool
 	Syscall   int
 	Args      [6]uint64
-	Regs      *Regs // nil when the registers could not be read
+	// CutShort is set with InSyscall when the stop itself cut short a write
+	// the thread was blocked in (a socket or pipe whose buffer was full): the
+	// call returned the part it had written, and the thread will go on past
+	// it (to write the rest, in sendall()).
+	CutShort bool
+	Regs     *Regs // nil when the registers could not be read
 	// Name is the kernel's name of the thread (comm, at most 15 bytes): a
 	// live thread's own; in a core only the main thread's, which is the
 	// process name NT_PRPSINFO carries (cores record no other thread names).
