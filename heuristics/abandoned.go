@@ -142,8 +142,14 @@ func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]b
 	}
 	var severity Severity
 	d.Reason, severity = noEnder(s, canRun, others)
-	if d.Reason == ReasonMainSleeps && installsHandlers(a) {
+	if d.Reason == ReasonMainSleeps && mainMayAct(a, s) {
 		return Finding{}, false // a handler on the sleeping main thread may end it
+	}
+	if ob.Kind == snapshot.KindEvent && severity != Error {
+		// Events are set from what pyhang sees least: timers' callbacks,
+		// signal handlers, objects of other modules; a park on an event
+		// nobody is meant to set is an idiom. Only a proven one is said.
+		return Finding{}, false
 	}
 	f := abandonedFinding(a, d, ob, waiters)
 	f.Severity = severity

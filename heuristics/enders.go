@@ -183,10 +183,20 @@ func isMain(s *snapshot.Snapshot, tid int) bool {
 	return t != nil && t.Main
 }
 
-// installsHandlers reports whether the program's code installs a signal
-// handler (locks.Analysis.SignalHandlerSite): on a main thread that only
-// sleeps, it may be what ends a wait.
-func installsHandlers(a *locks.Analysis) bool {
-	_, ok := a.SignalHandlerSite()
-	return ok
+// mainMayAct reports whether the main thread, which only sleeps, may still
+// act on a signal: the program's code installs a handler
+// (locks.Analysis.SignalHandlerSite), or the sleep stands inside a try or
+// with block (locks.Analysis.InCleanupBlock), whose except, finally or
+// __exit__ runs when Ctrl-C's KeyboardInterrupt, or a handler's SystemExit,
+// ends the loop — the usual way a service shuts down.
+func mainMayAct(a *locks.Analysis, s *snapshot.Snapshot) bool {
+	if _, ok := a.SignalHandlerSite(); ok {
+		return true
+	}
+	for i := range s.Threads {
+		if t := &s.Threads[i]; t.Main {
+			return a.InCleanupBlock(t.TID)
+		}
+	}
+	return false
 }

@@ -173,7 +173,7 @@ func deadProducers(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, q
 	}
 	var severity Severity
 	d.Reason, severity = noEnder(s, 0, d.Others)
-	if d.Reason == ReasonMainSleeps && installsHandlers(a) {
+	if d.Reason == ReasonMainSleeps && mainMayAct(a, s) {
 		return Finding{}, false
 	}
 	isLive := s.Target.Kind == "pid"

@@ -187,7 +187,7 @@ func starvedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]boo
 	}
 	f := Finding{Kind: StarvedConsumers, Threads: consumers, Objects: []string{q.ID}, Details: d}
 	d.Reason, f.Severity = noEnder(s, canRun, others)
-	if d.Reason == ReasonMainSleeps && installsHandlers(a) {
+	if d.Reason == ReasonMainSleeps && mainMayAct(a, s) {
 		return Finding{}, false // a handler on the sleeping main thread may feed it
 	}
 	if d.Reason != ReasonNoReference {

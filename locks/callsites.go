@@ -166,3 +166,28 @@ func (a *Analysis) SignalHandlerSite() (Site, bool) {
 	}
 	return Site{}, false
 }
+
+// InCleanupBlock reports whether a frame of the thread's own code stands
+// inside a try or with statement of its function: an exception raised there
+// (KeyboardInterrupt on Ctrl-C) runs the handler, finally or __exit__ on
+// its way out. From the source; true when a frame's source cannot be read.
+func (a *Analysis) InCleanupBlock(tid int) bool {
+	th := a.thread(tid)
+	if th == nil || a.x == nil {
+		return true
+	}
+	for i := range th.Frames {
+		fr := &th.Frames[i]
+		if isStdlib(fr.File) {
+			continue
+		}
+		src := a.x.src.file(fr.File)
+		if src == nil {
+			return true
+		}
+		if src.InBlock(fr.Line, "try", "with") {
+			return true
+		}
+	}
+	return false
+}

@@ -214,8 +214,13 @@ func (a *Analysis) primitiveWait(x *index, th *snapshot.Thread, prims []primitiv
 	case snapshot.KindFuture:
 		a.futureRunners(x, w, outer.obj)
 	case snapshot.KindQueue, snapshot.KindSimpleQueue, snapshot.KindCondition:
-		if caller < len(th.Frames) && idleLoop(&th.Frames[caller]) {
-			w.Evidence = append(w.Evidence, Evidence{Basis: BasisIdleWorker})
+		// The loop, or a helper of its own it calls the wait from
+		// (QueueListener._monitor → dequeue → queue.get).
+		for i := caller; i < len(th.Frames) && i <= caller+1; i++ {
+			if idleLoop(&th.Frames[i]) {
+				w.Evidence = append(w.Evidence, Evidence{Basis: BasisIdleWorker})
+				break
+			}
 		}
 	}
 	return w

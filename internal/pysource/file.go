@@ -250,3 +250,19 @@ func (f *File) EnclosingWhile(n int) int {
 	})
 	return line
 }
+
+// InBlock reports whether physical line n stands in the block of a
+// statement with one of the keywords ("try", "with"), within n's function.
+func (f *File) InBlock(n int, keywords ...string) bool {
+	in := false
+	f.enclosing(n, func(l *Line, kw string) bool {
+		for _, k := range keywords {
+			if kw == k && f.At(n) != l {
+				in = true
+				return false
+			}
+		}
+		return true
+	})
+	return in
+}

@@ -148,3 +148,24 @@ func TestSleepLoop(t *testing.T) {
 		}
 	}
 }
+
+func TestInBlock(t *testing.T) {
+	src := "import time\n" + // 1
+		"try:\n" + // 2
+		"    while True:\n" + // 3
+		"        time.sleep(1)\n" + // 4
+		"finally:\n" + // 5
+		"    stop.set()\n" + // 6
+		"def f():\n" + // 7
+		"    with pool:\n" + // 8
+		"        time.sleep(1)\n" + // 9
+		"    time.sleep(2)\n" + // 10
+		"while True:\n" + // 11
+		"    time.sleep(3)\n" // 12
+	f := Parse(src)
+	for line, want := range map[int]bool{4: true, 3: true, 2: false, 6: false, 9: true, 10: false, 12: false} {
+		if got := f.InBlock(line, "try", "with"); got != want {
+			t.Errorf("InBlock(%d) = %v, want %v", line, got, want)
+		}
+	}
+}
