@@ -211,6 +211,21 @@ func (r *reprer) repr(v uint64, depth int) {
 	}
 }
 
+// more writes "…(N more)" for the items of a container of n that were not
+// shown, and says whether there were any.
+func (r *reprer) more(n, shown int) bool {
+	rest := n - shown
+	if rest <= 0 {
+		return false
+	}
+	r.cut.Items += rest
+	if shown > 0 {
+		r.write(", ")
+	}
+	r.write(fmt.Sprintf("…(%d more)", rest))
+	return true
+}
+
 // room says whether another item may be shown.
 func (r *reprer) room(shown int) bool {
 	return shown < r.lim.Items && r.budget > 0 && r.nodes < maxReprNodes && !r.p.r.budget.spent
@@ -255,13 +270,7 @@ func (r *reprer) sequence(v uint64, tn string, depth int, other func()) {
 		r.repr(it, depth+1)
 		shown++
 	}
-	if rest := int(n) - shown; rest > 0 {
-		r.cut.Items += rest
-		if shown > 0 {
-			r.write(", ")
-		}
-		r.write(fmt.Sprintf("…(%d more)", rest))
-	} else if tn == "tuple" && n == 1 {
+	if !r.more(int(n), shown) && tn == "tuple" && n == 1 {
 		r.write(",")
 	}
 	r.write(close)
@@ -298,13 +307,7 @@ func (r *reprer) dict(v uint64, depth int, other func()) {
 		r.repr(it.Value, depth+1)
 		shown++
 	}
-	if rest := int(used) - shown; rest > 0 {
-		r.cut.Items += rest
-		if shown > 0 {
-			r.write(", ")
-		}
-		r.write(fmt.Sprintf("…(%d more)", rest))
-	}
+	r.more(int(used), shown)
 	r.write("}")
 }
 
@@ -488,13 +491,7 @@ func (r *reprer) set(v uint64, tn string, depth int, other func()) {
 			shown++
 		}
 	}
-	if rest := int(used) - shown; rest > 0 {
-		r.cut.Items += rest
-		if shown > 0 {
-			r.write(", ")
-		}
-		r.write(fmt.Sprintf("…(%d more)", rest))
-	}
+	r.more(int(used), shown)
 	r.write(close)
 }
 
