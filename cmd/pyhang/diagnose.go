@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,7 +54,10 @@ that never changes hands meanwhile is held by native code that keeps it.`,
 			if err != nil {
 				return err
 			}
-			looks, err := f.takeLooks(args[0])
+			if !cmd.Flags().Changed("samples") && cmd.Flags().Changed("interval") {
+				return usageError{errors.New("--interval is the time between the looks of --samples N: give --samples too")}
+			}
+			looks, err := f.takeLooks(args[0], cmd.Flags().Changed("samples"))
 			if err != nil {
 				return err
 			}
@@ -89,8 +93,9 @@ that never changes hands meanwhile is held by native code that keeps it.`,
 }
 
 // takeLooks takes the looks --samples asks for, before the snapshot.
-func (f *diagnoseFlags) takeLooks(arg string) ([]motion.Look, error) {
-	if f.samples == 0 {
+// asked says --samples was given: --samples 0 is a mistake, not "no looks".
+func (f *diagnoseFlags) takeLooks(arg string, asked bool) ([]motion.Look, error) {
+	if !asked {
 		return nil, nil
 	}
 	pid, err := strconv.Atoi(arg)

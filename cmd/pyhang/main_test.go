@@ -35,6 +35,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"core", "1"}, "core needs -o FILE"},
 		{[]string{"core", "some.core", "-o", "x"}, "is not a pid"},
 		{[]string{"diagnose", "1", "--samples", "1"}, "--samples must be between 2 and"},
+		{[]string{"diagnose", "1", "--samples", "0"}, "--samples must be between 2 and"},
+		{[]string{"diagnose", "1", "--interval", "2s"}, "give --samples too"},
 		{[]string{"diagnose", "a.core", "--samples", "3"}, "looks at a live process"},
 		{[]string{"diagnose", "1", "--samples", "3", "--interval", "-1s"}, "--interval must be positive"},
 		{[]string{"run"}, "run needs a command"},
