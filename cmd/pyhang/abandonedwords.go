@@ -237,7 +237,7 @@ func (w *words) lockedOutSummary(d *heuristics.AbandonedWaitDetails) string {
 		what = fmt.Sprintf("%s on %s", who, obj)
 	}
 	head := "wait that never ends"
-	if d.Reason == heuristics.ReasonMainSleeps {
+	if d.Reason == heuristics.ReasonMainSleeps || d.Reason == heuristics.ReasonNoReference {
 		head = "wait that probably never ends"
 	}
 	return fmt.Sprintf("%s: %s and %s — %s", head, what, lockoutClause(d.Lockouts, "end it", "waiter"), lockoutAdvice)

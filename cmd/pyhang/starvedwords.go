@@ -114,7 +114,7 @@ func (w *words) starvedSummary(d *heuristics.StarvedConsumersDetails) string {
 	q := w.shortRef(d.Queue)
 	n := len(d.Consumers)
 	head := "starved consumers"
-	if d.Reason == heuristics.ReasonMainSleeps {
+	if d.Reason == heuristics.ReasonMainSleeps || d.Reason == heuristics.ReasonNoReference {
 		head = "probably starved"
 	}
 	if len(d.Lockouts) > 0 && !d.Consequence {
