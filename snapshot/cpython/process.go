@@ -303,6 +303,12 @@ func (p *Process) Rebind(t target.Target) {
 	p.Target = t
 	p.r = newReader(t)
 	p.warnings = append(p.warnings[:p.openWarns], p.aioWarns...)
+	p.clearCaches()
+	p.missing = nil // what the first view lacked says nothing of this one
+}
+
+// clearCaches drops what was decoded and cached.
+func (p *Process) clearCaches() {
 	p.typeNames = map[uint64]string{}
 	p.recentTypes = [recentTypes]recentType{}
 	p.codes = map[uint64]*code{}
@@ -311,7 +317,6 @@ func (p *Process) Rebind(t target.Target) {
 	p.kinds = map[uint64]string{}
 	p.aioTypes = map[uint64]bool{}
 	p.attrs = map[uint64]map[string]uint64{}
-	p.missing = nil // what the first view lacked says nothing of this one
 }
 
 // Notes marks how many warnings and missing parts the reading so far noted.

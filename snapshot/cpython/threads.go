@@ -54,6 +54,30 @@ func (p *Process) ThreadsEach(each func(*ThreadState)) ([]ThreadState, error) {
 }
 
 func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
+	refs, listErr := p.ThreadList()
+	if len(refs) == 0 && listErr != nil {
+		return nil, listErr
+	}
+	// Every thread's frame chain starts in memory read ahead in one go.
+	p.PrefetchThreads(refs)
+	out := make([]ThreadState, 0, len(refs))
+	for _, ref := range refs {
+		t, err := p.ThreadEach(ref, each)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, t)
+	}
+	return out, listErr
+}
+
+// ThreadRef is a thread state in its interpreter's list.
+type ThreadRef struct{ Addr, Interp uint64 }
+
+// ThreadList returns the thread states of every interpreter, in list order,
+// each once however the lists loop into each other. An error says where a
+// list could not be read further; the states before it are returned.
+func (p *Process) ThreadList() ([]ThreadRef, error) {
 	l := p.Layout
 	interp, err := p.r.u64(p.Runtime + uint64(l.RuntimeInterpHead))
 	if err != nil {
@@ -62,10 +86,8 @@ func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
 	if interp == 0 {
 		return nil, fmt.Errorf("the interpreter has not started or has already finalised (no interpreter in _PyRuntime at %#x)", p.Runtime)
 	}
-	var out []ThreadState
+	var out []ThreadRef
 	interps := map[uint64]bool{}
-	// One set for every interpreter's threads: a thread state is read once,
-	// however the lists loop into each other.
 	seen := map[uint64]bool{}
 	for n := 0; interp != 0 && !interps[interp] && n < maxInterpreters; n++ {
 		interps[interp] = true
@@ -73,48 +95,50 @@ func (p *Process) threads(each func(*ThreadState)) ([]ThreadState, error) {
 		if err != nil {
 			return out, fmt.Errorf("interpreter %#x: threads head: %w", interp, err)
 		}
-		// The list first, then each thread's frames: what every thread's
-		// frame chain starts from is read ahead in one go (prefetchFrames).
-		var list []uint64
-		var listErr error
-		for ts != 0 && !seen[ts] && len(out)+len(list) < maxThreads {
-			if listErr = p.r.spend(costThread); listErr != nil {
-				listErr = fmt.Errorf("thread state %#x: %w", ts, listErr)
-				break
+		for ts != 0 && !seen[ts] && len(out) < maxThreads {
+			if err := p.r.spend(costThread); err != nil {
+				return out, fmt.Errorf("thread state %#x: %w", ts, err)
 			}
 			seen[ts] = true
-			list = append(list, ts)
+			out = append(out, ThreadRef{Addr: ts, Interp: interp})
 			next, err := p.r.u64(ts + uint64(l.TstateNext))
 			if err != nil {
-				listErr = fmt.Errorf("thread state %#x: next: %w", ts, err)
-				break
+				return out, fmt.Errorf("thread state %#x: next: %w", ts, err)
 			}
 			ts = next
-		}
-		p.prefetchFrames(list)
-		for _, ts := range list {
-			vars := p.varBuf
-			t, err := p.threadState(ts, interp)
-			if err != nil {
-				return out, err
-			}
-			if each != nil {
-				each(&t)
-				t.Kept = p.keptOf(t.Frames)
-				p.releaseFrames(t.Frames)
-				p.releaseVars(vars)
-				t.Frames = nil
-			}
-			out = append(out, t)
-		}
-		if listErr != nil {
-			return out, listErr
 		}
 		if interp, err = p.r.u64(interp + uint64(l.InterpNext)); err != nil {
 			break
 		}
 	}
 	return out, nil
+}
+
+// ThreadEach reads the thread state ref and its frames. With each, it hands
+// the state to each, then keeps of its frames only what FrameKept holds
+// (see ThreadsEach).
+func (p *Process) ThreadEach(ref ThreadRef, each func(*ThreadState)) (ThreadState, error) {
+	vars := p.varBuf
+	t, err := p.threadState(ref.Addr, ref.Interp)
+	if err != nil || each == nil {
+		return t, err
+	}
+	each(&t)
+	t.Kept = p.keptOf(t.Frames)
+	p.releaseFrames(t.Frames)
+	p.releaseVars(vars)
+	t.Frames = nil
+	return t, nil
+}
+
+// PrefetchThreads reads ahead what the frame chains of refs start in
+// (prefetchFrames).
+func (p *Process) PrefetchThreads(refs []ThreadRef) {
+	addrs := make([]uint64, len(refs))
+	for i, ref := range refs {
+		addrs[i] = ref.Addr
+	}
+	p.prefetchFrames(addrs)
 }
 
 // prefetchFrames reads ahead, for the thread states of a list, the memory
