@@ -163,6 +163,27 @@ func (o *Objects) Clone() *Objects {
 	return c
 }
 
+// Merge adds the objects of other, a collection of the same snapshot made
+// by a fork of o's process (Process.Fork): an object both hold keeps o's
+// decode, with the names and the global name of both.
+func (o *Objects) Merge(other *Objects) {
+	for a, ob := range other.byAddr {
+		mine, ok := o.byAddr[a]
+		if !ok {
+			if len(o.byAddr) < maxObjects {
+				o.byAddr[a] = ob
+			}
+			continue
+		}
+		for _, n := range ob.Names {
+			o.Name(mine, n)
+		}
+		if ob.Global != "" && (mine.Global == "" || ob.Global < mine.Global) {
+			mine.Global = ob.Global
+		}
+	}
+}
+
 // All returns the collected objects by id.
 func (o *Objects) All() map[string]*snapshot.Object {
 	out := make(map[string]*snapshot.Object, len(o.byAddr))
