@@ -14,7 +14,7 @@ import (
 //
 // The tasks' frames are decoded by frames, whose objects are this join's.
 func (b *builder) readAsyncio(tstates []cpython.ThreadState, frames *memBuilder) {
-	globalsSeen := map[uint64]bool{}
+	var globals claims
 	tasks, complete := b.p.AsyncioTasks(tstates)
 	if !complete {
 		b.s.Target.Missing = append(b.s.Target.Missing, "not every asyncio task could be read")
@@ -50,7 +50,7 @@ func (b *builder) readAsyncio(tstates []cpython.ThreadState, frames *memBuilder)
 		}
 		for i := range t.Chain.Frames {
 			st.Frames = append(st.Frames, snapshot.Frame{})
-			frames.frame(&st.Frames[len(st.Frames)-1], &t.Chain.Frames[i], globalsSeen)
+			frames.frame(&st.Frames[len(st.Frames)-1], &t.Chain.Frames[i], &globals)
 		}
 		if n := len(st.Frames); n > 0 {
 			st.Coro = st.Frames[n-1].Qualname

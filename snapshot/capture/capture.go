@@ -150,7 +150,7 @@ func Read(t target.Target, opts Options) (*snapshot.Snapshot, error) {
 // read decodes the snapshot, with where each thread's program counter is
 // (and its native stack with --native), and quotes each frame's source line.
 func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
-	d, err := decodeMemory(p, opts)
+	d, err := decodeMemory(p, opts, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +241,7 @@ type decoded struct {
 	withHeld map[string]bool
 	warnings []string
 	missing  []string // what the memory lacks (Target.Missing)
+	forked   int      // how many threads a fork decoded (split.go)
 }
 
 // memBuilder decodes the memory part of a snapshot.
@@ -253,42 +254,40 @@ type memBuilder struct {
 
 // decodeMemory reads the interpreter's threads, frames and objects. Each
 // thread's frames are converted as soon as they are read (ThreadsEach), and
-// the next thread's read into the same memory.
-func decodeMemory(p *cpython.Process, opts Options) (*decoded, error) {
+// the next thread's read into the same memory. With side (nil: none), a
+// fork of p decodes threads beside p on another goroutine (split.go).
+func decodeMemory(p *cpython.Process, opts Options, side sideRunner) (*decoded, error) {
 	b := &memBuilder{p: p, opts: opts, d: &decoded{objs: p.NewObjects()}}
 	d := b.d
 	mainIdent, _ := p.MainThreadIdent()
 	threadObjs, objsErr := p.ThreadObjects()
 	d.threadObjs = threadObjs
-	globalsSeen := map[uint64]bool{}
-	tstates, err := p.ThreadsEach(func(ts *cpython.ThreadState) {
-		th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == mainIdent, Tstate: snapshot.Addr(ts.Addr),
-			GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: make([]snapshot.Frame, len(ts.Frames))}
-		if ts.Err != nil {
-			b.warnf("thread %#x: %v", ts.Ident, ts.Err)
-			th.StackLost = true
-		}
-		// A thread being started has no frame yet (startingThreads): it
-		// is named below, once every thread state is known.
-		if obj, ok := threadObjs[ts.Ident]; ok && len(ts.Frames) > 0 {
-			th.Name = p.ThreadName(obj)
-			if th.Ident != 0 {
-				d.objs.Add(obj)
-			}
-		}
-		for i := range ts.Frames {
-			b.frame(&th.Frames[i], &ts.Frames[i], globalsSeen)
-		}
-		d.threads = append(d.threads, th)
-	})
-	if err != nil && len(tstates) == 0 {
+	refs, err := p.ThreadList()
+	if len(refs) == 0 && err != nil {
 		return nil, err
+	}
+	sh := newThreadShare(refs, mainIdent)
+	if side != nil && len(refs) >= forkLeast {
+		b.decodeSplit(sh, side)
+	} else {
+		b.decodeShare(sh, max(len(refs), 1), 1)
+	}
+	if e := sh.firstErr(); e != nil {
+		err = e
+	}
+	d.threads, d.tstates = sh.threads, sh.tstates
+	if err != nil && len(d.tstates) == 0 {
+		return nil, err
+	}
+	for i := range d.tstates {
+		if e := d.tstates[i].Err; e != nil {
+			b.warnf("thread %#x: %v", d.tstates[i].Ident, e)
+		}
 	}
 	if err != nil {
 		b.warnf("thread list incomplete: %v", err)
 		d.missing = append(d.missing, fmt.Sprintf("the thread list is incomplete: %v", err))
 	}
-	d.tstates = tstates
 	d.gil, d.gilErr = p.GIL()
 	if d.gilErr != nil {
 		b.warnf("GIL state unreadable: %v", d.gilErr)
@@ -296,8 +295,8 @@ func decodeMemory(p *cpython.Process, opts Options) (*decoded, error) {
 	if objsErr != nil {
 		b.warnf("thread names unavailable: %v", objsErr)
 	}
-	d.starting = startingThreads(tstates)
-	for i, ts := range tstates {
+	d.starting = startingThreads(d.tstates)
+	for i, ts := range d.tstates {
 		th := &d.threads[i]
 		if d.starting[ts.Addr] {
 			// Not yet running: its ident and native id are still those of
@@ -314,6 +313,25 @@ func decodeMemory(p *cpython.Process, opts Options) (*decoded, error) {
 		}
 	}
 	return d, nil
+}
+
+// thread converts a thread state whose frames were just read.
+func (b *memBuilder) thread(ts *cpython.ThreadState, sh *threadShare) snapshot.Thread {
+	th := snapshot.Thread{Ident: ts.Ident, Main: ts.Ident == sh.mainIdent, Tstate: snapshot.Addr(ts.Addr),
+		GIL: snapshot.GILUnknown, State: snapshot.StateUnknown, Frames: make([]snapshot.Frame, len(ts.Frames))}
+	th.StackLost = ts.Err != nil
+	// A thread being started has no frame yet (startingThreads): it
+	// is named once every thread state is known.
+	if obj, ok := b.d.threadObjs[ts.Ident]; ok && len(ts.Frames) > 0 {
+		th.Name = b.p.ThreadName(obj)
+		if th.Ident != 0 {
+			b.d.objs.Add(obj)
+		}
+	}
+	for i := range ts.Frames {
+		b.frame(&th.Frames[i], &ts.Frames[i], &sh.globals)
+	}
+	return th
 }
 
 // startingThreads finds the thread states of threads being started: CPython
@@ -570,7 +588,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 
 // frame fills out, a zero Frame, from f. Both by address: the two are
 // hundreds of bytes, and a snapshot has tens of thousands.
-func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globalsSeen map[uint64]bool) {
+func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globals *claims) {
 	*out = snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
 		FirstLine: f.FirstLine, Addr: snapshot.Addr(f.Addr)}
 	if f.Signal != 0 {
@@ -614,8 +632,7 @@ func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globalsSeen ma
 			out.Calling = &snapshot.Call{Object: ob.ID, Method: c.Method, Via: c.Via}
 		}
 	}
-	if f.Globals != 0 && !globalsSeen[f.Globals] {
-		globalsSeen[f.Globals] = true
+	if f.Globals != 0 && globals.claim(f.Globals) {
 		b.nameGlobals(f.Globals)
 	}
 }

@@ -58,7 +58,7 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 		return nil, side.first(err)
 	}
 	side.interpreter(p)
-	first, err := decodeMemory(p, opts)
+	first, err := decodeMemory(p, opts, h)
 	if err != nil {
 		return nil, side.first(err)
 	}
@@ -105,7 +105,7 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 		p.Keep(fz, decoded)
 	} else {
 		p.Rebind(fz)
-		if d, err = decodeMemory(p, opts); err != nil {
+		if d, err = decodeMemory(p, opts, nil); err != nil {
 			return nil, err
 		}
 	}
