@@ -122,8 +122,9 @@ func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 		return nil, err
 	}
 	defer t.Close()
-	defer prefault(heapFor(len(t.Threads()), opts.Native)).close()
-	s, err := Read(t, opts)
+	h := prefault(heapFor(len(t.Threads()), opts.Native))
+	defer h.close()
+	s, err := readWith(t, opts, h)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +137,12 @@ func Take(arg string, opts Options) (*snapshot.Snapshot, error) {
 // Read reads the snapshot from an open target. A live target is released
 // (Close) as soon as its memory has been read; what follows works on copies.
 func Read(t target.Target, opts Options) (*snapshot.Snapshot, error) {
+	return readWith(t, opts, nil)
+}
+
+// readWith is Read, with the decode split with side when it is not nil
+// (split.go).
+func readWith(t target.Target, opts Options, side sideRunner) (*snapshot.Snapshot, error) {
 	p, err := cpython.Open(t)
 	if err != nil {
 		// A truncated core or a missing file often is the reason: say so.
@@ -144,13 +151,13 @@ func Read(t target.Target, opts Options) (*snapshot.Snapshot, error) {
 		}
 		return nil, err
 	}
-	return read(t, p, opts)
+	return read(t, p, opts, side)
 }
 
 // read decodes the snapshot, with where each thread's program counter is
 // (and its native stack with --native), and quotes each frame's source line.
-func read(t target.Target, p *cpython.Process, opts Options) (*snapshot.Snapshot, error) {
-	d, err := decodeMemory(p, opts, nil)
+func read(t target.Target, p *cpython.Process, opts Options, side sideRunner) (*snapshot.Snapshot, error) {
+	d, err := decodeMemory(p, opts, side)
 	if err != nil {
 		return nil, err
 	}

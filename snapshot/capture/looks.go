@@ -46,7 +46,7 @@ func (l *Looker) Look() (*snapshot.Snapshot, []target.Thread, error) {
 	}
 	defer t.Close()
 	l.p.Rebind(t)
-	s, err := read(t, l.p, l.opts)
+	s, err := read(t, l.p, l.opts, nil)
 	if err != nil {
 		return nil, nil, err
 	}

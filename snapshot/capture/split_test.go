@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pyhang/pyhang/internal/testinterp"
+	"github.com/pyhang/pyhang/snapshot/corefile"
 	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/live"
 )
@@ -29,8 +30,9 @@ func (concurrently) do(f func()) { go f() }
 
 // TestSplitDecodeSame decodes parked.py's 40 threads, live, on one goroutine,
 // then split with a fork (decodeSplit) twice: the fork first, then the two
-// at once. Under every interpreter, the threads, their frames, the objects
-// and the warnings must be the same each time.
+// at once; then a gcore of it, on one goroutine and split. Under every
+// interpreter, the threads, their frames, the objects and the warnings must
+// be the same each time.
 func TestSplitDecodeSame(t *testing.T) {
 	const threads = 40
 	for _, in := range testinterp.All(t) {
@@ -61,6 +63,9 @@ func TestSplitDecodeSame(t *testing.T) {
 			}
 			sameDecode(t, "split", one, two)
 			sameDecode(t, "split concurrently", one, decodeLive(t, s.PID, concurrently{}))
+
+			core := testinterp.Gcore(t, s.PID)
+			sameDecode(t, "split, from a gcore", decodeCore(t, core, nil), decodeCore(t, core, concurrently{}))
 		})
 	}
 }
@@ -99,6 +104,25 @@ func decodeLive(t *testing.T, pid int, side sideRunner) *decoded {
 	}
 	defer peek.Close()
 	p, err := cpython.Open(peek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := decodeMemory(p, Options{}, side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// decodeCore decodes the core file at path.
+func decodeCore(t *testing.T, path string, side sideRunner) *decoded {
+	t.Helper()
+	c, err := corefile.Open(path, corefile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := cpython.Open(c)
 	if err != nil {
 		t.Fatal(err)
 	}
