@@ -14,7 +14,7 @@ import (
 //
 // The tasks' frames are decoded by frames, whose objects are this join's.
 func (b *builder) readAsyncio(tstates []cpython.ThreadState, frames *memBuilder) {
-	var globals claims
+	var globals globalNames
 	tasks, complete := b.p.AsyncioTasks(tstates)
 	if !complete {
 		b.s.Target.Missing = append(b.s.Target.Missing, "not every asyncio task could be read")

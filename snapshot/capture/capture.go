@@ -595,7 +595,7 @@ func (b *builder) kernelState(th *snapshot.Thread, kt *target.Thread, gil cpytho
 
 // frame fills out, a zero Frame, from f. Both by address: the two are
 // hundreds of bytes, and a snapshot has tens of thousands.
-func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globals *claims) {
+func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globals *globalNames) {
 	*out = snapshot.Frame{Function: f.Function, Qualname: f.Qualname, File: f.File, Line: f.Line,
 		FirstLine: f.FirstLine, Addr: snapshot.Addr(f.Addr)}
 	if f.Signal != 0 {
@@ -639,8 +639,8 @@ func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globals *claim
 			out.Calling = &snapshot.Call{Object: ob.ID, Method: c.Method, Via: c.Via}
 		}
 	}
-	if f.Globals != 0 && globals.claim(f.Globals) {
-		b.nameGlobals(f.Globals)
+	if f.Globals != 0 && globals.modules.claim(f.Globals) {
+		b.nameGlobals(f.Globals, "", globals)
 	}
 }
 
@@ -680,16 +680,37 @@ func (b *memBuilder) ref(out *snapshot.Frame, name string, ob *snapshot.Object) 
 // maxGlobals bounds the module globals examined per module.
 const maxGlobals = 4096
 
-// nameGlobals gives module-level primitives their global names ("ledger").
-func (b *memBuilder) nameGlobals(dict uint64) {
+// globalNames is what the decoders of one snapshot have named after module
+// globals: the dicts of the frames' modules, and the modules of the
+// program's own those import, each under the name it is imported as.
+type globalNames struct {
+	modules claims[uint64]
+	imports claims[importAs]
+}
+
+// importAs is a module's dict and a name it is imported as.
+type importAs struct {
+	dict uint64
+	name string
+}
+
+// maxImports bounds the imported modules whose globals are named.
+const maxImports = 64
+
+// nameGlobals gives module-level primitives their global names ("ledger"),
+// prefix first: "" for a frame's own module, and "state." for a module of
+// the program's own it imports as state, whose globals its functions reach
+// as state.shutdown (cpython.ProgramModule). Those are named too, one
+// import deep.
+func (b *memBuilder) nameGlobals(dict uint64, prefix string, names *globalNames) {
 	for name, v := range b.p.DictStrItems(dict, maxGlobals) {
 		if len(name) > 2 && name[:2] == "__" {
 			continue
 		}
 		if ob := b.d.objs.Add(v); ob != nil {
-			b.d.objs.Name(ob, name)
-			if ob.Global == "" || name < ob.Global {
-				ob.Global = name
+			b.d.objs.Name(ob, prefix+name)
+			if ob.Global == "" || prefix+name < ob.Global {
+				ob.Global = prefix + name
 			}
 			continue
 		}
@@ -699,12 +720,19 @@ func (b *memBuilder) nameGlobals(dict uint64) {
 			cls := b.p.TypeName(v)
 			for attr, a := range b.p.InstanceAttrs(v) {
 				if ob := b.d.objs.Add(a); ob != nil {
-					b.d.objs.Name(ob, name+"."+attr)
+					b.d.objs.Name(ob, prefix+name+"."+attr)
 					if cls != "" {
 						b.d.objs.Name(ob, cls+"."+attr)
 					}
 				}
 			}
+			continue
+		}
+		if prefix != "" || names.imports.size() >= maxImports {
+			continue
+		}
+		if m := b.p.ProgramModule(v); m != 0 && names.imports.claim(importAs{m, name}) {
+			b.nameGlobals(m, name+".", names)
 		}
 	}
 }

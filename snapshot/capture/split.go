@@ -50,7 +50,7 @@ type threadShare struct {
 	refs      []cpython.ThreadRef
 	next      atomic.Int64 // the first thread not taken yet
 	mainIdent uint64
-	globals   claims // module dicts whose objects were named
+	globals   globalNames // module dicts whose objects were named
 	tstates   []cpython.ThreadState
 	threads   []snapshot.Thread
 	errs      []error
@@ -131,23 +131,30 @@ func (b *memBuilder) decodeSplit(sh *threadShare, side sideRunner) {
 	}
 }
 
-// claims is a set of addresses that decoders share: the first to claim
-// an address does the work for it.
-type claims struct {
+// claims is a set that decoders share: the first to claim a key does the
+// work for it.
+type claims[K comparable] struct {
 	mu   sync.Mutex
-	seen map[uint64]bool
+	seen map[K]bool
 }
 
-// claim says whether a is claimed now, for the first time.
-func (c *claims) claim(a uint64) bool {
+// claim says whether k is claimed now, for the first time.
+func (c *claims[K]) claim(k K) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.seen[a] {
+	if c.seen[k] {
 		return false
 	}
 	if c.seen == nil {
-		c.seen = map[uint64]bool{}
+		c.seen = map[K]bool{}
 	}
-	c.seen[a] = true
+	c.seen[k] = true
 	return true
+}
+
+// size is how many keys were claimed.
+func (c *claims[K]) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
 }

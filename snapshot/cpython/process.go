@@ -64,6 +64,8 @@ type Process struct {
 	aioDone     bool            // the asyncio offsets of .AsyncioDebug were looked for (asyncio.go)
 	aioWarns    []string        // what looking for them said (kept across Rebind, as Open's)
 	aioTypes    map[uint64]bool // types kindOf found to be asyncio's (interest.go)
+	stdlib      string          // the standard library's directory (programmodules.go)
+	stdlibRead  bool            // stdlib was looked for
 }
 
 // newProcess is the interpreter at runtime in t, read with layout l.
