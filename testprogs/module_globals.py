@@ -1,16 +1,21 @@
-"""module_globals: a queue and an event that are globals of another module of the program.
+"""module_globals: queues and an event reached through another module or a class.
 
 The program writes a module of its own, jobstate.py, into a new temporary directory and
-imports it (`import jobstate`): jobstate.jobs is a queue.Queue and jobstate.shutdown a
-threading.Event. "worker" takes jobs forever with jobstate.jobs.get(). The queue is a
-global of jobstate alone, whose code no thread runs: the main module reaches it as
-jobstate.jobs.
+imports it (`import jobstate`): jobstate.jobs is a queue.Queue, jobstate.shutdown a
+threading.Event, and jobstate.Mail.box a queue.Queue that is an attribute of a class. The
+main module's own class Pipeline has one too, Pipeline.stages. None of them is a global of
+the module whose code runs: the threads reach them as jobstate.jobs, jobstate.Mail.box and
+Pipeline.stages.
 
---main loops (the default): "watcher" waits for jobstate.shutdown, and the main thread
-sleeps in a loop that puts a job now and then (every millionth turn) and could set the
-event: nothing is wrong, and a diagnosis must find nothing.
---main joins: the main thread joins the worker, and nobody can ever put a job: the worker
-is starved (starved-consumers on jobstate.jobs, the main thread blocked).
+--main loops (the default): "worker" takes jobs forever from jobstate.jobs, "mailman"
+from jobstate.Mail.box, "stager" from Pipeline.stages, and "watcher" waits for
+jobstate.shutdown, while the main thread sleeps in a loop that now and then (every
+millionth turn) puts to each queue, and could set the event: nothing is wrong, and a
+diagnosis must find nothing.
+--main joins: "worker" alone takes from the queue --queue names (module: jobstate.jobs,
+class: Pipeline.stages, module-class: jobstate.Mail.box) and the main thread joins it:
+nobody can ever put to the queue, and the worker is starved (starved-consumers on that
+queue, the main thread blocked).
 """
 
 import atexit
@@ -20,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import queue
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import _harness  # noqa: E402
@@ -30,7 +36,15 @@ import threading
 
 jobs = queue.Queue()
 shutdown = threading.Event()
+
+
+class Mail:
+    box = queue.Queue()
 """
+
+
+class Pipeline:
+    stages = queue.Queue()
 
 
 def import_jobstate():
@@ -43,36 +57,51 @@ def import_jobstate():
     import jobstate
 
 
-def work():
+def take(which):
     while True:
-        print("got", jobstate.jobs.get())  # BLOCK:get
+        if which == "module":
+            print("got", jobstate.jobs.get())  # BLOCK:get
+        elif which == "class":
+            print("got", Pipeline.stages.get())  # BLOCK:get-class
+        else:
+            print("got", jobstate.Mail.box.get())  # BLOCK:get-module-class
 
 
 def watch():
     jobstate.shutdown.wait()  # BLOCK:shutdown
 
 
+QUEUES = {"module": "jobstate.jobs", "class": "Pipeline.stages", "module-class": "jobstate.Mail.box"}
+
+
 def main():
     p = _harness.parser(__doc__)
     p.add_argument("--main", choices=("loops", "joins"), default="loops")
+    p.add_argument("--queue", choices=sorted(QUEUES), default="module")
     args = p.parse_args()
     h = _harness.Harness(args)
     import_jobstate()
-    worker = threading.Thread(target=work, name="worker", daemon=True)
-    worker.start()
     if args.main == "joins":
-        h.watch({"worker": "get", "MainThread": "join"},
-                expect={"starved": ["worker"], "queue": "jobstate.jobs", "blocked_others": ["MainThread"]})
+        worker = threading.Thread(target=take, args=(args.queue,), name="worker", daemon=True)
+        worker.start()
+        marker = "get" if args.queue == "module" else "get-" + args.queue
+        h.watch({"worker": marker, "MainThread": "join"},
+                expect={"starved": ["worker"], "queue": QUEUES[args.queue], "blocked_others": ["MainThread"]})
         worker.join()  # BLOCK:join
         return
+    for name, which in (("worker", "module"), ("stager", "class"), ("mailman", "module-class")):
+        threading.Thread(target=take, args=(which,), name=name, daemon=True).start()
     threading.Thread(target=watch, name="watcher", daemon=True).start()
-    h.watch({"worker": "get", "watcher": "shutdown", "MainThread": "sleep"}, expect={"healthy": True})
+    h.watch({"worker": "get", "stager": "get-class", "mailman": "get-module-class", "watcher": "shutdown",
+             "MainThread": "sleep"}, expect={"healthy": True})
     turn = 0
     while not jobstate.shutdown.is_set():
         time.sleep(0.5)  # BLOCK:sleep
         turn += 1
         if turn % 1000000 == 0:
             jobstate.jobs.put(turn)
+            jobstate.Mail.box.put(turn)
+            Pipeline.stages.put(turn)
 
 
 if __name__ == "__main__":

@@ -703,7 +703,9 @@ const maxImports = 64
 // as state.shutdown (cpython.ProgramModule). Those are named too, one
 // import deep.
 func (b *memBuilder) nameGlobals(dict uint64, prefix string, names *globalNames) {
-	for name, v := range b.p.DictStrItems(dict, maxGlobals) {
+	items := b.p.DictStrItems(dict, maxGlobals)
+	module, _ := b.p.Str(items["__name__"], 256)
+	for name, v := range items {
 		if len(name) > 2 && name[:2] == "__" {
 			continue
 		}
@@ -728,11 +730,32 @@ func (b *memBuilder) nameGlobals(dict uint64, prefix string, names *globalNames)
 			}
 			continue
 		}
+		if cls := b.p.ClassDict(v, module); cls != 0 {
+			// A class of the module's own: "Pipeline.jobs".
+			b.nameClass(cls, prefix+name+".")
+			continue
+		}
 		if prefix != "" || names.imports.size() >= maxImports {
 			continue
 		}
 		if m := b.p.ProgramModule(v); m != 0 && names.imports.claim(importAs{m, name}) {
 			b.nameGlobals(m, name+".", names)
+		}
+	}
+}
+
+// nameClass gives the primitives that are attributes of a class their
+// names under it, prefix first ("Pipeline.", "state.Pipeline.").
+func (b *memBuilder) nameClass(dict uint64, prefix string) {
+	for name, v := range b.p.DictStrItems(dict, maxGlobals) {
+		if len(name) > 2 && name[:2] == "__" {
+			continue
+		}
+		if ob := b.d.objs.Add(v); ob != nil {
+			b.d.objs.Name(ob, prefix+name)
+			if ob.Global == "" || prefix+name < ob.Global {
+				ob.Global = prefix + name
+			}
 		}
 	}
 }

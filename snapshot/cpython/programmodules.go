@@ -54,3 +54,35 @@ func (p *Process) stdlibDir() string {
 	}
 	return p.stdlib
 }
+
+// flagTypeSubclass is Py_TPFLAGS_TYPE_SUBCLASS: the type's instances are
+// types (type itself, and every metaclass).
+const flagTypeSubclass = 1 << 31
+
+// ClassDict returns the dict of the class v when v is a class made by a
+// class statement in the module named mod (its __module__), and 0 for
+// anything else: its attributes (Pipeline.jobs) are reached from anywhere
+// in the program, as the module's globals are.
+func (p *Process) ClassDict(v uint64, mod string) uint64 {
+	if mod == "" {
+		return 0
+	}
+	meta, err := p.typeOf(v)
+	if err != nil {
+		return 0
+	}
+	if f, err := p.r.u64(meta + tpFlags); err != nil || f&flagTypeSubclass == 0 {
+		return 0
+	}
+	if f, err := p.r.u64(v + tpFlags); err != nil || f&flagHeapType == 0 {
+		return 0
+	}
+	if p.typeModule(v) != mod {
+		return 0
+	}
+	d, err := p.r.u64(v + tpDict)
+	if err != nil {
+		return 0
+	}
+	return d
+}
