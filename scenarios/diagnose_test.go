@@ -283,7 +283,7 @@ var diagnosePrograms = []string{
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
 	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
 	"module_globals.py", "module_globals.py --main joins", "module_globals.py --main joins --queue class",
-	"module_globals.py --main joins --queue module-class",
+	"module_globals.py --main joins --queue module-class", "module_globals.py --main joins --queue instance",
 	"gil_held_in_native.py", "gil_held_running.py", "healthy_gil.py",
 }
 

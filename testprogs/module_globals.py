@@ -1,21 +1,21 @@
-"""module_globals: queues and an event reached through another module or a class.
+"""module_globals: queues and an event reached through another module, a class or an instance.
 
 The program writes a module of its own, jobstate.py, into a new temporary directory and
 imports it (`import jobstate`): jobstate.jobs is a queue.Queue, jobstate.shutdown a
 threading.Event, and jobstate.Mail.box a queue.Queue that is an attribute of a class. The
 main module's own class Pipeline has one too, Pipeline.stages. None of them is a global of
 the module whose code runs: the threads reach them as jobstate.jobs, jobstate.Mail.box and
-Pipeline.stages.
+Pipeline.stages. The module-level instance pipeline holds a fourth, pipeline.inbox.
 
---main loops (the default): "worker" takes jobs forever from jobstate.jobs, "mailman"
-from jobstate.Mail.box, "stager" from Pipeline.stages, and "watcher" waits for
-jobstate.shutdown, while the main thread sleeps in a loop that now and then (every
-millionth turn) puts to each queue, and could set the event: nothing is wrong, and a
-diagnosis must find nothing.
+--main loops (the default): "worker" takes jobs forever from jobstate.jobs, "mailman" from
+jobstate.Mail.box, "stager" from Pipeline.stages, "clerk" from pipeline.inbox, and
+"watcher" waits for jobstate.shutdown, while the main thread sleeps in a loop that now and
+then (every millionth turn) puts to each queue, and could set the event: nothing is wrong,
+and a diagnosis must find nothing.
 --main joins: "worker" alone takes from the queue --queue names (module: jobstate.jobs,
-class: Pipeline.stages, module-class: jobstate.Mail.box) and the main thread joins it:
-nobody can ever put to the queue, and the worker is starved (starved-consumers on that
-queue, the main thread blocked).
+class: Pipeline.stages, module-class: jobstate.Mail.box, instance: pipeline.inbox) and the
+main thread joins it: nobody can ever put to the queue, and the worker is starved
+(starved-consumers on that queue, the main thread blocked).
 """
 
 import atexit
@@ -46,6 +46,12 @@ class Mail:
 class Pipeline:
     stages = queue.Queue()
 
+    def __init__(self):
+        self.inbox = queue.Queue()
+
+
+pipeline = Pipeline()
+
 
 def import_jobstate():
     d = tempfile.mkdtemp(prefix="module_globals-")
@@ -63,6 +69,8 @@ def take(which):
             print("got", jobstate.jobs.get())  # BLOCK:get
         elif which == "class":
             print("got", Pipeline.stages.get())  # BLOCK:get-class
+        elif which == "instance":
+            print("got", pipeline.inbox.get())  # BLOCK:get-instance
         else:
             print("got", jobstate.Mail.box.get())  # BLOCK:get-module-class
 
@@ -71,7 +79,8 @@ def watch():
     jobstate.shutdown.wait()  # BLOCK:shutdown
 
 
-QUEUES = {"module": "jobstate.jobs", "class": "Pipeline.stages", "module-class": "jobstate.Mail.box"}
+QUEUES = {"module": "jobstate.jobs", "class": "Pipeline.stages", "module-class": "jobstate.Mail.box",
+          "instance": "pipeline.inbox"}
 
 
 def main():
@@ -89,11 +98,11 @@ def main():
                 expect={"starved": ["worker"], "queue": QUEUES[args.queue], "blocked_others": ["MainThread"]})
         worker.join()  # BLOCK:join
         return
-    for name, which in (("worker", "module"), ("stager", "class"), ("mailman", "module-class")):
+    for name, which in (("worker", "module"), ("stager", "class"), ("mailman", "module-class"), ("clerk", "instance")):
         threading.Thread(target=take, args=(which,), name=name, daemon=True).start()
     threading.Thread(target=watch, name="watcher", daemon=True).start()
-    h.watch({"worker": "get", "stager": "get-class", "mailman": "get-module-class", "watcher": "shutdown",
-             "MainThread": "sleep"}, expect={"healthy": True})
+    h.watch({"worker": "get", "stager": "get-class", "mailman": "get-module-class", "clerk": "get-instance",
+             "watcher": "shutdown", "MainThread": "sleep"}, expect={"healthy": True})
     turn = 0
     while not jobstate.shutdown.is_set():
         time.sleep(0.5)  # BLOCK:sleep
@@ -102,6 +111,7 @@ def main():
             jobstate.jobs.put(turn)
             jobstate.Mail.box.put(turn)
             Pipeline.stages.put(turn)
+            pipeline.inbox.put(turn)
 
 
 if __name__ == "__main__":

@@ -718,13 +718,18 @@ func (b *memBuilder) nameGlobals(dict uint64, prefix string, names *globalNames)
 		}
 		if b.p.IsInstance(v) {
 			// A module-level object of the program's own class: its
-			// primitives are "catalog.write_lock" and "RWLock.write_lock".
+			// primitives are "catalog.write_lock" and "RWLock.write_lock",
+			// and any function reaches them as the first.
 			cls := b.p.TypeName(v)
 			for attr, a := range b.p.InstanceAttrs(v) {
 				if ob := b.d.objs.Add(a); ob != nil {
-					b.d.objs.Name(ob, prefix+name+"."+attr)
+					full := prefix + name + "." + attr
+					b.d.objs.Name(ob, full)
 					if cls != "" {
 						b.d.objs.Name(ob, cls+"."+attr)
+					}
+					if ob.Global == "" || full < ob.Global {
+						ob.Global = full
 					}
 				}
 			}
