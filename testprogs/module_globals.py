@@ -1,24 +1,27 @@
-"""module_globals: queues and an event reached through another module, a class or an instance.
+"""module_globals: queues and an event a thread reaches through a module, a class, an object.
 
 The program writes a module of its own, jobstate.py, into a new temporary directory and
 imports it (`import jobstate`): jobstate.jobs is a queue.Queue, jobstate.shutdown a
 threading.Event, and jobstate.Mail.box a queue.Queue that is an attribute of a class. The
-main module's own class Pipeline has one too, Pipeline.stages. None of them is a global of
-the module whose code runs: the threads reach them as jobstate.jobs, jobstate.Mail.box and
-Pipeline.stages. The module-level instance pipeline holds a fourth, pipeline.inbox.
+main module has more: Pipeline.stages (a class attribute), pipeline.inbox (an attribute of a
+module-level instance), QUEUES['a'] (an item of a module-level dict), app.stage.todo (two
+attributes down), and the main thread's local desk holds desk.tray. None of these queues is
+a global of the module whose code runs: the threads reach each through the path named.
 
---main loops (the default): "worker" takes jobs forever from jobstate.jobs, "mailman" from
-jobstate.Mail.box, "stager" from Pipeline.stages, "clerk" from pipeline.inbox, and
-"watcher" waits for jobstate.shutdown, while the main thread sleeps in a loop that now and
-then (every millionth turn) puts to each queue, and could set the event: nothing is wrong,
-and a diagnosis must find nothing.
---main joins: "worker" alone takes from the queue --queue names (module: jobstate.jobs,
-class: Pipeline.stages, module-class: jobstate.Mail.box, instance: pipeline.inbox) and the
-main thread joins it: nobody can ever put to the queue, and the worker is starved
+--main loops (the default): a thread takes forever from each queue ("worker" from
+jobstate.jobs, "mailman" jobstate.Mail.box, "stager" Pipeline.stages, "clerk"
+pipeline.inbox, "dispatcher" QUEUES['a'], "stagehand" app.stage.todo, "server" desk.tray)
+and "watcher" waits for jobstate.shutdown, while the main thread sleeps in a loop that now
+and then (every millionth turn) puts to each queue, and could set the event: nothing is
+wrong, and a diagnosis must find nothing.
+--main joins: "worker" alone takes from the queue --queue names (module, class,
+module-class, instance, dict, nested, local: the paths above in that order) and the main
+thread joins it: nobody can ever put to the queue, and the worker is starved
 (starved-consumers on that queue, the main thread blocked).
 """
 
 import atexit
+import functools
 import os
 import shutil
 import sys
@@ -51,6 +54,29 @@ class Pipeline:
 
 
 pipeline = Pipeline()
+QUEUES = {"a": queue.Queue()}
+
+
+class Stage:
+    def __init__(self):
+        self.todo = queue.Queue()
+
+
+class App:
+    def __init__(self):
+        self.stage = Stage()
+
+
+app = App()
+
+
+class Desk:
+    def __init__(self):
+        self.tray = queue.Queue()
+
+    def serve(self):
+        while True:
+            print("got", self.tray.get())  # BLOCK:get-local
 
 
 def import_jobstate():
@@ -71,6 +97,10 @@ def take(which):
             print("got", Pipeline.stages.get())  # BLOCK:get-class
         elif which == "instance":
             print("got", pipeline.inbox.get())  # BLOCK:get-instance
+        elif which == "dict":
+            print("got", QUEUES["a"].get())  # BLOCK:get-dict
+        elif which == "nested":
+            print("got", app.stage.todo.get())  # BLOCK:get-nested
         else:
             print("got", jobstate.Mail.box.get())  # BLOCK:get-module-class
 
@@ -79,39 +109,44 @@ def watch():
     jobstate.shutdown.wait()  # BLOCK:shutdown
 
 
-QUEUES = {"module": "jobstate.jobs", "class": "Pipeline.stages", "module-class": "jobstate.Mail.box",
-          "instance": "pipeline.inbox"}
+WAYS = {"module": "jobstate.jobs", "class": "Pipeline.stages", "module-class": "jobstate.Mail.box",
+        "instance": "pipeline.inbox", "dict": "QUEUES['a']", "nested": "app.stage.todo", "local": "desk.tray"}
 
 
 def main():
     p = _harness.parser(__doc__)
     p.add_argument("--main", choices=("loops", "joins"), default="loops")
-    p.add_argument("--queue", choices=sorted(QUEUES), default="module")
+    p.add_argument("--queue", choices=sorted(WAYS), default="module")
     args = p.parse_args()
     h = _harness.Harness(args)
     import_jobstate()
+    desk = Desk()  # the main thread's local: desk.tray
     if args.main == "joins":
-        worker = threading.Thread(target=take, args=(args.queue,), name="worker", daemon=True)
+        target = desk.serve if args.queue == "local" else functools.partial(take, args.queue)
+        worker = threading.Thread(target=target, name="worker", daemon=True)
         worker.start()
         marker = "get" if args.queue == "module" else "get-" + args.queue
         h.watch({"worker": marker, "MainThread": "join"},
-                expect={"starved": ["worker"], "queue": QUEUES[args.queue], "blocked_others": ["MainThread"]})
+                expect={"starved": ["worker"], "queue": WAYS[args.queue], "blocked_others": ["MainThread"]})
         worker.join()  # BLOCK:join
         return
-    for name, which in (("worker", "module"), ("stager", "class"), ("mailman", "module-class"), ("clerk", "instance")):
+    takers = {"worker": "module", "stager": "class", "mailman": "module-class", "clerk": "instance",
+              "dispatcher": "dict", "stagehand": "nested"}
+    for name, which in takers.items():
         threading.Thread(target=take, args=(which,), name=name, daemon=True).start()
+    threading.Thread(target=desk.serve, name="server", daemon=True).start()
     threading.Thread(target=watch, name="watcher", daemon=True).start()
-    h.watch({"worker": "get", "stager": "get-class", "mailman": "get-module-class", "clerk": "get-instance",
-             "watcher": "shutdown", "MainThread": "sleep"}, expect={"healthy": True})
+    blocked = {name: "get" if which == "module" else "get-" + which for name, which in takers.items()}
+    blocked.update({"server": "get-local", "watcher": "shutdown", "MainThread": "sleep"})
+    h.watch(blocked, expect={"healthy": True})
     turn = 0
     while not jobstate.shutdown.is_set():
         time.sleep(0.5)  # BLOCK:sleep
         turn += 1
         if turn % 1000000 == 0:
-            jobstate.jobs.put(turn)
-            jobstate.Mail.box.put(turn)
-            Pipeline.stages.put(turn)
-            pipeline.inbox.put(turn)
+            for q in (jobstate.jobs, jobstate.Mail.box, Pipeline.stages, pipeline.inbox, QUEUES["a"],
+                      app.stage.todo, desk.tray):
+                q.put(turn)
 
 
 if __name__ == "__main__":

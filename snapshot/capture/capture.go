@@ -253,10 +253,11 @@ type decoded struct {
 
 // memBuilder decodes the memory part of a snapshot.
 type memBuilder struct {
-	p    *cpython.Process
-	opts Options
-	d    *decoded
-	ints []int // where the frames' positions point (see position)
+	p       *cpython.Process
+	opts    Options
+	d       *decoded
+	ints    []int      // where the frames' positions point (see position)
+	reached reachCache // what locals and globals lead to (reach.go)
 }
 
 // decodeMemory reads the interpreter's threads, frames and objects. Each
@@ -615,10 +616,12 @@ func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globals *globa
 		}
 		if v.Name == "self" || v.Name == "cls" {
 			b.attrsOf(out, v)
-			continue
 		}
-		if !b.d.objs.Plain(v.Value) {
-			b.itemsOf(out, v)
+		if b.d.objs.Plain(v.Value) {
+			continue // a number, a string, a function: it leads nowhere
+		}
+		for _, r := range b.reach(v.Value) {
+			b.ref(out, v.Name+r.path, r.ob)
 		}
 	}
 	for _, m := range f.With {
@@ -641,18 +644,6 @@ func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globals *globa
 	}
 	if f.Globals != 0 && globals.modules.claim(f.Globals) {
 		b.nameGlobals(f.Globals, "", globals)
-	}
-}
-
-// maxSeqItems bounds the items of a local list or tuple looked at.
-const maxSeqItems = 64
-
-// itemsOf names the primitives a local list or tuple holds ("workers[2]").
-func (b *memBuilder) itemsOf(out *snapshot.Frame, v cpython.Var) {
-	for i, it := range b.p.SeqItems(v.Value, maxSeqItems) {
-		if ob := b.d.objs.Add(it); ob != nil {
-			b.ref(out, v.Name+"["+strconv.Itoa(i)+"]", ob)
-		}
 	}
 }
 
@@ -694,44 +685,41 @@ type importAs struct {
 	name string
 }
 
-// maxImports bounds the imported modules whose globals are named.
-const maxImports = 64
+// maxImports bounds the imported modules whose globals are named, and
+// maxImportDepth how deep (pkg.mod.jobs: 2).
+const (
+	maxImports     = 64
+	maxImportDepth = 2
+)
 
 // nameGlobals gives module-level primitives their global names ("ledger"),
 // prefix first: "" for a frame's own module, and "state." for a module of
 // the program's own it imports as state, whose globals its functions reach
-// as state.shutdown (cpython.ProgramModule). Those are named too, one
-// import deep.
+// as state.shutdown (cpython.ProgramModule). In a module of the program's
+// own, what the globals lead to (reach.go), the attributes of its classes
+// and the globals of its own modules it imports, two imports deep, are
+// named too; in a library's module, the attributes of its module-level
+// instances only (its globals are hundreds of functions and classes, and
+// the program's objects are seldom among what they lead to).
 func (b *memBuilder) nameGlobals(dict uint64, prefix string, names *globalNames) {
 	items := b.p.DictStrItems(dict, maxGlobals)
 	module, _ := b.p.Str(items["__name__"], 256)
+	own := prefix != "" || b.p.ProgramFileOf(items["__file__"]) || module == "__main__"
 	for name, v := range items {
 		if len(name) > 2 && name[:2] == "__" {
 			continue
 		}
 		if ob := b.d.objs.Add(v); ob != nil {
 			b.d.objs.Name(ob, prefix+name)
-			if ob.Global == "" || prefix+name < ob.Global {
-				ob.Global = prefix + name
-			}
+			setGlobal(ob, prefix+name)
 			continue
 		}
-		if b.p.IsInstance(v) {
-			// A module-level object of the program's own class: its
-			// primitives are "catalog.write_lock" and "RWLock.write_lock",
-			// and any function reaches them as the first.
-			cls := b.p.TypeName(v)
-			for attr, a := range b.p.InstanceAttrs(v) {
-				if ob := b.d.objs.Add(a); ob != nil {
-					full := prefix + name + "." + attr
-					b.d.objs.Name(ob, full)
-					if cls != "" {
-						b.d.objs.Name(ob, cls+"."+attr)
-					}
-					if ob.Global == "" || full < ob.Global {
-						ob.Global = full
-					}
-				}
+		if b.d.objs.Plain(v) {
+			continue // a number, a string, a function: it leads nowhere
+		}
+		if !own {
+			if b.p.IsInstance(v) {
+				b.nameAttrs(v, prefix+name)
 			}
 			continue
 		}
@@ -740,11 +728,43 @@ func (b *memBuilder) nameGlobals(dict uint64, prefix string, names *globalNames)
 			b.nameClass(cls, prefix+name+".")
 			continue
 		}
-		if prefix != "" || names.imports.size() >= maxImports {
+		if m := b.p.ProgramModule(v); m != 0 {
+			if strings.Count(prefix, ".") < maxImportDepth && names.imports.size() < maxImports &&
+				names.imports.claim(importAs{m, prefix + name}) {
+				b.nameGlobals(m, prefix+name+".", names)
+			}
 			continue
 		}
-		if m := b.p.ProgramModule(v); m != 0 && names.imports.claim(importAs{m, name}) {
-			b.nameGlobals(m, name+".", names)
+		// What the global leads to: a module-level object of the
+		// program's own class holds "catalog.write_lock" (also
+		// "RWLock.write_lock"), a dict "QUEUES['a']"; any function
+		// reaches them as it reaches the global.
+		cls := ""
+		if b.p.IsInstance(v) {
+			cls = b.p.TypeName(v)
+		}
+		for _, r := range b.reach(v) {
+			full := prefix + name + r.path
+			b.d.objs.Name(r.ob, full)
+			if cls != "" && oneStep(r.path) {
+				b.d.objs.Name(r.ob, cls+r.path)
+			}
+			setGlobal(r.ob, full)
+		}
+	}
+}
+
+// nameAttrs names the primitives held in the attributes of the module-level
+// instance v, the global name, as "name.attr" and "Class.attr".
+func (b *memBuilder) nameAttrs(v uint64, name string) {
+	cls := b.p.TypeName(v)
+	for attr, a := range b.p.InstanceAttrs(v) {
+		if ob := b.d.objs.Add(a); ob != nil {
+			b.d.objs.Name(ob, name+"."+attr)
+			if cls != "" {
+				b.d.objs.Name(ob, cls+"."+attr)
+			}
+			setGlobal(ob, name+"."+attr)
 		}
 	}
 }
@@ -758,9 +778,7 @@ func (b *memBuilder) nameClass(dict uint64, prefix string) {
 		}
 		if ob := b.d.objs.Add(v); ob != nil {
 			b.d.objs.Name(ob, prefix+name)
-			if ob.Global == "" || prefix+name < ob.Global {
-				ob.Global = prefix + name
-			}
+			setGlobal(ob, prefix+name)
 		}
 	}
 }

@@ -56,6 +56,7 @@ func (p *Process) Join(q *Process, mark Notes) {
 	addMissing(p.codes, q.codes)
 	addMissing(p.exitDefs, q.exitDefs)
 	addMissing(p.kinds, q.kinds)
+	addMissing(p.walkTypes, q.walkTypes)
 	addMissing(p.aioTypes, q.aioTypes)
 	addMissing(p.attrs, q.attrs)
 }

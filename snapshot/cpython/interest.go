@@ -137,9 +137,9 @@ func (p *Process) kindOf(v uint64) (kind, typeName string) {
 type Objects struct {
 	p      *Process
 	byAddr map[uint64]*snapshot.Object
-	// plain holds values lately found to be of no interest and not a list
-	// or a tuple (whose items a frame's locals are searched for), by
-	// address bits: the locals of a deep recursion are the same few ints,
+	// plain holds values lately found to be of no interest and to lead
+	// nowhere (Walkable: a frame's locals are searched for what they
+	// lead to), by address bits: the locals of a deep recursion are the same few ints,
 	// strings and functions in every frame, and looking each up again (its
 	// type, then the kind of the type) was a third of the objects' time.
 	plain [plainValues]uint64
@@ -200,8 +200,8 @@ func (o *Objects) Each(fn func(*snapshot.Object)) {
 	}
 }
 
-// Plain reports whether v was lately found to be of no interest, and to be
-// neither a list nor a tuple (false when it is not known).
+// Plain reports whether v was lately found to be of no interest, and to
+// lead to nothing (Walkable; false when it is not known).
 func (o *Objects) Plain(v uint64) bool { return v != 0 && o.plain[(v/16)%plainValues] == v }
 
 // Add decodes v if it is of interest and returns it (nil otherwise).
@@ -437,7 +437,7 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 	}
 	kind, tn := o.p.kindOf(v)
 	if kind == "" {
-		if tn, err := o.p.typeName(v); err == nil && tn != "list" && tn != "tuple" {
+		if !o.p.Walkable(v) {
 			*plain = v
 		}
 		return nil

@@ -429,7 +429,25 @@ func (p *Process) keysItems(keys, values uint64, max int) ([]dictItem, error) {
 
 // dictGet looks up a str key by value (linear: dicts read here are small or
 // looked up once).
+// dictGetFirst is how many of a dict's first items dictGet looks at before
+// it reads every key.
+const dictGetFirst = 12
+
 func (p *Process) dictGet(dict uint64, key string) (uint64, bool) {
+	// A key looked up is often among a dict's first: a module's __file__
+	// comes fifth or so in a dict of hundreds of globals.
+	first, err := p.dictItems(dict, dictGetFirst)
+	if err != nil {
+		return 0, false
+	}
+	for _, it := range first {
+		if s, err := p.str(it.Key, len(key)+1); err == nil && s == key {
+			return it.Value, true
+		}
+	}
+	if len(first) < dictGetFirst {
+		return 0, false // that was all of it
+	}
 	items, err := p.dictItems(dict, maxDictItems)
 	if err != nil {
 		return 0, false

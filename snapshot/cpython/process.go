@@ -48,6 +48,7 @@ type Process struct {
 	recentCodes [recentCodes]*code // codes lately looked up, by address bits, in front of codes
 	exitDefs    map[uint64]bool    // C method definitions: is it an __exit__ (withblocks.go)
 	kinds       map[uint64]string  // type address → object kind ("" = not of interest)
+	walkTypes   map[uint64]bool    // type address → its objects lead further (Walkable)
 	attrs       map[uint64]map[string]uint64
 	scanned     map[uint64]uint64 // futex → lock object found by the heap scan (0: none)
 	scanBuf     []byte            // the heap scan's window
@@ -66,6 +67,10 @@ type Process struct {
 	aioTypes    map[uint64]bool // types kindOf found to be asyncio's (interest.go)
 	stdlib      string          // the standard library's directory (programmodules.go)
 	stdlibRead  bool            // stdlib was looked for
+	ownModules  map[string]bool // module name → one of the program's own (programmodules.go)
+	// ownModuleDicts maps a module object to its dict when it is one of
+	// the program's own, to 0 when not (programmodules.go).
+	ownModuleDicts map[uint64]uint64
 }
 
 // newProcess is the interpreter at runtime in t, read with layout l.
@@ -317,6 +322,8 @@ func (p *Process) clearCaches() {
 	p.recentCodes = [recentCodes]*code{}
 	p.exitDefs = map[uint64]bool{}
 	p.kinds = map[uint64]string{}
+	p.walkTypes = map[uint64]bool{}
+	p.ownModules, p.ownModuleDicts = nil, nil
 	p.aioTypes = map[uint64]bool{}
 	p.attrs = map[uint64]map[string]uint64{}
 }
