@@ -285,7 +285,7 @@ var diagnosePrograms = []string{
 	"module_globals.py", "module_globals.py --main joins", "module_globals.py --main joins --queue class",
 	"module_globals.py --main joins --queue module-class", "module_globals.py --main joins --queue instance",
 	"module_globals.py --main joins --queue dict", "module_globals.py --main joins --queue nested",
-	"module_globals.py --main joins --queue local",
+	"module_globals.py --main joins --queue slots", "module_globals.py --main joins --queue local",
 	"gil_held_in_native.py", "gil_held_running.py", "healthy_gil.py",
 }
 

@@ -5,18 +5,22 @@ imports it (`import jobstate`): jobstate.jobs is a queue.Queue, jobstate.shutdow
 threading.Event, and jobstate.Mail.box a queue.Queue that is an attribute of a class. The
 main module has more: Pipeline.stages (a class attribute), pipeline.inbox (an attribute of a
 module-level instance), QUEUES['a'] (an item of a module-level dict), app.stage.todo (two
-attributes down), and the main thread's local desk holds desk.tray. None of these queues is
-a global of the module whose code runs: the threads reach each through the path named.
+attributes down), bus.jobs (a slot of a module-level instance whose class has __slots__),
+and the main thread's local desk holds desk.tray, its local bag (a functools.partial)
+bag.args[0]. None of these queues is a global of the module whose code runs: the threads
+reach each through the path named. One more queue is referred to by a threading.Timer alone,
+whose function is its bound put (Timer.function.__self__).
 
 --main loops (the default): a thread takes forever from each queue ("worker" from
 jobstate.jobs, "mailman" jobstate.Mail.box, "stager" Pipeline.stages, "clerk"
-pipeline.inbox, "dispatcher" QUEUES['a'], "stagehand" app.stage.todo, "server" desk.tray)
-and "watcher" waits for jobstate.shutdown, while the main thread sleeps in a loop that now
-and then (every millionth turn) puts to each queue, and could set the event: nothing is
-wrong, and a diagnosis must find nothing.
+pipeline.inbox, "dispatcher" QUEUES['a'], "stagehand" app.stage.todo, "conductor" bus.jobs,
+"server" desk.tray, "bagger" bag.args[0], "receiver" from the timer's queue) and "watcher"
+waits for jobstate.shutdown, while the main thread sleeps in a loop that now and then (every
+millionth turn) puts to each queue but the timer's, and could set the event, and the timer
+("timer") puts to its queue in an hour: nothing is wrong, and a diagnosis must find nothing.
 --main joins: "worker" alone takes from the queue --queue names (module, class,
-module-class, instance, dict, nested, local: the paths above in that order) and the main
-thread joins it: nobody can ever put to the queue, and the worker is starved
+module-class, instance, dict, nested, slots, local: the paths above in that order) and the
+main thread joins it: nobody can ever put to the queue, and the worker is starved
 (starved-consumers on that queue, the main thread blocked).
 """
 
@@ -70,6 +74,16 @@ class App:
 app = App()
 
 
+class Bus:
+    __slots__ = ("jobs",)
+
+    def __init__(self):
+        self.jobs = queue.Queue()
+
+
+bus = Bus()
+
+
 class Desk:
     def __init__(self):
         self.tray = queue.Queue()
@@ -101,6 +115,8 @@ def take(which):
             print("got", QUEUES["a"].get())  # BLOCK:get-dict
         elif which == "nested":
             print("got", app.stage.todo.get())  # BLOCK:get-nested
+        elif which == "slots":
+            print("got", bus.jobs.get())  # BLOCK:get-slots
         else:
             print("got", jobstate.Mail.box.get())  # BLOCK:get-module-class
 
@@ -109,8 +125,26 @@ def watch():
     jobstate.shutdown.wait()  # BLOCK:shutdown
 
 
+def take_from(q, marker):
+    while True:
+        if marker == "bag":
+            print("got", q.get())  # BLOCK:get-bag
+        else:
+            print("got", q.get())  # BLOCK:get-timer
+
+
+def fed_by_timer():
+    """A queue that a Timer alone refers to: it puts to it in an hour."""
+    late = queue.Queue()
+    threading.Thread(target=take_from, args=(late, "timer"), name="receiver", daemon=True).start()
+    timer = threading.Timer(3600, late.put, args=("late",))
+    timer.name, timer.daemon = "timer", True
+    timer.start()
+
+
 WAYS = {"module": "jobstate.jobs", "class": "Pipeline.stages", "module-class": "jobstate.Mail.box",
-        "instance": "pipeline.inbox", "dict": "QUEUES['a']", "nested": "app.stage.todo", "local": "desk.tray"}
+        "instance": "pipeline.inbox", "dict": "QUEUES['a']", "nested": "app.stage.todo", "slots": "bus.jobs",
+        "local": "desk.tray"}
 
 
 def main():
@@ -131,13 +165,17 @@ def main():
         worker.join()  # BLOCK:join
         return
     takers = {"worker": "module", "stager": "class", "mailman": "module-class", "clerk": "instance",
-              "dispatcher": "dict", "stagehand": "nested"}
+              "dispatcher": "dict", "stagehand": "nested", "conductor": "slots"}
     for name, which in takers.items():
         threading.Thread(target=take, args=(which,), name=name, daemon=True).start()
     threading.Thread(target=desk.serve, name="server", daemon=True).start()
     threading.Thread(target=watch, name="watcher", daemon=True).start()
+    bag = functools.partial(take_from, queue.Queue(), "bag")  # the main thread's: bag.args[0]
+    threading.Thread(target=bag, name="bagger", daemon=True).start()
+    fed_by_timer()
     blocked = {name: "get" if which == "module" else "get-" + which for name, which in takers.items()}
-    blocked.update({"server": "get-local", "watcher": "shutdown", "MainThread": "sleep"})
+    blocked.update({"server": "get-local", "bagger": "get-bag", "receiver": "get-timer",
+                    "watcher": "shutdown", "MainThread": "sleep"})
     h.watch(blocked, expect={"healthy": True})
     turn = 0
     while not jobstate.shutdown.is_set():
@@ -145,7 +183,7 @@ def main():
         turn += 1
         if turn % 1000000 == 0:
             for q in (jobstate.jobs, jobstate.Mail.box, Pipeline.stages, pipeline.inbox, QUEUES["a"],
-                      app.stage.todo, desk.tray):
+                      app.stage.todo, bus.jobs, desk.tray, bag.args[0]):
                 q.put(turn)
 
 

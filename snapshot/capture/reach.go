@@ -1,11 +1,13 @@
 package capture
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/cpython"
 )
 
 // A thread that could end a wait can reach the awaited object through what
@@ -84,8 +86,8 @@ func (w *walk) from(v uint64, path string, steps int) {
 	switch c := p.Container(v); c {
 	case "dict":
 		items := p.DictStrItems(v, maxReachItems)
-		for _, k := range slices.Sorted(mapKeys(items)) {
-			w.step(items[k], path+"["+pyStr(k)+"]", steps)
+		for _, k := range slices.Sorted(maps.Keys(items)) {
+			w.step(items[k], path+"["+cpython.SubscriptKey(k)+"]", steps)
 		}
 	case "list", "tuple": // a namedtuple's fields too
 		for i, c := range p.Items(v, maxReachItems) {
@@ -97,14 +99,16 @@ func (w *walk) from(v uint64, path string, steps int) {
 		if d := p.ProgramModule(v); d != 0 {
 			w.attrs(p.DictStrItems(d, maxGlobals), path, steps)
 		}
-	case p.IsInstance(v) || tn == "types.SimpleNamespace":
+	case p.IsInstance(v) || tn == "types.SimpleNamespace" || tn == "functools.partial":
 		w.attrs(p.InstanceAttrs(v), path, steps)
+	case tn == "method": // a bound method leads to its object: q.put to q
+		w.step(p.InstanceAttrs(v)["__self__"], path+".__self__", steps)
 	}
 }
 
 // attrs steps into each attribute, sorted, but the dunder ones.
 func (w *walk) attrs(attrs map[string]uint64, path string, steps int) {
-	for _, k := range slices.Sorted(mapKeys(attrs)) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		if !strings.HasPrefix(k, "__") {
 			w.step(attrs[k], path+"."+k, steps)
 		}
@@ -124,25 +128,6 @@ func (w *walk) step(c uint64, path string, steps int) {
 		return
 	}
 	w.from(c, path, steps-1)
-}
-
-// mapKeys returns the keys of m.
-func mapKeys(m map[string]uint64) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-// pyStr is a dict key as Python writes it in a subscript: 'a'.
-func pyStr(s string) string {
-	if strings.ContainsAny(s, `'\`) || strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
-		return strconv.Quote(s)
-	}
-	return "'" + s + "'"
 }
 
 // oneStep says whether a path is a single attribute (".jobs").

@@ -59,6 +59,7 @@ func (p *Process) Join(q *Process, mark Notes) {
 	addMissing(p.walkTypes, q.walkTypes)
 	addMissing(p.aioTypes, q.aioTypes)
 	addMissing(p.attrs, q.attrs)
+	addMissing(p.members, q.members)
 }
 
 // addMissing copies into dst the entries of src whose keys dst lacks.

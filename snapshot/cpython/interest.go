@@ -568,6 +568,9 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 			ob.Attrs[n] = sub.ID
 		}
 	}
+	if ob.Kind == snapshot.KindThread {
+		o.threadArgs(ob, names, attrs, depth)
+	}
 	o.kindAttrs(ob, attrs)
 }
 

@@ -507,7 +507,13 @@ func (p *Process) instanceAttrs(obj uint64, max int) (map[string]uint64, error) 
 		if err != nil {
 			return nil, err
 		}
-		if off <= 0 || off > 1<<16 {
+		switch {
+		case off == 0: // no __dict__: __slots__ alone, or a C type's fields
+			if out := p.slotAttrs(obj, t, nil); out != nil {
+				return out, nil
+			}
+			return nil, fmt.Errorf("object at %#x has no instance dict", obj)
+		case off < 0 || off > 1<<16:
 			return nil, fmt.Errorf("object at %#x has no instance dict", obj)
 		}
 		if dict, err = p.r.u64(obj + uint64(off)); err != nil {
@@ -524,8 +530,6 @@ func (p *Process) instanceAttrs(obj uint64, max int) (map[string]uint64, error) 
 			return nil, fmt.Errorf("type at %#x: no cached keys for inline values", t)
 		}
 		items, err = p.keysItems(keys, values, max)
-	default:
-		return map[string]uint64{}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -536,7 +540,7 @@ func (p *Process) instanceAttrs(obj uint64, max int) (map[string]uint64, error) 
 			out[s] = it.Value
 		}
 	}
-	return out, nil
+	return p.slotAttrs(obj, t, out), nil
 }
 
 // typeModule returns __module__ of a heap type, "" when it has none.

@@ -50,8 +50,9 @@ type Process struct {
 	kinds       map[uint64]string  // type address → object kind ("" = not of interest)
 	walkTypes   map[uint64]bool    // type address → its objects lead further (Walkable)
 	attrs       map[uint64]map[string]uint64
-	scanned     map[uint64]uint64 // futex → lock object found by the heap scan (0: none)
-	scanBuf     []byte            // the heap scan's window
+	members     map[uint64][]slotMember // type address → its object members (slots.go)
+	scanned     map[uint64]uint64       // futex → lock object found by the heap scan (0: none)
+	scanBuf     []byte                  // the heap scan's window
 	warnings    []string
 	missing     []string
 	openWarns   int             // how many of warnings Open gave (kept across Rebind)
@@ -326,6 +327,7 @@ func (p *Process) clearCaches() {
 	p.ownModules, p.ownModuleDicts = nil, nil
 	p.aioTypes = map[uint64]bool{}
 	p.attrs = map[uint64]map[string]uint64{}
+	p.members = map[uint64][]slotMember{}
 }
 
 // Notes marks how many warnings and missing parts the reading so far noted.

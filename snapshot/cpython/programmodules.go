@@ -162,7 +162,8 @@ func (p *Process) Items(v uint64, max int) []uint64 {
 
 // Walkable says whether v may lead to objects of interest: a dict, a list
 // or a tuple (or a subclass), a module, a class or an instance of one, a
-// types.SimpleNamespace. Anything else (a number, a string, a function)
+// types.SimpleNamespace, a bound method (to its object), a
+// functools.partial. Anything else (a number, a string, a function)
 // leads nowhere a walk follows.
 func (p *Process) Walkable(v uint64) bool {
 	t, err := p.typeOf(v)
@@ -178,7 +179,7 @@ func (p *Process) Walkable(v uint64) bool {
 		if f&(flagDictSubclass|flagListSubclass|flagTupleSubclass|flagHeapType|flagTypeSubclass) != 0 {
 			w = true
 		} else if n, err := p.typeNameOfType(t); err == nil {
-			w = n == "module" || n == "types.SimpleNamespace"
+			w = n == "module" || n == "types.SimpleNamespace" || n == "method" || n == "functools.partial"
 		}
 	}
 	p.walkTypes[t] = w
