@@ -385,7 +385,10 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 	switch {
 	case want.Healthy:
 		if len(d.Findings) != 0 {
-			t.Errorf("findings on a healthy program: %+v", d.Findings)
+			for _, f := range d.Findings {
+				t.Errorf("finding on a healthy program: %s [%s]: %s\n  %s", f.Kind, f.Severity, f.Summary,
+					strings.Join(f.Evidence, "\n  "))
+			}
 		}
 		if want.ProbableHolder != "" {
 			checkProbable(t, &d, want)
