@@ -13,6 +13,7 @@ import (
 	"github.com/pyhang/pyhang/snapshot/corefile"
 	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/live"
+	"github.com/pyhang/pyhang/snapshot/target"
 )
 
 // atOnce runs the fork's work at once, before the decode's own goroutine
@@ -103,15 +104,7 @@ func decodeLive(t *testing.T, pid int, side sideRunner) *decoded {
 		t.Fatal(err)
 	}
 	defer peek.Close()
-	p, err := cpython.Open(peek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := decodeMemory(p, Options{}, side)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return decodeTarget(t, peek, side)
 }
 
 // decodeCore decodes the core file at path.
@@ -122,7 +115,13 @@ func decodeCore(t *testing.T, path string, side sideRunner) *decoded {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p, err := cpython.Open(c)
+	return decodeTarget(t, c, side)
+}
+
+// decodeTarget decodes the interpreter of tgt.
+func decodeTarget(t *testing.T, tgt target.Target, side sideRunner) *decoded {
+	t.Helper()
+	p, err := cpython.Open(tgt)
 	if err != nil {
 		t.Fatal(err)
 	}
