@@ -427,12 +427,12 @@ func (p *Process) keysItems(keys, values uint64, max int) ([]dictItem, error) {
 	return out, nil
 }
 
-// dictGet looks up a str key by value (linear: dicts read here are small or
-// looked up once).
 // dictGetFirst is how many of a dict's first items dictGet looks at before
 // it reads every key.
 const dictGetFirst = 12
 
+// dictGet looks up a str key by value (linear: dicts read here are small or
+// looked up once).
 func (p *Process) dictGet(dict uint64, key string) (uint64, bool) {
 	// A key looked up is often among a dict's first: a module's __file__
 	// comes fifth or so in a dict of hundreds of globals.

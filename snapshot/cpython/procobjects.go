@@ -123,7 +123,7 @@ func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
 		}
 		mp := &snapshot.MPPoolInfo{Processes: int(n), Workers: []string{}}
 		if l, ok := attrs["_pool"]; ok {
-			for _, w := range p.SeqItems(l, maxWorkers) {
+			for _, w := range p.Items(l, maxWorkers) {
 				if wo := o.add(w, maxObjDepth-1); wo != nil && wo.Kind == snapshot.KindMPProcess {
 					mp.Workers = append(mp.Workers, wo.ID)
 				}
@@ -173,7 +173,7 @@ func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
 			}
 		}
 		if args, ok := attrs["_args"]; ok {
-			for _, a := range p.SeqItems(args, 16) {
+			for _, a := range p.Items(args, 16) {
 				if ao := o.add(a, maxObjDepth-1); ao != nil {
 					mp.Args = append(mp.Args, ao.ID)
 				}
@@ -287,29 +287,6 @@ func (o *Objects) queuedFutures(v uint64, ob *snapshot.Object, depth int) {
 			ob.Queued = append(ob.Queued, f.ID)
 		}
 	}
-}
-
-// SeqItems returns the first items of a list or a tuple, nil for anything
-// else: the objects of interest a frame keeps in a sequence (the Thread
-// objects of a pool of workers, say).
-func (p *Process) SeqItems(v uint64, max int) []uint64 {
-	tn, err := p.typeName(v)
-	if err != nil {
-		return nil
-	}
-	var items []uint64
-	switch tn {
-	case "list":
-		items, _, err = p.listItems(v, max)
-	case "tuple":
-		items, err = p.tupleItems(v, max)
-	default:
-		return nil
-	}
-	if err != nil {
-		return nil
-	}
-	return items
 }
 
 // flagHeapType is Py_TPFLAGS_HEAPTYPE: a type made by a class statement.

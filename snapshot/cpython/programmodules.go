@@ -101,10 +101,8 @@ func (p *Process) programModuleNamed(name string) bool {
 	}
 	own := false
 	if d, err := p.Module(name); err == nil {
-		if f, ok := p.dictGet(d, "__file__"); ok {
-			path, err := p.str(f, maxPathLen)
-			own = err == nil && p.programFile(path)
-		}
+		f, ok := p.dictGet(d, "__file__")
+		own = ok && p.ProgramFileOf(f)
 	}
 	if p.ownModules == nil {
 		p.ownModules = map[string]bool{}

@@ -29,7 +29,7 @@ func (p *Process) StartDir() (dir string, ok bool) {
 		if !ok {
 			return ""
 		}
-		items := p.SeqItems(list, 1)
+		items := p.Items(list, 1)
 		if len(items) == 0 {
 			return ""
 		}
