@@ -38,6 +38,7 @@ func Analyze(s *snapshot.Snapshot) *Analysis {
 		sort.Ints(a.Holders[id])
 	}
 	a.sharedWaits()
+	a.nameByFrames()
 	return a
 }
 

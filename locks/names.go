@@ -35,3 +35,68 @@ func BestName(ob *snapshot.Object) string {
 	}
 	return best
 }
+
+// frameName is the name the code that waits or holds uses for ob, when ob
+// has no handle better than a local's: the names of the first frame, from
+// frames[from] outward, whose locals refer to it ("b" in `async with b:`),
+// the least of them. Two tasks running one(a, b) and one(b, a) wait for the
+// same two locks under crossed names, and BestName, one name for every
+// frame, called both "a". A frame whose only names for it are attributes
+// ("self.lock") ends the search with none: BestName stands.
+func frameName(ob *snapshot.Object, frames []snapshot.Frame, from int) (string, bool) {
+	if best := BestName(ob); ob.Global != "" || strings.Contains(best, ".") {
+		return "", false
+	}
+	for k := max(from, 0); k < len(frames); k++ {
+		name, found := "", false
+		for n, id := range frames[k].Refs {
+			if id != ob.ID || n == "self" || n == "cls" {
+				continue
+			}
+			found = true
+			if !strings.Contains(n, ".") && (name == "" || n < name) {
+				name = n
+			}
+		}
+		if found {
+			return name, name != ""
+		}
+	}
+	return "", false
+}
+
+// nameByFrames names each wait and hold the way the frame it is in does
+// (frameName).
+func (a *Analysis) nameByFrames() {
+	rename := func(r *Ref, frames []snapshot.Frame, from int) {
+		// A name other than BestName's was chosen for what it is (a
+		// thread's own name, the module an import lock imports): it stands.
+		if ob := a.Snap.Objects[r.ID]; ob != nil && r.Name != nil && *r.Name == BestName(ob) {
+			if n, ok := frameName(ob, frames, from); ok {
+				r.Name = &n
+			}
+		}
+	}
+	for i := range a.Snap.Threads {
+		th := &a.Snap.Threads[i]
+		if w := a.Waits[th.TID]; w != nil {
+			rename(&w.Ref, th.Frames, w.Frame)
+		}
+		for j := range a.Holds[th.TID] {
+			if h := &a.Holds[th.TID][j]; h.Frame >= 0 {
+				rename(&h.Ref, th.Frames, h.Frame)
+			}
+		}
+	}
+	for i := range a.Snap.Tasks {
+		t := &a.Snap.Tasks[i]
+		if w := a.TaskWaits[t.ID]; w != nil {
+			rename(&w.Ref, t.Frames, w.Frame)
+		}
+		for j := range a.TaskHolds[t.ID] {
+			if h := &a.TaskHolds[t.ID][j]; h.Frame >= 0 {
+				rename(&h.Ref, t.Frames, h.Frame)
+			}
+		}
+	}
+}

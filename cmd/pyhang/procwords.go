@@ -46,7 +46,7 @@ func (w *words) deadlockSummary(d *heuristics.DeadlockDetails) (string, bool) {
 			parts = append(parts, fmt.Sprintf("%s waits to import %s, which %s is importing", w.threadName(st.Thread), w.shortRef(st.Waits), w.holders(st.HeldBy)))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.shortRef(st.Waits)))
+		parts = append(parts, fmt.Sprintf("%s waits for %s", w.threadName(st.Thread), w.distinctRef(st.Waits, d.Cycle)))
 	}
 	if imports {
 		return fmt.Sprintf("deadlock through an import lock: %s — do not wait, at import time, for a thread that imports the module: start the thread after the import, from a function the importer calls",

@@ -137,7 +137,7 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 			parts = append(parts, fmt.Sprintf("task %s can only run when %s runs its loop", w.taskName(st.Task), w.threadName(st.Thread)))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s waits for %s", w.actorName(st.ThreadWait), w.shortRef(st.Waits)))
+		parts = append(parts, fmt.Sprintf("%s waits for %s", w.actorName(st.ThreadWait), w.distinctRef(st.Waits, d.Cycle)))
 	}
 	switch {
 	case throughLoop:
