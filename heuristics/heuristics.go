@@ -411,6 +411,12 @@ const (
 	// until a thread resumes or closes the generator (a warning: any
 	// holder of a reference to it may yet do so).
 	CauseSuspendedGenerator = "suspended-generator"
+	// CauseUnitsLeaked: a semaphore with no unit left, none held by a with
+	// block or by a live thread between an acquire() and its release(),
+	// and every release() of it in the source follows an acquire() in the
+	// same function: a unit comes back only from a thread that took one,
+	// so those that were taken and never given back are lost for good.
+	CauseUnitsLeaked = "units-leaked"
 	// CauseUnknown: locked, held by no with block, and no acquire() was
 	// found to judge a live holder by (a warning, "possibly orphaned").
 	CauseUnknown = "unknown"
@@ -423,6 +429,11 @@ type OrphanedLockDetails struct {
 	Cause string    `json:"cause"`
 	// Acquires are the bare acquire() calls of the lock in the source.
 	Acquires []locks.Site `json:"acquire_sites,omitempty"`
+	// Releases are a semaphore's release() calls in the source, each after
+	// an acquire() in its function (units-leaked).
+	Releases []locks.Site `json:"release_sites,omitempty"`
+	// Units is a BoundedSemaphore's number of units (units-leaked).
+	Units *int `json:"units,omitempty"`
 	// Owner is the RLock owner field's thread ident (owner-gone,
 	// ident-reused).
 	Owner uint64 `json:"owner_ident,omitempty"`
@@ -468,7 +479,8 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		waiters := waitersOn(a, id)
 		// A lock shared between processes may be held by a thread of
 		// another: none of this process's holding it is no orphan.
-		if len(waiters) == 0 || ob.Locked == nil || !*ob.Locked || ob.Shared || len(a.Holders[id]) > 0 || len(a.TaskHolders[id]) > 0 {
+		taken := ob.Locked != nil && *ob.Locked || ob.Kind == snapshot.KindSemaphore && ob.Value == "0"
+		if len(waiters) == 0 || !taken || ob.Shared || len(a.Holders[id]) > 0 || len(a.TaskHolders[id]) > 0 {
 			continue
 		}
 		d := &OrphanedLockDetails{Lock: locks.RefOf(ob)}
@@ -514,6 +526,26 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 				// Without an acquire() site there is no code position to
 				// judge a live holder by: say what is known, as a warning.
 				d.Cause, f.Severity = CauseUnknown, Warning
+			}
+		case snapshot.KindSemaphore:
+			// A unit that any thread may give back (a producer's release()
+			// to a consumer) is a signal a live thread may yet send, not a
+			// lost unit: only a semaphore given back by its takers alone
+			// is judged, and only when no unit is seen held.
+			releases, paired := locks.PairedReleases(a.BareSites[id])
+			if !paired || probableHolders(a, id) || len(a.TaskProbableHolders[id]) > 0 || statesDeleted(s) {
+				continue
+			}
+			d.Cause, d.Releases, d.Units = CauseUnitsLeaked, releases, ob.Initial
+			if stackLost(s) {
+				// The frames a core lost may stand between an acquire()
+				// and its release(): not proven.
+				d.StackLost, f.Severity = true, Warning
+			}
+			for _, st := range a.BareSites[id] {
+				if st.Call == "acquire" {
+					d.Acquires = append(d.Acquires, st)
+				}
 			}
 		case snapshot.KindRLock:
 			d.Cause, d.Owner = CauseOwnerGone, ob.Owner

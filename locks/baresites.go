@@ -158,13 +158,17 @@ func isStdlib(path string) bool {
 	return !strings.HasPrefix(rest, "site-packages/") && !strings.HasPrefix(rest, "dist-packages/")
 }
 
-// probableHolds looks for holders of locked Locks that nobody provably holds.
+// probableHolds looks for holders of locked Locks that nobody provably
+// holds, and of the units of semaphores that have none left: a thread
+// between an acquire() of one and its release() holds a unit.
 func (a *Analysis) probableHolds(x *index) {
 	src := x.src
 	a.BareSites = map[string][]Site{}
 	ids := make([]string, 0)
 	for id, ob := range x.s.Objects {
-		if ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked && len(a.Holders[id]) == 0 && len(a.TaskHolders[id]) == 0 {
+		taken := ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked ||
+			ob.Kind == snapshot.KindSemaphore && ob.Value == "0" && !ob.Shared
+		if taken && len(a.Holders[id]) == 0 && len(a.TaskHolders[id]) == 0 {
 			ids = append(ids, id)
 		}
 	}
@@ -437,4 +441,29 @@ func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool
 		}
 	}
 	return Hold{Evidence: []Evidence{ev}, Probable: true}, true
+}
+
+// PairedReleases returns the release() sites among a semaphore's sites when
+// each follows an acquire() of it in the same function: code that gives a
+// unit back only after taking one, as a pool of connections or workers
+// does. None of them can then give back a unit that no thread holds: a
+// thread must take one first. It says false when a release() stands alone
+// (a producer signals a consumer through the semaphore: any thread that
+// runs that code gives one), when it is made through a function of the
+// program's own (release wrappers: Via), or when there is none.
+func PairedReleases(sites []Site) ([]Site, bool) {
+	var out []Site
+	for i := range sites {
+		st := &sites[i]
+		if st.Call != "release" {
+			continue
+		}
+		if st.Via != "" || !slices.ContainsFunc(sites, func(acq Site) bool {
+			return acq.Call == "acquire" && acq.Via == "" && acq.File == st.File && acq.def == st.def && acq.Line < st.Line
+		}) {
+			return nil, false
+		}
+		out = append(out, *st)
+	}
+	return out, len(out) > 0
 }

@@ -96,3 +96,26 @@ func TestBestName(t *testing.T) {
 		t.Errorf("BestName = %q, want the module global over a parameter", got)
 	}
 }
+
+// TestPairedReleases: a semaphore's units come back only from their takers
+// when every release() follows an acquire() in its own function.
+func TestPairedReleases(t *testing.T) {
+	acq := func(line, def int) Site { return Site{File: "/p.py", Line: line, Call: "acquire", def: def} }
+	rel := func(line, def int) Site { return Site{File: "/p.py", Line: line, Call: "release", def: def} }
+	for _, tc := range []struct {
+		name  string
+		sites []Site
+		want  bool
+	}{
+		{"after an acquire in the same function", []Site{acq(4, 3), rel(7, 3)}, true},
+		{"two functions, each paired", []Site{acq(4, 3), rel(7, 3), acq(11, 10), rel(12, 10)}, true},
+		{"a release alone: a producer's signal", []Site{acq(4, 3), rel(7, 3), rel(15, 14)}, false},
+		{"a release before the acquire", []Site{rel(4, 3), acq(7, 3)}, false},
+		{"through a release wrapper", []Site{acq(4, 3), {File: "/p.py", Line: 9, Call: "release", Via: "done", def: 3}}, false},
+		{"no release at all", []Site{acq(4, 3)}, false},
+	} {
+		if _, ok := PairedReleases(tc.sites); ok != tc.want {
+			t.Errorf("%s: PairedReleases says %v, want %v", tc.name, ok, tc.want)
+		}
+	}
+}

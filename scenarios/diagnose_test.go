@@ -40,6 +40,11 @@ type expectation struct {
 	RetryLine     int    `json:"retry_line"`
 	Orphaned      string `json:"orphaned"`
 	OrphanedRLock string `json:"orphaned_rlock"`
+	// OrphanedSemaphore is a semaphore whose Units units were all taken
+	// by acquire() calls whose release(), at ReleaseSite, never ran.
+	OrphanedSemaphore string `json:"orphaned_semaphore"`
+	Units             int    `json:"units"`
+	ReleaseSite       int    `json:"release_site"`
 	// ReusedBy is the live thread that got the ident of the ended thread
 	// EndedThread, which took the orphaned RLock.
 	ReusedBy    string `json:"reused_by"`
@@ -277,11 +282,11 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "all_blocked.py",
+	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "semaphore_leaked.py", "all_blocked.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
-	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py",
+	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py", "healthy_semaphore_signal.py",
 	"module_globals.py", "module_globals.py --main joins", "module_globals.py --main joins --queue class",
 	"module_globals.py --main joins --queue module-class", "module_globals.py --main joins --queue instance",
 	"module_globals.py --main joins --queue dict", "module_globals.py --main joins --queue nested",
@@ -450,6 +455,8 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		if got := d.names(f.Threads); !slices.Equal(got, wantBlocked) {
 			t.Errorf("waiters %v, want %v", got, wantBlocked)
 		}
+	case want.OrphanedSemaphore != "":
+		checkOrphanedSemaphore(t, &d, want)
 	case len(want.Starved) > 0:
 		checkStarved(t, &d, want)
 	case want.GILHolder != "":
@@ -469,6 +476,45 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		}
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
+	}
+}
+
+// checkOrphanedSemaphore: the only problem is the semaphore orphaned by
+// acquire() calls whose release() never ran, with its waiters, its units,
+// and the sites of the two calls.
+func checkOrphanedSemaphore(t *testing.T, d *diagnosis, want expectation) {
+	t.Helper()
+	f := d.Findings[d.onlyProblem(t, "orphaned-lock")]
+	if len(f.Objects) != 1 || !strings.HasPrefix(f.Objects[0], "semaphore@") || !slices.Contains(d.Objects[f.Objects[0]].Names, want.OrphanedSemaphore) {
+		t.Errorf("orphaned object %v, want the semaphore %s", f.Objects, want.OrphanedSemaphore)
+	}
+	var det struct {
+		Cause    string `json:"cause"`
+		Units    *int   `json:"units"`
+		Acquires []struct {
+			Line int `json:"line"`
+		} `json:"acquire_sites"`
+		Releases []struct {
+			Line int `json:"line"`
+		} `json:"release_sites"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatalf("orphaned-lock details: %v", err)
+	}
+	if det.Cause != "units-leaked" || det.Units == nil || *det.Units != want.Units {
+		t.Errorf("cause %q, units %v; want units-leaked, %d", det.Cause, det.Units, want.Units)
+	}
+	if len(det.Acquires) != 1 || det.Acquires[0].Line != want.AcquireSite || len(det.Releases) != 1 || det.Releases[0].Line != want.ReleaseSite {
+		t.Errorf("acquire sites %v and release sites %v, want lines %d and %d", det.Acquires, det.Releases, want.AcquireSite, want.ReleaseSite)
+	}
+	for _, line := range []int{want.AcquireSite, want.ReleaseSite} {
+		if site := fmt.Sprintf("semaphore_leaked.py:%d", line); !strings.Contains(strings.Join(f.Evidence, " "), site) {
+			t.Errorf("evidence does not name %s: %q", site, f.Evidence)
+		}
+	}
+	wantBlocked := slices.Sorted(slices.Values(want.Blocked))
+	if got := d.names(f.Threads); !slices.Equal(got, wantBlocked) {
+		t.Errorf("waiters %v, want %v", got, wantBlocked)
 	}
 }
 

@@ -228,6 +228,17 @@ func (w *words) summary(f *heuristics.Finding) string {
 		case heuristics.CauseOwnerGone:
 			return fmt.Sprintf("orphaned lock: %s is owned by a thread that no longer exists, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
 				name, len(d.Waiters))
+		case heuristics.CauseUnitsLeaked:
+			left := "no unit left"
+			if d.Units != nil {
+				left = fmt.Sprintf("none of its %d units left", *d.Units)
+			}
+			if d.StackLost {
+				return fmt.Sprintf("probably orphaned semaphore: %s has %s, %d thread(s) wait in acquire(), and no thread seen holds a unit to give back, but a thread's stack is lost in part and may — release in a finally: block, or take it with a with statement",
+					name, left, len(d.Waiters))
+			}
+			return fmt.Sprintf("orphaned semaphore: %s has %s, %d thread(s) wait in acquire(), and no live thread holds a unit to give back: units were taken by acquire() calls whose release() never ran — release in a finally: block, or take it with a with statement",
+				name, left, len(d.Waiters))
 		case heuristics.CauseIdentReused:
 			return fmt.Sprintf("probably orphaned lock: %s is owned by the ident that the ended thread %s had and %s has now, no frame of %s holds it, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
 				name, w.endedThread(d.Ended), w.threadName(d.ReusedBy), w.threadName(d.ReusedBy), len(d.Waiters))
@@ -318,6 +329,10 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 				acq = append(acq, fmt.Sprintf("%s in %s", w.site(&st), w.esc(st.Function)))
 			}
 			out = append(out, fmt.Sprintf("it was taken by a bare acquire() at %s whose release() never ran (no thread holds it in a with block, and none stands between that acquire() and its release())", strings.Join(acq, ", ")))
+		case heuristics.CauseUnitsLeaked:
+			out = append(out, fmt.Sprintf("its units are taken by acquire() at %s, and every release() of it, at %s, follows an acquire() in the same function: only a thread that took a unit gives one back",
+				w.sitesIn(d.Acquires), w.sitesIn(d.Releases)),
+				"no thread holds a unit: none is inside a with block of it, and none stands between an acquire() of it and its release()")
 		case heuristics.CauseContextManager:
 			var acq []string
 			for _, st := range d.Acquires {
@@ -390,4 +405,13 @@ func (w *words) allBlockedSummary(f *heuristics.Finding, d *heuristics.AllBlocke
 		return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues, joins or pipes whose other end no other process holds, that only another of these threads could release or use: the process can never make progress", len(f.Threads))
 	}
 	return fmt.Sprintf("all %d threads are blocked, without a timeout, on locks, conditions, queues or joins that only another of these threads could release: the process can never make progress", len(f.Threads))
+}
+
+// sitesIn is "f.py:4 in handler, f.py:9 in serve".
+func (w *words) sitesIn(sites []locks.Site) string {
+	var out []string
+	for _, st := range sites {
+		out = append(out, fmt.Sprintf("%s in %s", w.site(&st), w.esc(st.Function)))
+	}
+	return strings.Join(out, ", ")
 }
