@@ -411,6 +411,13 @@ const (
 	// until a thread resumes or closes the generator (a warning: any
 	// holder of a reference to it may yet do so).
 	CauseSuspendedGenerator = "suspended-generator"
+	// CauseLeftByOwner: an RLock whose owner, a live thread, holds it in
+	// no frame (no with block, no frame between an acquire() of it and its
+	// release()), found taken by a bare acquire() and given back by no
+	// release() on its own: code the owner ran took it and returned
+	// without releasing it (a pool worker's task that raised), and no
+	// code the owner may run next gives it back without taking it first.
+	CauseLeftByOwner = "left-by-owner"
 	// CauseUnitsLeaked: a semaphore with no unit left, none held by a with
 	// block or by a live thread between an acquire() and its release(),
 	// and every release() of it in the source follows an acquire() in the
@@ -437,6 +444,9 @@ type OrphanedLockDetails struct {
 	// Owner is the RLock owner field's thread ident (owner-gone,
 	// ident-reused).
 	Owner uint64 `json:"owner_ident,omitempty"`
+	// Holder is the live thread the RLock's owner field names, which holds
+	// it in no frame (left-by-owner).
+	Holder int `json:"holder,omitempty"`
 	// ReusedBy is the live thread that has the owner's ident now, and
 	// Ended the threading.Thread (an object id) that had it before
 	// (ident-reused).
@@ -480,7 +490,13 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		// A lock shared between processes may be held by a thread of
 		// another: none of this process's holding it is no orphan.
 		taken := ob.Locked != nil && *ob.Locked || ob.Kind == snapshot.KindSemaphore && ob.Value == "0"
-		if len(waiters) == 0 || !taken || ob.Shared || len(a.Holders[id]) > 0 || len(a.TaskHolders[id]) > 0 {
+		if len(waiters) == 0 || !taken || ob.Shared || len(a.TaskHolders[id]) > 0 {
+			continue
+		}
+		if len(a.Holders[id]) > 0 {
+			if f, ok := leftByOwner(s, a, ob, waiters); ok {
+				out = append(out, f)
+			}
 			continue
 		}
 		d := &OrphanedLockDetails{Lock: locks.RefOf(ob)}
@@ -565,6 +581,56 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// leftByOwner finds an RLock, waited for, that its live owner holds in no
+// frame and can never give back (CauseLeftByOwner).
+func leftByOwner(s *snapshot.Snapshot, a *locks.Analysis, ob *snapshot.Object, waiters []int) (Finding, bool) {
+	holders := a.Holders[ob.ID]
+	if ob.Kind != snapshot.KindRLock || len(holders) != 1 || statesDeleted(s) {
+		return Finding{}, false
+	}
+	owner := holders[0]
+	h := ownerHold(a, owner, ob.ID)
+	sites := a.BareSites[ob.ID]
+	if h == nil || locks.LoneRelease(sites) {
+		return Finding{}, false
+	}
+	d := &OrphanedLockDetails{Lock: locks.RefOf(ob), Cause: CauseLeftByOwner, Owner: ob.Owner, Holder: owner}
+	for _, st := range sites {
+		if st.Call == "acquire" {
+			d.Acquires = append(d.Acquires, st)
+		}
+	}
+	if len(d.Acquires) == 0 {
+		return Finding{}, false // how it was taken is not seen: nothing to judge by
+	}
+	f := Finding{Kind: OrphanedLock, Severity: Error, Threads: append([]int{owner}, waiters...), Objects: []string{ob.ID}, Details: d}
+	if stackLost(s) {
+		d.StackLost, f.Severity = true, Warning // the owner may stand in the lost frames
+	}
+	for _, tid := range waiters {
+		d.Waiters = append(d.Waiters, threadWait(a, tid))
+	}
+	f.Threads = sortedUnique(f.Threads)
+	return f, true
+}
+
+// ownerHold is the owner's hold of an RLock when the owner field alone
+// says it holds it: no frame of its holds it, and no ended thread had its
+// ident (nil otherwise).
+func ownerHold(a *locks.Analysis, tid int, id string) *locks.Hold {
+	for k := range a.Holds[tid] {
+		h := &a.Holds[tid][k]
+		if h.ID != id {
+			continue
+		}
+		if h.Frame >= 0 || h.Probable || len(h.Evidence) != 1 || h.Evidence[0].Basis != locks.BasisOwner {
+			return nil
+		}
+		return h
+	}
+	return nil
 }
 
 // inEnter reports whether a site is in a context manager's __enter__ or

@@ -227,6 +227,51 @@ func (a *Analysis) probableHolds(x *index) {
 		}
 		a.taskRegions(x, id, r, sites)
 	}
+	a.ownerRegions(x)
+}
+
+// ownerRegions places the hold of each RLock whose live owner holds it in
+// no frame (no with block: the owner field alone says it holds it) at the
+// owner's innermost frame that stands between an acquire() of it and its
+// release(), when one does: the owner took it there and releases it there.
+// An owner with no such frame took it in code it has left (a task of a
+// pool's worker that raised before its release()), and BareSites keeps the
+// sites for that judgement (heuristics' left-by-owner).
+func (a *Analysis) ownerRegions(x *index) {
+	for _, id := range slices.Sorted(maps.Keys(x.s.Objects)) {
+		ob := x.s.Objects[id]
+		if ob.Kind != snapshot.KindRLock || ob.Owner == 0 {
+			continue
+		}
+		th := x.byIdent[ob.Owner]
+		if th == nil {
+			continue
+		}
+		h := a.hold(th.TID, id)
+		if h == nil || h.Frame >= 0 || h.Probable {
+			continue
+		}
+		sites := sitesOf(x.s, ob, x.src)
+		if len(sites) == 0 {
+			continue
+		}
+		a.BareSites[id] = sites
+		for fi := range th.Frames {
+			if in, ok := insideRegion(&th.Frames[fi], sites, x.src); ok {
+				h.Frame = fi
+				h.Evidence = append(h.Evidence, in.Evidence...)
+				break
+			}
+		}
+	}
+}
+
+// LoneRelease reports whether one of a lock's release() sites stands alone:
+// not after an acquire() of it in its function, or made through a function
+// of the program's own. Such code gives the lock back without taking it.
+func LoneRelease(sites []Site) bool {
+	_, paired := PairedReleases(sites)
+	return !paired && slices.ContainsFunc(sites, func(st Site) bool { return st.Call == "release" })
 }
 
 // taskRegions finds the pending asyncio tasks suspended inside a bare

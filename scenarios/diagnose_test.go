@@ -47,6 +47,9 @@ type expectation struct {
 	ReleaseSite       int    `json:"release_site"`
 	// ReusedBy is the live thread that got the ident of the ended thread
 	// EndedThread, which took the orphaned RLock.
+	// LeftBy is the live owner of the orphaned RLock, which holds it in no
+	// frame (cause left-by-owner).
+	LeftBy      string `json:"left_by"`
 	ReusedBy    string `json:"reused_by"`
 	EndedThread string `json:"ended_thread"`
 	// WaitLines are the lines, by thread name, of the frames the waits are
@@ -282,11 +285,11 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "semaphore_leaked.py", "all_blocked.py",
+	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "orphaned_rlock_pool.py", "semaphore_leaked.py", "all_blocked.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
-	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py", "healthy_semaphore_signal.py",
+	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py", "healthy_semaphore_signal.py", "healthy_rlock_bare.py",
 	"module_globals.py", "module_globals.py --main joins", "module_globals.py --main joins --queue class",
 	"module_globals.py --main joins --queue module-class", "module_globals.py --main joins --queue instance",
 	"module_globals.py --main joins --queue dict", "module_globals.py --main joins --queue nested",
@@ -451,7 +454,11 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 			t.Errorf("orphaned object %v, want the RLock %s", f.Objects, want.OrphanedRLock)
 		}
 		checkReusedIdent(t, &d, f, want)
-		wantBlocked := slices.Sorted(slices.Values(want.Blocked))
+		checkLeftBy(t, &d, f, want)
+		wantBlocked := slices.Sorted(slices.Values(append(want.Blocked, want.LeftBy)))
+		if want.LeftBy == "" {
+			wantBlocked = slices.Sorted(slices.Values(want.Blocked))
+		}
 		if got := d.names(f.Threads); !slices.Equal(got, wantBlocked) {
 			t.Errorf("waiters %v, want %v", got, wantBlocked)
 		}
@@ -476,6 +483,34 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		}
 	default:
 		t.Fatalf("the program's ready file has no expectation this test knows")
+	}
+}
+
+// checkLeftBy: an RLock orphaned by its live owner names the owner, and
+// the acquire() that took it.
+func checkLeftBy(t *testing.T, d *diagnosis, f finding, want expectation) {
+	t.Helper()
+	var det struct {
+		Cause    string `json:"cause"`
+		Holder   int    `json:"holder"`
+		Acquires []struct {
+			Line int `json:"line"`
+		} `json:"acquire_sites"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatalf("orphaned-lock details: %v", err)
+	}
+	if want.LeftBy == "" {
+		if det.Cause == "left-by-owner" {
+			t.Errorf("cause left-by-owner, want another: %s", f.Summary)
+		}
+		return
+	}
+	if det.Cause != "left-by-owner" || !slices.Equal(d.names([]int{det.Holder}), []string{want.LeftBy}) {
+		t.Errorf("cause %q, holder %d; want left-by-owner by %s", det.Cause, det.Holder, want.LeftBy)
+	}
+	if len(det.Acquires) != 1 || det.Acquires[0].Line != want.AcquireSite {
+		t.Errorf("acquire sites %v, want line %d", det.Acquires, want.AcquireSite)
 	}
 }
 
@@ -562,7 +597,8 @@ func checkHoldLines(t *testing.T, d *diagnosis, want expectation) {
 
 // checkReusedIdent: an orphaned RLock whose owner ident a live thread got
 // from the ended thread that took it is a warning that names both (cause
-// ident-reused); any other is an error, owner-gone.
+// ident-reused); one whose owner lives on is checkLeftBy's; any other is
+// an error, owner-gone.
 func checkReusedIdent(t *testing.T, d *diagnosis, f finding, want expectation) {
 	t.Helper()
 	var det struct {
@@ -574,6 +610,9 @@ func checkReusedIdent(t *testing.T, d *diagnosis, f finding, want expectation) {
 		t.Fatalf("orphaned-lock details: %v", err)
 	}
 	if want.ReusedBy == "" {
+		if want.LeftBy != "" {
+			return // checkLeftBy
+		}
 		if det.Cause != "owner-gone" || f.Severity != "error" || len(f.Objects) != 1 {
 			t.Errorf("%s/%s on %v, want an owner-gone error on the RLock alone", det.Cause, f.Severity, f.Objects)
 		}

@@ -228,6 +228,13 @@ func (w *words) summary(f *heuristics.Finding) string {
 		case heuristics.CauseOwnerGone:
 			return fmt.Sprintf("orphaned lock: %s is owned by a thread that no longer exists, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
 				name, len(d.Waiters))
+		case heuristics.CauseLeftByOwner:
+			probably := ""
+			if d.StackLost {
+				probably = "probably "
+			}
+			return fmt.Sprintf("%sorphaned lock: %s is owned by %s, which holds it in no frame: code it ran took it and returned without releasing it, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
+				probably, name, w.threadName(d.Holder), len(d.Waiters))
 		case heuristics.CauseUnitsLeaked:
 			left := "no unit left"
 			if d.Units != nil {
@@ -329,6 +336,13 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 				acq = append(acq, fmt.Sprintf("%s in %s", w.site(&st), w.esc(st.Function)))
 			}
 			out = append(out, fmt.Sprintf("it was taken by a bare acquire() at %s whose release() never ran (no thread holds it in a with block, and none stands between that acquire() and its release())", strings.Join(acq, ", ")))
+		case heuristics.CauseLeftByOwner:
+			out = append(out, fmt.Sprintf("its RLock owner field names %s, ident %d, count %s, and no frame of it holds it: no with block of it, and no frame between an acquire() of it and its release()",
+				w.threadLabel(d.Holder), d.Owner, w.ownerCount(d.Lock.ID)),
+				fmt.Sprintf("it is taken by acquire() at %s; no release() of it gives it back without taking it first, and only its owner may release it", w.sitesIn(d.Acquires)))
+			if d.StackLost {
+				out = append(out, "a thread's stack is lost in part: the owner's lost frames may hold it")
+			}
 		case heuristics.CauseUnitsLeaked:
 			out = append(out, fmt.Sprintf("its units are taken by acquire() at %s, and every release() of it, at %s, follows an acquire() in the same function: only a thread that took a unit gives one back",
 				w.sitesIn(d.Acquires), w.sitesIn(d.Releases)),
@@ -414,4 +428,13 @@ func (w *words) sitesIn(sites []locks.Site) string {
 		out = append(out, fmt.Sprintf("%s in %s", w.site(&st), w.esc(st.Function)))
 	}
 	return strings.Join(out, ", ")
+}
+
+// ownerCount is an RLock's recursion count as the snapshot holds it, "?"
+// when not known.
+func (w *words) ownerCount(id string) string {
+	if ob := w.snap.Objects[id]; ob != nil && ob.Count > 0 {
+		return fmt.Sprint(ob.Count)
+	}
+	return "?"
 }
