@@ -520,6 +520,14 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 			if statesDeleted(s) {
 				continue // its holder may be a thread whose state is gone
 			}
+			if locks.LoneRelease(a.BareSites[id]) {
+				// A release() that no acquire() comes before, in a
+				// callback's lambda or a function of its own, gives the
+				// lock back from whatever thread runs it (a pool's worker
+				// when the job it took the lock for is done): a Lock used
+				// as a signal, which no live holder is needed to end.
+				continue
+			}
 			for _, st := range a.BareSites[id] {
 				if st.Call == "acquire" {
 					d.Acquires = append(d.Acquires, st)

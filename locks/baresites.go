@@ -32,6 +32,12 @@ type Site struct {
 	// (self._lock.acquire(): "_lock").
 	Attr string `json:"-"`
 	def  int    // line of the enclosing def
+	// lambda: the call is in a lambda (pysource.Call.Lambda), made when
+	// the lambda is called.
+	lambda bool
+	// inWrapper: the call is a release wrapper's own (release_read()'s
+	// release()), judged where the wrapper is called (Via).
+	inWrapper bool
 }
 
 // lockNames gives the identifiers code would use for a lock: the last
@@ -67,10 +73,22 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 				continue
 			}
 			def, fn := src.def(p, c.Line)
-			out = append(out, Site{File: p, Line: c.Line, Function: fn, Call: c.Method, Attr: c.Last, def: def})
+			out = append(out, Site{File: p, Line: c.Line, Function: fn, Call: c.Method, Attr: c.Last, def: def, lambda: c.Lambda})
 		}
 	}
-	return append(out, wrapperSites(s, src, out)...)
+	wrapped := wrapperSites(s, src, out)
+	called := map[string]bool{} // the release wrappers called somewhere
+	for _, st := range wrapped {
+		if st.Call == "release" {
+			called[st.Via] = true
+		}
+	}
+	for i := range out {
+		if st := &out[i]; st.Call == "release" && called[lastComponent(st.Function)] {
+			st.inWrapper = true
+		}
+	}
+	return append(out, wrapped...)
 }
 
 // A lock is often taken and released through methods of a class of the
@@ -266,9 +284,8 @@ func (a *Analysis) ownerRegions(x *index) {
 	}
 }
 
-// LoneRelease reports whether one of a lock's release() sites stands alone:
-// not after an acquire() of it in its function, or made through a function
-// of the program's own. Such code gives the lock back without taking it.
+// LoneRelease reports whether one of a lock's release() sites stands alone
+// (PairedReleases): such code gives the lock back without taking it.
 func LoneRelease(sites []Site) bool {
 	_, paired := PairedReleases(sites)
 	return !paired && slices.ContainsFunc(sites, func(st Site) bool { return st.Call == "release" })
@@ -488,23 +505,26 @@ func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool
 	return Hold{Evidence: []Evidence{ev}, Probable: true}, true
 }
 
-// PairedReleases returns the release() sites among a semaphore's sites when
-// each follows an acquire() of it in the same function: code that gives a
-// unit back only after taking one, as a pool of connections or workers
-// does. None of them can then give back a unit that no thread holds: a
-// thread must take one first. It says false when a release() stands alone
-// (a producer signals a consumer through the semaphore: any thread that
-// runs that code gives one), when it is made through a function of the
-// program's own (release wrappers: Via), or when there is none.
+// PairedReleases returns the release() sites among a lock's or a
+// semaphore's sites when each follows an acquire() of it in the same
+// function: code that gives a unit back only after taking one, as a pool
+// of connections or workers does. None of them can then give back a unit
+// that no thread holds: a thread must take one first. A release wrapper's
+// own release() (release_read()'s) counts where the wrapper is called,
+// after an acquire() or an acquire wrapper's call. It says false when a
+// release() stands alone (a producer signals a consumer through the
+// semaphore: any thread that runs that code gives one), when it is in a
+// lambda (a callback's, `lambda f: sem.release()`, made when another
+// thread calls it), or when there is none.
 func PairedReleases(sites []Site) ([]Site, bool) {
 	var out []Site
 	for i := range sites {
 		st := &sites[i]
-		if st.Call != "release" {
+		if st.Call != "release" || st.inWrapper {
 			continue
 		}
-		if st.Via != "" || !slices.ContainsFunc(sites, func(acq Site) bool {
-			return acq.Call == "acquire" && acq.Via == "" && acq.File == st.File && acq.def == st.def && acq.Line < st.Line
+		if st.lambda || !slices.ContainsFunc(sites, func(acq Site) bool {
+			return acq.Call == "acquire" && acq.File == st.File && acq.def == st.def && acq.Line < st.Line
 		}) {
 			return nil, false
 		}

@@ -111,8 +111,15 @@ func TestPairedReleases(t *testing.T) {
 		{"two functions, each paired", []Site{acq(4, 3), rel(7, 3), acq(11, 10), rel(12, 10)}, true},
 		{"a release alone: a producer's signal", []Site{acq(4, 3), rel(7, 3), rel(15, 14)}, false},
 		{"a release before the acquire", []Site{rel(4, 3), acq(7, 3)}, false},
-		{"through a release wrapper", []Site{acq(4, 3), {File: "/p.py", Line: 9, Call: "release", Via: "done", def: 3}}, false},
+		{"through wrappers, called in order", []Site{
+			{File: "/p.py", Line: 4, Call: "release", Function: "Pool.give", def: 3, inWrapper: true},
+			{File: "/p.py", Line: 11, Call: "acquire", Via: "take", def: 10},
+			{File: "/p.py", Line: 13, Call: "release", Via: "give", def: 10}}, true},
+		{"a release wrapper called on its own", []Site{
+			{File: "/p.py", Line: 4, Call: "release", Function: "Pool.give", def: 3, inWrapper: true},
+			{File: "/p.py", Line: 13, Call: "release", Via: "give", def: 10}}, false},
 		{"no release at all", []Site{acq(4, 3)}, false},
+		{"in a callback's lambda", []Site{acq(4, 3), {File: "/p.py", Line: 6, Call: "release", def: 3, lambda: true}}, false},
 	} {
 		if _, ok := PairedReleases(tc.sites); ok != tc.want {
 			t.Errorf("%s: PairedReleases says %v, want %v", tc.name, ok, tc.want)

@@ -1,6 +1,9 @@
 package pysource
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // File is a tokenized source file with its block structure.
 type File struct {
@@ -143,6 +146,11 @@ type Call struct {
 	// With is true when the call is part of a with statement's header
 	// (`with lock.acquire_timeout():`), not a statement of its own.
 	With bool
+	// Lambda is true when a lambda comes before the call in its logical
+	// line: the call is most likely the lambda's (a callback's
+	// `lambda f: sem.release()`), made whenever the lambda is called, not
+	// where the line stands.
+	Lambda bool
 }
 
 // Calls lists every call of one of the methods on a dotted name, in order.
@@ -169,7 +177,8 @@ func (f *File) Calls(methods ...string) []Call {
 			for m := k; m < j-1; m++ {
 				recv += tk[m].Text
 			}
-			out = append(out, Call{Line: tk[j].Line, Receiver: recv, Last: tk[j-2].Text, Method: tk[j].Text, With: kw == "with"})
+			lambda := slices.ContainsFunc(tk[:k], func(t Token) bool { return t.Kind == Name && t.Text == "lambda" })
+			out = append(out, Call{Line: tk[j].Line, Receiver: recv, Last: tk[j-2].Text, Method: tk[j].Text, With: kw == "with", Lambda: lambda})
 		}
 	}
 	return out

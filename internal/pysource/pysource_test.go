@@ -60,6 +60,23 @@ func TestCalls(t *testing.T) {
 	}
 }
 
+// TestCallsInLambda: a call after a lambda in its logical line is the
+// lambda's.
+func TestCallsInLambda(t *testing.T) {
+	f := Parse("def submit(job):\n" +
+		"    sem.acquire()\n" +
+		"    fut = pool.submit(job)\n" +
+		"    fut.add_done_callback(lambda f: sem.release())\n" +
+		"    sem.release()\n")
+	var got []bool
+	for _, c := range f.Calls("acquire", "release") {
+		got = append(got, c.Lambda)
+	}
+	if want := []bool{false, true, false}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Lambda of the calls = %v, want %v", got, want)
+	}
+}
+
 func TestEnclosingWith(t *testing.T) {
 	f := Parse(journal)
 	ws := f.EnclosingWith(14)
