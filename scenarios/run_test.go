@@ -137,6 +137,56 @@ func TestRunHang(t *testing.T) {
 	}
 }
 
+// TestRunReportsUnread runs a program that deadlocks under pyhang run, its
+// reports going to a pipe nobody reads any more (`pyhang run … 2>&1 | head`
+// after head has exited): pyhang must still end the program, and exit 3,
+// rather than die of SIGPIPE at its first write and leave it running.
+func TestRunReportsUnread(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			ready := filepath.Join(dir, "ready.json")
+			script, err := filepath.Abs(filepath.Join("..", "testprogs", "deadlock.py"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			py := in.Command(context.Background(), script, "--ready", ready)
+			args := append([]string{"run", "--hang-after", "2m", "--interval", "250ms", "--", py.Path}, py.Args[1:]...)
+			ctx, cancel := context.WithTimeout(context.Background(), pyhangTimeout)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, pyhangBin, args...)
+			cmd.Dir, cmd.Env = dir, py.Env
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr.Close() // the reader is gone before the first report
+			cmd.Stderr = pw
+			out, err := os.Create(filepath.Join(dir, "stdout"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			cmd.Stdout = out
+			err = cmd.Run()
+			pw.Close()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+				t.Fatalf("pyhang run with its reports unread: %v, want exit status 3", err)
+			}
+			b, err := os.ReadFile(ready)
+			var r struct {
+				PID int `json:"pid"`
+			}
+			if err != nil || json.Unmarshal(b, &r) != nil || r.PID <= 0 {
+				t.Fatalf("the program's ready file: %v %q", err, b)
+			}
+			gone(t, r.PID)
+		})
+	}
+}
+
 // TestRunCrash runs a program that dies of SIGSEGV under pyhang run, under every
 // interpreter: pyhang reports the signal, the fault address and the Python frame
 // at the signal's delivery, writes a core that diagnoses the same (its crash

@@ -121,6 +121,13 @@ A program run by pyhang run is traced by it, so a debugger cannot attach to it.`
 			sigs := make(chan os.Signal, 8)
 			signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 			defer signal.Stop(sigs)
+			// A reader of the reports that goes away (`2>&1 | head`) must
+			// not end pyhang before it has ended the hung program: the
+			// write to the closed pipe fails instead. Caught, not ignored:
+			// an ignored SIGPIPE would stay ignored in CMD across exec.
+			brokenPipe := make(chan os.Signal, 1)
+			signal.Notify(brokenPipe, unix.SIGPIPE)
+			defer signal.Stop(brokenPipe)
 			attr := &os.ProcAttr{Env: os.Environ(), Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}}
 			fl, err := live.StartFollowed(append([]string{path}, args[1:]...), attr, live.FollowOptions{Children: true})
 			if err != nil {
