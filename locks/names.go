@@ -77,26 +77,22 @@ func (a *Analysis) nameByFrames() {
 			}
 		}
 	}
-	for i := range a.Snap.Threads {
-		th := &a.Snap.Threads[i]
-		if w := a.Waits[th.TID]; w != nil {
-			rename(&w.Ref, th.Frames, w.Frame)
+	each := func(w *Wait, holds []Hold, frames []snapshot.Frame) {
+		if w != nil {
+			rename(&w.Ref, frames, w.Frame)
 		}
-		for j := range a.Holds[th.TID] {
-			if h := &a.Holds[th.TID][j]; h.Frame >= 0 {
-				rename(&h.Ref, th.Frames, h.Frame)
+		for k := range holds {
+			if h := &holds[k]; h.Frame >= 0 {
+				rename(&h.Ref, frames, h.Frame)
 			}
 		}
 	}
+	for i := range a.Snap.Threads {
+		th := &a.Snap.Threads[i]
+		each(a.Waits[th.TID], a.Holds[th.TID], th.Frames)
+	}
 	for i := range a.Snap.Tasks {
 		t := &a.Snap.Tasks[i]
-		if w := a.TaskWaits[t.ID]; w != nil {
-			rename(&w.Ref, t.Frames, w.Frame)
-		}
-		for j := range a.TaskHolds[t.ID] {
-			if h := &a.TaskHolds[t.ID][j]; h.Frame >= 0 {
-				rename(&h.Ref, t.Frames, h.Frame)
-			}
-		}
+		each(a.TaskWaits[t.ID], a.TaskHolds[t.ID], t.Frames)
 	}
 }
