@@ -40,6 +40,8 @@ var demos = map[string]demo{
 	"self_deadlock":        {"self_deadlock.py", "a thread re-enters a plain Lock it already holds", false},
 	"orphaned_lock":        {"orphaned_lock.py", "a readers/writers lock left locked by a swallowed exception", false},
 	"orphaned_rlock":       {"orphaned_rlock.py", "an RLock still owned by a thread that died", false},
+	"orphaned_rlock_pool":  {"orphaned_rlock_pool.py", "a pool worker's task takes an RLock and raises before its release()", false},
+	"semaphore_leaked":     {"semaphore_leaked.py", "a pool's semaphore loses its units to handlers that fail before release()", false},
 	"deadlock_rlock_join":  {"deadlock_rlock_join.py", "a three-thread cycle through an RLock, a Lock and a join", false},
 	"all_blocked":          {"all_blocked.py", "every thread waits on something only another blocked thread could release", false},
 	"talk_job_queue":       {"talk_job_queue.py", "workers race between empty() and get() and block forever", false},
