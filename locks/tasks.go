@@ -2,6 +2,7 @@ package locks
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -91,19 +92,30 @@ func (a *Analysis) taskHolds(x *index) {
 			f := &t.Frames[fi]
 			for _, id := range f.With {
 				ob := x.s.Objects[id]
-				if ob == nil || entering(t, fi, id) {
+				if ob == nil {
 					continue
+				}
+				ev := withEvidence(x, f, ob)
+				if entering(t, fi, id) {
+					// The block being entered holds nothing yet; one of
+					// the object around it (`async with lock:` twice)
+					// holds it.
+					outer, ok := enclosingWithOf(x, f, ob)
+					if !ok {
+						continue
+					}
+					ev = outer
 				}
 				switch ob.Kind {
 				case snapshot.KindLock:
 					if ob.Locked != nil && *ob.Locked {
-						a.addTaskHold(t.ID, Hold{Ref: ref(ob), Evidence: []Evidence{withEvidence(x, f, ob)}, Frame: fi})
+						a.addTaskHold(t.ID, Hold{Ref: ref(ob), Evidence: []Evidence{ev}, Frame: fi})
 					}
 				case snapshot.KindCondition:
 					a.taskConditionHold(x, t, fi, ob)
 				case snapshot.KindSemaphore:
 					if semaphoreMutex(ob) { // a probable hold has no use in a task's cycle
-						a.addTaskHold(t.ID, Hold{Ref: ref(ob), Evidence: []Evidence{withEvidence(x, f, ob)}, Frame: fi})
+						a.addTaskHold(t.ID, Hold{Ref: ref(ob), Evidence: []Evidence{ev}, Frame: fi})
 					}
 				}
 			}
@@ -120,6 +132,35 @@ func entering(t *snapshot.Task, fi int, id string) bool {
 	}
 	in := &t.Frames[fi-1]
 	return in.Function == "__aenter__" && in.Refs["self"] == id
+}
+
+// enclosingWithOf is the with statement around the frame's line, not the
+// one on that line, that names ob as the frame does (a local of it, or
+// ob's global name): a block of it the frame is inside while it enters
+// another. Not by ob's other names: two tasks taking `first` and `second`
+// in opposite order call each lock by both, and the block of `first`
+// around the one of `second` being entered holds only the other lock.
+func enclosingWithOf(x *index, f *snapshot.Frame, ob *snapshot.Object) (Evidence, bool) {
+	withs, ok := x.src.enclosingWith(f.File, f.Line)
+	start := x.src.lineStart(f.File, f.Line)
+	if !ok || start == 0 {
+		return Evidence{}, false
+	}
+	var names []string
+	for n, id := range f.Refs {
+		if id == ob.ID {
+			names = append(names, lastComponent(n))
+		}
+	}
+	if ob.Global != "" {
+		names = append(names, lastComponent(ob.Global))
+	}
+	for _, w := range withs {
+		if w.Line < start && slices.ContainsFunc(names, w.Mentions) {
+			return Evidence{Basis: BasisWith, At: &Site{File: f.File, Line: w.Line, Function: f.Qualname}}, true
+		}
+	}
+	return Evidence{}, false
 }
 
 // taskConditionHold: `async with cond:` holds the condition's lock unless

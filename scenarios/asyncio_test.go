@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -14,7 +15,7 @@ import (
 // asyncioPrograms hang (or do not) in asyncio: each writes its tasks' await
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
-	"asyncio_lock_order.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_queue_starved.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py",
+	"asyncio_lock_order.py", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_queue_starved.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py",
 	"asyncio_blocking_call.py", "healthy_asyncio.py", "healthy_asyncio_io.py",
 }
 
@@ -25,8 +26,11 @@ type aioExpect struct {
 	CycleTasks   []string   `json:"cycle_tasks"`
 	CycleThreads []string   `json:"cycle_threads"`
 	Locks        []string   `json:"locks"`
-	LoopStall    []string   `json:"loop_stall"`
-	Events       []string   `json:"events"`
+	// HoldLine is the line of the async with statement the cycle's hold
+	// is placed at (the outer of two of one lock).
+	HoldLine  int      `json:"hold_line"`
+	LoopStall []string `json:"loop_stall"`
+	Events    []string `json:"events"`
 	// Advice is what the stalled loop's summary must say of its fix.
 	Advice      string `json:"advice"`
 	BlockedLoop *struct {
@@ -216,6 +220,9 @@ func (d *aioReport) checkDeadlocks(t *testing.T, want aioExpect, problems []int)
 			t.Errorf("deadlock threads %v, want %v", got, sorted(want.CycleThreads))
 		}
 		d.checkNames(t, f.Objects, want.Locks)
+		if want.HoldLine != 0 && !regexp.MustCompile(fmt.Sprintf(`with block at \S+:%d\)`, want.HoldLine)).MatchString(strings.Join(f.Evidence, "\n")) {
+			t.Errorf("the cycle's hold is not placed at the with statement at line %d: %q", want.HoldLine, f.Evidence)
+		}
 	}
 	for _, i := range stalls {
 		f := d.Findings[i]
