@@ -119,10 +119,13 @@ func TestLabels(t *testing.T) {
 	f.a.Waits[3] = &locks.Wait{Ref: q, Frame: 1}
 	f.thread(4, "", "post", "/app/p.py", 5).wait(4, orphan)
 	f.wait(5, locks.Ref{Kind: "gil", ID: "gil"})
+	sem := locks.Ref{Kind: snapshot.KindSemaphore, ID: "semaphore@0x700", Name: strp("slots")}
+	f.wait(6, sem)
 	n := 0
 	f.s.Objects[q.ID] = &snapshot.Object{ID: q.ID, Kind: snapshot.KindQueue, Len: &n}
 	yes := true
 	f.s.Objects[orphan.ID] = &snapshot.Object{ID: orphan.ID, Kind: snapshot.KindLock, Locked: &yes, Names: []string{"file_lock"}}
+	f.s.Objects[sem.ID] = &snapshot.Object{ID: sem.ID, Kind: snapshot.KindSemaphore, Type: "Semaphore", Value: "0"}
 	g := f.build()
 	want := map[string]string{
 		"tid 3":     "MainThread (tid 3)\nqueue.py:171 in get\nfrom job.py:12 in worker",
@@ -130,6 +133,7 @@ func TestLabels(t *testing.T) {
 		"tid 5":     "tid 5\n(not in snapshot)",
 		q.ID:        "Queue jobs\nlength 0",
 		orphan.ID:   "Lock file_lock\nlocked, no live holder found",
+		sem.ID:      "Semaphore slots\nno unit left, no live holder found",
 		"gil":       "GIL",
 		"lock@0x77": "Lock @0x77",
 	}

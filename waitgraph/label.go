@@ -91,7 +91,7 @@ var kindNames = map[string]string{
 
 // resourceLabel is "Lock ledger", or "Lock @0x7f…" when unnamed, with a
 // second line for facts that explain a wait: a queue's length, a locked lock
-// that no thread is known to hold.
+// or a semaphore with no unit left that no thread is known to hold.
 func resourceLabel(r locks.Ref, ob *snapshot.Object, noHolder bool) string {
 	id := r.ID
 	addr := ""
@@ -128,6 +128,9 @@ func resourceLabel(r locks.Ref, ob *snapshot.Object, noHolder bool) string {
 		}
 		if noHolder && ob.Locked != nil && *ob.Locked && (kind == snapshot.KindLock || kind == snapshot.KindRLock) {
 			lines = append(lines, "locked, no live holder found")
+		}
+		if noHolder && kind == snapshot.KindSemaphore && ob.Value == "0" {
+			lines = append(lines, "no unit left, no live holder found")
 		}
 	}
 	return strings.Join(lines, "\n")
