@@ -238,6 +238,12 @@ func (a *Analysis) probableHolds(x *index) {
 			if w := a.Waits[th.TID]; w != nil && w.Object == id && inner[i] < w.Frame {
 				continue
 			}
+			// A forked child's frames from before the fork are its
+			// parent's: a region of a lock shared with the parent there
+			// is the parent's hold, as a with block there is (lockHold).
+			if ob.Shared && a.forkedFrom(th, inner[i]) {
+				continue
+			}
 			h := holds[i]
 			h.Evidence = slices.Clone(h.Evidence)
 			h.Ref, h.Frame = r, inner[i]

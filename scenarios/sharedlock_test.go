@@ -17,88 +17,96 @@ import (
 // --subprocesses, neither process has a finding: the child's copy of the
 // parent's with block is no hold of the child's (no deadlock with itself),
 // and its wait is for a lock another process may hold (another_process);
-// the parent's with block holds the lock.
+// the parent's with block holds the lock. Taken with a bare acquire()
+// instead (--bare), the parent probably holds it, and the child's copy of
+// the parent's frame after that acquire() is no hold of the child's either.
 func TestSharedLockChild(t *testing.T) {
 	for _, in := range testinterp.All(t) {
-		t.Run(in.Name, func(t *testing.T) {
-			p := startProgram(t, in, "mp_lock_child.py")
-			var want struct {
-				Expect struct {
-					Taker int `json:"taker"`
-				} `json:"expect"`
-			}
-			if err := json.Unmarshal(p.raw, &want); err != nil || want.Expect.Taker == 0 {
-				t.Fatalf("ready file: no taker pid (%v)", err)
-			}
-			r := runPyhang(t, "diagnose", strconv.Itoa(p.PID), "--subprocesses", "--format", "json")
-			if r.code != 0 {
-				t.Errorf("exit %d, want 0 (nothing wrong in either process)\n%v", r.code, r)
-			}
-			type report struct {
-				Target struct {
-					PID int `json:"pid"`
-				} `json:"target"`
-				Findings []finding `json:"findings"`
-				Threads  []struct {
-					Main      bool `json:"main"`
-					WaitingOn *struct {
-						ID             string `json:"id"`
-						AnotherProcess bool   `json:"another_process"`
-					} `json:"waiting_on"`
-					Holds []struct {
-						ID string `json:"id"`
-					} `json:"holds"`
-				} `json:"threads"`
-				Objects map[string]struct {
-					Names  []string `json:"names"`
-					Shared bool     `json:"shared"`
-				} `json:"objects"`
-			}
-			var fam struct {
-				report
-				Subprocesses []report `json:"subprocesses"`
-			}
-			if err := json.Unmarshal(r.stdout, &fam); err != nil {
-				t.Fatalf("not a report: %v\n%v", err, r)
-			}
-			if len(fam.Findings) != 0 {
-				t.Errorf("findings on the parent: %+v", fam.Findings)
-			}
-			held := ""
-			for _, th := range fam.Threads {
-				for _, h := range th.Holds {
-					if ob := fam.Objects[h.ID]; ob.Shared {
-						held = h.ID
+		for _, how := range []string{"with", "bare"} {
+			t.Run(in.Name+"/"+how, func(t *testing.T) {
+				var args []string
+				if how == "bare" {
+					args = []string{"--bare"}
+				}
+				p := startProgram(t, in, "mp_lock_child.py", args...)
+				var want struct {
+					Expect struct {
+						Taker int `json:"taker"`
+					} `json:"expect"`
+				}
+				if err := json.Unmarshal(p.raw, &want); err != nil || want.Expect.Taker == 0 {
+					t.Fatalf("ready file: no taker pid (%v)", err)
+				}
+				r := runPyhang(t, "diagnose", strconv.Itoa(p.PID), "--subprocesses", "--format", "json")
+				if r.code != 0 {
+					t.Errorf("exit %d, want 0 (nothing wrong in either process)\n%v", r.code, r)
+				}
+				type report struct {
+					Target struct {
+						PID int `json:"pid"`
+					} `json:"target"`
+					Findings []finding `json:"findings"`
+					Threads  []struct {
+						Main      bool `json:"main"`
+						WaitingOn *struct {
+							ID             string `json:"id"`
+							AnotherProcess bool   `json:"another_process"`
+						} `json:"waiting_on"`
+						Holds []struct {
+							ID string `json:"id"`
+						} `json:"holds"`
+					} `json:"threads"`
+					Objects map[string]struct {
+						Names  []string `json:"names"`
+						Shared bool     `json:"shared"`
+					} `json:"objects"`
+				}
+				var fam struct {
+					report
+					Subprocesses []report `json:"subprocesses"`
+				}
+				if err := json.Unmarshal(r.stdout, &fam); err != nil {
+					t.Fatalf("not a report: %v\n%v", err, r)
+				}
+				if len(fam.Findings) != 0 {
+					t.Errorf("findings on the parent: %+v", fam.Findings)
+				}
+				held := ""
+				for _, th := range fam.Threads {
+					for _, h := range th.Holds {
+						if ob := fam.Objects[h.ID]; ob.Shared {
+							held = h.ID
+						}
 					}
 				}
-			}
-			if held == "" {
-				t.Errorf("the parent holds no shared lock: %+v", fam.Threads)
-			}
-			var taker *report
-			for i := range fam.Subprocesses {
-				if fam.Subprocesses[i].Target.PID == want.Expect.Taker {
-					taker = &fam.Subprocesses[i]
+				if held == "" {
+					t.Errorf("the parent holds no shared lock: %+v", fam.Threads)
 				}
-			}
-			if taker == nil {
-				t.Fatalf("no report of the taker, pid %d", want.Expect.Taker)
-			}
-			if len(taker.Findings) != 0 {
-				t.Errorf("findings on the taker: %+v", taker.Findings)
-			}
-			for _, th := range taker.Threads {
-				if !th.Main {
-					continue
+				var taker *report
+				for i := range fam.Subprocesses {
+					if fam.Subprocesses[i].Target.PID == want.Expect.Taker {
+						taker = &fam.Subprocesses[i]
+					}
 				}
-				if len(th.Holds) != 0 {
-					t.Errorf("the taker holds %+v: the with block its stack shows is its parent's", th.Holds)
+				if taker == nil {
+					t.Fatalf("no report of the taker, pid %d", want.Expect.Taker)
 				}
-				if w := th.WaitingOn; w == nil || !w.AnotherProcess || !taker.Objects[w.ID].Shared {
-					t.Errorf("the taker's wait: %+v, want a shared lock another process may hold", w)
+				if len(taker.Findings) != 0 {
+					t.Errorf("findings on the taker: %+v", taker.Findings)
 				}
-			}
-		})
+				for _, th := range taker.Threads {
+					if !th.Main {
+						continue
+					}
+					if len(th.Holds) != 0 {
+						t.Errorf("the taker holds %+v: the with block its stack shows is its parent's", th.Holds)
+					}
+					if w := th.WaitingOn; w == nil || !w.AnotherProcess || !taker.Objects[w.ID].Shared {
+						t.Errorf("the taker's wait: %+v, want a shared lock another process may hold", w)
+					}
+				}
+			})
+		}
 	}
 }
 

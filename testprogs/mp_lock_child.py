@@ -8,6 +8,10 @@ taker's stack still shows the frames its parent was in when it forked, the with 
 `lock` among them: that block is the parent's, which the parent will end, not a hold of the
 taker's.
 
+With --bare the main thread takes `lock` with a bare acquire() and releases it after its
+sleep: the taker's stack then stands, in its parent's frame, after that acquire(), and
+that region too is the parent's, not a hold of the taker's.
+
 A diagnosis of the parent should find nothing wrong (it sleeps, holding the lock). With
 --subprocesses, the taker's report should find nothing wrong either: no deadlock of the
 taker with itself; its wait is for a lock shared with other processes, which no thread of
@@ -32,20 +36,31 @@ def take():
         pass
 
 
+def hold_and_fork(h):
+    taker = multiprocessing.get_context("fork").Process(target=take, name="taker")
+    taker.start()
+    blocked = h.blocked({"MainThread": "main"})
+
+    def ready(snapshot):
+        watched = blocked(snapshot)
+        _harness.child_in_futex(taker.pid, "taker")
+        return watched
+
+    h.watch(ready, expect=lambda snapshot: {"healthy": True, "taker": taker.pid})
+    time.sleep(3600)  # BLOCK:main
+
+
 def main():
-    h = _harness.Harness(_harness.parser(__doc__).parse_args())
-    with lock:
-        taker = multiprocessing.get_context("fork").Process(target=take, name="taker")
-        taker.start()
-        blocked = h.blocked({"MainThread": "main"})
-
-        def ready(snapshot):
-            watched = blocked(snapshot)
-            _harness.child_in_futex(taker.pid, "taker")
-            return watched
-
-        h.watch(ready, expect=lambda snapshot: {"healthy": True, "taker": taker.pid})
-        time.sleep(3600)  # BLOCK:main
+    p = _harness.parser(__doc__)
+    p.add_argument("--bare", action="store_true", help="take the lock with a bare acquire()")
+    h = _harness.Harness(p.parse_args())
+    if h.args.bare:
+        lock.acquire()
+        hold_and_fork(h)
+        lock.release()
+    else:
+        with lock:
+            hold_and_fork(h)
 
 
 if __name__ == "__main__":
