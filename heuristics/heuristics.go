@@ -528,11 +528,7 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 				// as a signal, which no live holder is needed to end.
 				continue
 			}
-			for _, st := range a.BareSites[id] {
-				if st.Call == "acquire" {
-					d.Acquires = append(d.Acquires, st)
-				}
-			}
+			d.Acquires = acquireSites(a.BareSites[id])
 			d.Cause = CauseBareAcquire
 			if slices.ContainsFunc(d.Acquires, inEnter) {
 				d.Cause, f.Severity = CauseContextManager, Warning
@@ -566,11 +562,7 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 				// and its release(): not proven.
 				d.StackLost, f.Severity = true, Warning
 			}
-			for _, st := range a.BareSites[id] {
-				if st.Call == "acquire" {
-					d.Acquires = append(d.Acquires, st)
-				}
-			}
+			d.Acquires = acquireSites(a.BareSites[id])
 		case snapshot.KindRLock:
 			d.Cause, d.Owner = CauseOwnerGone, ob.Owner
 			if tid, ended, ok := reusedIdent(a, id); ok {
@@ -605,11 +597,7 @@ func leftByOwner(s *snapshot.Snapshot, a *locks.Analysis, ob *snapshot.Object, w
 		return Finding{}, false
 	}
 	d := &OrphanedLockDetails{Lock: locks.RefOf(ob), Cause: CauseLeftByOwner, Owner: ob.Owner, Holder: owner}
-	for _, st := range sites {
-		if st.Call == "acquire" {
-			d.Acquires = append(d.Acquires, st)
-		}
-	}
+	d.Acquires = acquireSites(sites)
 	if len(d.Acquires) == 0 {
 		return Finding{}, false // how it was taken is not seen: nothing to judge by
 	}
@@ -622,6 +610,17 @@ func leftByOwner(s *snapshot.Snapshot, a *locks.Analysis, ob *snapshot.Object, w
 	}
 	f.Threads = sortedUnique(f.Threads)
 	return f, true
+}
+
+// acquireSites is the acquire() calls among a lock's bare sites.
+func acquireSites(sites []locks.Site) []locks.Site {
+	var out []locks.Site
+	for _, st := range sites {
+		if st.Call == "acquire" {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // ownerHold is the owner's hold of an RLock when the owner field alone
