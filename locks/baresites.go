@@ -262,11 +262,15 @@ func (a *Analysis) probableHolds(x *index) {
 // pool's worker that raised before its release()), and BareSites keeps the
 // sites for that judgement (heuristics' left-by-owner).
 func (a *Analysis) ownerRegions(x *index) {
-	for _, id := range slices.Sorted(maps.Keys(x.s.Objects)) {
-		ob := x.s.Objects[id]
-		if ob.Kind != snapshot.KindRLock || ob.Owner == 0 {
-			continue
+	var owned []string // sorted: the same answer on every look
+	for id, ob := range x.s.Objects {
+		if ob.Kind == snapshot.KindRLock && ob.Owner != 0 {
+			owned = append(owned, id)
 		}
+	}
+	sort.Strings(owned)
+	for _, id := range owned {
+		ob := x.s.Objects[id]
 		th := x.byIdent[ob.Owner]
 		if th == nil {
 			continue
