@@ -68,27 +68,13 @@ func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		if lk == nil {
 			continue
 		}
-		var held []Holder
-		for _, h := range a.Holders[lk.ID] {
-			ht := threadOf(s, h)
-			if h != tid && (ht == nil || !stuckForever(ht, a.Waits[h])) {
-				held = nil // a holder that can run may yet release it
-				break
-			}
-			hd := Holder{Thread: h}
-			for _, hold := range a.Holds[h] {
-				if hold.ID == lk.ID {
-					hd.Evidence = hold.Evidence
-				}
-			}
-			held = append(held, hd)
-		}
+		held, probable := childLockHolders(s, a, tid, lk)
 		if len(held) == 0 {
 			continue
 		}
 		d := &ChildLockDeadlock{Thread: tid, Child: c.PID, Comm: c.Comm, Lock: locks.RefOf(lk), Futex: c.Futex, File: c.FutexFile, TargetFutex: c.TargetFutex, HeldBy: held}
 		f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{tid}, Objects: []string{w.ID, lk.ID},
-			Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid)}}, ChildLock: d}}
+			Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid), HeldBy: held}}, ChildLock: d, Probable: probable}}
 		for _, h := range held {
 			f.Threads = append(f.Threads, h.Thread)
 		}
@@ -97,6 +83,38 @@ func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// childLockHolders are the target's threads that hold lk, which the child
+// of thread tid waits for, when none of them can run until the child ends:
+// tid itself, or threads that wait forever (nil when one may yet release
+// it). When no thread provably holds lk, a Lock, its one probable holder
+// is taken: the thread that stands after a bare acquire() of it, before its
+// release(). The child's wait shows the lock is taken, and no other thread
+// stands where it could have taken it, so the hold is inferred (probable).
+func childLockHolders(s *snapshot.Snapshot, a *locks.Analysis, tid int, lk *snapshot.Object) (held []Holder, probable bool) {
+	tids := a.Holders[lk.ID]
+	if len(tids) == 0 {
+		inferred, sure := inferredHolders(a, &locks.Wait{Ref: locks.RefOf(lk)})
+		if !sure {
+			return nil, false
+		}
+		tids, probable = []int{inferred[0].Thread}, true
+	}
+	for _, h := range tids {
+		ht := threadOf(s, h)
+		if h != tid && (ht == nil || !stuckForever(ht, a.Waits[h])) {
+			return nil, false // a holder that can run may yet release it
+		}
+		hd := Holder{Thread: h, Probable: probable}
+		for _, hold := range a.Holds[h] {
+			if hold.ID == lk.ID {
+				hd.Evidence = hold.Evidence
+			}
+		}
+		held = append(held, hd)
+	}
+	return held, probable
 }
 
 // childFileLockDeadlock: thread tid waits for child c, which waits to lock

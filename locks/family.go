@@ -30,6 +30,18 @@ type CrossWait struct {
 	// ends, or writes, only if its threads run. For a shared lock
 	// (KindSharedLock), the threads of other processes that hold it.
 	On []int `json:"on,omitempty"`
+	// Probable are the threads, of other processes, that probably hold a
+	// shared lock no thread provably holds (each stands after a bare
+	// acquire() of it, before the release(): Hold.Probable), as
+	// {pid, thread}. They are no proof, so they are kept out of Processes
+	// and On, which the family's cycles are built from.
+	Probable []ProcessThread `json:"probably_held_by,omitempty"`
+}
+
+// ProcessThread is a thread of one process of a family.
+type ProcessThread struct {
+	PID    int `json:"pid"`
+	Thread int `json:"thread"`
 }
 
 // CrossWaits finds the waits of every thread of snaps (one process each) on
@@ -107,14 +119,18 @@ const KindSharedLock = "shared-lock"
 // other processes that hold the same lock: the same semaphore file, mapped
 // by both (snapshot.Object.SharedFile).
 func SharedWaits(parts []*Analysis) []CrossWait {
-	type holder struct{ pid, tid int }
-	holders := map[string][]holder{} // semaphore file → its holders
+	holders := map[string][]ProcessThread{}  // semaphore file → its holders
+	probable := map[string][]ProcessThread{} // … and its probable ones
 	for _, a := range parts {
 		for _, tid := range sortedKeys(a.Holds) {
 			for _, h := range a.Holds[tid] {
-				if ob := a.Snap.Objects[h.ID]; ob != nil && ob.Shared && ob.SharedFile != "" && !h.Probable {
-					k := sharedKey(ob.SharedFile)
-					holders[k] = append(holders[k], holder{a.Snap.Target.PID, tid})
+				if ob := a.Snap.Objects[h.ID]; ob != nil && ob.Shared && ob.SharedFile != "" {
+					k, pt := sharedKey(ob.SharedFile), ProcessThread{a.Snap.Target.PID, tid}
+					if h.Probable {
+						probable[k] = append(probable[k], pt)
+					} else {
+						holders[k] = append(holders[k], pt)
+					}
 				}
 			}
 		}
@@ -135,9 +151,16 @@ func SharedWaits(parts []*Analysis) []CrossWait {
 			}
 			cw := CrossWait{Thread: tid, PID: pid, Waits: Ref{Kind: KindSharedLock, ID: KindSharedLock + "@" + k, Name: &name}}
 			for _, h := range holders[k] {
-				if h.pid != pid {
-					cw.Processes = append(cw.Processes, h.pid)
-					cw.On = append(cw.On, h.tid)
+				if h.PID != pid {
+					cw.Processes = append(cw.Processes, h.PID)
+					cw.On = append(cw.On, h.Thread)
+				}
+			}
+			if len(holders[k]) == 0 {
+				for _, h := range probable[k] {
+					if h.PID != pid {
+						cw.Probable = append(cw.Probable, h)
+					}
 				}
 			}
 			out = append(out, cw)

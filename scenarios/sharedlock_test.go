@@ -61,12 +61,43 @@ func TestSharedLockChild(t *testing.T) {
 						Shared bool     `json:"shared"`
 					} `json:"objects"`
 				}
+				type processThread struct {
+					PID    int `json:"pid"`
+					Thread int `json:"thread"`
+				}
 				var fam struct {
 					report
 					Subprocesses []report `json:"subprocesses"`
+					CrossWaits   []struct {
+						PID   int `json:"pid"`
+						Waits struct {
+							Kind string `json:"kind"`
+						} `json:"waits_for"`
+						Processes []int           `json:"processes"`
+						Probable  []processThread `json:"probably_held_by"`
+					} `json:"cross_waits"`
 				}
 				if err := json.Unmarshal(r.stdout, &fam); err != nil {
 					t.Fatalf("not a report: %v\n%v", err, r)
+				}
+				// The taker's wait across processes ends only through the
+				// parent: proven by the with block, probably by acquire().
+				crossed := false
+				for _, c := range fam.CrossWaits {
+					if c.PID != want.Expect.Taker || c.Waits.Kind != "shared-lock" {
+						continue
+					}
+					crossed = true
+					parent := []processThread{{fam.Target.PID, fam.Target.PID}}
+					switch {
+					case how == "with" && (!slices.Equal(c.Processes, []int{fam.Target.PID}) || len(c.Probable) != 0):
+						t.Errorf("the taker's cross wait %+v, want it ended by pid %d alone", c, fam.Target.PID)
+					case how == "bare" && (len(c.Processes) != 0 || !slices.Equal(c.Probable, parent)):
+						t.Errorf("the taker's cross wait %+v, want it probably held by %+v only", c, parent)
+					}
+				}
+				if !crossed {
+					t.Errorf("no cross wait of the taker, pid %d, for a shared lock: %+v", want.Expect.Taker, fam.CrossWaits)
 				}
 				if len(fam.Findings) != 0 {
 					t.Errorf("findings on the parent: %+v", fam.Findings)

@@ -13,6 +13,11 @@ A diagnosis of the live parent should find a deadlock between the process and it
 the kernel shows the child's futex word, the semaphore of `held`, which the main thread
 holds in its with block. From a core, which does not record the child, no problem is
 proven, and none may be claimed.
+
+With --bare the main thread takes `held` with a bare acquire() and joins the taker before
+its release(). No owner is recorded in a Lock's semaphore, so the hold is inferred from
+where the main thread stands: the deadlock is then probable, and still an error (the
+main thread is the one thread past an acquire() of the lock, and the lock is locked).
 """
 
 import ctypes
@@ -36,22 +41,36 @@ def main():
     global held
     p = _harness.parser(__doc__)
     p.add_argument("--start-method", choices=["fork", "spawn", "forkserver"], default="fork")
+    p.add_argument("--bare", action="store_true", help="take the lock with a bare acquire()")
     h = _harness.Harness(p.parse_args())
     ctx = multiprocessing.get_context(h.args.start_method)
     held = ctx.Lock()
-    with held:
-        taker = ctx.Process(target=take, args=(held,), name="taker")
-        taker.start()
-        blocked = h.blocked({"MainThread": "main"})
+    if h.args.bare:
+        held.acquire()
+        try:
+            join_taker(h, ctx)
+        finally:
+            held.release()
+    else:
+        with held:
+            join_taker(h, ctx)
 
-        def ready(snapshot):
-            watched = blocked(snapshot)
-            _harness.child_in_futex(taker.pid, "taker")
-            return watched
 
-        h.watch(ready, expect={"cycle_threads": ["MainThread"], "locks": ["held"], "child_lock": True,
-                               "live_only": True})
-        taker.join()  # BLOCK:main
+def join_taker(h, ctx):
+    taker = ctx.Process(target=take, args=(held,), name="taker")
+    taker.start()
+    blocked = h.blocked({"MainThread": "join_taker"})
+
+    def ready(snapshot):
+        watched = blocked(snapshot)
+        _harness.child_in_futex(taker.pid, "taker")
+        return watched
+
+    expect = {"cycle_threads": ["MainThread"], "locks": ["held"], "child_lock": True, "live_only": True}
+    if h.args.bare:
+        expect.update(probable=True, acquire_function="main")
+    h.watch(ready, expect=expect)
+    taker.join()  # BLOCK:join_taker
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ func (w *words) deadlockSummary(d *heuristics.DeadlockDetails) (string, bool) {
 		return w.pipeSummary(p), true
 	}
 	if c := d.ChildLock; c != nil {
-		return w.childLockSummary(c), true
+		return w.childLockSummary(c, d.Probable), true
 	}
 	if s, ok := w.generatorDeadlock(d); ok {
 		return s, true
@@ -190,8 +190,8 @@ func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
 }
 
 // childLockSummary words a parent waiting for a child that waits for a
-// lock the parent holds.
-func (w *words) childLockSummary(c *heuristics.ChildLockDeadlock) string {
+// lock the parent holds (probably: taken by a bare acquire()).
+func (w *words) childLockSummary(c *heuristics.ChildLockDeadlock, probable bool) string {
 	if c.ByProcess {
 		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits to lock the file %s, on which this process holds a lock that none of its threads can run to release — unlock or close the file before waiting for the child, or do not lock it in the child",
 			w.childName(c.Child, c.Comm), w.threadName(c.Thread), w.esc(c.File))
@@ -199,6 +199,10 @@ func (w *words) childLockSummary(c *heuristics.ChildLockDeadlock) string {
 	var holders []string
 	for _, h := range c.HeldBy {
 		holders = append(holders, w.threadName(h.Thread))
+	}
+	if probable {
+		return fmt.Sprintf("probable deadlock between this process and %s: %s waits for the child to exit, and the child waits for %s, a lock the two processes share, which %s probably holds (inferred: it stands after an acquire() of it, before the release()) — release the lock before waiting for the child, or do not take it in the child",
+			w.childName(c.Child, c.Comm), w.threadName(c.Thread), w.shortRef(c.Lock), strings.Join(holders, " and "))
 	}
 	return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits for %s, a lock the two processes share, which %s holds — release the lock before waiting for the child, or do not take it in the child",
 		w.childName(c.Child, c.Comm), w.threadName(c.Thread), w.shortRef(c.Lock), strings.Join(holders, " and "))
@@ -226,7 +230,11 @@ func (w *words) childLockEvidence(d *heuristics.DeadlockDetails) []string {
 			w.childName(c.Child, c.Comm), c.Futex, w.ref(c.Lock), w.esc(c.File)))
 	}
 	for _, h := range c.HeldBy {
-		line := fmt.Sprintf("%s holds %s (%s)", w.threadLabel(h.Thread), w.ref(c.Lock), w.evidence(h.Evidence))
+		verb := "holds"
+		if h.Probable {
+			verb = "probably holds"
+		}
+		line := fmt.Sprintf("%s %s %s (%s)", w.threadLabel(h.Thread), verb, w.ref(c.Lock), w.evidence(h.Evidence))
 		if h.Thread != c.Thread {
 			line += ", and waits forever itself"
 		}

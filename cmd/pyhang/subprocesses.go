@@ -191,6 +191,12 @@ func (f *family) writeSubprocesses(w io.Writer, write func(io.Writer, *analysis)
 		}
 		fmt.Fprintf(w, "  tid %d (pid %d) waits for %s %s", c.Thread, c.PID, c.Waits.Kind, esc(name))
 		switch {
+		case len(c.Processes) == 0 && len(c.Probable) > 0:
+			var who []string
+			for _, h := range c.Probable {
+				who = append(who, fmt.Sprintf("tid %d (pid %d)", h.Thread, h.PID))
+			}
+			fmt.Fprintf(w, ", which %s probably holds (after an acquire() of it, before the release())\n", strings.Join(who, " or "))
 		case len(c.Processes) == 0:
 			fmt.Fprintln(w, ", which no process pyhang read can end")
 		default:
