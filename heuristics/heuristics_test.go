@@ -409,6 +409,30 @@ func TestStuckIONeedsNoTimeout(t *testing.T) {
 	if n := stuck(s); n != 5 {
 		t.Errorf("live poll forever: %d stuck, want 5", n)
 	}
+	// The poll's timeout, not the socket's, bounds it: a non-blocking
+	// socket (timeout 0) polled forever is stuck too, unless the poll also
+	// waits on a descriptor that is no connected socket (a wake-up pipe).
+	for _, ob := range s.Objects {
+		if ob.Kind == snapshot.KindSocket && ob.Timeout != nil && *ob.Timeout < 0 {
+			*ob.Timeout = 0
+		}
+	}
+	if n := stuck(s); n != 5 {
+		t.Errorf("live poll forever of non-blocking sockets: %d stuck, want 5", n)
+	}
+	for i := range s.Threads {
+		if k := s.Threads[i].Kernel; k != nil && k.Syscall == "poll" {
+			k.FDs = append(k.FDs, 1000)
+		}
+	}
+	if n := stuck(s); n != 0 {
+		t.Errorf("poll of a socket and a wake-up descriptor: %d stuck, want 0", n)
+	}
+	for i := range s.Threads {
+		if k := s.Threads[i].Kernel; k != nil && k.Syscall == "poll" {
+			k.FDs = k.FDs[:len(k.FDs)-1]
+		}
+	}
 	for _, ob := range s.Objects {
 		if ob.Socket != nil && ob.Socket.State == "ESTABLISHED" {
 			ob.Socket.State = "LISTEN"

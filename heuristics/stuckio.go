@@ -49,6 +49,8 @@ type StuckThread struct {
 	Syscall string `json:"syscall"`
 	FD      int    `json:"fd"`
 	// Timeout is the Python socket's timeout in seconds; negative: none.
+	// For a poll (the program's select() or poll() without a timeout) it
+	// may be 0: a non-blocking socket.
 	Timeout float64 `json:"timeout"`
 	// Local, Peer and State are the kernel's view of the socket (live
 	// targets only).
@@ -128,7 +130,14 @@ func stuckOnSocket(s *snapshot.Snapshot, a *locks.Analysis, t *snapshot.Thread) 
 	}
 	so := s.Objects[w.Object]
 	op := ioOps[k.Syscall]
-	if so == nil || so.Timeout == nil || *so.Timeout >= 0 || so.FD == nil || op == "" {
+	if so == nil || so.Timeout == nil || so.FD == nil || op == "" {
+		return StuckThread{}, false
+	}
+	// A socket with a timeout polls with it before each read or write
+	// (k.Timed then). A poll without one is the program's own select() or
+	// poll(), whatever the socket's timeout: a non-blocking socket's (0)
+	// is no bound on it.
+	if *so.Timeout >= 0 && op != OpPoll {
 		return StuckThread{}, false
 	}
 	if so.Socket != nil && so.Socket.State == "LISTEN" {
@@ -139,9 +148,11 @@ func stuckOnSocket(s *snapshot.Snapshot, a *locks.Analysis, t *snapshot.Thread) 
 		// client's next request, as a kept-alive connection does.
 		return StuckThread{}, false
 	}
-	if op == OpPoll && (so.Socket == nil || so.Socket.State == "") {
+	if op == OpPoll && !pollsConnectedOnly(s, k) {
 		// Without the kernel's word (a core) a poll of a listening socket
-		// cannot be told from a poll of a connected one.
+		// cannot be told from a poll of a connected one; and a poll that
+		// also waits on a pipe, an eventfd or another thread's socketpair
+		// (a loop's wake-up) is ended by whoever writes to it.
 		return StuckThread{}, false
 	}
 	st := StuckThread{ThreadWait: threadWait(a, t.TID), Op: op, Syscall: k.Syscall, FD: *so.FD, Timeout: *so.Timeout}
@@ -153,6 +164,32 @@ func stuckOnSocket(s *snapshot.Snapshot, a *locks.Analysis, t *snapshot.Thread) 
 		st.URLFrame = &i
 	}
 	return st, true
+}
+
+// pollsConnectedOnly tells a poll or select whose every descriptor is a
+// Python socket the kernel shows connected to a peer (a TCP state, not
+// LISTEN): only the peers can end it.
+func pollsConnectedOnly(s *snapshot.Snapshot, k *snapshot.Kernel) bool {
+	if len(k.FDs) == 0 || len(k.FDs) >= snapshot.MaxPollFDs {
+		return false
+	}
+	for _, fd := range k.FDs {
+		so := socketByFD(s, fd)
+		if so == nil || so.Socket == nil || so.Socket.State == "" || so.Socket.State == "LISTEN" {
+			return false
+		}
+	}
+	return true
+}
+
+// socketByFD is the socket object whose descriptor is fd, or nil.
+func socketByFD(s *snapshot.Snapshot, fd int) *snapshot.Object {
+	for _, ob := range s.Objects {
+		if ob.Kind == snapshot.KindSocket && ob.FD != nil && *ob.FD == fd {
+			return ob
+		}
+	}
+	return nil
 }
 
 // urlFrame finds the frame whose URL to show: the program's own (from the

@@ -89,6 +89,8 @@ type expectation struct {
 		Feeder   string `json:"feeder"`
 		Severity string `json:"severity"`
 	} `json:"lockout"`
+	// StuckIO names the threads stuck on sockets (stuck-io).
+	StuckIO       []string `json:"stuck_io"`
 	Starved       []string `json:"starved"`
 	Queue         string   `json:"queue"`
 	BlockedOthers []string `json:"blocked_others"`
@@ -289,7 +291,7 @@ var diagnosePrograms = []string{
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
-	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py", "healthy_semaphore_signal.py", "healthy_rlock_bare.py", "healthy_release_callback.py",
+	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py", "select_no_timeout.py", "healthy_semaphore_signal.py", "healthy_rlock_bare.py", "healthy_release_callback.py",
 	"module_globals.py", "module_globals.py --main joins", "module_globals.py --main joins --queue class",
 	"module_globals.py --main joins --queue module-class", "module_globals.py --main joins --queue instance",
 	"module_globals.py --main joins --queue dict", "module_globals.py --main joins --queue nested",
@@ -464,6 +466,24 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		}
 	case want.OrphanedSemaphore != "":
 		checkOrphanedSemaphore(t, &d, want)
+	case len(want.StuckIO) > 0:
+		f := d.Findings[d.onlyProblem(t, "stuck-io")]
+		var det struct {
+			Stuck []struct {
+				Thread int    `json:"thread"`
+				Op     string `json:"op"`
+			} `json:"stuck"`
+		}
+		if err := json.Unmarshal(f.Details, &det); err != nil {
+			t.Fatalf("stuck-io details: %v", err)
+		}
+		var stuck []int
+		for _, st := range det.Stuck {
+			stuck = append(stuck, st.Thread)
+		}
+		if got, wantStuck := d.names(stuck), slices.Sorted(slices.Values(want.StuckIO)); !slices.Equal(got, wantStuck) {
+			t.Errorf("stuck threads %v, want %v", got, wantStuck)
+		}
 	case len(want.Starved) > 0:
 		checkStarved(t, &d, want)
 	case want.GILHolder != "":

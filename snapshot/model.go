@@ -148,6 +148,10 @@ type Thread struct {
 	Tstate Addr `json:"tstate,omitempty"`
 }
 
+// MaxPollFDs bounds Kernel.FDs: a poll of that many descriptors may wait on
+// more.
+const MaxPollFDs = 64
+
 // Kernel is what the kernel says the thread is doing.
 type Kernel struct {
 	Proc    string `json:"proc,omitempty"`    // /proc state letter of a live thread
@@ -164,7 +168,8 @@ type Kernel struct {
 	// FD is the file descriptor of a read/recv/poll of one descriptor.
 	FD *int `json:"fd,omitempty"`
 	// FDs are the descriptors a poll, ppoll, select or pselect6 waits on
-	// (at most 64, read from the call's arguments in the thread's memory).
+	// (at most MaxPollFDs, read from the call's arguments in the thread's
+	// memory).
 	FDs []int `json:"fds,omitempty"`
 	// PipeInode is the inode of the pipe FD is an end of (live targets):
 	// TargetInfo.OpenPipes of the other processes tell who holds its other

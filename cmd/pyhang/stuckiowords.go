@@ -25,8 +25,28 @@ func (w *words) stuckIOSummary(d *heuristics.StuckIODetails) string {
 	if len(d.Stuck) > 1 {
 		what = "sockets that have"
 	}
+	if selectOnly(d) {
+		what = "a socket"
+		if len(d.Stuck) > 1 {
+			what = "sockets"
+		}
+		return fmt.Sprintf("stuck I/O: %s %s %s in a select() or poll() with no timeout; if the peer never answers they wait forever — give the poll a timeout (select()'s, poll()'s, a selector's select(timeout)) and handle it",
+			plural(len(d.Stuck), "thread"), opVerb(op, len(d.Stuck)), what)
+	}
 	return fmt.Sprintf("stuck I/O: %s %s %s no timeout; if the peer never answers they wait forever — give the sockets a timeout (socket.settimeout(), the timeout= of urlopen() or requests) and handle it",
 		plural(len(d.Stuck), "thread"), opVerb(op, len(d.Stuck)), what)
+}
+
+// selectOnly tells stuck threads that all poll: a socket with a timeout
+// polls with it, so a poll without one is the program's own select() or
+// poll(), which the sockets' timeouts do not bound.
+func selectOnly(d *heuristics.StuckIODetails) bool {
+	for _, st := range d.Stuck {
+		if st.Op != heuristics.OpPoll {
+			return false
+		}
+	}
+	return true
 }
 
 // doesWords says what one stuck thread does.

@@ -108,7 +108,7 @@ func fdOf(nr int, args [6]uint64) (int, bool) {
 }
 
 // maxPollFDs bounds the descriptors read from a poll's or select's arguments.
-const maxPollFDs = 64
+const maxPollFDs = snapshot.MaxPollFDs
 
 // fdSetSize is FD_SETSIZE: select() takes no descriptor at or above it.
 const fdSetSize = 1024
