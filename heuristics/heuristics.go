@@ -281,8 +281,19 @@ func cycleFinding(s *snapshot.Snapshot, a *locks.Analysis, x *taskIndex, c waitg
 			if !ok {
 				continue
 			}
-			if w := a.TaskWaits[task]; w != nil && w.ID == res && w.Timed() {
+			w := a.TaskWaits[task]
+			if w != nil && w.ID == res && w.Timed() {
 				timed = true
+			}
+			if probable && len(step.HeldBy) == 0 && w != nil {
+				held, sure := taskInferredHolders(a, x, w)
+				if held == nil {
+					return Finding{}, false
+				}
+				if !sure {
+					f.Severity = Warning
+				}
+				step.HeldBy = held
 			}
 			f.Tasks = append(f.Tasks, task)
 			d.Cycle = append(d.Cycle, step)
@@ -342,6 +353,27 @@ func inferredHolders(a *locks.Analysis, w *locks.Wait) (held []Holder, sure bool
 		case b == locks.BasisBareAcquire && w.Kind == snapshot.KindLock:
 		case b == locks.BasisWith && w.Kind == snapshot.KindSemaphore:
 		default:
+			return nil, false
+		}
+		held = append(held, hd)
+	}
+	return held, len(held) == 1 && w.Kind == snapshot.KindLock
+}
+
+// taskInferredHolders are the probable holders of what a task's wait w is
+// for, when each is a task suspended after a bare acquire() of it and
+// before the release() (locks.Analysis.TaskProbableHolders), as
+// inferredHolders for threads. sure says one task alone stands there, and
+// the lock is a Lock: the wait can end only through it.
+func taskInferredHolders(a *locks.Analysis, x *taskIndex, w *locks.Wait) (held []Holder, sure bool) {
+	for _, t := range a.TaskProbableHolders[w.ID] {
+		hd := Holder{Thread: x.loopThread(t), Task: t, Probable: true}
+		for _, h := range a.TaskHolds[t] {
+			if h.ID == w.ID && h.Probable {
+				hd.Evidence = h.Evidence
+			}
+		}
+		if len(hd.Evidence) == 0 || hd.Evidence[0].Basis != locks.BasisBareAcquire {
 			return nil, false
 		}
 		held = append(held, hd)

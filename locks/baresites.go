@@ -38,6 +38,22 @@ type Site struct {
 	// inWrapper: the call is a release wrapper's own (release_read()'s
 	// release()), judged where the wrapper is called (Via).
 	inWrapper bool
+	// local is the receiver when it is a bare name (`first.acquire()`),
+	// which a frame's locals may bind to another lock than the one judged
+	// (otherLocal).
+	local string
+}
+
+// otherLocal tells a site whose receiver is a local of frame f bound to
+// another object than id: a helper run as take(a, b) and as take(b, a)
+// takes each lock under both names, and its `first.acquire()` took, in
+// this frame, the lock first names here.
+func otherLocal(f *snapshot.Frame, st *Site, id string) bool {
+	if st.local == "" {
+		return false
+	}
+	ref, ok := f.Refs[st.local]
+	return ok && ref != id
 }
 
 // lockNames gives the identifiers code would use for a lock: the last
@@ -73,7 +89,11 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 				continue
 			}
 			def, fn := src.def(p, c.Line)
-			out = append(out, Site{File: p, Line: c.Line, Function: fn, Call: c.Method, Attr: c.Last, def: def, lambda: c.Lambda})
+			st := Site{File: p, Line: c.Line, Function: fn, Call: c.Method, Attr: c.Last, def: def, lambda: c.Lambda}
+			if !strings.Contains(c.Receiver, ".") {
+				st.local = c.Receiver
+			}
+			out = append(out, st)
 		}
 	}
 	wrapped := wrapperSites(s, src, out)
@@ -211,13 +231,22 @@ func (a *Analysis) probableHolds(x *index) {
 		for i := range inner {
 			inner[i] = -1
 		}
+		// Frames at one place share a region, unless a site's receiver is
+		// a bare name their locals may bind to different locks.
+		perFrame := slices.ContainsFunc(sites, func(st Site) bool { return st.local != "" })
 		for _, pl := range places.order {
 			at := places.at[pl]
-			h, ok := insideRegion(&x.s.Threads[at[0].thread].Frames[at[0].frame], sites, src)
-			if !ok {
+			h, ok := insideRegion(&x.s.Threads[at[0].thread].Frames[at[0].frame], sites, src, id)
+			if !ok && !perFrame {
 				continue
 			}
 			for _, tf := range at {
+				if perFrame {
+					h, ok = insideRegion(&x.s.Threads[tf.thread].Frames[tf.frame], sites, src, id)
+					if !ok {
+						continue
+					}
+				}
 				if inner[tf.thread] < 0 || tf.frame < inner[tf.thread] {
 					inner[tf.thread], holds[tf.thread] = tf.frame, h
 				}
@@ -285,7 +314,7 @@ func (a *Analysis) ownerRegions(x *index) {
 		}
 		a.BareSites[id] = sites
 		for fi := range th.Frames {
-			if in, ok := insideRegion(&th.Frames[fi], sites, x.src); ok {
+			if in, ok := insideRegion(&th.Frames[fi], sites, x.src, id); ok {
 				h.Frame = fi
 				h.Evidence = append(h.Evidence, in.Evidence...)
 				break
@@ -308,7 +337,7 @@ func (a *Analysis) taskRegions(x *index, id string, r Ref, sites []Site) {
 	for ti := range x.s.Tasks {
 		t := &x.s.Tasks[ti]
 		for fi := range t.Frames {
-			h, ok := insideRegion(&t.Frames[fi], sites, x.src)
+			h, ok := insideRegion(&t.Frames[fi], sites, x.src, id)
 			if !ok {
 				continue
 			}
@@ -342,7 +371,7 @@ func managerRegions(x *index, id string, sites []Site, inner []int, holds []Hold
 				if mgr == nil || mgr.Suspended == nil || !slices.Contains(slices.Collect(maps.Values(mgr.Suspended.Refs)), id) {
 					continue
 				}
-				h, ok := insideRegion(mgr.Suspended, sites, x.src)
+				h, ok := insideRegion(mgr.Suspended, sites, x.src, id)
 				if !ok {
 					continue
 				}
@@ -474,13 +503,14 @@ func placesOf(s *snapshot.Snapshot) *framePlaces {
 }
 
 // insideRegion reports whether the frame stands after an acquire() and before
-// the next release() of the same function.
-func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool) {
+// the next release() of the same function, of lock id: a call on a local
+// the frame binds to another lock is not one of id's (otherLocal).
+func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache, id string) (Hold, bool) {
 	// Only an acquire() above the frame's line, in its file, can open a
 	// region around it: looked for first, before the def of the line.
 	acquiredAbove := false
 	for i := range sites {
-		if st := &sites[i]; st.Call == "acquire" && st.Line < f.Line && st.File == f.File {
+		if st := &sites[i]; st.Call == "acquire" && st.Line < f.Line && st.File == f.File && !otherLocal(f, st, id) {
 			acquiredAbove = true
 			break
 		}
@@ -492,7 +522,7 @@ func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool
 	var acq *Site
 	for i := range sites {
 		st := &sites[i]
-		if st.File != f.File || st.def != def || st.Line >= f.Line {
+		if st.File != f.File || st.def != def || st.Line >= f.Line || otherLocal(f, st, id) {
 			continue
 		}
 		if st.Call == "acquire" {
@@ -507,7 +537,7 @@ func insideRegion(f *snapshot.Frame, sites []Site, src *sourceCache) (Hold, bool
 	ev := Evidence{Basis: BasisBareAcquire, At: acq, Line: f.Line}
 	for i := range sites {
 		st := &sites[i]
-		if st.File == f.File && st.def == def && st.Call == "release" && st.Line >= f.Line {
+		if st.File == f.File && st.def == def && st.Call == "release" && st.Line >= f.Line && !otherLocal(f, st, id) {
 			ev.Release = st
 			break
 		}

@@ -46,7 +46,7 @@ func TestInsideRegion(t *testing.T) {
 	// At the release() line itself the lock is still held until the call returns.
 	for line, inside := range map[int]bool{5: false, 7: true, 9: true, 13: false} {
 		f := &snapshot.Frame{File: "/j.py", Line: line}
-		h, ok := insideRegion(f, sites, src)
+		h, ok := insideRegion(f, sites, src, "")
 		if ok != inside {
 			t.Errorf("line %d: inside = %v, want %v (%+v)", line, ok, inside, h)
 		}
@@ -124,5 +124,37 @@ func TestPairedReleases(t *testing.T) {
 		if _, ok := PairedReleases(tc.sites); ok != tc.want {
 			t.Errorf("%s: PairedReleases says %v, want %v", tc.name, ok, tc.want)
 		}
+	}
+}
+
+// crossed is a helper run as take(a, b) and as take(b, a).
+const crossed = `async def take(first, second):
+    await first.acquire()
+    try:
+        await second.acquire()
+        second.release()
+    finally:
+        first.release()
+`
+
+// TestInsideRegionByLocals: a frame stands inside the region of the lock
+// its own locals name at the acquire(); the same line in the crossed call
+// takes the other lock there.
+func TestInsideRegionByLocals(t *testing.T) {
+	src := newSourceCache(files{"/t.py": crossed})
+	ob := &snapshot.Object{ID: "lock@a", Names: []string{"first", "second"}}
+	s := &snapshot.Snapshot{Threads: []snapshot.Thread{{Frames: []snapshot.Frame{{File: "/t.py"}}}}}
+	sites := sitesOf(s, ob, src)
+	if len(sites) != 4 {
+		t.Fatalf("sites = %+v, want two acquire() and two release() calls", sites)
+	}
+	holds := &snapshot.Frame{File: "/t.py", Line: 4, Refs: map[string]string{"first": "lock@a", "second": "lock@b"}}
+	h, ok := insideRegion(holds, sites, src, ob.ID)
+	if !ok || h.Evidence[0].At.Line != 2 || h.Evidence[0].Release == nil || h.Evidence[0].Release.Line != 7 {
+		t.Errorf("the frame whose first is the lock: inside %v, %+v; want the region from line 2 to 7", ok, h)
+	}
+	waits := &snapshot.Frame{File: "/t.py", Line: 4, Refs: map[string]string{"first": "lock@b", "second": "lock@a"}}
+	if h, ok := insideRegion(waits, sites, src, ob.ID); ok {
+		t.Errorf("the frame that waits for the lock at line 4, its first another lock, holds it: %+v", h)
 	}
 }

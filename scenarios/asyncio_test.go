@@ -15,7 +15,7 @@ import (
 // asyncioPrograms hang (or do not) in asyncio: each writes its tasks' await
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
-	"asyncio_lock_order.py", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_queue_starved.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py",
+	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_queue_starved.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py",
 	"asyncio_blocking_call.py", "healthy_asyncio.py", "healthy_asyncio_io.py",
 }
 
@@ -26,6 +26,10 @@ type aioExpect struct {
 	CycleTasks   []string   `json:"cycle_tasks"`
 	CycleThreads []string   `json:"cycle_threads"`
 	Locks        []string   `json:"locks"`
+	// Probable says the cycle's locks are taken by bare await acquire()
+	// calls: the deadlock is probable, an error, each step naming the task
+	// that probably holds its lock (the next task of the cycle).
+	Probable bool `json:"probable"`
 	// HoldLine is the line of the async with statement the cycle's hold
 	// is placed at (the outer of two of one lock).
 	HoldLine  int      `json:"hold_line"`
@@ -104,7 +108,8 @@ type aioReportWait struct {
 // findings exactly the expected ones.
 func TestAsyncio(t *testing.T) {
 	eachProgram(t, asyncioPrograms, func(t *testing.T, in testinterp.Interp, prog string) {
-		p := startProgram(t, in, prog)
+		args := strings.Fields(prog) // a program and its arguments
+		p := startProgram(t, in, args[0], args[1:]...)
 		var want struct {
 			Expect aioExpect `json:"expect"`
 		}
@@ -220,6 +225,7 @@ func (d *aioReport) checkDeadlocks(t *testing.T, want aioExpect, problems []int)
 			t.Errorf("deadlock threads %v, want %v", got, sorted(want.CycleThreads))
 		}
 		d.checkNames(t, f.Objects, want.Locks)
+		checkProbableTasks(t, f.Summary, f.Severity, f.Details, want.Probable)
 		if want.HoldLine != 0 && !regexp.MustCompile(fmt.Sprintf(`with block at \S+:%d\)`, want.HoldLine)).MatchString(strings.Join(f.Evidence, "\n")) {
 			t.Errorf("the cycle's hold is not placed at the with statement at line %d: %q", want.HoldLine, f.Evidence)
 		}
@@ -234,6 +240,39 @@ func (d *aioReport) checkDeadlocks(t *testing.T, want aioExpect, problems []int)
 		if !strings.Contains(f.Summary, want.Advice) {
 			t.Errorf("stalled loop's summary does not say %q", want.Advice)
 		}
+	}
+}
+
+// checkProbableTasks: a task cycle is probable exactly when the program
+// takes its locks by bare acquire() calls; each step of a probable one is
+// then held, probably, by the next task of the cycle, and it is an error
+// that says it is probable.
+func checkProbableTasks(t *testing.T, summary, severity string, details json.RawMessage, probable bool) {
+	t.Helper()
+	var det struct {
+		Probable bool `json:"probable"`
+		Cycle    []struct {
+			Task   string `json:"task"`
+			HeldBy []struct {
+				Task     string `json:"task"`
+				Probable bool   `json:"probable"`
+			} `json:"held_by"`
+		} `json:"cycle"`
+	}
+	if err := json.Unmarshal(details, &det); err != nil {
+		t.Fatalf("deadlock details: %v", err)
+	}
+	if det.Probable != probable {
+		t.Fatalf("deadlock probable %v, want %v: %s", det.Probable, probable, summary)
+	}
+	for i, st := range det.Cycle {
+		next := det.Cycle[(i+1)%len(det.Cycle)].Task
+		if len(st.HeldBy) != 1 || st.HeldBy[0].Task != next || st.HeldBy[0].Probable != probable {
+			t.Errorf("task %s's lock held by %+v, want task %s alone (probable %v)", st.Task, st.HeldBy, next, probable)
+		}
+	}
+	if probable && (severity != "error" || !strings.HasPrefix(summary, "probable deadlock")) {
+		t.Errorf("a probable deadlock of tasks: %s, %q; want an error that says it is probable", severity, summary)
 	}
 }
 

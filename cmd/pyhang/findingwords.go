@@ -145,7 +145,7 @@ func (w *words) probableDeadlockSummary(d *heuristics.DeadlockDetails) string {
 // inferredBases says how the probable holds of a cycle were inferred, once
 // for each kind of them.
 func (w *words) inferredBases(d *heuristics.DeadlockDetails) []string {
-	var bare, sem bool
+	var bare, bareTask, sem bool
 	var fed []string
 	for _, st := range d.Cycle {
 		for _, h := range st.HeldBy {
@@ -154,7 +154,11 @@ func (w *words) inferredBases(d *heuristics.DeadlockDetails) []string {
 			}
 			switch h.Evidence[0].Basis {
 			case locks.BasisBareAcquire:
-				bare = true
+				if h.Task != "" {
+					bareTask = true
+				} else {
+					bare = true
+				}
 			case locks.BasisWith:
 				sem = true
 			case locks.BasisFeedSite:
@@ -166,6 +170,9 @@ func (w *words) inferredBases(d *heuristics.DeadlockDetails) []string {
 	var out []string
 	if bare {
 		out = append(out, "a thread that stands after a bare acquire() of a lock and before its release() holds it")
+	}
+	if bareTask {
+		out = append(out, "a task suspended after a bare acquire() of a lock and before its release() holds it")
 	}
 	if sem {
 		out = append(out, "a thread inside a with block of a semaphore holds one of its units, and others may be held elsewhere")

@@ -87,6 +87,8 @@ func (w *words) holderWords(h heuristics.Holder) string {
 		return fmt.Sprintf("which only %s can run, as it runs that loop", w.threadLabel(h.Thread))
 	case h.Task != "" && h.Joined:
 		return fmt.Sprintf("which can only end when %s finishes", w.taskLabel(h.Task))
+	case h.Task != "" && h.Probable:
+		return fmt.Sprintf("probably held by %s (%s)", w.taskLabel(h.Task), w.evidence(h.Evidence))
 	case h.Task != "":
 		return fmt.Sprintf("held by %s (%s)", w.taskLabel(h.Task), w.evidence(h.Evidence))
 	case h.Joined:
@@ -143,6 +145,9 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 	case throughLoop:
 		return fmt.Sprintf("deadlock through an event loop: %s — do not hold a threading lock across an await (use an asyncio.Lock), and do not block the loop's thread",
 			strings.Join(parts, "; "))
+	case len(d.Cycle) == 1 && d.Probable:
+		return fmt.Sprintf("probable deadlock: %s, which it already took with acquire() and has not released (inferred: %s) — asyncio.Lock is not reentrant: do not take it again while holding it",
+			parts[0], strings.Join(w.inferredBases(d), "; "))
 	case len(d.Cycle) == 1:
 		return fmt.Sprintf("deadlock: %s, which it already holds — asyncio.Lock is not reentrant: do not take it again while holding it", parts[0])
 	}
@@ -161,6 +166,9 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 		if st.Waits.Kind == snapshot.KindTask {
 			fix = "a task must not await a task that awaits it (directly or through a lock it holds)"
 		}
+	}
+	if d.Probable {
+		return fmt.Sprintf("probable deadlock between %s: %s (inferred: %s) — %s", who, strings.Join(parts, "; "), strings.Join(w.inferredBases(d), "; "), fix)
 	}
 	return fmt.Sprintf("deadlock between %s: %s — %s", who, strings.Join(parts, "; "), fix)
 }
