@@ -206,7 +206,10 @@ func (a *Analysis) probableHolds(x *index) {
 	for id, ob := range x.s.Objects {
 		taken := ob.Kind == snapshot.KindLock && ob.Locked != nil && *ob.Locked ||
 			ob.Kind == snapshot.KindSemaphore && ob.Value == "0" && !ob.Shared
-		if taken && len(a.Holders[id]) == 0 && len(a.TaskHolders[id]) == 0 {
+		// A thread's _tstate_lock is the interpreter's, held for the
+		// thread's life: no acquire() of the program's takes it, whatever
+		// names the stdlib's locals give it (join()'s `lock`).
+		if taken && len(a.Holders[id]) == 0 && len(a.TaskHolders[id]) == 0 && x.tstateLockThread(ob) == nil {
 			ids = append(ids, id)
 		}
 	}

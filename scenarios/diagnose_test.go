@@ -57,7 +57,9 @@ type expectation struct {
 	WaitLines map[string]int `json:"wait_lines"`
 	// HoldLines are the lines, by thread name, of the with statements
 	// each thread's holds are placed at (holds[].evidence).
-	HoldLines   map[string]int `json:"hold_lines"`
+	HoldLines map[string]int `json:"hold_lines"`
+	// HoldCount is how many locks, by thread name, a thread holds.
+	HoldCount   map[string]int `json:"hold_count"`
 	AcquireSite int            `json:"acquire_site"`
 	Blocked     []string       `json:"blocked"`
 	AllBlocked  bool           `json:"all_blocked"`
@@ -435,6 +437,11 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		}
 		checkWaitLines(t, &d, want)
 		checkHoldLines(t, &d, want)
+		for _, th := range d.Threads {
+			if n, ok := want.HoldCount[th.Name]; ok && len(th.Holds) != n {
+				t.Errorf("%s holds %d locks, want %d: %+v", th.Name, len(th.Holds), n, th.Holds)
+			}
+		}
 	case want.Lockout != nil:
 		checkLockout(t, &d, want)
 	case want.Orphaned != "":
