@@ -86,9 +86,12 @@ type expectation struct {
 	// (starved-consumers or abandoned-wait), whose would-be ender Feeder
 	// waits for what Waiter holds while it waits.
 	Lockout *struct {
-		Kind     string `json:"kind"`
-		Waiter   string `json:"waiter"`
-		Feeder   string `json:"feeder"`
+		Kind   string `json:"kind"`
+		Waiter string `json:"waiter"`
+		Feeder string `json:"feeder"`
+		// Holder is the thread, neither waiter nor feeder, that holds what
+		// the feeder waits for while it waits for the waiter.
+		Holder   string `json:"holder"`
 		Severity string `json:"severity"`
 	} `json:"lockout"`
 	// StuckIO names the threads stuck on sockets (stuck-io).
@@ -289,7 +292,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "mp_lock_child_deadlock.py --bare", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "orphaned_rlock_pool.py", "semaphore_leaked.py", "all_blocked.py",
+	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "mp_lock_child_deadlock.py --bare", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "producer_join_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "orphaned_rlock_pool.py", "semaphore_leaked.py", "all_blocked.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
@@ -1073,5 +1076,11 @@ func checkLockout(t *testing.T, d *diagnosis, want expectation) {
 	l := det.Lockouts[0]
 	if w, fd := d.names([]int{l.Waiter}), d.names([]int{l.Feeder}); !slices.Equal(w, []string{want.Lockout.Waiter}) || !slices.Equal(fd, []string{want.Lockout.Feeder}) || l.At.Line == 0 {
 		t.Errorf("lockout of %v by %v at line %d, want %s by %s", w, fd, l.At.Line, want.Lockout.Waiter, want.Lockout.Feeder)
+	}
+	if h := want.Lockout.Holder; h != "" && !strings.Contains(f.Summary, ", which "+h+" holds while it waits for ") {
+		t.Errorf("the summary does not name %s, which holds what the feeder waits for: %q", h, f.Summary)
+	}
+	if want.Lockout.Holder == "" && !strings.Contains(f.Summary, "holds while waiting") && !strings.Contains(f.Summary, "hold while waiting") {
+		t.Errorf("the summary does not say the waiter holds what the feeder waits for: %q", f.Summary)
 	}
 }

@@ -240,7 +240,8 @@ func (w *words) lockedOutSummary(d *heuristics.AbandonedWaitDetails) string {
 	if d.Reason == heuristics.ReasonMainSleeps || d.Reason == heuristics.ReasonNoReference {
 		head = "wait that probably never ends"
 	}
-	return fmt.Sprintf("%s: %s and %s — %s", head, what, lockoutClause(d.Lockouts, "end it", "waiter"), lockoutAdvice)
+	clause, advice := w.lockoutClause(d.Lockouts, "end it", "waiter")
+	return fmt.Sprintf("%s: %s and %s — %s", head, what, clause, advice)
 }
 
 // abandonedHead is "abandoned wait", or "probably abandoned wait" where the

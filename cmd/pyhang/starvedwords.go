@@ -119,9 +119,11 @@ func (w *words) starvedSummary(d *heuristics.StarvedConsumersDetails) string {
 	}
 	if len(d.Lockouts) > 0 && !d.Consequence {
 		if d.Queue.Kind == snapshot.KindCondition {
-			return fmt.Sprintf("%s: %s on condition %s, and %s — %s", head, threadsWait(n), q, lockoutClause(d.Lockouts, "notify it", "waiter"), lockoutAdvice)
+			clause, advice := w.lockoutClause(d.Lockouts, "notify it", "waiter")
+			return fmt.Sprintf("%s: %s on condition %s, and %s — %s", head, threadsWait(n), q, clause, advice)
 		}
-		return fmt.Sprintf("%s: %s in get() on queue %s, which is empty, and %s — %s", head, threadsWait(n), q, lockoutClause(d.Lockouts, "put to it", "consumer"), lockoutAdvice)
+		clause, advice := w.lockoutClause(d.Lockouts, "put to it", "consumer")
+		return fmt.Sprintf("%s: %s in get() on queue %s, which is empty, and %s — %s", head, threadsWait(n), q, clause, advice)
 	}
 	never := "can ever run"
 	if d.Reason == heuristics.ReasonMainSleeps {
