@@ -64,11 +64,11 @@ func TestTaskLockOrderDeadlock(t *testing.T) {
 		if st.Task == "" || len(st.HeldBy) != 1 || st.HeldBy[0].Task == "" || st.HeldBy[0].Task == st.Task {
 			t.Fatalf("step %+v: want a task held up by the other task", st)
 		}
-		// Each holds its first lock by the async with of `first`, line 25,
-		// not by the one it is entering (`second`, line 28).
+		// Each holds its first lock by the async with of `first`, line 31,
+		// not by the one it is entering (`second`, line 34).
 		ev := st.HeldBy[0].Evidence
-		if len(ev) != 1 || ev[0].Basis != locks.BasisWith || ev[0].At == nil || ev[0].At.Line != 25 || ev[0].Enclosing {
-			t.Errorf("hold evidence %+v, want the async with at line 25", ev)
+		if len(ev) != 1 || ev[0].Basis != locks.BasisWith || ev[0].At == nil || ev[0].At.Line != 31 || ev[0].Enclosing {
+			t.Errorf("hold evidence %+v, want the async with at line 31", ev)
 		}
 	}
 }
