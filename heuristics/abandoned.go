@@ -31,9 +31,14 @@ const (
 
 // AbandonedWaitDetails says what the waiters wait for and who is missing.
 type AbandonedWaitDetails struct {
-	What    string       `json:"what"`
-	Object  locks.Ref    `json:"object"`
-	Waiters []ThreadWait `json:"waiters"`
+	// StackLost is set when a core lost some threads' outer frames: the
+	// call that would end the wait may stand in them, behind what a
+	// waiter holds (a lockout pyhang cannot see). The wait still never
+	// ends; why is less sure.
+	StackLost bool         `json:"stack_lost,omitempty"`
+	What      string       `json:"what"`
+	Object    locks.Ref    `json:"object"`
+	Waiters   []ThreadWait `json:"waiters"`
 	// Unfinished and Queued: a queue's unfinished tasks and the items still
 	// in it (queue-join, queue-put); Maxsize its bound (queue-put).
 	Unfinished *int `json:"unfinished_tasks,omitempty"`
@@ -153,5 +158,6 @@ func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]b
 	}
 	f := abandonedFinding(a, d, ob, waiters)
 	f.Severity = severity
+	d.StackLost = stackLost(s) && len(d.Lockouts) == 0
 	return f, true
 }

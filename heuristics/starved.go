@@ -59,6 +59,9 @@ type StarvedConsumersDetails struct {
 	// Consequence is true when a deadlock or orphaned lock found with it
 	// is what keeps the producers blocked (the finding is then info).
 	Consequence bool `json:"consequence,omitempty"`
+	// StackLost: as AbandonedWaitDetails.StackLost, for the put() that
+	// would feed the queue.
+	StackLost bool `json:"stack_lost,omitempty"`
 }
 
 // Producer is a thread other than the consumers, as a would-be producer.
@@ -195,6 +198,7 @@ func starvedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]boo
 		d.Ended = endedThreads(s)
 	}
 	d.Consumers = threadWaits(a, consumers)
+	d.StackLost = stackLost(s)
 	f.gather(others, d.Ended)
 	return f, true
 }

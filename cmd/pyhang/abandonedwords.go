@@ -120,8 +120,16 @@ func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 			rest = append(rest, *p.Waits)
 		}
 	}
-	return append(out, w.othersWait(rest, ", forever")...)
+	out = append(out, w.othersWait(rest, ", forever")...)
+	if d.StackLost && len(d.Lockouts) == 0 {
+		out = append(out, lostFeedNote)
+	}
+	return out
 }
+
+// lostFeedNote qualifies a wait found never to end from a core that lost
+// some threads' outer frames: why it never ends is then less sure.
+const lostFeedNote = "the core lost the outer frames of some threads: the call that would end the wait may stand in them, behind something a waiter holds (a lockout this answer cannot see); that no thread will end it stands"
 
 // linuxSignals names the signals that end processes (x86-64 Linux numbers).
 var linuxSignals = map[int]string{

@@ -212,7 +212,11 @@ func (w *words) starvedEvidence(d *heuristics.StarvedConsumersDetails) []string 
 		}
 		out = append(out, fmt.Sprintf("%s waits for %s at %s%s%s", s, w.ref(p.Waits.Waits), w.waitsAt(*p.Waits), w.heldBy(p.Waits.Waits), forever))
 	}
-	return append(out, w.othersWait(rest, forever)...)
+	out = append(out, w.othersWait(rest, forever)...)
+	if d.StackLost && len(d.Lockouts) == 0 {
+		out = append(out, lostFeedNote)
+	}
+	return out
 }
 
 // feeds is "puts to it at jobs.py:12 in main" from put() call sites; past
