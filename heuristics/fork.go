@@ -23,6 +23,10 @@ type ForkOrigin struct {
 	OwnerInParent bool `json:"owner_in_parent,omitempty"`
 	// Threads is how many threads the process has.
 	Threads int `json:"threads"`
+	// Acquires are the bare acquire() calls of a Lock known in the source,
+	// in functions the child's one thread does not stand in: probably where
+	// a thread of the parent took it.
+	Acquires []locks.Site `json:"acquire_sites,omitempty"`
 }
 
 // threadObject returns the Thread object with the ident, if memory holds it.
@@ -46,7 +50,8 @@ func threadObject(s *snapshot.Snapshot, ident uint64) *EndedThread {
 // RLock is when its owner is a thread of the parent (the kernel says so,
 // live) or when the waiter's stack went through os.fork(); a Lock, which
 // records no owner, when the waiter's stack went through os.fork(), the
-// process has that one thread, and no bare acquire() of it is known.
+// process has that one thread, and no bare acquire() of it is known in a
+// function that thread stands in.
 func forkOrigin(s *snapshot.Snapshot, a *locks.Analysis, ob *snapshot.Object, d *OrphanedLockDetails, waiters []int) *ForkOrigin {
 	o := &ForkOrigin{Threads: len(s.Threads)}
 	for _, tid := range waiters {
@@ -72,9 +77,29 @@ func forkOrigin(s *snapshot.Snapshot, a *locks.Analysis, ob *snapshot.Object, d 
 			return o
 		}
 	case snapshot.KindLock:
-		if o.Fork != nil && len(s.Threads) == 1 && len(d.Acquires) == 0 {
-			return o
+		if o.Fork == nil || len(s.Threads) != 1 {
+			return nil
 		}
+		// The bare acquire() calls known, if any, stand in functions the
+		// one thread left does not stand in: a thread of the parent ran
+		// them, and the lock was copied locked.
+		for _, st := range d.Acquires {
+			if onStack(&s.Threads[0], st) {
+				return nil
+			}
+		}
+		o.Acquires = d.Acquires
+		return o
 	}
 	return nil
+}
+
+// onStack says whether a frame of t runs the function of site st.
+func onStack(t *snapshot.Thread, st locks.Site) bool {
+	for i := range t.Frames {
+		if f := &t.Frames[i]; f.File == st.File && f.Qualname == st.Function {
+			return true
+		}
+	}
+	return false
 }

@@ -59,6 +59,9 @@ type procExpect struct {
 	ParentPID     int      `json:"parent_pid"`
 	ForkSite      int      `json:"fork_site"`
 	Waiters       []string `json:"waiters"`
+	// AcquireSite is the line of the parent's bare acquire() of a Lock
+	// inherited locked (no owner: Owner is empty).
+	AcquireSite int `json:"acquire_site"`
 	// Abandoned waits.
 	Abandoned  string   `json:"abandoned"`
 	Object     string   `json:"object"`
@@ -507,13 +510,14 @@ func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live boo
 
 // forkPrograms are the programs whose target is a process they fork: its
 // pid is the ready file's.
-var forkPrograms = []string{"fork_child.py"}
+var forkPrograms = []string{"fork_child.py", "fork_child.py --bare"}
 
 // TestProcsForked diagnoses a process the program forked, live and from
 // its cores.
 func TestProcsForked(t *testing.T) {
 	eachProgram(t, forkPrograms, func(t *testing.T, in testinterp.Interp, prog string) {
-		s, raw := testinterp.Start(t, in, filepath.Join("..", "testprogs", prog))
+		args := strings.Fields(prog) // a program and its arguments
+		s, raw := testinterp.Start(t, in, filepath.Join("..", "testprogs", args[0]), args[1:]...)
 		var rd ready
 		if err := json.Unmarshal(raw, &rd); err != nil || rd.Error != "" {
 			t.Fatalf("%s ready file: %v %s\n%s", prog, err, rd.Error, tail(raw, 2000))
@@ -571,6 +575,9 @@ type orphanDetails struct {
 		} `json:"owner_thread"`
 		OwnerInParent bool `json:"owner_in_parent"`
 		Threads       int  `json:"threads"`
+		Acquires      []struct {
+			Line int `json:"line"`
+		} `json:"acquire_sites"`
 	} `json:"fork"`
 }
 
@@ -590,7 +597,13 @@ func checkForkOrphan(t *testing.T, d *procDiagnosis, want procExpect, live bool)
 	if o.Fork == nil || o.Fork.Site.Line != want.ForkSite {
 		t.Errorf("fork call %+v, want the os.fork() at line %d", o.Fork, want.ForkSite)
 	}
-	if o.Owner == nil || o.Owner.Name != want.Owner || o.Owner.NativeID != want.OwnerNativeID {
+	switch {
+	case want.Owner == "":
+		// A Lock: no owner; the parent's bare acquire() tells it.
+		if o.Owner != nil || len(o.Acquires) != 1 || o.Acquires[0].Line != want.AcquireSite {
+			t.Errorf("owner %+v, acquire sites %+v; want no owner and the acquire() at line %d", o.Owner, o.Acquires, want.AcquireSite)
+		}
+	case o.Owner == nil || o.Owner.Name != want.Owner || o.Owner.NativeID != want.OwnerNativeID:
 		t.Errorf("owner %+v, want %s (tid %d)", o.Owner, want.Owner, want.OwnerNativeID)
 	}
 	if o.Threads != 1 {
@@ -603,7 +616,7 @@ func checkForkOrphan(t *testing.T, d *procDiagnosis, want procExpect, live bool)
 	if got := d.namesOf(waiters); !slices.Equal(got, want.Waiters) {
 		t.Errorf("waiters %v, want %v", got, want.Waiters)
 	}
-	if live && (!o.OwnerInParent || o.ParentPID != want.ParentPID) {
+	if live && ((want.Owner != "" && !o.OwnerInParent) || o.ParentPID != want.ParentPID) {
 		t.Errorf("live: owner in parent %v, parent %d; want the kernel to show the owner in parent %d", o.OwnerInParent, o.ParentPID, want.ParentPID)
 	}
 	if !strings.Contains(f.Summary, "inherited over fork") {

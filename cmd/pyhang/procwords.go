@@ -284,5 +284,8 @@ func (w *words) forkEvidence(d *heuristics.OrphanedLockDetails) []string {
 	if o.Threads == 1 {
 		out = append(out, "this process has one thread, so no thread of it can release the lock")
 	}
+	for _, st := range o.Acquires {
+		out = append(out, fmt.Sprintf("acquire() of it at %s in %s, a function this thread does not stand in: probably where a thread of the parent took it", w.site(&st), w.esc(st.Function)))
+	}
 	return out
 }
