@@ -395,6 +395,16 @@ func TestRunExitStatus(t *testing.T) {
 	if r.code != 127 {
 		t.Errorf("a missing command: exit %d, want 127\n%v", r.code, r)
 	}
+	// A program that ends while it is looked at (every 50 ms, threads
+	// running) gets its status, and no failed look is reported: a look that
+	// failed because the process was ending is no failure.
+	const ending = "import threading, time\nts = [threading.Thread(target=time.sleep, args=(0.5,)) for _ in range(4)]\n[t.start() for t in ts]\ntime.sleep(1)\nraise SystemExit(5)"
+	for i := range 6 {
+		r := runPyhangIn(t, t.TempDir(), env, append([]string{"run", "--interval", "50ms", "--"}, append(in.Cmd, "-c", ending)...)...)
+		if r.code != 5 || bytes.Contains(r.stderr, []byte("pyhang run: process")) {
+			t.Errorf("run %d of a program that exits 5: exit %d, stderr %q", i, r.code, tail(r.stderr, 1000))
+		}
+	}
 }
 
 // TestRunChild runs a Python program whose child deadlocks: pyhang run follows

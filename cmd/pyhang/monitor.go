@@ -170,7 +170,7 @@ func (m *monitor) sample() (code int, hung bool) {
 			if err != nil {
 				// What cannot be seen is not proof of a hang.
 				w.progressAt = now
-				if !w.lookFailed {
+				if !w.lookFailed && !live.Ended(w.pid) {
 					w.lookFailed = true
 					m.notef("process %d: %v", w.pid, err)
 				}
@@ -244,6 +244,8 @@ func (m *monitor) check(w *watched) {
 		if w.pid == m.o.watchedPID {
 			m.notef("process %d runs no Python (%s): only its CPU use is watched, and the processes it starts from now on", w.pid, np.Reason)
 		}
+	case live.Ended(w.pid):
+		w.checked = true // it ended as it was read: its exit says so
 	case time.Since(w.since) >= checkFor:
 		w.checked = true
 		m.notef("process %d: %v; watching its CPU use only", w.pid, err)

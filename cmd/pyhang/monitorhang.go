@@ -16,6 +16,9 @@ import (
 func (m *monitor) confirm(w *watched) (int, bool) {
 	s, core, err := m.take(w.pid, false)
 	if err != nil {
+		if live.Ended(w.pid) {
+			return 0, false // it ended as it was read: its exit says so
+		}
 		m.notef("process %d: a look suggested a problem, but the snapshot to confirm it failed: %v", w.pid, err)
 		w.confirmAfter = time.Now().Add(confirmBackoff * m.o.interval)
 		return 0, false

@@ -49,6 +49,21 @@ func ProcessInfo(pid int) (Info, error) {
 	return in, nil
 }
 
+// Ended says whether pid has ended: no process has it, or it is a zombie
+// (or dead) waiting to be reaped. A look that failed because the process
+// ended as it was read is no failure to report: its exit is.
+func Ended(pid int) bool {
+	stat, err := os.ReadFile(procPath(pid, "stat"))
+	if err != nil {
+		return true
+	}
+	var in Info
+	if in.parseStat(stat) != nil {
+		return false
+	}
+	return in.State == 'Z' || in.State == 'X'
+}
+
 // parseStat takes comm, state, ppid, pgrp, session and nice from a
 // /proc/PID/stat line; comm is between the first '(' and the last ')'.
 func (in *Info) parseStat(b []byte) error {
