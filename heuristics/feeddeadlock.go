@@ -245,8 +245,7 @@ func chainTo(s *snapshot.Snapshot, a *locks.Analysis, from, to int) []int {
 // stands past each of them for good.
 func nextSite(a *locks.Analysis, t *snapshot.Thread, sites []locks.Site) (locks.Site, bool) {
 	for _, st := range sites {
-		for i := range t.Frames {
-			f := &t.Frames[i]
+		for _, f := range a.FramesRunBy(t) {
 			if f.File == st.File && f.Qualname == st.Function && (f.Line <= st.Line || a.InSameWhile(f.File, f.Line, st.Line)) {
 				return st, true
 			}

@@ -28,8 +28,7 @@ func (a *Analysis) CallsIn(tid int, ob *snapshot.Object, methods ...string) []Si
 	}
 	var out []Site
 	seen := map[fileLine]bool{}
-	for i := range th.Frames {
-		fr := &th.Frames[i]
+	for _, fr := range a.FramesRunBy(th) {
 		if isStdlib(fr.File) {
 			continue
 		}
@@ -190,4 +189,30 @@ func (a *Analysis) InCleanupBlock(tid int) bool {
 		}
 	}
 	return false
+}
+
+// FramesRunBy are the frames whose code thread th runs or will run: its
+// own, and those of the pending tasks of an event loop it runs, which only
+// it can resume (a task's set() or put() is the loop thread's to make).
+func (a *Analysis) FramesRunBy(th *snapshot.Thread) []*snapshot.Frame {
+	out := make([]*snapshot.Frame, 0, len(th.Frames))
+	for i := range th.Frames {
+		out = append(out, &th.Frames[i])
+	}
+	s := a.Snap
+	for li := range s.Loops {
+		if s.Loops[li].Thread != th.TID {
+			continue
+		}
+		for ti := range s.Tasks {
+			t := &s.Tasks[ti]
+			if t.Loop != s.Loops[li].ID || t.Done || t.Running {
+				continue // a running task's frames are the thread's own
+			}
+			for fi := range t.Frames {
+				out = append(out, &t.Frames[fi])
+			}
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pyhang/pyhang/heuristics"
+	"github.com/pyhang/pyhang/locks"
 )
 
 // lockoutAdvice is what fixes a wait whose feeder needs what the waiter
@@ -73,8 +74,12 @@ func (w *words) lockoutEvidence(ls []heuristics.Lockout) []string {
 		for _, st := range l.Chain {
 			chain = append(chain, fmt.Sprintf("%s waits for %s at %s%s", w.threadName(st.Thread), w.ref(st.Waits), w.waitsAt(st.ThreadWait), w.heldBy(st.Waits)))
 		}
+		in := w.esc(l.At.Function)
+		if !w.onOwnStack(l.Feeder, l.At) {
+			in += ", a task of the event loop it runs"
+		}
 		out = append(out, fmt.Sprintf("%s would end the wait of %s with %s() at %s in %s, still ahead of it, but %s, forever",
-			w.threadLabel(l.Feeder), w.threadName(l.Waiter), w.esc(l.At.Call), w.site(&l.At), w.esc(l.At.Function), strings.Join(chain, "; ")))
+			w.threadLabel(l.Feeder), w.threadName(l.Waiter), w.esc(l.At.Call), w.site(&l.At), in, strings.Join(chain, "; ")))
 	}
 	return out
 }
@@ -84,6 +89,22 @@ func (w *words) lockoutEvidence(ls []heuristics.Lockout) []string {
 func lockedOut(ls []heuristics.Lockout, tid int) bool {
 	for _, l := range ls {
 		if l.Feeder == tid {
+			return true
+		}
+	}
+	return false
+}
+
+// onOwnStack says whether a frame of thread tid runs the function of site
+// st; a site the thread would reach only by resuming a task of its loop is
+// not on its stack.
+func (w *words) onOwnStack(tid int, st locks.Site) bool {
+	t := w.thread(tid)
+	if t == nil {
+		return true
+	}
+	for i := range t.Frames {
+		if f := &t.Frames[i]; f.File == st.File && f.Qualname == st.Function {
 			return true
 		}
 	}
