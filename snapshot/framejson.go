@@ -226,6 +226,19 @@ func appendNativeFrame(b []byte, f *NativeFrame) []byte {
 	if f.SignalFrame {
 		b = append(b, `,"signal_frame":true`...)
 	}
+	if c := f.Interrupted; c != nil {
+		b = append(b, `,"interrupted":{"pc":`...)
+		b = appendAddr(b, c.PC)
+		b = append(b, `,"sp":`...)
+		b = appendAddr(b, c.SP)
+		b = append(b, `,"trap":`...)
+		b = strconv.AppendInt(b, int64(c.Trap), 10)
+		b = append(b, `,"error_code":`...)
+		b = strconv.AppendUint(b, c.ErrorCode, 10)
+		b = append(b, `,"fault_addr":`...)
+		b = appendAddr(b, c.FaultAddr)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

@@ -193,6 +193,11 @@ func TestNativeFramesJSONAsEncodingJSON(t *testing.T) {
 			fv.SetUint(1<<63 + uint64(i))
 		case reflect.Bool:
 			fv.SetBool(true)
+		case reflect.Pointer:
+			if fv.Type() != reflect.TypeOf(full.Interrupted) {
+				t.Fatalf("NativeFrame.%s: a pointer of a new type; teach this test and AppendNativeFramesJSON about it", v.Type().Field(i).Name)
+			}
+			full.Interrupted = &SignalContext{PC: 0x7f0000001234, SP: 1<<64 - 8, Trap: -14, ErrorCode: 1<<63 + 6, FaultAddr: 0}
 		default:
 			t.Fatalf("NativeFrame.%s: a %s field; teach this test and AppendNativeFramesJSON about it", v.Type().Field(i).Name, fv.Kind())
 		}

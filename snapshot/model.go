@@ -316,6 +316,28 @@ type NativeFrame struct {
 	// call-frame information): a signal handler runs above it, and the
 	// frame below it is where the signal interrupted the thread.
 	SignalFrame bool `json:"signal_frame,omitempty"`
+	// Interrupted is what a signal frame saved of the thread when the
+	// signal interrupted it (absent when it could not be read).
+	Interrupted *SignalContext `json:"interrupted,omitempty"`
+}
+
+// SignalContext is what the kernel saved in a signal frame (x86-64
+// sigcontext): the registers of the interrupted frame and the CPU exception
+// that last raised a signal in the thread. A handler that catches a fault
+// and raises it again (faulthandler) makes the process die of the second
+// signal, which carries no fault address; the fault is here.
+type SignalContext struct {
+	PC Addr `json:"pc"`
+	SP Addr `json:"sp"`
+	// Trap is the exception vector (trapno): 14 a page fault, 13 a general
+	// protection fault, 0 a divide error, 6 an invalid opcode. It and the
+	// two fields after it are stale, or zero, when no fault raised this
+	// signal.
+	Trap int `json:"trap"`
+	// ErrorCode is the exception's error code.
+	ErrorCode uint64 `json:"error_code"`
+	// FaultAddr is the address a page fault faulted on (cr2).
+	FaultAddr Addr `json:"fault_addr"`
 }
 
 // Object kinds.

@@ -92,6 +92,10 @@ func keepStack(st *native.Stack, slab *frameSlab) *unwoundStack {
 		f := &st.Frames[i]
 		us.frames[i] = nativeFrame(f.PC, f.Location)
 		us.frames[i].SignalFrame = f.Signal
+		if c := f.Context; c != nil {
+			us.frames[i].Interrupted = &snapshot.SignalContext{PC: snapshot.Addr(c.PC), SP: snapshot.Addr(c.SP),
+				Trap: int(c.Trap), ErrorCode: c.Err, FaultAddr: snapshot.Addr(c.Addr)}
+		}
 	}
 	slab.kept[h] = append(slab.kept[h], us.frames)
 	return us
@@ -150,6 +154,10 @@ next:
 		}
 		for i := range fs {
 			if uint64(fs[i].PC) != st.Frames[i].PC || fs[i].SignalFrame != st.Frames[i].Signal {
+				continue next
+			}
+			if fs[i].SignalFrame {
+				// Each signal frame saved its own thread's registers.
 				continue next
 			}
 		}

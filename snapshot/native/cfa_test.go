@@ -141,3 +141,43 @@ func TestEvalExprErrors(t *testing.T) {
 		t.Errorf("stack overflow: %v", err)
 	}
 }
+
+// TestSignalFrameNullCall: a signal frame laid out as the kernel writes it
+// (the ucontext at the trampoline's stack pointer, glibc's __restore_rt
+// rules) over a thread that called address 0: the context gives the fault
+// (a page fault at 0), the interrupted pc 0 is no zeroed stack, and the
+// interrupted frame's caller is the return address at its stack top.
+func TestSignalFrameNullCall(t *testing.T) {
+	const uc, stack = 0x10000, 0x20000
+	mem := make([]byte, 0x11000)
+	put := func(a, v uint64) { binary.LittleEndian.PutUint64(mem[a-uc:], v) }
+	put(uc+scRSP, stack)
+	put(uc+scRIP, 0)
+	put(uc+scTrapno, 14)
+	put(uc+scErr, 0x14) // user instruction fetch, page not present
+	put(uc+scCR2, 0)
+	put(stack, 0x7f0000001234) // the return address the call pushed
+	sr := newStackReader(stackMem{uc, mem})
+	var r regSet
+	r.set(regRSP, uc)
+	r.set(regRA, 0x999)
+	rw := row{cfa: cfaRule{expr: []byte{0x77, 0xa0, 0x01, 0x06}, set: true}} // CFA = *(rsp+0xa0)
+	rw.regs[regRA] = rule{kind: ruleExpr, expr: []byte{0x77, 0xa8, 0x01}}    // rip at rsp+0xa8
+	rw.regs[regRSP] = rule{kind: ruleValExpr, expr: []byte{0x77, 0xa0, 0x01, 0x06}}
+	w := walker{mem: sr, m: NewModules(nil, nil)}
+	c, res := w.byCFI(&r, &rw, true, "test")
+	if res.end != "" || !res.signal || c.v[regRA] != 0 || c.v[regRSP] != stack {
+		t.Fatalf("caller %+v, result %+v; want pc 0 at sp %#x, no end", c, res, uint64(stack))
+	}
+	want := SignalContext{PC: 0, SP: stack, Trap: 14, Err: 0x14, Addr: 0}
+	if res.context == nil || *res.context != want {
+		t.Errorf("context %+v, want %+v", res.context, want)
+	}
+	if msg := w.plausible(&r, &c, true); msg != "" {
+		t.Errorf("the interrupted frame is not plausible: %s", msg)
+	}
+	caller, step := w.step(&c, true)
+	if step.end != "" || caller.v[regRA] != 0x7f0000001234 || caller.v[regRSP] != stack+8 {
+		t.Errorf("the caller of address 0: %+v, %+v", caller, step)
+	}
+}

@@ -36,6 +36,10 @@ type Frame struct {
 	// information says so): a handler returns through it, and the frame
 	// after it is the one the signal interrupted.
 	Signal bool
+	// Context is what a signal trampoline frame restores: the interrupted
+	// frame's registers and the fault that raised the signal, if one did.
+	// Nil for any other frame, or when the frame could not be read.
+	Context *SignalContext
 	Location
 }
 
@@ -125,8 +129,8 @@ func (m *Modules) UnwindInto(st *Stack, mem target.Memory, regs *target.Regs, li
 		st.Frames = append(st.Frames, Frame{PC: pc, SP: r.v[regRSP]})
 		f := &st.Frames[len(st.Frames)-1]
 		f.Location = m.Symbolize(pc, exact, lines)
-		caller, step := w.step(&r, exact, len(st.Frames) == 1)
-		f.CFA, f.ViaFramePointer, f.Signal = step.cfa, step.viaFP, step.signal
+		caller, step := w.step(&r, exact)
+		f.CFA, f.ViaFramePointer, f.Signal, f.Context = step.cfa, step.viaFP, step.signal, step.context
 		if step.outermost {
 			return
 		}
@@ -147,9 +151,10 @@ func (m *Modules) UnwindInto(st *Stack, mem target.Memory, regs *target.Regs, li
 type stepResult struct {
 	cfa       uint64
 	viaFP     bool
-	signal    bool   // the frame was a signal trampoline: its caller was interrupted
-	outermost bool   // the frame is the thread's first: nothing called it
-	end       string // the walk cannot go on, and why
+	signal    bool           // the frame was a signal trampoline: its caller was interrupted
+	context   *SignalContext // for a signal trampoline, the context it restores
+	outermost bool           // the frame is the thread's first: nothing called it
+	end       string         // the walk cannot go on, and why
 }
 
 type walker struct {
@@ -195,8 +200,9 @@ func (m *Modules) rowFor(look uint64) *cfiRow {
 const maxCachedRows = 1 << 16
 
 // step computes the registers of the caller of the frame whose registers
-// are r.
-func (w *walker) step(r *regSet, exact, first bool) (regSet, stepResult) {
+// are r. exact says r's pc is an instruction the thread was at (frame 0, or
+// a frame a signal interrupted), not a return address.
+func (w *walker) step(r *regSet, exact bool) (regSet, stepResult) {
 	pc := r.v[regRA]
 	look := pc
 	if !exact {
@@ -208,9 +214,11 @@ func (w *walker) step(r *regSet, exact, first bool) (regSet, stepResult) {
 		}
 		return w.byCFI(r, &c.row, c.signal, c.where)
 	}
-	if first && !w.m.isCode(pc) {
+	if exact && !w.m.isCode(pc) {
 		// A call through a bad pointer faults at the target address, with
-		// the return address just pushed: pick the walk up from there.
+		// the return address just pushed: pick the walk up from there. The
+		// fault may be below a signal handler's frames, the pc then the
+		// one the signal frame saved.
 		return w.justCalled(r)
 	}
 	return w.byFramePointer(r, pc)
@@ -219,6 +227,11 @@ func (w *walker) step(r *regSet, exact, first bool) (regSet, stepResult) {
 // byCFI applies a row of the call-frame table.
 func (w *walker) byCFI(r *regSet, rw *row, signal bool, where string) (regSet, stepResult) {
 	res := stepResult{signal: signal}
+	if signal {
+		// The trampoline's stack pointer is at the ucontext the kernel
+		// pushed; an unreadable one leaves the registers to the CFI alone.
+		res.context, _ = w.mem.signalContext(r.v[regRSP])
+	}
 	cfa, err := w.cfa(r, rw)
 	if err != nil {
 		res.end = fmt.Sprintf("canonical frame address for %s: %v", where, err)
@@ -282,9 +295,11 @@ func (w *walker) byCFI(r *regSet, rw *row, signal bool, where string) (regSet, s
 		res.end = fmt.Sprintf("return address for %s: unreadable at %#x", where, cfa-8)
 		return c, res
 	}
-	if c.v[regRA] == 0 {
+	if c.v[regRA] == 0 && !signal {
 		// The outermost frame says so in its call-frame information (clone3,
-		// _start); a zero read from the stack is zeroed memory.
+		// _start); a zero read from the stack is zeroed memory. Below a
+		// signal frame it is the pc the signal interrupted: a call or jump
+		// to address 0, whose caller step finds (justCalled).
 		res.end = zeroReturn(cfa)
 	}
 	return c, res
@@ -364,7 +379,8 @@ func (w *walker) justCalled(r *regSet) (regSet, stepResult) {
 
 // plausible checks the caller's registers: its stack pointer lies above the
 // callee's (stacks grow down; a signal frame may switch stacks) and its
-// return address is in mapped code. "" means they are.
+// return address is in mapped code, unless a signal interrupted it there (a
+// call through a bad pointer faults outside code). "" means they are.
 func (w *walker) plausible(r, c *regSet, signal bool) string {
 	pc := c.v[regRA]
 	if !c.known(regRSP) {
@@ -373,7 +389,7 @@ func (w *walker) plausible(r, c *regSet, signal bool) string {
 	if !signal && c.v[regRSP] <= r.v[regRSP] {
 		return fmt.Sprintf("the stack pointer does not move up from %#x to %#x (garbage on the stack?)", r.v[regRSP], c.v[regRSP])
 	}
-	if !w.m.isCode(pc) {
+	if !signal && !w.m.isCode(pc) {
 		return fmt.Sprintf("return address %#x is not in mapped code (garbage on the stack?)", pc)
 	}
 	return ""
