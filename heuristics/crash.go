@@ -1,6 +1,8 @@
 package heuristics
 
 import (
+	"slices"
+
 	"github.com/pyhang/pyhang/snapshot"
 )
 
@@ -42,8 +44,9 @@ type CrashDetails struct {
 	Code   int    `json:"code"` // si_code
 	// CodeName is si_code's name: "SEGV_MAPERR", "SI_TKILL" …
 	CodeName string `json:"code_name,omitempty"`
-	// Addr is the fault address the kernel reported; absent for a signal
-	// the process raised (abort(), a handler re-raising a fault).
+	// Addr is the fault address the kernel reported; for a fault a handler
+	// caught and raised again, the one the handler's signal frame saved
+	// (a page fault's); absent for a signal the process raised (abort()).
 	Addr *snapshot.Addr `json:"addr,omitempty"`
 	// NullPointer: a SIGSEGV at an address below 4096, the page Linux never
 	// maps: a NULL pointer (plus a small offset) was dereferenced.
@@ -78,7 +81,8 @@ type CrashDetails struct {
 	Via string `json:"via,omitempty"`
 	// Reraised: a signal handler caught the fault and raised it again
 	// (faulthandler does): the native stack holds a signal frame, and the
-	// core records the second signal, without the fault address. Handler
+	// core records the second signal, without the fault address; the
+	// signal frame saved the fault (Addr, SP). Handler
 	// is that handler's frame, when the stack still shows it (a handler
 	// that ends in a tail call to raise() leaves no frame).
 	Reraised bool                  `json:"reraised,omitempty"`
@@ -210,6 +214,7 @@ func crashFrame(d *CrashDetails, t *snapshot.Thread) int {
 				break // abort() called from a signal handler: charge the caller below
 			}
 			d.Reraised = true
+			d.savedFault(nat[i].Interrupted, &nat[i+1])
 			return i + 1
 		}
 	}
@@ -233,6 +238,51 @@ func crashFrame(d *CrashDetails, t *snapshot.Thread) int {
 		at = len(nat) - 1
 	}
 	return at
+}
+
+// The x86-64 exception vectors (trapno) that raise the fault signals
+// (arch/x86/include/asm/trapnr.h, and the signal each raises in
+// arch/x86/kernel/traps.c and arch/x86/mm/fault.c).
+const (
+	trapDivide      = 0  // SIGFPE
+	trapInvalidOp   = 6  // SIGILL
+	trapStackSeg    = 12 // SIGBUS
+	trapGeneralProt = 13 // SIGSEGV, no address
+	trapPageFault   = 14 // SIGSEGV, SIGBUS (a file mapping's page beyond its end); cr2 is the address
+	trapFloat       = 16 // SIGFPE
+	trapAlignment   = 17 // SIGBUS
+	trapSIMDFloat   = 19 // SIGFPE
+)
+
+// faultTraps are the vectors that raise each fault signal.
+var faultTraps = map[int][]int{
+	snapshot.SIGSEGV: {trapGeneralProt, trapPageFault},
+	snapshot.SIGBUS:  {trapStackSeg, trapPageFault, trapAlignment},
+	snapshot.SIGFPE:  {trapDivide, trapFloat, trapSIMDFloat},
+	snapshot.SIGILL:  {trapInvalidOp},
+}
+
+// savedFault takes the fault from the context a handler's signal frame
+// saved (c, nil when unread), the frame it interrupted being at: the core
+// records only the signal the handler raised again. The kernel leaves the
+// thread's last fault there, so it is this signal's only when its vector
+// raises this signal and the interrupted frame is not itself raising a
+// signal (a handler that caught a raise() has nothing to tell).
+func (d *CrashDetails) savedFault(c *snapshot.SignalContext, at *snapshot.NativeFrame) {
+	if c == nil || !slices.Contains(faultTraps[d.Number], c.Trap) || raiseFunctions[baseSymbol(at.Symbol)] {
+		return
+	}
+	sp := c.SP
+	d.SP = &sp
+	if c.Trap != trapPageFault {
+		return // the CPU reports no address for the others
+	}
+	addr := c.FaultAddr
+	d.Addr = &addr
+	if d.Number == snapshot.SIGSEGV {
+		d.NullPointer = addr < nullPage
+		d.StackOverflow = !d.NullPointer && nearStackPointer(uint64(addr), uint64(sp))
+	}
 }
 
 // handlerFrame is the signal handler among the frames above a signal

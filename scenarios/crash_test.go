@@ -12,7 +12,7 @@ import (
 )
 
 // crashWays are the ways testprogs/crash_in_process.py stops itself.
-var crashWays = []string{"abort-thread", "fatal-error", "faulthandler-segv", "raise-segv", "stack-overflow"}
+var crashWays = []string{"abort-thread", "fatal-error", "faulthandler-segv", "faulthandler-null-call", "raise-segv", "stack-overflow"}
 
 // crashExpect is the expect object of crash_in_process.py's ready file.
 type crashExpect struct {
@@ -25,6 +25,8 @@ type crashExpect struct {
 	PythonFunction string `json:"python_function"`
 	PythonLine     int    `json:"python_line"`
 	StackOverflow  bool   `json:"stack_overflow"`
+	// NullPointer: the fault a handler raised again was at a NULL pointer.
+	NullPointer bool `json:"null_pointer"`
 	// Skip says why the program does not crash this way on this Python.
 	Skip string `json:"skip"`
 }
@@ -147,9 +149,17 @@ func checkCrashCore(t *testing.T, core string, pid int, want crashExpect) {
 			t.Errorf("address %v, sp %v, stack overflow %v, null pointer %v, sender %d: want a stack overflow the kernel raised",
 				c.Addr, c.SP, c.Overflow, c.NullPointer, c.SenderPID)
 		}
-	case c.CodeName != "SI_TKILL" || c.SenderPID != pid || c.Addr != nil || c.NullPointer || c.Overflow:
-		// The process raised it itself, with tgkill: no fault address.
-		t.Errorf("si_code %d %s, sender %d, address %v: want SI_TKILL from pid %d, no address", c.Code, c.CodeName, c.SenderPID, c.Addr, pid)
+	case c.CodeName != "SI_TKILL" || c.SenderPID != pid:
+		// The process raised it itself, with tgkill.
+		t.Errorf("si_code %d %s, sender %d: want SI_TKILL from pid %d", c.Code, c.CodeName, c.SenderPID, pid)
+	case want.Handler != "":
+		// The handler raised it again; its signal frame saved the fault.
+		if c.Addr == nil || c.NullPointer != want.NullPointer || c.Overflow {
+			t.Errorf("address %v, null pointer %v, stack overflow %v: want the fault the signal frame saved, null pointer %v",
+				c.Addr, c.NullPointer, c.Overflow, want.NullPointer)
+		}
+	case c.Addr != nil || c.NullPointer || c.Overflow:
+		t.Errorf("address %v, null pointer %v: want none, no fault", c.Addr, c.NullPointer)
 	}
 	i := threadNamed(&d, want.Thread)
 	if i < 0 || c.Thread != d.Threads[i].TID || !c.Python {
@@ -204,6 +214,13 @@ func checkCrashCore(t *testing.T, core string, pid int, want crashExpect) {
 		})
 		if !c.Reraised || signal < 0 {
 			t.Errorf("reraised %v, signal frame at %d of %q: want faulthandler's re-raise over a signal frame", c.Reraised, signal, stack)
+		}
+		if want.NativeFunction == "" {
+			// A call through a NULL function pointer: the pc is 0, in no file.
+			if c.Function.Symbol != "" || c.Function.Module != "" {
+				t.Errorf("the fault is charged to %+v, want address 0 (the frame the signal interrupted); stack %q", c.Function, stack)
+			}
+			break
 		}
 		// strlen's CPU-specific versions (__strlen_avx2 …) are local
 		// symbols: named only where libc keeps them.

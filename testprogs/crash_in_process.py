@@ -8,7 +8,13 @@ that faulthandler catches and raises again.
 --how faulthandler-segv: with faulthandler enabled, the main thread reads a C string at
     address 0 (ctypes.string_at(0)): strlen() faults, faulthandler's handler prints the
     tracebacks and raises SIGSEGV again, so the core records a SIGSEGV the process raised
-    (SI_TKILL) with no fault address; the fault itself sits below the handler's signal frame.
+    (SI_TKILL) with no fault address; the fault itself sits below the handler's signal frame,
+    whose saved context gives its address (0: a NULL pointer). faulthandler runs its handler
+    on an alternate signal stack: the stack the fault interrupted is elsewhere.
+--how faulthandler-null-call: with faulthandler enabled, a "caller" thread calls a ctypes
+    function pointer made from address 0: the call jumps to 0 and faults fetching the
+    instruction there (pc 0, the return address on the stack top); faulthandler raises it
+    again. The crash is that NULL call through ctypes, not a signal the program sent itself.
 --how raise-segv: a "raiser" thread calls signal.raise_signal(SIGSEGV), as code that wants a
     core "for support" does: a SIGSEGV the process raised itself (SI_TKILL), no fault at all.
 --how stack-overflow: a "deep" thread with a 128 KiB stack (threading.stack_size) recurses
@@ -55,9 +61,18 @@ def read_null(h):
     faulthandler.enable()
     h.about_to_crash("faulthandler-segv", None, None, expect={
         "signal": "SIGSEGV", "cause": "fault", "thread": "MainThread", "via": "ctypes",
-        "handler": "faulthandler", "native_function": "strlen",
+        "handler": "faulthandler", "native_function": "strlen", "null_pointer": True,
         "python_function": "read_null", "python_line": h.line("faulthandler-segv")})
     ctypes.string_at(0)  # BLOCK:faulthandler-segv
+
+
+def call_null(h):
+    func = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(0)
+    h.about_to_crash("faulthandler-null-call", None, None, expect={
+        "signal": "SIGSEGV", "cause": "fault", "thread": "caller", "via": "ctypes",
+        "handler": "faulthandler", "native_function": "", "null_pointer": True,
+        "python_function": "call_null", "python_line": h.line("faulthandler-null-call")})
+    func(42)  # BLOCK:faulthandler-null-call
 
 
 def raise_now(h):
@@ -86,7 +101,8 @@ def overflow(h):
 
 def main():
     p = _harness.parser(__doc__)
-    p.add_argument("--how", choices=["abort-thread", "fatal-error", "faulthandler-segv", "raise-segv", "stack-overflow"], required=True)
+    p.add_argument("--how", choices=["abort-thread", "fatal-error", "faulthandler-segv", "faulthandler-null-call",
+                                    "raise-segv", "stack-overflow"], required=True)
     args = p.parse_args()
     h = _harness.Harness(args)
     if args.how == "abort-thread":
@@ -97,6 +113,11 @@ def main():
         threading.Thread(target=raise_now, args=(h,), name="raiser").start()
         while True:
             time.sleep(3600)  # SITE:raiser-main
+    elif args.how == "faulthandler-null-call":
+        faulthandler.enable()
+        caller = threading.Thread(target=call_null, args=(h,), name="caller")
+        caller.start()
+        caller.join()
     elif args.how == "fatal-error":
         fatal_error(h)
     elif args.how == "stack-overflow":

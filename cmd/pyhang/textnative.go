@@ -59,6 +59,9 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 			}
 			b = append(b, ' ')
 			b = appendNativeLine(b, &t.Native[i])
+			if i == 0 || t.Native[i-1].SignalFrame {
+				b = appendStrayPC(b, &t.Native[i])
+			}
 			b = append(b, '\n')
 			for k := at[i]; k < at[i+1]; k++ {
 				b = appendFrame(b, placed[k], "        ")
@@ -94,6 +97,20 @@ func writeMixedStack(w io.Writer, t *snapshot.Thread) {
 			w.Write(b)
 		}
 	}
+}
+
+// appendStrayPC notes a frame the thread was at (frame 0, or one a signal
+// interrupted) whose pc lies in no mapped file: the thread called or
+// jumped through a bad pointer, and faulted fetching the instruction there;
+// the unwinder took its caller's return address from the top of the stack.
+func appendStrayPC(b []byte, nf *snapshot.NativeFrame) []byte {
+	switch {
+	case nf.Module != "" || nf.Symbol != "":
+		return b
+	case nf.PC < 4096:
+		return append(b, " <a jump to address 0: a call through a NULL function pointer; the caller is the return address at the stack top>"...)
+	}
+	return append(b, " <not in mapped code: a call or jump through a bad pointer; the caller is the return address at the stack top>"...)
 }
 
 // placedAt indexes the placed Python frames, sorted by their native frame,
