@@ -70,6 +70,9 @@ func signalPhrase(d *heuristics.CrashDetails) string {
 		return fmt.Sprintf("%s, a NULL pointer dereference (address %s)", d.Signal, *d.Addr)
 	case d.StackOverflow:
 		return fmt.Sprintf("%s, a stack overflow (address %s, beside the stack pointer)", d.Signal, *d.Addr)
+	case d.Reraised && d.Addr != nil:
+		// The code is the re-raise's (SI_TKILL); the address is the fault's.
+		return fmt.Sprintf("%s, a fault at address %s that a signal handler raised again", d.Signal, *d.Addr)
 	case d.Addr != nil && d.CodeName != "" && codeWords[d.CodeName] != "":
 		return fmt.Sprintf("%s, %s (address %s)", d.Signal, codeWords[d.CodeName], *d.Addr)
 	case d.Addr != nil:
@@ -165,6 +168,9 @@ func (w *words) crashEvidence(d *heuristics.CrashDetails) []string {
 		sig += fmt.Sprintf(", from pid %d", d.Sender)
 	}
 	if d.Addr != nil {
+		if d.Reraised {
+			sig += "; the handler's signal frame saved the fault"
+		}
 		sig += ", fault address " + d.Addr.String()
 		if d.NullPointer {
 			sig += " — below 4096, the page at 0 that Linux never maps: a NULL pointer plus an offset"
@@ -202,7 +208,7 @@ func (w *words) crashEvidence(d *heuristics.CrashDetails) []string {
 		if d.Handler != nil {
 			h = "the signal handler " + w.function(d.Handler)
 		}
-		out = append(out, h+" (faulthandler's, if enabled) caught the fault and raised it again, so the core records that second signal and not the fault address; the fault is the frame below the signal frame of the native stack")
+		out = append(out, h+" (faulthandler's, if enabled) caught the fault and raised it again, so the process dies of that second signal, which carries no fault address; the fault is the frame below the signal frame of the native stack, and what the kernel saved in that frame")
 	}
 	if len(d.Native) > 1 {
 		out = append(out, "native stack: "+w.chain(d.Native))
