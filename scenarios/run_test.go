@@ -298,6 +298,55 @@ func TestRunStackOverflow(t *testing.T) {
 	}
 }
 
+// TestRunFaulthandler runs crash_in_process.py's faulthandler ways under
+// pyhang run on a few interpreters: faulthandler catches the fault on its
+// alternate signal stack and raises it again. The report at the second
+// signal's delivery unwinds the crashed thread through the signal frame into
+// the stack the fault interrupted (copied from the stack pointer the frame
+// saved, not the handler's), through ctypes to the Python frames, and names
+// the fault the frame saved (a NULL pointer), not a signal the program sent
+// itself; the core pyhang writes there diagnoses the same.
+func TestRunFaulthandler(t *testing.T) {
+	for _, how := range []string{"faulthandler-segv", "faulthandler-null-call"} {
+		t.Run(how, func(t *testing.T) {
+			for _, in := range pickInterps(t, "3.8", "3.12", "3.13", "unstable-3.14") {
+				t.Run(in.Name, func(t *testing.T) {
+					t.Parallel()
+					dir := t.TempDir()
+					ready := filepath.Join(dir, "ready.json")
+					r := runUnder(t, in, []string{"--hang-after", "2m", "--core-dir", dir}, "crash_in_process.py", "--how", how, "--ready", ready)
+					if r.code != 139 {
+						t.Fatalf("exit %d, want 139\n%v", r.code, r)
+					}
+					report := string(r.stderr)
+					for _, bad := range []string{"native stack ends here", "Python frames not placed on the native stack",
+						"raised itself", "the stack memory is zeroed"} {
+						if strings.Contains(report, bad) {
+							t.Errorf("the report says %q\n%s", bad, tail(r.stderr, 6000))
+						}
+					}
+					if !regexp.MustCompile(`crash: SIGSEGV, a NULL pointer dereference \(address 0x0\) .*through ctypes from crash_in_process\.py:`).MatchString(report) {
+						t.Errorf("the report does not name a NULL pointer dereference through ctypes\n%s", tail(r.stderr, 6000))
+					}
+					m := regexp.MustCompile(`process (\d+) \(.*\) is about to die of SIGSEGV in thread \d+`).FindStringSubmatch(report)
+					raw, err := os.ReadFile(ready)
+					if m == nil || err != nil {
+						t.Fatalf("no crash headline, or no ready file (%v)\n%s", err, tail(r.stderr, 4000))
+					}
+					var rf struct {
+						Expect crashExpect `json:"expect"`
+					}
+					if err := json.Unmarshal(raw, &rf); err != nil {
+						t.Fatalf("ready file: %v", err)
+					}
+					pid, _ := strconv.Atoi(m[1])
+					checkCrashCore(t, filepath.Join(dir, "core."+m[1]), pid, rf.Expect)
+				})
+			}
+		})
+	}
+}
+
 // TestRunNoFalseHang runs healthy programs longer than --hang-after: one that sleeps
 // and waits on a Condition with a timeout a timer thread notifies, one that only
 // computes slowly while its main thread joins it. Neither is hung; each exits 0.

@@ -181,6 +181,13 @@ func freeze(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, stac
 	fz.signal = t.Signal()
 	if stacks != nil {
 		fz.copyStacks(t, stacks.pausePages(nil, fz.threads))
+		for range maxNestedSignals {
+			pages := stacks.handlerPages(fz.threads, fz.signal, copyOnly{fz.pages})
+			if len(pages) == 0 {
+				break
+			}
+			fz.copyStacks(t, pages)
+		}
 	}
 	keepKernelWaits(fz.threads, peek.Threads())
 	err = t.Close()

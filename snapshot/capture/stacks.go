@@ -49,10 +49,14 @@ type stackCopy struct {
 	// blocked is, by tid, the threads whose stacks were read, with the
 	// state what was read holds for.
 	blocked map[int]preCopied
-	maps    []target.Mapping
-	total   uint64          // bytes copied, towards maxStackCopyTotal
-	mods    *native.Modules // what the stacks were unwound with, for the rest
-	slab    frameSlab       // where their frames are taken from
+	// inHandler is the threads seen blocked inside a signal handler that
+	// runs on an alternate signal stack: the stack the signal interrupted
+	// is elsewhere, and the pause copies it too (handlerPages).
+	inHandler map[int]bool
+	maps      []target.Mapping
+	total     uint64          // bytes copied, towards maxStackCopyTotal
+	mods      *native.Modules // what the stacks were unwound with, for the rest
+	slab      frameSlab       // where their frames are taken from
 }
 
 type preCopied struct {
@@ -64,7 +68,8 @@ type preCopied struct {
 // copyBlockedStacks reads the used stacks of peek's threads that sit in a
 // system call, without stopping them, and unwinds each with mods.
 func copyBlockedStacks(peek *live.Process, mods *native.Modules) *stackCopy {
-	sc := &stackCopy{pages: map[uint64][]byte{}, blocked: map[int]preCopied{}, maps: peek.Mappings(), mods: mods}
+	sc := &stackCopy{pages: map[uint64][]byte{}, blocked: map[int]preCopied{}, inHandler: map[int]bool{},
+		maps: peek.Mappings(), mods: mods}
 	type cand struct {
 		th    target.Thread
 		cpu   uint64
@@ -133,6 +138,10 @@ func copyBlockedStacks(peek *live.Process, mods *native.Modules) *stackCopy {
 				sc.blocked[c.th.TID] = preCopied{th: c.th, stack: keepStack(&st, &sc.slab)}
 				continue
 			}
+			if elsewhere(&st, mem) {
+				sc.inHandler[c.th.TID] = true
+				continue // the pause copies both stacks
+			}
 			for _, r := range rs {
 				sc.pages[r.Addr] = bytes.Clone(r.Buf)
 			}
@@ -141,6 +150,17 @@ func copyBlockedStacks(peek *live.Process, mods *native.Modules) *stackCopy {
 		i = j
 	}
 	return sc
+}
+
+// elsewhere says whether a signal frame of st saved a stack pointer outside
+// mem: the handler ran on an alternate signal stack.
+func elsewhere(st *native.Stack, mem stackView) bool {
+	for i := range st.Frames {
+		if c := st.Frames[i].Context; c != nil && mem.Page(c.SP&^(cpython.PageSize-1)) == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // unwound returns the native stack of kt unwound before the pause, when the
@@ -244,6 +264,40 @@ func (sc *stackCopy) pausePages(pages []uint64, threads []target.Thread) []uint6
 		return pages
 	}
 	out := append(slices.Clone(pages), extra...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// maxNestedSignals bounds the rounds of handlerPages in one pause: a
+// handler that a second signal interrupted, on another stack, takes two.
+const maxNestedSignals = 3
+
+// handlerPages lists, for the stopped threads that may be inside a signal
+// handler running on an alternate signal stack (sigaltstack, as
+// faulthandler's), the pages of the stacks their signals interrupted that
+// the copy (mem) lacks: the stack pointer the kernel saved in the signal
+// frame, not the thread's, is where the rest of the stack is. Those threads
+// are the one whose stop is a signal's delivery (a crash caught by pyhang
+// run, the handler maybe having raised the signal again) and the ones seen
+// blocked in a handler before the pause; their first frames are unwound
+// over the copy, in the pause, to find the signal frames.
+func (sc *stackCopy) handlerPages(threads []target.Thread, sig *target.SigInfo, mem copyOnly) []uint64 {
+	var out []uint64
+	for i := range threads {
+		th := &threads[i]
+		if th.Regs == nil || !(sc.inHandler[th.TID] || sig != nil && sig.TID == th.TID) {
+			continue
+		}
+		for _, c := range sc.mods.SignalContexts(mem, th.Regs) {
+			// The working set may hold some pages of that stack already
+			// (the interpreter's frames on it), not all it needs.
+			for _, a := range sc.stackPages(c.SP) {
+				if mem.Page(a) == nil {
+					out = append(out, a)
+				}
+			}
+		}
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }

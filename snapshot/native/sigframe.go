@@ -1,6 +1,10 @@
 package native
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/pyhang/pyhang/snapshot/target"
+)
 
 // SignalContext is what the kernel saved of a thread when it delivered a
 // signal to a handler: the sigcontext of the signal frame (x86-64,
@@ -52,4 +56,27 @@ func (s *stackReader) signalContext(uc uint64) (*SignalContext, error) {
 		*w.v = v
 	}
 	return &c, nil
+}
+
+// maxHandlerFrames bounds the walk that looks for a thread's signal frames:
+// a C signal handler runs a few frames deep.
+const maxHandlerFrames = 32
+
+// SignalContexts returns the contexts of the signal frames among the
+// innermost frames of a thread whose registers are regs, innermost first:
+// where each signal interrupted the thread. A handler that runs on an
+// alternate signal stack (sigaltstack: faulthandler's) leaves the stack the
+// signal interrupted elsewhere; the context's SP says where, so that a copy
+// of the stack can take that one too. The walk goes as far as mem holds the
+// stack.
+func (m *Modules) SignalContexts(mem target.Memory, regs *target.Regs) []SignalContext {
+	var st Stack
+	m.unwind(&st, mem, regs, false, maxHandlerFrames)
+	var out []SignalContext
+	for i := range st.Frames {
+		if c := st.Frames[i].Context; c != nil {
+			out = append(out, *c)
+		}
+	}
+	return out
 }

@@ -108,6 +108,11 @@ func (m *Modules) Unwind(mem target.Memory, regs *target.Regs, lines bool) Stack
 // through the same frames (a --native snapshot of a big process has tens of
 // thousands of them).
 func (m *Modules) UnwindInto(st *Stack, mem target.Memory, regs *target.Regs, lines bool) {
+	m.unwind(st, mem, regs, lines, maxFrames)
+}
+
+// unwind is UnwindInto that stops after limit frames, the cut noted.
+func (m *Modules) unwind(st *Stack, mem target.Memory, regs *target.Regs, lines bool, limit int) {
 	st.Frames, st.End = st.Frames[:0], ""
 	if regs == nil {
 		st.End = "the thread's registers are unknown"
@@ -124,7 +129,7 @@ func (m *Modules) UnwindInto(st *Stack, mem target.Memory, regs *target.Regs, li
 		st.Frames = make([]Frame, 0, 32)
 	}
 	exact := true // frame 0's pc is the instruction itself, not a return address
-	for len(st.Frames) < maxFrames {
+	for len(st.Frames) < limit {
 		pc := r.v[regRA]
 		st.Frames = append(st.Frames, Frame{PC: pc, SP: r.v[regRSP]})
 		f := &st.Frames[len(st.Frames)-1]
@@ -144,7 +149,7 @@ func (m *Modules) UnwindInto(st *Stack, mem target.Memory, regs *target.Regs, li
 		}
 		r, exact = caller, step.signal
 	}
-	st.End = fmt.Sprintf("cut after %d frames", maxFrames)
+	st.End = fmt.Sprintf("cut after %d frames", limit)
 }
 
 // stepResult is what one unwinding step learned about the frame it left.
