@@ -185,9 +185,7 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 	if !opts.NoSource {
 		if view == nil {
 			view = viewOf(t, opts)
-			if hasRelativeFile(s.Threads) {
-				view.start, _ = p.StartDir()
-			}
+			view.relativeTo(p, s.Threads)
 		}
 		addSource(s, view)
 	}
@@ -207,20 +205,6 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 		opts.Spare(p.Release())
 	}
 	return s
-}
-
-// hasRelativeFile reports whether a frame's file is a relative path: the
-// script of a Python up to 3.8, started as `python dir/prog.py`.
-func hasRelativeFile(threads []snapshot.Thread) bool {
-	for i := range threads {
-		frames := threads[i].Frames
-		for fi := range frames {
-			if f := frames[fi].File; f != "" && f[0] != '/' && f[0] != '<' {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // viewOf is the target's own view of its files.

@@ -69,9 +69,7 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 	// waited for them (1-2 ms on 102 threads, paired runs).
 	view := viewOf(peek, opts)
 	if !opts.NoSource {
-		if hasRelativeFile(first.threads) {
-			view.start, _ = p.StartDir() // before the helper reads a file
-		}
+		view.relativeTo(p, first.threads) // before the helper reads a file
 		files := frameFiles(first.threads)
 		h.do(func() { view.prefetch(files) })
 	}

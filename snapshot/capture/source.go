@@ -14,10 +14,10 @@ const maxMissingWarnings = 8
 // addSource fills each frame's Source with its line's text, read through the
 // target's view, and warns once per file that cannot be read there (its
 // lines go unquoted, and bare acquire() sites in it cannot be judged).
-func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
+func addSource(s *snapshot.Snapshot, view *fileView) {
 	s.Files = view
 	files := map[string]*sourceLines{}
-	var missing []string
+	var missing, notes []string
 	var src *sourceLines
 	// Each frame in place: a list of the frames first (12,382 pointers on
 	// 102 threads) was fresh memory the snapshot touched for nothing.
@@ -25,11 +25,14 @@ func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
 		if src == nil || src.path != f.File {
 			var ok bool
 			if src, ok = files[f.File]; !ok {
-				text, err := view.Text(f.File)
-				if err != nil && !strings.HasPrefix(f.File, "<") && f.File != "" {
-					missing = append(missing, err.Error())
+				st := view.entry(f.File)
+				if st.err != nil && !strings.HasPrefix(f.File, "<") && f.File != "" {
+					missing = append(missing, st.err.Error())
 				}
-				src = newSourceLines(f.File, text)
+				if st.note != "" {
+					notes = append(notes, st.note)
+				}
+				src = newSourceLines(f.File, st.text)
 				files[f.File] = src
 			}
 		}
@@ -46,6 +49,10 @@ func addSource(s *snapshot.Snapshot, view snapshot.Sources) {
 		for j := range s.Tasks[i].Frames {
 			add(&s.Tasks[i].Frames[j])
 		}
+	}
+	sort.Strings(notes)
+	for _, n := range notes {
+		s.Target.Warnings = append(s.Target.Warnings, "source "+n)
 	}
 	sort.Strings(missing)
 	for i, m := range missing {

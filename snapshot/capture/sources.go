@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyhang/pyhang/internal/pysource"
 	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/cpython"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
@@ -32,14 +33,16 @@ const (
 // fileView implements snapshot.Sources for one target.
 type fileView struct {
 	root string // directory that is "/" for the target
-	cwd  string // directory relative paths start from ("" when unknown)
-	// start is the directory the target's script was started from
-	// (cpython.StartDir), in the target's own file system: a core records
-	// no working directory, and a live process may have changed its own
-	// since. Relative paths are read from it when it is known. Set before
-	// the first read.
-	start string
-	desc  string // how the view is named in messages: "pid 123's root"
+	cwd  string // the target's working directory ("" for a core, which records none)
+	// starts are the directories the target's script may have been started
+	// from (cpython.StartDirs), in the target's own file system, and code
+	// what the frames of each relative file say its lines hold: a relative
+	// path is resolved as the process resolved it, and a file found is
+	// checked against the running code (relative.go). Set before the first
+	// read.
+	starts []cpython.StartDir
+	code   map[string][]codeAt
+	desc   string // how the view is named in messages: "pid 123's root"
 
 	mu    sync.Mutex
 	cache map[string]*sourceText
@@ -49,6 +52,9 @@ type fileView struct {
 type sourceText struct {
 	text string
 	err  error
+	// note says what a relative path was resolved by, when the evidence
+	// is indirect or disagrees (relative.go); "" otherwise.
+	note string
 
 	parse  sync.Once
 	parsed *pysource.File // nil until Parsed, and for a file not read
@@ -132,33 +138,29 @@ func (v *fileView) entry(path string) *sourceText {
 	if st, ok := v.cache[path]; ok {
 		return st
 	}
-	text, err := v.read(path)
-	if err != nil {
-		err = fmt.Errorf("%s: not readable in %s: %w", path, v.desc, err)
+	st := &sourceText{}
+	switch {
+	case path == "" || strings.HasPrefix(path, "<"):
+		st.err = errors.New("not a file")
+	case filepath.IsAbs(path):
+		st.text, st.err = v.readFile(target.OpenInRoot(v.root, path))
+	default:
+		var parsed *pysource.File
+		st.text, parsed, st.note, st.err = v.readRelative(path)
+		if parsed != nil {
+			st.parse.Do(func() { st.parsed = parsed })
+		}
 	}
-	st := &sourceText{text: text, err: err}
+	if st.err != nil {
+		st.err = fmt.Errorf("%s: not readable in %s: %w", path, v.desc, st.err)
+	}
 	v.cache[path] = st
 	return st
 }
 
-func (v *fileView) read(path string) (string, error) {
-	if path == "" || strings.HasPrefix(path, "<") {
-		return "", errors.New("not a file")
-	}
-	var f *os.File
-	var err error
-	if filepath.IsAbs(path) {
-		f, err = target.OpenInRoot(v.root, path)
-	} else {
-		switch {
-		case v.start != "":
-			f, err = target.OpenInRoot(v.root, filepath.Join(v.start, path))
-		case v.cwd != "":
-			f, err = target.OpenBeneath(v.cwd, path)
-		default:
-			return "", errNoRoot
-		}
-	}
+// readFile reads an opened source file, within the bounds of one file and
+// of the snapshot.
+func (v *fileView) readFile(f *os.File, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}

@@ -5,45 +5,78 @@ import (
 	"strings"
 )
 
-// maxPathLen bounds a path read from sys.argv or sys.path.
-const maxPathLen = 4096
+const (
+	// maxPathLen bounds a path read from sys.argv or sys.path.
+	maxPathLen = 4096
+	// maxStartEntries bounds the sys.path entries looked at for StartDirs.
+	maxStartEntries = 8
+)
 
-// StartDir works out the directory a script was started from, which a core
-// does not record: up to 3.8, `python dir/prog.py` names the script's code
-// "dir/prog.py", relative to that directory. sys.argv[0] is the script as
-// it was given, and sys.path[0] its directory made absolute (with symbolic
-// links resolved): when the one ends with the directory part of the other,
-// what comes before is where the script was started. ok is false when
-// sys.argv[0] is absolute, is not a script (-c, -m), or does not match.
-func (p *Process) StartDir() (dir string, ok bool) {
-	interp, err := p.r.u64(p.Runtime + uint64(p.Layout.RuntimeInterpHead))
+// StartDir is a directory a script started by a relative path may have been
+// started from, and the sys.path entry it was worked out from.
+type StartDir struct {
+	Dir   string
+	Index int // of the entry in sys.path
+}
+
+// StartDirs works out where a script was started from, which a core does
+// not record: up to 3.8, `python dir/prog.py` names the script's code
+// "dir/prog.py", relative to that directory. sys.argv[0] is the script as it
+// was given, and Python puts at sys.path[0] its directory made absolute
+// (with symbolic links resolved): when an entry ends with the directory part
+// of sys.argv[0], what comes before is where the script may have been
+// started.
+//
+// Each is only a candidate: the program may have changed sys.path (put its
+// parent folder first, as many scripts do), so the entries are given in
+// order, from the first few, and the caller checks the file each leads to.
+// Entries that are not clean absolute paths are skipped: Python's own is a
+// resolved path, and a "dir/.." was written by the program. The main
+// interpreter's sys is read, never a subinterpreter's, whose sys.path is
+// its own. Nil when sys.argv[0] is absolute or not a script (-c, -m).
+func (p *Process) StartDirs() []StartDir {
+	interp, err := p.MainInterpreter()
 	if err != nil {
-		return "", false
+		return nil
 	}
 	sysdict, err := p.r.u64(interp + uint64(p.Layout.InterpSysdict))
 	if err != nil {
-		return "", false
+		return nil
 	}
-	first := func(name string) string {
+	items := func(name string, max int) []string {
 		list, ok := p.dictGet(sysdict, name)
 		if !ok {
-			return ""
+			return nil
 		}
-		items := p.Items(list, 1)
-		if len(items) == 0 {
-			return ""
+		var out []string
+		for _, it := range p.Items(list, max) {
+			s, n, err := p.strTotal(it, maxPathLen)
+			if err != nil || n > maxPathLen {
+				s = "" // unreadable or cut: no candidate, but the index stays
+			}
+			out = append(out, s)
 		}
-		s, err := p.str(items[0], maxPathLen)
-		if err != nil {
-			return ""
-		}
-		return s
+		return out
 	}
-	script, path0 := first("argv"), first("path")
-	if script == "" || strings.HasPrefix(script, "-") || path.IsAbs(script) || !path.IsAbs(path0) {
-		return "", false
+	argv := items("argv", 1)
+	if len(argv) == 0 {
+		return nil
 	}
-	return startDirOf(path.Clean(script), path.Clean(path0))
+	script := argv[0]
+	if script == "" || strings.HasPrefix(script, "-") || path.IsAbs(script) {
+		return nil
+	}
+	script = path.Clean(script)
+	var out []StartDir
+	for i, entry := range items("path", maxStartEntries) {
+		if !path.IsAbs(entry) || path.Clean(entry) != entry {
+			continue
+		}
+		if dir, ok := startDirOf(script, entry); ok {
+			out = append(out, StartDir{Dir: dir, Index: i})
+		}
+	}
+	return out
 }
 
 // startDirOf is the directory a relative script path was given from, when
