@@ -162,3 +162,72 @@ func TestRelativeScript(t *testing.T) {
 		})
 	}
 }
+
+// TestRelativeScriptMoved: a script started by a bare relative name from its
+// own folder, `python relative_script.py`, whose sys.path[0] no longer leads
+// to it. With --decoy the program puts first on sys.path a folder holding a
+// file of its own name, all comments; with --subinterpreter it creates a
+// subinterpreter, whose sys.path is its own. Up to 3.8 the script's frames
+// are named by the bare name, so pyhang must find the file the process
+// runs: each frame of the script quotes the script's own line, live and
+// from a core, never the decoy's comment; from a 3.8 core, which records no
+// working directory, a warning says what the file was found by.
+func TestRelativeScriptMoved(t *testing.T) {
+	src, err := filepath.Abs(filepath.Join("..", "testprogs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(src, "relative_script.py")
+	text, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(text), "\n")
+	// Copy the programs into the working directory, and name the script by
+	// its bare name there.
+	wrap := []string{"sh", "-c", `cp "$0"/*.py . || exit 1; s=$1; shift; for a; do if [ "$a" = "$s" ]; then set -- "$@" "${s##*/}"; else set -- "$@" "$a"; fi; shift; done; exec "$@"`,
+		src, script}
+	for _, mode := range []string{"--decoy", "--subinterpreter"} {
+		t.Run(strings.TrimPrefix(mode, "--"), func(t *testing.T) {
+			for _, in := range testinterp.All(t) {
+				t.Run(in.Name, func(t *testing.T) {
+					t.Parallel()
+					p := startProgramAt(t, in, wrap, script, mode)
+					lookEachWay(t, p.lookable(), func(t *testing.T, w way) {
+						s, _ := dumpJSON(t, w.target)
+						quoted := 0
+						for _, th := range s.Threads {
+							for _, f := range th.Frames {
+								if filepath.Base(f.File) != "relative_script.py" {
+									continue
+								}
+								if in.Minor <= 8 && filepath.IsAbs(f.File) {
+									t.Fatalf("the script's frame is %s: want the relative path Python 3.%d names it by", f.File, in.Minor)
+								}
+								if f.Line < 1 || f.Line > len(lines) {
+									t.Fatalf("%s:%d: no such line in the script", f.File, f.Line)
+								}
+								want := strings.TrimLeft(strings.TrimRight(lines[f.Line-1], " \t\r\f\v"), " \t\f\v")
+								if f.Source != want {
+									t.Errorf("%s:%d in %s quotes %q, want the script's own line %q", f.File, f.Line, f.Function, f.Source, want)
+								}
+								quoted++
+							}
+						}
+						if quoted < 3 {
+							t.Errorf("%d frames of the script, want at least 3 (serve, main, <module>)", quoted)
+						}
+						found := false
+						for _, m := range s.Target.Warnings {
+							found = found || strings.HasPrefix(m, "source relative_script.py: lines quoted from ")
+							t.Logf("warning: %s", m)
+						}
+						if in.Minor <= 8 && !w.live && !found {
+							t.Errorf("no warning says what the script's file was found by, in a core that records no working directory")
+						}
+					})
+				})
+			}
+		})
+	}
+}
