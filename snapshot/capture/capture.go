@@ -592,7 +592,9 @@ func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globals *globa
 			continue
 		}
 		if b.opts.Locals {
-			local(b.p, b.opts, out, v)
+			if err := local(b.p, b.opts, out, v); err != nil {
+				b.missf("the value of %s in %s() is unreadable: %v", v.Name, f.Function, err)
+			}
 		}
 		if ob := b.d.objs.Add(v.Value); ob != nil {
 			b.ref(out, v.Name, ob)
@@ -776,6 +778,14 @@ func (b *builder) warnf(format string, args ...any) {
 func (b *memBuilder) warnf(format string, args ...any) {
 	if len(b.d.warnings) < 200 {
 		b.d.warnings = append(b.d.warnings, fmt.Sprintf(format, args...))
+	}
+}
+
+// missf records memory the decode needed and could not read: the snapshot
+// is then incomplete (Target.Missing).
+func (b *memBuilder) missf(format string, args ...any) {
+	if len(b.d.missing) < 200 {
+		b.d.missing = append(b.d.missing, fmt.Sprintf(format, args...))
 	}
 }
 

@@ -33,12 +33,10 @@ func (b *memBuilder) intOf(v int) *int {
 
 // local records one bound local's repr: in the map of the JSON contract and
 // in the ordered list that also marks arguments and what the repr left out.
-func local(p *cpython.Process, opts Options, out *snapshot.Frame, v cpython.Var) {
-	lim := opts.LocalsLimits
-	if lim == (cpython.ReprLimits{}) {
-		lim = cpython.DefaultReprLimits
-	}
-	repr, cut := p.ReprLimited(v.Value, lim)
+// It returns the error of memory the repr needed and could not read (the
+// repr says which part is unreadable).
+func local(p *cpython.Process, opts Options, out *snapshot.Frame, v cpython.Var) error {
+	repr, cut, lost := p.ReprLimited(v.Value, localsLimits(opts))
 	if out.Locals == nil {
 		out.Locals = map[string]string{}
 	}
@@ -48,4 +46,13 @@ func local(p *cpython.Process, opts Options, out *snapshot.Frame, v cpython.Var)
 		l.Cut = &cut
 	}
 	out.LocalList = append(out.LocalList, l)
+	return lost
+}
+
+// localsLimits are the limits a local's repr is read within.
+func localsLimits(opts Options) cpython.ReprLimits {
+	if opts.LocalsLimits == (cpython.ReprLimits{}) {
+		return cpython.DefaultReprLimits
+	}
+	return opts.LocalsLimits
 }

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -123,6 +124,10 @@ func (b *memBuilder) decodeSplit(sh *threadShare, side sideRunner) {
 	<-done
 	b.p.Join(q, mark)
 	b.d.objs.Merge(other.d.objs)
+	// In one order whichever decoder met them: looking twice gives the
+	// same answer.
+	b.d.missing = append(b.d.missing, other.d.missing...)
+	slices.Sort(b.d.missing)
 	for id := range other.d.withHeld {
 		if b.d.withHeld == nil {
 			b.d.withHeld = map[string]bool{}

@@ -48,7 +48,7 @@ func (o *Objects) aioObject(v uint64, ob *snapshot.Object, depth int) {
 			locked := p.truthy(a)
 			ob.Locked = &locked
 		case "_value":
-			ob.Value, _ = p.ReprLimited(a, valueReprLimits)
+			ob.Value, _, _ = p.ReprLimited(a, valueReprLimits)
 		case "_bound_value": // a BoundedSemaphore's
 			ob.Initial = p.count(a)
 		case "_waiters":

@@ -547,7 +547,7 @@ func (o *Objects) pyAttrs(v uint64, ob *snapshot.Object, depth int) {
 			continue
 		case "_value", "_flag", "_state", "unfinished_tasks":
 			if ob.Kind != snapshot.KindThread {
-				ob.Value, _ = p.ReprLimited(a, valueReprLimits)
+				ob.Value, _, _ = p.ReprLimited(a, valueReprLimits)
 			}
 			if n == "unfinished_tasks" {
 				if v, err := p.smallInt(a); err == nil && v >= 0 && v <= 1<<40 {

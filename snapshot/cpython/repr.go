@@ -2,6 +2,8 @@ package cpython
 
 import (
 	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/target"
 )
 
 // ReprLimits bound the repr of a local: it is a hint for a person, and the
@@ -46,7 +49,7 @@ var shortReprLimits = ReprLimits{Depth: 2, Items: 5, Width: 80}
 // Repr returns a short repr of the object at v, for mentioning it in passing
 // (--locals uses ReprLimited with the limits asked for).
 func (p *Process) Repr(v uint64) string {
-	s, _ := p.ReprLimited(v, shortReprLimits)
+	s, _, _ := p.ReprLimited(v, shortReprLimits)
 	return s
 }
 
@@ -54,13 +57,16 @@ func (p *Process) Repr(v uint64) string {
 // Python's repr, within lim, and what it left out. Anything pyhang does not
 // decode is <Type object at 0x…>. Where something is cut, the text says how
 // much: "'abc'…(1200 more characters)", "[1, 2, …(98 more)]", "[…(12 items)]".
-func (p *Process) ReprLimited(v uint64, lim ReprLimits) (string, snapshot.Cut) {
+// A part whose memory cannot be read (a core that did not keep it) is
+// <unreadable Type object at 0x…>, and the error is the first such read's:
+// the caller says the snapshot lacks it.
+func (p *Process) ReprLimited(v uint64, lim ReprLimits) (string, snapshot.Cut, error) {
 	if p.r.budget.spent {
-		return reprNotRead, snapshot.Cut{}
+		return reprNotRead, snapshot.Cut{}, nil
 	}
 	r := &reprer{p: p, lim: lim, budget: lim.Width}
 	r.repr(v, 0)
-	return r.b.String(), r.cut
+	return r.b.String(), r.cut, r.lost
 }
 
 type reprer struct {
@@ -73,6 +79,19 @@ type reprer struct {
 	// open are the containers being written, outermost first: one met
 	// again inside itself is written as Python does, "[...]".
 	open []uint64
+	lost error // the first read of memory the target does not hold
+}
+
+// unreadable reports whether err is a read of memory the target does not
+// hold, and notes the first.
+func (r *reprer) unreadable(err error) bool {
+	if !errors.Is(err, target.ErrUnreadable) {
+		return false
+	}
+	if r.lost == nil {
+		r.lost = err
+	}
+	return true
 }
 
 // enter reports whether container v may be written (it is not already
@@ -104,10 +123,20 @@ func (r *reprer) repr(v uint64, depth int) {
 	}
 	tn, err := p.typeName(v)
 	if err != nil {
+		r.unreadable(err)
 		r.write(fmt.Sprintf("<unreadable object at %#x>", v))
 		return
 	}
-	other := func() { r.write(fmt.Sprintf("<%s object at %#x>", tn, v)) }
+	// other stands for a value pyhang does not decode, or one whose fields
+	// make no sense; never for one whose memory is missing, which is said
+	// to be unreadable: the two must not look alike.
+	other := func(err error) {
+		if r.unreadable(err) {
+			r.write(fmt.Sprintf("<unreadable %s object at %#x>", tn, v))
+			return
+		}
+		r.write(fmt.Sprintf("<%s object at %#x>", tn, v))
+	}
 	switch tn {
 	case "NoneType":
 		r.write("None")
@@ -115,7 +144,7 @@ func (r *reprer) repr(v uint64, depth int) {
 		n, err := p.intObj(v)
 		switch {
 		case err != nil:
-			other()
+			other(err)
 		case n.Sign() != 0:
 			r.write("True")
 		default:
@@ -124,14 +153,14 @@ func (r *reprer) repr(v uint64, depth int) {
 	case "int":
 		n, err := p.intObj(v)
 		if err != nil {
-			other()
+			other(err)
 			return
 		}
 		r.writeDigits(n.String())
 	case "float":
 		f, err := p.r.f64(v + floatValue)
 		if err != nil {
-			other()
+			other(err)
 			return
 		}
 		r.write(formatFloat(f))
@@ -139,7 +168,7 @@ func (r *reprer) repr(v uint64, depth int) {
 		keep := max(r.budget-2, 1)
 		s, n, err := p.strTotal(v, keep)
 		if err != nil {
-			other()
+			other(err)
 			return
 		}
 		r.write(strRepr(s))
@@ -151,7 +180,7 @@ func (r *reprer) repr(v uint64, depth int) {
 		keep := max(r.budget-3, 1)
 		b, cut, err := p.bytesObj(v, keep)
 		if err != nil {
-			other()
+			other(err)
 			return
 		}
 		r.write(bytesRepr(b))
@@ -164,7 +193,7 @@ func (r *reprer) repr(v uint64, depth int) {
 		re, err1 := p.r.f64(v + complexReal)
 		im, err2 := p.r.f64(v + complexImag)
 		if err1 != nil || err2 != nil {
-			other()
+			other(cmp.Or(err1, err2))
 			return
 		}
 		r.write(complexRepr(re, im))
@@ -186,7 +215,7 @@ func (r *reprer) repr(v uint64, depth int) {
 		q, err := p.r.u64(v + uint64(p.Layout.FuncQualname))
 		name, serr := p.str(q, maxNameLen)
 		if err != nil || serr != nil {
-			other()
+			other(cmp.Or(err, serr))
 			return
 		}
 		r.write(fmt.Sprintf("<function %s at %#x>", name, v))
@@ -195,7 +224,7 @@ func (r *reprer) repr(v uint64, depth int) {
 			r.write("<class '" + name + "'>")
 			return
 		}
-		other()
+		other(nil)
 	case "_thread.lock", "_thread.RLock":
 		if o := p.lockState(v, tn); o != nil {
 			state := "unlocked"
@@ -205,9 +234,9 @@ func (r *reprer) repr(v uint64, depth int) {
 			r.write(fmt.Sprintf("<%s %s object at %#x>", state, tn, v))
 			return
 		}
-		other()
+		other(nil)
 	default:
-		other()
+		other(nil)
 	}
 }
 
@@ -231,11 +260,11 @@ func (r *reprer) room(shown int) bool {
 	return shown < r.lim.Items && r.budget > 0 && r.nodes < maxReprNodes && !r.p.r.budget.spent
 }
 
-func (r *reprer) sequence(v uint64, tn string, depth int, other func()) {
+func (r *reprer) sequence(v uint64, tn string, depth int, other func(error)) {
 	p := r.p
 	n, err := p.r.i64(v + obSize)
 	if err != nil || n < 0 || n > 1<<28 {
-		other()
+		other(err)
 		return
 	}
 	open, close := "[", "]"
@@ -255,7 +284,7 @@ func (r *reprer) sequence(v uint64, tn string, depth int, other func()) {
 		items, _, err = p.listItems(v, want)
 	}
 	if err != nil {
-		other()
+		other(err)
 		return
 	}
 	r.write(open)
@@ -276,11 +305,11 @@ func (r *reprer) sequence(v uint64, tn string, depth int, other func()) {
 	r.write(close)
 }
 
-func (r *reprer) dict(v uint64, depth int, other func()) {
+func (r *reprer) dict(v uint64, depth int, other func(error)) {
 	p := r.p
 	used, err := p.r.i64(v + dictUsed)
 	if err != nil || used < 0 || used > 1<<28 {
-		other()
+		other(err)
 		return
 	}
 	if used > 0 && depth >= r.lim.Depth {
@@ -290,7 +319,7 @@ func (r *reprer) dict(v uint64, depth int, other func()) {
 	}
 	items, err := p.dictItems(v, min(int(used), r.lim.Items))
 	if err != nil {
-		other()
+		other(err)
 		return
 	}
 	r.write("{")
@@ -444,13 +473,13 @@ func hexEscape(sb *strings.Builder, kind byte, v uint32, digits int) {
 // set(), reading its hash table a slice at a time until enough items are
 // shown. A slot holds an item when its key is set and its hash is not -1
 // (a deleted item's dummy).
-func (r *reprer) set(v uint64, tn string, depth int, other func()) {
+func (r *reprer) set(v uint64, tn string, depth int, other func(error)) {
 	p := r.p
 	used, err1 := p.r.i64(v + setUsed)
 	mask, err2 := p.r.i64(v + setMask)
 	table, err3 := p.r.u64(v + setTable)
-	if err1 != nil || err2 != nil || err3 != nil || mask < 0 || mask+1 > maxSetSlots || (mask+1)&mask != 0 || used < 0 || used > mask+1 {
-		other()
+	if err := cmp.Or(err1, err2, err3); err != nil || mask < 0 || mask+1 > maxSetSlots || (mask+1)&mask != 0 || used < 0 || used > mask+1 {
+		other(err)
 		return
 	}
 	open, close := "{", "}"
@@ -471,8 +500,22 @@ func (r *reprer) set(v uint64, tn string, depth int, other func()) {
 	const slice = 256 // slots read at a time
 	full := false
 	for i := int64(0); i <= mask && !full && shown < int(used); i += slice {
-		raw, err := p.r.bytes(table+uint64(i*setEntry), int(min(slice, mask+1-i))*setEntry)
+		at := table + uint64(i*setEntry)
+		raw, err := p.r.bytes(at, int(min(slice, mask+1-i))*setEntry)
 		if err != nil {
+			if r.unreadable(err) {
+				// The items left are not cut but lost: say so, not "…(N more)".
+				if shown > 0 {
+					r.write(", ")
+				}
+				n, s := int(used)-shown, "s"
+				if n == 1 {
+					s = ""
+				}
+				r.write(fmt.Sprintf("<%d unreadable item%s at %#x>", n, s, at))
+				r.write(close)
+				return
+			}
 			break
 		}
 		for j := 0; j < len(raw); j += setEntry {

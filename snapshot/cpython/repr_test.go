@@ -1,8 +1,12 @@
 package cpython
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"testing"
+
+	"github.com/pyhang/pyhang/snapshot/target"
 )
 
 func TestStrRepr(t *testing.T) {
@@ -89,6 +93,53 @@ func TestComplexRepr(t *testing.T) {
 	} {
 		if got := complexRepr(tc.re, tc.im); got != tc.want {
 			t.Errorf("complexRepr(%v, %v) = %s, want %s", tc.re, tc.im, got, tc.want)
+		}
+	}
+}
+
+// TestReprUnreadable: a value whose memory the target does not hold (a core
+// that did not keep it) is said to be unreadable, never written as a type
+// pyhang does not decode, and the repr returns the read's error; a value
+// pyhang does not decode keeps its own form and no error.
+func TestReprUnreadable(t *testing.T) {
+	l, _ := LayoutFor(12)
+	const size = 4096
+	im := newImage(l, size)
+	const strType, setType, otherType = 0, 512, 1024
+	im.typeObj(strType, "str")
+	im.typeObj(setType, "set")
+	im.typeObj(otherType, "Widget")
+	// A str of 500 characters whose header ends the image: its characters
+	// lie past it.
+	long := size - int(l.StrASCIIData)
+	im.strObj(long, strType, 500, "")
+	// A set of one item whose hash table lies past the image.
+	set := 2048
+	im.ptr(set+obType, setType)
+	im.u64(set+setUsed, 1)
+	im.u64(set+setMask, 7)
+	im.u64(set+setTable, im.addr(size+4096))
+	widget := 2560
+	im.ptr(widget+obType, otherType)
+	p := fuzzProcess(l, im.b, true)
+
+	for _, c := range []struct {
+		name string
+		at   int
+		want string
+		lost bool
+	}{
+		{"str past the image", long, fmt.Sprintf("<unreadable str object at %#x>", im.addr(long)), true},
+		{"set table past the image", set, fmt.Sprintf("{<1 unreadable item at %#x>}", im.addr(size+4096)), true},
+		{"a pointer past the image", size + 64, fmt.Sprintf("<unreadable object at %#x>", im.addr(size+64)), true},
+		{"an undecoded type", widget, fmt.Sprintf("<Widget object at %#x>", im.addr(widget)), false},
+	} {
+		got, _, err := p.ReprLimited(im.addr(c.at), DefaultReprLimits)
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+		if lost := errors.Is(err, target.ErrUnreadable); lost != c.lost {
+			t.Errorf("%s: error %v, want one of unreadable memory: %v", c.name, err, c.lost)
 		}
 	}
 }
