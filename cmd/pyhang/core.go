@@ -97,6 +97,11 @@ func writeCore(pid int, path string, full bool, opts capture.Options) (*snapshot
 	}()
 	d := coredump.New(tmp, full)
 	opts.Keep = d
+	// The core keeps the pages the snapshot read; reading the locals as
+	// --locals does puts theirs among them, so that `dump CORE --locals`
+	// shows whole values (a str's second page, a set's items), not only
+	// what the snapshot needed to name its objects.
+	opts.ReadLocals = !full
 	if full && opts.Stop == nil {
 		opts.Stop = func(pid int) (capture.Stopped, error) {
 			return live.Attach(pid, live.Options{MaxPause: fullMaxPause})

@@ -26,11 +26,15 @@ type Options struct {
 	Locals bool // reprs of every frame's locals
 	// LocalsLimits bound each local's repr (zero: cpython.DefaultReprLimits).
 	LocalsLimits cpython.ReprLimits
-	Native       bool   // every thread's native stack, Python frames beside their interpreter frames
-	NonBlocking  bool   // never stop a live target (the snapshot may be inconsistent)
-	Exe          string // core: local copy of the executable
-	Sysroot      string // core: folder holding copies of the mapped files
-	NoSource     bool   // leave out the source lines (repeated looks)
+	// ReadLocals reads every local's repr as Locals would, without keeping
+	// it: the memory it takes is then among the pages a Keeper keeps, and
+	// a core written so shows the locals as the live process had them.
+	ReadLocals  bool
+	Native      bool   // every thread's native stack, Python frames beside their interpreter frames
+	NonBlocking bool   // never stop a live target (the snapshot may be inconsistent)
+	Exe         string // core: local copy of the executable
+	Sysroot     string // core: folder holding copies of the mapped files
+	NoSource    bool   // leave out the source lines (repeated looks)
 	// WatchGIL reads a live target's GIL for a while after the snapshot
 	// when a thread holds it while another waits (see gilwatch.go).
 	WatchGIL bool
@@ -591,10 +595,13 @@ func (b *memBuilder) frame(out *snapshot.Frame, f *cpython.Frame, globals *globa
 		if v.Value == 0 {
 			continue
 		}
-		if b.opts.Locals {
+		switch {
+		case b.opts.Locals:
 			if err := local(b.p, b.opts, out, v); err != nil {
 				b.missf("the value of %s in %s() is unreadable: %v", v.Name, f.Function, err)
 			}
+		case b.opts.ReadLocals:
+			b.p.ReprLimited(v.Value, localsLimits(b.opts))
 		}
 		if ob := b.d.objs.Add(v.Value); ob != nil {
 			b.ref(out, v.Name, ob)
