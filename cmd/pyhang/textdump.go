@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,44 +94,42 @@ func writeInterpreterState(w io.Writer, t snapshot.TargetInfo) {
 }
 
 // inheritedOSName is the kernel's name a thread has unless it was given
-// another: the process's, which threads inherit from the thread that
-// starts them. Most threads keep it: the name most of them have, or the
-// main thread's on a tie (a renamed main thread is then told too).
-func inheritedOSName(s *snapshot.Snapshot) string {
-	count := map[string]int{}
-	main := ""
+// another: the process's own, which threads inherit from the thread that
+// starts them. That is the main thread's name, and the executable's (cut
+// to the kernel's 15 bytes) for threads started before the main thread
+// renamed itself. Not the name most threads have: an interpreter that names
+// every thread after its threading name (Debian's 3.14) leaves two threads
+// renamed alike as the most common name.
+func inheritedOSName(s *snapshot.Snapshot) []string {
+	var names []string
 	for i := range s.Threads {
-		t := &s.Threads[i]
-		if t.OSName == "" {
-			continue
-		}
-		count[t.OSName]++
-		if t.Main {
-			main = t.OSName
+		if t := &s.Threads[i]; t.Main && t.OSName != "" {
+			names = append(names, t.OSName)
 		}
 	}
-	best := main
-	for name, n := range count {
-		if n > count[best] || n == count[best] && best != main && name < best {
-			best = name
-		}
+	if exe := path.Base(s.Target.Executable); s.Target.Executable != "" {
+		names = append(names, exe[:min(len(exe), commLen)])
 	}
-	return best
+	return names
 }
+
+// commLen is how many bytes of a name the kernel keeps (TASK_COMM_LEN less
+// its NUL).
+const commLen = 15
 
 // threadTitle is `Thread 4355 "posting" (ident 140123…)`, with the kernel's
 // name of the thread when it was given one (it differs from both the
-// threading name and inherited, the name threads inherit), and the
+// threading name and inherited, the names threads inherit), and the
 // interpreter when it is not the main one. The ident is in decimal, as
 // threading.get_ident() and logging's %(thread)d print it.
-func threadTitle(t *snapshot.Thread, inherited string) string {
+func threadTitle(t *snapshot.Thread, inherited []string) string {
 	name := t.Name
 	if name == "" {
 		name = "?"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thread %d \"%s\"", t.TID, esc(name))
-	if t.OSName != "" && t.OSName != t.Name && (t.OSName != inherited || t.NoThreadState) {
+	if t.OSName != "" && t.OSName != t.Name && (!slices.Contains(inherited, t.OSName) || t.NoThreadState) {
 		fmt.Fprintf(&b, " [OS name \"%s\"]", esc(t.OSName))
 	}
 	if t.NoThreadState {
@@ -152,7 +151,7 @@ func threadTitle(t *snapshot.Thread, inherited string) string {
 	return b.String()
 }
 
-func writeThread(w io.Writer, t *snapshot.Thread, inherited string) {
+func writeThread(w io.Writer, t *snapshot.Thread, inherited []string) {
 	fmt.Fprintf(w, "%s — %s, GIL %s\n", threadTitle(t, inherited), describeState(t), t.GIL)
 	if len(t.Native) > 0 || t.NativeEnd != "" {
 		writeMixedStack(w, t)

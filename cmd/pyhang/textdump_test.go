@@ -65,7 +65,7 @@ func TestWriteThreadParts(t *testing.T) {
 			{Function: "run", Qualname: "run", File: "/app/w.py", Line: 5},
 		}}
 	var b bytes.Buffer
-	writeThread(&b, th, "python3")
+	writeThread(&b, th, []string{"python3"})
 	out := b.String()
 	for _, want := range []string{
 		`Thread 7 "worker\x1b[31m" [OS name "pool-7"] (ident 99, subinterpreter 2, daemon)`,
@@ -82,13 +82,48 @@ func TestWriteThreadParts(t *testing.T) {
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("a raw escape reached the text:\n%q", out)
 	}
-	if got := threadTitle(&snapshot.Thread{TID: 9, Name: "w", OSName: "python3"}, "python3"); strings.Contains(got, "OS name") {
+	if got := threadTitle(&snapshot.Thread{TID: 9, Name: "w", OSName: "python3"}, []string{"python3"}); strings.Contains(got, "OS name") {
 		t.Errorf("a thread with the inherited kernel name: %s", got)
 	}
 	b.Reset()
-	writeThread(&b, &snapshot.Thread{TID: 8, OSName: "c-pause", NoThreadState: true, Ident: 0x7f00, GIL: "none", State: "blocked", Frames: []snapshot.Frame{}}, "python3")
+	writeThread(&b, &snapshot.Thread{TID: 8, OSName: "c-pause", NoThreadState: true, Ident: 0x7f00, GIL: "none", State: "blocked", Frames: []snapshot.Frame{}}, []string{"python3"})
 	if out := b.String(); !strings.Contains(out, `Thread 8 "?" [OS name "c-pause"] (no Python thread state, pthread 0x7f00)`) ||
 		!strings.Contains(out, "a thread without Python") {
 		t.Errorf("thread without Python:\n%s", out)
+	}
+}
+
+// TestInheritedOSName: a thread's kernel name is left out only when it is
+// the process's own (the main thread's or the executable's), not when it is
+// merely the most common: two threads renamed alike under an interpreter
+// that names every thread (Debian's 3.14) keep their name in the text, and
+// the main thread's name, the process's, is not shown against it.
+func TestInheritedOSName(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		exe   string
+		names [4]string // main, pool-0, pool-1, ThreadPoolExecutor-0_0
+		shown [4]bool
+	}{
+		{"every thread named (3.14)", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+			[4]string{"ld-linux-x86-64", "io-worker", "io-worker", "ThreadPoolExecu"}, [4]bool{false, true, true, true}},
+		{"threads inherit (3.12)", "/usr/bin/python3.12",
+			[4]string{"python", "io-worker", "io-worker", "python"}, [4]bool{false, true, true, false}},
+		{"the main thread renamed itself", "/usr/bin/python3.12",
+			[4]string{"server", "python3.12", "io-worker", "server"}, [4]bool{false, false, true, false}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &snapshot.Snapshot{Target: snapshot.TargetInfo{Executable: c.exe}}
+			for i, n := range []string{"MainThread", "pool-0", "pool-1", "ThreadPoolExecutor-0_0"} {
+				s.Threads = append(s.Threads, snapshot.Thread{TID: 10 + i, Name: n, OSName: c.names[i], Main: i == 0})
+			}
+			in := inheritedOSName(s)
+			for i := range s.Threads {
+				got := threadTitle(&s.Threads[i], in)
+				if shown := strings.Contains(got, "[OS name"); shown != c.shown[i] {
+					t.Errorf("%s: OS name shown %v, want %v", got, shown, c.shown[i])
+				}
+			}
+		})
 	}
 }

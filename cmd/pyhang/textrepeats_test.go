@@ -141,7 +141,7 @@ func TestElidedTraceback(t *testing.T) {
 	}
 	th.Frames = append(th.Frames, snapshot.Frame{Function: "<module>", File: "/p.py", Line: 9})
 	var b bytes.Buffer
-	writeThread(&b, th, "")
+	writeThread(&b, th, nil)
 	out := b.String()
 	if strings.Count(out, "in recurse") != 3 || !strings.Contains(out, "[the frame above repeated 997 more times; --format json lists every frame]") ||
 		!strings.Contains(out, "in <module>") {
@@ -149,7 +149,7 @@ func TestElidedTraceback(t *testing.T) {
 	}
 	th.Frames[500].Locals = map[string]string{"n": "500"}
 	b.Reset()
-	writeThread(&b, th, "")
+	writeThread(&b, th, nil)
 	if out := b.String(); !strings.Contains(out, "n = 500") || strings.Count(out, "repeated") != 2 {
 		t.Errorf("a frame with locals was cut, or the frames about it were not\n%s", out)
 	}
@@ -168,7 +168,7 @@ func BenchmarkWriteThread(b *testing.B) {
 		}
 		b.Run(strconv.Itoa(len(th.Frames)), func(b *testing.B) {
 			for b.Loop() {
-				writeThread(io.Discard, th, "")
+				writeThread(io.Discard, th, nil)
 			}
 		})
 	}
