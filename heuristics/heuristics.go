@@ -759,7 +759,9 @@ type AllBlockedDetails struct {
 // allBlocked: every thread waits, without a timeout, on something only
 // another thread of the process could release — and every one of them is
 // waiting too. Nothing can ever run again. Threads without Python count as
-// waiting when they are blocked without a timeout.
+// waiting when they are blocked without a timeout. A thread whose state the
+// snapshot lost (a truncated core) proves nothing: what it waits for, and
+// whether Python would wake it, is unknown.
 func allBlocked(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 	if len(s.Threads) == 0 {
 		return Finding{}, false
@@ -768,6 +770,9 @@ func allBlocked(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 	var python []*snapshot.Thread
 	for i := range s.Threads {
 		t := &s.Threads[i]
+		if t.StateLost {
+			return Finding{}, false
+		}
 		if t.NoThreadState {
 			// A thread without Python blocked with no timeout waits for
 			// another thread too; one that runs or will wake may yet

@@ -579,3 +579,22 @@ func TestFromFrames(t *testing.T) {
 		})
 	}
 }
+
+// TestAllBlockedStateLost: a thread whose state a truncated core lost is not
+// a thread without Python: the threads that remain, all blocked, do not make
+// the process all-blocked, since what the lost one does is unknown.
+func TestAllBlockedStateLost(t *testing.T) {
+	s := load(t, "all_blocked")
+	for i := range s.Threads {
+		if th := &s.Threads[i]; th.Name == "notifier" {
+			*th = snapshot.Thread{TID: th.TID, Ident: th.Ident, StateLost: true, StackLost: true,
+				GIL: snapshot.GILUnknown, State: th.State, Kernel: th.Kernel, Frames: []snapshot.Frame{}}
+		}
+	}
+	a := locks.Analyze(s)
+	for _, f := range Find(s, a, waitgraph.Build(s, a)) {
+		if f.Kind == AllBlocked {
+			t.Errorf("all-blocked over %v with a thread whose state was lost: %+v", f.Threads, f)
+		}
+	}
+}

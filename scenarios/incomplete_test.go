@@ -4,10 +4,12 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pyhang/pyhang/internal/testinterp"
+	"github.com/pyhang/pyhang/snapshot"
 )
 
 // TestIncomplete: a core that lost memory is never reported healthy. A
@@ -73,4 +75,78 @@ func TestIncomplete(t *testing.T) {
 		t.Errorf("text report: exit %d, want 4 and a word that the snapshot is incomplete:\n%s", text.code, tail(text.stdout, 600))
 	}
 	t.Logf("missing: %q", rep.Target.Missing)
+}
+
+// TestIncompleteThreadList: a core that lost a thread state cuts the thread
+// list there. The kernel threads left over are Python threads whose state
+// could not be read, not threads without Python; and the threads that remain,
+// all blocked, do not make the process all-blocked: diagnose says the
+// snapshot is incomplete (exit 4). The page of one thread state after
+// another of testprogs/all_blocked.py's kernel core is taken out until the
+// list is cut after its first thread.
+func TestIncompleteThreadList(t *testing.T) {
+	for _, in := range testinterp.All(t) {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			p := startProgram(t, in, "all_blocked.py")
+			core, ok := testinterp.KernelCore(t, p.Started)
+			if !ok {
+				t.Skip("the kernel wrote no core file on this machine (reason logged above)")
+			}
+			whole, _ := dumpJSON(t, core)
+			b, err := os.ReadFile(core)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cut := filepath.Join(t.TempDir(), "cut.core")
+			for _, th := range whole.Threads {
+				if th.Main || th.Tstate == 0 {
+					continue
+				}
+				if err := os.WriteFile(cut, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				page := uint64(th.Tstate) &^ 4095
+				if !dropPage(t, cut, page) {
+					continue
+				}
+				r := runPyhang(t, "dump", cut, "--format", "json")
+				var s snapshot.Snapshot
+				if r.code != 0 || json.Unmarshal(r.stdout, &s) != nil {
+					continue // the list's head lost: nothing to read
+				}
+				lost := 0
+				for _, got := range s.Threads {
+					if got.NoThreadState {
+						t.Errorf("thread %d shown without Python, its state lost with page %#x", got.TID, page)
+					}
+					if got.StateLost {
+						lost++
+					}
+				}
+				if lost == 0 {
+					continue // the page held nothing the list needs
+				}
+				if len(s.Threads) != len(whole.Threads) || len(s.Target.Missing) == 0 {
+					t.Errorf("without page %#x: %d threads of %d, missing %q", page, len(s.Threads), len(whole.Threads), s.Target.Missing)
+				}
+				d, r := diagnoseJSON(t, cut)
+				if r.code != 4 {
+					t.Errorf("diagnose without page %#x: exit %d, want 4 (incomplete)\n%s", page, r.code, tail(r.stdout, 1500))
+				}
+				for _, f := range d.Findings {
+					if f.Kind == "all-blocked" {
+						t.Errorf("all-blocked over %v, with %d thread state(s) lost", f.Threads, lost)
+					}
+				}
+				text := runPyhang(t, "dump", cut)
+				if strings.Contains(string(text.stdout), "without Python") || !strings.Contains(string(text.stdout), "Python thread state unreadable") {
+					t.Errorf("text dump:\n%s", tail(text.stdout, 2000))
+				}
+				t.Logf("without page %#x: %d of %d thread states lost; missing %q", page, lost, len(s.Threads), s.Target.Missing)
+				return
+			}
+			t.Fatalf("no thread state's page, taken out of the core, cut the thread list after its first thread")
+		})
+	}
 }

@@ -120,6 +120,11 @@ type Thread struct {
 	// not read (target.missing says why): its outer frames, and what their
 	// with blocks hold, are unknown.
 	StackLost bool `json:"stack_lost,omitempty"`
+	// StateLost marks a kernel thread left over when the thread list could
+	// not be read whole (target.missing says why): its thread state may be
+	// among those lost, so whether it runs Python, and what, is unknown. It
+	// has StackLost too.
+	StateLost bool `json:"thread_state_lost,omitempty"`
 	// StackRefs are the suspended generators found on the value stacks of
 	// the thread's frames and in none of their locals: a for loop's
 	// iterator, or a slot left from an earlier instruction. Read only for a

@@ -129,11 +129,17 @@ func threadTitle(t *snapshot.Thread, inherited []string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thread %d \"%s\"", t.TID, esc(name))
-	if t.OSName != "" && t.OSName != t.Name && (!slices.Contains(inherited, t.OSName) || t.NoThreadState) {
+	// A thread pyhang knows no Python name of is told by the kernel's.
+	nameless := t.NoThreadState || t.StateLost
+	if t.OSName != "" && t.OSName != t.Name && (!slices.Contains(inherited, t.OSName) || nameless) {
 		fmt.Fprintf(&b, " [OS name \"%s\"]", esc(t.OSName))
 	}
-	if t.NoThreadState {
-		b.WriteString(" (no Python thread state")
+	if nameless {
+		if t.StateLost {
+			b.WriteString(" (Python thread state unreadable")
+		} else {
+			b.WriteString(" (no Python thread state")
+		}
 		if t.Ident != 0 {
 			fmt.Fprintf(&b, ", pthread %#x", t.Ident)
 		}
@@ -161,6 +167,8 @@ func writeThread(w io.Writer, t *snapshot.Thread, inherited []string) {
 		switch {
 		case t.NoThreadState:
 			fmt.Fprintln(w, "  (a thread without Python: no Python frames)")
+		case t.StateLost:
+			fmt.Fprintln(w, "  (its Python thread state may be among those the thread list lost: whether it runs Python, and what, is unknown)")
 		case t.StackLost:
 			fmt.Fprintln(w, "  (its Python frames could not be read: see the warnings above)")
 		default:

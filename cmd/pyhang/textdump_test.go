@@ -127,3 +127,16 @@ func TestInheritedOSName(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteThreadStateLost: a thread whose state a truncated core lost is
+// told as a Python thread of unknown state, never as one without Python.
+func TestWriteThreadStateLost(t *testing.T) {
+	var b bytes.Buffer
+	writeThread(&b, &snapshot.Thread{TID: 8, OSName: "python3", StateLost: true, StackLost: true, Ident: 0x7f00,
+		GIL: "unknown", State: "blocked", Frames: []snapshot.Frame{}}, []string{"python3"})
+	out := b.String()
+	if !strings.Contains(out, `Thread 8 "?" [OS name "python3"] (Python thread state unreadable, pthread 0x7f00)`) ||
+		!strings.Contains(out, "whether it runs Python, and what, is unknown") || strings.Contains(out, "without Python") {
+		t.Errorf("thread whose state was lost:\n%s", out)
+	}
+}

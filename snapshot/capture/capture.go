@@ -237,6 +237,9 @@ type decoded struct {
 	warnings []string
 	missing  []string // what the memory lacks (Target.Missing)
 	forked   int      // how many threads a fork decoded (split.go)
+	// listCut is set when the thread list could not be read whole: the
+	// kernel threads left over may be Python threads whose states were lost.
+	listCut bool
 }
 
 // memBuilder decodes the memory part of a snapshot.
@@ -283,6 +286,7 @@ func decodeMemory(p *cpython.Process, opts Options, side sideRunner) (*decoded, 
 	if err != nil {
 		b.warnf("thread list incomplete: %v", err)
 		d.missing = append(d.missing, fmt.Sprintf("the thread list is incomplete: %v", err))
+		d.listCut = true
 	}
 	d.gil, d.gilErr = p.GIL()
 	if d.gilErr != nil {

@@ -16,7 +16,10 @@ import (
 //
 // A thread state whose kernel thread was not found leaves one kernel thread
 // that may be its own: then the leftover threads are not claimed to be
-// without a thread state, and the report says so.
+// without a thread state, and the report says so. When the thread list
+// itself was cut short (a truncated core), the leftover threads may be
+// Python threads whose states were lost with it: they are listed as such
+// (StateLost), their Python side unknown, never as threads without Python.
 func (b *builder) noStateThreads(kthreads []target.Thread, gil cpython.GIL) {
 	matched := map[int]bool{}
 	unmatched := 0
@@ -44,6 +47,9 @@ func (b *builder) noStateThreads(kthreads []target.Thread, gil cpython.GIL) {
 	for _, kt := range left {
 		th := snapshot.Thread{TID: kt.TID, NoThreadState: true, Main: kt.TID == b.t.PID(),
 			GIL: snapshot.GILNone, State: snapshot.StateUnknown, Frames: []snapshot.Frame{}}
+		if b.d.listCut {
+			th.NoThreadState, th.StateLost, th.StackLost, th.GIL = false, true, true, snapshot.GILUnknown
+		}
 		if kt.Regs != nil {
 			th.Ident = kt.Regs.FSBase // the pthread_t, on glibc
 		}
@@ -56,7 +62,7 @@ func (b *builder) noStateThreads(kthreads []target.Thread, gil cpython.GIL) {
 		case b.mods != nil:
 			b.innermost(&th, kt)
 		}
-		if th.GIL == snapshot.GILWaiting {
+		if th.GIL == snapshot.GILWaiting && th.NoThreadState {
 			// Only a thread with a thread state takes the GIL.
 			b.warnf("thread %d has no thread state yet waits on the GIL's condition variable (futex %s)", kt.TID, fmt.Sprint(th.Kernel.Futex))
 		}
