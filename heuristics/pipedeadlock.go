@@ -40,6 +40,12 @@ type PipeDeadlock struct {
 	TargetFD *int   `json:"target_fd,omitempty"`
 	// Pipes are the Popen's streams connected to pipes.
 	Pipes []string `json:"pipes,omitempty"`
+	// ReadFD is set when Thread reads a pipe rather than waits for the
+	// child to exit: the target's descriptor it reads, a pipe only the
+	// child feeds (ReadPipe its inode), while the child waits to write to
+	// another pipe only the target reads (TargetFD).
+	ReadFD   *int   `json:"read_fd,omitempty"`
+	ReadPipe uint64 `json:"read_pipe_inode,omitempty"`
 }
 
 func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
@@ -82,7 +88,70 @@ func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 			Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid)}}, Pipe: d}}
 		out = append(out, f)
 	}
+	return append(out, crossPipeDeadlocks(s, a)...)
+}
+
+// crossPipeDeadlocks finds a thread reading a pipe that only a child feeds
+// while that child waits to write to another pipe that only the target
+// reads, and no other thread of the target can run to read it: the parent
+// reads the child's stdout to its end, the child is blocked on a full
+// stderr. The kernel shows both (live targets), and a whole scan of every
+// process's descriptors who holds the two ends.
+func crossPipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
+	var out []Finding
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		k := t.Kernel
+		if k == nil || len(k.PipeWriters) != 1 || k.FD == nil || t.State != snapshot.StateIO {
+			continue
+		}
+		c := childByPID(s, k.PipeWriters[0])
+		if c == nil || c.Pipe == nil || !c.Pipe.OnlyTarget || c.Pipe.Inode == k.PipeInode || (c.Syscall != "write" && c.Syscall != "writev") {
+			continue
+		}
+		fd, ok := blockedOnTarget(c)
+		if !ok || !othersStuck(s, a, map[int]bool{t.TID: true}) {
+			continue
+		}
+		readFD := *k.FD
+		d := &PipeDeadlock{Thread: t.TID, Child: c.PID, Comm: c.Comm, Proven: true, ChildSyscall: c.Syscall, ChildFD: c.FD,
+			Pipe: c.Pipe.Inode, TargetFD: &fd, ReadFD: &readFD, ReadPipe: k.PipeInode}
+		f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{t.TID}, Objects: []string{}}
+		if popen := popenOf(s, c.PID); popen != nil {
+			r := locks.RefOf(popen)
+			d.Popen, d.Args, d.Pipes = &r, popen.Child.Args, popen.Child.Pipes
+			f.Objects = append(f.Objects, popen.ID)
+		}
+		step := CycleStep{ThreadWait: ThreadWait{Thread: t.TID, Frame: locks.OwnFrame(t, 0)}}
+		if a.Waits[t.TID] != nil {
+			step.ThreadWait = threadWait(a, t.TID)
+		}
+		f.Details = &DeadlockDetails{Cycle: []CycleStep{step}, Pipe: d}
+		out = append(out, f)
+	}
 	return out
+}
+
+// childByPID is the target's child process pid, or nil.
+func childByPID(s *snapshot.Snapshot, pid int) *snapshot.ChildProcess {
+	for i := range s.Target.Children {
+		if s.Target.Children[i].PID == pid {
+			return &s.Target.Children[i]
+		}
+	}
+	return nil
+}
+
+// popenOf is the subprocess.Popen object of child pid, when memory holds
+// one.
+func popenOf(s *snapshot.Snapshot, pid int) *snapshot.Object {
+	var best *snapshot.Object
+	for _, ob := range s.Objects {
+		if ob.Child != nil && ob.Child.PID == pid && (best == nil || ob.ID < best.ID) {
+			best = ob
+		}
+	}
+	return best
 }
 
 // blockedOnTarget: the child is blocked writing to a pipe whose read end

@@ -47,11 +47,14 @@ type procExpect struct {
 	Handler     string `json:"handler"`
 	Interrupted string `json:"interrupted"`
 	// Pipe deadlock.
-	PipeDeadlock string   `json:"pipe_deadlock"`
-	ChildPID     int      `json:"child_pid"`
-	ChildFD      int      `json:"child_fd"`
-	TargetFD     int      `json:"target_fd"`
-	Pipes        []string `json:"pipes"`
+	PipeDeadlock string `json:"pipe_deadlock"`
+	ChildPID     int    `json:"child_pid"`
+	ChildFD      int    `json:"child_fd"`
+	TargetFD     int    `json:"target_fd"`
+	// ReadFD is the parent's descriptor it reads, a pipe only the child
+	// feeds, instead of waiting for the child to exit (live only).
+	ReadFD int      `json:"read_fd"`
+	Pipes  []string `json:"pipes"`
 	// Fork child.
 	ForkOrphan    string   `json:"fork_orphan"`
 	Owner         string   `json:"owner"`
@@ -150,6 +153,7 @@ type deadlockDetails struct {
 		Inode    uint64   `json:"pipe_inode"`
 		TargetFD *int     `json:"target_fd"`
 		Pipes    []string `json:"pipes"`
+		ReadFD   *int     `json:"read_fd"`
 	} `json:"pipe"`
 	Handler *struct {
 		Thread      int `json:"thread"`
@@ -163,7 +167,7 @@ type deadlockDetails struct {
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py",
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py", "pipe_deadlock.py --read-stdout",
 	"generator_held_lock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_lost_task.py --start-method forkserver", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
@@ -259,7 +263,7 @@ func procCheck(t *testing.T, w way, want procExpect) {
 	// From a core a lost task proves nothing (the children are not in it);
 	// with spawn, the kernel's core also lacks the pool's semaphores (shared
 	// mappings of /dev/shm files), and the answer is then "incomplete".
-	unproven := !live && (want.LostTask != "" || want.DeadWorker != "")
+	unproven := !live && (want.LostTask != "" || want.DeadWorker != "" || want.ReadFD > 0)
 	d.checkCode(t, r, want.Healthy || unproven, w.lossy || unproven)
 	switch {
 	case want.Healthy:
@@ -482,6 +486,13 @@ func checkSignalDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
 // on the pipe whose read end the parent holds; from a core, where the
 // child's state is not recorded, a warning from the Popen's pipes alone.
 func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live bool) {
+	if want.ReadFD > 0 && !live {
+		// A core shows neither the child nor who holds the pipes.
+		if ps := d.problems(); len(ps) != 0 {
+			t.Errorf("from a core: %s, want no problem claimed", d.Findings[ps[0]].Summary)
+		}
+		return
+	}
 	i := d.onlyProblem(t, "deadlock")
 	f := d.Findings[i]
 	var dd deadlockDetails
@@ -505,6 +516,9 @@ func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live boo
 	}
 	if !strings.Contains(f.Summary, "communicate()") {
 		t.Errorf("the summary does not suggest communicate(): %s", f.Summary)
+	}
+	if got := p.ReadFD; (want.ReadFD > 0) != (got != nil) || got != nil && *got != want.ReadFD {
+		t.Errorf("read_fd %v, want %d (0: none)", got, want.ReadFD)
 	}
 }
 

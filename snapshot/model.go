@@ -188,6 +188,13 @@ type Kernel struct {
 	// descriptors were read (live targets, pyhang in the machine's first pid
 	// namespace). Only the target's own threads can then end the call.
 	PipeOwnOnly bool `json:"pipe_own_only,omitempty"`
+	// PipeWriters are the processes other than the target that hold the
+	// write end of the pipe a read waits on (live targets), when every
+	// process's descriptors were read and each is a child of the target
+	// (pids in the target's namespace): only they, or the target's own
+	// threads, can end the read. Read only when such a child itself waits
+	// to write to a pipe the target reads.
+	PipeWriters []int `json:"pipe_writers,omitempty"`
 	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`
 	// FileLock is the file a flock(), or an fcntl() F_SETLKW or

@@ -99,6 +99,12 @@ type Pipe struct {
 	Inode uint64 `json:"inode"`
 	// Ends are the target's own descriptors open on it.
 	Ends []PipeEnd `json:"target_ends,omitempty"`
+	// OnlyTarget is set when every process's descriptors were read and no
+	// process but the target holds the end the child waits on (the read
+	// end it writes to): only the target can end its wait. Read only when
+	// a thread of the target reads a pipe this child feeds
+	// (Kernel.PipeWriters).
+	OnlyTarget bool `json:"only_target,omitempty"`
 }
 
 // PipeEnd is a descriptor of the target open on a pipe.

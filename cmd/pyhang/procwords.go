@@ -154,6 +154,10 @@ func (w *words) childName(pid int, comm string) string {
 
 func (w *words) pipeSummary(p *heuristics.PipeDeadlock) string {
 	who := w.threadName(p.Thread)
+	if p.ReadFD != nil {
+		return fmt.Sprintf("deadlock between this process and %s: %s reads fd %d, a pipe only the child writes to, and the child is blocked writing to %s, a full pipe only this process reads (fd %d), which no thread reads — read both pipes at once: use communicate(), or read each in a thread of its own, or send %s to a file or DEVNULL",
+			w.childName(p.Child, p.Comm), who, *p.ReadFD, streamOf(p.ChildFD), *p.TargetFD, streamOf(p.ChildFD))
+	}
 	if !p.Proven {
 		return fmt.Sprintf("possible pipe deadlock: %s waits for %s to exit, and does not read its %s, which are pipes: a child that writes more than a pipe holds (64 KiB) blocks until this process reads, so neither moves; the core does not show the child's state — use communicate() instead of wait(), it reads the pipes while it waits",
 			who, w.childName(p.Child, p.Comm), strings.Join(p.Pipes, " and "))
@@ -176,6 +180,16 @@ func (w *words) pipeSummary(p *heuristics.PipeDeadlock) string {
 func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
 	p := d.Pipe
 	st := d.Cycle[0]
+	if p.ReadFD != nil {
+		out := []string{fmt.Sprintf("%s is blocked in read on fd %d, pipe inode %d, at %s; of every process, only %s holds its write end (/proc)",
+			w.threadLabel(st.Thread), *p.ReadFD, p.ReadPipe, w.frameAt(st.Thread, st.Frame), w.childName(p.Child, p.Comm))}
+		if p.Args != "" {
+			out = append(out, "the child's command line: "+w.esc(p.Args))
+		}
+		return append(out,
+			fmt.Sprintf("the kernel shows the child blocked in %s on fd %d, pipe inode %d; this process's fd %d is the other end of that pipe, and no other process holds it (/proc)", w.esc(p.ChildSyscall), *p.ChildFD, p.Pipe, *p.TargetFD),
+			"no other thread of this process can run to read that pipe")
+	}
 	out := []string{fmt.Sprintf("%s waits for %s at %s (%s)", w.threadLabel(st.Thread), w.ref(st.Waits), w.frameAt(st.Thread, st.Frame), w.evidence(w.locks.Waits[st.Thread].Evidence))}
 	if p.Args != "" {
 		out = append(out, "the child's command line: "+w.esc(p.Args))

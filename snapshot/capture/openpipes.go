@@ -72,6 +72,7 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 	if len(ends) == 0 {
 		return
 	}
+	defer feedingChildren(s, t.PID(), k)
 	var known map[live.PipeEndRef]bool
 	if k != nil {
 		known = k.pipesHeld
@@ -98,6 +99,68 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 		if own && kn.FD == nil {
 			kn.PipeInode = pipes[kn.FDs[0]].Inode
 		}
+	}
+}
+
+// feedingChildren looks, for a live target, for a thread that reads a pipe
+// while a child of the target waits to write to another pipe the target
+// holds the read end of: a parent reading a child's stdout to its end while
+// the child blocks on a full stderr. Only a whole scan of every process's
+// descriptors tells who holds the two ends (Kernel.PipeWriters,
+// Pipe.OnlyTarget), so it is made only then.
+func feedingChildren(s *snapshot.Snapshot, pid int, k *kin) {
+	if k == nil {
+		return
+	}
+	var writers []*snapshot.ChildProcess
+	for i := range s.Target.Children {
+		c := &s.Target.Children[i]
+		if c.Pipe == nil || c.State == "Z" || (c.Syscall != "write" && c.Syscall != "writev") {
+			continue
+		}
+		if slices.ContainsFunc(c.Pipe.Ends, func(e snapshot.PipeEnd) bool { return !e.Write }) {
+			writers = append(writers, c)
+		}
+	}
+	var readers []*snapshot.Kernel
+	for i := range s.Threads {
+		kn := s.Threads[i].Kernel
+		if kn != nil && kn.PipeInode != 0 && !kn.PipeOwnOnly && kn.FD != nil && (kn.Nr == sysRead || kn.Nr == sysReadv) {
+			readers = append(readers, kn)
+		}
+	}
+	if len(writers) == 0 || len(readers) == 0 {
+		return
+	}
+	var ends []live.PipeEndRef
+	for _, kn := range readers {
+		ends = append(ends, live.PipeEndRef{Inode: kn.PipeInode, Write: true})
+	}
+	for _, c := range writers {
+		ends = append(ends, live.PipeEndRef{Inode: c.Pipe.Inode, Write: false})
+	}
+	holders, complete := live.PipeEndHolders(pid, ends)
+	if !complete {
+		return
+	}
+	child := map[int]int{} // host pid → pid in the target's namespace
+	for _, c := range k.children {
+		child[c.HostPID] = c.PID
+	}
+	for i, kn := range readers {
+		var pids []int
+		for _, h := range holders[i] {
+			p, ok := child[h]
+			if !ok {
+				pids = nil // a process that is no child of the target: not told
+				break
+			}
+			pids = append(pids, p)
+		}
+		kn.PipeWriters = pids
+	}
+	for j, c := range writers {
+		c.Pipe.OnlyTarget = len(holders[len(readers)+j]) == 0
 	}
 }
 

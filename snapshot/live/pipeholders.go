@@ -59,12 +59,18 @@ func PipeEndsHeldElsewhere(pid int, first []int, ends []PipeEndRef) (held []bool
 	}
 	seen := map[int]bool{pid: true}
 	left, budget := len(ends), maxScannedFDs
+	found := func(_ int, i int) {
+		if !held[i] {
+			held[i] = true
+			left--
+		}
+	}
 	for _, p := range append(first, procs...) {
 		if seen[p] {
 			continue
 		}
 		seen[p] = true
-		if !holdsPipeEnds(p, ends, want, held, &left, &budget) {
+		if !holdsPipeEnds(p, ends, want, found, &budget) {
 			return held, false
 		}
 		if left == 0 {
@@ -72,6 +78,41 @@ func PipeEndsHeldElsewhere(pid int, first []int, ends []PipeEndRef) (held []bool
 		}
 	}
 	return held, true
+}
+
+// PipeEndHolders lists, for each of ends, every process other than pid
+// that holds it (host pids, in scan order), reading every process's
+// descriptors: no early end, so it costs a whole scan. complete is as for
+// PipeEndsHeldElsewhere; only a complete list proves who alone can end a
+// wait on the pipe.
+func PipeEndHolders(pid int, ends []PipeEndRef) (holders [][]int, complete bool) {
+	holders = make([][]int, len(ends))
+	if len(ends) == 0 {
+		return holders, true
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err != nil || ns != initPIDNamespace {
+		return holders, false
+	}
+	procs, err := allPIDs()
+	if err != nil {
+		return holders, false
+	}
+	want := map[uint64][]int{}
+	for i, e := range ends {
+		want[e.Inode] = append(want[e.Inode], i)
+	}
+	budget := maxScannedFDs
+	found := func(p, i int) {
+		if n := len(holders[i]); n == 0 || holders[i][n-1] != p {
+			holders[i] = append(holders[i], p)
+		}
+	}
+	for _, p := range procs {
+		if p != pid && !holdsPipeEnds(p, ends, want, found, &budget) {
+			return holders, false
+		}
+	}
+	return holders, true
 }
 
 // allPIDs lists the processes in /proc.
@@ -94,13 +135,12 @@ func allPIDs() ([]int, error) {
 	return out, nil
 }
 
-// holdsPipeEnds marks in held the ends (want: their indexes by inode) that
-// process p has a descriptor open on, counting down left as each is first
-// found. It returns false when that cannot be told: p's descriptors cannot
-// be read, or the budget of descriptors ran out. A process that ended
-// meanwhile holds nothing. Each link is read relative to p's fd directory
+// holdsPipeEnds calls found(p, i) for each of the ends (want: their indexes
+// by inode) that process p has a descriptor open on. It returns false when
+// that cannot be told: p's descriptors cannot be read, or the budget of
+// descriptors ran out. A process that ended meanwhile holds nothing. Each link is read relative to p's fd directory
 // (pipeAt): one path component to resolve, not four.
-func holdsPipeEnds(p int, ends []PipeEndRef, want map[uint64][]int, held []bool, left, budget *int) bool {
+func holdsPipeEnds(p int, ends []PipeEndRef, want map[uint64][]int, found func(p, i int), budget *int) bool {
 	dir, err := os.Open(procPath(p, "fd"))
 	if err != nil {
 		return gone(err)
@@ -131,9 +171,8 @@ func holdsPipeEnds(p int, ends []PipeEndRef, want map[uint64][]int, held []bool,
 		}
 		for _, i := range want[ino] {
 			// O_RDWR (a pipe opened through /proc/PID/fd) is both ends.
-			if !held[i] && (mode == oRDWR || (mode == oWRONLY) == ends[i].Write) {
-				held[i] = true
-				*left--
+			if mode == oRDWR || (mode == oWRONLY) == ends[i].Write {
+				found(p, i)
 			}
 		}
 	}
