@@ -278,8 +278,9 @@ type Result struct {
 	Full       bool     `json:"full"`
 	Unreadable []string `json:"unreadable,omitempty"` // what could not be read, left out
 	Warnings   []string `json:"warnings,omitempty"`
-	// PausedMS is how long the target was stopped when the core's memory
-	// had been copied.
+	// PausedMS is how long the target had been stopped when the core's
+	// memory was copied: a little less than the whole pause (the
+	// snapshot's TargetInfo.PausedMS), which ends once the threads run.
 	PausedMS float64 `json:"paused_ms"`
 }
 
