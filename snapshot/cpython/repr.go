@@ -171,6 +171,7 @@ func (r *reprer) repr(v uint64, depth int) {
 			other(err)
 			return
 		}
+		s = fitStr(s, keep) // escapes print wider than the characters they stand for
 		r.write(strRepr(s))
 		if shown := utf8.RuneCountInString(s); shown < n {
 			r.cut.Chars += n - shown
@@ -182,6 +183,9 @@ func (r *reprer) repr(v uint64, depth int) {
 		if err != nil {
 			other(err)
 			return
+		}
+		if fit := fitBytes(b, keep); len(fit) < len(b) {
+			b, cut = fit, true
 		}
 		r.write(bytesRepr(b))
 		if cut {
@@ -411,6 +415,38 @@ func bytesRepr(b []byte) string {
 	}
 	sb.WriteByte(q)
 	return sb.String()
+}
+
+// fitStr is the longest prefix of s whose repr, quotes aside, prints in
+// width characters or fewer: a character that repr escapes ("\x1b",
+// "\u202e") takes 2 to 10 of them.
+func fitStr(s string, width int) string {
+	if utf8.RuneCountInString(strRepr(s))-2 <= width {
+		return s
+	}
+	w := 0
+	for i := 0; i < len(s); {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		if w += utf8.RuneCountInString(strRepr(s[i:i+size])) - 2; w > width {
+			return s[:i]
+		}
+		i += size
+	}
+	return s
+}
+
+// fitBytes is fitStr for a bytes object's repr.
+func fitBytes(b []byte, width int) []byte {
+	if len(bytesRepr(b))-3 <= width {
+		return b
+	}
+	w := 0
+	for i := range b {
+		if w += len(bytesRepr(b[i:i+1])) - 3; w > width {
+			return b[:i]
+		}
+	}
+	return b
 }
 
 // strRepr renders s as Python's repr does: single quotes unless the text has

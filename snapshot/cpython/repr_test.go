@@ -143,3 +143,32 @@ func TestReprUnreadable(t *testing.T) {
 		}
 	}
 }
+
+// TestFitRepr: a str or bytes cut for a width is cut by what its repr
+// prints, escapes counted at their printed width.
+func TestFitRepr(t *testing.T) {
+	for _, tc := range []struct {
+		s     string
+		width int
+		want  string
+	}{
+		{"abcdef", 4, "abcd"},
+		{"abc", 4, "abc"},
+		{"\x1b\x1b\x1b\x1b", 9, "\x1b\x1b"}, // \x1b prints 4 wide
+		{"a\u202eb", 6, "a"},                // \u202e prints 6 wide
+		{"\n\n\n", 5, "\n\n"},               // \n prints 2 wide
+		{"\U0001F600x", 1, "\U0001F600"},    // printable: 1 wide
+	} {
+		if got := fitStr(tc.s, tc.width); got != tc.want {
+			t.Errorf("fitStr(%q, %d) = %q, want %q", tc.s, tc.width, got, tc.want)
+		}
+	}
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	fit := fitBytes(b, 200)
+	if w := len(bytesRepr(fit)) - 3; w > 202 || w < 197 { // a quote escaped or not: 1 either way
+		t.Errorf("fitBytes of 0..255 to 200: %d bytes, printing %d wide", len(fit), w)
+	}
+}
