@@ -26,6 +26,10 @@ const (
 	// BasisGather: a gather() or a TaskGroup whose children, the tasks
 	// named, end the wait.
 	BasisGather Basis = "gather-children"
+	// BasisChained: the future awaited is chained to a concurrent.futures
+	// Future (run_in_executor), which the pool's worker threads named
+	// (Threads of them) run: its completion completes the awaited one.
+	BasisChained Basis = "chained-future"
 )
 
 // Kinds of task waits that are not snapshot objects.
@@ -291,6 +295,15 @@ func (a *Analysis) taskWait(x *index, t *snapshot.Task, tasks map[string]*snapsh
 			w.Ref.Name = &name
 			w.OnTasks = pending(awaited.Children, tasks)
 			w.Evidence = append(w.Evidence, Evidence{Basis: BasisGather, Tasks: len(w.OnTasks)})
+		case awaited.Source != "":
+			// run_in_executor's future: the pool's worker running the
+			// work item of the future it is chained to completes it.
+			a.futureRunners(x, w, awaited.Source)
+			if len(w.On) > 0 {
+				name := "run_in_executor()"
+				w.Ref.Name = &name
+				w.Evidence = append(w.Evidence, Evidence{Basis: BasisChained, Threads: len(w.On)})
+			}
 		}
 	}
 	if timedChain(x.s, t) {

@@ -439,6 +439,10 @@ type Object struct {
 	// Global is the name of a module global that holds the object, when one
 	// does: the handle a person reading the code knows it by.
 	Global string `json:"global,omitempty"`
+	// Source is the concurrent.futures.Future an asyncio future is chained
+	// to (loop.run_in_executor, asyncio.wrap_future): its completion
+	// completes this one.
+	Source string `json:"source,omitempty"`
 	// Children are the ids of the futures and tasks an asyncio.gather() or
 	// a TaskGroup waits for (its _children, its _tasks).
 	Children []string `json:"children,omitempty"`

@@ -163,8 +163,11 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 	}
 	fix := "take these locks in one order everywhere, or give the waits a timeout (asyncio.timeout())"
 	for _, st := range d.Cycle {
-		if st.Waits.Kind == snapshot.KindTask {
+		switch {
+		case st.Waits.Kind == snapshot.KindTask:
 			fix = "a task must not await a task that awaits it (directly or through a lock it holds)"
+		case st.Task != "" && st.Waits.Kind == snapshot.KindFuture && slices.ContainsFunc(st.HeldBy, func(h heuristics.Holder) bool { return h.Runs }):
+			fix = "do not hold a threading lock across an await of work run in another thread (run_in_executor(), to_thread()) that takes it: release it before the await, or use an asyncio.Lock the work does not need"
 		}
 	}
 	if d.Probable {

@@ -210,6 +210,8 @@ func (w *words) fact(e locks.Evidence) string {
 		return "it ends when the awaited task does"
 	case locks.BasisGather:
 		return fmt.Sprintf("%d child task(s) still pending", e.Tasks)
+	case locks.BasisChained:
+		return fmt.Sprintf("it is chained to a concurrent.futures.Future (run_in_executor), whose work item %d executor thread(s) run", e.Threads)
 	case locks.BasisWith:
 		if e.Enclosing {
 			return "with block enclosing " + w.site(e.At)

@@ -62,6 +62,9 @@ func (b *builder) readAsyncio(tstates []cpython.ThreadState, frames *memBuilder)
 			}
 			if ob != nil {
 				st.Awaits = ob.ID
+				if ob.Kind == snapshot.KindFuture {
+					b.chainSource(ob, w)
+				}
 			}
 		}
 		if t.Chain.Running && lp != nil {
@@ -128,6 +131,21 @@ func (b *builder) running(st *snapshot.Task, lp *snapshot.Loop, byIdent map[uint
 			st.Running = true
 			st.Frames = append([]snapshot.Frame{}, th.Frames[:k+1]...)
 			lp.Current = st.ID
+			return
+		}
+	}
+}
+
+// chainSource records the concurrent.futures.Future an awaited asyncio
+// future is chained to (run_in_executor, wrap_future): the pool's worker
+// that runs it is what completes the awaited one.
+func (b *builder) chainSource(ob *snapshot.Object, addr uint64) {
+	for _, v := range b.p.ChainedFrom(addr) {
+		if v == addr || b.p.TypeName(v) != "Future" { // a class's tp_name: no module
+			continue
+		}
+		if src := b.objs.Add(v); src != nil && src.Kind == snapshot.KindFuture {
+			ob.Source = src.ID
 			return
 		}
 	}

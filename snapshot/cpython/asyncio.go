@@ -429,3 +429,62 @@ func parseAioOffsets(b []byte, where string) (*aioOffsets, string, error) {
 	}
 	return o, where, nil
 }
+
+// maxChainCallbacks bounds the done-callbacks of a future read for a chain.
+const maxChainCallbacks = 16
+
+// ChainedFrom returns, for a C asyncio future chained to another future by
+// asyncio's _chain_future (loop.run_in_executor, asyncio.wrap_future), the
+// objects the chain's cancel callback holds in its closure: among them the
+// source future (a concurrent.futures.Future, whose done-callback completes
+// this one). The callback is recognised by its qualified name; nil when the
+// future has none. Reads are bounded: a few callbacks, one closure each.
+func (p *Process) ChainedFrom(fut uint64) []uint64 {
+	if !p.derivesFrom(fut, futTypeTag) {
+		return nil
+	}
+	l := p.aioLayout()
+	var callbacks []uint64
+	if cb, err := p.r.u64(fut + uint64(l.FutCallback0)); err == nil && cb != 0 {
+		callbacks = append(callbacks, cb)
+	}
+	if lst, err := p.r.u64(fut + uint64(l.FutCallbacks)); err == nil && lst != 0 {
+		items, _, _ := p.listItems(lst, maxChainCallbacks)
+		for _, it := range items {
+			// Each item is a (callback, context) tuple.
+			if pair, err := p.tupleItems(it, 2); err == nil && len(pair) > 0 {
+				callbacks = append(callbacks, pair[0])
+			}
+		}
+	}
+	var out []uint64
+	for _, cb := range callbacks {
+		if p.TypeName(cb) != "function" {
+			continue
+		}
+		q, err := p.r.u64(cb + uint64(p.Layout.FuncQualname))
+		if err != nil {
+			continue
+		}
+		if name, err := p.str(q, maxNameLen); err != nil || !strings.HasSuffix(name, "_chain_future.<locals>._call_check_cancel") {
+			continue
+		}
+		closure, err := p.r.u64(cb + uint64(p.Layout.FuncClosure))
+		if err != nil || closure == 0 {
+			continue
+		}
+		cells, err := p.tupleItems(closure, 8)
+		if err != nil {
+			continue
+		}
+		for _, c := range cells {
+			if v, err := p.r.u64(c + cellRef); err == nil && v != 0 {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// cellRef is PyCellObject.ob_ref, after the object header.
+const cellRef = 16

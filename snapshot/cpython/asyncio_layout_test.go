@@ -35,6 +35,8 @@ func asyncioChecks(l *Layout) []offsetCheck {
 	a := l.Asyncio
 	add("Asyncio.FutLoop (task)", a.FutLoop, "_asyncio", "TaskObj", "task_loop", 8, true)
 	add("Asyncio.FutLoop (future)", a.FutLoop, "_asyncio", "FutureObj", "fut_loop", 8, true)
+	add("Asyncio.FutCallback0", a.FutCallback0, "_asyncio", "FutureObj", "fut_callback0", 8, true)
+	add("Asyncio.FutCallbacks", a.FutCallbacks, "_asyncio", "FutureObj", "fut_callbacks", 8, true)
 	add("Asyncio.FutState (task)", a.FutState, "_asyncio", "TaskObj", "task_state", 4, true)
 	add("Asyncio.FutState (future)", a.FutState, "_asyncio", "FutureObj", "fut_state", 4, true)
 	add("Asyncio.TaskFutWaiter", a.TaskFutWaiter, "_asyncio", "TaskObj", "task_fut_waiter", 8, true)
@@ -42,6 +44,7 @@ func asyncioChecks(l *Layout) []offsetCheck {
 	add("Asyncio.TaskName", a.TaskName, "_asyncio", "TaskObj", "task_name", 8, true)
 	add("Asyncio.TaskNode", a.TaskNode, "_asyncio", "TaskObj", "task_node", 16, true)
 	add("asyncio.go futureIter", futureIter, "_asyncio", "futureiterobject", "future", 8, true)
+	add("asyncio.go cellRef", cellRef, "", "PyCellObject", "ob_ref", 8, false)
 	add("Asyncio.GenFrame", a.GenFrame, "", "PyGenObject", "gi_frame", 8, false)
 	add("Asyncio.GenFrame (coroutine)", a.GenFrame, "", "PyCoroObject", "cr_frame", 8, false)
 	add("Asyncio.GenRunning", a.GenRunning, "", "PyGenObject", "gi_running", 1, false)

@@ -94,6 +94,7 @@ type Layout struct {
 	ManagedDict        int   // 0 none (≤3.10), 11, 12, 13 (3.13+)
 	FuncCode           int64 // PyFunctionObject.func_code
 	FuncQualname       int64 // PyFunctionObject.func_qualname
+	FuncClosure        int64 // PyFunctionObject.func_closure: a tuple of cells, or NULL
 
 	// GIL (struct _gil_runtime_state): GILInterval is the switch interval
 	// in microseconds, GILSwitches counts the times another thread took it.
@@ -140,6 +141,8 @@ type Layout struct {
 // opcode module by asyncio_interp_test.go.
 type Asyncio struct {
 	FutLoop       int64 // fut_loop
+	FutCallback0  int64 // fut_callback0: the first done-callback, kept apart
+	FutCallbacks  int64 // fut_callbacks: a list of (callback, context) tuples, or NULL
 	FutState      int64 // fut_state (enum: 0 pending, 1 cancelled, 2 finished)
 	TaskFutWaiter int64 // task_fut_waiter: the future the task's coroutine awaits
 	TaskCoro      int64 // task_coro
@@ -169,22 +172,22 @@ type Asyncio struct {
 
 // asyncioLayouts are the Asyncio offsets per minor version.
 var asyncioLayouts = map[int]Asyncio{
-	8: {FutLoop: 16, FutState: 72, TaskFutWaiter: 104, TaskCoro: 112, TaskName: 120, TaskNode: -1,
+	8: {FutLoop: 16, FutCallback0: 24, FutCallbacks: 40, FutState: 72, TaskFutWaiter: 104, TaskCoro: 112, TaskName: 120, TaskNode: -1,
 		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
 		GenFrame: 16, GenRunning: 24, GenIFrame: -1, GenFrameState: -1, FState: -1, YieldFromOp: 72},
-	9: {FutLoop: 16, FutState: 80, TaskFutWaiter: 144, TaskCoro: 152, TaskName: 160, TaskNode: -1,
+	9: {FutLoop: 16, FutCallback0: 24, FutCallbacks: 40, FutState: 80, TaskFutWaiter: 144, TaskCoro: 152, TaskName: 160, TaskNode: -1,
 		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
 		GenFrame: 16, GenRunning: 24, GenIFrame: -1, GenFrameState: -1, FState: -1, YieldFromOp: 72},
-	10: {FutLoop: 16, FutState: 88, TaskFutWaiter: 152, TaskCoro: 160, TaskName: 168, TaskNode: -1,
+	10: {FutLoop: 16, FutCallback0: 24, FutCallbacks: 40, FutState: 88, TaskFutWaiter: 152, TaskCoro: 160, TaskName: 168, TaskNode: -1,
 		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
 		GenFrame: 16, GenRunning: -1, GenIFrame: -1, GenFrameState: -1, FState: 108, FrameSuspended: -1, YieldFromOp: 72},
-	11: {FutLoop: 16, FutState: 88, TaskFutWaiter: 128, TaskCoro: 136, TaskName: 144, TaskNode: -1,
+	11: {FutLoop: 16, FutCallback0: 24, FutCallbacks: 40, FutState: 88, TaskFutWaiter: 128, TaskCoro: 136, TaskName: 144, TaskNode: -1,
 		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
 		GenFrame: -1, GenRunning: -1, GenIFrame: 80, GenFrameState: 75, FState: -1, FrameSuspended: -1, ResumeOps: [2]int{151, 150}},
-	12: {FutLoop: 16, FutState: 88, TaskFutWaiter: 128, TaskCoro: 136, TaskName: 144, TaskNode: -1,
+	12: {FutLoop: 16, FutCallback0: 24, FutCallbacks: 40, FutState: 88, TaskFutWaiter: 128, TaskCoro: 136, TaskName: 144, TaskNode: -1,
 		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
 		GenFrame: -1, GenRunning: -1, GenIFrame: 72, GenFrameState: 67, FState: -1, FrameSuspended: -1, ResumeOps: [2]int{151, 240}},
-	13: {FutLoop: 16, FutState: 96, TaskFutWaiter: 112, TaskCoro: 120, TaskName: 128, TaskNode: -1,
+	13: {FutLoop: 16, FutCallback0: 24, FutCallbacks: 40, FutState: 96, TaskFutWaiter: 112, TaskCoro: 120, TaskName: 128, TaskNode: -1,
 		TstateAsyncioTasks: -1, InterpAsyncioTasks: -1,
 		GenFrame: -1, GenRunning: -1, GenIFrame: 72, GenFrameState: 67, FState: -1, FrameSuspended: -2, FrameYieldFrom: -1},
 	// 3.14 from Modules/_asynciomodule.c (FutureObj_HEAD gained fut_awaited_by,
@@ -193,7 +196,7 @@ var asyncioLayouts = map[int]Asyncio{
 	// task_node 152; _PyThreadStateImpl.asyncio_tasks_head 880,
 	// PyInterpreterState.asyncio_tasks_head 10880); gen_object from
 	// _Py_DebugOffsets (gi_iframe 72, gi_frame_state 67).
-	14: {FutLoop: 16, FutState: 104, TaskFutWaiter: 120, TaskCoro: 128, TaskName: 136, TaskNode: 152,
+	14: {FutLoop: 16, FutCallback0: 24, FutCallbacks: 40, FutState: 104, TaskFutWaiter: 120, TaskCoro: 128, TaskName: 136, TaskNode: 152,
 		TstateAsyncioTasks: 880, InterpAsyncioTasks: 10880,
 		GenFrame: -1, GenRunning: -1, GenIFrame: 72, GenFrameState: 67, FState: -1, FrameSuspended: -2, FrameYieldFrom: -1},
 }
@@ -236,7 +239,7 @@ func oldCommon() Layout {
 		CoExceptiontable: -1, CoNlocalsplus: -1, CoLocalsNames: -1, CoLocalsKinds: -1, CoCodeAdaptive: -1,
 		CoStacksize: 32, OpBeforeWith: -1,
 		StrASCIIData: 48, StrCompactData: 72, TupleItems: 24, HeapTypeCachedKeys: -1, HeapTypeQualname: 864,
-		FuncCode: 16, FuncQualname: 104,
+		FuncCode: 16, FuncQualname: 104, FuncClosure: 48,
 		GILInterval: 0, GILLastHolder: 8, GILLocked: 16, GILSwitches: 24, LockLockAddr: true,
 		OpExtendedArg: 144,
 	}
@@ -269,7 +272,7 @@ func layout39() *Layout {
 func layout310() *Layout {
 	l := oldCommon()
 	l.Minor = 10
-	l.FuncCode, l.FuncQualname = 48, 40 // 3.10 moved the fields every function has first
+	l.FuncCode, l.FuncQualname, l.FuncClosure = 48, 40, 72 // 3.10 moved the fields every function has first
 	l.RuntimeGILCurrent, l.RuntimeGIL = 568, 352
 	l.InterpID, l.InterpGC, l.InterpFinalizing = 24, 616, 56
 	l.InterpModules, l.InterpSysdict = 856, 872
@@ -295,7 +298,7 @@ func newCommon() Layout {
 		CoArgcount: 52, CoKwonlyargcount: 60, CoFlags: 48, CoNlocals: -1, CoCode: -1, CoVarnames: -1,
 		CoCellvars: -1, CoFreevars: -1, CoExceptiontable: 40, CoFirstlineno: 68, CoNlocalsplus: 72, CoLocalsNames: 96, CoLocalsKinds: 104,
 		CoFilename: 112, CoName: 120, CoQualname: 128, CoLinetable: 136, CoStacksize: 64,
-		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true, FuncCode: 48, FuncQualname: 40,
+		StrASCIIData: 40, StrCompactData: 56, TupleItems: 24, IntNewLayout: true, DictNew: true, FuncCode: 48, FuncQualname: 40, FuncClosure: 72,
 		OpBeforeWith:       -1,
 		HeapTypeCachedKeys: 880, HeapTypeQualname: 872,
 		GILInterval: 0, GILLastHolder: 8, GILLocked: 16, GILSwitches: 24, LockLockAddr: false,

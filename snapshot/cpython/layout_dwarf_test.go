@@ -68,6 +68,7 @@ var layoutPaths = []fieldPath{
 	{"FCode", 8, 10, "_frame", "f_code", 8},
 	{"FuncCode", 8, latest, "PyFunctionObject", "func_code", 8},
 	{"FuncQualname", 8, latest, "PyFunctionObject", "func_qualname", 8},
+	{"FuncClosure", 8, latest, "PyFunctionObject", "func_closure", 8},
 	{"HeapTypeQualname", 8, latest, "PyHeapTypeObject", "ht_qualname", 8},
 	{"FValuestack", 8, 10, "_frame", "f_valuestack", 8},
 	{"FLasti", 8, 10, "_frame", "f_lasti", 4},
