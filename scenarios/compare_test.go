@@ -130,9 +130,9 @@ func creatorIdent(want ready) uint64 {
 	return 0
 }
 
-// checkOSName checks a thread's kernel name: every thread's own when live; in a kernel
-// core only the main thread's (the process name); none in a gcore (TestDump checks that
-// each kind of core says which it is).
+// checkOSName checks a thread's kernel name: every thread's own when live and in a
+// core pyhang core wrote; in a kernel core only the main thread's (the process name);
+// none in a gcore (TestDump checks that each kind of core says which it is).
 func checkOSName(t testing.TB, label string, s *snapshot.Snapshot, g *snapshot.Thread, w readyThread) {
 	t.Helper()
 	if w.OSName == nil {
@@ -143,6 +143,10 @@ func checkOSName(t testing.TB, label string, s *snapshot.Snapshot, g *snapshot.T
 	case snapshot.OSNamesKernel:
 		if s.Target.Kind != "pid" {
 			t.Errorf("os_names %q in a core", s.Target.OSNames)
+		}
+	case snapshot.OSNamesCore:
+		if s.Target.Kind == "pid" {
+			t.Errorf("os_names %q of a live process", s.Target.OSNames)
 		}
 	case snapshot.OSNamesProcess:
 		if !w.Main {

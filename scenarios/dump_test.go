@@ -77,6 +77,14 @@ func TestDump(t *testing.T) {
 					t.Skipf("SKIP (partial): gcore lost the C stacks of %d thread(s); their innermost frames matched, outer frames not compared", cut)
 				}
 			})
+			t.Run("pyhang-core", func(t *testing.T) {
+				core, _, _ := writeCore(t, p.PID)
+				s, r := dumpJSON(t, core)
+				if s.Target.OSNames != snapshot.OSNamesCore {
+					t.Errorf("a core pyhang core wrote: os_names %q, want %q (its note keeps every thread's name)", s.Target.OSNames, snapshot.OSNamesCore)
+				}
+				checkDump(t, s, r, p, "core", pausedAbsent)
+			})
 			t.Run("kernel-core", func(t *testing.T) {
 				core, ok := testinterp.KernelCore(t, p.Started)
 				if !ok {

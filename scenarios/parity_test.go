@@ -13,7 +13,8 @@ import (
 // definition order with their arguments marked and their reprs bounded as asked.
 
 // compareCThreads checks the threads parked.py started without Python: each is listed
-// with its tid, no thread state, no frames, blocked; its kernel name when live; its
+// with its tid, no thread state, no frames, blocked; its kernel name when live or
+// from a core pyhang core wrote; its
 // pthread_t (the ident) wherever pyhang read its registers (every mode but
 // --nonblocking, where it may be 0).
 func compareCThreads(t testing.TB, s *snapshot.Snapshot, want ready) int {
@@ -34,8 +35,8 @@ func compareCThreads(t testing.TB, s *snapshot.Snapshot, want ready) int {
 			t.Errorf("%s: no_thread_state %v, %d frames, interpreter %+v; want a thread without Python", label, g.NoThreadState, len(g.Frames), g.Interpreter)
 		}
 		wantName := c.OSName
-		if s.Target.Kind == "core" {
-			wantName = "" // a core carries the process name at most
+		if s.Target.Kind == "core" && s.Target.OSNames != snapshot.OSNamesCore {
+			wantName = "" // a kernel core or gcore carries the process name at most
 		}
 		if g.OSName != wantName {
 			t.Errorf("%s: os_name %q, want %q", label, g.OSName, wantName)

@@ -8,6 +8,9 @@ const (
 	// only the process's name (NT_PRPSINFO pr_fname, the main thread's
 	// comm), given to the main thread; the other threads have none.
 	OSNamesProcess = "process-name-only"
+	// OSNamesCore: a core written by pyhang core carries every thread's
+	// kernel name as it was when the core was written (a note of its own).
+	OSNamesCore = "core"
 	// OSNamesNone: the core carries no thread's name (gdb's gcore records
 	// the executable's file name in pr_fname, which names no thread).
 	OSNamesNone = "none"

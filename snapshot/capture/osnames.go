@@ -47,7 +47,9 @@ func osNames(s *snapshot.Snapshot, t target.Target) {
 		s.Threads[i].OSName = byTID[s.Threads[i].TID]
 	}
 	s.Target.OSNames = snapshot.OSNamesNone
-	if len(byTID) > 0 {
+	if n, ok := t.(interface{ ThreadNamesNoted() bool }); ok && n.ThreadNamesNoted() {
+		s.Target.OSNames = snapshot.OSNamesCore
+	} else if len(byTID) > 0 {
 		s.Target.OSNames = snapshot.OSNamesProcess
 	}
 }

@@ -352,7 +352,7 @@ func (d *Dump) process() *corefile.Process {
 		return cmp.Compare(a.TID, b.TID)
 	})
 	for _, th := range ths {
-		ct := corefile.Thread{TID: th.TID}
+		ct := corefile.Thread{TID: th.TID, Name: th.Name}
 		if th.Regs != nil {
 			ct.Regs = *th.Regs
 		}

@@ -41,13 +41,15 @@ type Core struct {
 	exe       string // Executable()
 	exeTarget string // mapped path that Options.Exe replaces
 	threads   []target.Thread
-	sig       *target.SigInfo
-	auxv      auxv
-	pageSize  uint64
-	loads     []prog        // PT_LOAD segments sorted by address
-	fileMaps  []fileMapping // NT_FILE entries sorted by address
-	files     map[string]*mappedFile
-	regions   []region // the spliced address space
+	// namesNoted: pyhang core's note gave every thread its kernel name.
+	namesNoted bool
+	sig        *target.SigInfo
+	auxv       auxv
+	pageSize   uint64
+	loads      []prog        // PT_LOAD segments sorted by address
+	fileMaps   []fileMapping // NT_FILE entries sorted by address
+	files      map[string]*mappedFile
+	regions    []region // the spliced address space
 
 	mu            sync.Mutex
 	mappings      []target.Mapping // built on first use
@@ -115,6 +117,10 @@ func newCore(r io.ReaderAt, size int64, name string, opts Options) (c *Core, err
 
 // Kind is "core".
 func (c *Core) Kind() string { return "core" }
+
+// ThreadNamesNoted says whether the core carries every thread's kernel
+// name (a core written by pyhang core), not only the main thread's.
+func (c *Core) ThreadNamesNoted() bool { return c.namesNoted }
 
 // PID is NT_PRPSINFO's pr_pid, or the first thread's tid without it.
 func (c *Core) PID() int { return c.pid }

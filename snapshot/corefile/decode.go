@@ -17,13 +17,21 @@ func (c *Core) decodeNotes(segs [][]byte) error {
 		sig      *siginfo
 		sigAfter = -1 // index in ps of the NT_PRSTATUS before the NT_SIGINFO
 		haveFile bool
-		byGDB    bool // gdb's gcore adds notes of its own (NT_GDB_TDESC)
+		byGDB    bool           // gdb's gcore adds notes of its own (NT_GDB_TDESC)
+		names    map[int]string // every thread's, from pyhang core's note
 	)
 	for _, seg := range segs {
 		notes, perr := parseNotes(seg)
 		for _, n := range notes {
 			if n.name == "GDB" {
 				byGDB = true
+			}
+			if n.name == pyhangNoteName && n.typ == ntThreadNames && names == nil {
+				var err error
+				if names, err = parseThreadNames(n.desc); err != nil {
+					c.warnf("note at offset %#x: %v", n.off, err)
+				}
+				continue
 			}
 			if n.name != "CORE" {
 				continue
@@ -124,6 +132,12 @@ func (c *Core) decodeNotes(segs [][]byte) error {
 	for _, p := range ps {
 		if p.tid != c.pid {
 			c.threads = append(c.threads, p.thread())
+		}
+	}
+	if names != nil {
+		c.namesNoted = true
+		for i := range c.threads {
+			c.threads[i].Name = names[c.threads[i].TID]
 		}
 	}
 	c.sig = signalOf(sig, sigAfter, ps)

@@ -40,22 +40,6 @@ type fakeLoad struct {
 
 var le = binary.LittleEndian
 
-func appendNote(b []byte, name string, typ uint32, desc []byte) []byte {
-	nm := append([]byte(name), 0)
-	b = le.AppendUint32(b, uint32(len(nm)))
-	b = le.AppendUint32(b, uint32(len(desc)))
-	b = le.AppendUint32(b, typ)
-	b = append(b, nm...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	b = append(b, desc...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
 func prstatusDesc(t fakeThread) []byte {
 	d := make([]byte, 336)
 	le.PutUint32(d[0:], uint32(t.cursig))

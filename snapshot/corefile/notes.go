@@ -17,6 +17,12 @@ const (
 	ntFile     = 0x46494c45 // "FILE"
 
 	ntGNUBuildID = 3 // in a "GNU" note of an ELF object
+
+	// pyhangNoteName names the notes pyhang core adds; ntThreadNames is
+	// the one with every thread's kernel name (Process.threadNamesDesc).
+	pyhangNoteName = "PYHANG"
+	ntThreadNames  = 1
+	maxThreadName  = 64 // bytes of a name kept (a kernel's comm has 15)
 )
 
 const (
@@ -100,4 +106,22 @@ func cString(b []byte) string {
 		b = b[:i]
 	}
 	return string(b)
+}
+
+// parseThreadNames reads the thread names note: tid (u32), length (u8),
+// name, repeated. A cut or overlong record ends it.
+func parseThreadNames(b []byte) (map[int]string, error) {
+	out := map[int]string{}
+	for len(b) > 0 {
+		if len(b) < 5 {
+			return out, fmt.Errorf("thread names note cut in a record: %w", ErrCorrupt)
+		}
+		tid, n := int(binary.LittleEndian.Uint32(b)), int(b[4])
+		if n > maxThreadName || len(b) < 5+n {
+			return out, fmt.Errorf("thread names note: a %d-byte name for tid %d: %w", n, tid, ErrCorrupt)
+		}
+		out[tid] = string(b[5 : 5+n])
+		b = b[5+n:]
+	}
+	return out, nil
 }

@@ -53,7 +53,7 @@ func TestWriteRoundTrip(t *testing.T) {
 	}
 	p := &Process{
 		PID: 100, PPID: 1, PGRP: 100, SID: 100, State: 'S', Name: "python3.12-with-a-long-name", Args: "python3 prog.py",
-		Threads: []Thread{{TID: 101, Regs: regs(0x1000), Cursig: sigSEGV}, {TID: 100, Regs: regs(0x2000)}},
+		Threads: []Thread{{TID: 101, Name: "io-\x1bworker", Regs: regs(0x1000), Cursig: sigSEGV}, {TID: 100, Name: "python3.12", Regs: regs(0x2000)}},
 		Signal:  &target.SigInfo{Signo: sigSEGV, Code: 1, Addr: 0x18},
 		Auxv:    auxv,
 		Files: []target.Mapping{
@@ -77,6 +77,11 @@ func TestWriteRoundTrip(t *testing.T) {
 	ths := c.Threads()
 	if len(ths) != 2 || ths[0].TID != 100 || ths[1].TID != 101 {
 		t.Fatalf("threads = %+v, want tids 100 then 101", ths)
+	}
+	// Every thread's name comes back from the thread names note, not only
+	// the main thread's from NT_PRPSINFO.
+	if ths[0].Name != "python3.12" || ths[1].Name != "io-\x1bworker" || !c.ThreadNamesNoted() {
+		t.Errorf("thread names %q, %q (noted %v), want python3.12 and io-\\x1bworker", ths[0].Name, ths[1].Name, c.ThreadNamesNoted())
 	}
 	for i, base := range []uint64{0x2000, 0x1000} {
 		want := regs(base)

@@ -25,9 +25,10 @@ type Process struct {
 	Files  []target.Mapping // every file mapping, for NT_FILE
 }
 
-// Thread is one thread's NT_PRSTATUS.
+// Thread is one thread's NT_PRSTATUS (and its name, in the PYHANG note).
 type Thread struct {
 	TID          int
+	Name         string // its kernel name (comm), "" for none
 	Regs         target.Regs
 	Cursig       int    // the signal it stopped for, 0 for none
 	Pending      uint64 // its pending signals (bit n-1 for signal n)
@@ -59,16 +60,45 @@ func (p *Process) notes() []byte {
 			b = appendCoreNote(b, ntFile, fileNoteDesc(p.Files))
 		}
 	}
+	if desc := p.threadNamesDesc(); desc != nil {
+		b = appendNote(b, pyhangNoteName, ntThreadNames, desc)
+	}
+	return b
+}
+
+// threadNamesDesc lays out the thread names note: for each thread with a
+// name, its tid (u32), the name's length (u8) and the name's bytes. No
+// kernel note carries the names of threads other than the main one.
+func (p *Process) threadNamesDesc() []byte {
+	var b []byte
+	for _, t := range p.Threads {
+		if t.Name == "" {
+			continue
+		}
+		name := t.Name[:min(len(t.Name), maxThreadName)]
+		b = binary.LittleEndian.AppendUint32(b, uint32(t.TID))
+		b = append(b, byte(len(name)))
+		b = append(b, name...)
+	}
 	return b
 }
 
 // appendCoreNote appends one note named "CORE", padded as the kernel pads it.
 func appendCoreNote(b []byte, typ uint32, desc []byte) []byte {
+	return appendNote(b, "CORE", typ, desc)
+}
+
+// appendNote appends one note, its name and descriptor padded to 4 bytes.
+func appendNote(b []byte, name string, typ uint32, desc []byte) []byte {
 	le := binary.LittleEndian
-	b = le.AppendUint32(b, 5) // "CORE\0"
+	b = le.AppendUint32(b, uint32(len(name)+1))
 	b = le.AppendUint32(b, uint32(len(desc)))
 	b = le.AppendUint32(b, typ)
-	b = append(b, "CORE\x00\x00\x00\x00"...)
+	b = append(b, name...)
+	b = append(b, 0)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
 	b = append(b, desc...)
 	for len(b)%4 != 0 {
 		b = append(b, 0)
