@@ -193,7 +193,7 @@ func TestRelativeScriptMoved(t *testing.T) {
 				t.Run(in.Name, func(t *testing.T) {
 					t.Parallel()
 					p := startProgramAt(t, in, wrap, script, mode)
-					lookEachWay(t, p.lookable(), func(t *testing.T, w way) {
+					check := func(t *testing.T, w way, pyhangCore bool) {
 						s, _ := dumpJSON(t, w.target)
 						quoted := 0
 						for _, th := range s.Threads {
@@ -222,10 +222,23 @@ func TestRelativeScriptMoved(t *testing.T) {
 							found = found || strings.HasPrefix(m, "source relative_script.py: lines quoted from ")
 							t.Logf("warning: %s", m)
 						}
-						if in.Minor <= 8 && !w.live && !found {
+						switch {
+						case in.Minor <= 8 && !w.live && !pyhangCore && !found:
 							t.Errorf("no warning says what the script's file was found by, in a core that records no working directory")
+						case pyhangCore:
+							for _, m := range s.Target.Warnings {
+								if strings.Contains(m, "records no working directory") {
+									t.Errorf("a core pyhang core wrote records the working directory: %s", m)
+								}
+							}
 						}
+					}
+					// Before the looks, the last of which kills the process.
+					t.Run("pyhang-core", func(t *testing.T) {
+						core, _, _ := writeCore(t, p.PID)
+						check(t, way{target: core}, true)
 					})
+					lookEachWay(t, p.lookable(), func(t *testing.T, w way) { check(t, w, false) })
 				})
 			}
 		})

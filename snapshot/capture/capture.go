@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -216,7 +217,11 @@ func viewOf(t target.Target, opts Options) *fileView {
 	if t.Kind() == "pid" {
 		return liveView(t.PID())
 	}
-	return coreView(opts.Sysroot)
+	v := coreView(opts.Sysroot)
+	if c, ok := t.(interface{ Cwd() string }); ok && filepath.IsAbs(c.Cwd()) {
+		v.coreCwd = filepath.Clean(c.Cwd())
+	}
+	return v
 }
 
 // decoded is a snapshot as read from memory alone, before it is joined with

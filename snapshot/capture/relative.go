@@ -149,6 +149,9 @@ func (v *fileView) leads() []lead {
 		cwd := v.cwd
 		out = append(out, lead{basis: "the working directory", dir: dir, primary: true,
 			open: func(path string) (*os.File, error) { return target.OpenBeneath(cwd, path) }})
+	} else if dir := v.coreCwd; dir != "" {
+		out = append(out, lead{basis: "the working directory", dir: dir, primary: true,
+			open: func(path string) (*os.File, error) { return target.OpenInRoot(v.root, filepath.Join(dir, path)) }})
 	}
 	for _, s := range v.starts {
 		dir := s.Dir
@@ -250,7 +253,7 @@ func (v *fileView) leadNote(path string, fit *followed, all []*followed) string 
 		return ""
 	}
 	note := fmt.Sprintf("%s: lines quoted from %s, found by %s", path, filepath.Join(fit.dir, path), strings.Join(by, " and "))
-	if v.cwd == "" {
+	if v.cwd == "" && v.coreCwd == "" {
 		note += " (a core records no working directory)"
 	}
 	for _, o := range other {

@@ -33,7 +33,10 @@ const (
 // fileView implements snapshot.Sources for one target.
 type fileView struct {
 	root string // directory that is "/" for the target
-	cwd  string // the target's working directory ("" for a core, which records none)
+	cwd  string // the target's working directory, /proc/PID/cwd ("" for a core)
+	// coreCwd is the working directory a core pyhang core wrote recorded,
+	// a path in the target's file system ("" for other cores).
+	coreCwd string
 	// starts are the directories the target's script may have been started
 	// from (cpython.StartDirs), in the target's own file system, and code
 	// what the frames of each relative file say its lines hold: a relative

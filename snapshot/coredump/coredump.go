@@ -335,7 +335,7 @@ func (d *Dump) process() *corefile.Process {
 	p := &corefile.Process{
 		PID: d.pid, PPID: d.info.PPID, PGRP: d.info.PGRP, SID: d.info.SID, UID: d.info.UID, GID: d.info.GID,
 		State: d.info.State, Nice: d.info.Nice, Name: d.info.Name, Args: d.info.Args,
-		Signal: d.sig, Auxv: d.info.Auxv,
+		Signal: d.sig, Auxv: d.info.Auxv, Cwd: d.info.Cwd,
 	}
 	first := d.pid
 	if d.sig != nil && d.sig.TID != 0 {

@@ -43,6 +43,7 @@ type Core struct {
 	threads   []target.Thread
 	// namesNoted: pyhang core's note gave every thread its kernel name.
 	namesNoted bool
+	cwd        string // the working directory pyhang core's note recorded
 	sig        *target.SigInfo
 	auxv       auxv
 	pageSize   uint64
@@ -117,6 +118,10 @@ func newCore(r io.ReaderAt, size int64, name string, opts Options) (c *Core, err
 
 // Kind is "core".
 func (c *Core) Kind() string { return "core" }
+
+// Cwd is the process's working directory when the core was written, as
+// the process saw it, from pyhang core's note ("" for other cores).
+func (c *Core) Cwd() string { return c.cwd }
 
 // ThreadNamesNoted says whether the core carries every thread's kernel
 // name (a core written by pyhang core), not only the main thread's.

@@ -26,6 +26,10 @@ func (c *Core) decodeNotes(segs [][]byte) error {
 			if n.name == "GDB" {
 				byGDB = true
 			}
+			if n.name == pyhangNoteName && n.typ == ntCwd && c.cwd == "" && len(n.desc) <= maxCwd {
+				c.cwd = string(n.desc)
+				continue
+			}
 			if n.name == pyhangNoteName && n.typ == ntThreadNames && names == nil {
 				var err error
 				if names, err = parseThreadNames(n.desc); err != nil {

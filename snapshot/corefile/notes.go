@@ -22,6 +22,8 @@ const (
 	// the one with every thread's kernel name (Process.threadNamesDesc).
 	pyhangNoteName = "PYHANG"
 	ntThreadNames  = 1
+	ntCwd          = 2 // the process's working directory, as it saw it
+	maxCwd         = 4096
 	maxThreadName  = 64 // bytes of a name kept (a kernel's comm has 15)
 )
 

@@ -23,6 +23,9 @@ type Process struct {
 	Signal *target.SigInfo
 	Auxv   []byte           // NT_AUXV as /proc/PID/auxv gives it
 	Files  []target.Mapping // every file mapping, for NT_FILE
+	// Cwd is the working directory, written in a PYHANG note ("" writes
+	// none): a relative source path is resolved against it.
+	Cwd string
 }
 
 // Thread is one thread's NT_PRSTATUS (and its name, in the PYHANG note).
@@ -62,6 +65,9 @@ func (p *Process) notes() []byte {
 	}
 	if desc := p.threadNamesDesc(); desc != nil {
 		b = appendNote(b, pyhangNoteName, ntThreadNames, desc)
+	}
+	if p.Cwd != "" && len(p.Cwd) <= maxCwd {
+		b = appendNote(b, pyhangNoteName, ntCwd, []byte(p.Cwd))
 	}
 	return b
 }

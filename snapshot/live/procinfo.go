@@ -19,6 +19,7 @@ type Info struct {
 	Name            string // comm
 	Args            string // cmdline, arguments joined by spaces
 	Auxv            []byte // /proc/PID/auxv
+	Cwd             string // its working directory (/proc/PID/cwd), "" when unreadable
 }
 
 // maxCmdline bounds the command line read (a core keeps 80 bytes of it).
@@ -45,6 +46,9 @@ func ProcessInfo(pid int) (Info, error) {
 	}
 	if b, err := readLimited(procPath(pid, "auxv"), 64<<10); err == nil {
 		in.Auxv = b
+	}
+	if d, err := os.Readlink(procPath(pid, "cwd")); err == nil {
+		in.Cwd = d
 	}
 	return in, nil
 }
