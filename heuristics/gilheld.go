@@ -45,6 +45,9 @@ var blockingCalls = map[string]bool{
 	"epoll_wait": false, "epoll_pwait": false, "epoll_pwait2": false,
 	"read": false, "readv": false, "recvfrom": false, "recvmsg": false,
 	"write": false, "sendto": false, "accept": false, "accept4": false,
+	// A file lock's wait (flock(), fcntl() F_SETLKW: a thread asleep in
+	// fcntl is in no other of its commands) and sigsuspend() have none.
+	"flock": false, "fcntl": false, "rt_sigsuspend": false,
 	"nanosleep": true, "clock_nanosleep": true, "connect": true,
 }
 

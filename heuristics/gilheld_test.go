@@ -63,6 +63,7 @@ func TestGILHeldRules(t *testing.T) {
 		{"blocked in pause, no waiter seen", gilSnapshot(snapshot.StateBlocked, &snapshot.Kernel{Syscall: "pause", Nr: 34}, false), Error},
 		{"untimed futex", gilSnapshot(snapshot.StateBlocked, &snapshot.Kernel{Syscall: "futex", Nr: 202, Futex: 0x2000}, true), Error},
 		{"read", gilSnapshot(snapshot.StateIO, &snapshot.Kernel{Syscall: "read", Nr: 0}, true), Error},
+		{"flock, a file lock's wait", gilSnapshot(snapshot.StateBlocked, &snapshot.Kernel{Syscall: "flock", Nr: 73}, true), Error},
 		{"sleeping, a waiter", gilSnapshot(snapshot.StateSleeping, &snapshot.Kernel{Syscall: "clock_nanosleep", Nr: 230}, true), Warning},
 		{"sleeping, no waiter seen", gilSnapshot(snapshot.StateSleeping, &snapshot.Kernel{Syscall: "clock_nanosleep", Nr: 230}, false), ""},
 		{"timed futex, a waiter", gilSnapshot(snapshot.StateBlocked, &snapshot.Kernel{Syscall: "futex", Nr: 202, Futex: 0x2000, Timed: true}, true), Warning},
