@@ -182,6 +182,17 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 // loop. Otherwise a task waits for what only a task waiting itself would
 // give.
 func (w *words) loopStallFix(st *heuristics.LoopStall) string {
+	// A task in a queue's join() waits for task_done() calls, not puts:
+	// the consumers took the items and never marked them done.
+	for _, tw := range st.Waits {
+		if tw.Waits.Kind != snapshot.KindQueue || !w.taskJoins(tw.Task) {
+			continue
+		}
+		if q := w.snap.Objects[tw.Waits.ID]; q != nil && q.Unfinished != nil && *q.Unfinished > 0 {
+			return fmt.Sprintf("%s has %s never marked done: call task_done() once for each item a consumer gets (in a finally: block), so that join() can return",
+				w.shortRef(tw.Waits), plural(*q.Unfinished, "task"))
+		}
+	}
 	var queues []string
 	for _, tw := range st.Waits {
 		if tw.Waits.Kind != snapshot.KindQueue || !w.taskTakes(tw.Task) {
@@ -196,6 +207,14 @@ func (w *words) loopStallFix(st *heuristics.LoopStall) string {
 			strings.Join(queues, ", "))
 	}
 	return "a task must not wait for what only a task waiting on it would give: set the event or the future from elsewhere, or give the wait a timeout"
+}
+
+// taskJoins says whether the task is suspended in a queue's join().
+func (w *words) taskJoins(id string) bool {
+	t := w.task(id)
+	return t != nil && slices.ContainsFunc(t.Frames, func(f snapshot.Frame) bool {
+		return f.Function == "join" && strings.HasSuffix(f.File, "queues.py")
+	})
 }
 
 // taskTakes says whether the task is suspended in a queue's get(), as

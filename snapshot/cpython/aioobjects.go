@@ -63,6 +63,11 @@ func (o *Objects) aioObject(v uint64, ob *snapshot.Object, depth int) {
 				ln := int(n)
 				ob.Len = &ln
 			}
+		case "_unfinished_tasks": // what join() waits for: items got, not marked done
+			if v, err := p.smallInt(a); err == nil && v >= 0 && v <= 1<<40 && ob.Kind == snapshot.KindQueue {
+				u := int(v)
+				ob.Unfinished = &u
+			}
 		case "_lock":
 			if sub := o.add(a, depth+1); sub != nil {
 				if ob.Attrs == nil {
