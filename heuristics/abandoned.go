@@ -150,6 +150,9 @@ func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]b
 	if d.Reason == ReasonMainSleeps && mainMayAct(a, s) {
 		return Finding{}, false // a handler on the sleeping main thread may end it
 	}
+	if handlerMayEnd(s, a, ob, enders) {
+		return Finding{}, false // a signal handler the program installs may end it
+	}
 	if ob.Kind == snapshot.KindEvent && severity != Error {
 		// Events are set from what pyhang sees least: timers' callbacks,
 		// signal handlers, objects of other modules; a park on an event

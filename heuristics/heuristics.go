@@ -786,6 +786,9 @@ func allBlocked(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 		if !stuckForever(t, a.Waits[t.TID]) {
 			return Finding{}, false
 		}
+		if ob := s.Objects[a.Waits[t.TID].Object]; ob != nil && handlerMayEnd(s, a, ob, slices.Concat(endCalls[ob.Kind], putCalls[ob.Kind])) {
+			return Finding{}, false // a signal handler may end this wait, on the main thread
+		}
 		tids = append(tids, t.TID)
 	}
 	if len(python) == 0 {

@@ -100,15 +100,26 @@ type EndedThread struct {
 // maxEnded bounds the ended threads a finding lists.
 const maxEnded = 16
 
-// endedThreads lists the started Thread objects whose thread is gone.
+// endedThreads lists the started Thread objects whose thread is gone: no
+// live thread has its ident, or the live thread that has it is another
+// Thread object's, whose native id is that thread's (glibc hands a dead
+// thread's stack, and so its ident, to the next thread started).
 func endedThreads(s *snapshot.Snapshot) []EndedThread {
-	alive := map[uint64]bool{}
+	alive := map[uint64]int{} // ident → tid
 	for i := range s.Threads {
-		alive[s.Threads[i].Ident] = true
+		alive[s.Threads[i].Ident] = s.Threads[i].TID
+	}
+	claimed := map[uint64]string{} // ident → the object whose native id is the live thread's
+	for _, ob := range s.Objects {
+		if tid, ok := alive[ob.Ident]; ok && ob.Kind == snapshot.KindThread && ob.NativeID > 0 && ob.NativeID == tid {
+			claimed[ob.Ident] = ob.ID
+		}
 	}
 	var out []EndedThread
 	for _, ob := range s.Objects {
-		if ob.Kind == snapshot.KindThread && ob.Ident != 0 && !alive[ob.Ident] {
+		_, ok := alive[ob.Ident]
+		other := claimed[ob.Ident] != "" && claimed[ob.Ident] != ob.ID
+		if ob.Kind == snapshot.KindThread && ob.Ident != 0 && (!ok || other) {
 			out = append(out, EndedThread{Object: ob.ID, Name: ob.Value, Ident: ob.Ident, NativeID: ob.NativeID})
 		}
 	}
@@ -192,6 +203,9 @@ func starvedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]boo
 	d.Reason, f.Severity = noEnder(s, canRun, others)
 	if d.Reason == ReasonMainSleeps && mainMayAct(a, s) {
 		return Finding{}, false // a handler on the sleeping main thread may feed it
+	}
+	if handlerMayEnd(s, a, q, putCalls[q.Kind]) {
+		return Finding{}, false // a signal handler the program installs may feed it
 	}
 	if d.Reason != ReasonNoReference {
 		// Only where no thread can run is a gone producer the cause.

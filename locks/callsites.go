@@ -166,6 +166,58 @@ func (a *Analysis) SignalHandlerSite() (Site, bool) {
 	return Site{}, false
 }
 
+// CallsOffStack lists the calls of the methods on ob's names, in the
+// program's own files, that stand in a function no thread or task runs
+// now (or in a lambda): code that runs when something calls it later, a
+// signal handler or a callback. From the source.
+func (a *Analysis) CallsOffStack(ob *snapshot.Object, methods ...string) []Site {
+	if a.x == nil {
+		return nil
+	}
+	var names []string
+	for _, n := range lockNames(ob) {
+		if n != "self" && n != "cls" {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	type fileDef struct {
+		file string
+		def  int
+	}
+	running := map[fileDef]bool{}
+	mark := func(frames []snapshot.Frame) {
+		for i := range frames {
+			f := &frames[i]
+			if def, _ := a.x.src.def(f.File, f.Line); def > 0 {
+				running[fileDef{f.File, def}] = true
+			}
+		}
+	}
+	for i := range a.Snap.Threads {
+		mark(a.Snap.Threads[i].Frames)
+	}
+	for i := range a.Snap.Tasks {
+		mark(a.Snap.Tasks[i].Frames)
+	}
+	var out []Site
+	for _, file := range a.x.src.programFiles(a.Snap) {
+		for _, c := range a.x.src.calls(file, methods) {
+			if !containsString(names, c.Last) {
+				continue
+			}
+			def, fn := a.x.src.def(file, c.Line)
+			if def > 0 && running[fileDef{file, def}] && !c.Lambda {
+				continue
+			}
+			out = append(out, Site{File: file, Line: c.Line, Function: fn, Call: c.Method})
+		}
+	}
+	return out
+}
+
 // InCleanupBlock reports whether a frame of the thread's own code stands
 // inside a try or with statement of its function: an exception raised there
 // (KeyboardInterrupt on Ctrl-C) runs the handler, finally or __exit__ on

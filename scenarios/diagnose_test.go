@@ -299,7 +299,7 @@ var diagnosePrograms = []string{
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
-	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py", "select_no_timeout.py", "healthy_semaphore_signal.py", "healthy_rlock_bare.py", "healthy_release_callback.py",
+	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py", "select_no_timeout.py", "healthy_semaphore_signal.py", "healthy_rlock_bare.py", "healthy_release_callback.py", "healthy_event_signal.py",
 	"module_globals.py", "module_globals.py --main joins", "module_globals.py --main joins --queue class",
 	"module_globals.py --main joins --queue module-class", "module_globals.py --main joins --queue instance",
 	"module_globals.py --main joins --queue dict", "module_globals.py --main joins --queue nested",

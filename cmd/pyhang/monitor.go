@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -170,7 +171,7 @@ func (m *monitor) sample() (code int, hung bool) {
 			if err != nil {
 				// What cannot be seen is not proof of a hang.
 				w.progressAt = now
-				if !w.lookFailed && !live.Ended(w.pid) {
+				if !w.lookFailed && !live.Ended(w.pid) && !errors.Is(err, syscall.ESRCH) {
 					w.lookFailed = true
 					m.notef("process %d: %v", w.pid, err)
 				}

@@ -57,6 +57,9 @@ func ProcessInfo(pid int) (Info, error) {
 // (or dead) waiting to be reaped. A look that failed because the process
 // ended as it was read is no failure to report: its exit is.
 func Ended(pid int) bool {
+	if Exiting(pid) {
+		return true
+	}
 	stat, err := os.ReadFile(procPath(pid, "stat"))
 	if err != nil {
 		return true
@@ -178,3 +181,27 @@ func threadCPU(pid, tid int) (ThreadCPU, bool) {
 	}
 	return ThreadCPU{Time: time.Duration(ut+st) * clockTick}, true
 }
+
+// Exiting says whether pid is tearing itself down: the kernel sets
+// PF_EXITING (0x4) in its flags (field 9 of /proc/PID/stat) as it starts
+// do_exit(), before its memory goes and well before it is a zombie. A
+// read of its memory then fails with ESRCH.
+func Exiting(pid int) bool {
+	stat, err := os.ReadFile(procPath(pid, "stat"))
+	if err != nil {
+		return false
+	}
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return false
+	}
+	f := strings.Fields(string(stat[end+1:]))
+	if len(f) < 7 {
+		return false
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	return err == nil && flags&pfExiting != 0
+}
+
+// pfExiting is PF_EXITING (include/linux/sched.h).
+const pfExiting = 0x4
