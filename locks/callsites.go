@@ -17,12 +17,7 @@ func (a *Analysis) CallsIn(tid int, ob *snapshot.Object, methods ...string) []Si
 	if th == nil || a.x == nil {
 		return nil
 	}
-	var names []string
-	for _, n := range lockNames(ob) {
-		if n != "self" && n != "cls" {
-			names = append(names, n)
-		}
-	}
+	names := callNames(ob)
 	if len(names) == 0 {
 		return nil
 	}
@@ -174,12 +169,7 @@ func (a *Analysis) CallsOffStack(ob *snapshot.Object, methods ...string) []Site 
 	if a.x == nil {
 		return nil
 	}
-	var names []string
-	for _, n := range lockNames(ob) {
-		if n != "self" && n != "cls" {
-			names = append(names, n)
-		}
-	}
+	names := callNames(ob)
 	if len(names) == 0 {
 		return nil
 	}
@@ -267,4 +257,16 @@ func (a *Analysis) FramesRunBy(th *snapshot.Thread) []*snapshot.Frame {
 		}
 	}
 	return out
+}
+
+// callNames are the names code calls ob's methods on (lockNames), but self
+// and cls: an object's own methods' name for it matches every object's.
+func callNames(ob *snapshot.Object) []string {
+	var names []string
+	for _, n := range lockNames(ob) {
+		if n != "self" && n != "cls" {
+			names = append(names, n)
+		}
+	}
+	return names
 }

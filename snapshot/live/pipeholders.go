@@ -43,16 +43,9 @@ func PipeEndsHeldElsewhere(pid int, first []int, ends []PipeEndRef) (held []bool
 	if len(ends) == 0 {
 		return held, true
 	}
-	if ns, err := os.Readlink("/proc/self/ns/pid"); err != nil || ns != initPIDNamespace {
+	procs, want, ok := scanOf(ends)
+	if !ok {
 		return held, false
-	}
-	procs, err := allPIDs()
-	if err != nil {
-		return held, false
-	}
-	want := map[uint64][]int{}
-	for i, e := range ends {
-		want[e.Inode] = append(want[e.Inode], i)
 	}
 	if pp, err := statusInt(pid, "PPid"); err == nil && pp > 0 {
 		first = append(first[:len(first):len(first)], pp)
@@ -90,16 +83,9 @@ func PipeEndHolders(pid int, ends []PipeEndRef) (holders [][]int, complete bool)
 	if len(ends) == 0 {
 		return holders, true
 	}
-	if ns, err := os.Readlink("/proc/self/ns/pid"); err != nil || ns != initPIDNamespace {
+	procs, want, ok := scanOf(ends)
+	if !ok {
 		return holders, false
-	}
-	procs, err := allPIDs()
-	if err != nil {
-		return holders, false
-	}
-	want := map[uint64][]int{}
-	for i, e := range ends {
-		want[e.Inode] = append(want[e.Inode], i)
 	}
 	budget := maxScannedFDs
 	found := func(p, i int) {
@@ -113,6 +99,25 @@ func PipeEndHolders(pid int, ends []PipeEndRef) (holders [][]int, complete bool)
 		}
 	}
 	return holders, true
+}
+
+// scanOf is what a scan for the holders of ends needs: every process of the
+// machine (false when pyhang runs outside the first pid namespace, where it
+// would miss the processes outside its own, or /proc cannot be listed), and
+// the indexes of ends by pipe inode.
+func scanOf(ends []PipeEndRef) (procs []int, want map[uint64][]int, ok bool) {
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err != nil || ns != initPIDNamespace {
+		return nil, nil, false
+	}
+	procs, err := allPIDs()
+	if err != nil {
+		return nil, nil, false
+	}
+	want = map[uint64][]int{}
+	for i, e := range ends {
+		want[e.Inode] = append(want[e.Inode], i)
+	}
+	return procs, want, true
 }
 
 // allPIDs lists the processes in /proc.
