@@ -302,7 +302,7 @@ var diagnosePrograms = []string{
 	"healthy_idle_pool.py", "healthy_busy.py", "starved_handoff.py", "healthy_producer.py", "healthy_sockets.py", "select_no_timeout.py", "healthy_semaphore_signal.py", "healthy_rlock_bare.py", "healthy_release_callback.py", "healthy_event_signal.py",
 	"module_globals.py", "module_globals.py --main joins", "module_globals.py --main joins --queue class",
 	"module_globals.py --main joins --queue module-class", "module_globals.py --main joins --queue instance",
-	"module_globals.py --main joins --queue dict", "module_globals.py --main joins --queue nested",
+	"module_globals.py --main joins --queue dict", "module_globals.py --main joins --queue shard", "module_globals.py --main joins --queue nested",
 	"module_globals.py --main joins --queue slots", "module_globals.py --main joins --queue local",
 	"gil_held_in_native.py", "gil_held_running.py", "healthy_gil.py",
 }

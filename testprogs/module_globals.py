@@ -19,7 +19,8 @@ waits for jobstate.shutdown, while the main thread sleeps in a loop that now and
 millionth turn) puts to each queue but the timer's, and could set the event, and the timer
 ("timer") puts to its queue in an hour: nothing is wrong, and a diagnosis must find nothing.
 --main joins: "worker" alone takes from the queue --queue names (module, class,
-module-class, instance, dict, nested, slots, local: the paths above in that order) and the
+module-class, instance, dict, nested, slots, local: the paths above in that order; shard:
+SHARDS[7], an item of a module-level dict under an int key) and the
 main thread joins it: nobody can ever put to the queue, and the worker is starved
 (starved-consumers on that queue, the main thread blocked).
 """
@@ -59,6 +60,7 @@ class Pipeline:
 
 pipeline = Pipeline()
 QUEUES = {"a": queue.Queue()}
+SHARDS = {7: queue.Queue()}  # an int key: SHARDS[7]
 
 
 class Stage:
@@ -113,6 +115,8 @@ def take(which):
             print("got", pipeline.inbox.get())  # BLOCK:get-instance
         elif which == "dict":
             print("got", QUEUES["a"].get())  # BLOCK:get-dict
+        elif which == "shard":
+            print("got", SHARDS[7].get())  # BLOCK:get-shard
         elif which == "nested":
             print("got", app.stage.todo.get())  # BLOCK:get-nested
         elif which == "slots":
@@ -143,8 +147,8 @@ def fed_by_timer():
 
 
 WAYS = {"module": "jobstate.jobs", "class": "Pipeline.stages", "module-class": "jobstate.Mail.box",
-        "instance": "pipeline.inbox", "dict": "QUEUES['a']", "nested": "app.stage.todo", "slots": "bus.jobs",
-        "local": "desk.tray"}
+        "instance": "pipeline.inbox", "dict": "QUEUES['a']", "shard": "SHARDS[7]", "nested": "app.stage.todo",
+        "slots": "bus.jobs", "local": "desk.tray"}
 
 
 def main():

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
-	"github.com/pyhang/pyhang/snapshot/cpython"
 )
 
 // A thread that could end a wait can reach the awaited object through what
@@ -85,9 +84,9 @@ func (w *walk) from(v uint64, path string, steps int) {
 	p := w.b.p
 	switch c := p.Container(v); c {
 	case "dict":
-		items := p.DictStrItems(v, maxReachItems)
+		items := p.DictSubscripts(v, maxReachItems)
 		for _, k := range slices.Sorted(maps.Keys(items)) {
-			w.step(items[k], path+"["+cpython.SubscriptKey(k)+"]", steps)
+			w.step(items[k], path+"["+k+"]", steps)
 		}
 	case "list", "tuple": // a namedtuple's fields too
 		for i, c := range p.Items(v, maxReachItems) {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
@@ -659,6 +660,30 @@ func (p *Process) TypeName(v uint64) string {
 }
 
 // DictStrItems returns up to max str-keyed items of a dict.
+// DictSubscripts returns up to max items of a dict by the subscript a
+// reader writes for their keys: 'name' for a str key, 12 for an int one;
+// items under other keys are left out.
+func (p *Process) DictSubscripts(dict uint64, max int) map[string]uint64 {
+	items, err := p.dictItems(dict, max)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]uint64, len(items))
+	for _, it := range items {
+		switch tn, _ := p.typeName(it.Key); tn {
+		case "str":
+			if s, err := p.str(it.Key, maxNameLen); err == nil {
+				out[SubscriptKey(s)] = it.Value
+			}
+		case "int":
+			if n, err := p.smallInt(it.Key); err == nil {
+				out[strconv.FormatInt(n, 10)] = it.Value
+			}
+		}
+	}
+	return out
+}
+
 func (p *Process) DictStrItems(dict uint64, max int) map[string]uint64 {
 	items, err := p.dictItems(dict, max)
 	if err != nil {
