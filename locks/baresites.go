@@ -2,6 +2,7 @@ package locks
 
 import (
 	"maps"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -42,6 +43,10 @@ type Site struct {
 	// which a frame's locals may bind to another lock than the one judged
 	// (otherLocal).
 	local string
+	// ref, when set, is the path a frame's locals must reach the lock by
+	// for the site to be its (Frame.Refs): logging's `self.acquire()` takes
+	// `self.lock`, whichever handler self is.
+	ref string
 }
 
 // otherLocal tells a site whose receiver is a local of frame f bound to
@@ -49,6 +54,9 @@ type Site struct {
 // takes each lock under both names, and its `first.acquire()` took, in
 // this frame, the lock first names here.
 func otherLocal(f *snapshot.Frame, st *Site, id string) bool {
+	if st.ref != "" {
+		return f.Refs[st.ref] != id
+	}
 	if st.local == "" {
 		return false
 	}
@@ -96,6 +104,7 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 			out = append(out, st)
 		}
 	}
+	out = append(out, loggingSites(s, ob, src)...)
 	wrapped := wrapperSites(s, src, out)
 	called := map[string]bool{} // the release wrappers called somewhere
 	for _, st := range wrapped {
@@ -109,6 +118,43 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 		}
 	}
 	return append(out, wrapped...)
+}
+
+// loggingSites are the standard library's logging's own bare sites of a
+// handler's lock, when a frame of logging's module holds it as self.lock:
+// up to 3.12 Handler.handle(), StreamHandler.flush() and the like take it
+// through the wrappers self.acquire() and self.release() (3.13 on, with a
+// with block), so a thread between the two, such as code a signal handler
+// interrupted inside handle(), holds it. Each site counts only in frames
+// whose self.lock is the lock (Site.ref).
+func loggingSites(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site {
+	files := map[string]bool{}
+	for i := range s.Threads {
+		for j := range s.Threads[i].Frames {
+			if f := &s.Threads[i].Frames[j]; f.Refs["self.lock"] == ob.ID && isLoggingModule(f.File) {
+				files[f.File] = true
+			}
+		}
+	}
+	var out []Site
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		for _, c := range src.calls(p, []string{"acquire", "release"}) {
+			if c.With || c.Receiver != "self" {
+				continue
+			}
+			def, fn := src.def(p, c.Line)
+			if name := lastComponent(fn); name == "acquire" || name == "release" {
+				continue // the wrappers themselves
+			}
+			out = append(out, Site{File: p, Line: c.Line, Function: fn, Call: c.Method, Via: c.Method, def: def, ref: "self.lock"})
+		}
+	}
+	return out
+}
+
+// isLoggingModule tells the standard library's logging/__init__.py.
+func isLoggingModule(path string) bool {
+	return isStdlib(path) && strings.HasSuffix(filepath.ToSlash(path), "/logging/__init__.py")
 }
 
 // A lock is often taken and released through methods of a class of the
@@ -236,7 +282,7 @@ func (a *Analysis) probableHolds(x *index) {
 		}
 		// Frames at one place share a region, unless a site's receiver is
 		// a bare name their locals may bind to different locks.
-		perFrame := slices.ContainsFunc(sites, func(st Site) bool { return st.local != "" })
+		perFrame := slices.ContainsFunc(sites, func(st Site) bool { return st.local != "" || st.ref != "" })
 		for _, pl := range places.order {
 			at := places.at[pl]
 			h, ok := insideRegion(&x.s.Threads[at[0].thread].Frames[at[0].frame], sites, src, id)

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -46,6 +47,11 @@ type procExpect struct {
 	Signal      string `json:"signal"`
 	Handler     string `json:"handler"`
 	Interrupted string `json:"interrupted"`
+	// HolderFrame is the function of the frame that holds the lock, when
+	// it is not the interrupted frame's (further out); Probable says the
+	// hold is inferred from a bare acquire() (the deadlock is probable).
+	HolderFrame string `json:"holder_frame"`
+	Probable    bool   `json:"probable"`
 	// Pipe deadlock.
 	PipeDeadlock string `json:"pipe_deadlock"`
 	ChildPID     int    `json:"child_pid"`
@@ -164,10 +170,11 @@ type deadlockDetails struct {
 			Name string `json:"name"`
 		} `json:"signal"`
 	} `json:"signal_handler"`
+	Probable bool `json:"probable"`
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "pipe_deadlock.py", "pipe_deadlock.py --read-stdout",
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "signal_logging.py", "pipe_deadlock.py", "pipe_deadlock.py --read-stdout",
 	"generator_held_lock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_lost_task.py --start-method forkserver", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
@@ -473,12 +480,16 @@ func checkSignalDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
 		}
 		return "?"
 	}
-	if h.Signal.Name != want.Signal || at(h.Frame) != want.Handler || at(h.Interrupted) != want.Interrupted || at(h.Holder) != want.Interrupted {
-		t.Errorf("handler %s in %s interrupting %s, holder %s; want %s in %s interrupting %s",
-			h.Signal.Name, at(h.Frame), at(h.Interrupted), at(h.Holder), want.Signal, want.Handler, want.Interrupted)
+	holder := cmp.Or(want.HolderFrame, want.Interrupted)
+	if h.Signal.Name != want.Signal || at(h.Frame) != want.Handler || at(h.Interrupted) != want.Interrupted || at(h.Holder) != holder {
+		t.Errorf("handler %s in %s interrupting %s, holder %s; want %s in %s interrupting %s, holder %s",
+			h.Signal.Name, at(h.Frame), at(h.Interrupted), at(h.Holder), want.Signal, want.Handler, want.Interrupted, holder)
 	}
 	if !strings.Contains(d.Findings[i].Summary, want.Signal+" handler") {
 		t.Errorf("summary does not say it is in a %s handler: %s", want.Signal, d.Findings[i].Summary)
+	}
+	if dd.Probable != want.Probable || strings.HasPrefix(d.Findings[i].Summary, "probable") != want.Probable || d.Findings[i].Severity != "error" {
+		t.Errorf("probable %v, %s: %q; want probable %v, an error", dd.Probable, d.Findings[i].Severity, d.Findings[i].Summary, want.Probable)
 	}
 }
 

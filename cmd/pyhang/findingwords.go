@@ -188,7 +188,7 @@ func (w *words) summary(f *heuristics.Finding) string {
 		if len(f.Tasks) > 0 {
 			return w.taskDeadlockSummary(d)
 		}
-		if d.Probable && d.ChildLock == nil {
+		if d.Probable && d.ChildLock == nil && d.Handler == nil {
 			return w.probableDeadlockSummary(d)
 		}
 		if len(d.Retries) > 0 {

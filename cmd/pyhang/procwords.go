@@ -112,9 +112,15 @@ func (w *words) signalDeadlock(d *heuristics.DeadlockDetails) (string, bool) {
 		return "", false
 	}
 	st := d.Cycle[0]
-	return fmt.Sprintf("deadlock in a %s handler: %s (in %s) waits for %s, which %s, the code it interrupted, holds — a signal handler must not take a lock the interrupted code may hold: only set a flag in the handler, and do the work outside it",
-		w.esc(h.Signal.Name), w.frameFunc(h.Thread, h.Frame), w.threadName(st.Thread), w.shortRef(st.Waits),
-		w.frameFunc(h.Thread, h.Holder)), true
+	kind, holds := "deadlock", "holds"
+	if d.Probable {
+		// The interrupted code stands after an acquire() and before its
+		// release(): the hold is inferred, and the sentence says so.
+		kind, holds = "probable deadlock", "holds (inferred: it stands after an acquire() of it, before the release())"
+	}
+	return fmt.Sprintf("%s in a %s handler: %s (in %s) waits for %s, which %s, the code it interrupted, %s — a signal handler must not take a lock the interrupted code may hold: only set a flag in the handler, and do the work outside it",
+		kind, w.esc(h.Signal.Name), w.frameFunc(h.Thread, h.Frame), w.threadName(st.Thread), w.shortRef(st.Waits),
+		w.frameFunc(h.Thread, h.Holder), holds), true
 }
 
 // signalEvidence says which frame runs the handler and what it interrupted.
