@@ -193,6 +193,19 @@ func (w *words) loopStallFix(st *heuristics.LoopStall) string {
 				w.shortRef(tw.Waits), plural(*q.Unfinished, "task"))
 		}
 	}
+	// Tasks that wait for a semaphore with no unit left, which no task
+	// holds: a task that took a unit ended (cancelled, failed) before its
+	// release().
+	for _, tw := range st.Waits {
+		if tw.Waits.Kind != snapshot.KindSemaphore {
+			continue
+		}
+		id := tw.Waits.ID
+		if ob := w.snap.Objects[id]; ob != nil && ob.Value == "0" && len(w.locks.TaskHolders[id]) == 0 && len(w.locks.TaskProbableHolders[id]) == 0 &&
+			len(w.locks.Holders[id]) == 0 && len(w.locks.ProbableHolders[id]) == 0 {
+			return fmt.Sprintf("%s has no unit left and no task holds one, so a task that took one ended (cancelled or failed) before its release(): take it with async with, or release it in a finally: block", w.shortRef(tw.Waits))
+		}
+	}
 	var queues []string
 	for _, tw := range st.Waits {
 		if tw.Waits.Kind != snapshot.KindQueue || !w.taskTakes(tw.Task) {
