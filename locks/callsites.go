@@ -173,25 +173,7 @@ func (a *Analysis) CallsOffStack(ob *snapshot.Object, methods ...string) []Site 
 	if len(names) == 0 {
 		return nil
 	}
-	type fileDef struct {
-		file string
-		def  int
-	}
-	running := map[fileDef]bool{}
-	mark := func(frames []snapshot.Frame) {
-		for i := range frames {
-			f := &frames[i]
-			if def, _ := a.x.src.def(f.File, f.Line); def > 0 {
-				running[fileDef{f.File, def}] = true
-			}
-		}
-	}
-	for i := range a.Snap.Threads {
-		mark(a.Snap.Threads[i].Frames)
-	}
-	for i := range a.Snap.Tasks {
-		mark(a.Snap.Tasks[i].Frames)
-	}
+	running := a.runningDefs()
 	var out []Site
 	for _, file := range a.x.src.programFiles(a.Snap) {
 		for _, c := range a.x.src.calls(file, methods) {
@@ -206,6 +188,35 @@ func (a *Analysis) CallsOffStack(ob *snapshot.Object, methods ...string) []Site 
 		}
 	}
 	return out
+}
+
+// fileDef names a function by its file and the line of its def.
+type fileDef struct {
+	file string
+	def  int
+}
+
+// runningDefs are the functions some thread or task runs now, once.
+func (a *Analysis) runningDefs() map[fileDef]bool {
+	if a.running != nil {
+		return a.running
+	}
+	a.running = map[fileDef]bool{}
+	mark := func(frames []snapshot.Frame) {
+		for i := range frames {
+			f := &frames[i]
+			if def, _ := a.x.src.def(f.File, f.Line); def > 0 {
+				a.running[fileDef{f.File, def}] = true
+			}
+		}
+	}
+	for i := range a.Snap.Threads {
+		mark(a.Snap.Threads[i].Frames)
+	}
+	for i := range a.Snap.Tasks {
+		mark(a.Snap.Tasks[i].Frames)
+	}
+	return a.running
 }
 
 // InCleanupBlock reports whether a frame of the thread's own code stands

@@ -229,6 +229,9 @@ type Analysis struct {
 	// x is the analysis's index, kept for what is read on demand (CallsIn,
 	// Fork): its src reads the target's source files.
 	x *index
+	// running are the functions (file, line of the def) some thread or
+	// task runs now, built on CallsOffStack's first call.
+	running map[fileDef]bool
 	// forks are the answers of Fork so far, by tid; forkSites are the
 	// os.fork() calls of each file Fork read (see Fork).
 	forks     map[int]*ForkCall
