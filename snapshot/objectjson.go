@@ -85,6 +85,10 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 		b = append(b, `,"global":`...)
 		b = appendJSONString(b, ob.Global)
 	}
+	if ob.Source != "" {
+		b = append(b, `,"source":`...)
+		b = appendJSONString(b, ob.Source)
+	}
 	if len(ob.Children) > 0 {
 		b = append(b, `,"children":`...)
 		b = appendStrings(b, ob.Children)
