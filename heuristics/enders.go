@@ -190,18 +190,15 @@ func isMain(s *snapshot.Snapshot, tid int) bool {
 // __exit__ runs when Ctrl-C's KeyboardInterrupt, or a handler's SystemExit,
 // ends the loop — the usual way a service shuts down.
 // handlerMayEnd says whether a Python signal handler may yet end a wait on
-// ob: the program installs one (signal.signal(), add_signal_handler()),
-// the main thread, where handlers run, is there to run it (a blocked wait
-// of the main thread is interrupted for it), and a call that would end the
-// wait stands in code no thread runs now, such as the handler's.
+// ob: a handler the program installs (signal.signal(),
+// add_signal_handler()) makes a call that would end it, and the main
+// thread, where handlers run, is there to run it (a blocked wait of the
+// main thread is interrupted for it).
 func handlerMayEnd(s *snapshot.Snapshot, a *locks.Analysis, ob *snapshot.Object, calls []string) bool {
 	if len(calls) == 0 || !slices.ContainsFunc(s.Threads, func(t snapshot.Thread) bool { return t.Main && t.State != snapshot.StateCrashed }) {
 		return false
 	}
-	if _, ok := a.SignalHandlerSite(); !ok {
-		return false
-	}
-	return len(a.CallsOffStack(ob, calls...)) > 0
+	return len(a.CallsInHandlers(ob, calls...)) > 0
 }
 
 func mainMayAct(a *locks.Analysis, s *snapshot.Snapshot) bool {

@@ -190,6 +190,48 @@ func (a *Analysis) CallsOffStack(ob *snapshot.Object, methods ...string) []Site 
 	return out
 }
 
+// CallsInHandlers are the calls of CallsOffStack that a signal handler the
+// program installs makes: in the handler's function (named by the second
+// argument of signal.signal() or loop.add_signal_handler(), its last name
+// matched), or in the lambda passed there. When a handler is passed as
+// something else (an item, a partial), which code it runs is not known, and
+// every call off the stacks is kept.
+func (a *Analysis) CallsInHandlers(ob *snapshot.Object, methods ...string) []Site {
+	if a.x == nil {
+		return nil
+	}
+	type lambdaAt struct {
+		file string
+		line int
+	}
+	names, lambdas, unknown := map[string]bool{}, map[lambdaAt]bool{}, false
+	for _, file := range a.x.src.programFiles(a.Snap) {
+		for _, c := range a.x.src.calls(file, []string{"signal", "add_signal_handler"}) {
+			if c.Method == "signal" && c.Last != "signal" || len(c.Args) < 2 {
+				continue // signal.signal(), not some other object's signal()
+			}
+			switch h := c.Args[1]; h {
+			case "lambda":
+				lambdas[lambdaAt{file, c.Line}] = true
+			case "":
+				unknown = true
+			default:
+				names[lastComponent(h)] = true
+			}
+		}
+	}
+	if len(names) == 0 && len(lambdas) == 0 && !unknown {
+		return nil
+	}
+	var out []Site
+	for _, st := range a.CallsOffStack(ob, methods...) {
+		if unknown || names[lastComponent(st.Function)] || lambdas[lambdaAt{st.File, st.Line}] {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // fileDef names a function by its file and the line of its def.
 type fileDef struct {
 	file string

@@ -151,6 +151,10 @@ type Call struct {
 	// `lambda f: sem.release()`), made whenever the lambda is called, not
 	// where the line stands.
 	Lambda bool
+	// Args are the call's arguments, each as its text when it is a dotted
+	// name ("on_alarm", "self.on_term"), "lambda" when it is a lambda, ""
+	// otherwise: what a callback passed to the call is.
+	Args []string
 }
 
 // Calls lists every call of one of the methods on a dotted name, in order.
@@ -178,7 +182,8 @@ func (f *File) Calls(methods ...string) []Call {
 				recv += tk[m].Text
 			}
 			lambda := slices.ContainsFunc(tk[:k], func(t Token) bool { return t.Kind == Name && t.Text == "lambda" })
-			out = append(out, Call{Line: tk[j].Line, Receiver: recv, Last: tk[j-2].Text, Method: tk[j].Text, With: kw == "with", Lambda: lambda})
+			out = append(out, Call{Line: tk[j].Line, Receiver: recv, Last: tk[j-2].Text, Method: tk[j].Text, With: kw == "with", Lambda: lambda,
+				Args: callArgs(tk[j+2:])})
 		}
 	}
 	return out
@@ -274,4 +279,57 @@ func (f *File) InBlock(n int, keywords ...string) bool {
 		return true
 	})
 	return in
+}
+
+// callArgs reads a call's arguments from the tokens after its "(": each a
+// dotted name's text, "lambda", or "" for anything else, up to the
+// matching ")".
+func callArgs(tk []Token) []string {
+	var out []string
+	depth, start := 0, 0
+	arg := func(end int) {
+		a := tk[start:end]
+		switch {
+		case len(a) > 0 && a[0].Kind == Name && a[0].Text == "lambda":
+			out = append(out, "lambda")
+		case len(a) > 0 && len(a)%2 == 1 && dotted(a):
+			text := ""
+			for _, t := range a {
+				text += t.Text
+			}
+			out = append(out, text)
+		default:
+			out = append(out, "")
+		}
+	}
+	for i, t := range tk {
+		switch t.Text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			if depth == 0 {
+				if i > start {
+					arg(i)
+				}
+				return out
+			}
+			depth--
+		case ",":
+			if depth == 0 {
+				arg(i)
+				start = i + 1
+			}
+		}
+	}
+	return out
+}
+
+// dotted tells tokens that spell name(.name)*.
+func dotted(a []Token) bool {
+	for i, t := range a {
+		if i%2 == 0 && t.Kind != Name || i%2 == 1 && t.Text != "." {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package pysource
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -183,6 +184,33 @@ func TestInBlock(t *testing.T) {
 	for line, want := range map[int]bool{4: true, 3: true, 2: false, 6: false, 9: true, 10: false, 12: false} {
 		if got := f.InBlock(line, "try", "with"); got != want {
 			t.Errorf("InBlock(%d) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+// TestCallArgs: a call's arguments, as a callback passed to it is named.
+func TestCallArgs(t *testing.T) {
+	f := Parse(`signal.signal(signal.SIGALRM, on_alarm)
+signal.signal(signal.SIGHUP, lambda *_: reload.set())
+loop.add_signal_handler(signal.SIGTERM, self.stop, f(x, y), "s")
+signal.signal(
+    signal.SIGUSR1,
+    handlers[0],
+)
+`)
+	want := [][]string{
+		{"signal.SIGALRM", "on_alarm"},
+		{"signal.SIGHUP", "lambda"},
+		{"signal.SIGTERM", "self.stop", "", ""},
+		{"signal.SIGUSR1", ""},
+	}
+	calls := f.Calls("signal", "add_signal_handler")
+	if len(calls) != len(want) {
+		t.Fatalf("%d calls, want %d: %+v", len(calls), len(want), calls)
+	}
+	for i, c := range calls {
+		if !slices.Equal(c.Args, want[i]) {
+			t.Errorf("call at line %d: args %q, want %q", c.Line, c.Args, want[i])
 		}
 	}
 }
