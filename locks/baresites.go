@@ -128,16 +128,8 @@ func sitesOf(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site
 // interrupted inside handle(), holds it. Each site counts only in frames
 // whose self.lock is the lock (Site.ref).
 func loggingSites(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) []Site {
-	files := map[string]bool{}
-	for i := range s.Threads {
-		for j := range s.Threads[i].Frames {
-			if f := &s.Threads[i].Frames[j]; f.Refs["self.lock"] == ob.ID && isLoggingModule(f.File) {
-				files[f.File] = true
-			}
-		}
-	}
 	var out []Site
-	for _, p := range slices.Sorted(maps.Keys(files)) {
+	for _, p := range src.loggingFiles(s)[ob.ID] {
 		for _, c := range src.calls(p, []string{"acquire", "release"}) {
 			if c.With || c.Receiver != "self" {
 				continue
@@ -150,6 +142,29 @@ func loggingSites(s *snapshot.Snapshot, ob *snapshot.Object, src *sourceCache) [
 		}
 	}
 	return out
+}
+
+// loggingFiles maps each lock a frame of logging's module holds as
+// self.lock to those frames' files, sorted: the frames are walked once per
+// snapshot, not once per lock judged.
+func (c *sourceCache) loggingFiles(s *snapshot.Snapshot) map[string][]string {
+	if c.logging != nil {
+		return c.logging
+	}
+	c.logging = map[string][]string{}
+	for i := range s.Threads {
+		for j := range s.Threads[i].Frames {
+			f := &s.Threads[i].Frames[j]
+			id := f.Refs["self.lock"]
+			if id != "" && isLoggingModule(f.File) && !slices.Contains(c.logging[id], f.File) {
+				c.logging[id] = append(c.logging[id], f.File)
+			}
+		}
+	}
+	for _, files := range c.logging {
+		slices.Sort(files)
+	}
+	return c.logging
 }
 
 // isLoggingModule tells the standard library's logging/__init__.py.

@@ -18,6 +18,9 @@ type sourceCache struct {
 	// in turn, are mostly of one file.
 	last   *sourceFile
 	frames []string // the program's own frame files, once computed
+	// logging maps a lock id to the logging module files of the frames
+	// whose self.lock it is (loggingSites), once computed.
+	logging map[string][]string
 	// callsOf caches the method calls of a file, by file and methods.
 	callsOf map[string][]pysource.Call
 }
