@@ -16,7 +16,10 @@ import (
 // othersOf lists the threads other than waiters as would-be enders of a wait
 // on ob, with how many of them can run. It returns false when a thread that
 // likely runs refers to ob, or may reach it as a module global: that thread
-// may still end the wait. each, when set, adds to each thread's entry.
+// may still end the wait, or when a core lost another thread's state: what
+// that thread does, and whether it could end the wait, is unknown (as for
+// all-blocked), so no claim that nobody will end it stands. each, when set,
+// adds to each thread's entry.
 func othersOf(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool, ob *snapshot.Object, waiters []int,
 	each func(t *snapshot.Thread, p *Producer)) (others []Producer, canRun int, ok bool) {
 	isWaiter := map[int]bool{}
@@ -27,6 +30,9 @@ func othersOf(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]bool
 		t := &s.Threads[i]
 		if isWaiter[t.TID] {
 			continue
+		}
+		if t.StateLost {
+			return nil, 0, false
 		}
 		p := Producer{Thread: t.TID, Refers: refersTo(s, t, ob.ID), CanRun: live[t.TID]}
 		if loop, ok := a.SleepLoop(t.TID); ok {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -595,6 +596,29 @@ func TestAllBlockedStateLost(t *testing.T) {
 	for _, f := range Find(s, a, waitgraph.Build(s, a)) {
 		if f.Kind == AllBlocked {
 			t.Errorf("all-blocked over %v with a thread whose state was lost: %+v", f.Threads, f)
+		}
+	}
+}
+
+// TestAbandonedStateLost: nor does an event's wait stand abandoned when a
+// core lost the state of a thread besides its waiter, even one whose futex
+// shows it parked forever: the claim that no thread will set the event
+// rests on every other thread, as all-blocked's does.
+func TestAbandonedStateLost(t *testing.T) {
+	s := load(t, "all_blocked")
+	whole := locks.Analyze(s)
+	if !slices.ContainsFunc(Find(s, whole, waitgraph.Build(s, whole)), func(f Finding) bool { return f.Kind == AbandonedWait }) {
+		t.Fatal("the whole snapshot shows no abandoned wait: the fixture no longer tests this")
+	}
+	for i := range s.Threads {
+		if th := &s.Threads[i]; th.Name == "consumer" {
+			th.StateLost, th.StackLost, th.Name, th.Frames = true, true, "", []snapshot.Frame{}
+		}
+	}
+	a := locks.Analyze(s)
+	for _, f := range Find(s, a, waitgraph.Build(s, a)) {
+		if f.Kind == AbandonedWait {
+			t.Errorf("abandoned wait over %v with another thread's state lost: %+v", f.Threads, f)
 		}
 	}
 }
