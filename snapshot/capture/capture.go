@@ -280,7 +280,7 @@ func decodeMemory(p *cpython.Process, opts Options, side sideRunner) (*decoded, 
 		err = e
 	}
 	d.threads, d.tstates = sh.threads, sh.tstates
-	if err != nil && len(d.tstates) == 0 {
+	if err != nil && len(d.tstates) == 0 && !headLost(p, refs, err) {
 		return nil, err
 	}
 	for i := range d.tstates {
@@ -318,6 +318,15 @@ func decodeMemory(p *cpython.Process, opts Options, side sideRunner) (*decoded, 
 		}
 	}
 	return d, nil
+}
+
+// headLost reports whether a core lost the memory of the first thread state
+// of a list the interpreter leads to: then every kernel thread is a Python
+// thread whose state was lost, and the native side of the snapshot still
+// stands. A live process is stopped while it is read, so an unreadable state
+// there means a misread layout, which must fail as one.
+func headLost(p *cpython.Process, refs []cpython.ThreadRef, err error) bool {
+	return p.Target.Kind() != "pid" && len(refs) > 0 && errors.Is(err, target.ErrUnreadable)
 }
 
 // thread converts a thread state whose frames were just read.
