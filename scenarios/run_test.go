@@ -43,6 +43,10 @@ func runPyhangIn(t *testing.T, dir string, env []string, args ...string) result 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pyhangBin, args...)
 	cmd.Dir, cmd.Env = dir, env
+	// Out of time, pyhang goes with the programs it runs (its process
+	// group), which would otherwise outlive the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
