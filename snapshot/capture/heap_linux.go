@@ -33,9 +33,9 @@ func prefault(n int) *helper {
 		allProcs()
 		return nil
 	}
-	huge, probe := hugePagesPolicy()
+	huge := hugePagesPolicy()
 	reserve := n
-	if huge || probe {
+	if huge {
 		reserve += min(n, maxTail)
 	}
 	b := make([]byte, reserve)
@@ -46,10 +46,7 @@ func prefault(n int) *helper {
 	p := newPopulator(addr, uintptr(n), uintptr(reserve), huge)
 	go func() {
 		if !huge {
-			made, touched, pages := p.calibrate()
-			switch {
-			case probe && p.hugeCheaper(perPage(made+touched, pages), addr+uintptr(reserve)):
-			case touched > made:
+			if made, touched, _ := p.calibrate(); touched > made {
 				p.residentAll()
 			}
 			p.lead(smallLead)
@@ -57,14 +54,6 @@ func prefault(n int) *helper {
 		h.run(p.chunk)
 	}()
 	return h
-}
-
-// perPage is d over pages, or zero for none.
-func perPage(d time.Duration, pages int) time.Duration {
-	if pages <= 0 {
-		return 0
-	}
-	return d / time.Duration(pages)
 }
 
 // calibrate makes the first calibrationChunks chunks of the range resident
@@ -254,68 +243,30 @@ func (p *populator) next() (addr, n uintptr) {
 	return addr, n
 }
 
-// hugePagesPolicy says how the snapshot's heap is made resident: in huge
-// pages (huge), where the kernel has transparent huge pages on (not
-// "never") and the machine's host does not take back free memory in blocks
-// of a huge page (hugePagesReported); where it does, in small pages unless
-// one huge page, tried, costs much less (probe: populator.hugeCheaper);
-// else in small pages.
+// hugePagesPolicy says whether the snapshot's heap is made resident in huge
+// pages: where the kernel has transparent huge pages on (not "never") and
+// the machine's host does not take back free memory in blocks of a huge
+// page (hugePagesReported); else in small pages.
 //
 // Where the host takes back free huge pages, what a huge page costs depends
 // on how long ago it was freed: within a second or two of the last process
 // that used it, a huge page made resident took 120-180 us on the virtual
 // machine measured (shadow paging, page reporting order 9), 0.3 us for each
 // 4 KiB of it, against 8-13 us for a small page; 3 s later, 3-10 ms, 6-20 us
-// for each 4 KiB, when the host backs it again. So neither choice fits
-// every run: 102 threads x 50 frames, 21 and 11 paired runs, in huge pages
-// (the side work first) 66 ms back to back and 96 ms each after 3 s idle, in
-// small pages 80 and 89 ms (on an earlier machine of the kind, huge 42.6
-// and 62, small 45.5 and 48.7). The probe costs one huge page, which the
-// snapshot uses either way: with it, 70.4 ms against 85.3 back to back (the
-// decode 17 ms against 32), 91.6 against 94.2 after 3 s idle (21 and 11
-// paired runs).
-func hugePagesPolicy() (huge, probe bool) {
+// for each 4 KiB, when the host backs it again. The look that counts is the
+// single one after idleness (a person paged at night), so such a machine
+// gets small pages. On a Firecracker guest (page reporting order 9), 102
+// threads x 50 frames under 3.12, 16 and 30 runs in turns: after 3 s idle
+// 54 ms in small pages against 82.5 with the probe this replaced (one huge
+// page tried, and the rest in huge pages when it was cheap: which a block
+// not yet taken back made it, and the next ones were not); back to back 45
+// against 39.
+func hugePagesPolicy() bool {
 	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || bytes.Contains(mode, []byte("[never]")) {
-		return false, false
-	}
-	if hugePagesReported(virtioBalloonDir, reportingOrderFile) {
-		return false, true
-	}
-	return true, false
-}
-
-// hugeCheaper makes the first whole huge page left of the range resident as
-// a huge page, and says whether that cost at most half of what as many
-// small pages cost (small: a page, made resident and touched, calibrate).
-// When it did, the rest of the range goes in huge pages from there, as
-// newPopulator's would with huge pages, and the reserve up to reserveEnd is
-// asked for as huge pages too. Otherwise the rest goes in small pages as
-// before: the huge page tried is the snapshot's heap either way, and a
-// wrong guess costs at most one huge page's time on the helper.
-func (p *populator) hugeCheaper(small time.Duration, reserveEnd uintptr) bool {
-	lo := (p.addr + hugePage - 1) &^ (hugePage - 1)
-	if small <= 0 || lo+hugePage > p.end || !hugePages(lo, hugePage) {
 		return false
 	}
-	t0 := time.Now()
-	if !makeResident(lo, hugePage) {
-		return false
-	}
-	touch(lo, hugePage)
-	if perPage(time.Since(t0), hugePage/pageSize) > small/2 {
-		return false
-	}
-	hi := (p.end + hugePage - 1) &^ (hugePage - 1)
-	top := max(hi, reserveEnd&^(hugePage-1))
-	if top > lo+hugePage && !hugePages(lo+hugePage, top-lo-hugePage) {
-		return false
-	}
-	p.end, p.lo, p.hi = hi, lo, hi
-	if p.addr < lo {
-		p.head = lo - hugePage
-	}
-	return true
+	return !hugePagesReported(virtioBalloonDir, reportingOrderFile)
 }
 
 // hugePages asks the kernel to back [addr, addr+n) with transparent huge

@@ -254,54 +254,6 @@ func TestPopulatorResidentAll(t *testing.T) {
 	t.Logf("making a page resident took %v here, touching it then %v", perPage(made, pages), perPage(touched, pages))
 }
 
-// hugeCheaper makes one huge page resident and takes the rest of the range
-// into huge pages only when that page cost less than half as many small
-// pages: told that small pages cost an hour each, it does; told that they
-// cost a nanosecond, it leaves the populator as it was and advises nothing
-// beyond the page it tried.
-func TestPopulatorHugeCheaper(t *testing.T) {
-	if mode := thpMode(); strings.Contains(mode, "[never]") {
-		t.Skipf("transparent huge pages are off here (%s)", mode)
-	}
-	for _, tc := range []struct {
-		name  string
-		small time.Duration
-		want  bool
-	}{
-		{"small pages dear", time.Hour, true},
-		{"small pages cheap", time.Nanosecond, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			addr := pastHugeBoundary(t)
-			p := &populator{addr: addr, end: addr + 3*hugePage}
-			got := p.hugeCheaper(tc.small, addr+5*hugePage)
-			lo := (addr + hugePage - 1) &^ (hugePage - 1)
-			if got != tc.want {
-				t.Fatalf("hugeCheaper = %v, want %v", got, tc.want)
-			}
-			if huge := hugeBytesAt(t, lo); huge < hugePage {
-				t.Skipf("the kernel gave no huge page at %#x (%d bytes of huge pages there)", lo, huge)
-			}
-			second := lo + hugePage + 8*pageSize
-			if !got {
-				if p.lo != p.hi || p.end != addr+3*hugePage || advisedHuge(t, second) {
-					t.Errorf("after a dear huge page: huge part [%#x, %#x), end %#x, %#x advised %v; want none, %#x, false",
-						p.lo, p.hi, p.end, second, advisedHuge(t, second), addr+3*hugePage)
-				}
-				return
-			}
-			hi := (addr + 3*hugePage + hugePage - 1) &^ (hugePage - 1)
-			if p.lo != lo || p.hi != hi || p.end != hi || p.head != lo-hugePage {
-				t.Errorf("huge part [%#x, %#x), end %#x, head %#x; want [%#x, %#x), %#x, %#x",
-					p.lo, p.hi, p.end, p.head, lo, hi, hi, lo-hugePage)
-			}
-			if tail := hi + 8*pageSize; !advisedHuge(t, second) || !advisedHuge(t, tail) {
-				t.Errorf("the range after the page tried (%#x) or the reserve's tail (%#x) is not advised for huge pages", second, tail)
-			}
-		})
-	}
-}
-
 // pastHugeBoundary maps 8 huge pages' worth of memory for the test and
 // returns the address 4 small pages past its first huge page boundary: room
 // for 6 whole huge pages after it. The mapping goes when the test ends.
@@ -313,4 +265,12 @@ func pastHugeBoundary(t *testing.T) uintptr {
 	t.Cleanup(func() { unix.Munmap(m) })
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
 	return (start+hugePage-1)&^(hugePage-1) + 4*pageSize
+}
+
+// perPage is d over pages, or zero for none.
+func perPage(d time.Duration, pages int) time.Duration {
+	if pages <= 0 {
+		return 0
+	}
+	return d / time.Duration(pages)
 }
