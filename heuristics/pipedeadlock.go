@@ -46,6 +46,15 @@ type PipeDeadlock struct {
 	// another pipe only the target reads (TargetFD).
 	ReadFD   *int   `json:"read_fd,omitempty"`
 	ReadPipe uint64 `json:"read_pipe_inode,omitempty"`
+	// ChildThread is set when the child's call is not its main thread's
+	// but another thread's, which the main thread waits for (its join), as
+	// every other thread does: the child cannot exit (ChildThreadComm is
+	// the thread's name, snapshot.ChildProcess.Thread).
+	ChildThread     int    `json:"child_thread,omitempty"`
+	ChildThreadComm string `json:"child_thread_comm,omitempty"`
+	// Queue is the multiprocessing queue whose pipe it is: TargetFD is its
+	// reader's descriptor in the target.
+	Queue *locks.Ref `json:"queue,omitempty"`
 }
 
 func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
@@ -55,8 +64,9 @@ func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		if w.Kind != locks.KindProcess {
 			continue
 		}
+		// In wait4, or polling a sentinel (a fork server's child).
 		t := threadOf(s, tid)
-		if t == nil || t.State != snapshot.StateBlocked {
+		if t == nil || (t.State != snapshot.StateBlocked && t.State != snapshot.StateIO) || w.Timed() {
 			continue
 		}
 		var popen *snapshot.Object
@@ -76,6 +86,11 @@ func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 				continue
 			}
 			d.Proven, d.ChildSyscall, d.ChildFD, d.Pipe, d.TargetFD = true, c.Syscall, c.FD, c.Pipe.Inode, &fd
+			d.ChildThread, d.ChildThreadComm = c.Thread, c.ThreadComm
+			if q := queueReadingFD(s, fd); q != nil {
+				r := locks.RefOf(q)
+				d.Queue = &r
+			}
 		} else {
 			// No kernel facts (a core): the parent waits while pipes from
 			// the child stay unread.
@@ -86,6 +101,10 @@ func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		}
 		f := Finding{Kind: Deadlock, Severity: sev, Threads: []int{tid}, Objects: []string{w.ID},
 			Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid)}}, Pipe: d}}
+		if d.Queue != nil && d.Queue.ID != w.ID {
+			f.Objects = append(f.Objects, d.Queue.ID)
+			sort.Strings(f.Objects)
+		}
 		out = append(out, f)
 	}
 	return append(out, crossPipeDeadlocks(s, a)...)
@@ -130,6 +149,18 @@ func crossPipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// queueReadingFD is the multiprocessing queue whose pipe's read end is the
+// target's descriptor fd, or nil.
+func queueReadingFD(s *snapshot.Snapshot, fd int) *snapshot.Object {
+	var best *snapshot.Object
+	for _, ob := range s.Objects {
+		if ob.MPQueue != nil && ob.MPQueue.ReaderFD != nil && *ob.MPQueue.ReaderFD == fd && (best == nil || ob.ID < best.ID) {
+			best = ob
+		}
+	}
+	return best
 }
 
 // childByPID is the target's child process pid, or nil.

@@ -61,6 +61,9 @@ type procExpect struct {
 	// feeds, instead of waiting for the child to exit (live only).
 	ReadFD int      `json:"read_fd"`
 	Pipes  []string `json:"pipes"`
+	// Queue names the multiprocessing queue whose pipe a child's thread is
+	// blocked writing to, while the parent joins the child (live only).
+	Queue string `json:"queue"`
 	// Fork child.
 	ForkOrphan    string   `json:"fork_orphan"`
 	Owner         string   `json:"owner"`
@@ -160,6 +163,12 @@ type deadlockDetails struct {
 		TargetFD *int     `json:"target_fd"`
 		Pipes    []string `json:"pipes"`
 		ReadFD   *int     `json:"read_fd"`
+		// The child's thread blocked on the pipe, and the queue it is.
+		ChildThread int `json:"child_thread"`
+		Queue       *struct {
+			ID   string  `json:"id"`
+			Name *string `json:"name"`
+		} `json:"queue"`
 	} `json:"pipe"`
 	Handler *struct {
 		Thread      int `json:"thread"`
@@ -175,10 +184,11 @@ type deadlockDetails struct {
 
 // procPrograms are the programs whose target is the started process itself.
 var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "signal_logging.py", "pipe_deadlock.py", "pipe_deadlock.py --read-stdout",
+	"mp_queue_join.py", "mp_queue_join.py --start-method spawn", "mp_queue_join.py --start-method forkserver",
 	"generator_held_lock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_lost_task.py --start-method forkserver", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
-	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py"}
+	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py", "mp_queue_join.py --drain"}
 
 // TestProcs runs each program under every interpreter and diagnoses it live,
 // from a gcore and from a kernel core.
@@ -270,7 +280,7 @@ func procCheck(t *testing.T, w way, want procExpect) {
 	// From a core a lost task proves nothing (the children are not in it);
 	// with spawn, the kernel's core also lacks the pool's semaphores (shared
 	// mappings of /dev/shm files), and the answer is then "incomplete".
-	unproven := !live && (want.LostTask != "" || want.DeadWorker != "" || want.ReadFD > 0)
+	unproven := !live && (want.LostTask != "" || want.DeadWorker != "" || want.ReadFD > 0 || want.Queue != "")
 	d.checkCode(t, r, want.Healthy || unproven, w.lossy || unproven)
 	switch {
 	case want.Healthy:
@@ -289,6 +299,8 @@ func procCheck(t *testing.T, w way, want procExpect) {
 		checkGeneratorHolds(t, d, r.stdout, want, w.lossy && len(d.Target.Missing) > 0)
 	case want.Signal != "":
 		checkSignalDeadlock(t, d, want)
+	case want.Queue != "":
+		checkQueueJoin(t, d, want, live)
 	case want.PipeDeadlock != "":
 		checkPipeDeadlock(t, d, want, live)
 	case want.ForkOrphan != "":
@@ -530,6 +542,39 @@ func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live boo
 	}
 	if got := p.ReadFD; (want.ReadFD > 0) != (got != nil) || got != nil && *got != want.ReadFD {
 		t.Errorf("read_fd %v, want %d (0: none)", got, want.ReadFD)
+	}
+}
+
+// checkQueueJoin: a parent joins a child whose queue feeder thread is
+// blocked writing to the queue's full pipe, which only the parent reads.
+func checkQueueJoin(t *testing.T, d *procDiagnosis, want procExpect, live bool) {
+	if !live {
+		// A core shows neither the child nor who holds the pipe.
+		if ps := d.problems(); len(ps) != 0 {
+			t.Errorf("from a core: %s, want no problem claimed", d.Findings[ps[0]].Summary)
+		}
+		return
+	}
+	i := d.onlyProblem(t, "deadlock")
+	f := d.Findings[i]
+	var dd deadlockDetails
+	if err := json.Unmarshal(f.Details, &dd); err != nil || dd.Pipe == nil {
+		t.Fatalf("deadlock details without a pipe: %v\n%s", err, f.Details)
+	}
+	p := dd.Pipe
+	if f.Severity != "error" || !p.Proven || d.nameOf(p.Thread) != want.PipeDeadlock || p.Child != want.ChildPID || p.Syscall != "write" ||
+		p.TargetFD == nil || *p.TargetFD != want.TargetFD || p.ChildThread == 0 || p.ChildThread == want.ChildPID {
+		t.Errorf("%s %s, proven %v: %s waits for child %d, whose thread %d is in %s, target fd %v; want a proven error: %s, child %d, a thread of its own in write, target fd %d",
+			f.Kind, f.Severity, p.Proven, d.nameOf(p.Thread), p.Child, p.ChildThread, p.Syscall, p.TargetFD, want.PipeDeadlock, want.ChildPID, want.TargetFD)
+	}
+	if want.ChildFD > 0 && (p.ChildFD == nil || *p.ChildFD != want.ChildFD) {
+		t.Errorf("the child writes to fd %v, want %d (inherited over fork)", p.ChildFD, want.ChildFD)
+	}
+	if p.Queue == nil || p.Queue.Name == nil || *p.Queue.Name != want.Queue || !slices.Contains(f.Objects, p.Queue.ID) {
+		t.Errorf("queue %+v (finding's objects %v), want %s among them", p.Queue, f.Objects, want.Queue)
+	}
+	if !strings.Contains(f.Summary, "get()") {
+		t.Errorf("the summary does not advise get() before the join: %s", f.Summary)
 	}
 }
 

@@ -89,6 +89,16 @@ type ChildProcess struct {
 	Parent int `json:"parent_pid,omitempty"`
 	// Pipe is the pipe that FD is.
 	Pipe *Pipe `json:"pipe,omitempty"`
+	// Thread, when set, is the child's thread (its tid) whose system call
+	// Syscall, FD and Pipe are, and ThreadComm its name: the child's main
+	// thread waits forever on a futex of the child's own (a join), this
+	// thread is blocked on the pipe, and every other thread waits as the
+	// main one does (a multiprocessing child's queue feeder thread writing
+	// to a full pipe). Set only when every process's descriptors were read
+	// and none but the target and the child itself holds the pipe's other
+	// end.
+	Thread     int    `json:"thread,omitempty"`
+	ThreadComm string `json:"thread_comm,omitempty"`
 	// FileLock is the file the child waits to lock (flock, fcntl
 	// F_SETLKW) on FD, and who holds locks on it.
 	FileLock *FileLock `json:"file_lock,omitempty"`

@@ -168,6 +168,9 @@ func (w *words) pipeSummary(p *heuristics.PipeDeadlock) string {
 		return fmt.Sprintf("possible pipe deadlock: %s waits for %s to exit, and does not read its %s, which are pipes: a child that writes more than a pipe holds (64 KiB) blocks until this process reads, so neither moves; the core does not show the child's state — use communicate() instead of wait(), it reads the pipes while it waits",
 			who, w.childName(p.Child, p.Comm), strings.Join(p.Pipes, " and "))
 	}
+	if p.ChildThread != 0 {
+		return w.childThreadPipeSummary(p, who)
+	}
 	if (p.ChildSyscall == "read" || p.ChildSyscall == "readv") && p.Popen == nil {
 		// No subprocess.Popen: a multiprocessing child reading a Queue or
 		// a Pipe (or a bare os.fork()'s pipe).
@@ -180,6 +183,34 @@ func (w *words) pipeSummary(p *heuristics.PipeDeadlock) string {
 	}
 	return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child is blocked writing to %s, a full pipe whose read end this process holds (fd %d) and does not read — use communicate() instead of wait(): it reads the pipes while it waits",
 		w.childName(p.Child, p.Comm), who, streamOf(p.ChildFD), *p.TargetFD)
+}
+
+// childThreadPipeSummary words a parent waiting for a child that cannot
+// exit: the child's main thread waits for another of its threads, which is
+// blocked on a pipe that only the parent could read (or close).
+func (w *words) childThreadPipeSummary(p *heuristics.PipeDeadlock, who string) string {
+	child := w.childName(p.Child, p.Comm)
+	thread := w.childThread(p)
+	if p.ChildSyscall == "read" || p.ChildSyscall == "readv" {
+		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child cannot exit: its main thread waits for %s, which waits to read its fd %d, a pipe this process holds open (fd %d) and does not write to — send the child what that thread waits for, or close this process's end, before waiting for the child",
+			child, who, thread, *p.ChildFD, *p.TargetFD)
+	}
+	if p.Queue != nil {
+		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child cannot exit: its main thread waits for %s, which is blocked writing what the child put on the queue %s to a full pipe whose read end this process holds (fd %d) and does not read — get() the queue's items before joining the process that put them: a process that put items on a multiprocessing queue exits only once they have all gone into the pipe",
+			child, who, thread, w.shortRef(*p.Queue), *p.TargetFD)
+	}
+	return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child cannot exit: its main thread waits for %s, which is blocked writing to its fd %d, a full pipe whose read end this process holds (fd %d) and does not read — read the pipe before waiting for the child (for a multiprocessing queue, get() its items before join())",
+		child, who, thread, *p.ChildFD, *p.TargetFD)
+}
+
+// childThread is "thread 4362 (QueueFeederThr)" of a child, its name left
+// out when it is the process's own (the thread never named itself).
+func (w *words) childThread(p *heuristics.PipeDeadlock) string {
+	s := fmt.Sprintf("thread %d", p.ChildThread)
+	if p.ChildThreadComm != "" && p.ChildThreadComm != p.Comm {
+		s += " (" + w.esc(p.ChildThreadComm) + ")"
+	}
+	return s
 }
 
 // pipeEvidence lists the facts of a deadlock across a parent and its child.
@@ -200,7 +231,12 @@ func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
 	if p.Args != "" {
 		out = append(out, "the child's command line: "+w.esc(p.Args))
 	}
-	if p.Proven {
+	if p.Proven && p.ChildThread != 0 {
+		out = append(out,
+			fmt.Sprintf("the kernel shows %s of the child blocked in %s on fd %d, pipe inode %d, and every other thread of the child, its main thread too, waiting without a timeout on a futex of the child's own, which no other process can wake (/proc)", w.childThread(p), w.esc(p.ChildSyscall), *p.ChildFD, p.Pipe),
+			fmt.Sprintf("this process's fd %d is the other end of that pipe; of every other process, only the child holds it (/proc)", *p.TargetFD),
+			"no other thread of this process can run to read or close the pipe")
+	} else if p.Proven {
 		out = append(out, fmt.Sprintf("the kernel shows the child blocked in %s on fd %d, pipe inode %d; this process's fd %d is the other end of that pipe (/proc)", w.esc(p.ChildSyscall), *p.ChildFD, p.Pipe, *p.TargetFD))
 		out = append(out, "no other thread of this process can run to read or close the pipe")
 	} else {

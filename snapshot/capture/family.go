@@ -29,6 +29,9 @@ func readKin(pid int) *kin {
 		if c.FDPipe != 0 {
 			inodes[c.FDPipe] = true
 		}
+		if c.Blocker != nil {
+			inodes[c.Blocker.PipeIno] = true
+		}
 	}
 	k.ends = live.PipeEnds(pid, inodes)
 	return k
@@ -94,6 +97,15 @@ func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
 		if c.FDPipe != 0 {
 			ch.Pipe = &snapshot.Pipe{Inode: c.FDPipe}
 		}
+		if c.Blocker != nil && pipeOnlyBetween(pid, c) {
+			b := c.Blocker
+			ch.Syscall, ch.FD, ch.Futex, ch.FutexFile, ch.TargetFutex = syscallName(b.Nr), nil, 0, "", 0
+			if fd, ok := fdOf(b.Nr, b.Args); ok {
+				ch.FD = &fd
+			}
+			ch.Pipe = &snapshot.Pipe{Inode: b.PipeIno}
+			ch.Thread, ch.ThreadComm = b.NSTID, b.Comm
+		}
 		s.Target.Children = append(s.Target.Children, ch)
 	}
 	sort.Slice(s.Target.Children, func(i, j int) bool { return s.Target.Children[i].PID < s.Target.Children[j].PID })
@@ -124,6 +136,34 @@ func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
 	if pp := live.Parent(pid, gone); pp != nil {
 		s.Target.Parent = &snapshot.ParentProcess{PID: pp.PID, Threads: pp.Threads}
 	}
+}
+
+// pipeOnlyBetween says whether the other end of the pipe that child c's
+// blocked thread waits on (the read end for a write) is held by no process
+// but the target (pid) and c itself, whose every other thread waits
+// forever (live.ChildThread): then only the target could end the wait. It
+// takes a scan of every process's descriptors, made only for such a child.
+func pipeOnlyBetween(pid int, c live.ChildProc) bool {
+	b := c.Blocker
+	var awaited live.PipeEndRef
+	switch syscallName(b.Nr) {
+	case "write", "writev":
+		awaited = live.PipeEndRef{Inode: b.PipeIno, Write: false}
+	case "read", "readv":
+		awaited = live.PipeEndRef{Inode: b.PipeIno, Write: true}
+	default:
+		return false
+	}
+	holders, complete := live.PipeEndHolders(pid, []live.PipeEndRef{awaited})
+	if !complete {
+		return false
+	}
+	for _, h := range holders[0] {
+		if h != c.HostPID {
+			return false
+		}
+	}
+	return true
 }
 
 // holdersOf is a file lock's holders, none for nil.

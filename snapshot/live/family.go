@@ -44,6 +44,10 @@ type ChildProc struct {
 	// Parent is the pid of the multiprocessing fork server that started it,
 	// 0 for the target's own child (see Children).
 	Parent int
+	// Blocker, when set, is the one thread of the child blocked on a pipe
+	// while its main thread (InSyscall, Nr, Args) and every other thread
+	// wait forever on futexes of the child's own (pipeThread).
+	Blocker *ChildThread
 }
 
 // PipeEnd is one of the target's descriptors open on a pipe.
@@ -147,15 +151,104 @@ func childProc(host int) (ChildProc, bool) {
 	if b, err := readSmall(procPath(host, "syscall"), 512); err == nil {
 		if si, err := parseSyscallFile(b); err == nil && si.InSyscall {
 			c.InSyscall, c.Nr, c.Args = true, si.Nr, si.Args
-			switch si.Nr {
-			case 0, 1, 19, 20: // read, write, readv, writev
-				if si.Args[0] < maxFDs {
-					c.FDPipe = pipeInode(host, int(si.Args[0]))
-				}
+			c.FDPipe = pipeOf(host, si)
+			if ownFutexForever(si) {
+				c.Blocker = pipeThread(host)
 			}
 		}
 	}
 	return c, true
+}
+
+// ChildThread is a thread of a child blocked in a system call on a pipe.
+type ChildThread struct {
+	TID     int // in this machine's /proc
+	NSTID   int // in the target's pid namespace
+	Comm    string
+	Nr      int
+	Args    [6]uint64
+	PipeIno uint64 // the pipe that Args[0] is
+}
+
+// pipeOf is the inode of the pipe that a read or write (or readv, writev)
+// of process host is on, 0 for another call or another file.
+func pipeOf(host int, si syscallInfo) uint64 {
+	if !si.InSyscall {
+		return 0
+	}
+	switch si.Nr {
+	case 0, 1, 19, 20: // read, write, readv, writev
+		if si.Args[0] < maxFDs {
+			return pipeInode(host, int(si.Args[0]))
+		}
+	}
+	return 0
+}
+
+// ownFutexForever says whether a system call is a futex wait, without a
+// timeout, on a futex private to the process (FUTEX_PRIVATE_FLAG): only
+// another thread of the same process can end it. A thread's join and a
+// lock's acquire() without a timeout wait so; a multiprocessing lock's
+// semaphore, which other processes share, does not.
+func ownFutexForever(si syscallInfo) bool {
+	const (
+		futexWait, futexWaitBitset = 0, 9
+		private                    = 128
+		cmdMask                    = ^uint64(128 | 256) // FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME
+	)
+	op := si.Args[1]
+	cmd := op & cmdMask
+	return si.InSyscall && si.Nr == 202 && op&private != 0 && (cmd == futexWait || cmd == futexWaitBitset) && si.Args[3] == 0
+}
+
+// maxChildThreads bounds the threads of a child that pipeThread reads.
+const maxChildThreads = 64
+
+// pipeThread finds the thread that holds a child up whose main thread waits
+// forever on a futex of its own: the one thread blocked in a read or write
+// of a pipe, while every other thread waits forever as the main one does
+// (a multiprocessing child exits only after its queue's feeder thread has
+// written what was put, and that thread is blocked on a full pipe). Any
+// other picture (a thread that runs, sleeps, waits with a timeout or on
+// something else, or two on pipes) gives nothing. The child runs as this
+// is read: a thread seen blocked may move on the next moment, which a
+// thread that can never move does not.
+func pipeThread(host int) *ChildThread {
+	tids, err := listTasks(host)
+	if err != nil || len(tids) < 2 || len(tids) > maxChildThreads {
+		return nil
+	}
+	var bt *ChildThread
+	for _, t := range tids {
+		if t == host {
+			continue
+		}
+		b, err := readSmall(procPath(host, "task", strconv.Itoa(t), "syscall"), 512)
+		if err != nil {
+			return nil
+		}
+		ti, err := parseSyscallFile(b)
+		switch {
+		case err != nil:
+			return nil
+		case ownFutexForever(ti):
+		case bt == nil && pipeOf(host, ti) != 0:
+			bt = &ChildThread{TID: t, NSTID: t, Nr: ti.Nr, Args: ti.Args, PipeIno: pipeOf(host, ti)}
+		default:
+			return nil
+		}
+	}
+	if bt == nil {
+		return nil
+	}
+	task := procPath(host, "task", strconv.Itoa(bt.TID))
+	if b, err := readSmall(task+"/comm", 64); err == nil {
+		bt.Comm = strings.TrimSuffix(string(b), "\n")
+	}
+	if ns := nsPIDIn(task + "/status"); ns > 0 {
+		bt.NSTID = ns
+	}
+	return bt
 }
 
 // MappedFile returns the path of the file process host (in this machine's
@@ -231,9 +324,22 @@ func eachMapping(host int, visit func(target.Mapping, FileID) bool) {
 
 // nsPID is the pid of a process in its own (innermost) pid namespace.
 func nsPID(host int) int {
-	v, err := statusField(host, "NSpid")
+	return nsPIDIn(procPath(host, "status"))
+}
+
+// nsPIDIn is the innermost NSpid of a status file (a process's, or a
+// thread's under task/), 0 when it has none.
+func nsPIDIn(status string) int {
+	b, err := readProc(status)
 	if err != nil {
 		return 0
+	}
+	var v string
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			v = rest
+			break
+		}
 	}
 	f := strings.Fields(v)
 	if len(f) == 0 {
