@@ -388,9 +388,11 @@ func holdersOf(a *locks.Analysis, x *taskIndex, w *locks.Wait) []Holder {
 	joined := w.Kind == snapshot.KindThread || w.Kind == snapshot.KindTask
 	if w.Kind == snapshot.KindFuture && len(a.Holders[w.ID]) == 0 {
 		// A future has no holder: the worker running its work item
-		// (futureRunners) is what ends the wait.
+		// (futureRunners), or the thread running the loop that completes
+		// it (loopCompletes), is what ends the wait.
+		loop := slices.ContainsFunc(w.Evidence, func(e locks.Evidence) bool { return e.Basis == locks.BasisLoopCompletes })
 		for _, t := range w.On {
-			out = append(out, Holder{Thread: t, Runs: true})
+			out = append(out, Holder{Thread: t, Runs: !loop, RunsLoop: loop})
 		}
 	}
 	for _, h := range a.Holders[w.ID] {

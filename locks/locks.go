@@ -57,6 +57,10 @@ const (
 	// BasisRunners: the executor threads running work items end the wait
 	// (as_completed()/wait() over several futures: an approximation).
 	BasisRunners Basis = "executor-runners"
+	// BasisLoopCompletes: the future waited on is completed by an event
+	// loop's thread: it carries a coroutine handed to that loop with
+	// asyncio.run_coroutine_threadsafe() (snapshot.Object.RunsOn).
+	BasisLoopCompletes Basis = "loop-completes"
 	// BasisOwnPipe: the thread reads (or writes) the pipe behind FD, and no
 	// other process holds its other end (snapshot.Kernel.PipeOwnOnly).
 	BasisOwnPipe Basis = "own-pipe"
@@ -141,6 +145,11 @@ type Evidence struct {
 	Generator string `json:"generator,omitempty"`
 	Local     string `json:"local,omitempty"`
 	Refcount  int    `json:"refcount,omitempty"`
+	// Loop is the event loop whose thread completes the future waited on
+	// (loop-completes), and Submitted says the coroutine behind it still
+	// waits in the loop's ready callbacks to be started.
+	Loop      string `json:"loop,omitempty"`
+	Submitted bool   `json:"submitted,omitempty"`
 }
 
 // Wait is what one thread waits on.

@@ -252,6 +252,10 @@ func idleLoop(f *snapshot.Frame) bool {
 // executor's futures) at the worker threads running them: an executor worker
 // runs a work item whose self.future is the future.
 func (a *Analysis) futureRunners(x *index, w *Wait, future string) {
+	if ob := x.s.Objects[future]; ob != nil && ob.RunsOn != "" {
+		a.loopCompletes(x, w, ob)
+		return
+	}
 	var runners []int
 	for i := range x.s.Threads {
 		th := &x.s.Threads[i]
@@ -270,6 +274,22 @@ func (a *Analysis) futureRunners(x *index, w *Wait, future string) {
 	w.On = runners
 	if future == "" && len(runners) > 0 {
 		w.Evidence = append(w.Evidence, Evidence{Basis: BasisRunners, Threads: len(runners)})
+	}
+}
+
+// loopCompletes points a wait on a future that an event loop completes
+// (run_coroutine_threadsafe()) at the thread running that loop: only that
+// thread can start the coroutine and set the future: a wait that thread
+// makes in turn on something the waiter holds closes a cycle, and a wait by
+// the thread itself is one.
+func (a *Analysis) loopCompletes(x *index, w *Wait, ob *snapshot.Object) {
+	for _, lp := range x.s.Loops {
+		if lp.ID != ob.RunsOn || lp.Thread == 0 {
+			continue
+		}
+		w.On = []int{lp.Thread}
+		w.Evidence = append(w.Evidence, Evidence{Basis: BasisLoopCompletes, Loop: lp.ID, Submitted: ob.Submitted})
+		return
 	}
 }
 

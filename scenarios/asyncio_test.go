@@ -16,7 +16,7 @@ import (
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
 	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_queue_starved.py", "asyncio_queue_join.py", "asyncio_semaphore_leaked.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py", "asyncio_executor_lock.py",
-	"asyncio_blocking_call.py", "healthy_asyncio.py", "healthy_asyncio_io.py",
+	"asyncio_blocking_call.py", "asyncio_threadsafe_result.py", "asyncio_threadsafe_result.py --two-loops", "asyncio_threadsafe_result.py --from-main", "healthy_asyncio.py", "healthy_asyncio_io.py",
 }
 
 // aioExpect is an asyncio program's expectation.
@@ -43,7 +43,11 @@ type aioExpect struct {
 		Coro    string `json:"coro"`
 		Starved int    `json:"starved"`
 	} `json:"blocked_loop"`
-	Healthy bool `json:"healthy"`
+	// LoopFutureCycle are the loop threads of a deadlock in which each
+	// waits on the result() of a coroutine handed to the next one's loop
+	// (its own, alone) with run_coroutine_threadsafe().
+	LoopFutureCycle []string `json:"loop_future_cycle"`
+	Healthy         bool     `json:"healthy"`
 }
 
 // aioTruth is a task as the program saw it.
@@ -161,6 +165,33 @@ func checkAsyncio(t *testing.T, target string, want aioExpect, holed bool) {
 		}
 	case len(want.CycleTasks) > 0 || len(want.LoopStall) > 0:
 		d.checkDeadlocks(t, want, problems)
+	case len(want.LoopFutureCycle) > 0:
+		f := d.Findings[one("deadlock")]
+		var det struct {
+			Cycle []struct {
+				WaitsFor struct {
+					Kind string `json:"kind"`
+				} `json:"waits_for"`
+				HeldBy []struct {
+					Thread   int  `json:"thread"`
+					RunsLoop bool `json:"runs_loop"`
+				} `json:"held_by"`
+			} `json:"cycle"`
+		}
+		if err := json.Unmarshal(f.Details, &det); err != nil {
+			t.Fatal(err)
+		}
+		if f.Severity != "error" || !slices.Equal(d.threadNames(f.Threads), sorted(want.LoopFutureCycle)) || len(det.Cycle) != len(want.LoopFutureCycle) {
+			t.Errorf("%s deadlock of %v in %d steps, want an error of %v", f.Severity, d.threadNames(f.Threads), len(det.Cycle), want.LoopFutureCycle)
+		}
+		for _, st := range det.Cycle {
+			if st.WaitsFor.Kind != "future" || len(st.HeldBy) != 1 || !st.HeldBy[0].RunsLoop {
+				t.Errorf("a step waits for a %s held by %+v, want a future whose loop's thread alone sets it", st.WaitsFor.Kind, st.HeldBy)
+			}
+		}
+		if !strings.Contains(f.Summary, "asyncio.wrap_future") {
+			t.Errorf("the summary does not advise asyncio.wrap_future(): %s", f.Summary)
+		}
 	case want.BlockedLoop != nil:
 		f := d.Findings[one("blocked-event-loop")]
 		var det struct {

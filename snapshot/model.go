@@ -443,6 +443,13 @@ type Object struct {
 	// to (loop.run_in_executor, asyncio.wrap_future): its completion
 	// completes this one.
 	Source string `json:"source,omitempty"`
+	// RunsOn is, for a concurrent.futures.Future that an event loop's thread
+	// completes (the future of a coroutine handed to the loop with
+	// asyncio.run_coroutine_threadsafe()), that loop's id. Submitted says
+	// the coroutine waits in the loop's ready callbacks to be started; else
+	// the future is chained to the task the loop started it as.
+	RunsOn    string `json:"runs_on,omitempty"`
+	Submitted bool   `json:"submitted,omitempty"`
 	// Children are the ids of the futures and tasks an asyncio.gather() or
 	// a TaskGroup waits for (its _children, its _tasks).
 	Children []string `json:"children,omitempty"`

@@ -89,6 +89,13 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 		b = append(b, `,"source":`...)
 		b = appendJSONString(b, ob.Source)
 	}
+	if ob.RunsOn != "" {
+		b = append(b, `,"runs_on":`...)
+		b = appendJSONString(b, ob.RunsOn)
+	}
+	if ob.Submitted {
+		b = append(b, `,"submitted":true`...)
+	}
 	if len(ob.Children) > 0 {
 		b = append(b, `,"children":`...)
 		b = appendStrings(b, ob.Children)

@@ -122,6 +122,10 @@ func appendEvidence(b []byte, e *locks.Evidence) []byte {
 	b = appendString(b, `,"generator":`, e.Generator)
 	b = appendString(b, `,"local":`, e.Local)
 	b = appendInt(b, `,"refcount":`, e.Refcount)
+	b = appendString(b, `,"loop":`, e.Loop)
+	if e.Submitted {
+		b = append(b, `,"submitted":true`...)
+	}
 	return append(b, '}')
 }
 

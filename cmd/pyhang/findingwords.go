@@ -73,9 +73,38 @@ func (w *words) nameUnique(n, id string, cycle []heuristics.CycleStep) bool {
 	return true
 }
 
+// loopFutureAdvice is how a coroutine waits for another loop's coroutine
+// without stopping its own loop.
+const loopFutureAdvice = "in a coroutine, await asyncio.wrap_future(fut) instead of calling fut.result(): the loop then keeps running while it waits (and a coroutine for the same loop is simply awaited)"
+
+// loopFutureSummary words a cycle in which every thread runs an event loop
+// and waits on the result() of a coroutine it handed to a loop (its own,
+// or the next one's) with run_coroutine_threadsafe().
+func (w *words) loopFutureSummary(d *heuristics.DeadlockDetails) (string, bool) {
+	var parts []string
+	for _, st := range d.Cycle {
+		if len(st.HeldBy) != 1 || !st.HeldBy[0].RunsLoop || st.Waits.Kind != snapshot.KindFuture {
+			return "", false
+		}
+		parts = append(parts, fmt.Sprintf("%s waits for the result of %s, a coroutine handed to the event loop that %s runs", w.threadName(st.Thread), w.distinctRef(st.Waits, d.Cycle), w.threadName(st.HeldBy[0].Thread)))
+	}
+	if len(d.Cycle) == 1 {
+		st := d.Cycle[0]
+		return fmt.Sprintf("deadlock: %s waits for the result of %s, a coroutine it handed to its own event loop with run_coroutine_threadsafe(), which cannot start it while its one thread waits — %s",
+			w.threadName(st.Thread), w.distinctRef(st.Waits, d.Cycle), loopFutureAdvice), true
+	}
+	return fmt.Sprintf("deadlock between %d event loops: %s (run_coroutine_threadsafe()); no loop can start another's coroutine while its thread waits — %s",
+		len(d.Cycle), strings.Join(parts, "; "), loopFutureAdvice), true
+}
+
 // cycleAdvice says what would break a cycle of threads, by what they wait
 // for: locks, joins of threads, futures.
 func cycleAdvice(d *heuristics.DeadlockDetails) string {
+	for _, st := range d.Cycle {
+		if len(st.HeldBy) == 1 && st.HeldBy[0].RunsLoop && st.Waits.Kind == snapshot.KindFuture {
+			return "do not block an event loop's thread while it holds what another thread needs: " + loopFutureAdvice
+		}
+	}
 	if fedWait(d) {
 		if len(d.Retries) > 0 {
 			return "do not hold a lock while waiting for a queue, condition, event or barrier that a thread needing that lock has to feed: release it before the wait (a timeout does not help while the loop around the wait keeps the lock)"
@@ -195,6 +224,9 @@ func (w *words) summary(f *heuristics.Finding) string {
 			return w.retryDeadlockSummary(d)
 		}
 		if s, ok := w.deadlockSummary(d); ok {
+			return s
+		}
+		if s, ok := w.loopFutureSummary(d); ok {
 			return s
 		}
 		var parts []string

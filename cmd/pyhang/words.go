@@ -200,6 +200,11 @@ func (w *words) fact(e locks.Evidence) string {
 		return "an idle worker waiting for work"
 	case locks.BasisRunners:
 		return fmt.Sprintf("%d executor thread(s) are running work items", e.Threads)
+	case locks.BasisLoopCompletes:
+		if e.Submitted {
+			return fmt.Sprintf("the future's coroutine was handed to event loop %s with run_coroutine_threadsafe() and waits in the loop's ready callbacks: only the loop's thread starts it and sets the future", w.esc(e.Loop))
+		}
+		return fmt.Sprintf("the future is chained to a task of event loop %s (run_coroutine_threadsafe()): only the loop's thread sets it", w.esc(e.Loop))
 	case locks.BasisAwait:
 		s := fmt.Sprintf("the task's _fut_waiter is the %s at %s", w.esc(e.Type), e.Addr)
 		if e.At != nil {

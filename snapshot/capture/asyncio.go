@@ -82,10 +82,34 @@ func (b *builder) readAsyncio(tstates []cpython.ThreadState, frames *memBuilder)
 		}
 		return a.ID < c.ID
 	})
+	b.loopFutures(loops)
 	for _, lp := range loops {
 		b.s.Loops = append(b.s.Loops, *lp)
 	}
 	sort.Slice(b.s.Loops, func(i, j int) bool { return b.s.Loops[i].Addr < b.s.Loops[j].Addr })
+}
+
+// loopFutures marks the concurrent.futures.Futures that a loop's thread
+// completes (Object.RunsOn): the futures of the coroutines handed to a loop
+// with run_coroutine_threadsafe() that wait in its ready callbacks, and
+// those chained to a task of a loop once it started them. A thread waiting
+// on such a future's result() waits for that loop's thread.
+func (b *builder) loopFutures(loops map[uint64]*snapshot.Loop) {
+	for addr, lp := range loops {
+		for _, f := range b.p.Submitted(addr) {
+			if ob := b.objs.Add(f); ob != nil && ob.Kind == snapshot.KindFuture {
+				ob.RunsOn, ob.Submitted = lp.ID, true
+			}
+		}
+	}
+	b.objs.Each(func(ob *snapshot.Object) {
+		if ob.Kind != snapshot.KindFuture || ob.RunsOn != "" {
+			return
+		}
+		if lp := loops[b.p.ChainedLoop(uint64(ob.Addr))]; lp != nil {
+			ob.RunsOn = lp.ID
+		}
+	})
 }
 
 // loop reads one event loop and names the thread running it.

@@ -459,28 +459,8 @@ func (p *Process) ChainedFrom(fut uint64) []uint64 {
 	}
 	var out []uint64
 	for _, cb := range callbacks {
-		if p.TypeName(cb) != "function" {
-			continue
-		}
-		q, err := p.r.u64(cb + uint64(p.Layout.FuncQualname))
-		if err != nil {
-			continue
-		}
-		if name, err := p.str(q, maxNameLen); err != nil || !strings.HasSuffix(name, "_chain_future.<locals>._call_check_cancel") {
-			continue
-		}
-		closure, err := p.r.u64(cb + uint64(p.Layout.FuncClosure))
-		if err != nil || closure == 0 {
-			continue
-		}
-		cells, err := p.tupleItems(closure, 8)
-		if err != nil {
-			continue
-		}
-		for _, c := range cells {
-			if v, err := p.r.u64(c + cellRef); err == nil && v != 0 {
-				out = append(out, v)
-			}
+		if cells, ok := p.closureOf(cb, "_chain_future.<locals>._call_check_cancel"); ok {
+			out = append(out, cells...)
 		}
 	}
 	return out
