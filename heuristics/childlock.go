@@ -41,6 +41,11 @@ type ChildLockDeadlock struct {
 	// such a lock is the process's, not a thread's).
 	ByProcess bool  `json:"held_by_process,omitempty"`
 	FDs       []int `json:"fds,omitempty"`
+	// Unset is set when Lock is a multiprocessing.Event the child waits on
+	// and that is not set: no thread of the target can run to set it, and
+	// no other process that shares it is alive but waiting on it too
+	// (HeldBy is empty: an event has no holder).
+	Unset bool `json:"unset_event,omitempty"`
 }
 
 func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
@@ -66,6 +71,12 @@ func childLockDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		}
 		lk := sharedLockAt(s, c.FutexHere(), c.FutexFile)
 		if lk == nil {
+			continue
+		}
+		if lk.Kind == snapshot.KindEvent {
+			if f, ok := childEventDeadlock(s, a, tid, w, c, lk); ok {
+				out = append(out, f)
+			}
 			continue
 		}
 		held, probable := childLockHolders(s, a, tid, lk)
@@ -136,6 +147,35 @@ func childFileLockDeadlock(s *snapshot.Snapshot, a *locks.Analysis, tid int, w *
 	d := &ChildLockDeadlock{Thread: tid, Child: c.PID, Comm: c.Comm, Lock: ref, File: fl.Path, HeldBy: []Holder{}, ByProcess: true, FDs: fds}
 	return Finding{Kind: Deadlock, Severity: Error, Threads: []int{tid}, Objects: []string{w.ID},
 		Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid)}}, ChildLock: d}}, true
+}
+
+// childEventDeadlock: thread tid waits for child c, which waits on ev, a
+// multiprocessing.Event that is not set, while no other thread of the
+// target can run to set it. Nothing else may set it: the child's other
+// threads wait forever on futexes of its own and it has no child
+// (ChildProcess.Alone), and every other child of the target is dead, one
+// of multiprocessing's helper processes, or waits on the same event the
+// same way. A process outside the target's
+// family that shares the event would have been handed it on purpose: the
+// evidence says what was looked at.
+func childEventDeadlock(s *snapshot.Snapshot, a *locks.Analysis, tid int, w *locks.Wait, c *snapshot.ChildProcess, ev *snapshot.Object) (Finding, bool) {
+	if ev.Value != "False" || !c.Alone || !othersStuck(s, a, map[int]bool{tid: true}) {
+		return Finding{}, false
+	}
+	for i := range s.Target.Children {
+		o := &s.Target.Children[i]
+		if o.PID == c.PID || o.State == "Z" || o.Helper != "" {
+			continue // multiprocessing's fork server and resource tracker hold no event
+		}
+		if o.Syscall != "futex" || o.FutexHere() != c.FutexHere() || !o.Alone {
+			return Finding{}, false // a sibling that may yet set it
+		}
+	}
+	d := &ChildLockDeadlock{Thread: tid, Child: c.PID, Comm: c.Comm, Lock: locks.RefOf(ev), Futex: c.Futex, File: c.FutexFile,
+		TargetFutex: c.TargetFutex, HeldBy: []Holder{}, Unset: true}
+	f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{tid}, Objects: sortedUnique([]string{w.ID, ev.ID}),
+		Details: &DeadlockDetails{Cycle: []CycleStep{{ThreadWait: threadWait(a, tid), HeldBy: []Holder{}}}, ChildLock: d}}
+	return f, true
 }
 
 // sharedLockAt is the target's lock shared between processes whose state

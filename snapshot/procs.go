@@ -99,6 +99,14 @@ type ChildProcess struct {
 	// end.
 	Thread     int    `json:"thread,omitempty"`
 	ThreadComm string `json:"thread_comm,omitempty"`
+	// Alone is set when the child waits in a futex and nothing of it but
+	// that waiting main thread could act: every other thread waits forever
+	// on a futex of the child's own, and it has no child process.
+	Alone bool `json:"alone,omitempty"`
+	// Helper is "forkserver" or "resource_tracker" for those processes of
+	// multiprocessing's own (by their command line), which hold no
+	// program object.
+	Helper string `json:"mp_helper,omitempty"`
 	// FileLock is the file the child waits to lock (flock, fcntl
 	// F_SETLKW) on FD, and who holds locks on it.
 	FileLock *FileLock `json:"file_lock,omitempty"`

@@ -248,6 +248,10 @@ func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
 // childLockSummary words a parent waiting for a child that waits for a
 // lock the parent holds (probably: taken by a bare acquire()).
 func (w *words) childLockSummary(c *heuristics.ChildLockDeadlock, probable bool) string {
+	if c.Unset {
+		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits for %s to be set, which no thread of this process can do while it waits — set the event before waiting for the child, or join with a timeout",
+			w.childName(c.Child, c.Comm), w.threadName(c.Thread), w.shortRef(c.Lock))
+	}
 	if c.ByProcess {
 		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child waits to lock the file %s, on which this process holds a lock that none of its threads can run to release — unlock or close the file before waiting for the child, or do not lock it in the child",
 			w.childName(c.Child, c.Comm), w.threadName(c.Thread), w.esc(c.File))
@@ -277,6 +281,16 @@ func (w *words) childLockEvidence(d *heuristics.DeadlockDetails) []string {
 		}
 		return append(out, fmt.Sprintf("the kernel shows %s waiting to lock %s (/proc/locks): %s", w.childName(c.Child, c.Comm), w.esc(c.File), held),
 			"no other thread of this process can run to unlock it or close the file")
+	}
+	if c.Unset {
+		where := fmt.Sprintf("both processes map %s there", w.esc(c.File))
+		if c.TargetFutex != 0 {
+			where = fmt.Sprintf("the child maps there the file this process maps at %s, %s (the same device and inode)", c.TargetFutex, w.esc(c.File))
+		}
+		return append(out,
+			fmt.Sprintf("the kernel shows %s in a futex wait on %s, the semaphore that waiters on %s park on: %s (/proc)", w.childName(c.Child, c.Comm), c.Futex, w.ref(c.Lock), where),
+			fmt.Sprintf("%s is not set (its flag semaphore's value is 0)", w.ref(c.Lock)),
+			"no other thread of this process can run to set it; no other thread of the child can run (each waits on a futex of its own) and it has no child; every other child of this process is dead, a helper process of multiprocessing (its fork server, its resource tracker), or waits on the same event (/proc)")
 	}
 	if c.TargetFutex != 0 {
 		out = append(out, fmt.Sprintf("the kernel shows %s in a futex wait on %s, the semaphore of %s: the child maps there the file this process maps at %s, %s (the same device and inode, /proc)",

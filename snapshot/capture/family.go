@@ -54,7 +54,7 @@ func sharedAt(s *snapshot.Snapshot, addr snapshot.Addr) bool {
 // target does not have, are its threads.
 func addFamily(s *snapshot.Snapshot, pid int, k *kin) {
 	for _, c := range k.children {
-		ch := snapshot.ChildProcess{PID: c.PID, Comm: c.Comm, State: c.State, Parent: c.Parent}
+		ch := snapshot.ChildProcess{PID: c.PID, Comm: c.Comm, State: c.State, Parent: c.Parent, Alone: c.Alone, Helper: c.Helper}
 		if c.ExitCode != nil {
 			if sig := *c.ExitCode & 0x7f; sig != 0 {
 				ch.ExitSignal = sig

@@ -50,6 +50,9 @@ var pyClasses = map[[2]string]string{
 	// (semlock.go).
 	{"multiprocessing.synchronize", "Lock"}:  snapshot.KindLock,
 	{"multiprocessing.synchronize", "RLock"}: snapshot.KindRLock,
+	// A multiprocessing Event: its waiters park on a semaphore the
+	// processes share (semlock.go).
+	{"multiprocessing.synchronize", "Event"}: snapshot.KindEvent,
 }
 
 // aioClasses are asyncio's own primitives: the same kinds as threading's
@@ -498,6 +501,9 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 			ob.Timeout = &t
 		}
 	default:
+		if kind == snapshot.KindEvent && p.semEvent(v, ob) {
+			break
+		}
 		o.pyAttrs(v, ob, depth)
 	}
 	return ob

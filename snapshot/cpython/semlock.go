@@ -72,6 +72,52 @@ func (p *Process) semLock(v uint64, ob *snapshot.Object) {
 	}
 }
 
+// semEvent decodes a multiprocessing Event at v, and says whether it is
+// one (else it is threading's, or asyncio's). Its waiters wait in
+// _cond.wait(), parked on the condition's _wait_semaphore: that semaphore's
+// sem_t is its wait key. Whether it is set is the value of its _flag
+// semaphore (live only, as a lock's state is: Value "True" or "False").
+func (p *Process) semEvent(v uint64, ob *snapshot.Object) bool {
+	attrs := p.InstanceAttrs(v)
+	flag, ok := p.semHandle(attrs["_flag"])
+	if !ok {
+		return false
+	}
+	ob.Shared, ob.Type = true, "multiprocessing.Event"
+	if cond, ok := attrs["_cond"]; ok {
+		if h, ok := p.semHandle(p.InstanceAttrs(cond)["_wait_semaphore"]); ok {
+			ob.WaitKey = snapshot.Addr(h)
+			ob.SharedFile = p.mappedFile(h)
+		}
+	}
+	if p.Target.Kind() == "pid" {
+		if word, err := p.r.u32(flag); err == nil {
+			ob.Value = "False"
+			if word&semValueMask != 0 {
+				ob.Value = "True"
+			}
+		}
+	}
+	return true
+}
+
+// semHandle is the sem_t of the multiprocessing semaphore (Lock, Semaphore
+// …) at v: its _semlock's handle.
+func (p *Process) semHandle(v uint64) (uint64, bool) {
+	if v == 0 {
+		return 0, false
+	}
+	sl, ok := p.InstanceAttrs(v)["_semlock"]
+	if !ok {
+		return 0, false
+	}
+	if tn, _ := p.typeName(sl); tn != "_multiprocessing.SemLock" {
+		return 0, false
+	}
+	h, err := p.r.u64(sl + semLockHandle)
+	return h, err == nil && h != 0
+}
+
 // mappedFile is the path of the file the target maps at addr ("" for
 // memory that is no file's).
 func (p *Process) mappedFile(addr uint64) string {

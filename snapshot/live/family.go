@@ -48,6 +48,14 @@ type ChildProc struct {
 	// while its main thread (InSyscall, Nr, Args) and every other thread
 	// wait forever on futexes of the child's own (pipeThread).
 	Blocker *ChildThread
+	// Alone is set for a child whose main thread waits in a futex when no
+	// other of its threads can run (each waits forever on a futex of the
+	// child's own) and it has no child process: nothing of the child's
+	// but its main thread could act on what that thread waits for.
+	Alone bool
+	// Helper is "forkserver" or "resource_tracker" for those
+	// multiprocessing helper processes (mpHelper).
+	Helper string
 }
 
 // PipeEnd is one of the target's descriptors open on a pipe.
@@ -74,7 +82,7 @@ func Children(pid int) []ChildProc {
 			continue
 		}
 		out = append(out, ch)
-		if ch.State == "Z" || !isForkServer(c) {
+		if ch.State == "Z" || ch.Helper != "forkserver" {
 			continue
 		}
 		for _, g := range childPIDs(c) {
@@ -113,11 +121,21 @@ func childPIDs(host int) []int {
 	return out
 }
 
-// isForkServer reports whether process host is a multiprocessing fork
-// server: its command line runs multiprocessing.forkserver's main.
-func isForkServer(host int) bool {
+// mpHelper names the multiprocessing helper process host is, by what its
+// command line runs: "forkserver" (the fork server, which forks the
+// processes started with that method) or "resource_tracker"; "" for any
+// other process.
+func mpHelper(host int) string {
 	b, err := readSmall(procPath(host, "cmdline"), 4096)
-	return err == nil && bytes.Contains(b, []byte("multiprocessing.forkserver"))
+	switch {
+	case err != nil:
+		return ""
+	case bytes.Contains(b, []byte("multiprocessing.forkserver")):
+		return "forkserver"
+	case bytes.Contains(b, []byte("multiprocessing.resource_tracker")):
+		return "resource_tracker"
+	}
+	return ""
 }
 
 func childProc(host int) (ChildProc, bool) {
@@ -148,12 +166,16 @@ func childProc(host int) (ChildProc, bool) {
 	if c.State == "Z" {
 		return c, true
 	}
+	c.Helper = mpHelper(host)
 	if b, err := readSmall(procPath(host, "syscall"), 512); err == nil {
 		if si, err := parseSyscallFile(b); err == nil && si.InSyscall {
 			c.InSyscall, c.Nr, c.Args = true, si.Nr, si.Args
 			c.FDPipe = pipeOf(host, si)
 			if ownFutexForever(si) {
 				c.Blocker = pipeThread(host)
+			}
+			if si.Nr == 202 {
+				c.Alone = alone(host)
 			}
 		}
 	}
@@ -199,6 +221,29 @@ func ownFutexForever(si syscallInfo) bool {
 	op := si.Args[1]
 	cmd := op & cmdMask
 	return si.InSyscall && si.Nr == 202 && op&private != 0 && (cmd == futexWait || cmd == futexWaitBitset) && si.Args[3] == 0
+}
+
+// alone says whether no thread of process host but its main one can run,
+// every other waiting forever on a futex of the process's own, and the
+// process has no child of its own.
+func alone(host int) bool {
+	tids, err := listTasks(host)
+	if err != nil || len(tids) > maxChildThreads || len(childPIDs(host)) > 0 {
+		return false
+	}
+	for _, t := range tids {
+		if t == host {
+			continue
+		}
+		b, err := readSmall(procPath(host, "task", strconv.Itoa(t), "syscall"), 512)
+		if err != nil {
+			return false
+		}
+		if ti, err := parseSyscallFile(b); err != nil || !ownFutexForever(ti) {
+			return false
+		}
+	}
+	return true
 }
 
 // maxChildThreads bounds the threads of a child that pipeThread reads.
