@@ -290,7 +290,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 		}
 	}
 	if r.code != wantCode {
-		t.Errorf("exit %d, want %d\n%v", r.code, wantCode, r)
+		t.Errorf("exit %d, want %d (missing %q)\n%v", r.code, wantCode, d.Target.Missing, r)
 	}
 }
 

@@ -113,5 +113,5 @@ func (m memImage) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("negative offset %d", off)
 	}
-	return m.c.read(p, m.base+uint64(off), true)
+	return m.c.read(p, m.base+uint64(off), true, true)
 }

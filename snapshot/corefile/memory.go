@@ -16,13 +16,20 @@ import (
 // region whose file has no local copy (the error then also wraps
 // *MissingFileError), or past the end of a mapped file.
 func (c *Core) ReadAt(p []byte, addr uint64) (int, error) {
-	return c.read(p, addr, false)
+	return c.read(p, addr, false, true)
+}
+
+// ReadAhead is ReadAt for bytes read ahead of need (target.AheadReader): a
+// mapped file it cannot read is not noted missing.
+func (c *Core) ReadAhead(p []byte, addr uint64) (int, error) {
+	return c.read(p, addr, false, false)
 }
 
 // read implements ReadAt; with coreOnly it reads only bytes the core itself
 // holds (used to compare a file with the core's copy of it) and never takes
-// c.mu.
-func (c *Core) read(p []byte, addr uint64, coreOnly bool) (int, error) {
+// c.mu. need says the caller needs the bytes: a mapped file without a local
+// copy is then noted missing.
+func (c *Core) read(p []byte, addr uint64, coreOnly, need bool) (int, error) {
 	n := 0
 	for n < len(p) {
 		a := addr + uint64(n)
@@ -51,7 +58,7 @@ func (c *Core) read(p []byte, addr uint64, coreOnly bool) (int, error) {
 		if coreOnly {
 			return n, fmt.Errorf("reading %#x: %w: %#x is not in the core (only in %s)", addr, target.ErrUnreadable, a, r.file.path)
 		}
-		f, err := c.fileFor(r.file, true)
+		f, err := c.fileFor(r.file, need)
 		if err != nil {
 			return n, fmt.Errorf("reading %#x: %w: %w", addr, target.ErrUnreadable, err)
 		}

@@ -228,7 +228,7 @@ func checkRealCore(t *testing.T, c *Core, pid int) {
 	if err := target.ReadFull(c, p, text.Start); err != nil || !bytes.Equal(p, file[text.Offset:text.Offset+64]) {
 		t.Errorf("libc text at %#x: %x (%v), want the file's bytes at %#x", text.Start, p, err, text.Offset)
 	}
-	if _, err := c.read(p, text.Start, true); err == nil {
+	if _, err := c.read(p, text.Start, true, true); err == nil {
 		t.Logf("libc text at %#x is in the core itself", text.Start)
 	}
 	if err := target.ReadFull(c, p[:4], libcHead.Start); err != nil || string(p[:4]) != "\x7fELF" {
@@ -252,7 +252,7 @@ func checkRealCore(t *testing.T, c *Core, pid int) {
 		if err := target.ReadFull(c, got, addr); err != nil || string(got) != str {
 			t.Errorf("string at %#x: %q %v", addr, got, err)
 		}
-		if _, err := c.read(got, addr, true); err == nil {
+		if _, err := c.read(got, addr, true, true); err == nil {
 			t.Logf("libc rodata at %#x is in the core itself", addr)
 		}
 	}

@@ -149,7 +149,12 @@ func (r *reader) page(base uint64) ([]byte, bool) {
 	blk := base &^ (aheadPages*pageSize - 1)
 	buf := r.nextBlock(blk)
 	r.reads++
-	n, _ := r.mem.ReadAt(buf, blk)
+	var n int
+	if ar, ok := r.mem.(target.AheadReader); ok {
+		n, _ = ar.ReadAhead(buf, blk) // the page alone, below, counts
+	} else {
+		n, _ = r.mem.ReadAt(buf, blk)
+	}
 	pg := r.freshPage()
 	if n < int(base-blk)+pageSize {
 		// Part of the block is unreadable: read the page alone.

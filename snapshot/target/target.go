@@ -26,6 +26,15 @@ type BlockReader interface {
 	ReadBlocks(buf []byte, addrs []uint64, size int) []bool
 }
 
+// AheadReader is Memory that can read bytes no caller needs yet (a block
+// around a page asked for) without counting what it cannot read as missing:
+// a core whose mapped file has no local copy says the snapshot is
+// incomplete only when a read that needs that file fails, not when a read
+// ahead strays into it.
+type AheadReader interface {
+	ReadAhead(p []byte, addr uint64) (int, error)
+}
+
 // Mapping is one region of the target's address space.
 type Mapping struct {
 	Start, End uint64 // [Start, End)
