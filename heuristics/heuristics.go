@@ -107,7 +107,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		}
 		out = append(out, f)
 	}
-	return append(out, interpreterState(s, a)...)
+	return append(out, interpreterState(s, a, likely)...)
 }
 
 // explains reports whether a finding found before all-blocked is its cause:

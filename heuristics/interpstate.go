@@ -62,10 +62,12 @@ type HangInGCDetails struct {
 	Stuck bool `json:"stuck"`
 }
 
-// interpreterState finds hangs at exit and inside a collection.
-func interpreterState(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
+// interpreterState finds hangs at exit and inside a collection. likely are
+// the threads that may still run (mayRun, by the threads that refer to
+// what a wait is on).
+func interpreterState(s *snapshot.Snapshot, a *locks.Analysis, likely map[int]bool) []Finding {
 	var out []Finding
-	if f, ok := hangAtExit(s, a); ok {
+	if f, ok := hangAtExit(s, a, likely); ok {
 		out = append(out, f)
 	}
 	return append(out, hangsInGC(s, a)...)
@@ -98,7 +100,7 @@ func inThreadShutdown(t *snapshot.Thread) bool {
 	return f.Function == "_shutdown" && filepath.Base(f.File) == "threading.py"
 }
 
-func hangAtExit(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
+func hangAtExit(s *snapshot.Snapshot, a *locks.Analysis, likely map[int]bool) (Finding, bool) {
 	var d *HangAtExitDetails
 	threads := []int{}
 	if fin := s.Target.Finalizing; fin != nil {
@@ -139,11 +141,17 @@ func hangAtExit(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 	}
 	if d.Phase == PhaseThreadShutdown {
 		// The exit ends when every non-daemon thread has: it is stuck when
-		// one of them can never end.
+		// one of them can never end, blocked without a timeout on what no
+		// thread that may still run would end (a lock a sleeping thread
+		// holds, a queue a live producer feeds, a barrier whose last party
+		// is on its way are no hang). A wait on what pyhang cannot name
+		// counts as stuck, as before.
 		d.Stuck = false
 		for _, tid := range d.NonDaemon {
 			for i := range s.Threads {
-				if s.Threads[i].TID == tid && blockedForever(&s.Threads[i], a) {
+				t := &s.Threads[i]
+				endable := stuckForever(t, a.Waits[tid]) && likely[tid] // a known wait another thread may end
+				if t.TID == tid && blockedForever(t, a) && !endable {
 					d.Stuck = true
 				}
 			}

@@ -88,6 +88,17 @@ func TestHangAtExitThreadShutdown(t *testing.T) {
 	if d := got[0].Details.(*HangAtExitDetails); got[0].Severity != Warning || !d.Stuck {
 		t.Errorf("a non-daemon thread blocked for ever: %s, stuck %v; want a warning, stuck", got[0].Severity, d.Stuck)
 	}
+	// Blocked on a lock that a thread which sleeps (with a timeout) holds:
+	// that thread will let it go, and the exit will end.
+	s.Objects = map[string]*snapshot.Object{"lock@0x20": {ID: "lock@0x20", Kind: snapshot.KindLock, Type: "_thread.lock", Addr: 0x20, WaitKey: 0x20, Locked: &[]bool{true}[0]}}
+	s.Threads[1].Frames = []snapshot.Frame{{Function: "read", File: "/app/x.py", Line: 9, With: []string{}}}
+	s.Threads[1].Kernel = &snapshot.Kernel{Futex: 0x20, Parked: 0x20}
+	s.Threads = append(s.Threads, snapshot.Thread{TID: 3, Name: "migrate", Daemon: &no, State: snapshot.StateSleeping,
+		Kernel: &snapshot.Kernel{Timed: true}, Frames: []snapshot.Frame{{Function: "migrate", File: "/app/x.py", Line: 4, With: []string{"lock@0x20"}}}})
+	got = ofKind(findAll(s), HangAtExit)
+	if d := got[0].Details.(*HangAtExitDetails); got[0].Severity != Info || d.Stuck {
+		t.Errorf("a non-daemon thread waiting for a lock a sleeping thread holds: %s, stuck %v; want info, not stuck", got[0].Severity, d.Stuck)
+	}
 }
 
 // TestFinalizingOrphans: while Py_FinalizeEx runs, a lock no thread state
