@@ -107,6 +107,12 @@ func loopStalls(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) []Find
 		if !loopIdle(s, lp) {
 			continue
 		}
+		if loopOnMain(s, lp) && mainMayAct(a, s) {
+			// A handler installed with signal.signal() runs on the main
+			// thread when a signal interrupts its select(), and may call
+			// into the loop (call_soon_threadsafe(event.set)).
+			continue
+		}
 		others, ok := othersBlocked(s, a, lp.Thread)
 		if !ok {
 			continue
@@ -169,6 +175,12 @@ func onlyOnCycles(a *locks.Analysis, tasks []*snapshot.Task, inCycle map[string]
 		}
 	}
 	return !slices.ContainsFunc(tasks, func(t *snapshot.Task) bool { return !ended[t.ID] })
+}
+
+// loopOnMain reports whether the main thread runs the loop.
+func loopOnMain(s *snapshot.Snapshot, lp *snapshot.Loop) bool {
+	th := threadOf(s, lp.Thread)
+	return th != nil && th.Main
 }
 
 // loopIdle: the loop's thread sits in the selector's select() and the loop
