@@ -107,7 +107,7 @@ func loopStalls(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) []Find
 		if !loopIdle(s, lp) {
 			continue
 		}
-		if loopOnMain(s, lp) && mainMayAct(a, s) {
+		if _, handler := a.SignalHandlerSite(); handler && loopOnMain(s, lp) {
 			// A handler installed with signal.signal() runs on the main
 			// thread when a signal interrupts its select(), and may call
 			// into the loop (call_soon_threadsafe(event.set)).

@@ -335,16 +335,31 @@ func aioKind(base, function, selfKind string) (string, bool) {
 
 // timedChain reports whether something in the task's chain ends the wait by
 // a timer: asyncio.sleep(), wait_for(), an `async with asyncio.timeout()`.
+//
+// A timeout of None is none: asyncio.timeout(None) (its deadline, the
+// object's Value, is None), and wait_for(..., timeout=None), which up to
+// 3.11 awaits the future on a line of its own (`return await fut`) and
+// from 3.12 on inside asyncio.timeout(None).
 func timedChain(s *snapshot.Snapshot, t *snapshot.Task) bool {
 	for i := range t.Frames {
 		f := &t.Frames[i]
-		if inAsyncio(f.File) && filepath.Base(f.File) == "tasks.py" && aioTimedFrames[f.Function] {
-			return true
-		}
+		timeouts, never := 0, 0
 		for _, id := range f.With {
 			if ob := s.Objects[id]; ob != nil && ob.Kind == snapshot.KindTimeout {
-				return true
+				timeouts++
+				if ob.Value == "None" {
+					never++
+				}
 			}
+		}
+		if timeouts > never {
+			return true
+		}
+		if inAsyncio(f.File) && filepath.Base(f.File) == "tasks.py" && aioTimedFrames[f.Function] {
+			if f.Function == "wait_for" && (timeouts > 0 || strings.TrimSpace(f.Source) == "return await fut") {
+				continue // a timeout of None
+			}
+			return true
 		}
 	}
 	return false

@@ -8,6 +8,9 @@ but the loop's own self-pipe, no other thread.
 No lock is held, so there is no cycle of holds; but the loop can never run anything again.
 A diagnosis should find a deadlock of the event loop over its three tasks: client waits for
 the event server_ready, server for client_ready, the task main for the gather().
+
+With --wait-for-none the client waits through asyncio.wait_for(..., timeout=None): a
+timeout of None is none, and the answer is the same.
 """
 
 import asyncio
@@ -20,10 +23,14 @@ import _harness  # noqa: E402
 
 server_ready = None
 client_ready = None
+wait_for_none = False
 
 
 async def client():
-    await server_ready.wait()  # BLOCK:client
+    if wait_for_none:
+        await asyncio.wait_for(server_ready.wait(), timeout=None)  # BLOCK:client_wait_for
+    else:
+        await server_ready.wait()  # BLOCK:client
     client_ready.set()
 
 
@@ -45,9 +52,14 @@ async def main(aio):
 
 
 def main_thread():
-    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    global wait_for_none
+    p = _harness.parser(__doc__)
+    p.add_argument("--wait-for-none", action="store_true", help="the client waits in wait_for(..., timeout=None)")
+    h = _harness.Harness(p.parse_args())
+    wait_for_none = h.args.wait_for_none
     aio = _aioharness.Tasks(h)
-    h.watch(aio.blocked({"client": "client", "server": "server", "main": "gather"}, {"MainThread": "main"}),
+    client_at = "client_wait_for" if wait_for_none else "client"
+    h.watch(aio.blocked({"client": client_at, "server": "server", "main": "gather"}, {"MainThread": "main"}),
             expect=lambda snapshot: {"loop_stall": ["main", "client", "server"],
                                      "events": ["client_ready", "server_ready"], "tasks": aio.tasks()})
     asyncio.run(main(aio))  # BLOCK:main

@@ -38,7 +38,14 @@ func (o *Objects) aioObject(v uint64, ob *snapshot.Object, depth int) {
 		return
 	case snapshot.KindFuture:
 		ob.Value = p.FutureState(v)
-	case snapshot.KindLoop, snapshot.KindTimeout:
+	case snapshot.KindLoop:
+		return
+	case snapshot.KindTimeout:
+		// Its deadline: None for asyncio.timeout(None), which never
+		// expires (wait_for(..., timeout=None) makes one from 3.12 on).
+		if when, ok := p.InstanceAttrs(v)["_when"]; ok {
+			ob.Value, _, _ = p.ReprLimited(when, valueReprLimits)
+		}
 		return
 	}
 	attrs := p.InstanceAttrs(v)
