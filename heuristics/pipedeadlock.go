@@ -46,6 +46,11 @@ type PipeDeadlock struct {
 	// another pipe only the target reads (TargetFD).
 	ReadFD   *int   `json:"read_fd,omitempty"`
 	ReadPipe uint64 `json:"read_pipe_inode,omitempty"`
+	// WriteFD is set, as ReadFD is, when Thread writes to a full pipe only
+	// the child reads (its stdin), while the child waits on another pipe
+	// only the target holds the other end of (WritePipe its inode).
+	WriteFD   *int   `json:"write_fd,omitempty"`
+	WritePipe uint64 `json:"write_pipe_inode,omitempty"`
 	// ChildThread is set when the child's call is not its main thread's
 	// but another thread's, which the main thread waits for (its join), as
 	// every other thread does: the child cannot exit (ChildThreadComm is
@@ -110,31 +115,45 @@ func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 	return append(out, crossPipeDeadlocks(s, a)...)
 }
 
-// crossPipeDeadlocks finds a thread reading a pipe that only a child feeds
-// while that child waits to write to another pipe that only the target
-// reads, and no other thread of the target can run to read it: the parent
-// reads the child's stdout to its end, the child is blocked on a full
-// stderr. The kernel shows both (live targets), and a whole scan of every
-// process's descriptors who holds the two ends.
+// crossPipeDeadlocks finds a thread waiting on a pipe whose other end only
+// a child holds, while that child waits on another pipe whose other end
+// only the target holds, and no other thread of the target can run: the
+// parent reads the child's stdout to its end while the child blocks on a
+// full stderr, or waits for a stdin the parent never closes; the parent
+// writes a full stdin while the child blocks on a full stdout. The kernel
+// shows both (live targets), and a whole scan of every process's
+// descriptors who holds the ends.
 func crossPipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 	var out []Finding
 	for i := range s.Threads {
 		t := &s.Threads[i]
 		k := t.Kernel
-		if k == nil || len(k.PipeWriters) != 1 || k.FD == nil || t.State != snapshot.StateIO {
+		if k == nil || k.FD == nil || t.State != snapshot.StateIO {
 			continue
 		}
-		c := childByPID(s, k.PipeWriters[0])
-		if c == nil || c.Pipe == nil || !c.Pipe.OnlyTarget || c.Pipe.Inode == k.PipeInode || (c.Syscall != "write" && c.Syscall != "writev") {
+		others, reads := k.PipeWriters, true
+		if len(k.PipeReaders) > 0 {
+			others, reads = k.PipeReaders, false
+		}
+		if len(others) != 1 {
+			continue
+		}
+		c := childByPID(s, others[0])
+		if c == nil || c.Pipe == nil || !c.Pipe.OnlyTarget || c.Pipe.Inode == k.PipeInode {
 			continue
 		}
 		fd, ok := blockedOnTarget(c)
 		if !ok || !othersStuck(s, a, map[int]bool{t.TID: true}) {
 			continue
 		}
-		readFD := *k.FD
+		own := *k.FD
 		d := &PipeDeadlock{Thread: t.TID, Child: c.PID, Comm: c.Comm, Proven: true, ChildSyscall: c.Syscall, ChildFD: c.FD,
-			Pipe: c.Pipe.Inode, TargetFD: &fd, ReadFD: &readFD, ReadPipe: k.PipeInode}
+			Pipe: c.Pipe.Inode, TargetFD: &fd}
+		if reads {
+			d.ReadFD, d.ReadPipe = &own, k.PipeInode
+		} else {
+			d.WriteFD, d.WritePipe = &own, k.PipeInode
+		}
 		f := Finding{Kind: Deadlock, Severity: Error, Threads: []int{t.TID}, Objects: []string{}}
 		if popen := popenOf(s, c.PID); popen != nil {
 			r := locks.RefOf(popen)

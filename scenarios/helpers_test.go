@@ -194,8 +194,8 @@ type program struct {
 // queues, conditions, joins, the GIL), recvfrom, select/pselect6 (select, and time.sleep
 // before 3.11), clock_nanosleep/nanosleep (time.sleep), poll/ppoll, accept/accept4
 // (servers), epoll_wait/epoll_pwait (an idle asyncio event loop), pause (a C call
-// through ctypes, or a C thread), read (a pipe), wait4 (a child).
-var quietSyscalls = []int{testinterp.SysFutex, 45, 23, 270, 230, 35, 7, 271, 43, 288, 232, 281, 34, 0, 61}
+// through ctypes, or a C thread), read (a pipe), write (a full pipe), wait4 (a child).
+var quietSyscalls = []int{testinterp.SysFutex, 45, 23, 270, 230, 35, 7, 271, 43, 288, 232, 281, 34, 0, 1, 61}
 
 // startProgram runs testprogs/NAME under in and waits until the program is ready, its
 // watcher thread is gone and every thread it recorded sleeps in a system call, so that

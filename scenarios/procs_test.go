@@ -61,6 +61,10 @@ type procExpect struct {
 	// feeds, instead of waiting for the child to exit (live only).
 	ReadFD int      `json:"read_fd"`
 	Pipes  []string `json:"pipes"`
+	// WriteFD is the parent's descriptor it writes, a full pipe only the
+	// child reads (live only); ChildSyscall the child's call ("" : write).
+	WriteFD      int    `json:"write_fd"`
+	ChildSyscall string `json:"child_syscall"`
 	// Queue names the multiprocessing queue whose pipe a child's thread is
 	// blocked writing to, while the parent joins the child (live only).
 	Queue string `json:"queue"`
@@ -163,6 +167,7 @@ type deadlockDetails struct {
 		TargetFD *int     `json:"target_fd"`
 		Pipes    []string `json:"pipes"`
 		ReadFD   *int     `json:"read_fd"`
+		WriteFD  *int     `json:"write_fd"`
 		// The child's thread blocked on the pipe, and the queue it is.
 		ChildThread int `json:"child_thread"`
 		Queue       *struct {
@@ -183,7 +188,7 @@ type deadlockDetails struct {
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "signal_logging.py", "pipe_deadlock.py", "pipe_deadlock.py --read-stdout",
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "signal_logging.py", "pipe_deadlock.py", "pipe_deadlock.py --read-stdout", "pipe_deadlock.py --stdin-open", "pipe_deadlock.py --both-full",
 	"mp_queue_join.py", "mp_queue_join.py --start-method spawn", "mp_queue_join.py --start-method forkserver",
 	"generator_held_lock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_lost_task.py --start-method forkserver", "mp_dead_worker.py",
@@ -280,7 +285,7 @@ func procCheck(t *testing.T, w way, want procExpect) {
 	// From a core a lost task proves nothing (the children are not in it);
 	// with spawn, the kernel's core also lacks the pool's semaphores (shared
 	// mappings of /dev/shm files), and the answer is then "incomplete".
-	unproven := !live && (want.LostTask != "" || want.DeadWorker != "" || want.ReadFD > 0 || want.Queue != "")
+	unproven := !live && (want.LostTask != "" || want.DeadWorker != "" || want.ReadFD > 0 || want.WriteFD > 0 || want.Queue != "")
 	d.checkCode(t, r, want.Healthy || unproven, w.lossy || unproven)
 	switch {
 	case want.Healthy:
@@ -509,7 +514,7 @@ func checkSignalDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
 // on the pipe whose read end the parent holds; from a core, where the
 // child's state is not recorded, a warning from the Popen's pipes alone.
 func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live bool) {
-	if want.ReadFD > 0 && !live {
+	if (want.ReadFD > 0 || want.WriteFD > 0) && !live {
 		// A core shows neither the child nor who holds the pipes.
 		if ps := d.problems(); len(ps) != 0 {
 			t.Errorf("from a core: %s, want no problem claimed", d.Findings[ps[0]].Summary)
@@ -532,16 +537,20 @@ func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live boo
 		}
 		return
 	}
-	if f.Severity != "error" || !p.Proven || p.Syscall != "write" || p.ChildFD == nil || *p.ChildFD != want.ChildFD ||
+	call := cmp.Or(want.ChildSyscall, "write")
+	if f.Severity != "error" || !p.Proven || p.Syscall != call || p.ChildFD == nil || *p.ChildFD != want.ChildFD ||
 		p.TargetFD == nil || *p.TargetFD != want.TargetFD || p.Inode == 0 {
-		t.Errorf("live: %s, proven %v, child in %s on fd %v, pipe %d, target fd %v; want a proven error, write on fd %d, target fd %d",
-			f.Severity, p.Proven, p.Syscall, p.ChildFD, p.Inode, p.TargetFD, want.ChildFD, want.TargetFD)
+		t.Errorf("live: %s, proven %v, child in %s on fd %v, pipe %d, target fd %v; want a proven error, %s on fd %d, target fd %d",
+			f.Severity, p.Proven, p.Syscall, p.ChildFD, p.Inode, p.TargetFD, call, want.ChildFD, want.TargetFD)
 	}
 	if !strings.Contains(f.Summary, "communicate()") {
 		t.Errorf("the summary does not suggest communicate(): %s", f.Summary)
 	}
 	if got := p.ReadFD; (want.ReadFD > 0) != (got != nil) || got != nil && *got != want.ReadFD {
 		t.Errorf("read_fd %v, want %d (0: none)", got, want.ReadFD)
+	}
+	if got := p.WriteFD; (want.WriteFD > 0) != (got != nil) || got != nil && *got != want.WriteFD {
+		t.Errorf("write_fd %v, want %d (0: none)", got, want.WriteFD)
 	}
 }
 

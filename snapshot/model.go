@@ -195,6 +195,11 @@ type Kernel struct {
 	// threads, can end the read. Read only when such a child itself waits
 	// to write to a pipe the target reads.
 	PipeWriters []int `json:"pipe_writers,omitempty"`
+	// PipeReaders are, the same way, the processes other than the target
+	// that hold the read end of the pipe a write waits on (a full pipe):
+	// read only when such a child itself waits on a pipe only the target
+	// holds the other end of.
+	PipeReaders []int `json:"pipe_readers,omitempty"`
 	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`
 	// FileLock is the file a flock(), or an fcntl() F_SETLKW or

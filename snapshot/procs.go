@@ -119,9 +119,10 @@ type Pipe struct {
 	Ends []PipeEnd `json:"target_ends,omitempty"`
 	// OnlyTarget is set when every process's descriptors were read and no
 	// process but the target holds the end the child waits on (the read
-	// end it writes to): only the target can end its wait. Read only when
-	// a thread of the target reads a pipe this child feeds
-	// (Kernel.PipeWriters).
+	// end it writes to, the write end it reads from): only the target can
+	// end its wait. Read only when a thread of the target waits on a pipe
+	// this child alone holds the other end of (Kernel.PipeWriters,
+	// Kernel.PipeReaders).
 	OnlyTarget bool `json:"only_target,omitempty"`
 }
 

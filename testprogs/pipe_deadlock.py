@@ -17,6 +17,17 @@ which the child holds open: neither moves. A diagnosis of the live parent should
 deadlock across the two processes, the child blocked writing fd 2 and MainThread reading
 the stdout pipe (read_fd), each pipe's other end held by no other process. From a core,
 which shows neither the child nor who holds the pipes, nothing is claimed.
+
+With --stdin-open the parent writes the child's input to its stdin pipe, never closes it,
+and reads the child's stdout to its end; the child reads its stdin to EOF first. The child
+waits to read fd 0, whose write end only the parent holds, and the parent reads the stdout
+pipe, which only the child writes: neither moves (live: read_fd, the child in read on fd
+0).
+
+With --both-full the parent writes more than a pipe holds to the child's stdin before it
+reads the child's stdout; the child echoes each line to its stdout as it reads. Once the
+stdout pipe is full the child blocks writing it, and the parent blocks writing the full
+stdin pipe: neither moves (live: write_fd).
 """
 
 import os
@@ -36,6 +47,8 @@ def in_waitpid(h, thread, marker):
     return own is not None and own["line"] == h.line(marker) and inner["function"] == "_try_wait"
 
 REPORT = "import sys\nfor i in range(100000):\n    sys.stdout.write('line %6d of the report\\n' % i)\n"
+SLURP = "import sys\nlines = sys.stdin.read().splitlines()\nprint(len(lines))\n"
+ECHO = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(line.upper())\n"
 NOISY = ("import sys\nsys.stdout.write('started\\n')\nsys.stdout.flush()\n"
          "for i in range(100000):\n    sys.stderr.write('warning %6d of the run\\n' % i)\n")
 
@@ -52,9 +65,14 @@ def child_blocked(pid):
 def main():
     p = _harness.parser(__doc__)
     p.add_argument("--read-stdout", action="store_true", help="read stdout to its end while stderr fills")
+    p.add_argument("--stdin-open", action="store_true", help="read stdout while the child waits for stdin to end")
+    p.add_argument("--both-full", action="store_true", help="write a full stdin while the child fills stdout")
     h = _harness.Harness(p.parse_args())
     if h.args.read_stdout:
         read_stdout(h)
+        return
+    if h.args.stdin_open or h.args.both_full:
+        feed_stdin(h)
         return
     proc = subprocess.Popen([sys.executable, "-c", REPORT], stdout=subprocess.PIPE)
 
@@ -89,6 +107,47 @@ def read_stdout(h):
                            "pipes": ["stdout", "stderr"]})
     out = proc.stdout.read()  # BLOCK:read
     print(len(out), len(proc.stderr.read()))
+
+
+def child_in(pid, number):
+    """Whether the child is in system call number, as /proc/PID/syscall says."""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            return f.read().split()[0] == str(number)
+    except (OSError, IndexError):
+        return False
+
+
+def feed_stdin(h):
+    stdin_open = h.args.stdin_open
+    proc = subprocess.Popen([sys.executable, "-c", SLURP if stdin_open else ECHO],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    marker = "read_output" if stdin_open else "write_input"
+
+    def ready(snapshot):
+        main = [t for t in snapshot if t["main"]]
+        own = h.own_frame(main[0]) if main else None
+        if own is None or own["line"] != h.line(marker):
+            raise _harness.NotReady("main thread not at %s yet" % marker)
+        if not child_in(proc.pid, 0 if stdin_open else 1):
+            raise _harness.NotReady("child %d not blocked yet" % proc.pid)
+        return main
+
+    expect = {"pipe_deadlock": "MainThread", "child_pid": proc.pid, "child_fd": 0 if stdin_open else 1,
+              "child_syscall": "read" if stdin_open else "write", "pipes": ["stdin", "stdout"]}
+    if stdin_open:
+        expect.update(target_fd=proc.stdin.fileno(), read_fd=proc.stdout.fileno())
+        h.watch(ready, expect=expect)
+        proc.stdin.write(b"one record\n" * 100)
+        proc.stdin.flush()
+        out = proc.stdout.read()  # BLOCK:read_output
+    else:
+        expect.update(target_fd=proc.stdout.fileno(), write_fd=proc.stdin.fileno())
+        h.watch(ready, expect=expect)
+        proc.stdin.write(b"some line of text\n" * 100000)  # BLOCK:write_input
+        proc.stdin.close()
+        out = proc.stdout.read()
+    print(len(out))
 
 
 if __name__ == "__main__":

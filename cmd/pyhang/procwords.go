@@ -160,9 +160,20 @@ func (w *words) childName(pid int, comm string) string {
 
 func (w *words) pipeSummary(p *heuristics.PipeDeadlock) string {
 	who := w.threadName(p.Thread)
-	if p.ReadFD != nil {
+	childReads := p.ChildSyscall == "read" || p.ChildSyscall == "readv"
+	switch {
+	case p.ReadFD != nil && childReads:
+		return fmt.Sprintf("deadlock between this process and %s: %s reads fd %d, a pipe only the child writes to, and the child waits to read %s, a pipe whose write end only this process holds (fd %d) and never closes — close it (p.stdin.close()) before reading the output, or use communicate()",
+			w.childName(p.Child, p.Comm), who, *p.ReadFD, streamOf(p.ChildFD), *p.TargetFD)
+	case p.ReadFD != nil:
 		return fmt.Sprintf("deadlock between this process and %s: %s reads fd %d, a pipe only the child writes to, and the child is blocked writing to %s, a full pipe only this process reads (fd %d), which no thread reads — read both pipes at once: use communicate(), or read each in a thread of its own, or send %s to a file or DEVNULL",
 			w.childName(p.Child, p.Comm), who, *p.ReadFD, streamOf(p.ChildFD), *p.TargetFD, streamOf(p.ChildFD))
+	case p.WriteFD != nil && childReads:
+		return fmt.Sprintf("deadlock between this process and %s: %s is blocked writing to fd %d, a full pipe only the child reads, and the child waits to read %s, a pipe whose write end only this process holds (fd %d) — use communicate(), or feed the child from a thread of its own",
+			w.childName(p.Child, p.Comm), who, *p.WriteFD, streamOf(p.ChildFD), *p.TargetFD)
+	case p.WriteFD != nil:
+		return fmt.Sprintf("deadlock between this process and %s: %s is blocked writing to fd %d, a full pipe only the child reads, and the child is blocked writing to %s, a full pipe only this process reads (fd %d), which no thread reads — use communicate(): it writes the input and reads the output together",
+			w.childName(p.Child, p.Comm), who, *p.WriteFD, streamOf(p.ChildFD), *p.TargetFD)
 	}
 	if !p.Proven {
 		return fmt.Sprintf("possible pipe deadlock: %s waits for %s to exit, and does not read its %s, which are pipes: a child that writes more than a pipe holds (64 KiB) blocks until this process reads, so neither moves; the core does not show the child's state — use communicate() instead of wait(), it reads the pipes while it waits",
@@ -217,15 +228,22 @@ func (w *words) childThread(p *heuristics.PipeDeadlock) string {
 func (w *words) pipeEvidence(d *heuristics.DeadlockDetails) []string {
 	p := d.Pipe
 	st := d.Cycle[0]
-	if p.ReadFD != nil {
-		out := []string{fmt.Sprintf("%s is blocked in read on fd %d, pipe inode %d, at %s; of every process, only %s holds its write end (/proc)",
-			w.threadLabel(st.Thread), *p.ReadFD, p.ReadPipe, w.frameAt(st.Thread, st.Frame), w.childName(p.Child, p.Comm))}
+	if p.ReadFD != nil || p.WriteFD != nil {
+		line := ""
+		if p.ReadFD != nil {
+			line = fmt.Sprintf("%s is blocked in read on fd %d, pipe inode %d, at %s; of every process, only %s holds its write end (/proc)",
+				w.threadLabel(st.Thread), *p.ReadFD, p.ReadPipe, w.frameAt(st.Thread, st.Frame), w.childName(p.Child, p.Comm))
+		} else {
+			line = fmt.Sprintf("%s is blocked in write on fd %d, pipe inode %d, at %s; of every process, only %s holds its read end (/proc)",
+				w.threadLabel(st.Thread), *p.WriteFD, p.WritePipe, w.frameAt(st.Thread, st.Frame), w.childName(p.Child, p.Comm))
+		}
+		out := []string{line}
 		if p.Args != "" {
 			out = append(out, "the child's command line: "+w.esc(p.Args))
 		}
 		return append(out,
 			fmt.Sprintf("the kernel shows the child blocked in %s on fd %d, pipe inode %d; this process's fd %d is the other end of that pipe, and no other process holds it (/proc)", w.esc(p.ChildSyscall), *p.ChildFD, p.Pipe, *p.TargetFD),
-			"no other thread of this process can run to read that pipe")
+			"no other thread of this process can run to read or close that pipe")
 	}
 	out := []string{fmt.Sprintf("%s waits for %s at %s (%s)", w.threadLabel(st.Thread), w.ref(st.Waits), w.frameAt(st.Thread, st.Frame), w.evidence(w.locks.Waits[st.Thread].Evidence))}
 	if p.Args != "" {

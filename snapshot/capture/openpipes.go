@@ -102,44 +102,60 @@ func openPipes(s *snapshot.Snapshot, t target.Target, k *kin) {
 	}
 }
 
-// feedingChildren looks, for a live target, for a thread that reads a pipe
-// while a child of the target waits to write to another pipe the target
-// holds the read end of: a parent reading a child's stdout to its end while
-// the child blocks on a full stderr. Only a whole scan of every process's
-// descriptors tells who holds the two ends (Kernel.PipeWriters,
-// Pipe.OnlyTarget), so it is made only then.
+// feedingChildren looks, for a live target, for a thread that waits on a
+// pipe while a child of the target waits on another pipe the target holds
+// the other end of: a parent reading a child's stdout to its end while the
+// child blocks on a full stderr, or waits to read a stdin the parent never
+// closes; a parent writing a full stdin while the child blocks writing a
+// full stdout. Only a whole scan of every process's descriptors tells who
+// holds the ends (Kernel.PipeWriters and PipeReaders, Pipe.OnlyTarget), so
+// it is made only then.
 func feedingChildren(s *snapshot.Snapshot, pid int, k *kin) {
 	if k == nil {
 		return
 	}
-	var writers []*snapshot.ChildProcess
+	var children []*snapshot.ChildProcess
+	var childEnds []live.PipeEndRef
 	for i := range s.Target.Children {
 		c := &s.Target.Children[i]
-		if c.Pipe == nil || c.State == "Z" || (c.Syscall != "write" && c.Syscall != "writev") {
+		if c.Pipe == nil || c.State == "Z" {
 			continue
 		}
-		if slices.ContainsFunc(c.Pipe.Ends, func(e snapshot.PipeEnd) bool { return !e.Write }) {
-			writers = append(writers, c)
+		// The end the child waits on the target for: the read end of the
+		// pipe it writes to, the write end of the pipe it reads.
+		var write bool
+		switch c.Syscall {
+		case "write", "writev":
+		case "read", "readv":
+			write = true
+		default:
+			continue
+		}
+		if slices.ContainsFunc(c.Pipe.Ends, func(e snapshot.PipeEnd) bool { return e.Write == write }) {
+			children = append(children, c)
+			childEnds = append(childEnds, live.PipeEndRef{Inode: c.Pipe.Inode, Write: write})
 		}
 	}
-	var readers []*snapshot.Kernel
+	var threads []*snapshot.Kernel
+	var threadEnds []live.PipeEndRef
 	for i := range s.Threads {
 		kn := s.Threads[i].Kernel
-		if kn != nil && kn.PipeInode != 0 && !kn.PipeOwnOnly && kn.FD != nil && (kn.Nr == sysRead || kn.Nr == sysReadv) {
-			readers = append(readers, kn)
+		if kn == nil || kn.PipeInode == 0 || kn.PipeOwnOnly || kn.FD == nil {
+			continue
+		}
+		switch kn.Nr {
+		case sysRead, sysReadv:
+			threads = append(threads, kn)
+			threadEnds = append(threadEnds, live.PipeEndRef{Inode: kn.PipeInode, Write: true})
+		case sysWrite, sysWritev:
+			threads = append(threads, kn)
+			threadEnds = append(threadEnds, live.PipeEndRef{Inode: kn.PipeInode, Write: false})
 		}
 	}
-	if len(writers) == 0 || len(readers) == 0 {
+	if len(children) == 0 || len(threads) == 0 {
 		return
 	}
-	var ends []live.PipeEndRef
-	for _, kn := range readers {
-		ends = append(ends, live.PipeEndRef{Inode: kn.PipeInode, Write: true})
-	}
-	for _, c := range writers {
-		ends = append(ends, live.PipeEndRef{Inode: c.Pipe.Inode, Write: false})
-	}
-	holders, complete := live.PipeEndHolders(pid, ends)
+	holders, complete := live.PipeEndHolders(pid, append(threadEnds, childEnds...))
 	if !complete {
 		return
 	}
@@ -147,7 +163,7 @@ func feedingChildren(s *snapshot.Snapshot, pid int, k *kin) {
 	for _, c := range k.children {
 		child[c.HostPID] = c.PID
 	}
-	for i, kn := range readers {
+	for i, kn := range threads {
 		var pids []int
 		for _, h := range holders[i] {
 			p, ok := child[h]
@@ -157,10 +173,14 @@ func feedingChildren(s *snapshot.Snapshot, pid int, k *kin) {
 			}
 			pids = append(pids, p)
 		}
-		kn.PipeWriters = pids
+		if threadEnds[i].Write {
+			kn.PipeWriters = pids
+		} else {
+			kn.PipeReaders = pids
+		}
 	}
-	for j, c := range writers {
-		c.Pipe.OnlyTarget = len(holders[len(readers)+j]) == 0
+	for j, c := range children {
+		c.Pipe.OnlyTarget = len(holders[len(threads)+j]) == 0
 	}
 }
 
