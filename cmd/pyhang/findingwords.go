@@ -97,14 +97,27 @@ func (w *words) loopFutureSummary(d *heuristics.DeadlockDetails) (string, bool) 
 		len(d.Cycle), strings.Join(parts, "; "), loopFutureAdvice), true
 }
 
+// cycleAdviceFor is cycleAdvice, for a cycle through the result() of a
+// coroutine handed to an event loop: a loop's thread calling it should
+// await instead; a plain thread calling it must not hold what the loop's
+// thread needs, and a coroutine must not block that thread on it.
+func (w *words) cycleAdviceFor(d *heuristics.DeadlockDetails) string {
+	for _, st := range d.Cycle {
+		if len(st.HeldBy) != 1 || !st.HeldBy[0].RunsLoop || st.Waits.Kind != snapshot.KindFuture {
+			continue
+		}
+		if slices.ContainsFunc(w.snap.Loops, func(lp snapshot.Loop) bool { return lp.Thread == st.Thread }) {
+			return "an event loop's thread must not block on a coroutine's result(): " + loopFutureAdvice
+		}
+		return fmt.Sprintf("%s waits for a coroutine's result() while it holds what the loop's thread needs: release it before calling result(), and do not block the loop's thread in a coroutine (take a threading lock through asyncio.to_thread())",
+			w.threadName(st.Thread))
+	}
+	return cycleAdvice(d)
+}
+
 // cycleAdvice says what would break a cycle of threads, by what they wait
 // for: locks, joins of threads, futures.
 func cycleAdvice(d *heuristics.DeadlockDetails) string {
-	for _, st := range d.Cycle {
-		if len(st.HeldBy) == 1 && st.HeldBy[0].RunsLoop && st.Waits.Kind == snapshot.KindFuture {
-			return "do not block an event loop's thread while it holds what another thread needs: " + loopFutureAdvice
-		}
-	}
 	if fedWait(d) {
 		if len(d.Retries) > 0 {
 			return "do not hold a lock while waiting for a queue, condition, event or barrier that a thread needing that lock has to feed: release it before the wait (a timeout does not help while the loop around the wait keeps the lock)"
@@ -243,13 +256,13 @@ func (w *words) summary(f *heuristics.Finding) string {
 				keep = "keep"
 			}
 			return fmt.Sprintf("deadlock for as long as %s, outside the cycle, %s the other units of the semaphore it waits for: %s — %s",
-				strings.Join(others, " and "), keep, strings.Join(parts, "; "), cycleAdvice(d))
+				strings.Join(others, " and "), keep, strings.Join(parts, "; "), w.cycleAdviceFor(d))
 		}
 		if len(d.Cycle) == 1 {
 			return fmt.Sprintf("deadlock: %s, which it already holds — use an RLock, or do not take it again while holding it", parts[0])
 		}
 		return fmt.Sprintf("deadlock between %d threads: %s — %s",
-			len(d.Cycle), strings.Join(parts, "; "), cycleAdvice(d))
+			len(d.Cycle), strings.Join(parts, "; "), w.cycleAdviceFor(d))
 	case *heuristics.OrphanedLockDetails:
 		if d.Fork != nil {
 			return w.forkSummary(d)
