@@ -55,6 +55,14 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 	}
 	var w *Wait
 	switch {
+	case len(prims) > 0 && reacquiring(x, prims, direct):
+		// Notified (or timed out), Condition.wait() takes the condition's
+		// lock back: the thread waits for that lock, and its holder, not
+		// for a notification.
+		f := &th.Frames[prims[len(prims)-1].index]
+		w = &Wait{Ref: ref(direct), Object: direct.ID, Call: directCalls[direct.Kind], On: a.Holders[direct.ID],
+			Frame:    pastEntering(th, min(prims[len(prims)-1].index+1, len(th.Frames)-1)),
+			Evidence: []Evidence{{Basis: BasisLibraryFrame, At: siteOf(f)}, how}}
 	case len(prims) > 0:
 		w = a.primitiveWait(x, th, prims, direct, how)
 	case direct != nil && x.tstateLockThread(direct) != nil:
@@ -174,6 +182,19 @@ func (a *Analysis) extra(ob *snapshot.Object) {
 	if _, ok := a.Extra[ob.ID]; !ok {
 		a.Extra[ob.ID] = ob
 	}
+}
+
+// reacquiring reports whether a thread in Condition.wait() is parked on the
+// condition's own lock (the kernel's futex word is that lock's): a waiter
+// parks on a lock of its own until notified, and takes the condition's lock
+// back after.
+func reacquiring(x *index, prims []primitive, direct *snapshot.Object) bool {
+	outer := prims[len(prims)-1]
+	if direct == nil || outer.kind != snapshot.KindCondition || (direct.Kind != snapshot.KindLock && direct.Kind != snapshot.KindRLock) {
+		return false
+	}
+	cond := x.s.Objects[outer.obj]
+	return cond != nil && cond.Attrs["_lock"] == direct.ID
 }
 
 // primitiveWait names the wait by the outermost recognised library frame.
