@@ -163,24 +163,7 @@ type deadlockDetails struct {
 		Queued     int      `json:"queued"`
 		Awaited    []string `json:"awaited"`
 	} `json:"pool"`
-	Pipe *struct {
-		Thread   int      `json:"thread"`
-		Child    int      `json:"child_pid"`
-		Proven   bool     `json:"proven"`
-		Syscall  string   `json:"child_syscall"`
-		ChildFD  *int     `json:"child_fd"`
-		Inode    uint64   `json:"pipe_inode"`
-		TargetFD *int     `json:"target_fd"`
-		Pipes    []string `json:"pipes"`
-		ReadFD   *int     `json:"read_fd"`
-		WriteFD  *int     `json:"write_fd"`
-		// The child's thread blocked on the pipe, and the queue it is.
-		ChildThread int `json:"child_thread"`
-		Queue       *struct {
-			ID   string  `json:"id"`
-			Name *string `json:"name"`
-		} `json:"queue"`
-	} `json:"pipe"`
+	Pipe    *pipeDetails `json:"pipe"`
 	Handler *struct {
 		Thread      int `json:"thread"`
 		Frame       int `json:"frame"`
@@ -191,6 +174,26 @@ type deadlockDetails struct {
 		} `json:"signal"`
 	} `json:"signal_handler"`
 	Probable bool `json:"probable"`
+}
+
+// pipeDetails is the JSON of heuristics.PipeDeadlock.
+type pipeDetails struct {
+	Thread   int      `json:"thread"`
+	Child    int      `json:"child_pid"`
+	Proven   bool     `json:"proven"`
+	Syscall  string   `json:"child_syscall"`
+	ChildFD  *int     `json:"child_fd"`
+	Inode    uint64   `json:"pipe_inode"`
+	TargetFD *int     `json:"target_fd"`
+	Pipes    []string `json:"pipes"`
+	ReadFD   *int     `json:"read_fd"`
+	WriteFD  *int     `json:"write_fd"`
+	// The child's thread blocked on the pipe, and the queue it is.
+	ChildThread int `json:"child_thread"`
+	Queue       *struct {
+		ID   string  `json:"id"`
+		Name *string `json:"name"`
+	} `json:"queue"`
 }
 
 // procPrograms are the programs whose target is the started process itself.
@@ -520,20 +523,10 @@ func checkSignalDeadlock(t *testing.T, d *procDiagnosis, want procExpect) {
 // on the pipe whose read end the parent holds; from a core, where the
 // child's state is not recorded, a warning from the Popen's pipes alone.
 func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live bool) {
-	if (want.ReadFD > 0 || want.WriteFD > 0) && !live {
-		// A core shows neither the child nor who holds the pipes.
-		if ps := d.problems(); len(ps) != 0 {
-			t.Errorf("from a core: %s, want no problem claimed", d.Findings[ps[0]].Summary)
-		}
+	f, p, ok := pipeDeadlockOf(t, d, live || want.ReadFD == 0 && want.WriteFD == 0)
+	if !ok {
 		return
 	}
-	i := d.onlyProblem(t, "deadlock")
-	f := d.Findings[i]
-	var dd deadlockDetails
-	if err := json.Unmarshal(f.Details, &dd); err != nil || dd.Pipe == nil {
-		t.Fatalf("deadlock details without a pipe: %v\n%s", err, f.Details)
-	}
-	p := dd.Pipe
 	if d.nameOf(p.Thread) != want.PipeDeadlock || p.Child != want.ChildPID || !slices.Equal(p.Pipes, want.Pipes) {
 		t.Errorf("%s waits for child %d with pipes %v; want %s, %d, %v", d.nameOf(p.Thread), p.Child, p.Pipes, want.PipeDeadlock, want.ChildPID, want.Pipes)
 	}
@@ -560,6 +553,26 @@ func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live boo
 	}
 }
 
+// pipeDeadlockOf is the one deadlock across a parent and its child, with its
+// pipe details. Where it cannot be seen (claim false: a core, which shows
+// neither the child nor who holds the pipes) no problem may be claimed,
+// and it returns false.
+func pipeDeadlockOf(t *testing.T, d *procDiagnosis, claim bool) (finding, *pipeDetails, bool) {
+	t.Helper()
+	if !claim {
+		if ps := d.problems(); len(ps) != 0 {
+			t.Errorf("from a core: %s, want no problem claimed", d.Findings[ps[0]].Summary)
+		}
+		return finding{}, nil, false
+	}
+	f := d.Findings[d.onlyProblem(t, "deadlock")]
+	var dd deadlockDetails
+	if err := json.Unmarshal(f.Details, &dd); err != nil || dd.Pipe == nil {
+		t.Fatalf("deadlock details without a pipe: %v\n%s", err, f.Details)
+	}
+	return f, dd.Pipe, true
+}
+
 // refName is a waiting_on's name, "none" for none.
 func refName(w *struct {
 	Name *string `json:"name"`
@@ -573,20 +586,10 @@ func refName(w *struct {
 // checkQueueJoin: a parent joins a child whose queue feeder thread is
 // blocked writing to the queue's full pipe, which only the parent reads.
 func checkQueueJoin(t *testing.T, d *procDiagnosis, want procExpect, live bool) {
-	if !live {
-		// A core shows neither the child nor who holds the pipe.
-		if ps := d.problems(); len(ps) != 0 {
-			t.Errorf("from a core: %s, want no problem claimed", d.Findings[ps[0]].Summary)
-		}
+	f, p, ok := pipeDeadlockOf(t, d, live)
+	if !ok {
 		return
 	}
-	i := d.onlyProblem(t, "deadlock")
-	f := d.Findings[i]
-	var dd deadlockDetails
-	if err := json.Unmarshal(f.Details, &dd); err != nil || dd.Pipe == nil {
-		t.Fatalf("deadlock details without a pipe: %v\n%s", err, f.Details)
-	}
-	p := dd.Pipe
 	if f.Severity != "error" || !p.Proven || d.nameOf(p.Thread) != want.PipeDeadlock || p.Child != want.ChildPID || p.Syscall != "write" ||
 		p.TargetFD == nil || *p.TargetFD != want.TargetFD || p.ChildThread == 0 || p.ChildThread == want.ChildPID {
 		t.Errorf("%s %s, proven %v: %s waits for child %d, whose thread %d is in %s, target fd %v; want a proven error: %s, child %d, a thread of its own in write, target fd %d",

@@ -227,26 +227,50 @@ func ownFutexForever(si syscallInfo) bool {
 // every other waiting forever on a futex of the process's own, and the
 // process has no child of its own.
 func alone(host int) bool {
-	tids, err := listTasks(host)
-	if err != nil || len(tids) > maxChildThreads || len(childPIDs(host)) > 0 {
+	calls, ok := otherCalls(host)
+	if !ok || len(childPIDs(host)) > 0 {
 		return false
 	}
-	for _, t := range tids {
-		if t == host {
-			continue
-		}
-		b, err := readSmall(procPath(host, "task", strconv.Itoa(t), "syscall"), 512)
-		if err != nil {
-			return false
-		}
-		if ti, err := parseSyscallFile(b); err != nil || !ownFutexForever(ti) {
+	for _, c := range calls {
+		if !ownFutexForever(c.si) {
 			return false
 		}
 	}
 	return true
 }
 
-// maxChildThreads bounds the threads of a child that pipeThread reads.
+// taskCall is the system call a thread of a process sits in.
+type taskCall struct {
+	tid int
+	si  syscallInfo
+}
+
+// otherCalls reads the system call of every thread of process host but its
+// main one (at most maxChildThreads threads); false when one cannot be read.
+func otherCalls(host int) ([]taskCall, bool) {
+	tids, err := listTasks(host)
+	if err != nil || len(tids) > maxChildThreads {
+		return nil, false
+	}
+	var out []taskCall
+	for _, t := range tids {
+		if t == host {
+			continue
+		}
+		b, err := readSmall(procPath(host, "task", strconv.Itoa(t), "syscall"), 512)
+		if err != nil {
+			return nil, false
+		}
+		si, err := parseSyscallFile(b)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, taskCall{t, si})
+	}
+	return out, true
+}
+
+// maxChildThreads bounds the threads of a child that otherCalls reads.
 const maxChildThreads = 64
 
 // pipeThread finds the thread that holds a child up whose main thread waits
@@ -259,26 +283,16 @@ const maxChildThreads = 64
 // is read: a thread seen blocked may move on the next moment, which a
 // thread that can never move does not.
 func pipeThread(host int) *ChildThread {
-	tids, err := listTasks(host)
-	if err != nil || len(tids) < 2 || len(tids) > maxChildThreads {
+	calls, ok := otherCalls(host)
+	if !ok || len(calls) == 0 {
 		return nil
 	}
 	var bt *ChildThread
-	for _, t := range tids {
-		if t == host {
-			continue
-		}
-		b, err := readSmall(procPath(host, "task", strconv.Itoa(t), "syscall"), 512)
-		if err != nil {
-			return nil
-		}
-		ti, err := parseSyscallFile(b)
+	for _, c := range calls {
 		switch {
-		case err != nil:
-			return nil
-		case ownFutexForever(ti):
-		case bt == nil && pipeOf(host, ti) != 0:
-			bt = &ChildThread{TID: t, NSTID: t, Nr: ti.Nr, Args: ti.Args, PipeIno: pipeOf(host, ti)}
+		case ownFutexForever(c.si):
+		case bt == nil && pipeOf(host, c.si) != 0:
+			bt = &ChildThread{TID: c.tid, NSTID: c.tid, Nr: c.si.Nr, Args: c.si.Args, PipeIno: pipeOf(host, c.si)}
 		default:
 			return nil
 		}
