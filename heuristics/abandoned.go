@@ -67,6 +67,10 @@ type AbandonedWaitDetails struct {
 	// Lockouts are waiters whose would-be ender waits for what they hold
 	// while they wait (feeddeadlock.go).
 	Lockouts []Lockout `json:"lockouts,omitempty"`
+	// OwnLoop is set when the one waiter runs an event loop, and a
+	// suspended task of that loop would end the wait (these calls): the
+	// blocking wait on the loop's thread keeps the task from ever running.
+	OwnLoop []locks.Site `json:"own_loop_enders,omitempty"`
 	// Consequence is true when a deadlock or orphaned lock found with it
 	// keeps the threads that would end the wait blocked (the finding is
 	// then info).
@@ -162,5 +166,8 @@ func abandonedOn(s *snapshot.Snapshot, a *locks.Analysis, live, likely map[int]b
 	f := abandonedFinding(a, d, ob, waiters)
 	f.Severity = severity
 	d.StackLost = stackLost(s) && len(d.Lockouts) == 0
+	if len(waiters) == 1 && severity == Error {
+		d.OwnLoop = a.SuspendedTaskCallsIn(waiters[0], ob, enders...)
+	}
 	return f, true
 }

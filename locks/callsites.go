@@ -17,13 +17,30 @@ func (a *Analysis) CallsIn(tid int, ob *snapshot.Object, methods ...string) []Si
 	if th == nil || a.x == nil {
 		return nil
 	}
+	return a.callsInFrames(a.FramesRunBy(th), ob, methods)
+}
+
+// SuspendedTaskCallsIn is CallsIn for the frames of the suspended tasks of
+// the event loops thread tid runs, without the thread's own: calls that
+// only the thread can make, once its loop runs again.
+func (a *Analysis) SuspendedTaskCallsIn(tid int, ob *snapshot.Object, methods ...string) []Site {
+	th := a.thread(tid)
+	if th == nil || a.x == nil {
+		return nil
+	}
+	return a.callsInFrames(a.suspendedTaskFrames(th), ob, methods)
+}
+
+// callsInFrames lists the calls of methods on ob's names in the functions
+// the frames run, from the source.
+func (a *Analysis) callsInFrames(frames []*snapshot.Frame, ob *snapshot.Object, methods []string) []Site {
 	names := callNames(ob)
 	if len(names) == 0 {
 		return nil
 	}
 	var out []Site
 	seen := map[fileLine]bool{}
-	for _, fr := range a.FramesRunBy(th) {
+	for _, fr := range frames {
 		if isStdlib(fr.File) {
 			continue
 		}
@@ -294,6 +311,13 @@ func (a *Analysis) FramesRunBy(th *snapshot.Thread) []*snapshot.Frame {
 	for i := range th.Frames {
 		out = append(out, &th.Frames[i])
 	}
+	return append(out, a.suspendedTaskFrames(th)...)
+}
+
+// suspendedTaskFrames are the frames of the pending tasks, not running
+// now, of the event loops thread th runs.
+func (a *Analysis) suspendedTaskFrames(th *snapshot.Thread) []*snapshot.Frame {
+	var out []*snapshot.Frame
 	s := a.Snap
 	for li := range s.Loops {
 		if s.Loops[li].Thread != th.TID {

@@ -16,7 +16,7 @@ import (
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
 	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_event_stall.py --wait-for-none", "asyncio_queue_starved.py", "asyncio_queue_join.py", "asyncio_semaphore_leaked.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py", "asyncio_executor_lock.py",
-	"asyncio_blocking_call.py", "asyncio_threadsafe_result.py", "asyncio_threadsafe_result.py --two-loops", "asyncio_threadsafe_result.py --from-main", "healthy_asyncio.py", "healthy_asyncio_io.py", "healthy_asyncio_signal.py",
+	"asyncio_blocking_call.py", "asyncio_blocking_event.py", "asyncio_threadsafe_result.py", "asyncio_threadsafe_result.py --two-loops", "asyncio_threadsafe_result.py --from-main", "healthy_asyncio.py", "healthy_asyncio_io.py", "healthy_asyncio_signal.py",
 }
 
 // aioExpect is an asyncio program's expectation.
@@ -47,7 +47,11 @@ type aioExpect struct {
 	// waits on the result() of a coroutine handed to the next one's loop
 	// (its own, alone) with run_coroutine_threadsafe().
 	LoopFutureCycle []string `json:"loop_future_cycle"`
-	Healthy         bool     `json:"healthy"`
+	// OwnLoopEvent is the threading.Event a loop's thread waits on that
+	// only a suspended task of that loop would set: an abandoned wait
+	// naming that task's set(), beside a blocked event loop.
+	OwnLoopEvent string `json:"own_loop_event"`
+	Healthy      bool   `json:"healthy"`
 }
 
 // aioTruth is a task as the program saw it.
@@ -165,6 +169,33 @@ func checkAsyncio(t *testing.T, target string, want aioExpect, holed bool) {
 		}
 	case len(want.CycleTasks) > 0 || len(want.LoopStall) > 0:
 		d.checkDeadlocks(t, want, problems)
+	case want.OwnLoopEvent != "":
+		kinds := map[string]int{}
+		for _, i := range problems {
+			kinds[d.Findings[i].Kind]++
+		}
+		if len(problems) != 2 || kinds["abandoned-wait"] != 1 || kinds["blocked-event-loop"] != 1 {
+			t.Fatalf("want an abandoned wait and a blocked event loop, got %s", d.findingList())
+		}
+		for _, i := range problems {
+			f := d.Findings[i]
+			if f.Kind != "abandoned-wait" {
+				continue
+			}
+			var det struct {
+				OwnLoop []struct {
+					Function string `json:"function"`
+				} `json:"own_loop_enders"`
+			}
+			if err := json.Unmarshal(f.Details, &det); err != nil {
+				t.Fatal(err)
+			}
+			if f.Severity != "error" || len(det.OwnLoop) != 1 || det.OwnLoop[0].Function != "flush" {
+				t.Errorf("abandoned wait %s, own loop's enders %+v; want an error naming flush", f.Severity, det.OwnLoop)
+			}
+			d.checkNames(t, f.Objects, []string{want.OwnLoopEvent})
+			t.Logf("%s", f.Summary)
+		}
 	case len(want.LoopFutureCycle) > 0:
 		f := d.Findings[one("deadlock")]
 		var det struct {

@@ -46,6 +46,10 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 	if len(d.Lockouts) > 0 {
 		return w.lockedOutSummary(d)
 	}
+	if len(d.OwnLoop) > 0 {
+		return fmt.Sprintf("%s: %s on %s %s, which only a suspended task of the event loop that this same thread runs would end (%s); the blocking wait stops the loop, so that task never runs — await an asyncio primitive instead, or make the blocking wait in asyncio.to_thread()",
+			abandonedHead(d.Reason), who, d.Object.Kind, obj, w.sitesIn(d.OwnLoop))
+	}
 	switch d.What {
 	case heuristics.WhatQueueJoin:
 		unfinished := 0
