@@ -75,8 +75,9 @@ type LoopStall struct {
 	// Waits are the waits of the loop's pending tasks (Thread is the loop's
 	// thread, Task each task), but those of InDeadlock.
 	Waits []ThreadWait `json:"waits"`
-	// InDeadlock are the loop's tasks in a deadlock cycle of another finding:
-	// that finding says why they wait.
+	// InDeadlock are the loop's tasks in a deadlock cycle of another finding,
+	// or waiting for an orphaned asyncio.Lock: that finding says why they
+	// wait.
 	InDeadlock []string `json:"in_deadlock,omitempty"`
 	// Others are the other threads of the process, each blocked without a
 	// timeout on something only another thread could end: none can call
@@ -87,14 +88,15 @@ type LoopStall struct {
 // loopStalls finds event loops with nothing left to do whose tasks all wait
 // on what only those tasks could give: a deadlock of the loop, proven by
 // what the loop itself still watches rather than by a cycle. Tasks of a
-// cycle among the findings so far are left to it; the stall is reported for
+// cycle among the findings so far, or waiting for an orphaned lock, are
+// left to that finding; the stall is reported for
 // the loop's other tasks when one of them waits on more than those cycles
 // (a future nothing will complete, an event nothing will set), and not when
 // they only wait for the tasks of the cycles.
 func loopStalls(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) []Finding {
 	inCycle := map[string]bool{}
 	for _, f := range found {
-		if f.Kind != Deadlock {
+		if f.Kind != Deadlock && f.Kind != OrphanedLock {
 			continue
 		}
 		for _, t := range f.Tasks {

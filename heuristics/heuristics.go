@@ -67,12 +67,15 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		out = append(out, f)
 	}
 	out = append(out, deadlocks(s, a, g)...)
-	out = append(out, loopStalls(s, a, out)...)
+	// An orphaned asyncio.Lock explains its waiting tasks as a cycle does
+	// (loopStalls); it is listed with the other orphaned locks below.
+	orphans := orphanedLocks(s, a)
+	out = append(out, loopStalls(s, a, append(slices.Clip(out), orphans...))...)
 	out = append(out, poolDeadlocks(s, a)...)
 	out = append(out, mpPoolDeadlocks(s, a)...)
 	out = append(out, pipeDeadlocks(s, a)...)
 	out = append(out, childLockDeadlocks(s, a)...)
-	out = append(out, orphanedLocks(s, a)...)
+	out = append(out, orphans...)
 	causes := len(out)
 	live, likely := mayRun(s, a, nil), mayRun(s, a, newReferrers(s))
 	waits := append(abandonedWaits(s, a, live, likely), mpAbandoned(s, a, live)...)
@@ -521,11 +524,15 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 	for _, id := range ids {
 		ob := s.Objects[id]
 		waiters := waitersOn(a, id)
+		tasks := taskWaitersOn(s, a, id)
 		// A lock shared between processes may be held by a thread of
 		// another: none of this process's holding it is no orphan.
 		taken := ob.Locked != nil && *ob.Locked || ob.Kind == snapshot.KindSemaphore && ob.Value == "0"
-		if len(waiters) == 0 || !taken || ob.Shared || len(a.TaskHolders[id]) > 0 {
+		if len(waiters)+len(tasks) == 0 || !taken || ob.Shared || len(a.TaskHolders[id]) > 0 {
 			continue
+		}
+		if len(waiters) == 0 && ob.Kind != snapshot.KindLock {
+			continue // only an asyncio.Lock is judged by its tasks' waits
 		}
 		if len(a.Holders[id]) > 0 {
 			if f, ok := leftByOwner(s, a, ob, waiters); ok {
@@ -573,8 +580,13 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 				// took it there: not proven.
 				d.StackLost, f.Severity = true, Warning
 			}
+			if len(tasks) > 0 && unreadTask(s) {
+				// A pending task whose coroutine was not read may stand
+				// between an acquire() and its release(): not proven.
+				f.Severity = Warning
+			}
 			if len(d.Acquires) == 0 {
-				if stackLost(s) {
+				if stackLost(s) || len(waiters) == 0 {
 					continue // no acquire() to judge by, and a with block in the lost frames may hold it
 				}
 				// Without an acquire() site there is no code position to
@@ -612,9 +624,44 @@ func orphanedLocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		for _, tid := range waiters {
 			d.Waiters = append(d.Waiters, threadWait(a, tid))
 		}
+		for _, tw := range tasks {
+			d.Waiters = append(d.Waiters, tw)
+			f.Tasks = append(f.Tasks, tw.Task)
+			if tw.Thread != 0 && !slices.Contains(f.Threads, tw.Thread) {
+				f.Threads = append(f.Threads, tw.Thread)
+			}
+		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// taskWaitersOn are the waits of the pending asyncio tasks that wait for
+// object id, by task id: an asyncio.Lock's waiters are tasks, not threads.
+func taskWaitersOn(s *snapshot.Snapshot, a *locks.Analysis, id string) []ThreadWait {
+	var ids []string
+	for t, w := range a.TaskWaits {
+		if w.Object == id {
+			ids = append(ids, t)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	sort.Strings(ids)
+	x := newTaskIndex(s)
+	out := make([]ThreadWait, 0, len(ids))
+	for _, t := range ids {
+		w := a.TaskWaits[t]
+		out = append(out, ThreadWait{Thread: x.loopThread(t), Task: t, Waits: w.Ref, Frame: w.Frame, Evidence: w.Evidence})
+	}
+	return out
+}
+
+// unreadTask reports whether a pending task that is not running has no
+// frame read: its coroutine may stand anywhere.
+func unreadTask(s *snapshot.Snapshot) bool {
+	return slices.ContainsFunc(s.Tasks, func(t snapshot.Task) bool { return !t.Done && !t.Running && len(t.Frames) == 0 })
 }
 
 // leftByOwner finds an RLock, waited for, that its live owner holds in no

@@ -15,7 +15,7 @@ import (
 // asyncioPrograms hang (or do not) in asyncio: each writes its tasks' await
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
-	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_event_stall.py --wait-for-none", "asyncio_queue_starved.py", "asyncio_queue_join.py", "asyncio_semaphore_leaked.py", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py", "asyncio_executor_lock.py",
+	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_event_stall.py --wait-for-none", "asyncio_queue_starved.py", "asyncio_queue_join.py", "asyncio_semaphore_leaked.py", "asyncio_lock_orphaned.py", "asyncio_lock_orphaned.py --holder", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py", "asyncio_executor_lock.py",
 	"asyncio_blocking_call.py", "asyncio_blocking_event.py", "asyncio_threadsafe_result.py", "asyncio_threadsafe_result.py --two-loops", "asyncio_threadsafe_result.py --from-main", "healthy_asyncio.py", "healthy_asyncio_io.py", "healthy_asyncio_signal.py",
 }
 
@@ -51,7 +51,15 @@ type aioExpect struct {
 	// only a suspended task of that loop would set: an abandoned wait
 	// naming that task's set(), beside a blocked event loop.
 	OwnLoopEvent string `json:"own_loop_event"`
-	Healthy      bool   `json:"healthy"`
+	// Orphaned is an asyncio.Lock a task that ended took by a bare await
+	// acquire() and never released: an orphaned lock, alone, naming the
+	// tasks that wait for it and that acquire().
+	Orphaned *struct {
+		Lock        string   `json:"lock"`
+		Waiters     []string `json:"waiters"`
+		AcquireLine int      `json:"acquire_line"`
+	} `json:"orphaned"`
+	Healthy bool `json:"healthy"`
 }
 
 // aioTruth is a task as the program saw it.
@@ -223,6 +231,33 @@ func checkAsyncio(t *testing.T, target string, want aioExpect, holed bool) {
 		if !strings.Contains(f.Summary, "asyncio.wrap_future") {
 			t.Errorf("the summary does not advise asyncio.wrap_future(): %s", f.Summary)
 		}
+	case want.Orphaned != nil:
+		f := d.Findings[one("orphaned-lock")]
+		var det struct {
+			Cause    string `json:"cause"`
+			Acquires []struct {
+				Line int `json:"line"`
+			} `json:"acquire_sites"`
+			Waiters []struct {
+				Task string `json:"task"`
+			} `json:"waiters"`
+		}
+		if err := json.Unmarshal(f.Details, &det); err != nil {
+			t.Fatal(err)
+		}
+		var waiting []string
+		for _, w := range det.Waiters {
+			waiting = append(waiting, w.Task)
+		}
+		if f.Severity != "error" || det.Cause != "bare-acquire" || !slices.Equal(d.taskNames(f.Tasks), sorted(want.Orphaned.Waiters)) ||
+			!slices.Equal(d.taskNames(waiting), sorted(want.Orphaned.Waiters)) {
+			t.Errorf("%s orphaned lock (%s) waited for by tasks %v (details %v), want an error, bare-acquire, of %v",
+				f.Severity, det.Cause, d.taskNames(f.Tasks), d.taskNames(waiting), want.Orphaned.Waiters)
+		}
+		if len(det.Acquires) != 1 || det.Acquires[0].Line != want.Orphaned.AcquireLine {
+			t.Errorf("acquire sites %+v, want the one at line %d", det.Acquires, want.Orphaned.AcquireLine)
+		}
+		d.checkNames(t, f.Objects, []string{want.Orphaned.Lock})
 	case want.BlockedLoop != nil:
 		f := d.Findings[one("blocked-event-loop")]
 		var det struct {

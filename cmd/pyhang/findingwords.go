@@ -272,42 +272,42 @@ func (w *words) summary(f *heuristics.Finding) string {
 		case heuristics.CauseSuspendedGenerator:
 			return w.generatorOrphanSummary(d)
 		case heuristics.CauseUnknown:
-			return fmt.Sprintf("possibly orphaned lock: %s is locked and %d thread(s) wait for it; no thread holds it in a with block, and pyhang found no acquire() of it to tell whether a live thread took it",
-				name, len(d.Waiters))
+			return fmt.Sprintf("possibly orphaned lock: %s is locked and %s wait for it; no thread holds it in a with block, and pyhang found no acquire() of it to tell whether a live thread took it",
+				name, w.orphanWaiters(d.Waiters))
 		case heuristics.CauseContextManager:
-			return fmt.Sprintf("possibly orphaned lock: %s is locked and %d thread(s) wait for it; it is taken in a context manager's __enter__, and the thread inside that manager's with block holds it, which pyhang cannot see",
-				name, len(d.Waiters))
+			return fmt.Sprintf("possibly orphaned lock: %s is locked and %s wait for it; it is taken in a context manager's __enter__, and the thread inside that manager's with block holds it, which pyhang cannot see",
+				name, w.orphanWaiters(d.Waiters))
 		case heuristics.CauseOwnerGone:
-			return fmt.Sprintf("orphaned lock: %s is owned by a thread that no longer exists, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
-				name, len(d.Waiters))
+			return fmt.Sprintf("orphaned lock: %s is owned by a thread that no longer exists, and %s wait for it — release it in a finally: block, or take it with a with statement",
+				name, w.orphanWaiters(d.Waiters))
 		case heuristics.CauseLeftByOwner:
 			probably := ""
 			if d.StackLost {
 				probably = "probably "
 			}
-			return fmt.Sprintf("%sorphaned lock: %s is owned by %s, which holds it in no frame: code it ran took it and returned without releasing it, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
-				probably, name, w.threadName(d.Holder), len(d.Waiters))
+			return fmt.Sprintf("%sorphaned lock: %s is owned by %s, which holds it in no frame: code it ran took it and returned without releasing it, and %s wait for it — release it in a finally: block, or take it with a with statement",
+				probably, name, w.threadName(d.Holder), w.orphanWaiters(d.Waiters))
 		case heuristics.CauseUnitsLeaked:
 			left := "no unit left"
 			if d.Units != nil {
 				left = fmt.Sprintf("none of its %d units left", *d.Units)
 			}
 			if d.StackLost {
-				return fmt.Sprintf("probably orphaned semaphore: %s has %s, %d thread(s) wait in acquire(), and no thread seen holds a unit to give back, but a thread's stack is lost in part and may — release in a finally: block, or take it with a with statement",
-					name, left, len(d.Waiters))
+				return fmt.Sprintf("probably orphaned semaphore: %s has %s, %s wait in acquire(), and no thread seen holds a unit to give back, but a thread's stack is lost in part and may — release in a finally: block, or take it with a with statement",
+					name, left, w.orphanWaiters(d.Waiters))
 			}
-			return fmt.Sprintf("orphaned semaphore: %s has %s, %d thread(s) wait in acquire(), and no live thread holds a unit to give back: units were taken by acquire() calls whose release() never ran — release in a finally: block, or take it with a with statement",
-				name, left, len(d.Waiters))
+			return fmt.Sprintf("orphaned semaphore: %s has %s, %s wait in acquire(), and no live thread holds a unit to give back: units were taken by acquire() calls whose release() never ran — release in a finally: block, or take it with a with statement",
+				name, left, w.orphanWaiters(d.Waiters))
 		case heuristics.CauseIdentReused:
-			return fmt.Sprintf("probably orphaned lock: %s is owned by the ident that the ended thread %s had and %s has now, no frame of %s holds it, and %d thread(s) wait for it — release it in a finally: block, or take it with a with statement",
-				name, w.endedThread(d.Ended), w.threadName(d.ReusedBy), w.threadName(d.ReusedBy), len(d.Waiters))
+			return fmt.Sprintf("probably orphaned lock: %s is owned by the ident that the ended thread %s had and %s has now, no frame of %s holds it, and %s wait for it — release it in a finally: block, or take it with a with statement",
+				name, w.endedThread(d.Ended), w.threadName(d.ReusedBy), w.threadName(d.ReusedBy), w.orphanWaiters(d.Waiters))
 		}
 		if d.StackLost {
-			return fmt.Sprintf("probably orphaned lock: %s is locked, %d thread(s) wait for it, and no thread seen holds it, but a thread's stack is lost in part and may — release it in a finally: block, or take it with a with statement",
-				name, len(d.Waiters))
+			return fmt.Sprintf("probably orphaned lock: %s is locked, %s wait for it, and no thread seen holds it, but a thread's stack is lost in part and may — release it in a finally: block, or take it with a with statement",
+				name, w.orphanWaiters(d.Waiters))
 		}
-		return fmt.Sprintf("orphaned lock: %s is locked, %d thread(s) wait for it, and no live thread holds it — release it in a finally: block, or take it with a with statement",
-			name, len(d.Waiters))
+		return fmt.Sprintf("orphaned lock: %s is locked, %s wait for it, and no live %s holds it — release it in a finally: block, or take it with %s statement",
+			name, w.orphanWaiters(d.Waiters), holderKind(d.Waiters), withKind(d.Waiters))
 	case *heuristics.AbandonedWaitDetails:
 		return w.abandonedSummary(d)
 	case *heuristics.StarvedConsumersDetails:
@@ -387,6 +387,10 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			for _, st := range d.Acquires {
 				acq = append(acq, fmt.Sprintf("%s in %s", w.site(&st), w.esc(st.Function)))
 			}
+			if taskWaiters(d.Waiters) {
+				out = append(out, fmt.Sprintf("it was taken by a bare acquire() at %s whose release() never ran (no pending task holds it in an async with block, and no task or thread stands between that acquire() and its release())", strings.Join(acq, ", ")))
+				break
+			}
 			out = append(out, fmt.Sprintf("it was taken by a bare acquire() at %s whose release() never ran (no thread holds it in a with block, and none stands between that acquire() and its release())", strings.Join(acq, ", ")))
 		case heuristics.CauseLeftByOwner:
 			out = append(out, fmt.Sprintf("its RLock owner field names %s, ident %d, count %s, and no frame of it holds it: no with block of it, and no frame between an acquire() of it and its release()",
@@ -409,6 +413,10 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			out = append(out, "no acquire() of it was found in the source files of the stacks; the thread that took it may still be running")
 		}
 		for _, wt := range d.Waiters {
+			if wt.Task != "" {
+				out = append(out, fmt.Sprintf("%s waits for it at %s", w.actorLabel(wt), w.actorFrameAt(wt)))
+				continue
+			}
 			out = append(out, fmt.Sprintf("%s waits for it at %s", w.threadLabel(wt.Thread), w.waitsAt(wt)))
 		}
 	case *heuristics.AbandonedWaitDetails:
@@ -489,4 +497,46 @@ func (w *words) ownerCount(id string) string {
 		return fmt.Sprint(ob.Count)
 	}
 	return "?"
+}
+
+// orphanWaiters counts an orphaned lock's waiters: threads, and the
+// asyncio tasks that wait for an asyncio.Lock.
+func (w *words) orphanWaiters(ws []heuristics.ThreadWait) string {
+	tasks := 0
+	for _, tw := range ws {
+		if tw.Task != "" {
+			tasks++
+		}
+	}
+	threads := len(ws) - tasks
+	switch {
+	case tasks == 0:
+		return fmt.Sprintf("%d thread(s)", threads)
+	case threads == 0:
+		return fmt.Sprintf("%d task(s)", tasks)
+	}
+	return fmt.Sprintf("%d thread(s) and %d task(s)", threads, tasks)
+}
+
+// taskWaiters reports whether asyncio tasks wait for the lock.
+func taskWaiters(ws []heuristics.ThreadWait) bool {
+	return slices.ContainsFunc(ws, func(tw heuristics.ThreadWait) bool { return tw.Task != "" })
+}
+
+// withKind is the statement that takes a lock for a block: async with for
+// an asyncio.Lock.
+func withKind(ws []heuristics.ThreadWait) string {
+	if taskWaiters(ws) {
+		return "an async with"
+	}
+	return "a with"
+}
+
+// holderKind is what could hold a lock its waiters wait for: a thread, or,
+// for an asyncio.Lock, a task.
+func holderKind(ws []heuristics.ThreadWait) string {
+	if taskWaiters(ws) {
+		return "task or thread"
+	}
+	return "thread"
 }

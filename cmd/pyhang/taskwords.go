@@ -126,7 +126,7 @@ func (w *words) taskDeadlockSummary(d *heuristics.DeadlockDetails) string {
 		}
 		all := fmt.Sprintf("all %d of its tasks", len(st.Waits))
 		if n := len(st.InDeadlock); n > 0 {
-			all = fmt.Sprintf("all %d of its tasks not in a deadlock above (%d are)", len(st.Waits), n)
+			all = fmt.Sprintf("all %d of its tasks outside the deadlocks and orphaned locks above (%d are in them)", len(st.Waits), n)
 		}
 		return fmt.Sprintf("deadlock on %s: %s wait (%s), and nothing else can wake the loop — %s",
 			w.loopWords(st.Loop), all, strings.Join(parts, "; "), w.loopStallFix(st))
