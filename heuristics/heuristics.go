@@ -163,6 +163,10 @@ type DeadlockDetails struct {
 	// step is the parent's thread waiting for the child, which waits on a
 	// pipe for the parent.
 	Pipe *PipeDeadlock `json:"pipe,omitempty"`
+	// ParentPipe is set for the child's side of such a deadlock: the one
+	// step is the target's thread writing to a full pipe only its parent
+	// reads, while the parent waits for the target to exit.
+	ParentPipe *ParentPipeDeadlock `json:"parent_pipe,omitempty"`
 	// Probable is set when the cycle closes only through holds inferred
 	// from where threads stand: Locks taken by a bare acquire() whose
 	// release() has not run, units of a semaphore inside its with block.

@@ -112,6 +112,7 @@ func pipeDeadlocks(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 		}
 		out = append(out, f)
 	}
+	out = append(out, parentPipeDeadlocks(s, a)...)
 	return append(out, crossPipeDeadlocks(s, a)...)
 }
 

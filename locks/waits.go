@@ -160,6 +160,10 @@ func OwnFrame(th *snapshot.Thread, from int) int {
 	return from
 }
 
+// UserFrame is the index of the thread's innermost frame outside the
+// standard library (0 when every frame is in it): the program's own call.
+func UserFrame(th *snapshot.Thread) int { return userFrame(th) }
+
 func userFrame(th *snapshot.Thread) int {
 	for i := range th.Frames {
 		if !isStdlib(th.Frames[i].File) {

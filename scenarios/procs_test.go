@@ -65,6 +65,16 @@ type procExpect struct {
 	// child reads (live only); ChildSyscall the child's call ("" : write).
 	WriteFD      int    `json:"write_fd"`
 	ChildSyscall string `json:"child_syscall"`
+	// ChildSide is the same deadlock as a diagnosis of the live child tells
+	// it: its thread blocked writing a full pipe only the parent reads
+	// (Writer, or a thread whose name begins with WriterPrefix), holding
+	// the lock Holds that LockWaiters other threads wait for.
+	ChildSide *struct {
+		Writer       string `json:"writer"`
+		WriterPrefix string `json:"writer_prefix"`
+		Holds        string `json:"holds"`
+		LockWaiters  int    `json:"lock_waiters"`
+	} `json:"child_side"`
 	// Queue names the multiprocessing queue whose pipe a child's thread is
 	// blocked writing to, while the parent joins the child (live only).
 	Queue string `json:"queue"`
@@ -197,7 +207,7 @@ type pipeDetails struct {
 }
 
 // procPrograms are the programs whose target is the started process itself.
-var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "signal_logging.py", "pipe_deadlock.py", "pipe_deadlock.py --read-stdout", "pipe_deadlock.py --stdin-open", "pipe_deadlock.py --both-full",
+var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "signal_logging.py", "pipe_deadlock.py", "pipe_deadlock.py --child-logs", "pipe_deadlock.py --read-stdout", "pipe_deadlock.py --stdin-open", "pipe_deadlock.py --both-full",
 	"mp_queue_join.py", "mp_queue_join.py --start-method spawn", "mp_queue_join.py --start-method forkserver",
 	"generator_held_lock.py",
 	"queue_join_abandoned.py", "barrier_abandoned.py", "condition_reacquire.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_lost_task.py --start-method forkserver", "mp_dead_worker.py",
@@ -551,6 +561,67 @@ func checkPipeDeadlock(t *testing.T, d *procDiagnosis, want procExpect, live boo
 	if got := p.WriteFD; (want.WriteFD > 0) != (got != nil) || got != nil && *got != want.WriteFD {
 		t.Errorf("write_fd %v, want %d (0: none)", got, want.WriteFD)
 	}
+	if want.ChildSide != nil {
+		checkParentPipe(t, want)
+	}
+}
+
+// checkParentPipe: a diagnosis of the live child finds the deadlock from its
+// side, its writing thread blocked on a full pipe only the parent reads
+// while the parent waits for it to exit, and the lock that thread holds.
+func checkParentPipe(t *testing.T, want procExpect) {
+	t.Helper()
+	d, r := procDiagnose(t, strconv.Itoa(want.ChildPID))
+	if r.code != 3 || len(d.Findings) != 1 || d.Findings[0].Kind != "deadlock" {
+		var got []string
+		for _, f := range d.Findings {
+			got = append(got, fmt.Sprintf("%s [%s]: %s", f.Kind, f.Severity, f.Summary))
+		}
+		t.Fatalf("the child's diagnosis: exit %d, %q; want one deadlock", r.code, got)
+	}
+	f := d.Findings[0]
+	var det struct {
+		ParentPipe *struct {
+			Thread int    `json:"thread"`
+			FD     int    `json:"fd"`
+			Parent int    `json:"parent_pid"`
+			Waits  string `json:"parent_waits"`
+			Holds  []struct {
+				Name *string `json:"name"`
+			} `json:"holds"`
+		} `json:"parent_pipe"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil || det.ParentPipe == nil {
+		t.Fatalf("the child's deadlock has no parent_pipe (%v): %s", err, f.Summary)
+	}
+	pp, cs := det.ParentPipe, want.ChildSide
+	writer := d.nameOf(pp.Thread)
+	for _, th := range d.diagnosis.Threads {
+		if th.TID == pp.Thread && th.Main {
+			writer = "MainThread" // named so whether the program imported threading or not
+		}
+	}
+	if f.Severity != "error" || pp.FD != want.ChildFD || pp.Waits != "wait4" || pp.Parent <= 0 ||
+		cs.Writer != "" && writer != cs.Writer || cs.WriterPrefix != "" && !strings.HasPrefix(writer, cs.WriterPrefix) {
+		t.Errorf("the child's side: %s, %s writes fd %d, parent %d in %q; want an error, %s%s on fd %d, the parent in wait4",
+			f.Severity, writer, pp.FD, pp.Parent, pp.Waits, cs.Writer, cs.WriterPrefix, want.ChildFD)
+	}
+	var holds []string
+	for _, h := range pp.Holds {
+		if h.Name != nil {
+			holds = append(holds, *h.Name)
+		}
+	}
+	if cs.Holds != "" && !slices.Equal(holds, []string{cs.Holds}) || cs.Holds == "" && len(holds) > 0 {
+		t.Errorf("the writer holds %v, want %q", holds, cs.Holds)
+	}
+	if got := len(f.Threads) - 1; got != cs.LockWaiters {
+		t.Errorf("%d threads besides the writer in the finding, want the %d that wait for its lock", got, cs.LockWaiters)
+	}
+	if !strings.Contains(f.Summary, "communicate()") {
+		t.Errorf("the child's summary does not suggest communicate(): %s", f.Summary)
+	}
+	t.Logf("child: %s", f.Summary)
 }
 
 // pipeDeadlockOf is the one deadlock across a parent and its child, with its

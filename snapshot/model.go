@@ -198,7 +198,8 @@ type Kernel struct {
 	// PipeReaders are, the same way, the processes other than the target
 	// that hold the read end of the pipe a write waits on (a full pipe):
 	// read only when such a child itself waits on a pipe only the target
-	// holds the other end of.
+	// holds the other end of; or the target's parent alone, when every
+	// thread of it waits for the target to exit (ParentProcess.Waits).
 	PipeReaders []int `json:"pipe_readers,omitempty"`
 	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`

@@ -55,6 +55,14 @@ type ParentProcess struct {
 	// parent's: the target is a fork of the parent, and those objects were
 	// copied from it.
 	Threads []int `json:"threads,omitempty"`
+	// Waits is the system call (wait4 or waitid) in which every thread of
+	// the parent waits for the target, or any child, to exit, and Comm the
+	// parent's command name: read only when a thread of the target writes
+	// to a pipe whose read end the parent alone holds (live targets, see
+	// Kernel.PipeReaders). The parent then reads nothing until the target
+	// exits.
+	Waits string `json:"waits,omitempty"`
+	Comm  string `json:"comm,omitempty"`
 }
 
 // ChildProcess is a live target's child process, read from /proc after the

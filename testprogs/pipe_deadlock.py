@@ -24,6 +24,13 @@ waits to read fd 0, whose write end only the parent holds, and the parent reads 
 pipe, which only the child writes: neither moves (live: read_fd, the child in read on fd
 0).
 
+A diagnosis of the live child finds the same deadlock from its side: its MainThread blocked
+writing its stdout, a full pipe only its parent reads, while every thread of the parent
+waits for it to exit (wait4). With --child-logs the child's three threads log to its
+stdout through one logging handler, and its main thread joins them: one thread is blocked
+writing, holding the handler's lock, which the two others wait for; the child's diagnosis
+names that writer and the lock it holds.
+
 With --both-full the parent writes more than a pipe holds to the child's stdin before it
 reads the child's stdout; the child echoes each line to its stdout as it reads. Once the
 stdout pipe is full the child blocks writing it, and the parent blocks writing the full
@@ -49,6 +56,11 @@ def in_waitpid(h, thread, marker):
 REPORT = "import sys\nfor i in range(100000):\n    sys.stdout.write('line %6d of the report\\n' % i)\n"
 SLURP = "import sys\nlines = sys.stdin.read().splitlines()\nprint(len(lines))\n"
 ECHO = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(line.upper())\n"
+LOGGER = ("import logging, sys, threading\n"
+          "logging.basicConfig(stream=sys.stdout, format='%(threadName)s %(message)s', level=logging.INFO)\n"
+          "def spam(n):\n    for i in range(100000):\n        logging.info('record %6d of the run', i)\n"
+          "workers = [threading.Thread(target=spam, args=(n,), name='logger-%d' % n) for n in range(3)]\n"
+          "for w in workers:\n    w.start()\nfor w in workers:\n    w.join()\n")
 NOISY = ("import sys\nsys.stdout.write('started\\n')\nsys.stdout.flush()\n"
          "for i in range(100000):\n    sys.stderr.write('warning %6d of the run\\n' % i)\n")
 
@@ -67,6 +79,7 @@ def main():
     p.add_argument("--read-stdout", action="store_true", help="read stdout to its end while stderr fills")
     p.add_argument("--stdin-open", action="store_true", help="read stdout while the child waits for stdin to end")
     p.add_argument("--both-full", action="store_true", help="write a full stdin while the child fills stdout")
+    p.add_argument("--child-logs", action="store_true", help="the child's threads log to its stdout")
     h = _harness.Harness(p.parse_args())
     if h.args.read_stdout:
         read_stdout(h)
@@ -74,18 +87,22 @@ def main():
     if h.args.stdin_open or h.args.both_full:
         feed_stdin(h)
         return
-    proc = subprocess.Popen([sys.executable, "-c", REPORT], stdout=subprocess.PIPE)
+    logs = h.args.child_logs
+    proc = subprocess.Popen([sys.executable, "-c", LOGGER if logs else REPORT], stdout=subprocess.PIPE)
 
     def ready(snapshot):
         main = [t for t in snapshot if t["main"]]
         if not main or not in_waitpid(h, main[0], "wait"):
             raise _harness.NotReady("main thread not in wait() yet")
-        if not child_blocked(proc.pid):
+        if not (any_writing(proc.pid) if logs else child_blocked(proc.pid)):
             raise _harness.NotReady("child %d not blocked writing yet" % proc.pid)
         return main
 
+    child_side = {"writer": "MainThread"}
+    if logs:
+        child_side = {"writer_prefix": "logger-", "holds": "StreamHandler.lock", "lock_waiters": 2}
     h.watch(ready, expect={"pipe_deadlock": "MainThread", "child_pid": proc.pid, "child_fd": 1,
-                           "target_fd": proc.stdout.fileno(), "pipes": ["stdout"]})
+                           "target_fd": proc.stdout.fileno(), "pipes": ["stdout"], "child_side": child_side})
     proc.wait()  # BLOCK:wait
     print(len(proc.stdout.read()))
 
@@ -107,6 +124,19 @@ def read_stdout(h):
                            "pipes": ["stdout", "stderr"]})
     out = proc.stdout.read()  # BLOCK:read
     print(len(out), len(proc.stderr.read()))
+
+
+def any_writing(pid):
+    """Whether a thread of the child is in write(2) and every other one in a futex wait,
+    as /proc/PID/task/*/syscall say."""
+    try:
+        calls = []
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                calls.append(f.read().split()[0])
+    except (OSError, IndexError):
+        return False
+    return calls.count("1") == 1 and calls.count("202") == len(calls) - 1
 
 
 def child_in(pid, number):

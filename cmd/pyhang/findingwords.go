@@ -352,6 +352,9 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		if d.Pipe != nil {
 			return w.pipeEvidence(d)
 		}
+		if d.ParentPipe != nil {
+			return w.parentPipeEvidence(d)
+		}
 		if d.ChildLock != nil {
 			return w.childLockEvidence(d)
 		}

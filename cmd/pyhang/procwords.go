@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pyhang/pyhang/heuristics"
+	"github.com/pyhang/pyhang/locks"
 	"github.com/pyhang/pyhang/snapshot"
 )
 
@@ -31,6 +33,9 @@ func (w *words) deadlockSummary(d *heuristics.DeadlockDetails) (string, bool) {
 	}
 	if p := d.Pipe; p != nil {
 		return w.pipeSummary(p), true
+	}
+	if p := d.ParentPipe; p != nil {
+		return w.parentPipeSummary(p), true
 	}
 	if c := d.ChildLock; c != nil {
 		return w.childLockSummary(c, d.Probable), true
@@ -210,8 +215,12 @@ func (w *words) childThreadPipeSummary(p *heuristics.PipeDeadlock, who string) s
 		return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child cannot exit: its main thread waits for %s, which is blocked writing what the child put on the queue %s to a full pipe whose read end this process holds (fd %d) and does not read — get() the queue's items before joining the process that put them: a process that put items on a multiprocessing queue exits only once they have all gone into the pipe",
 			child, who, thread, w.shortRef(*p.Queue), *p.TargetFD)
 	}
-	return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child cannot exit: its main thread waits for %s, which is blocked writing to its fd %d, a full pipe whose read end this process holds (fd %d) and does not read — read the pipe before waiting for the child (for a multiprocessing queue, get() its items before join())",
-		child, who, thread, *p.ChildFD, *p.TargetFD)
+	fix := "read the pipe before waiting for the child (for a multiprocessing queue, get() its items before join())"
+	if p.Popen != nil {
+		fix = "use communicate() instead of wait(): it reads the pipes while it waits"
+	}
+	return fmt.Sprintf("deadlock between this process and %s: %s waits for the child to exit, and the child cannot exit: its main thread waits for %s, which is blocked writing to %s, a full pipe whose read end this process holds (fd %d) and does not read — %s",
+		child, who, thread, streamOf(p.ChildFD), *p.TargetFD, fix)
 }
 
 // childThread is "thread 4362 (QueueFeederThr)" of a child, its name left
@@ -376,4 +385,54 @@ func (w *words) forkEvidence(d *heuristics.OrphanedLockDetails) []string {
 		out = append(out, fmt.Sprintf("acquire() of it at %s in %s, a function this thread does not stand in: probably where a thread of the parent took it", w.site(&st), w.esc(st.Function)))
 	}
 	return out
+}
+
+// parentPipeSummary is the summary of the child's side of a pipe deadlock
+// with its parent.
+func (w *words) parentPipeSummary(p *heuristics.ParentPipeDeadlock) string {
+	held := ""
+	if n := len(p.Holds); n > 0 {
+		var names []string
+		for _, h := range p.Holds {
+			names = append(names, w.shortRef(h))
+		}
+		held = fmt.Sprintf(", holding %s,", strings.Join(names, " and "))
+	}
+	return fmt.Sprintf("deadlock between this process and its parent %s: %s%s is blocked writing to %s, a full pipe only the parent reads, and the parent waits for this process to exit (%s) without reading it — the parent must read the pipe while it waits: communicate() instead of wait(), or send %s to a file or DEVNULL",
+		w.parentName(p.Parent, p.Comm), w.threadName(p.Thread), held, streamOf(&p.FD), w.esc(p.Waits), strings.TrimPrefix(streamOf(&p.FD), "its "))
+}
+
+// parentPipeEvidence lists the facts of the child's side of a pipe deadlock
+// with its parent.
+func (w *words) parentPipeEvidence(d *heuristics.DeadlockDetails) []string {
+	p := d.ParentPipe
+	st := d.Cycle[0]
+	out := []string{
+		fmt.Sprintf("%s is blocked in %s on fd %d, pipe inode %d, at %s; of every process, only the parent holds its read end (/proc)",
+			w.threadLabel(p.Thread), w.esc(p.Syscall), p.FD, p.Pipe, w.frameAt(st.Thread, st.Frame)),
+		fmt.Sprintf("every thread of the parent, %s, sits in %s for this process or any child: it reads nothing until this process exits (/proc)",
+			w.parentName(p.Parent, p.Comm), w.esc(p.Waits)),
+	}
+	if len(p.Holds) > 0 {
+		out = append(out, fmt.Sprintf("%s holds %s while it writes", w.threadName(p.Thread), w.refList(p.Holds)))
+	}
+	return append(out, "no other thread of this process can run and let it exit")
+}
+
+// parentName is "4360 (python3)", or the pid alone when there is no command name.
+func (w *words) parentName(pid int, comm string) string {
+	s := strconv.Itoa(pid)
+	if comm != "" {
+		s += " (" + w.esc(comm) + ")"
+	}
+	return s
+}
+
+// refList is "lock a (lock@0x…) and RLock b (rlock@0x…)".
+func (w *words) refList(rs []locks.Ref) string {
+	var names []string
+	for _, r := range rs {
+		names = append(names, w.ref(r))
+	}
+	return strings.Join(names, " and ")
 }

@@ -366,3 +366,43 @@ func fileLocks(s *snapshot.Snapshot, t target.Target) {
 		}
 	}
 }
+
+// parentReading looks, for a live target, for a thread blocked writing to a
+// pipe whose read end no process but the target's parent holds, while
+// every thread of the parent waits for the target to exit: a child writing
+// a full stdout to a parent in Popen.wait(). Neither can move, and only a
+// whole scan of every process's descriptors tells that the parent alone
+// reads the pipe, so it is made only when the parent waits so.
+func parentReading(s *snapshot.Snapshot, pid int) {
+	parent := s.Target.Parent
+	if parent == nil {
+		return
+	}
+	var writers []*snapshot.Kernel
+	var ends []live.PipeEndRef
+	for i := range s.Threads {
+		kn := s.Threads[i].Kernel
+		if kn == nil || kn.PipeInode == 0 || kn.PipeOwnOnly || kn.FD == nil || (kn.Nr != sysWrite && kn.Nr != sysWritev) {
+			continue
+		}
+		writers = append(writers, kn)
+		ends = append(ends, live.PipeEndRef{Inode: kn.PipeInode, Write: false})
+	}
+	if len(writers) == 0 {
+		return
+	}
+	pw := live.ParentWaiting(pid)
+	if pw == nil {
+		return
+	}
+	holders, complete := live.PipeEndHolders(pid, ends)
+	if !complete {
+		return
+	}
+	for i, kn := range writers {
+		if len(holders[i]) == 1 && holders[i][0] == pw.Host {
+			kn.PipeReaders = []int{parent.PID}
+			parent.Waits, parent.Comm = pw.Syscall, pw.Comm
+		}
+	}
+}

@@ -521,3 +521,76 @@ func readSmall(path string, max int) ([]byte, error) {
 	}
 	return b, err
 }
+
+// ParentWait is a target's parent every thread of which waits for the
+// target to exit.
+type ParentWait struct {
+	Host int    // the parent's pid in this machine's /proc
+	Comm string // its command name
+	// Syscall is its threads' wait: "wait4" or "waitid".
+	Syscall string
+}
+
+// ParentWaiting reads whether every thread of pid's parent sits in wait4 or
+// waitid for pid (by its pid as the parent names it, or for any child):
+// then the parent reads nothing until pid exits. nil for any other picture,
+// or when a thread's call cannot be read. The parent runs as this is read;
+// a thread in such a wait stays there until a child ends.
+func ParentWaiting(pid int) *ParentWait {
+	pp, err := statusInt(pid, "PPid")
+	if err != nil || pp <= 1 {
+		return nil
+	}
+	tids, err := listTasks(pp)
+	if err != nil || len(tids) == 0 || len(tids) > maxChildThreads {
+		return nil
+	}
+	names := map[int64]bool{-1: true, int64(pid): true}
+	if ns := nsPID(pid); ns > 0 {
+		names[int64(ns)] = true
+	}
+	w := &ParentWait{Host: pp}
+	for _, t := range tids {
+		b, err := readSmall(procPath(pp, "task", strconv.Itoa(t), "syscall"), 512)
+		if err != nil {
+			return nil
+		}
+		si, err := parseSyscallFile(b)
+		if err != nil || !si.InSyscall {
+			return nil
+		}
+		var call string
+		switch si.Nr {
+		case nrWait4:
+			if !names[int64(int32(si.Args[0]))] {
+				return nil
+			}
+			call = "wait4"
+		case nrWaitid:
+			// waitid(P_ALL, …) or waitid(P_PID, pid, …).
+			if si.Args[0] != pAll && (si.Args[0] != pPID || !names[int64(int32(si.Args[1]))] || int32(si.Args[1]) == -1) {
+				return nil
+			}
+			call = "waitid"
+		default:
+			return nil
+		}
+		if w.Syscall != "" && w.Syscall != call {
+			w.Syscall = "wait4"
+		} else {
+			w.Syscall = call
+		}
+	}
+	if b, err := readSmall(procPath(pp, "comm"), 64); err == nil {
+		w.Comm = strings.TrimSuffix(string(b), "\n")
+	}
+	return w
+}
+
+// The system calls and id types ParentWaiting reads (x86-64).
+const (
+	nrWait4  = 61
+	nrWaitid = 247
+	pAll     = 0
+	pPID     = 1
+)
