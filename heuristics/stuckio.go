@@ -143,6 +143,17 @@ func stuckOnSocket(s *snapshot.Snapshot, a *locks.Analysis, t *snapshot.Thread) 
 	if so.Socket != nil && so.Socket.State == "LISTEN" {
 		return StuckThread{}, false // a server waiting for clients
 	}
+	if so.Socket != nil && so.Socket.Pair {
+		// The other half of a socketpair is the process's own: its
+		// threads write to it, not a peer that may never answer.
+		return StuckThread{}, false
+	}
+	if so.Family == "AF_UNIX" && (so.Socket == nil || so.Socket.Proto != "unix") {
+		// Without the kernel's word on its peer (a core, another network
+		// namespace) a UNIX socket may be half of a socketpair the
+		// process's own threads write to: not claimed.
+		return StuckThread{}, false
+	}
 	if op != OpWrite && handlesRequest(t) {
 		// A socketserver handler (http.server's, xmlrpc's) reading its
 		// client's next request, as a kept-alive connection does.
@@ -175,7 +186,7 @@ func pollsConnectedOnly(s *snapshot.Snapshot, k *snapshot.Kernel) bool {
 	}
 	for _, fd := range k.FDs {
 		so := socketByFD(s, fd)
-		if so == nil || so.Socket == nil || so.Socket.State == "" || so.Socket.State == "LISTEN" {
+		if so == nil || so.Socket == nil || so.Socket.State == "" || so.Socket.State == "LISTEN" || so.Socket.Pair {
 			return false
 		}
 	}

@@ -428,6 +428,9 @@ type Object struct {
 	// Timeout of a socket in seconds; negative means none (blocks forever).
 	Timeout *float64 `json:"timeout,omitempty"`
 	FD      *int     `json:"fd,omitempty"`
+	// Family is a socket's address family: "AF_UNIX", "AF_INET",
+	// "AF_INET6", or "AF_<number>" for another.
+	Family string `json:"family,omitempty"`
 	// Socket is what the kernel says of a socket's descriptor (live targets).
 	Socket *SocketInfo `json:"socket,omitempty"`
 	// Unfinished is a queue.Queue's unfinished_tasks: items put and not yet
@@ -512,4 +515,12 @@ type SocketInfo struct {
 	Peer  string `json:"peer,omitempty"`
 	// State is the TCP state: "ESTABLISHED", "LISTEN", "CLOSE_WAIT" …
 	State string `json:"state,omitempty"`
+	// PeerInode is the inode of a UNIX socket's peer, as the kernel's
+	// sock_diag names it (live targets in pyhang's network namespace).
+	PeerInode uint64 `json:"peer_inode,omitempty"`
+	// Pair says the socket is half of a socketpair whose other half is one
+	// of the target's own descriptors (no name on either end, as no
+	// server's connection has): a wake-up channel between the target's own
+	// threads, not a peer that may never answer.
+	Pair bool `json:"socketpair,omitempty"`
 }

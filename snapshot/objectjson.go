@@ -73,6 +73,10 @@ func AppendObjectJSON(b []byte, ob *Object) ([]byte, error) {
 	}
 	b = appendMarshalled(b, `,"timeout":`, ob.Timeout, &err)
 	b = appendIntPtr(b, `,"fd":`, ob.FD)
+	if ob.Family != "" {
+		b = append(b, `,"family":`...)
+		b = appendJSONString(b, ob.Family)
+	}
 	b = appendMarshalled(b, `,"socket":`, ob.Socket, &err)
 	b = appendIntPtr(b, `,"unfinished_tasks":`, ob.Unfinished)
 	b = appendIntPtr(b, `,"maxsize":`, ob.Maxsize)

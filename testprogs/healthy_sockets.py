@@ -10,8 +10,11 @@ A server in this process listens on an ephemeral port of 127.0.0.1:
 - a ThreadingHTTPServer's handler thread (HTTP/1.1, keep-alive) reads, without a timeout,
   the request of a client that connected and has sent nothing yet: a server waiting for
   its client.
-The main thread sleeps. Every wait either has a timeout or is a server's wait for clients:
-a diagnosis must report no finding (stuck-io looks alike).
+- "waker-reader" reads, without a timeout, one half of a socketpair whose other half
+  "waker" writes to now and then: a wake-up channel between two threads of this process.
+The main thread sleeps. Every wait either has a timeout, is a server's wait for clients or
+is one a thread of this process ends: a diagnosis must report no finding (stuck-io looks
+alike).
 """
 
 import http.server
@@ -49,6 +52,17 @@ def read(port):
             return
 
 
+def wake_reader(sock):
+    while True:
+        sock.recv(1)  # BLOCK:wake
+
+
+def waker(sock):
+    while True:
+        time.sleep(3600)
+        sock.send(b"!")
+
+
 class Quiet(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -81,6 +95,9 @@ def main():
     kept = http.server.ThreadingHTTPServer(("127.0.0.1", 0), KeptAlive)
     threading.Thread(target=kept.serve_forever, name="keepalive-server", daemon=True).start()
     client = socket.create_connection(kept.server_address)  # noqa: F841 (kept open, silent)
+    wake_r, wake_w = socket.socketpair()
+    threading.Thread(target=wake_reader, args=(wake_r,), name="waker-reader", daemon=True).start()
+    threading.Thread(target=waker, args=(wake_w,), name="waker", daemon=True).start()
 
     def ready(snapshot):
         if not accepted:
@@ -90,7 +107,7 @@ def main():
         if http_thread is None or not _harness.library_line_blocks(http_thread["frames"][0]):
             raise _harness.NotReady("the http server is not idle yet")
         return h.blocked({"acceptor": "accept", "selector": "select", "reader": "recv",
-                          "MainThread": "main"})(snapshot) + [http_thread, handler_thread(snapshot)]
+                          "waker-reader": "wake", "MainThread": "main"})(snapshot) + [http_thread, handler_thread(snapshot)]
 
     h.watch(ready, expect={"healthy": True})
     while True:

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pyhang/pyhang/snapshot"
+	"github.com/pyhang/pyhang/snapshot/live"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,6 +45,7 @@ func addSocketFacts(s *snapshot.Snapshot, pid int) {
 		}
 	}
 	want := map[uint64]*snapshot.Object{}
+	var own ownSockets
 	for _, th := range s.Threads {
 		k := th.Kernel
 		if k == nil || th.State != snapshot.StateIO {
@@ -65,6 +67,9 @@ func addSocketFacts(s *snapshot.Snapshot, pid int) {
 			ob.Socket = &snapshot.SocketInfo{Inode: inode}
 			if maybeTCP(pid, fd) {
 				want[inode] = ob
+			} else if peer, named, ok := live.UnixPeer(inode); ok {
+				ob.Socket.Proto, ob.Socket.PeerInode = "unix", peer
+				ob.Socket.Pair = !named && unnamed(peer) && own.has(pid, peer)
 			}
 		}
 	}
@@ -79,6 +84,52 @@ func addSocketFacts(s *snapshot.Snapshot, pid int) {
 		scanNetTable(f, proto, want)
 		f.Close()
 	}
+}
+
+// unnamed says whether the UNIX socket inode has no name, as both halves
+// of a socketpair have none (a server's accepted sockets carry its name).
+func unnamed(inode uint64) bool {
+	_, named, ok := live.UnixPeer(inode)
+	return ok && !named
+}
+
+// ownSockets is the set of socket inodes a live target's descriptors name,
+// read once, when first asked.
+type ownSockets struct {
+	read   bool
+	inodes map[uint64]bool
+}
+
+// has says whether one of pid's descriptors is the socket inode.
+func (o *ownSockets) has(pid int, inode uint64) bool {
+	if !o.read {
+		o.read, o.inodes = true, map[uint64]bool{}
+		dir := fmt.Sprintf("/proc/%d/fd", pid)
+		names, _ := readDirNames(dir, maxOwnFDs)
+		for _, n := range names {
+			link, err := os.Readlink(dir + "/" + n)
+			if err != nil || !strings.HasPrefix(link, "socket:[") || !strings.HasSuffix(link, "]") {
+				continue
+			}
+			if v, err := strconv.ParseUint(link[len("socket:["):len(link)-1], 10, 64); err == nil {
+				o.inodes[v] = true
+			}
+		}
+	}
+	return o.inodes[inode]
+}
+
+// maxOwnFDs bounds the descriptors ownSockets reads.
+const maxOwnFDs = 1 << 16
+
+// readDirNames lists at most max names of a directory.
+func readDirNames(dir string, max int) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(max)
 }
 
 // maybeTCP says whether the socket behind a descriptor may be a TCP one: its
@@ -103,6 +154,20 @@ func socketInode(pid, fd int) (uint64, bool) {
 // scanNetTable reads a /proc/net/tcp-style table and fills in the sockets
 // whose inodes it lists.
 func scanNetTable(r io.Reader, proto string, want map[uint64]*snapshot.Object) {
+	keep := func(inode uint64) bool { return want[inode] != nil }
+	eachNetLine(r, keep, func(local, peer string, st, inode uint64) {
+		ob := want[inode]
+		ob.Socket.Proto, ob.Socket.Local, ob.Socket.State = proto, local, tcpStates[st]
+		if ob.Socket.State != "LISTEN" {
+			ob.Socket.Peer = peer
+		}
+	})
+}
+
+// eachNetLine calls visit with each well-formed line of a /proc/net/tcp-style
+// table whose inode keep takes (nil: all): its local and peer addresses, its
+// state and its inode.
+func eachNetLine(r io.Reader, keep func(inode uint64) bool, visit func(local, peer string, state, inode uint64)) {
 	sc := bufio.NewScanner(io.LimitReader(r, maxNetLines*maxNetLine))
 	sc.Buffer(make([]byte, 0, maxNetLine), maxNetLine)
 	for n := 0; sc.Scan() && n < maxNetLines; n++ {
@@ -112,8 +177,7 @@ func scanNetTable(r io.Reader, proto string, want map[uint64]*snapshot.Object) {
 			continue
 		}
 		inode, err := strconv.ParseUint(f[9], 10, 64)
-		ob := want[inode]
-		if err != nil || ob == nil {
+		if err != nil || keep != nil && !keep(inode) {
 			continue
 		}
 		local, ok1 := procAddr(f[1])
@@ -122,10 +186,7 @@ func scanNetTable(r io.Reader, proto string, want map[uint64]*snapshot.Object) {
 		if !ok1 || !ok2 || err != nil {
 			continue
 		}
-		ob.Socket.Proto, ob.Socket.Local, ob.Socket.State = proto, local, tcpStates[st]
-		if ob.Socket.State != "LISTEN" {
-			ob.Socket.Peer = peer
-		}
+		visit(local, peer, st, inode)
 	}
 }
 

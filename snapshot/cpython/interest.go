@@ -87,8 +87,22 @@ const (
 	handleIdent   = 32 // ThreadHandle.ident
 	handleEvent   = 57 // ThreadHandle.thread_is_exiting, the PyEvent a joiner parks on
 	sockFD        = 16
+	sockFamily    = 20 // PySocketSockObject.sock_family, after sock_fd
 	sockTimeoutNS = 40
 )
+
+// familyName names a socket's address family.
+func familyName(f int32) string {
+	switch f {
+	case 1:
+		return "AF_UNIX"
+	case 2:
+		return "AF_INET"
+	case 10:
+		return "AF_INET6"
+	}
+	return "AF_" + strconv.Itoa(int(f))
+}
 
 // valueReprLimits bound the repr of a primitive's value (a semaphore's
 // count, an event's flag, a future's state).
@@ -492,6 +506,9 @@ func (o *Objects) add(v uint64, depth int) *snapshot.Object {
 		if fd, err := p.r.i32(v + sockFD); err == nil {
 			f := int(fd)
 			ob.FD = &f
+		}
+		if fam, err := p.r.i32(v + sockFamily); err == nil {
+			ob.Family = familyName(fam)
 		}
 		if ns, err := p.r.i64(v + sockTimeoutNS); err == nil {
 			t := -1.0

@@ -220,6 +220,7 @@ var constChecks = []constCheck{
 	{13, latest, offsetCheck{what: "interest.go handleIdent (in the C ThreadHandle)", want: handleIdent, typ: "ThreadHandle", path: "ident", size: 8, optional: true}},
 	{13, latest, offsetCheck{what: "interest.go handleEvent (in the C ThreadHandle)", want: handleEvent, typ: "ThreadHandle", path: "thread_is_exiting", size: 1, optional: true}},
 	{8, latest, offsetCheck{what: "interest.go sockFD", want: sockFD, module: "_socket", typ: "PySocketSockObject", path: "sock_fd", size: 4, optional: true}},
+	{8, latest, offsetCheck{what: "interest.go sockFamily", want: sockFamily, module: "_socket", typ: "PySocketSockObject", path: "sock_family", size: 4, optional: true}},
 	{8, latest, offsetCheck{what: "interest.go sockTimeoutNS", want: sockTimeoutNS, module: "_socket", typ: "PySocketSockObject", path: "sock_timeout", size: 8, optional: true}},
 	{8, 12, offsetCheck{what: "interest.go simpleQueue lock", want: 16, module: "_queue", typ: "simplequeueobject", path: "lock", size: 8, optional: true}},
 	{8, 12, offsetCheck{what: "procobjects.go sqLst", want: sqLst, module: "_queue", typ: "simplequeueobject", path: "lst", size: 8, optional: true}},
