@@ -67,6 +67,10 @@ type AbandonedWaitDetails struct {
 	// Lockouts are waiters whose would-be ender waits for what they hold
 	// while they wait (feeddeadlock.go).
 	Lockouts []Lockout `json:"lockouts,omitempty"`
+	// Ready and ReadyCallbacks are an asleep loop's callbacks ready to run,
+	// and the names of the first of them (loop-asleep).
+	Ready          *int     `json:"ready,omitempty"`
+	ReadyCallbacks []string `json:"ready_callbacks,omitempty"`
 	// OwnLoop is set when the one waiter runs an event loop, and a
 	// suspended task of that loop would end the wait (these calls): the
 	// blocking wait on the loop's thread keeps the task from ever running.

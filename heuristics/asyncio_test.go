@@ -114,7 +114,6 @@ func TestLoopStallNeedsAnIdleLoop(t *testing.T) {
 	one, five := 1, []int{5}
 	for name, spoil := range map[string]func(s *snapshot.Snapshot){
 		"a timer":          func(s *snapshot.Snapshot) { s.Loops[0].Timers = &one },
-		"a ready callback": func(s *snapshot.Snapshot) { s.Loops[0].Ready = &one },
 		"a watched fd":     func(s *snapshot.Snapshot) { s.Loops[0].FDs = &five },
 		"a signal handler": func(s *snapshot.Snapshot) { s.Loops[0].Signals = &one },
 		"unknown timers":   func(s *snapshot.Snapshot) { s.Loops[0].Timers = nil },
@@ -143,6 +142,39 @@ func TestLoopStallNeedsAnIdleLoop(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoopAsleep: a loop in select() with no timeout and a callback ready
+// is asleep, not stalled: the callback would run at a wake-up nothing will
+// bring (an error, over the loop's tasks); with a thread that may still
+// run, a warning.
+func TestLoopAsleep(t *testing.T) {
+	one := 1
+	s := load(t, "asyncio_event_stall")
+	s.Loops[0].Ready = &one
+	s.Loops[0].ReadyCallbacks = []string{"Future.set_result"}
+	var asleep []Finding
+	for _, f := range find(s) {
+		if d, ok := f.Details.(*AbandonedWaitDetails); ok && d.What == WhatLoopAsleep {
+			asleep = append(asleep, f)
+		} else if f.Problem() {
+			t.Errorf("%s %+v beside the asleep loop", f.Kind, f.Details)
+		}
+	}
+	if len(asleep) != 1 || asleep[0].Severity != Error || len(asleep[0].Tasks) != 3 {
+		t.Fatalf("asleep loops %+v, want one error over the 3 tasks", asleep)
+	}
+	s.Threads = append(s.Threads, snapshot.Thread{TID: 99, Name: "napper", State: snapshot.StateSleeping,
+		Kernel: &snapshot.Kernel{Syscall: "clock_nanosleep"}})
+	if fs := find(s); len(fs) != 1 || fs[0].Severity != Warning {
+		t.Errorf("with a thread that sleeps: %+v, want one warning", fs)
+	}
+	s.Threads[len(s.Threads)-1].State = snapshot.StateRunning
+	for _, f := range find(s) {
+		if f.Problem() {
+			t.Errorf("with a thread that runs (it may be waking the loop): %s %+v", f.Kind, f.Details)
+		}
 	}
 }
 

@@ -93,6 +93,7 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 		out = append(out, f)
 	}
 	out = append(out, feeds...)
+	out = append(out, asleepLoops(s, a)...)
 	blocked := blockedEventLoops(s, a, out)
 	if f, ok := stuckIO(s, a); ok && !loopThreadsOnly(f, blocked) {
 		out = append(out, f)

@@ -15,7 +15,7 @@ import (
 // asyncioPrograms hang (or do not) in asyncio: each writes its tasks' await
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
-	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_event_stall.py --wait-for-none", "asyncio_queue_starved.py", "asyncio_queue_join.py", "asyncio_semaphore_leaked.py", "asyncio_lock_orphaned.py", "asyncio_lock_orphaned.py --holder", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py", "asyncio_executor_lock.py",
+	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_event_stall.py --wait-for-none", "asyncio_queue_starved.py", "asyncio_queue_join.py", "asyncio_semaphore_leaked.py", "asyncio_lock_orphaned.py", "asyncio_lock_orphaned.py --holder", "asyncio_call_soon_thread.py", "asyncio_call_soon_thread.py --worker-lives", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py", "asyncio_executor_lock.py",
 	"asyncio_blocking_call.py", "asyncio_blocking_event.py", "asyncio_threadsafe_result.py", "asyncio_threadsafe_result.py --two-loops", "asyncio_threadsafe_result.py --from-main", "healthy_asyncio.py", "healthy_asyncio_io.py", "healthy_asyncio_signal.py",
 }
 
@@ -59,6 +59,14 @@ type aioExpect struct {
 		Waiters     []string `json:"waiters"`
 		AcquireLine int      `json:"acquire_line"`
 	} `json:"orphaned"`
+	// LoopAsleep is a loop asleep in select() with callbacks ready (named
+	// Ready) that nothing, or only a thread that may run, would wake
+	// (Error): one abandoned wait, over the tasks Tasks.
+	LoopAsleep *struct {
+		Error bool     `json:"error"`
+		Ready []string `json:"ready"`
+		Tasks []string `json:"tasks"`
+	} `json:"loop_asleep"`
 	Healthy bool `json:"healthy"`
 }
 
@@ -258,6 +266,27 @@ func checkAsyncio(t *testing.T, target string, want aioExpect, holed bool) {
 			t.Errorf("acquire sites %+v, want the one at line %d", det.Acquires, want.Orphaned.AcquireLine)
 		}
 		d.checkNames(t, f.Objects, []string{want.Orphaned.Lock})
+	case want.LoopAsleep != nil:
+		f := d.Findings[one("abandoned-wait")]
+		var det struct {
+			What  string   `json:"what"`
+			Ready []string `json:"ready_callbacks"`
+		}
+		if err := json.Unmarshal(f.Details, &det); err != nil {
+			t.Fatal(err)
+		}
+		sev := "warning"
+		if want.LoopAsleep.Error {
+			sev = "error"
+		}
+		if f.Severity != sev || det.What != "loop-asleep" || !slices.Equal(det.Ready, want.LoopAsleep.Ready) ||
+			!slices.Equal(d.taskNames(f.Tasks), sorted(want.LoopAsleep.Tasks)) {
+			t.Errorf("%s %s, ready %v, tasks %v; want a %s loop-asleep, ready %v, tasks %v",
+				f.Severity, det.What, det.Ready, d.taskNames(f.Tasks), sev, want.LoopAsleep.Ready, want.LoopAsleep.Tasks)
+		}
+		if !strings.Contains(f.Summary, "call_soon_threadsafe()") {
+			t.Errorf("the summary does not advise call_soon_threadsafe(): %s", f.Summary)
+		}
 	case want.BlockedLoop != nil:
 		f := d.Findings[one("blocked-event-loop")]
 		var det struct {

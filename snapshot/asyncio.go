@@ -14,10 +14,13 @@ type Loop struct {
 	// cancelled, Signals the signal handlers; FDs are the file descriptors
 	// its selector watches, its own self-pipe left out. Each is absent when
 	// it could not be read (a loop not built on asyncio's BaseEventLoop).
-	Ready   *int   `json:"ready,omitempty"`
-	Timers  *int   `json:"timers,omitempty"`
-	Signals *int   `json:"signal_handlers,omitempty"`
-	FDs     *[]int `json:"fds,omitempty"`
+	Ready *int `json:"ready,omitempty"`
+	// ReadyCallbacks name the first of the ready callbacks, in the order
+	// they would run: "Future.set_result", "Task.task_wakeup".
+	ReadyCallbacks []string `json:"ready_callbacks,omitempty"`
+	Timers         *int     `json:"timers,omitempty"`
+	Signals        *int     `json:"signal_handlers,omitempty"`
+	FDs            *[]int   `json:"fds,omitempty"`
 	// Current is the id of the task whose coroutine runs now, if any.
 	Current string `json:"current_task,omitempty"`
 	Addr    Addr   `json:"addr"`

@@ -28,6 +28,9 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 	if d.What == heuristics.WhatLostTask || d.What == heuristics.WhatMPQueue {
 		return w.mpSummary(d)
 	}
+	if d.What == heuristics.WhatLoopAsleep {
+		return w.loopAsleepSummary(d)
+	}
 	obj := w.shortRef(d.Object)
 	who := w.waitersWait(d.Waiters)
 	gone := "no thread left can end it"
@@ -81,6 +84,9 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
 	if d.What == heuristics.WhatLostTask || d.What == heuristics.WhatMPQueue {
 		return w.mpEvidence(d)
+	}
+	if d.What == heuristics.WhatLoopAsleep {
+		return w.loopAsleepEvidence(d)
 	}
 	var out []string
 	switch d.What {
@@ -263,4 +269,65 @@ func abandonedHead(reason string) string {
 		return "probably abandoned wait"
 	}
 	return "abandoned wait"
+}
+
+// loopAsleepSummary is the summary of an event loop asleep with callbacks
+// ready (heuristics.WhatLoopAsleep).
+func (w *words) loopAsleepSummary(d *heuristics.AbandonedWaitDetails) string {
+	n := 0
+	if d.Ready != nil {
+		n = *d.Ready
+	}
+	which := ""
+	if len(d.ReadyCallbacks) > 0 {
+		var names []string
+		for _, c := range d.ReadyCallbacks {
+			names = append(names, w.esc(c))
+		}
+		which = " (" + strings.Join(names, ", ") + ")"
+	}
+	tasks := ""
+	if len(d.Waiters) > 0 {
+		var parts []string
+		for _, tw := range d.Waiters {
+			parts = append(parts, fmt.Sprintf("%s waits for %s", w.actorName(tw), w.shortRef(tw.Waits)))
+		}
+		tasks = "; its tasks wait meanwhile: " + strings.Join(parts, "; ")
+	}
+	never := "nothing will wake it"
+	if d.Reason == "" {
+		never = "only another thread could wake it"
+	}
+	return fmt.Sprintf("%s sleeps in select() with no timeout while %d callback(s) are ready to run%s, and %s: a callback added from another thread with call_soon() does not wake the loop%s — use loop.call_soon_threadsafe() (or asyncio.run_coroutine_threadsafe()) from other threads",
+		w.loopWords(d.Object), n, which, never, tasks)
+}
+
+// loopAsleepEvidence lists the facts of an asleep event loop.
+func (w *words) loopAsleepEvidence(d *heuristics.AbandonedWaitDetails) []string {
+	var out []string
+	n := 0
+	if d.Ready != nil {
+		n = *d.Ready
+	}
+	out = append(out, fmt.Sprintf("%s has %d callback(s) in its ready queue, no timer, no file descriptor watched but its own self-pipe and no signal handler", w.loopWords(d.Object), n))
+	switch d.Reason {
+	case heuristics.ReasonNoOtherThread:
+		out = append(out, "no other thread exists that could call into the loop")
+	case heuristics.ReasonOthersBlocked:
+		out = append(out, "every other thread waits, without a timeout, on something only another of these threads could end: none can call into the loop")
+	default:
+		var may []string
+		for _, o := range d.Others {
+			if o.CanRun {
+				may = append(may, w.threadName(o.Thread))
+			}
+		}
+		if len(may) > 0 {
+			out = append(out, fmt.Sprintf("%s may still run, and wake the loop with call_soon_threadsafe()", strings.Join(may, ", ")))
+		}
+	}
+	for _, tw := range d.Waiters {
+		out = append(out, fmt.Sprintf("%s waits for %s at %s", w.actorLabel(tw), w.ref(tw.Waits), w.actorFrameAt(tw)))
+	}
+	return out
 }

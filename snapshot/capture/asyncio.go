@@ -134,6 +134,7 @@ func (b *builder) loop(addr uint64, byIdent map[uint64]*snapshot.Thread) *snapsh
 		return &n
 	}
 	lp.Ready, lp.Timers, lp.Signals = count(l.Ready), count(l.Timers), count(l.Signals)
+	lp.ReadyCallbacks = l.ReadyCallbacks
 	if l.FDsKnown {
 		fds := append([]int{}, l.FDs...)
 		lp.FDs = &fds

@@ -195,6 +195,8 @@ var constChecks = []constCheck{
 	{11, latest, offsetCheck{what: "objects.go keysItems unicode entry size", want: 16, typ: "PyDictUnicodeEntry", path: sizeOf}},
 
 	// withblocks.go boundExitSelf / isUnboundExit / functionName, withOld.
+	{8, latest, offsetCheck{what: "loop.go cfuncML", want: cfuncML, typ: "PyCFunctionObject", path: "m_ml", size: 8}},
+	{8, latest, offsetCheck{what: "loop.go cfuncSelf", want: cfuncSelf, typ: "PyCFunctionObject", path: "m_self", size: 8}},
 	{8, latest, offsetCheck{what: "withblocks.go PyCFunctionObject.m_ml", want: 16, typ: "PyCFunctionObject", path: "m_ml", size: 8}},
 	{8, latest, offsetCheck{what: "withblocks.go PyCFunctionObject.m_self", want: 24, typ: "PyCFunctionObject", path: "m_self", size: 8}},
 	{8, latest, offsetCheck{what: "withblocks.go PyMethodDef.ml_name", want: 0, typ: "PyMethodDef", path: "ml_name", size: 8}},

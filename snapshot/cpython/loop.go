@@ -2,6 +2,7 @@ package cpython
 
 import (
 	"sort"
+	"strings"
 )
 
 // An asyncio event loop (asyncio.base_events.BaseEventLoop and the selector
@@ -24,6 +25,9 @@ type Loop struct {
 	// Ready, Timers and Signals are -1 when they could not be read; Timers
 	// counts the scheduled callbacks that are not cancelled.
 	Ready, Timers, Signals int
+	// ReadyCallbacks name the first of the callbacks ready to run
+	// (maxReadyNamed), in their order: "Future.set_result", "wakeup".
+	ReadyCallbacks []string
 	// FDs are the descriptors the selector watches, the self-pipe left out;
 	// FDsKnown is false when they could not be read.
 	FDs      []int
@@ -34,6 +38,8 @@ type Loop struct {
 const (
 	maxTimers  = 100_000
 	maxLoopFDs = 4096
+	// maxReadyNamed bounds the ready callbacks EventLoop names.
+	maxReadyNamed = 8
 )
 
 // baseEventLoop is the class every asyncio loop pyhang can read derives from.
@@ -57,6 +63,13 @@ func (p *Process) EventLoop(v uint64) Loop {
 	if r, ok := attrs["_ready"]; ok {
 		if n, err := p.r.i64(r + obSize); err == nil && n >= 0 {
 			lp.Ready = int(n)
+			if n > 0 {
+				for _, h := range p.dequeItems(r, maxReadyNamed) {
+					if name := p.callableName(p.InstanceAttrs(h)["_callback"]); name != "" {
+						lp.ReadyCallbacks = append(lp.ReadyCallbacks, name)
+					}
+				}
+			}
 		}
 	}
 	if s, ok := attrs["_scheduled"]; ok {
@@ -130,3 +143,70 @@ func (p *Process) derivesFromClass(v uint64, class [2]string) bool {
 	}
 	return false
 }
+
+// callableName names a callable the way a person would look it up: a bound
+// method as its class's name and the method's ("Future.set_result"), a
+// function by its qualified name; "" when v is none of these, or
+// unreadable.
+func (p *Process) callableName(v uint64) string {
+	if v == 0 {
+		return ""
+	}
+	tn, err := p.typeName(v)
+	if err != nil {
+		return ""
+	}
+	switch tn {
+	case "function":
+		c, err := p.codeAt(p.funcCode(v))
+		if err != nil {
+			return ""
+		}
+		return c.Qualname
+	case "method": // im_func, im_self
+		fn, err := p.r.u64(v + methodFunc)
+		self, err2 := p.r.u64(v + methodSelf)
+		if err != nil || err2 != nil {
+			return ""
+		}
+		name := p.functionName(fn)
+		if cls := p.TypeName(self); cls != "" && name != "" {
+			return shortClass(cls) + "." + name
+		}
+		return name
+	case "builtin_function_or_method", "builtin_method": // m_ml (PyMethodDef, ml_name first), m_self; builtin_method (3.9+, PyCMethodObject) begins the same
+		ml, err := p.r.u64(v + cfuncML)
+		self, err2 := p.r.u64(v + cfuncSelf)
+		if err != nil || err2 != nil {
+			return ""
+		}
+		np, err := p.r.u64(ml)
+		if err != nil {
+			return ""
+		}
+		name, err := p.r.cstring(np, 64)
+		if err != nil {
+			return ""
+		}
+		if cls := p.TypeName(self); cls != "" && cls != "module" && self != 0 {
+			return shortClass(cls) + "." + name
+		}
+		return name
+	}
+	return tn
+}
+
+// shortClass is a class name without its module: "Future" for
+// "_asyncio.Future".
+func shortClass(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// The C function object (PyCFunctionObject) a builtin method is.
+const (
+	cfuncML   = 16 // m_ml: its PyMethodDef
+	cfuncSelf = 24 // m_self
+)
