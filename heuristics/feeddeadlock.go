@@ -132,6 +132,7 @@ func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t 
 	// one of them, through proven waits, behind the waiter.
 	var cycle []int
 	var site locks.Site
+	var feederRetries *RetryLoop
 	for i := range s.Threads {
 		o := &s.Threads[i]
 		if o.TID == t.TID || sleepsForever(a, o.TID) {
@@ -141,7 +142,8 @@ func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t 
 		if len(sites) == 0 {
 			continue
 		}
-		if !stuckForever(o, a.Waits[o.TID]) {
+		retry, retries := retrying(a, o)
+		if !stuckForever(o, a.Waits[o.TID]) && !retries {
 			return Finding{}, false // it can run, and may feed it
 		}
 		if cycle != nil {
@@ -160,8 +162,11 @@ func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t 
 			}
 			continue
 		}
-		if chain := chainTo(s, a, o.TID, t.TID); chain != nil {
+		if chain := chainTo(s, a, o.TID, t.TID, retries); chain != nil {
 			cycle, site = append([]int{t.TID}, chain...), next
+			if retries {
+				feederRetries = &retry
+			}
 		} else if live[o.TID] {
 			return Finding{}, false
 		}
@@ -181,6 +186,9 @@ func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t 
 			return Finding{}, false
 		}
 		d.Retries = []RetryLoop{{Thread: t.TID, Loop: loop, Hold: hold}}
+	}
+	if feederRetries != nil {
+		d.Retries = append(d.Retries, *feederRetries)
 	}
 	f := Finding{Kind: Deadlock, Severity: Warning, Details: d}
 	x := newTaskIndex(s)
@@ -204,8 +212,9 @@ func feedDeadlock(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, t 
 
 // chainTo follows proven waits from thread from, each untimed and through
 // threads stuck forever, to thread to: the threads on the way, from first,
-// or nil when no such chain leads there.
-func chainTo(s *snapshot.Snapshot, a *locks.Analysis, from, to int) []int {
+// or nil when no such chain leads there. fromRetries lets from's own wait
+// have a timeout: it makes it again in a while loop (retrying).
+func chainTo(s *snapshot.Snapshot, a *locks.Analysis, from, to int, fromRetries bool) []int {
 	prev := map[int]int{from: from}
 	queue := []int{from}
 	for len(queue) > 0 {
@@ -213,7 +222,7 @@ func chainTo(s *snapshot.Snapshot, a *locks.Analysis, from, to int) []int {
 		queue = queue[1:]
 		th := threadOf(s, tid)
 		w := a.Waits[tid]
-		if th == nil || !stuckForever(th, w) {
+		if th == nil || !stuckForever(th, w) && !(tid == from && fromRetries) {
 			continue
 		}
 		next := append([]int(nil), a.Holders[w.ID]...)
@@ -263,4 +272,17 @@ func threadSetKey(tids []int) string {
 		b = append(b, byte(t>>24), byte(t>>16), byte(t>>8), byte(t))
 	}
 	return string(b)
+}
+
+// retrying says whether thread o waits with a timeout, blocked, and makes
+// the wait again in a while loop of its own code (locks.Analysis.RetryLoop):
+// a feeder that retries to take what the waiter holds stays behind it for
+// as long as the loop goes on. Its RetryLoop has no hold.
+func retrying(a *locks.Analysis, o *snapshot.Thread) (RetryLoop, bool) {
+	w := a.Waits[o.TID]
+	if w == nil || !w.Timed() || o.State != snapshot.StateBlocked || w.Object == "" {
+		return RetryLoop{}, false
+	}
+	loop, _, ok := a.RetryLoop(o.TID)
+	return RetryLoop{Thread: o.TID, Loop: loop}, ok
 }

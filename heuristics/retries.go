@@ -25,7 +25,9 @@ import (
 type RetryLoop struct {
 	Thread int        `json:"thread"`
 	Loop   locks.Site `json:"loop"`
-	// Hold is the with statement of what the thread keeps holding.
+	// Hold is the with statement of what the thread keeps holding; empty
+	// for a feeder that retries to take what the waiter holds, and holds
+	// nothing the others need (feeddeadlock.go).
 	Hold locks.Site `json:"hold"`
 }
 

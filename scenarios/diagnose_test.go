@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,9 +38,11 @@ type expectation struct {
 	// RetryLine is the line of the while loops in which the cycle's
 	// waits, each with a timeout, are retried with the thread's hold kept
 	// (details.retries); 0 when there should be none.
-	RetryLine     int    `json:"retry_line"`
-	Orphaned      string `json:"orphaned"`
-	OrphanedRLock string `json:"orphaned_rlock"`
+	RetryLine int `json:"retry_line"`
+	// RetryLines are those loops' lines by thread name, when they differ.
+	RetryLines    map[string]int `json:"retry_lines"`
+	Orphaned      string         `json:"orphaned"`
+	OrphanedRLock string         `json:"orphaned_rlock"`
 	// OrphanedSemaphore is a semaphore whose Units units were all taken
 	// by acquire() calls whose release(), at ReleaseSite, never ran.
 	OrphanedSemaphore string `json:"orphaned_semaphore"`
@@ -299,7 +302,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "mp_lock_child_deadlock.py --bare", "mp_event_child_deadlock.py", "mp_event_child_deadlock.py --start-method spawn", "mp_event_child_deadlock.py --start-method forkserver", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "producer_join_lockout.py", "starved_with_handler.py", "loop_feed_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "orphaned_rlock_pool.py", "semaphore_leaked.py", "all_blocked.py",
+	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "mp_lock_child_deadlock.py --bare", "mp_event_child_deadlock.py", "mp_event_child_deadlock.py --start-method spawn", "mp_event_child_deadlock.py --start-method forkserver", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "event_set_lockout.py --retry", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "producer_join_lockout.py", "starved_with_handler.py", "loop_feed_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "orphaned_rlock_pool.py", "semaphore_leaked.py", "all_blocked.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_waits_thread.py --holder-sleeps", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
@@ -907,8 +910,19 @@ func checkProbableCycle(t *testing.T, d *diagnosis, f finding, want expectation)
 	if det.Probable != want.Probable {
 		t.Fatalf("deadlock probable %v, want %v: %s", det.Probable, want.Probable, f.Summary)
 	}
-	if (len(det.Retries) > 0) != (want.RetryLine > 0) {
-		t.Errorf("deadlock retries %+v, want loops at line %d", det.Retries, want.RetryLine)
+	if (len(det.Retries) > 0) != (want.RetryLine > 0 || len(want.RetryLines) > 0) {
+		t.Errorf("deadlock retries %+v, want loops at line %d %v", det.Retries, want.RetryLine, want.RetryLines)
+	}
+	if len(want.RetryLines) > 0 {
+		got := map[string]int{}
+		for _, r := range det.Retries {
+			if n := d.names([]int{r.Thread}); len(n) == 1 {
+				got[n[0]] = r.Loop.Line
+			}
+		}
+		if !maps.Equal(got, want.RetryLines) {
+			t.Errorf("retry loops %v, want %v", got, want.RetryLines)
+		}
 	}
 	if want.RetryLine > 0 {
 		for _, r := range det.Retries {

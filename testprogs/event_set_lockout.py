@@ -11,6 +11,11 @@ reader holds. A diagnosis should find a deadlock between reader and loader throu
 Cache.loaded and Cache.lock, probable (basis feed-site), a warning. (No abandoned wait:
 that an event is never set is said only when proven, and the sleeping main thread may
 yet run a signal handler.)
+
+With --retry both wait with a timeout, each in a while loop that makes the wait again: the
+reader waits for Cache.loaded a second at a time inside its with block of the RLock, the
+loader tries to take the RLock a second at a time. Neither timeout ends anything: the
+same probable deadlock, with both loops (details.retries) named.
 """
 
 import os
@@ -41,15 +46,40 @@ class Cache:
             self.value = 42
             self.loaded.set()
 
+    def get_retrying(self):
+        with self.lock:
+            self.reading.set()
+            while not self.loaded.wait(timeout=1):  # BLOCK:reader_retry
+                pass
+            return self.value
+
+    def load_retrying(self):
+        self.reading.wait()
+        while not self.lock.acquire(timeout=1):  # BLOCK:loader_retry
+            pass
+        try:
+            self.value = 42
+            self.loaded.set()
+        finally:
+            self.lock.release()
+
 
 def main():
-    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    p = _harness.parser(__doc__)
+    p.add_argument("--retry", action="store_true", help="both wait with a timeout, in a loop")
+    h = _harness.Harness(p.parse_args())
+    retry = h.args.retry
     cache = Cache()
-    for target, name in ((cache.get, "reader"), (cache.load, "loader")):
+    get, load = (cache.get_retrying, cache.load_retrying) if retry else (cache.get, cache.load)
+    for target, name in ((get, "reader"), (load, "loader")):
         threading.Thread(target=target, name=name, daemon=True).start()
-    h.watch({"reader": "reader", "loader": "loader", "MainThread": "main"},
-            expect={"cycle_threads": ["reader", "loader"], "locks": ["Cache.loaded", "Cache.lock"],
-                    "probable": True, "probable_basis": "feed-site", "severity": "warning"})
+    expect = {"cycle_threads": ["reader", "loader"], "locks": ["Cache.loaded", "Cache.lock"],
+              "probable": True, "probable_basis": "feed-site", "severity": "warning"}
+    markers = {"reader": "reader", "loader": "loader"}
+    if retry:
+        markers = {"reader": "reader_retry", "loader": "loader_retry"}
+        expect["retry_lines"] = {"reader": h.line("reader_retry"), "loader": h.line("loader_retry")}
+    h.watch(dict(markers, MainThread="main"), expect=expect)
     while True:
         time.sleep(60)  # BLOCK:main
 

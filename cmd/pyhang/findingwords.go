@@ -369,6 +369,12 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 			out = append(out, s)
 		}
 		for _, r := range d.Retries {
+			if r.Hold.File == "" {
+				// A feeder retrying to take what the waiter holds.
+				out = append(out, fmt.Sprintf("%s makes its wait again after each timeout, in the while loop at %s in %s: it never gets past it to the call that would end the other wait",
+					w.threadLabel(r.Thread), w.site(&r.Loop), w.esc(r.Loop.Function)))
+				continue
+			}
 			out = append(out, fmt.Sprintf("%s makes its wait again after each timeout, in the while loop at %s in %s, inside the with block at %s that keeps what the other threads wait for",
 				w.threadLabel(r.Thread), w.site(&r.Loop), w.esc(r.Loop.Function), w.site(&r.Hold)))
 		}
