@@ -25,6 +25,11 @@ const (
 	WhatLostTask = "lost-task"
 	// WhatMPQueue: a multiprocessing queue no living process can put to.
 	WhatMPQueue = "mp-queue"
+	// WhatMPQueueJoin: a JoinableQueue's join() with tasks unfinished,
+	// while the queue is empty and every process that takes from it waits
+	// in get() for the next item: they are past every item they took, and
+	// task_done() was not called for some.
+	WhatMPQueueJoin = "mp-queue-join"
 )
 
 // ReasonTaskLost: the pool's workers all wait for new tasks, its task queue
@@ -79,8 +84,86 @@ func mpAbandoned(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool) []F
 		if ob.Kind == snapshot.KindMPResult {
 			return lostTask(s, a, ob, waiters)
 		}
+		if a.Waits[waiters[0]].Call == "join" {
+			return unfinishedForever(s, a, live, ob, waiters)
+		}
 		return deadProducers(s, a, live, ob, waiters)
 	})
+}
+
+// unfinishedForever: the waiters wait in a JoinableQueue's join() with
+// tasks unfinished (live: the semaphore's value); this process's feeder
+// buffer is empty, and every child process waits in get() on the queue,
+// one reading its pipe (so the pipe holds nothing), the others for its read
+// lock; no other thread of the target can run to put. Every item put was
+// taken, and the takers are past them without task_done() for each: join()
+// never returns.
+func unfinishedForever(s *snapshot.Snapshot, a *locks.Analysis, live map[int]bool, q *snapshot.Object, waiters []int) (Finding, bool) {
+	if s.Target.Kind != "pid" || q.MPQueue == nil || q.MPQueue.ReaderFD == nil || q.Unfinished == nil || *q.Unfinished == 0 {
+		return Finding{}, false
+	}
+	if buf := s.Objects[q.Attrs["_buffer"]]; buf == nil || buf.Len == nil || *buf.Len != 0 {
+		return Finding{}, false // items still to be written to the pipe
+	}
+	for _, tid := range waiters {
+		if a.Waits[tid].Call != "join" {
+			return Finding{}, false
+		}
+	}
+	isWaiter := map[int]bool{}
+	for _, tid := range waiters {
+		isWaiter[tid] = true
+	}
+	d := &AbandonedWaitDetails{What: WhatMPQueueJoin, Object: locks.RefOf(q), Unfinished: q.Unfinished}
+	for i := range s.Threads {
+		t := &s.Threads[i]
+		if isWaiter[t.TID] {
+			continue
+		}
+		if live[t.TID] && !feederIdle(a, t, q) {
+			return Finding{}, false // it may put to the queue
+		}
+		d.Others = append(d.Others, Producer{Thread: t.TID, Refers: refersTo(s, t, q.ID), Waits: foreverWait(a, t)})
+	}
+	var severity Severity
+	d.Reason, severity = noEnder(s, 0, d.Others)
+	if d.Reason == ReasonMainSleeps {
+		return Finding{}, false
+	}
+	reading := false
+	for i := range s.Target.Children {
+		c := &s.Target.Children[i]
+		if c.State == "Z" || c.Helper == "resource_tracker" {
+			continue // multiprocessing's resource tracker takes no item
+		}
+		if !idleWorker(c, q.MPQueue) {
+			return Finding{}, false // a child that may be working on an item
+		}
+		reading = reading || c.Syscall == "read"
+		d.Processes = append(d.Processes, fateOf(processObject(s, c.PID), c))
+	}
+	if !reading {
+		return Finding{}, false // the pipe may hold an item no child reads yet
+	}
+	f := abandonedFinding(a, d, q, waiters)
+	f.Severity = severity
+	return f, true
+}
+
+// feederIdle says whether thread t is the queue's own feeder thread waiting
+// for items to write (its buffer is empty): it puts nothing of its own.
+func feederIdle(a *locks.Analysis, t *snapshot.Thread, q *snapshot.Object) bool {
+	w := a.Waits[t.TID]
+	if w == nil || w.Object == "" || w.Object != q.Attrs["_notempty"] {
+		return false
+	}
+	for i := range t.Frames {
+		f := &t.Frames[i]
+		if f.Function == "_feed" && filepath.Base(f.File) == "queues.py" && strings.Contains(f.File, "multiprocessing") {
+			return true
+		}
+	}
+	return false
 }
 
 // lostTask: the waiters wait for a Pool result; every worker of the pool

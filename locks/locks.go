@@ -54,6 +54,10 @@ const (
 	// queue's read lock (Addr), whose semaphore the processes share.
 	BasisPipeFD    Basis = "pipe-fd"
 	BasisSemaphore Basis = "semaphore"
+	// BasisJoinWait: the thread waits in a multiprocessing JoinableQueue's
+	// join(), on the futex of its condition's wait semaphore (Addr), which
+	// the processes share: task_done() for every item put ends it.
+	BasisJoinWait Basis = "join-wait"
 	// BasisRunners: the executor threads running work items end the wait
 	// (as_completed()/wait() over several futures: an approximation).
 	BasisRunners Basis = "executor-runners"

@@ -14,8 +14,9 @@ import (
 // futex a waiter sleeps on is the semaphore's address. Neither is a lock of
 // this process alone; what ends the wait is another process's put().
 
-// mpQueueOf finds the multiprocessing queue a thread waits on.
-func mpQueueOf(x *index, th *snapshot.Thread) (*snapshot.Object, Evidence) {
+// mpQueueOf finds the multiprocessing queue a thread waits on, and the call
+// it waits in: get(), or a JoinableQueue's join().
+func mpQueueOf(x *index, th *snapshot.Thread) (*snapshot.Object, string, Evidence) {
 	if x.mpQueues == nil {
 		x.mpQueues = []*snapshot.Object{}
 		for _, ob := range x.s.Objects {
@@ -31,19 +32,21 @@ func mpQueueOf(x *index, th *snapshot.Thread) (*snapshot.Object, Evidence) {
 		switch {
 		case k.FD != nil && q.ReaderFD != nil && *k.FD == *q.ReaderFD && (k.Syscall == "read" || k.Syscall == "readv" || k.Syscall == "poll" || k.Syscall == "ppoll"):
 			fd := *k.FD
-			return ob, Evidence{Basis: BasisPipeFD, Syscall: k.Syscall, FD: &fd}
+			return ob, "get", Evidence{Basis: BasisPipeFD, Syscall: k.Syscall, FD: &fd}
 		case q.ReaderFD != nil && containsInt(k.FDs, *q.ReaderFD):
 			fd := *q.ReaderFD
-			return ob, Evidence{Basis: BasisPipeFD, Syscall: k.Syscall, FD: &fd}
+			return ob, "get", Evidence{Basis: BasisPipeFD, Syscall: k.Syscall, FD: &fd}
 		case k.Futex != 0 && q.ReadLock != 0 && k.Futex == q.ReadLock:
-			return ob, Evidence{Basis: BasisSemaphore, Addr: k.Futex}
+			return ob, "get", Evidence{Basis: BasisSemaphore, Addr: k.Futex}
+		case k.Futex != 0 && q.JoinWait != 0 && k.Futex == q.JoinWait:
+			return ob, "join", Evidence{Basis: BasisJoinWait, Addr: k.Futex}
 		}
 	}
-	return nil, Evidence{}
+	return nil, "", Evidence{}
 }
 
-func (a *Analysis) mpQueueWait(th *snapshot.Thread, q *snapshot.Object, how Evidence) *Wait {
-	w := &Wait{Ref: ref(q), Evidence: []Evidence{how}, Object: q.ID, Call: "get", Frame: userFrame(th)}
+func (a *Analysis) mpQueueWait(th *snapshot.Thread, q *snapshot.Object, call string, how Evidence) *Wait {
+	w := &Wait{Ref: ref(q), Evidence: []Evidence{how}, Object: q.ID, Call: call, Frame: userFrame(th)}
 	if th.Kernel.Timed {
 		w.Evidence = append(w.Evidence, Evidence{Basis: BasisTimeout})
 	}

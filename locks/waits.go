@@ -50,8 +50,8 @@ func (a *Analysis) waitOf(x *index, th *snapshot.Thread) *Wait {
 			direct, how = ob, Evidence{Basis: BasisParked, Addr: k.Parked, Type: ob.Type}
 		}
 	}
-	if q, how := mpQueueOf(x, th); q != nil {
-		return a.mpQueueWait(th, q, how)
+	if q, call, how := mpQueueOf(x, th); q != nil {
+		return a.mpQueueWait(th, q, call, how)
 	}
 	var w *Wait
 	switch {

@@ -88,6 +88,10 @@ type procExpect struct {
 	// AcquireSite is the line of the parent's bare acquire() of a Lock
 	// inherited locked (no owner: Owner is empty).
 	AcquireSite int `json:"acquire_site"`
+	// UnfinishedJoin names a JoinableQueue whose join() waits for tasks no
+	// worker will mark done (Unfinished of them), WorkerPIDs its workers,
+	// idle in get() (live only).
+	UnfinishedJoin string `json:"unfinished_join"`
 	// Abandoned waits.
 	Abandoned  string   `json:"abandoned"`
 	Object     string   `json:"object"`
@@ -210,7 +214,7 @@ type pipeDetails struct {
 var procPrograms = []string{"import_lock.py", "executor_deadlock.py", "threadpool_deadlock.py", "future_lock_cycle.py", "manager_lock_cycle.py", "exitstack_lock_cycle.py", "signal_deadlock.py", "signal_deadlock_loop.py", "signal_logging.py", "pipe_deadlock.py", "pipe_deadlock.py --child-logs", "pipe_deadlock.py --read-stdout", "pipe_deadlock.py --stdin-open", "pipe_deadlock.py --both-full",
 	"mp_queue_join.py", "mp_queue_join.py --start-method spawn", "mp_queue_join.py --start-method forkserver",
 	"generator_held_lock.py",
-	"queue_join_abandoned.py", "barrier_abandoned.py", "condition_reacquire.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_lost_task.py --start-method forkserver", "mp_dead_worker.py",
+	"queue_join_abandoned.py", "barrier_abandoned.py", "condition_reacquire.py", "last_thread_waits.py", "queue_put_abandoned.py", "mp_joinable_queue.py", "mp_joinable_queue.py --start-method spawn", "mp_joinable_queue.py --task-done", "mp_lost_task.py", "mp_lost_task.py --start-method spawn", "mp_lost_task.py --start-method forkserver", "mp_dead_worker.py",
 	// Negative controls: none may report anything.
 	"healthy_slow_child.py", "healthy_rw_starved.py", "starved_writer.py", "healthy_timeouts.py", "healthy_mp_pool.py", "mp_queue_join.py --drain"}
 
@@ -304,7 +308,7 @@ func procCheck(t *testing.T, w way, want procExpect) {
 	// From a core a lost task proves nothing (the children are not in it);
 	// with spawn, the kernel's core also lacks the pool's semaphores (shared
 	// mappings of /dev/shm files), and the answer is then "incomplete".
-	unproven := !live && (want.LostTask != "" || want.DeadWorker != "" || want.ReadFD > 0 || want.WriteFD > 0 || want.Queue != "")
+	unproven := !live && (want.LostTask != "" || want.DeadWorker != "" || want.ReadFD > 0 || want.WriteFD > 0 || want.Queue != "" || want.UnfinishedJoin != "")
 	d.checkCode(t, r, want.Healthy || unproven, w.lossy || unproven)
 	switch {
 	case want.Healthy:
@@ -331,13 +335,15 @@ func procCheck(t *testing.T, w way, want procExpect) {
 		checkForkOrphan(t, d, want, live)
 	case want.Abandoned != "":
 		checkAbandoned(t, d, want)
-	case (want.LostTask != "" || want.DeadWorker != "") && !live:
+	case (want.LostTask != "" || want.DeadWorker != "" || want.UnfinishedJoin != "") && !live:
 		// A core does not show the children: nothing can be proven.
 		for _, f := range d.Findings {
 			if f.Severity != "info" {
 				t.Errorf("from a core: %s/%s: %s", f.Kind, f.Severity, f.Summary)
 			}
 		}
+	case want.UnfinishedJoin != "":
+		checkUnfinishedJoin(t, d, want)
 	case want.LostTask != "" || want.DeadWorker != "":
 		checkMPAbandoned(t, d, want)
 	default:
@@ -905,6 +911,38 @@ func checkAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
 
 // checkMPAbandoned: live, a lost Pool task with every worker idle, or a
 // multiprocessing queue whose producers are dead, the killed one named.
+// checkUnfinishedJoin: live, an abandoned wait of MainThread in join() on
+// the JoinableQueue, counting the tasks never marked done, with every
+// worker idle.
+func checkUnfinishedJoin(t *testing.T, d *procDiagnosis, want procExpect) {
+	f := d.Findings[d.onlyProblem(t, "abandoned-wait")]
+	var ad abandonedDetails
+	if err := json.Unmarshal(f.Details, &ad); err != nil {
+		t.Fatalf("abandoned-wait details: %v\n%s", err, f.Details)
+	}
+	var waiters, idle []int
+	for _, w := range ad.Waiters {
+		waiters = append(waiters, w.Thread)
+	}
+	for _, p := range ad.Processes {
+		if p.State == "idle" {
+			idle = append(idle, p.PID)
+		}
+	}
+	sort.Ints(idle)
+	if ad.What != "mp-queue-join" || f.Severity != "error" || !slices.Contains(d.Objects[ad.Object.ID].Names, want.UnfinishedJoin) ||
+		ad.Unfinished == nil || *ad.Unfinished != want.Unfinished || !slices.Equal(d.namesOf(waiters), []string{"MainThread"}) {
+		t.Errorf("%s %s on %s, unfinished %v, waiters %v; want an error mp-queue-join on %s, %d unfinished, MainThread",
+			f.Severity, ad.What, ad.Object.ID, ad.Unfinished, d.namesOf(waiters), want.UnfinishedJoin, want.Unfinished)
+	}
+	if !slices.Equal(idle, want.WorkerPIDs) {
+		t.Errorf("idle workers %v, want %v", idle, want.WorkerPIDs)
+	}
+	if !strings.Contains(f.Summary, "task_done()") {
+		t.Errorf("the summary does not name task_done(): %s", f.Summary)
+	}
+}
+
 func checkMPAbandoned(t *testing.T, d *procDiagnosis, want procExpect) {
 	i := d.onlyProblem(t, "abandoned-wait")
 	f := d.Findings[i]

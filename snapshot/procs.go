@@ -184,6 +184,11 @@ type MPQueueInfo struct {
 	// ReadLock is the address of the semaphore readers take (_rlock): a
 	// forked process that waits for it sits in a futex on this address.
 	ReadLock Addr `json:"read_lock,omitempty"`
+	// JoinWait is, for a JoinableQueue, the address of the semaphore a
+	// join() waits on (its condition's _wait_semaphore): a thread in join()
+	// sits in a futex on it until task_done() has been called for every
+	// item put (the object's unfinished_tasks, read from a live process).
+	JoinWait Addr `json:"join_wait,omitempty"`
 }
 
 // FutexHere is the futex word a child waits on, as the target's address

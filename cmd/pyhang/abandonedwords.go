@@ -25,7 +25,7 @@ func (w *words) endedNames(es []heuristics.EndedThread) string {
 }
 
 func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
-	if d.What == heuristics.WhatLostTask || d.What == heuristics.WhatMPQueue {
+	if d.What == heuristics.WhatLostTask || d.What == heuristics.WhatMPQueue || d.What == heuristics.WhatMPQueueJoin {
 		return w.mpSummary(d)
 	}
 	if d.What == heuristics.WhatLoopAsleep {
@@ -82,7 +82,7 @@ func (w *words) abandonedSummary(d *heuristics.AbandonedWaitDetails) string {
 }
 
 func (w *words) abandonedEvidence(d *heuristics.AbandonedWaitDetails) []string {
-	if d.What == heuristics.WhatLostTask || d.What == heuristics.WhatMPQueue {
+	if d.What == heuristics.WhatLostTask || d.What == heuristics.WhatMPQueue || d.What == heuristics.WhatMPQueueJoin {
 		return w.mpEvidence(d)
 	}
 	if d.What == heuristics.WhatLoopAsleep {
@@ -200,6 +200,18 @@ func (w *words) mpSummary(d *heuristics.AbandonedWaitDetails) string {
 		return fmt.Sprintf("abandoned wait: %s for the result of job %d of pool %s%s, but no worker has its tasks: every worker is idle and none is queued or in flight — %s; multiprocessing.Pool does not notice a lost task: use concurrent.futures.ProcessPoolExecutor (it raises BrokenProcessPool) or get() with a timeout",
 			who, t.Job, w.shortRef(t.Pool), left, cause)
 	}
+	if d.What == heuristics.WhatMPQueueJoin {
+		n := 0
+		if d.Unfinished != nil {
+			n = *d.Unfinished
+		}
+		var workers []string
+		for _, p := range d.Processes {
+			workers = append(workers, w.processName(p))
+		}
+		return fmt.Sprintf("%s: %s in join() on JoinableQueue %s, which counts %s never marked done: the queue is empty and every worker process (%s) waits in get() for the next item, past the items it took — call task_done() once for each item taken, after its work (in a finally: block)",
+			abandonedHead(d.Reason), who, w.shortRef(d.Object), plural(n, "task"), strings.Join(workers, ", "))
+	}
 	cause := "the processes that were to put to it have ended"
 	if dead != "" {
 		cause = dead
@@ -219,6 +231,8 @@ func (w *words) mpEvidence(d *heuristics.AbandonedWaitDetails) []string {
 	for _, p := range d.Processes {
 		s := fmt.Sprintf("worker %s: %s", w.processName(p), fate(p))
 		switch {
+		case p.State == heuristics.FateIdle && d.What == heuristics.WhatMPQueueJoin:
+			s += " (the kernel shows it reading the queue's pipe, which holds nothing, or waiting for the queue's read lock)"
 		case p.State == heuristics.FateIdle:
 			s += " (the kernel shows it reading the task pipe, or waiting for its lock)"
 		case p.State == heuristics.FateDead:

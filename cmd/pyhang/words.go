@@ -238,6 +238,8 @@ func (w *words) fact(e locks.Evidence) string {
 		return fmt.Sprintf("%s on fd %d, a pipe whose %s end no other process holds", w.esc(e.Syscall), *e.FD, end)
 	case locks.BasisSemaphore:
 		return fmt.Sprintf("futex %s is the queue's read lock, a semaphore the processes share", e.Addr)
+	case locks.BasisJoinWait:
+		return fmt.Sprintf("in join(): futex %s is the JoinableQueue's wait semaphore, which the processes share; it ends once task_done() was called for every item put", e.Addr)
 	case locks.BasisWaitChild:
 		if e.PID == -1 {
 			return fmt.Sprintf("in %s for any child", w.esc(e.Syscall))

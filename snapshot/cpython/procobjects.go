@@ -192,13 +192,21 @@ func (o *Objects) kindAttrs(ob *snapshot.Object, attrs map[string]uint64) {
 				}
 			}
 		}
-		if l, ok := attrs["_rlock"]; ok {
-			if sl, ok := p.InstanceAttrs(l)["_semlock"]; ok {
-				if tn, _ := p.typeName(sl); tn == "_multiprocessing.SemLock" {
-					if h, err := p.r.u64(sl + semLockHandle); err == nil {
-						q.ReadLock = snapshot.Addr(h)
-					}
-				}
+		if h, ok := p.semHandle(attrs["_rlock"]); ok {
+			q.ReadLock = snapshot.Addr(h)
+		}
+		// A JoinableQueue: join() waits in its condition's wait semaphore
+		// while _unfinished_tasks, a semaphore, is above zero.
+		if c, ok := attrs["_cond"]; ok {
+			if h, ok := p.semHandle(p.InstanceAttrs(c)["_wait_semaphore"]); ok {
+				q.JoinWait = snapshot.Addr(h)
+			}
+		}
+		if u, ok := p.semHandle(attrs["_unfinished_tasks"]); ok && p.Target.Kind() == "pid" {
+			// The semaphore is in shared memory, which a core seldom holds.
+			if word, err := p.r.u32(u); err == nil {
+				n := int(word & semValueMask)
+				ob.Unfinished = &n
 			}
 		}
 		ob.MPQueue = q
