@@ -98,6 +98,9 @@ func Find(s *snapshot.Snapshot, a *locks.Analysis, g *waitgraph.Graph) []Finding
 	if f, ok := stuckIO(s, a); ok && !loopThreadsOnly(f, blocked) {
 		out = append(out, f)
 	}
+	if f, ok := stuckPipes(s, a, out); ok {
+		out = append(out, f)
+	}
 	out = append(out, blocked...)
 	if f, ok := gilHeldInNative(s, a); ok {
 		out = append(out, f)

@@ -69,7 +69,14 @@ type expectation struct {
 	// LiveOnly says the finding rests on what only the kernel of a live
 	// process tells (who holds a pipe's ends): from a core no problem is
 	// proven, and none may be claimed.
-	LiveOnly       bool     `json:"live_only"`
+	LiveOnly bool `json:"live_only"`
+	// StuckPipe names the threads one of which is blocked writing to a full
+	// pipe that its one reader, ReaderPID (its /proc state ReaderState),
+	// does not read, holding the lock LockWaiters of the others wait for.
+	StuckPipe      []string `json:"stuck_pipe"`
+	LockWaiters    int      `json:"lock_waiters"`
+	ReaderPID      int      `json:"reader_pid"`
+	ReaderState    string   `json:"reader_state"`
 	Threads        []string `json:"threads"`
 	Healthy        bool     `json:"healthy"`
 	ProbableHolder string   `json:"probable_holder"`
@@ -302,7 +309,7 @@ func (d *diagnosis) checkCode(t *testing.T, r result, healthy, lossy bool) {
 }
 
 var diagnosePrograms = []string{
-	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "mp_lock_child_deadlock.py --bare", "mp_event_child_deadlock.py", "mp_event_child_deadlock.py --start-method spawn", "mp_event_child_deadlock.py --start-method forkserver", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "event_set_lockout.py --retry", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "producer_join_lockout.py", "starved_with_handler.py", "loop_feed_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "orphaned_rlock_pool.py", "semaphore_leaked.py", "all_blocked.py",
+	"deadlock.py", "account_transfer.py", "bare_acquire_deadlock.py", "bare_acquire_self_deadlock.py", "contextmanager_lock_cycle.py", "mp_lock_deadlock.py", "mp_lock_child_deadlock.py", "mp_lock_child_deadlock.py --start-method spawn", "mp_lock_child_deadlock.py --start-method forkserver", "mp_lock_child_deadlock.py --bare", "mp_event_child_deadlock.py", "mp_event_child_deadlock.py --start-method spawn", "mp_event_child_deadlock.py --start-method forkserver", "flock_child_deadlock.py", "condition_lock_cycle.py", "semaphore_cycle.py", "semaphore_probable_cycle.py", "semaphore_knot.py", "nested_monitor.py", "event_set_lockout.py", "event_set_lockout.py --retry", "pipe_unread.py", "pipe_unread.py --stopped", "queue_poll_lockout.py", "queue_join_lockout.py", "producer_loop_lockout.py", "producer_join_lockout.py", "starved_with_handler.py", "loop_feed_lockout.py", "timed_retry_cycle.py", "self_deadlock.py", "deadlock_rlock_join.py", "orphaned_lock.py", "orphaned_rlock.py", "orphaned_rlock_reused.py", "orphaned_rlock_pool.py", "semaphore_leaked.py", "all_blocked.py",
 	"own_pipe_wait.py", "healthy_pipe_from_child.py",
 	"exit_waits_thread.py", "exit_waits_thread.py --holder-sleeps", "exit_finalizing.py", "gc_callback.py",
 	"held_by_bare_acquire.py", "healthy_sleep.py", "healthy_rlock.py", "healthy_condition.py",
@@ -518,6 +525,8 @@ func checkDiagnosis(t *testing.T, target string, want expectation, lossy bool) {
 		checkExit(t, &d, want)
 	case want.GC != nil:
 		checkGC(t, &d, want)
+	case len(want.StuckPipe) > 0:
+		checkStuckPipe(t, &d, want)
 	case want.AllBlocked:
 		f := d.Findings[d.onlyProblem(t, "all-blocked")]
 		wantThreads := slices.Sorted(slices.Values(want.Threads))
@@ -1126,4 +1135,46 @@ func checkLockout(t *testing.T, d *diagnosis, want expectation) {
 	if want.Lockout.Holder == "" && !strings.Contains(f.Summary, "holds while waiting") && !strings.Contains(f.Summary, "hold while waiting") {
 		t.Errorf("the summary does not say the waiter holds what the feeder waits for: %q", f.Summary)
 	}
+}
+
+// checkStuckPipe: one stuck-io warning, a thread of want.StuckPipe blocked
+// writing to a full pipe whose one reader does not read it, holding a lock
+// the others wait for (its dependents).
+func checkStuckPipe(t *testing.T, d *diagnosis, want expectation) {
+	f := d.Findings[d.onlyProblem(t, "stuck-io")]
+	var det struct {
+		Stuck []struct {
+			Thread  int `json:"thread"`
+			FD      int `json:"fd"`
+			Readers []struct {
+				PID     int    `json:"pid"`
+				State   string `json:"state"`
+				Reading bool   `json:"reading"`
+			} `json:"readers"`
+			Holds []struct {
+				Name *string `json:"name"`
+			} `json:"holds"`
+		} `json:"stuck_pipes"`
+		Dependents []struct {
+			Thread int `json:"thread"`
+		} `json:"dependents"`
+	}
+	if err := json.Unmarshal(f.Details, &det); err != nil {
+		t.Fatal(err)
+	}
+	if f.Severity != "warning" || len(det.Stuck) != 1 {
+		t.Fatalf("%s stuck-io over %d pipe writers, want a warning over one: %s", f.Severity, len(det.Stuck), f.Summary)
+	}
+	st := det.Stuck[0]
+	writer := d.names([]int{st.Thread})
+	if len(writer) != 1 || !slices.Contains(want.StuckPipe, writer[0]) || st.FD != 1 || len(st.Holds) != 1 {
+		t.Errorf("writer %v on fd %d holding %d lock(s); want one of %v, fd 1, holding the handler's lock", writer, st.FD, len(st.Holds), want.StuckPipe)
+	}
+	if len(st.Readers) != 1 || st.Readers[0].PID != want.ReaderPID || st.Readers[0].State != want.ReaderState || st.Readers[0].Reading {
+		t.Errorf("readers %+v, want process %d, state %s, not reading", st.Readers, want.ReaderPID, want.ReaderState)
+	}
+	if len(det.Dependents) != want.LockWaiters {
+		t.Errorf("%d dependents, want the %d threads waiting for the writer's lock", len(det.Dependents), want.LockWaiters)
+	}
+	t.Logf("%s", f.Summary)
 }

@@ -201,6 +201,11 @@ type Kernel struct {
 	// holds the other end of; or the target's parent alone, when every
 	// thread of it waits for the target to exit (ParentProcess.Waits).
 	PipeReaders []int `json:"pipe_readers,omitempty"`
+	// ReadEnd are, for a write blocked on a pipe whose read end other
+	// processes hold, those processes and what each does (live targets,
+	// every process's descriptors read; at most maxReadEnd): a full pipe
+	// that none of them reads stays full.
+	ReadEnd []PipeReader `json:"read_end,omitempty"`
 	// WaitPID is the pid a wait4 (or waitid) waits for (-1: any child).
 	WaitPID *int `json:"wait_pid,omitempty"`
 	// FileLock is the file a flock(), or an fcntl() F_SETLKW or
@@ -523,4 +528,17 @@ type SocketInfo struct {
 	// server's connection has): a wake-up channel between the target's own
 	// threads, not a peer that may never answer.
 	Pair bool `json:"socketpair,omitempty"`
+}
+
+// PipeReader is a process holding the read end of a pipe a thread of the
+// target waits to write to.
+type PipeReader struct {
+	PID   int    `json:"pid"` // as this machine's /proc names it
+	Comm  string `json:"comm,omitempty"`
+	State string `json:"state"` // its /proc state letter: S, T (stopped) …
+	// Reading is true when one of its threads reads the pipe, waits in a
+	// poll, select or epoll that may watch it, or runs.
+	Reading bool `json:"reading"`
+	// Syscall is the call its main thread sits in, "" when it runs.
+	Syscall string `json:"syscall,omitempty"`
 }

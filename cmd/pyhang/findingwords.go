@@ -314,6 +314,8 @@ func (w *words) summary(f *heuristics.Finding) string {
 		return w.starvedSummary(d)
 	case *heuristics.StuckIODetails:
 		return w.stuckIOSummary(d)
+	case *heuristics.StuckPipeDetails:
+		return w.stuckPipeSummary(d)
 	case *heuristics.GILHeldDetails:
 		return w.gilHeldSummary(d)
 	case *heuristics.CrashDetails:
@@ -434,6 +436,8 @@ func (w *words) findingEvidence(f *heuristics.Finding) []string {
 		out = w.starvedEvidence(d)
 	case *heuristics.StuckIODetails:
 		out = w.stuckIOEvidence(d)
+	case *heuristics.StuckPipeDetails:
+		out = w.stuckPipeEvidence(d)
 	case *heuristics.GILHeldDetails:
 		out = w.gilHeldEvidence(d)
 	case *heuristics.CrashDetails:

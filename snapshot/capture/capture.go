@@ -204,7 +204,7 @@ func finish(t target.Target, p *cpython.Process, d *decoded, opts Options, k *ki
 	osNames(s, t)
 	openPipes(s, t, k)
 	if t.Kind() == "pid" {
-		parentReading(s, t.PID()) // the pipes' inodes are known now
+		pipeReaders(s, t.PID()) // the pipes' inodes are known now
 	}
 	fileLocks(s, t)
 	// A Keeper holds on to the pages copied in the pause, which are the

@@ -367,17 +367,16 @@ func fileLocks(s *snapshot.Snapshot, t target.Target) {
 	}
 }
 
-// parentReading looks, for a live target, for a thread blocked writing to a
-// pipe whose read end no process but the target's parent holds, while
-// every thread of the parent waits for the target to exit: a child writing
-// a full stdout to a parent in Popen.wait(). Neither can move, and only a
-// whole scan of every process's descriptors tells that the parent alone
-// reads the pipe, so it is made only when the parent waits so.
-func parentReading(s *snapshot.Snapshot, pid int) {
+// pipeReaders reads, for a live target's threads blocked writing to a pipe
+// whose read end other processes hold, which processes hold it and what
+// each does (Kernel.ReadEnd): a full pipe none of them reads stays full.
+// When the parent alone holds it and every thread of the parent waits for
+// the target to exit (a child writing a full stdout to a parent in
+// Popen.wait()), neither can move (Kernel.PipeReaders, ParentProcess.Waits).
+// Only a whole scan of every process's descriptors tells who holds the
+// ends, made once for all such threads.
+func pipeReaders(s *snapshot.Snapshot, pid int) {
 	parent := s.Target.Parent
-	if parent == nil {
-		return
-	}
 	var writers []*snapshot.Kernel
 	var ends []live.PipeEndRef
 	for i := range s.Threads {
@@ -391,18 +390,36 @@ func parentReading(s *snapshot.Snapshot, pid int) {
 	if len(writers) == 0 {
 		return
 	}
-	pw := live.ParentWaiting(pid)
-	if pw == nil {
-		return
-	}
 	holders, complete := live.PipeEndHolders(pid, ends)
 	if !complete {
 		return
 	}
+	var pw *live.ParentWait
 	for i, kn := range writers {
-		if len(holders[i]) == 1 && holders[i][0] == pw.Host {
-			kn.PipeReaders = []int{parent.PID}
-			parent.Waits, parent.Comm = pw.Syscall, pw.Comm
+		hs := holders[i]
+		if len(hs) == 0 || len(hs) > maxReadEnd {
+			continue
+		}
+		for _, h := range hs {
+			r := live.ReaderOf(h, kn.PipeInode)
+			pr := snapshot.PipeReader{PID: h, Comm: r.Comm, State: r.State, Reading: r.Reading}
+			if r.Nr >= 0 {
+				pr.Syscall = syscallName(r.Nr)
+			}
+			kn.ReadEnd = append(kn.ReadEnd, pr)
+		}
+		if len(hs) == 1 && parent != nil {
+			if pw == nil {
+				pw = live.ParentWaiting(pid)
+			}
+			if pw != nil && hs[0] == pw.Host {
+				kn.PipeReaders = []int{parent.PID}
+				parent.Waits, parent.Comm = pw.Syscall, pw.Comm
+			}
 		}
 	}
 }
+
+// maxReadEnd bounds the processes holding a pipe's read end that
+// pipeReaders reads the state of.
+const maxReadEnd = 8

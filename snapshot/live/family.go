@@ -594,3 +594,77 @@ const (
 	pAll     = 0
 	pPID     = 1
 )
+
+// PipeReader is a process that holds the read end of a pipe, and whether it
+// may be reading it now.
+type PipeReader struct {
+	Host  int    // its pid in this machine's /proc
+	Comm  string // its command name
+	State string // its /proc state letter (T: stopped)
+	// Reading is true when one of its threads reads the pipe (read or
+	// readv on a descriptor of it), waits in a poll, select or epoll that
+	// may watch it, or runs: it may drain the pipe at any moment.
+	Reading bool
+	// Nr is the system call its main thread sits in, -1 when it runs or
+	// cannot be read.
+	Nr int
+}
+
+// ReaderOf reads what process host, which holds the read end of pipe
+// inode, is doing. A thread whose call cannot be read counts as reading.
+func ReaderOf(host int, inode uint64) PipeReader {
+	r := PipeReader{Host: host, Nr: -1}
+	if b, err := readSmall(procPath(host, "comm"), 64); err == nil {
+		r.Comm = strings.TrimSuffix(string(b), "\n")
+	}
+	if st, err := statusField(host, "State"); err == nil && st != "" {
+		r.State = st[:1]
+	}
+	tids, err := listTasks(host)
+	if err != nil || len(tids) == 0 || len(tids) > maxChildThreads {
+		r.Reading = true
+		return r
+	}
+	want := "pipe:[" + strconv.FormatUint(inode, 10) + "]"
+	for _, t := range tids {
+		b, err := readSmall(procPath(host, "task", strconv.Itoa(t), "syscall"), 512)
+		if err != nil {
+			r.Reading = true
+			continue
+		}
+		si, err := parseSyscallFile(b)
+		if err != nil || si.Running || !si.InSyscall {
+			r.Reading = true
+			continue
+		}
+		if t == host {
+			r.Nr = si.Nr
+		}
+		switch si.Nr {
+		case nrRead, nrReadv:
+			if link, err := os.Readlink(procPath(host, "fd", strconv.Itoa(int(int32(si.Args[0]))))); err != nil || link == want {
+				r.Reading = true
+			}
+		case nrSelect, nrPselect6:
+			r.Reading = r.Reading || si.Args[0] != 0 // select(0, …): a sleep (time.sleep up to 3.10)
+		case nrPoll, nrPpoll:
+			r.Reading = r.Reading || si.Args[1] != 0 // poll(…, 0, …): a sleep
+		case nrEpollWait, nrEpollPwait, nrEpollPwait2:
+			r.Reading = true // it may watch the pipe
+		}
+	}
+	return r
+}
+
+// The system calls ReaderOf tells apart (x86-64).
+const (
+	nrRead        = 0
+	nrPoll        = 7
+	nrReadv       = 19
+	nrSelect      = 23
+	nrEpollWait   = 232
+	nrPselect6    = 270
+	nrPpoll       = 271
+	nrEpollPwait  = 281
+	nrEpollPwait2 = 441
+)
