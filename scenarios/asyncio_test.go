@@ -15,7 +15,7 @@ import (
 // asyncioPrograms hang (or do not) in asyncio: each writes its tasks' await
 // chains, as the tasks themselves see them, into its ready file.
 var asyncioPrograms = []string{
-	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_event_stall.py --wait-for-none", "asyncio_queue_starved.py", "asyncio_queue_join.py", "asyncio_semaphore_leaked.py", "asyncio_lock_orphaned.py", "asyncio_lock_orphaned.py --holder", "asyncio_call_soon_thread.py", "asyncio_call_soon_thread.py --worker-lives", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py", "asyncio_executor_lock.py",
+	"asyncio_lock_order.py", "asyncio_lock_order.py --bare", "asyncio_lock_reentered.py", "asyncio_semaphore_order.py", "asyncio_condition_order.py", "asyncio_await_cycle.py", "asyncio_event_stall.py", "asyncio_event_stall.py --wait-for-none", "asyncio_queue_starved.py", "asyncio_queue_starved.py --full", "asyncio_queue_join.py", "asyncio_semaphore_leaked.py", "asyncio_lock_orphaned.py", "asyncio_lock_orphaned.py --holder", "asyncio_call_soon_thread.py", "asyncio_call_soon_thread.py --worker-lives", "asyncio_cycle_and_stall.py", "asyncio_thread_lock.py", "asyncio_executor_lock.py",
 	"asyncio_blocking_call.py", "asyncio_blocking_event.py", "asyncio_threadsafe_result.py", "asyncio_threadsafe_result.py --two-loops", "asyncio_threadsafe_result.py --from-main", "healthy_asyncio.py", "healthy_asyncio_io.py", "healthy_asyncio_signal.py",
 }
 

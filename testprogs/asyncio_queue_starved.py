@@ -8,6 +8,11 @@ the loop's own self-pipe, no other thread.
 
 A diagnosis should find the event loop stalled over its three tasks (both consumers wait
 for the queue jobs, main for the gather()) and say that nothing is left to put to jobs.
+
+--full turns it around: `jobs` holds two items at most, and the consumer ("consumer")
+fails on its first job; "producer-a" and "producer-b" then wait in `jobs.put()` on the
+full queue forever. The stall's advice says the queue is full and nothing is left to take
+from it.
 """
 
 import asyncio
@@ -49,9 +54,42 @@ async def main(aio):
     await asyncio.gather(a, b)  # BLOCK:gather
 
 
+async def failing_consumer():
+    await jobs.get()
+    raise RuntimeError("the consumer fails on its first job")
+
+
+async def fill():
+    for n in range(10):
+        await jobs.put(n)  # BLOCK:put
+
+
+async def main_full(aio):
+    global jobs
+    aio.register()
+    asyncio.current_task().set_name("main")
+    jobs = asyncio.Queue(maxsize=2)
+    c = asyncio.ensure_future(failing_consumer())
+    c.set_name("consumer")
+    a = asyncio.ensure_future(fill())
+    b = asyncio.ensure_future(fill())
+    a.set_name("producer-a")
+    b.set_name("producer-b")
+    await asyncio.gather(a, b)  # BLOCK:gather_full
+
+
 def main_thread():
-    h = _harness.Harness(_harness.parser(__doc__).parse_args())
+    p = _harness.parser(__doc__)
+    p.add_argument("--full", action="store_true")
+    h = _harness.Harness(p.parse_args())
     aio = _aioharness.Tasks(h)
+    if h.args.full:
+        h.watch(aio.blocked({"producer-a": "put", "producer-b": "put", "main": "gather_full"}, {"MainThread": "main_full"}),
+                expect=lambda snapshot: {"loop_stall": ["main", "producer-a", "producer-b"],
+                                         "events": ["jobs"], "advice": "jobs is full and no task or thread is left to take from it",
+                                         "tasks": aio.tasks()})
+        asyncio.run(main_full(aio))  # BLOCK:main_full
+        return
     h.watch(aio.blocked({"consumer-a": "get", "consumer-b": "get", "main": "gather"}, {"MainThread": "main"}),
             expect=lambda snapshot: {"loop_stall": ["main", "consumer-a", "consumer-b"],
                                      "events": ["jobs"], "advice": "left to put to jobs", "tasks": aio.tasks()})

@@ -219,6 +219,19 @@ func (w *words) loopStallFix(st *heuristics.LoopStall) string {
 		return fmt.Sprintf("no task or thread is left to put to %s: have a producer put a stop mark for its consumers when it ends (in a finally: block), or give get() a timeout (asyncio.wait_for)",
 			strings.Join(queues, ", "))
 	}
+	// Tasks that wait to put to a full bounded queue: its consumers have
+	// ended (failed, cancelled) or wait themselves.
+	for _, tw := range st.Waits {
+		if tw.Waits.Kind != snapshot.KindQueue || !w.taskPuts(tw.Task) {
+			continue
+		}
+		full := ""
+		if q := w.snap.Objects[tw.Waits.ID]; q != nil && q.Len != nil && q.Maxsize != nil {
+			full = fmt.Sprintf(" (%d of maxsize %d)", *q.Len, *q.Maxsize)
+		}
+		return fmt.Sprintf("%s is full%s and no task or thread is left to take from it: a consumer task ended (failed or cancelled) or waits itself — keep the consumers running until the producers are done (catch a consumer's errors, or await it with the producers so that its failure is seen), or give put() a timeout (asyncio.wait_for)",
+			w.shortRef(tw.Waits), full)
+	}
 	return "a task must not wait for what only a task waiting on it would give: set the event or the future from elsewhere, or give the wait a timeout"
 }
 
@@ -228,6 +241,12 @@ func (w *words) taskJoins(id string) bool {
 	return t != nil && slices.ContainsFunc(t.Frames, func(f snapshot.Frame) bool {
 		return f.Function == "join" && strings.HasSuffix(f.File, "queues.py")
 	})
+}
+
+// taskPuts says whether the task is suspended in a queue's put().
+func (w *words) taskPuts(id string) bool {
+	t := w.task(id)
+	return t != nil && len(t.Frames) > 0 && t.Frames[0].Function == "put" && strings.HasSuffix(t.Frames[0].File, "queues.py")
 }
 
 // taskTakes says whether the task is suspended in a queue's get(), as
