@@ -99,6 +99,17 @@ func stuckIO(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 	for _, p := range d.Pools {
 		objs = append(objs, p.WorkQueue.ID)
 	}
+	d.Dependents = dependents(s, a, stuck, &f, &objs)
+	f.Threads = sortedUnique(f.Threads)
+	f.Objects = sortedUnique(objs)
+	return f, true
+}
+
+// dependents are the waits of the threads that wait only for stuck threads
+// (a lock one holds, a join): a consequence. Their threads and the objects
+// they wait on join f's and objs.
+func dependents(s *snapshot.Snapshot, a *locks.Analysis, stuck map[int]bool, f *Finding, objs *[]string) []ThreadWait {
+	var out []ThreadWait
 	for i := range s.Threads {
 		t := &s.Threads[i]
 		w := a.Waits[t.TID]
@@ -110,14 +121,12 @@ func stuckIO(s *snapshot.Snapshot, a *locks.Analysis) (Finding, bool) {
 			all = all && stuck[tid]
 		}
 		if all {
-			d.Dependents = append(d.Dependents, threadWait(a, t.TID))
+			out = append(out, threadWait(a, t.TID))
 			f.Threads = append(f.Threads, t.TID)
-			objs = append(objs, w.ID)
+			*objs = append(*objs, w.ID)
 		}
 	}
-	f.Threads = sortedUnique(f.Threads)
-	f.Objects = sortedUnique(objs)
-	return f, true
+	return out
 }
 
 // stuckOnSocket reports whether the thread waits, with no timeout, on a

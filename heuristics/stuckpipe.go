@@ -85,22 +85,7 @@ func stuckPipes(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) (Findi
 	for _, st := range d.Stuck {
 		f.Threads = append(f.Threads, st.Thread)
 	}
-	for i := range s.Threads {
-		t := &s.Threads[i]
-		w := a.Waits[t.TID]
-		if stuck[t.TID] || w == nil || len(w.On) == 0 || w.Timed() {
-			continue
-		}
-		all := true
-		for _, tid := range w.On {
-			all = all && stuck[tid]
-		}
-		if all {
-			d.Dependents = append(d.Dependents, threadWait(a, t.TID))
-			f.Threads = append(f.Threads, t.TID)
-			objs = append(objs, w.ID)
-		}
-	}
+	d.Dependents = dependents(s, a, stuck, &f, &objs)
 	f.Threads = sortedUnique(f.Threads)
 	f.Objects = sortedUnique(append([]string{}, objs...))
 	return f, true

@@ -461,6 +461,16 @@ def sleeping(tid):
     return state == "S" and nr in SLEEP_SYSCALLS
 
 
+def syscall_of(pid):
+    """The number of the system call process pid's main thread sits in, as a string
+    ("202"), "running", or None when /proc cannot tell."""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            return f.read().split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def child_in_futex(pid, name):
     """Raise NotReady until process pid (a child, called name) sits in a futex wait, as
     /proc/PID/syscall says of its main thread."""

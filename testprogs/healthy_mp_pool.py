@@ -23,14 +23,6 @@ def slow_job(seconds):
     return seconds
 
 
-def syscall_of(pid):
-    try:
-        with open("/proc/%d/syscall" % pid) as f:
-            return f.read().split()[0]
-    except (OSError, IndexError):
-        return None
-
-
 def main():
     h = _harness.Harness(_harness.parser(__doc__).parse_args())
     warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with the pool's threads
@@ -41,7 +33,7 @@ def main():
     waiting = h.blocked({"MainThread": "get"})
 
     def ready(snapshot, pool=pool):
-        calls = sorted(syscall_of(p.pid) or "?" for p in pool._pool)
+        calls = sorted(_harness.syscall_of(p.pid) or "?" for p in pool._pool)
         # One worker sleeps (clock_nanosleep 230, nanosleep 35; select 23 or pselect6 270
         # before 3.11), one is idle.
         if not any(c in ("230", "23", "35", "270") for c in calls):

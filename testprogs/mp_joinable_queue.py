@@ -36,14 +36,6 @@ def worker(jobs, task_done):
             jobs.task_done()
 
 
-def syscall_of(pid):
-    try:
-        with open("/proc/%d/syscall" % pid) as f:
-            return f.read().split()[0]
-    except (OSError, IndexError):
-        return None
-
-
 def main():
     p = _harness.parser(__doc__)
     p.add_argument("--start-method", choices=["fork", "spawn"], default="fork")
@@ -61,7 +53,7 @@ def main():
     waiting = h.blocked({"MainThread": "join"})
 
     def ready(snapshot):
-        calls = [syscall_of(w.pid) for w in workers]
+        calls = [_harness.syscall_of(w.pid) for w in workers]
         if h.args.task_done:
             # one worker sleeps in the last job (a sleep's call differs by version), the
             # other is idle

@@ -41,14 +41,6 @@ def work(n):
     return n * n
 
 
-def syscall_of(pid):
-    try:
-        with open("/proc/%d/syscall" % pid) as f:
-            return f.read().split()[0]
-    except (OSError, IndexError):
-        return None
-
-
 def main():
     global KILLED
     p = _harness.parser(__doc__)
@@ -71,7 +63,7 @@ def main():
         if dead in pids or len(pids) != 2:
             raise _harness.NotReady("the pool has not replaced worker %d yet (%s)" % (dead, pids))
         for pid in pids:  # idle: reading the task pipe (0) or waiting for its lock (202)
-            if syscall_of(pid) not in ("0", "202"):
+            if _harness.syscall_of(pid) not in ("0", "202"):
                 raise _harness.NotReady("worker %d not idle" % pid)
         return waiting(snapshot)
 
