@@ -244,7 +244,7 @@ func (w *words) fact(e locks.Evidence) string {
 		if e.PID == -1 {
 			return fmt.Sprintf("in %s for any child", w.esc(e.Syscall))
 		}
-		return fmt.Sprintf("in %s for child %d", w.esc(e.Syscall), e.PID)
+		return fmt.Sprintf("in %s for child %d%s", w.esc(e.Syscall), e.PID, w.childStopped(e.PID))
 	case locks.BasisGILState:
 		return "the interpreter's GIL state names this thread as the holder"
 	case locks.BasisFileLock:
@@ -303,4 +303,18 @@ func (w *words) waitEvidence(wt *locks.Wait) string {
 		}
 	}
 	return s
+}
+
+// childStopped is ", which is stopped …" for a child the kernel shows
+// stopped (a SIGSTOP, a debugger): it exits only once it runs again.
+func (w *words) childStopped(pid int) string {
+	if w.snap == nil {
+		return ""
+	}
+	for _, c := range w.snap.Target.Children {
+		if c.PID == pid && (c.State == "T" || c.State == "t") {
+			return ", which is stopped (a SIGSTOP, or a debugger): it cannot exit before it gets SIGCONT"
+		}
+	}
+	return ""
 }
