@@ -39,7 +39,7 @@ func asleepLoops(s *snapshot.Snapshot, a *locks.Analysis) []Finding {
 			reason = ReasonOthersBlocked
 		}
 		if !stuck {
-			if anotherRuns(s, lp.Thread) {
+			if anotherRuns(s, a, lp.Thread) {
 				continue
 			}
 			sev, reason = Warning, ""
@@ -86,12 +86,17 @@ func sleepsUntimed(s *snapshot.Snapshot, lp *snapshot.Loop) bool {
 }
 
 // anotherRuns reports whether a thread other than tid is on a CPU, or may
-// be: running Python or native code.
-func anotherRuns(s *snapshot.Snapshot, tid int) bool {
+// be: running Python or native code, or waiting for the GIL, which it gets
+// at once while the loop's thread sleeps (between call_soon_threadsafe()'s
+// two steps, say).
+func anotherRuns(s *snapshot.Snapshot, a *locks.Analysis, tid int) bool {
 	for i := range s.Threads {
 		t := &s.Threads[i]
 		if t.TID == tid {
 			continue
+		}
+		if w := a.Waits[t.TID]; w != nil && w.Kind == locks.KindGIL {
+			return true
 		}
 		switch t.State {
 		case snapshot.StateBlocked, snapshot.StateIO, snapshot.StateSleeping:
