@@ -1,6 +1,7 @@
 package heuristics
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/pyhang/pyhang/locks"
@@ -60,7 +61,9 @@ func stuckPipes(s *snapshot.Snapshot, a *locks.Analysis, found []Finding) (Findi
 			(k.Syscall != "write" && k.Syscall != "writev") || waitingParent(s, k) || inDeadlock[t.TID] {
 			continue
 		}
-		reading := false
+		// The target holding the read end too may read it from another
+		// thread: not claimed.
+		reading := slices.ContainsFunc(s.Target.OpenPipes, func(e snapshot.OpenPipe) bool { return e.Inode == k.PipeInode && !e.Write })
 		for _, r := range k.ReadEnd {
 			reading = reading || r.Reading
 		}

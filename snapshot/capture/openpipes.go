@@ -395,16 +395,26 @@ func pipeReaders(s *snapshot.Snapshot, pid int) {
 		return
 	}
 	var pw *live.ParentWait
+	type readerKey struct {
+		host  int
+		inode uint64
+	}
+	seen := map[readerKey]snapshot.PipeReader{} // threads writing one pipe share its readers
 	for i, kn := range writers {
 		hs := holders[i]
 		if len(hs) == 0 || len(hs) > maxReadEnd {
 			continue
 		}
 		for _, h := range hs {
-			r := live.ReaderOf(h, kn.PipeInode)
-			pr := snapshot.PipeReader{PID: h, Comm: r.Comm, State: r.State, Reading: r.Reading}
-			if r.Nr >= 0 {
-				pr.Syscall = syscallName(r.Nr)
+			key := readerKey{h, kn.PipeInode}
+			pr, ok := seen[key]
+			if !ok {
+				r := live.ReaderOf(h, kn.PipeInode)
+				pr = snapshot.PipeReader{PID: h, Comm: r.Comm, State: r.State, Reading: r.Reading}
+				if r.Nr >= 0 {
+					pr.Syscall = syscallName(r.Nr)
+				}
+				seen[key] = pr
 			}
 			kn.ReadEnd = append(kn.ReadEnd, pr)
 		}
