@@ -527,7 +527,7 @@ func readSmall(path string, max int) ([]byte, error) {
 type ParentWait struct {
 	Host int    // the parent's pid in this machine's /proc
 	Comm string // its command name
-	// Syscall is its threads' wait: "wait4" or "waitid".
+	// Syscall is its first thread's wait: "wait4" or "waitid".
 	Syscall string
 }
 
@@ -575,10 +575,8 @@ func ParentWaiting(pid int) *ParentWait {
 		default:
 			return nil
 		}
-		if w.Syscall != "" && w.Syscall != call {
-			w.Syscall = "wait4"
-		} else {
-			w.Syscall = call
+		if w.Syscall == "" {
+			w.Syscall = call // the first thread's: they all wait for a child either way
 		}
 	}
 	if b, err := readSmall(procPath(pp, "comm"), 64); err == nil {
