@@ -17,16 +17,20 @@ var benchInterps = []string{"pyenv-3.12.1", "pyenv-3.8.18"}
 // ~120 frames deep (12,000 frames).
 var benchArgs = []string{"--threads", "100", "--depth", "50", "--ready-timeout", "120"}
 
-// BenchmarkDumpLive dumps a live parked.py with the pyhang binary, threads paused.
-// It reports how long the target's threads were stopped (paused-ms, the mean), the CPU
-// time pyhang used (cpu-ms, the mean: steadier than ns/op on a loaded machine) and the
-// frames read per snapshot.
+// BenchmarkDumpLive dumps a live parked.py with the pyhang binary: as a user would
+// (its threads all asleep, from 3.11 on it is read without a stop), then with --stop.
+// It reports how long the target's threads were stopped (paused-ms, the mean), the
+// share of dumps read without a stop (idle-reads), the CPU time pyhang used (cpu-ms,
+// the mean: steadier than ns/op on a loaded machine) and the frames read per snapshot.
 func BenchmarkDumpLive(b *testing.B) {
 	for _, in := range benchTargets(b) {
 		p := startProgram(b, in, "parked.py", benchArgs...)
 		pid := strconv.Itoa(p.PID)
 		b.Run(in.Name, func(b *testing.B) {
 			benchTake(b, pid, len(p.ready.Threads))
+		})
+		b.Run(in.Name+"/stop", func(b *testing.B) {
+			benchTake(b, pid, len(p.ready.Threads), "--stop")
 		})
 	}
 }
@@ -128,11 +132,11 @@ func medianOf(v []float64) float64 {
 // benchTake runs the pyhang binary, as a user would. (In-process snapshots of
 // a live program would be wrong here: the program is this test's own child,
 // and the test's wait for it races pyhang's ptrace waits for its stops.)
-func benchTake(b *testing.B, arg string, threads int) {
+func benchTake(b *testing.B, arg string, threads int, flags ...string) {
 	var paused, cpu float64
-	var frames int
+	var frames, idle int
 	for b.Loop() {
-		s, r := dumpJSON(b, arg)
+		s, r := dumpJSON(b, append([]string{arg}, flags...)...)
 		if r.code != 0 {
 			b.Fatalf("%v", r)
 		}
@@ -143,9 +147,13 @@ func benchTake(b *testing.B, arg string, threads int) {
 		if s.Target.PausedMS != nil {
 			paused += *s.Target.PausedMS
 		}
+		if s.Target.Consistency == snapshot.ReadIdle {
+			idle++
+		}
 		frames = countFrames(s)
 	}
 	b.ReportMetric(paused/float64(b.N), "paused-ms")
+	b.ReportMetric(float64(idle)/float64(b.N), "idle-reads")
 	b.ReportMetric(cpu/float64(b.N), "cpu-ms")
 	b.ReportMetric(float64(frames), "frames/op")
 }

@@ -15,9 +15,9 @@ import (
 type paused int
 
 const (
-	pausedPositive paused = iota // live: the threads were stopped for a while
-	pausedZero                   // --nonblocking: never stopped
-	pausedAbsent                 // cores: there was nothing to stop
+	pausedLive   paused = iota // live: the threads were stopped for a while, or proven idle and not stopped
+	pausedZero                 // --nonblocking: never stopped
+	pausedAbsent               // cores: there was nothing to stop
 )
 
 // parkedArgs make parked.py show what other stack tools show: threads in
@@ -25,7 +25,7 @@ const (
 var parkedArgs = []string{"--subinterpreters", "2", "--c-threads", "--os-names"}
 
 // TestDump runs parked.py under every interpreter and dumps it four ways — live (threads
-// paused), live --nonblocking, from a gcore and from a kernel core — and each dump must
+// paused: its C threads need a stop; TestIdleRead reads it without one), live --nonblocking, from a gcore and from a kernel core — and each dump must
 // show exactly the threads and frames the program recorded about itself: names (threading
 // and the kernel's), daemon flags, interpreters, positions with columns (3.11+), threads
 // without Python; and locals in definition order, arguments marked, bounded as asked,
@@ -39,11 +39,16 @@ func TestDump(t *testing.T) {
 			t.Run("live", func(t *testing.T) {
 				s, r := dumpJSON(t, pid)
 				assertNotStopped(t, p.PID)
-				checkDump(t, s, r, p, "pid", pausedPositive)
+				// The C threads are told by their fs_base, which only a stop reads.
+				checkConsistency(t, s, snapshot.ReadStopped)
+				checkDump(t, s, r, p, "pid", pausedLive)
 			})
 			t.Run("live-nonblocking", func(t *testing.T) {
 				s, r := dumpJSON(t, pid, "--nonblocking")
 				assertNotStopped(t, p.PID)
+				if s.Target.Consistency != snapshot.ReadUnchecked {
+					t.Errorf("consistency %q with --nonblocking, want %q", s.Target.Consistency, snapshot.ReadUnchecked)
+				}
 				checkDump(t, s, r, p, "pid", pausedZero)
 			})
 			for _, m := range localsModes(p) {
@@ -125,8 +130,8 @@ func checkDump(t *testing.T, s *snapshot.Snapshot, r result, p *program, kind st
 		pausedMS = fmt.Sprintf("%.2f ms", *pm)
 	}
 	switch pm := s.Target.PausedMS; {
-	case want == pausedPositive && (pm == nil || *pm <= 0):
-		t.Errorf("paused_ms %s, want > 0 for a paused live dump", pausedMS)
+	case want == pausedLive && (pm == nil || (*pm <= 0) != (s.Target.Consistency == snapshot.ReadIdle)):
+		t.Errorf("paused_ms %s with consistency %q, want > 0 for a stopped live dump, 0 for an idle one", pausedMS, s.Target.Consistency)
 	case want == pausedZero && (pm == nil || *pm != 0):
 		t.Errorf("paused_ms %s, want 0 with --nonblocking", pausedMS)
 	case want == pausedAbsent && pm != nil:

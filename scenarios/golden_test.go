@@ -81,7 +81,7 @@ var (
 	hexAddr   = regexp.MustCompile(`0x[0-9a-f]+`)
 	tidRef    = regexp.MustCompile(`(tid |Thread )(\d+)`)
 	identRef  = regexp.MustCompile(`(ident )(\d+)`)
-	pausedMS  = regexp.MustCompile(`paused [0-9.]+ ms`)
+	pausedMS  = regexp.MustCompile(`paused [0-9.]+ ms|not paused: no thread ran while it was read`)
 	tmpSuffix = regexp.MustCompile(`pyhang-[A-Za-z0-9_-]+`)
 )
 
@@ -89,7 +89,7 @@ var (
 // addresses (each numbered in order of appearance, so that a wait and a hold
 // of the same lock still show the same label, and of different locks
 // different ones), the pid, the checkout's and interpreter's paths, and the
-// pause.
+// pause (or that an idle target needed none).
 func normalise(s string, pid int) string {
 	repo, _ := filepath.Abs("..")
 	s = strings.ReplaceAll(s, repo, "@REPO@")

@@ -57,7 +57,7 @@ type lookReport struct {
 }
 
 // TestLooksAgree diagnoses timed_waits.py, whose threads sit in every kind of
-// wait with a timeout, three times in a row live, then from a gcore and a
+// wait with a timeout, four times in a row live (the middle two with --stop), then from a gcore and a
 // kernel core. Stopping a thread in a timed wait makes the kernel resume it
 // through restart_syscall, so from the second look on those threads are
 // there: every look must still give the same waits, "timed" marks, holders
@@ -79,8 +79,15 @@ func TestLooksAgree(t *testing.T) {
 			pid := strconv.Itoa(p.PID)
 			var first look
 			restarts := map[string]string{}
-			for i := 0; i < looks; i++ {
-				l, rep := takeLook(t, pid)
+			// The first look may read the threads without a stop (all asleep,
+			// 3.11+); the next ones stop them (--stop), and then the last, a
+			// plain look again, finds the waits restarted by those stops.
+			for i := 0; i <= looks; i++ {
+				var flags []string
+				if i > 0 && i < looks {
+					flags = []string{"--stop"}
+				}
+				l, rep := takeLook(t, pid, flags...)
 				assertNotStopped(t, p.PID)
 				if i == 0 {
 					first = l
@@ -88,7 +95,7 @@ func TestLooksAgree(t *testing.T) {
 					continue
 				}
 				compareLooks(t, fmt.Sprintf("live look %d", i+1), first, l)
-				if i == looks-1 {
+				if i == looks {
 					restarts = restartsOf(rep)
 				}
 			}
@@ -133,9 +140,9 @@ func restartsOf(rep lookReport) map[string]string {
 }
 
 // takeLook diagnoses target and reduces the report.
-func takeLook(t *testing.T, target string) (look, lookReport) {
+func takeLook(t *testing.T, target string, flags ...string) (look, lookReport) {
 	t.Helper()
-	r := runPyhang(t, "diagnose", target, "--format", "json")
+	r := runPyhang(t, append([]string{"diagnose", target, "--format", "json"}, flags...)...)
 	if r.code != 0 && r.code != 3 {
 		t.Fatalf("%v", r)
 	}

@@ -56,7 +56,7 @@ func TestLiveStacksWhole(t *testing.T) {
 					t.Errorf("dump %d: %d threads, want %d", i, len(s.Threads), len(p.ready.Threads))
 				}
 				for _, w := range s.Target.Warnings {
-					if strings.Contains(w, "not in the copy") {
+					if strings.Contains(w, "were read afterwards") {
 						late++
 					} else {
 						t.Errorf("dump %d: warning %q", i, w)

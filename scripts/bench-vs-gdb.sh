@@ -108,10 +108,24 @@ for i in $(seq "$RUNS"); do
         austin_run "$i"
     fi
 done
-python3 - "$work" "$RUNS" >"$work/paused.ms" <<'PY'
+# How each dump was one instant: stopped, or read while no thread ran (idle).
+python3 - "$work" "$RUNS" >"$work/consistency" <<'PY'
 import json, sys
 for i in range(1, int(sys.argv[2]) + 1):
     with open(f"{sys.argv[1]}/live-{i}.json") as f:
+        print(json.load(f)["target"].get("consistency", "?"))
+PY
+# The pause, where the target is stopped: --stop stops it even when idle.
+echo "pyhang live --stop x$RUNS"
+: >"$work/stop.ms"; : >"$work/stop.ms.cpu"
+for i in $(seq "$RUNS"); do
+    timed "$work/stop.ms" "$pyhang" dump "$pid" --format json --stop
+    mv "$work/out" "$work/stop-$i.json"
+done
+python3 - "$work" "$RUNS" >"$work/paused.ms" <<'PY'
+import json, sys
+for i in range(1, int(sys.argv[2]) + 1):
+    with open(f"{sys.argv[1]}/stop-{i}.json") as f:
         print(json.load(f)["target"]["paused_ms"])
 PY
 cp "$work/live-$RUNS.json" "$work/live.json"
@@ -201,7 +215,9 @@ echo "Python $VERSION, parked.py --threads $THREADS --depth $DEPTH: $want_thread
 printf '%-36s %10s   %s\n' "measure" "median" "runs"
 printf '%-36s %10s   %s\n' "pyhang dump PID --format json (ms)" "$live" "$(tr '\n' ' ' <"$work/live.ms")"
 printf '%-36s %10s   %s\n' "  CPU time (ms)" "$live_cpu" "$(tr '\n' ' ' <"$work/live.ms.cpu")"
-printf '%-36s %10s   %s\n' "pyhang target pause (ms, JSON)" "$paused" "$(tr '\n' ' ' <"$work/paused.ms")"
+printf '%-36s %10s   %s\n' "  read while idle (no stop)" "$(grep -c '^idle$' "$work/consistency" || true)/$RUNS" "$(sort "$work/consistency" | uniq -c | tr -s ' \n' ' ')"
+printf '%-36s %10s   %s\n' "pyhang dump --stop (ms)" "$(median <"$work/stop.ms")" "$(tr '\n' ' ' <"$work/stop.ms")"
+printf '%-36s %10s   %s\n' "pyhang target pause, --stop (ms)" "$paused" "$(tr '\n' ' ' <"$work/paused.ms")"
 printf '%-36s %10s   %s\n' "pyhang, each after ${PAUSE}s idle (ms)" "$cold" "$(tr '\n' ' ' <"$work/cold.ms")"
 if [[ -n $austin_ms ]]; then
     printf '%-36s %10s   %s\n' "austin -w PID (ms)" "$austin_ms" "$(tr '\n' ' ' <"$work/austin.ms")"

@@ -31,8 +31,11 @@ type TargetInfo struct {
 	Python     string   `json:"python"`              // "3.12.1"
 	Binary     string   `json:"binary,omitempty"`    // the ELF that holds the interpreter
 	PausedMS   *float64 `json:"paused_ms,omitempty"` // live only
-	Signal     *Signal  `json:"signal,omitempty"`    // cores of crashed processes
-	Warnings   []string `json:"warnings"`
+	// Consistency says how a live snapshot is one instant of the process
+	// (Read* below).
+	Consistency string   `json:"consistency,omitempty"`
+	Signal      *Signal  `json:"signal,omitempty"` // cores of crashed processes
+	Warnings    []string `json:"warnings"`
 	// Missing says what memory the analysis needed and could not read (a
 	// truncated core, a lost thread stack, an unreadable frame). A snapshot
 	// with anything missing that proves no problem is incomplete, never
@@ -53,6 +56,20 @@ type TargetInfo struct {
 	// pipe's inode names it in every process that has an end of it.
 	OpenPipes []OpenPipe `json:"open_pipes,omitempty"`
 }
+
+// How a live snapshot is one instant of the process (TargetInfo.Consistency).
+const (
+	// ReadStopped: every thread was stopped while its memory was copied
+	// (paused_ms says how long).
+	ReadStopped = "stopped"
+	// ReadIdle: not stopped; no thread ran while the memory was read, as
+	// the kernel's counts of each thread's time on a CPU and of its turns
+	// on one show, read before and after.
+	ReadIdle = "idle"
+	// ReadUnchecked: --nonblocking; threads may have run while their
+	// memory was read.
+	ReadUnchecked = "unchecked"
+)
 
 // Signal is the fatal signal recorded in a core.
 type Signal struct {

@@ -128,6 +128,9 @@ func newGraphCmd() *cobra.Command {
 			if f.out == "" {
 				return usageError{fmt.Errorf("graph needs -o FILE (.svg, .png or .dot)")}
 			}
+			if f.stop && f.nonBlocking {
+				return errStopNonBlocking
+			}
 			graph, err := prepareGraph(f.out)
 			if err != nil {
 				return err

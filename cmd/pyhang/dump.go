@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 // targetFlags are shared by every command that reads a target.
 type targetFlags struct {
 	nonBlocking  bool
+	stop         bool
 	exe          string
 	sysroot      string
 	format       string
@@ -32,6 +34,7 @@ func (f *targetFlags) register(c *cobra.Command) {
 // registerTarget adds the flags that say how to read the target.
 func (f *targetFlags) registerTarget(c *cobra.Command) {
 	c.Flags().BoolVar(&f.nonBlocking, "nonblocking", false, "never stop a live target (the snapshot may be inconsistent)")
+	c.Flags().BoolVar(&f.stop, "stop", false, "stop a live target while its memory is copied, even when the kernel shows that none of its threads runs (then it is read without a stop)")
 	c.Flags().StringVar(&f.exe, "exe", "", "core: local copy of the executable that wrote the core")
 	c.Flags().StringVar(&f.sysroot, "sysroot", "", "core: folder holding copies of the files the process mapped")
 	c.Flags().BoolVar(&f.subprocesses, "subprocesses", false, "also read the target's child processes (and theirs) that run Python; live targets only")
@@ -43,10 +46,15 @@ func (f *targetFlags) registerNative(c *cobra.Command) {
 }
 
 func (f *targetFlags) options() capture.Options {
-	return capture.Options{NonBlocking: f.nonBlocking, Exe: f.exe, Sysroot: f.sysroot, Native: f.native}
+	return capture.Options{NonBlocking: f.nonBlocking, AlwaysStop: f.stop, Exe: f.exe, Sysroot: f.sysroot, Native: f.native}
 }
 
+var errStopNonBlocking = errors.New("--stop and --nonblocking contradict each other: give one of them")
+
 func (f *targetFlags) check() error {
+	if f.stop && f.nonBlocking {
+		return errStopNonBlocking
+	}
 	return checkFormat(f.format)
 }
 

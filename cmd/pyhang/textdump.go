@@ -34,6 +34,8 @@ func writeHeader(w io.Writer, s *snapshot.Snapshot) {
 	} else {
 		fmt.Fprintf(w, "Process %d (Python %s, %s)", t.PID, esc(t.Python), esc(t.Executable))
 		switch {
+		case t.Consistency == snapshot.ReadIdle:
+			fmt.Fprint(w, ", not paused: no thread ran while it was read")
 		case t.PausedMS != nil && *t.PausedMS == 0:
 			fmt.Fprint(w, ", not paused") // --nonblocking
 		case t.PausedMS != nil:

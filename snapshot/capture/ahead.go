@@ -24,37 +24,50 @@ import (
 // back, 7-10 ms less each after 3 s idle (21 and 8 paired runs).
 type ahead struct {
 	done   chan struct{}
-	binary chan string // the interpreter's file, once cpython.Open has parsed it
+	interp chan interpInfo // once cpython.Open has parsed the interpreter
 	err    error
 	kin    *kin
+	seized bool
 }
 
+// seizeMode says whether the side work seizes the threads for peek's own
+// stop (live.Process.Stop).
+type seizeMode int
+
+const (
+	seizeNever  seizeMode = iota // the stop is another's (Options.Stop)
+	seizeAlways                  // the snapshot stops the target
+	// seizeUnlessAsleep: the snapshot may prove the threads idle instead
+	// (live.Runs), which a thread seen running rules out.
+	seizeUnlessAsleep
+)
+
 // startAhead starts that work on peek, opened with ThreadsLater, on h (nil:
-// a goroutine of its own). seize says whether the stop will be peek's own
-// (live.Process.Stop).
-func startAhead(peek *live.Process, seize bool, mods *native.Modules, h *helper) *ahead {
-	a := &ahead{done: make(chan struct{}), binary: make(chan string, 1)}
+// a goroutine of its own).
+func startAhead(peek *live.Process, seize seizeMode, mods *native.Modules, h *helper) *ahead {
+	a := &ahead{done: make(chan struct{}), interp: make(chan interpInfo, 1)}
 	h.do(func() {
 		defer close(a.done)
 		if a.err = peek.ReadThreads(); a.err != nil {
 			return
 		}
-		if seize {
+		in, ok := <-a.interp
+		if seize == seizeAlways || seize == seizeUnlessAsleep && !(ok && in.nativeIDs && asleep(peek.Threads())) {
 			if a.err = peek.Seize(); a.err != nil {
 				return
 			}
+			a.seized = true
 		}
 		a.kin = readKin(peek.PID())
 		pipeHoldersAhead(peek, a.kin)
-		// The interpreter's own file is left alone: cpython.Open parsed it
-		// and the decode uses it now; finish adopts it (Modules.Adopt).
-		binary, ok := <-a.binary
 		if !ok {
 			return
 		}
+		// The interpreter's own file is left alone: cpython.Open parsed it
+		// and the decode uses it now; finish adopts it (Modules.Adopt).
 		maps := peek.Mappings()
 		for _, th := range peek.Threads() {
-			if th.Regs != nil && !inFile(maps, th.Regs.RIP, binary) {
+			if th.Regs != nil && !inFile(maps, th.Regs.RIP, in.binary) {
 				mods.Symbolize(th.Regs.RIP, true, false)
 			}
 		}
@@ -62,14 +75,33 @@ func startAhead(peek *live.Process, seize bool, mods *native.Modules, h *helper)
 	return a
 }
 
-// interpreter tells the side work which file cpython.Open took for the
-// interpreter (p nil: none, it failed).
+// asleep says whether every thread sleeps (S) or waits in the kernel (D).
+func asleep(ts []target.Thread) bool {
+	for _, t := range ts {
+		if t.State != "S" && t.State != "D" {
+			return false
+		}
+	}
+	return true
+}
+
+// interpInfo is what the side work learns of the interpreter.
+type interpInfo struct {
+	binary string // the file cpython.Open took it from
+	// nativeIDs: its thread states record their kernel thread (3.11+).
+	// Without, a thread is told by its fs_base register, which only a
+	// stop reads (see namedByNativeID).
+	nativeIDs bool
+}
+
+// interpreter tells the side work which interpreter cpython.Open found
+// (p nil: none, it failed).
 func (a *ahead) interpreter(p *cpython.Process) {
 	if p == nil {
-		close(a.binary)
+		close(a.interp)
 		return
 	}
-	a.binary <- p.Binary
+	a.interp <- interpInfo{binary: p.Binary, nativeIDs: p.Layout.TstateNativeThreadID >= 0}
 }
 
 // inFile says whether addr lies in a mapping of file path.

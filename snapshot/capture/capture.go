@@ -31,11 +31,14 @@ type Options struct {
 	// it: the memory it takes is then among the pages a Keeper keeps, and
 	// a core written so shows the locals as the live process had them.
 	ReadLocals  bool
-	Native      bool   // every thread's native stack, Python frames beside their interpreter frames
-	NonBlocking bool   // never stop a live target (the snapshot may be inconsistent)
-	Exe         string // core: local copy of the executable
-	Sysroot     string // core: folder holding copies of the mapped files
-	NoSource    bool   // leave out the source lines (repeated looks)
+	Native      bool // every thread's native stack, Python frames beside their interpreter frames
+	NonBlocking bool // never stop a live target (the snapshot may be inconsistent)
+	// AlwaysStop stops a live target for its copy even when its threads
+	// can be proven idle without (live.Runs).
+	AlwaysStop bool
+	Exe        string // core: local copy of the executable
+	Sysroot    string // core: folder holding copies of the mapped files
+	NoSource   bool   // leave out the source lines (repeated looks)
 	// WatchGIL reads a live target's GIL for a while after the snapshot
 	// when a thread holds it while another waits (see gilwatch.go).
 	WatchGIL bool
@@ -496,6 +499,11 @@ func (b *builder) conclude() {
 	if pr, ok := t.(interface{ Paused() time.Duration }); ok {
 		ms := float64(pr.Paused().Microseconds()) / 1000
 		b.s.Target.PausedMS = &ms
+	}
+	if c, ok := t.(interface{ Consistency() string }); ok {
+		b.s.Target.Consistency = c.Consistency()
+	} else if t.Kind() == "pid" {
+		b.s.Target.Consistency = snapshot.ReadUnchecked
 	}
 	b.s.Target.Warnings = append(b.s.Target.Warnings, t.Warnings()...)
 	b.s.Target.Warnings = append(b.s.Target.Warnings, p.Warnings()...)

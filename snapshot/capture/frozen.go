@@ -30,6 +30,13 @@ import (
 //     decode of the stopped instant: keep it, and what it read and decoded
 //     (cpython.Process.Keep). Otherwise decode again, from the copy.
 //
+// A hung process often needs no stop at all: when the scheduler's counts of
+// every thread, read before step 1 and again after it, say that no thread
+// ran in between (live.Runs), step 1 read one instant of the process, and
+// steps 2 and 3 are left out. The threads are then seized only when one of
+// them was seen running (ahead.go), and the stop is taken as above when a
+// thread ran after all.
+//
 // Threads blocked in a hang do not change their memory: for them the pause is
 // a copy and a comparison, and step 3 keeps step 1. A thread that ran between
 // 1 and 2 makes the pause walk the frame chains and step 3 decode again; its
@@ -40,6 +47,8 @@ import (
 // takeLive snapshots a running process, stopping it only to copy memory. The
 // side work runs on h (nil: a goroutine of its own).
 func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
+	// The first look at the threads' runs comes before anything is read.
+	runs := idleRuns(pid, opts)
 	peek, err := live.Attach(pid, live.Options{NonBlocking: true, ThreadsLater: true})
 	if err != nil {
 		return nil, err
@@ -50,7 +59,14 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 	mods := native.NewModules(peek.Mappings(), peek.OpenFile)
 	defer mods.Close()
 	mods.ImagesFrom(peek) // the [vdso] does not change: read it unstopped
-	side := startAhead(peek, opts.Stop == nil, mods, h)
+	seize := seizeAlways
+	switch {
+	case opts.Stop != nil:
+		seize = seizeNever
+	case runs != nil:
+		seize = seizeUnlessAsleep
+	}
+	side := startAhead(peek, seize, mods, h)
 	defer side.wait() // before Close: the work uses peek
 	p, err := cpython.Open(peek)
 	if err != nil {
@@ -90,9 +106,10 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 	if opts.Native {
 		stacks = copyBlockedStacks(peek, mods)
 	}
-	release := h.hold()
-	fz, err := freeze(peek, p, seen, stacks, opts)
-	release()
+	if !namedByNativeID(peek.Threads(), first) {
+		runs = nil
+	}
+	fz, err := stillOrFrozen(peek, p, seen, whole, runs, side.seized, stacks, opts, h)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +136,63 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 	return s, nil
 }
 
-// frozen is the stopped instant of a live process.
+// idleRuns takes the first look at the threads' runs when the snapshot may
+// do without the stop: not when the stop is another's (opts.Stop), when more
+// is kept in it (a core), or when --native needs every thread's registers,
+// which only a stop gives. nil: the snapshot stops the target.
+func idleRuns(pid int, opts Options) *live.Runs {
+	if opts.Stop != nil || opts.Keep != nil || opts.Native || opts.AlwaysStop {
+		return nil
+	}
+	runs, err := live.MarkRuns(pid)
+	if err != nil {
+		return nil
+	}
+	return runs
+}
+
+// namedByNativeID says whether every kernel thread is the one a thread
+// state records (native_thread_id, 3.11+). Any other (a thread that runs no
+// Python, or any thread before 3.11) is told by its fs_base register, the
+// pthread_t: only a stop reads that.
+func namedByNativeID(kts []target.Thread, d *decoded) bool {
+	named := make(map[int]bool, len(d.tstates))
+	for _, ts := range d.tstates {
+		if ts.NativeID != 0 {
+			named[ts.NativeID] = true
+		}
+	}
+	for _, kt := range kts {
+		if !named[kt.TID] {
+			return false
+		}
+	}
+	return true
+}
+
+// stillOrFrozen is the instant the first decode is kept from: the process
+// as read, when no thread ran since runs was taken and the decode kept
+// every page it read (whole); else the stopped instant (freeze), the
+// threads seized first if the side work did not.
+func stillOrFrozen(peek *live.Process, p *cpython.Process, seen map[uint64][]byte, whole bool, runs *live.Runs,
+	seized bool, stacks *stackCopy, opts Options, h *helper) (*frozen, error) {
+	if runs != nil && !seized && whole {
+		if idle, _ := runs.Idle(); idle {
+			return &frozen{Process: peek, pages: seen, same: true, idle: true, threads: peek.Threads()}, nil
+		}
+	}
+	if !seized && opts.Stop == nil {
+		if err := peek.Seize(); err != nil {
+			return nil, err
+		}
+	}
+	release := h.hold()
+	defer release()
+	return freeze(peek, p, seen, stacks, opts)
+}
+
+// frozen is the stopped instant of a live process, or the instant it was
+// read in when no thread ran meanwhile (idle).
 type frozen struct {
 	*live.Process // the unstopped view: mappings, files, pages not copied
 	pages         map[uint64][]byte
@@ -130,6 +203,7 @@ type frozen struct {
 	paused        time.Duration
 	late          int  // pages read after the target was let go
 	same          bool // the copy holds what the first decode read
+	idle          bool // not stopped: no thread ran while the process was read
 	walkErr       error
 	stacks        *stackCopy      // --native: the stacks read before the pause
 	mods          *native.Modules // for the native frames: loaded beside the first decode
@@ -290,7 +364,7 @@ func (f *frozen) ReadAt(p []byte, addr uint64) (int, error) {
 		base := a &^ (cpython.PageSize - 1)
 		pg, ok := f.pages[base]
 		if ok && pg == nil {
-			return n, fmt.Errorf("reading %d bytes at %#x: %w (not readable while the target was stopped)", len(p)-n, a, target.ErrUnreadable)
+			return n, fmt.Errorf("reading %d bytes at %#x: %w (not readable %s)", len(p)-n, a, target.ErrUnreadable, f.instant())
 		}
 		if !ok {
 			f.late++
@@ -344,8 +418,24 @@ func (f *frozen) Warnings() []string {
 			"frames beyond were read afterwards", f.walkErr))
 	}
 	if f.late > 0 {
-		w = append(w, fmt.Sprintf("%d memory page(s) were not in the copy taken while the target was stopped "+
-			"(threads ran between the two reads); they were read afterwards and may not match the rest", f.late))
+		w = append(w, fmt.Sprintf("%d memory page(s) were not read %s; they were read afterwards "+
+			"and may not match the rest", f.late, f.instant()))
 	}
 	return w
+}
+
+// instant names the instant the snapshot holds, for messages.
+func (f *frozen) instant() string {
+	if f.idle {
+		return "while no thread of the target ran"
+	}
+	return "while the target was stopped"
+}
+
+// Consistency says how the snapshot is one instant of the process.
+func (f *frozen) Consistency() string {
+	if f.idle {
+		return snapshot.ReadIdle
+	}
+	return snapshot.ReadStopped
 }

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pyhang/pyhang/snapshot"
 	"github.com/pyhang/pyhang/snapshot/target"
 )
 
@@ -435,6 +436,15 @@ func (p *Process) Paused() time.Duration {
 		return 0
 	}
 	return p.tr.paused()
+}
+
+// Consistency says how what is read is one instant of the process: stopped
+// while read, or, with NonBlocking, unchecked.
+func (p *Process) Consistency() string {
+	if p.opts.NonBlocking {
+		return snapshot.ReadUnchecked
+	}
+	return snapshot.ReadStopped
 }
 
 // Close resumes the target (if not yet resumed) and ends memory reads. Safe to
