@@ -92,6 +92,8 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 	if err := side.wait(); err != nil {
 		return nil, err
 	}
+	pipesScanned := side.pipesAfter(pid, h)
+	defer pipesScanned()
 	// Joined only to learn the pages the join reads (wait entries, glibc's
 	// thread structs); the kernel's view that counts is the stopped one.
 	joinReads(peek, p, first, opts, nil, peek)
@@ -129,6 +131,7 @@ func takeLive(pid int, opts Options, h *helper) (*snapshot.Snapshot, error) {
 		files := frameFiles(d.threads)
 		h.do(func() { view.prefetch(files) })
 	}
+	pipesScanned()
 	s := finish(fz, p, d, opts, side.kin, view)
 	if opts.WatchGIL {
 		watchGILs(s, peek) // the target runs again: peek reads it as it runs

@@ -192,6 +192,15 @@ func feedingChildren(s *snapshot.Snapshot, pid int, k *kin) {
 // process may open or close an end at any moment, before the stop or
 // after it: a scan is of the moment it reads each process, either way.
 func pipeHoldersAhead(peek *live.Process, k *kin) {
+	if ends := awaitedPipeEnds(peek); len(ends) > 0 {
+		k.pipesHeld = pipeHolders(peek.PID(), k, ends)
+	}
+}
+
+// awaitedPipeEnds are the pipe ends the threads' waits, as they are seen
+// now, depend on: what pipeHoldersAhead scans for. It reads the target's
+// memory (the descriptors a poll waits on), the scan does not.
+func awaitedPipeEnds(peek *live.Process) []live.PipeEndRef {
 	word := func(addr uint64) (uint64, error) {
 		var b [8]byte
 		_, err := peek.ReadAt(b[:], addr)
@@ -222,20 +231,18 @@ func pipeHoldersAhead(peek *live.Process, k *kin) {
 		waits = append(waits, w)
 	}
 	if len(waits) == 0 {
-		return
+		return nil
 	}
 	own, err := live.OpenPipes(peek.PID())
 	if err != nil || len(own) == 0 {
-		return
+		return nil
 	}
 	pipes := pipesByFD(own)
 	var ends []live.PipeEndRef
 	for _, w := range waits {
 		ends = append(ends, awaitedEnds(w.nr, w.fd, w.fds, w.timed, pipes)...)
 	}
-	if len(ends) > 0 {
-		k.pipesHeld = pipeHolders(peek.PID(), k, ends)
-	}
+	return ends
 }
 
 // pipesByFD indexes a process's pipe ends by descriptor.
