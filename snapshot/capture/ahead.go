@@ -85,11 +85,11 @@ func startAhead(peek *live.Process, seize seizeMode, mods *native.Modules, h *he
 // pipesAfter starts the scan for the holders of the pipes the threads wait
 // on, when the side work left it for after the first decode (having read
 // which they are), on h (nil: a goroutine of its own), and returns what
-// waits for it to end. Where the
-// target may be read without a stop, no pause waits for the helper, and the
-// scan (every process's descriptors: 2-3 ms on 80 processes) runs beside
-// the join's reads and the second look at the threads instead of ahead of
-// the helper's share of the decode. Call it after wait.
+// waits for it to end. Where the target may be read without a stop, no
+// pause waits for the helper, and the scan (every process's descriptors:
+// 2-3 ms on 80 processes) runs beside the join's reads and the second look
+// at the threads instead of ahead of the helper's share of the decode.
+// Call it after wait.
 func (a *ahead) pipesAfter(pid int, h *helper) (wait func()) {
 	if len(a.pipeEnds) == 0 || a.kin == nil {
 		return func() {}
